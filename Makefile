@@ -1,0 +1,60 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_emulator
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy portal orders nue_emulator
+
+test-sqlite: $(STAMP) chromium
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+test-postgres: $(STAMP) services
+	@if scripts/ensure-services.sh; then \
+		DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest; \
+	else \
+		echo "SKIPPED: the PostgreSQL/Redis run (services not available on this machine)"; \
+	fi
+
+services:
+	@scripts/ensure-services.sh >/dev/null || test "$$CI" != "true"
+
+chromium:
+	@scripts/ensure-chromium.sh
+
+test: lint typecheck test-sqlite test-postgres
+
+# Benchmarks (not part of `make test`): results go to bench/RESULTS.md.
+bench: $(STAMP) services
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@test -x /usr/sbin/nginx || apt-get install -y -qq nginx
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test-artifacts
