@@ -1,0 +1,40 @@
+"""Resolve the acting customer of each request from the session's membership.
+
+The customer id never comes from anything the browser sends: the session stores the id of one
+of the user's memberships, and it is re-validated against the database on every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from portal.models import Membership
+
+SESSION_KEY = "acting_membership_id"
+
+
+def resolve_membership(request: HttpRequest) -> Membership | None:
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.select_related("account").filter(user=user)
+    chosen = request.session.get(SESSION_KEY)
+    if chosen is not None:
+        membership = memberships.filter(pk=chosen).first()
+        if membership is not None:
+            return membership
+        del request.session[SESSION_KEY]
+    only = list(memberships[:2])
+    return only[0] if len(only) == 1 else None
+
+
+def acting_customer(get_response: Callable[[HttpRequest], HttpResponse]):
+    def middleware(request: HttpRequest) -> HttpResponse:
+        membership = resolve_membership(request)
+        request.membership = membership  # type: ignore[attr-defined]
+        request.customer = membership.account if membership else None  # type: ignore[attr-defined]
+        return get_response(request)
+
+    return middleware

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from portal.impersonation import impersonation_refusal
+from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, User
+
+REASON_MAX = 500
+
+
+class SupportSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find a customer or user",
+        required=False,
+        max_length=200,
+        help_text="Account name, Nue customer id, or a user's email or name.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=REASON_MAX,
+        min_length=3,
+        strip=True,
+        help_text="A ticket reference or a short note. The customer's admins can read it.",
+    )
+
+
+class ImpersonateForm(ReasonForm):
+    """Start an impersonation of one membership's user; the policy decides, the form reports."""
+
+    def __init__(self, *args: Any, agent: User, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent = agent
+        self.membership = membership
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        refusal = impersonation_refusal(
+            hijacker=self.agent, hijacked=self.membership.user, account=self.membership.account
+        )
+        if refusal is not None:
+            raise forms.ValidationError(refusal, code="refused")
+        return cleaned
+
+
+class ElevateForm(ReasonForm):
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class AuditFilterForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_staff=True), required=False, empty_label="Anyone"
+    )
+    customer = forms.ModelChoiceField(
+        queryset=CustomerAccount.objects.all(), required=False, empty_label="Any customer"
+    )
+    kind = forms.ChoiceField(
+        label="Event", choices=[("", "Any event"), *AuditKind.choices], required=False
+    )
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+    def filter(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        data = self.cleaned_data
+        if data.get("agent"):
+            events = events.filter(actor=data["agent"])
+        if data.get("customer"):
+            events = events.filter(customer=data["customer"])
+        if data.get("kind"):
+            events = events.filter(kind=data["kind"])
+        if data.get("since"):
+            events = events.filter(created_at__date__gte=data["since"])
+        if data.get("until"):
+            events = events.filter(created_at__date__lte=data["until"])
+        return events

@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal import support_views, views
+from portal.forms import EmailAuthenticationForm, PortalPasswordResetForm
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(form_class=PortalPasswordResetForm),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("accounts/customer/", views.choose_customer, name="choose_customer"),
+    path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("admin/", admin.site.urls),
+    path("support/", support_views.support_home, name="support"),
+    path(
+        "support/impersonate/<int:membership_id>/",
+        support_views.impersonate,
+        name="support_impersonate",
+    ),
+    path("support/stop/", support_views.stop_impersonating, name="support_stop"),
+    path("support/elevate/", support_views.elevate, name="support_elevate"),
+    path("support/audit/", support_views.audit_log, name="support_audit"),
+    path("account/access-log/", support_views.access_log, name="access_log"),
+    path("", include("orders.urls")),
+]
+
+if settings.NUE_EMULATOR_ENABLED:
+    urlpatterns.append(
+        path(settings.NUE_EMULATOR_PREFIX.strip("/") + "/", include("nue_emulator.urls"))
+    )
+
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

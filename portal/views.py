@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from orders.views import dashboard
+from portal.forms import ChooseCustomerForm
+from portal.http import PortalRequest
+from portal.middleware import SESSION_KEY
+from portal.models import Membership
+
+
+@require_GET
+def home(request: PortalRequest) -> HttpResponse:
+    if request.customer is None and request.user.memberships.exists():
+        return redirect("choose_customer")
+    if request.customer is not None:
+        return dashboard(request)
+    ctx = {
+        "book": request.user.book.order_by("name") if request.user.is_staff else [],
+    }
+    return render(request, "portal/home.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+def choose_customer(request: PortalRequest) -> HttpResponse:
+    memberships = Membership.objects.select_related("account").filter(user=request.user)
+    if request.method == "POST":
+        form = ChooseCustomerForm(request.POST)
+        if not form.is_valid():
+            raise Http404("No such membership.")
+        # Only the user's own memberships are selectable; anything else is "not found".
+        membership = memberships.filter(pk=form.cleaned_data["membership"]).first()
+        if membership is None:
+            raise Http404("No such membership.")
+        request.session[SESSION_KEY] = membership.pk
+        next_url = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = "/"
+        return redirect(next_url)
+    ctx = {"memberships": memberships, "next": request.GET.get("next", "")}
+    return render(request, "portal/choose_customer.html", ctx)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability, for load balancers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+@login_not_required
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+
+
+@login_not_required
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+@login_not_required
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Rendered without the request context: whatever failed must not fail again here.
+    return render(None, "500.html", status=500)
