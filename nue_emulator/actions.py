@@ -1,0 +1,2048 @@
+"""Business steps of the emulator: price and draft orders, change orders, activate, discard.
+
+Views validate the transport (key, JSON, query string); everything about the request body and the
+tenant's state is checked here, before anything is written, so a rejected request changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from nue_emulator import inputs, pricing
+from nue_emulator.api import ApiError, invalid, not_found
+from nue_emulator.catalog import Catalog, Entry, eligible
+from nue_emulator.models import Asset, Contact, Customer, Invoice, Order, Sequence, Subscription
+from nue_emulator.pricing import ZERO, money
+from nue_emulator.seed import salesforce_id
+
+CHANGE_TYPES = (
+    "UpdateQuantity",
+    "UpdateTerm",
+    "Renew",
+    "CoTerm",
+    "Cancel",
+    "ConvertFreeTrial",
+    "Upgrade",
+    "Downgrade",
+    "Swap",
+    "Reconfigure",
+)
+MAX_ADDON_DEPTH = 3
+DEFAULT_BILLING_PERIOD = "Monthly"
+DEFAULT_PAYMENT_TERM_DAYS = 30
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def dec(value: Any) -> Decimal:
+    """Money read back from a stored document (a JSON number) or still in memory (a Decimal)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def opt_date(value: Any) -> date | None:
+    return None if value is None else as_date(value)
+
+
+def now_iso() -> str:
+    return timezone.now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def payment_term_days(customer: Customer) -> int:
+    term = str(customer.doc.get("paymentTerm") or "")
+    digits = "".join(ch for ch in term if ch.isdigit())
+    return int(digits) if digits else DEFAULT_PAYMENT_TERM_DAYS
+
+
+# Lines --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    """One priced order product: a top-level product, an add-on, or a change to a subscription."""
+
+    id: str
+    entry: Entry
+    quantity: int
+    start: date
+    end: date | None  # None for a one-time charge
+    term: int | None
+    billing_period: str
+    unit_price: Decimal
+    level: int = 1
+    parent: Line | None = None
+    option: dict[str, Any] | None = None
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    coterm_asset: str | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+    free_trial: bool = False
+    change_type: str | None = None
+    asset_number: str | None = None
+    subscription_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    # Set by price(): a change line carries its own (possibly negative) amounts.
+    list_total: Decimal = ZERO
+    discount_amount: Decimal = ZERO
+    total: Decimal = ZERO
+    tax: Decimal = ZERO
+    months: Decimal | None = None
+    parent_subscription: str | None = None  # a new add-on under an existing subscription
+
+    def price(self) -> None:
+        tags = [pricing.Tag.from_doc(t) for t in self.tags]
+        months = pricing.months_between(self.start, self.end) if self.end else None
+        unit = ZERO if self.free_trial else self.unit_price
+        result = pricing.price_line(unit, self.quantity, months, tags)
+        self.list_total, self.discount_amount, self.total = (
+            result.list_total,
+            result.discount_amount,
+            result.total,
+        )
+        self.months = months
+
+    @property
+    def sales_price(self) -> Decimal:
+        """Net price per unit per month (per unit for one-time charges)."""
+        if not self.quantity:
+            return ZERO
+        factor = self.months if self.months else Decimal(1)
+        return money(self.total / (self.quantity * factor)) if factor else ZERO
+
+    def priced(self) -> pricing.PricedLine:
+        return pricing.PricedLine(
+            self.list_total, self.discount_amount, self.total, self.tax, self.months
+        )
+
+    def as_api(self) -> dict[str, Any]:
+        product, pbe = self.entry.product, self.entry.pbe
+        return {
+            "id": self.id,
+            "lineType": "LineItem",
+            "changeType": self.change_type,
+            "assetNumber": self.asset_number,
+            "subscriptionId": self.subscription_id,
+            "priceBookEntryId": pbe["id"],
+            "priceBookId": pbe["priceBookId"],
+            "productId": product["id"],
+            "productName": product["name"],
+            "productSku": product["sku"],
+            "productCategory": product["productCategory"],
+            "priceModel": product["priceModel"],
+            "uom": pbe["uom"]["name"],
+            "productOptionId": self.option["productOptionId"] if self.option else None,
+            "optionType": self.option["optionType"] if self.option else None,
+            "parentId": self.parent.id if self.parent else None,
+            "rootId": self.root.id if self.parent else None,
+            "level": self.level,
+            "parentSubscriptionName": self.parent_subscription,
+            "quantity": self.quantity,
+            "subscriptionStartDate": self.start,
+            "subscriptionEndDate": self.end,
+            "subscriptionTerm": self.term,
+            "coTermAsset": self.coterm_asset,
+            "billingPeriod": self.billing_period if self.end else None,
+            "isFreeTrial": self.free_trial,
+            "listPrice": self.unit_price,
+            "salesPrice": self.sales_price,
+            "netSalesPrice": self.sales_price,
+            "listTotal": self.list_total,
+            "discount": (
+                money(self.discount_amount * 100 / self.list_total) if self.list_total else ZERO
+            ),
+            "discountAmount": self.discount_amount,
+            "totalPrice": self.total,
+            "tax": self.tax,
+            "totalAmount": self.total + self.tax,
+            "priceTagCodes": [t["code"] for t in self.tags],
+            "before": self.before,
+            "after": self.after,
+            **self.custom,
+        }
+
+    @property
+    def root(self) -> Line:
+        line = self
+        while line.parent is not None:
+            line = line.parent
+        return line
+
+
+@dataclass
+class Context:
+    catalog: Catalog
+    customer: Customer
+    today: date
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def account(self) -> dict[str, Any]:
+        return self.customer.doc
+
+
+def customer_from_body(body: dict[str, Any]) -> Customer:
+    ref = inputs.obj(body.get("customer"), "customer", required="customerId" not in body)
+    customer_id = inputs.required_text(
+        ref.get("id") if ref is not None else body.get("customerId"),
+        "customer.id" if ref is not None else "customerId",
+    )
+    customer = Customer.objects.filter(id=customer_id).first()
+    if customer is None:
+        raise ApiError(
+            400,
+            "CUSTOMER_NOT_FOUND",
+            f"Customer {customer_id} was not found.",
+            [{"field": "customer.id", "message": "unknown customer"}],
+        )
+    return customer
+
+
+def billing_period_of(value: Any, field_name: str) -> str | None:
+    if value is None:
+        return None
+    if value not in pricing.BILLING_PERIODS:
+        raise invalid(field_name, f"must be one of {', '.join(pricing.BILLING_PERIODS)}.")
+    return str(value)
+
+
+def resolve_tags(ctx: Context, raw: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    tags = []
+    for code in inputs.strings(raw.get("priceTagCodes"), f"{path}.priceTagCodes"):
+        tag = ctx.catalog.tags_by_code.get(code.upper())
+        if tag is None:
+            raise ApiError(
+                400,
+                "INVALID_PRICE_TAG",
+                f"Price tag code {code} is not published.",
+                [{"field": f"{path}.priceTagCodes", "message": f"unknown code {code}"}],
+            )
+        tags.append(tag)
+    for tag_id in inputs.strings(raw.get("priceTagIds"), f"{path}.priceTagIds"):
+        tag = ctx.catalog.tags_by_id.get(tag_id)
+        if tag is None:
+            raise ApiError(
+                400,
+                "INVALID_PRICE_TAG",
+                f"Price tag {tag_id} is not published.",
+                [{"field": f"{path}.priceTagIds", "message": f"unknown id {tag_id}"}],
+            )
+        tags.append(tag)
+    return tags
+
+
+def find_subscription(customer: Customer | None, ref: str) -> Subscription | None:
+    """The current version of a subscription by name (`SUB-…`) or id, scoped to the customer."""
+    query = Subscription.objects.filter(is_current=True)
+    if customer is not None:
+        query = query.filter(customer=customer)
+    found = query.filter(name=ref).first()
+    if found is None:
+        by_id = Subscription.objects.filter(id=ref).first()
+        if by_id is not None and (customer is None or by_id.customer_id == customer.id):
+            found = query.filter(name=by_id.name).first()
+    return found
+
+
+def coterm_end(ctx: Context, asset: str, start: date, path: str) -> date:
+    """The end date a line inherits from the asset it co-terms with (nue-api.md §2.1a)."""
+    subscription = find_subscription(ctx.customer, asset)
+    if subscription is None:
+        raise ApiError(
+            400,
+            "ASSET_NOT_FOUND",
+            f"Co-term asset {asset} was not found for this customer (asset not found).",
+            [{"field": f"{path}.coTermAsset", "message": "asset not found"}],
+        )
+    end = as_date(subscription.doc["subscriptionEndDate"])
+    if start > end:
+        raise ApiError(
+            400,
+            "DATE_MISMATCH",
+            f"Start date {start} is after the end date {end} of co-term asset {asset} "
+            "(date mismatch).",
+            [{"field": f"{path}.subscriptionStartDate", "message": "date mismatch"}],
+        )
+    return end
+
+
+def line_dates(
+    ctx: Context,
+    raw: dict[str, Any],
+    path: str,
+    start: date,
+    recurring: bool,
+) -> tuple[date | None, int | None, str | None]:
+    """End date and term from `subscriptionTerm`, `subscriptionEndDate` or `coTermAsset`."""
+    if not recurring:
+        return None, None, None
+    term = inputs.integer(
+        raw.get("subscriptionTerm"),
+        f"{path}.subscriptionTerm",
+        required=False,
+        maximum=inputs.MAX_TERM_MONTHS,
+    )
+    asset = inputs.text(
+        raw.get("coTermAsset", raw.get("cotermAsset")), f"{path}.coTermAsset", required=False
+    )
+    end_given = inputs.day(
+        raw.get("subscriptionEndDate"), f"{path}.subscriptionEndDate", required=False
+    )
+    if term is not None and asset is not None:
+        raise invalid(path, "give either subscriptionTerm or coTermAsset, not both.")
+    if asset is not None:
+        end = coterm_end(ctx, asset, start, path)
+        return end, pricing.whole_months(start, end), asset
+    if term is not None:
+        return pricing.term_end(start, term), term, None
+    if end_given is not None:
+        if end_given < start:
+            raise invalid(f"{path}.subscriptionEndDate", "must not be before the start date.")
+        return end_given, pricing.whole_months(start, end_given), None
+    raise ApiError(
+        400,
+        "MISSING_SUBSCRIPTION_TERM",
+        f"{path}: either subscriptionTerm or coTermAsset is required.",
+        [{"field": f"{path}.subscriptionTerm", "message": "subscriptionTerm or coTermAsset"}],
+    )
+
+
+def line_billing_period(ctx: Context, entry: Entry, order_period: str | None) -> str:
+    """Product, then order, then account, then system default (nue-api.md §4)."""
+    return (
+        entry.pbe.get("billingPeriod")
+        or order_period
+        or ctx.account.get("billingPeriod")
+        or DEFAULT_BILLING_PERIOD
+    )
+
+
+def build_product_lines(
+    ctx: Context,
+    raw_products: list[Any],
+    path: str,
+    order_period: str | None,
+) -> list[Line]:
+    """Validate order products and expand bundles; lines come out depth-first."""
+    lines: list[Line] = []
+    for index, raw_value in enumerate(raw_products):
+        line_path = f"{path}[{index}]"
+        raw = inputs.obj(raw_value, line_path)
+        assert raw is not None
+        pbe_id = inputs.required_text(raw.get("priceBookEntryId"), f"{line_path}.priceBookEntryId")
+        entry = ctx.catalog.entries.get(pbe_id)
+        if entry is None:
+            raise ApiError(
+                400,
+                "INVALID_PRICE_BOOK_ENTRY",
+                f"Price book entry {pbe_id} is not in the published catalog.",
+                [{"field": f"{line_path}.priceBookEntryId", "message": "unknown price book entry"}],
+            )
+        if not entry.product.get("soldIndependently", True):
+            raise ApiError(
+                400,
+                "PRODUCT_NOT_SOLD_INDEPENDENTLY",
+                f"{entry.product['name']} is sold only as a bundle add-on.",
+                [{"field": f"{line_path}.priceBookEntryId", "message": "add-on only"}],
+            )
+        if not eligible(entry.pbe, ctx.account):
+            raise ApiError(
+                400,
+                "PRODUCT_NOT_ELIGIBLE",
+                f"{entry.product['name']} is not available to this customer.",
+                [{"field": f"{line_path}.priceBookEntryId", "message": "not eligible"}],
+            )
+        quantity = inputs.required_int(raw.get("quantity"), f"{line_path}.quantity")
+        start = inputs.required_day(
+            raw.get("subscriptionStartDate"), f"{line_path}.subscriptionStartDate"
+        )
+        free_trial = inputs.flag(raw.get("isFreeTrial"), f"{line_path}.isFreeTrial")
+        if free_trial:
+            end, term, asset = trial_dates(entry, start, f"{line_path}.isFreeTrial")
+        else:
+            end, term, asset = line_dates(ctx, raw, line_path, start, entry.recurring)
+        line = Line(
+            id=new_id(),
+            entry=entry,
+            quantity=quantity,
+            start=start,
+            end=end,
+            term=term,
+            billing_period=line_billing_period(ctx, entry, order_period),
+            unit_price=dec(entry.pbe["listPrice"]),
+            tags=resolve_tags(ctx, raw, line_path),
+            coterm_asset=asset,
+            custom=inputs.custom_fields(raw),
+            free_trial=free_trial,
+        )
+        lines.append(line)
+        options = entry.product.get("productOptions") or []
+        raw_addons = inputs.items(raw.get("addOns"), f"{line_path}.addOns", required=False)
+        if raw_addons and not options:
+            raise ApiError(
+                400,
+                "INVALID_ADDON_PRODUCT",
+                f"{entry.product['name']} is not a bundle and takes no add-ons "
+                "(invalid addon product).",
+                [{"field": f"{line_path}.addOns", "message": "not a bundle"}],
+            )
+        lines.extend(
+            expand_addons(
+                ctx,
+                line,
+                options,
+                raw_addons,
+                f"{line_path}.addOns",
+                order_period,
+                ctx.catalog.all_option_ids(entry.product),
+            )
+        )
+    return lines
+
+
+def trial_dates(entry: Entry, start: date, path: str) -> tuple[date | None, int | None, str | None]:
+    """Emulator extension: `isFreeTrial: true` on a product with a free-trial configuration
+    starts the trial (priced at $0 for its days); ConvertFreeTrial later makes it paid."""
+    config = entry.product.get("freeTrialConfiguration")
+    if not config or not entry.recurring:
+        raise invalid(path, f"{entry.product['name']} has no free trial.")
+    days = int(config.get("freeTrialUnit") or 30)
+    return start + timedelta(days=days - 1), 1, None
+
+
+def expand_addons(
+    ctx: Context,
+    parent: Line,
+    options: list[dict[str, Any]],
+    raw_addons: list[Any],
+    path: str,
+    order_period: str | None,
+    all_option_ids: set[str],
+) -> list[Line]:
+    """Bundled options come at $0, required ones at their default quantity, optional ones only
+    when listed (nue-api.md §4); nested add-ons must belong to their parent option."""
+    if parent.level > MAX_ADDON_DEPTH:
+        raise ApiError(
+            400, "INVALID_ADDON_HIERARCHY", f"{path}: add-ons nest at most three levels."
+        )
+    by_id = {o["productOptionId"]: o for o in options}
+    listed: dict[str, tuple[dict[str, Any], str]] = {}
+    for index, raw_value in enumerate(raw_addons):
+        addon_path = f"{path}[{index}]"
+        raw = inputs.obj(raw_value, addon_path)
+        assert raw is not None
+        option_id = inputs.required_text(
+            raw.get("productOptionId"), f"{addon_path}.productOptionId"
+        )
+        if option_id not in by_id:
+            if option_id in all_option_ids:
+                raise ApiError(
+                    400,
+                    "INVALID_ADDON_HIERARCHY",
+                    f"Add-on {option_id} is not an option of {parent.entry.product['name']} at "
+                    "this level (invalid addon hierarchy).",
+                    [{"field": f"{addon_path}.productOptionId", "message": "wrong level"}],
+                )
+            raise ApiError(
+                400,
+                "INVALID_ADDON_PRODUCT",
+                f"{option_id} is not an option of {parent.entry.product['name']} "
+                "(invalid addon product).",
+                [{"field": f"{addon_path}.productOptionId", "message": "not a bundle option"}],
+            )
+        if option_id in listed:
+            raise invalid(f"{addon_path}.productOptionId", f"{option_id} is listed twice.")
+        listed[option_id] = (raw, addon_path)
+
+    lines: list[Line] = []
+    for option in sorted(options, key=lambda o: o.get("optionOrder", 0)):
+        option_id = option["productOptionId"]
+        raw, addon_path = listed.get(option_id, ({}, f"{path}[{option_id}]"))
+        if option_id not in listed and option["optionType"] not in ("Bundled", "Required"):
+            continue
+        entry = ctx.catalog.option_entry(option)
+        quantity = addon_quantity(option, raw.get("productOptionQuantity"), addon_path)
+        start = (
+            inputs.day(
+                raw.get("subscriptionStartDate"),
+                f"{addon_path}.subscriptionStartDate",
+                required=False,
+            )
+            or parent.start
+        )
+        if parent.end is not None and not parent.start <= start <= parent.end:
+            raise ApiError(
+                400,
+                "INVALID_ADDON_START_DATE",
+                f"Add-on {option_id} must start between {parent.start} and {parent.end}.",
+                [{"field": f"{addon_path}.subscriptionStartDate", "message": "outside parent"}],
+            )
+        end, term, asset = addon_dates(ctx, raw, addon_path, start, parent, entry.recurring)
+        line = Line(
+            id=new_id(),
+            entry=entry,
+            quantity=quantity,
+            start=start,
+            end=end,
+            term=term,
+            billing_period=parent.billing_period,
+            unit_price=ZERO if option["optionType"] == "Bundled" else dec(entry.pbe["listPrice"]),
+            level=parent.level + 1,
+            parent=parent,
+            option=option,
+            tags=resolve_tags(ctx, raw, addon_path),
+            coterm_asset=asset,
+            custom=inputs.custom_fields(raw),
+        )
+        lines.append(line)
+        nested = inputs.items(raw.get("addOns"), f"{addon_path}.addOns", required=False)
+        children = option.get("productOptions") or []
+        if nested and not children:
+            nested_id = nested[0].get("productOptionId") if isinstance(nested[0], dict) else None
+            raise ApiError(
+                400,
+                "INVALID_ADDON_HIERARCHY",
+                f"{option_id} has no nested options; {nested_id} cannot be added under it "
+                "(invalid addon hierarchy).",
+                [{"field": f"{addon_path}.addOns", "message": "no nested options"}],
+            )
+        lines.extend(
+            expand_addons(
+                ctx, line, children, nested, f"{addon_path}.addOns", order_period, all_option_ids
+            )
+        )
+    return lines
+
+
+def addon_quantity(option: dict[str, Any], value: Any, path: str) -> int:
+    default = option.get("defaultQuantity")
+    if value is None:
+        if default is None:
+            raise ApiError(
+                400,
+                "MISSING_ADDON_QUANTITY",
+                f"Add-on {option['productOptionId']} needs productOptionQuantity "
+                "(missing addon quantity).",
+                [{"field": f"{path}.productOptionQuantity", "message": "required"}],
+            )
+        return int(default)
+    quantity = inputs.required_int(value, f"{path}.productOptionQuantity")
+    if not option.get("quantityEditable") and default is not None and quantity != default:
+        raise ApiError(
+            400,
+            "ADDON_QUANTITY_NOT_EDITABLE",
+            f"The quantity of add-on {option['productOptionId']} is fixed at {default}.",
+            [{"field": f"{path}.productOptionQuantity", "message": f"fixed at {default}"}],
+        )
+    low, high = option.get("minQuantity"), option.get("maxQuantity")
+    if (low is not None and quantity < low) or (high is not None and quantity > high):
+        raise ApiError(
+            400,
+            "ADDON_QUANTITY_OUT_OF_RANGE",
+            f"The quantity of add-on {option['productOptionId']} must be between "
+            f"{low or 1} and {high or 'unlimited'}.",
+            [{"field": f"{path}.productOptionQuantity", "message": "out of range"}],
+        )
+    return quantity
+
+
+def addon_dates(
+    ctx: Context,
+    raw: dict[str, Any],
+    path: str,
+    start: date,
+    parent: Line,
+    recurring: bool,
+) -> tuple[date | None, int | None, str | None]:
+    """An add-on co-terms with its parent unless it names its own term, which must fit in it."""
+    if not recurring:
+        return None, None, None
+    if any(
+        k in raw for k in ("subscriptionTerm", "coTermAsset", "cotermAsset", "subscriptionEndDate")
+    ):
+        end, term, asset = line_dates(ctx, raw, path, start, recurring)
+    else:
+        end, term, asset = parent.end, None, None
+        if end is not None:
+            term = pricing.whole_months(start, end)
+    if parent.end is not None and end is not None and end > parent.end:
+        raise ApiError(
+            400,
+            "SUBSCRIPTION_TERM_NOT_ALLOWED",
+            f"{path}: the add-on would end {end}, after its parent ends {parent.end} "
+            "(subscription term not allowed).",
+            [{"field": f"{path}.subscriptionTerm", "message": "ends after parent"}],
+        )
+    return end, term, asset
+
+
+# Tax, invoices, documents -------------------------------------------------------------------
+
+
+def tax_address(ctx: Context, bill_to: Contact | None) -> tuple[str | None, str | None]:
+    """Tax follows the shipping address: the bill-to contact's, else the customer's (§4)."""
+    for doc in ((bill_to.doc if bill_to else None), ctx.account):
+        if doc and doc.get("shippingCountry"):
+            return doc["shippingCountry"], doc.get("shippingState")
+    return None, None
+
+
+def apply_tax(ctx: Context, lines: list[Line], bill_to: Contact | None) -> None:
+    country, state = tax_address(ctx, bill_to)
+    if country is None:
+        ctx.warnings.append(
+            {
+                "code": "TAX_ADDRESS_MISSING",
+                "message": "No shipping address on the customer or bill-to contact; tax was "
+                "not calculated.",
+            }
+        )
+        return
+    rate = pricing.tax_rate(country, state)
+    for line in lines:
+        line.tax = pricing.tax(line.total, rate)
+
+
+def invoice_items(
+    line_docs: list[dict[str, Any]],
+) -> list[tuple[dict[str, Any], list[pricing.Slice]]]:
+    """Each order line's amount (and tax) spread over its billing periods."""
+    entries = []
+    for line in line_docs:
+        total, tax_amount = dec(line["totalPrice"]), dec(line["tax"])
+        if total == 0 and tax_amount == 0:
+            continue
+        header = {
+            "orderProductId": line["id"],
+            "productId": line["productId"],
+            "productName": line["productName"],
+            "productSku": line["productSku"],
+            "assetNumber": line.get("assetNumber") or line.get("subscriptionName"),
+            "changeType": line.get("changeType"),
+            "quantity": line["quantity"],
+            "unitPrice": dec(line["listPrice"]),
+            "salesPrice": dec(line["salesPrice"]),
+        }
+        end = opt_date(line["subscriptionEndDate"])
+        slices = pricing.schedule(
+            total,
+            tax_amount,
+            as_date(line["subscriptionStartDate"]),
+            end,
+            line.get("billingPeriod") or DEFAULT_BILLING_PERIOD,
+        )
+        entries.append((header, slices))
+    return entries
+
+
+def invoice_doc(
+    draft: pricing.InvoiceDraft,
+    customer: Customer,
+    *,
+    invoice_id: str | None = None,
+    number: str | None = None,
+    order: dict[str, Any] | None = None,
+    status: str = "Draft",
+) -> dict[str, Any]:
+    amount_without_tax = draft.amount_without_tax
+    tax_amount = draft.tax_amount
+    amount = amount_without_tax + tax_amount
+    return {
+        "id": invoice_id,
+        "name": number,
+        "invoiceNumber": number,
+        "status": status,
+        "paymentStatus": "NotTransferred" if status == "Draft" else "Transferred",
+        "customerId": customer.id,
+        "customerName": customer.name,
+        "orderId": order["id"] if order else None,
+        "orderNumber": order["orderNumber"] if order else None,
+        "currency": "USD",
+        "invoiceDate": draft.invoice_date,
+        "dueDate": draft.invoice_date + timedelta(days=payment_term_days(customer)),
+        "startDate": min(i["startDate"] for i in draft.items),
+        "endDate": max(i["endDate"] for i in draft.items),
+        "amount": amount,
+        "amountWithoutTax": amount_without_tax,
+        "taxAmount": tax_amount,
+        "balance": amount,
+        "paidAmount": ZERO,
+        "poNumber": order.get("poNumber") if order else None,
+        "poDate": order.get("poDate") if order else None,
+        "createdDate": now_iso(),
+        "items": draft.items,
+    }
+
+
+def preview_invoices(ctx: Context, lines: list[Line]) -> list[dict[str, Any]]:
+    drafts = pricing.group_invoices(invoice_items([line.as_api() for line in lines]))
+    return [invoice_doc(d, ctx.customer) for d in drafts]
+
+
+def pending_assets(lines: list[Line]) -> list[dict[str, Any]]:
+    """What activation will create, as the draft response's `assets` (status PendingActivation)."""
+    return [
+        {
+            "id": None,
+            "orderProductId": line.id,
+            "assetNumber": line.asset_number,
+            "productId": line.entry.product["id"],
+            "productName": line.entry.product["name"],
+            "productCategory": line.entry.product["productCategory"],
+            "quantity": line.after["quantity"] if line.after else line.quantity,
+            "startDate": line.start,
+            "endDate": line.after["subscriptionEndDate"] if line.after else line.end,
+            "coTermAsset": line.coterm_asset,
+            "changeType": line.change_type,
+            "status": "PendingActivation",
+        }
+        for line in lines
+    ]
+
+
+def order_doc(
+    ctx: Context,
+    body: dict[str, Any],
+    lines: list[Line],
+    *,
+    order_id: str | None,
+    number: str | None,
+    order_type: str,
+    effective: date,
+    billing_period: str | None,
+    calculate_tax: bool,
+    bill_to: Contact | None,
+) -> dict[str, Any]:
+    totals = pricing.totals(line.priced() for line in lines)
+    starts = [line.start for line in lines]
+    ends = [line.end for line in lines if line.end]
+    first_recurring = next((line for line in lines if line.end), None)
+    created = now_iso()
+    return {
+        "id": order_id,
+        "orderNumber": number,
+        "name": body.get("name")
+        or (
+            f"Change order {number}"
+            if order_type == "Change" and number
+            else f"Order {number}"
+            if number
+            else None
+        ),
+        "description": body.get("description") if order_type == "New" else None,
+        "status": "Draft",
+        "orderType": order_type,
+        "customerId": ctx.customer.id,
+        "customerName": ctx.customer.name,
+        "effectiveDate": effective,
+        "orderStartDate": min(starts) if starts else effective,
+        "orderEndDate": max(ends) if ends else None,
+        "subscriptionStartDate": first_recurring.start if first_recurring else None,
+        "subscriptionEndDate": first_recurring.end if first_recurring else None,
+        "subscriptionTerm": first_recurring.term if first_recurring else None,
+        "billingPeriod": billing_period,
+        "currency": "USD",
+        **totals.as_api(),
+        "calculateTax": calculate_tax,
+        "orderPlacedDate": None,
+        "activatedDate": None,
+        "canceledDate": None,
+        "createdDate": created,
+        "lastModifiedDate": created,
+        "orderReferenceNumber": body.get("orderReferenceNumber"),
+        "poNumber": body.get("poNumber"),
+        "poDate": body.get("poDate"),
+        "billToContact": {"id": bill_to.id} if bill_to else None,
+        "shipToContact": body.get("shipToContact"),
+        "paymentMethod": body.get("paymentMethod"),
+        "billingAccountId": body.get("billingAccountId"),
+        "transactionHub": body.get("transactionHub"),
+        "externalId": None,
+        "orderPdf": None,
+        "orderProducts": [line.as_api() for line in lines],
+        **inputs.custom_fields(body),
+    }
+
+
+def options_of(body: dict[str, Any], *, preview: bool = False) -> tuple[bool, bool]:
+    options = inputs.obj(body.get("options"), "options", required=False) or {}
+    if preview:
+        for name in ("generateInvoice", "activateInvoice", "asyncPayment"):
+            if name in options:
+                raise invalid(f"options.{name}", "is not accepted by invoice preview.")
+    return (
+        inputs.flag(options.get("previewInvoice"), "options.previewInvoice"),
+        inputs.flag(options.get("calculateTax"), "options.calculateTax"),
+    )
+
+
+def bill_to_contact(customer: Customer, body: dict[str, Any]) -> Contact | None:
+    ref = inputs.obj(body.get("billToContact"), "billToContact", required=False)
+    contact_id = ref.get("id") if ref else body.get("billToContactId")
+    path = "billToContact.id" if ref else "billToContactId"
+    contact_id = inputs.text(contact_id, path, required=False)
+    if contact_id is None:
+        return None
+    contact = Contact.objects.filter(id=contact_id, customer=customer).first()
+    if contact is None:
+        raise ApiError(
+            400,
+            "CONTACT_NOT_FOUND",
+            f"Contact {contact_id} is not a contact of this customer.",
+            [{"field": path, "message": "unknown contact"}],
+        )
+    return contact
+
+
+def validate_header(body: dict[str, Any]) -> None:
+    for name in (
+        "name",
+        "description",
+        "orderReferenceNumber",
+        "poNumber",
+        "billingAccountId",
+        "paymentMethod",
+    ):
+        inputs.text(
+            body.get(name), name, required=False, max_length=2000 if name == "description" else 255
+        )
+    inputs.day(body.get("poDate"), "poDate", required=False)
+    inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
+
+
+# New orders -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Priced:
+    ctx: Context
+    lines: list[Line]
+    order: dict[str, Any]
+    invoices: list[dict[str, Any]]
+    preview: bool
+    plan: dict[str, Any]
+
+
+def price_new_order(
+    body: dict[str, Any], *, persist: bool, today: date | None = None, preview_only: bool = False
+) -> Priced:
+    customer = customer_from_body(body)
+    ctx = Context(Catalog.load(), customer, today or timezone.localdate())
+    effective = (
+        inputs.required_day(body.get("effectiveDate"), "effectiveDate")
+        if not preview_only
+        else (inputs.day(body.get("effectiveDate"), "effectiveDate", required=False) or ctx.today)
+    )
+    validate_header(body)
+    preview, calculate_tax = options_of(body, preview=preview_only)
+    order_period = billing_period_of(body.get("billingPeriod"), "billingPeriod")
+    bill_to = bill_to_contact(customer, body)
+    raw_products = inputs.items(body.get("orderProducts"), "orderProducts")
+    lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
+    for line in lines:
+        line.price()
+    if calculate_tax and not preview_only:
+        apply_tax(ctx, lines, bill_to)
+    order_id = number = None
+    if persist:
+        order_id = new_id()
+        number = f"O-{Sequence.take('order'):08d}"
+    doc = order_doc(
+        ctx,
+        body,
+        lines,
+        order_id=order_id,
+        number=number,
+        order_type="New",
+        effective=effective,
+        billing_period=order_period,
+        calculate_tax=calculate_tax and not preview_only,
+        bill_to=bill_to,
+    )
+    invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
+    plan = {"kind": "new", "newLines": [line.as_api() for line in lines]}
+    return Priced(ctx, lines, doc, invoices, preview, plan)
+
+
+def create_draft(body: dict[str, Any], today: date | None = None) -> Priced:
+    priced = price_new_order(body, persist=True, today=today)
+    Order.objects.create(
+        id=priced.order["id"],
+        number=priced.order["orderNumber"],
+        customer=priced.ctx.customer,
+        status="Draft",
+        order_type="New",
+        doc=priced.order,
+        plan=priced.plan,
+    )
+    return priced
+
+
+def draft_response(priced: Priced) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "order": priced.order,
+        "assets": pending_assets(priced.lines),
+        "subscriptions": [],
+        "entitlements": [],
+        "invoices": priced.invoices,
+        "previewInvoices": priced.invoices,
+    }
+    return data
+
+
+# Change orders ----------------------------------------------------------------------------------
+
+
+def snapshot(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "subscriptionVersion": doc.get("subscriptionVersion"),
+        "productId": doc["productId"],
+        "productName": doc["productName"],
+        "priceBookEntryId": doc["priceBookEntryId"],
+        "quantity": doc["quantity"],
+        "subscriptionStartDate": doc["subscriptionStartDate"],
+        "subscriptionEndDate": doc["subscriptionEndDate"],
+        "subscriptionTerm": doc["subscriptionTerm"],
+        "status": doc.get("status"),
+        "isFreeTrial": doc.get("isFreeTrial", False),
+        "salesPrice": doc["salesPrice"],
+        "totalAmount": doc["totalAmount"],
+    }
+
+
+@dataclass
+class SubState:
+    """A subscription as the change order sees it: the stored version and a working copy."""
+
+    row: Subscription
+    doc: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.row.name
+
+    @property
+    def start(self) -> date:
+        return as_date(self.doc["subscriptionStartDate"])
+
+    @property
+    def end(self) -> date:
+        return as_date(self.doc["subscriptionEndDate"])
+
+    @property
+    def quantity(self) -> int:
+        return int(self.doc["quantity"])
+
+    @property
+    def sales_price(self) -> Decimal:
+        return dec(self.doc["salesPrice"])
+
+    @property
+    def list_price(self) -> Decimal:
+        return dec(self.doc["listPrice"])
+
+    @property
+    def charged(self) -> Decimal:
+        return dec(self.doc["totalAmount"])
+
+
+class ChangeBuilder:
+    """Applies asset changes one after another to working copies of the subscriptions, pricing
+    each as a charge or credit line (nue-api.md §5.6-§5.10)."""
+
+    def __init__(self, catalog: Catalog, customer: Customer | None, today: date) -> None:
+        self.catalog = catalog
+        self.customer = customer
+        self.today = today
+        self.states: dict[str, SubState] = {}
+        self.originals: dict[str, dict[str, Any]] = {}
+        self.lines: list[Line] = []
+        self.new_lines: list[Line] = []
+        self.ctx: Context | None = None
+
+    # lookups
+
+    def state(self, name: str, path: str) -> SubState:
+        if name in self.states:
+            return self.states[name]
+        row = find_subscription(self.customer, name)
+        if row is None:
+            raise ApiError(
+                400,
+                "ASSET_NOT_FOUND",
+                f"Subscription {name} was not found for this customer.",
+                [{"field": path, "message": "asset not found"}],
+            )
+        if self.customer is None:
+            self.customer = row.customer
+        elif row.customer_id != self.customer.id:
+            raise ApiError(
+                400,
+                "ASSET_NOT_FOUND",
+                f"Subscription {name} belongs to another customer than the other changes.",
+                [{"field": path, "message": "another customer's asset"}],
+            )
+        if self.ctx is None:
+            self.ctx = Context(self.catalog, self.customer, self.today)
+        state = SubState(row, dict(row.doc))
+        self.states[name] = state
+        self.originals[name] = dict(row.doc)
+        return state
+
+    def entry_of(self, doc: dict[str, Any]) -> Entry:
+        entry = self.catalog.entries.get(doc["priceBookEntryId"])
+        if entry is None:
+            raise ApiError(
+                400,
+                "INVALID_PRICE_BOOK_ENTRY",
+                f"The product of {doc['name']} is no longer in the published catalog.",
+            )
+        return entry
+
+    def children(self, parent_name: str) -> list[SubState]:
+        rows = Subscription.objects.filter(
+            customer=self.customer, is_current=True, doc__parentSubscriptionName=parent_name
+        ).order_by("name")
+        found = []
+        for row in rows:
+            state = self.state(row.name, "assetChanges")
+            if state.doc.get("status") != "Canceled":
+                found.append(state)
+        return found
+
+    # lines
+
+    def add_line(
+        self,
+        state: SubState,
+        change_type: str,
+        entry: Entry,
+        quantity: int,
+        start: date,
+        end: date,
+        list_amount: Decimal,
+        net_amount: Decimal,
+        before: dict[str, Any],
+    ) -> Line:
+        line = Line(
+            id=new_id(),
+            entry=entry,
+            quantity=quantity,
+            start=start,
+            end=end,
+            term=pricing.whole_months(start, end) if end >= start else 0,
+            billing_period=state.doc.get("billingPeriod") or DEFAULT_BILLING_PERIOD,
+            unit_price=dec(entry.pbe["listPrice"]),
+            change_type=change_type,
+            asset_number=state.name,
+            subscription_id=state.row.id,
+            before=before,
+            after=self.after_snapshot(state),
+            level=int(state.doc.get("subscriptionLevel") or 1),
+        )
+        line.list_total = list_amount
+        line.total = net_amount
+        line.discount_amount = list_amount - net_amount
+        line.months = pricing.months_between(start, end) if end >= start else None
+        self.lines.append(line)
+        return line
+
+    @staticmethod
+    def after_snapshot(state: SubState) -> dict[str, Any]:
+        """The subscription as this change order leaves it: activation makes a new version."""
+        return {**snapshot(state.doc), "subscriptionVersion": state.row.version + 1}
+
+    @staticmethod
+    def within(state: SubState, day: date, path: str) -> None:
+        if not state.start <= day <= state.end:
+            raise ApiError(
+                400,
+                "DATE_OUT_OF_RANGE",
+                f"{path}: {day} is outside {state.name}'s term {state.start} to {state.end}.",
+                [{"field": path, "message": "outside the subscription term"}],
+            )
+
+    @staticmethod
+    def live(state: SubState, path: str) -> None:
+        if state.doc.get("status") == "Canceled":
+            raise ApiError(
+                400,
+                "SUBSCRIPTION_CANCELED",
+                f"{state.name} is canceled and cannot be changed.",
+                [{"field": path, "message": "canceled"}],
+            )
+
+    def apply(self, raw: dict[str, Any], path: str) -> None:
+        kind = inputs.required_text(raw.get("changeType"), f"{path}.changeType")
+        canonical = {c.lower(): c for c in CHANGE_TYPES}.get(kind.lower())
+        if canonical is None:
+            raise invalid(
+                f"{path}.changeType",
+                f"must be one of {', '.join(CHANGE_TYPES)}.",
+                "INVALID_CHANGE_TYPE",
+            )
+        name = inputs.required_text(raw.get("assetNumber"), f"{path}.assetNumber")
+        state = self.state(name, f"{path}.assetNumber")
+        if canonical != "Renew":
+            self.live(state, f"{path}.assetNumber")
+        handlers = {
+            "UpdateQuantity": self.change_updatequantity,
+            "UpdateTerm": self.change_updateterm,
+            "Renew": self.change_renew,
+            "CoTerm": self.change_coterm,
+            "Cancel": self.change_cancel,
+            "ConvertFreeTrial": self.change_convertfreetrial,
+            "Upgrade": self.change_upgrade,
+            "Downgrade": self.change_downgrade,
+            "Swap": self.change_swap,
+            "Reconfigure": self.change_reconfigure,
+        }
+        handlers[canonical](state, raw, path)
+
+    def change_updatequantity(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        delta = inputs.required_int(
+            raw.get("quantity"), f"{path}.quantity", minimum=None, nonzero=True
+        )
+        day = inputs.required_day(raw.get("startDate"), f"{path}.startDate")
+        self.within(state, day, f"{path}.startDate")
+        self.quantity_change(state, delta, day, "UpdateQuantity", path)
+
+    def quantity_change(self, state: SubState, delta: int, day: date, kind: str, path: str) -> None:
+        new_quantity = state.quantity + delta
+        if new_quantity < 1:
+            raise invalid(
+                f"{path}.quantity",
+                f"{state.name} has {state.quantity}; a change of {delta} would leave "
+                f"{new_quantity} (use Cancel to end it).",
+            )
+        if state.doc.get("isFreeTrial"):
+            list_amount = net = ZERO
+        else:
+            list_amount = pricing.prorate(state.list_price, delta, day, state.end)
+            net = pricing.prorate(state.sales_price, delta, day, state.end)
+            if delta < 0:
+                net = -pricing.cancel_credit(
+                    state.charged, state.sales_price, -delta, day, state.start, state.end
+                )
+                list_amount = min(list_amount, net)
+        before = snapshot(state.doc)
+        state.doc["quantity"] = new_quantity
+        state.doc["totalAmount"] = state.charged + net
+        self.add_line(
+            state, kind, self.entry_of(state.doc), delta, day, state.end, list_amount, net, before
+        )
+
+    def term_change(
+        self, state: SubState, new_end: date, kind: str, path: str, term_delta: int | None = None
+    ) -> None:
+        if new_end < state.start:
+            raise invalid(
+                path, f"{state.name} would end {new_end}, before it starts {state.start}."
+            )
+        if new_end == state.end:
+            raise invalid(path, f"{state.name} already ends {new_end}.")
+        before = snapshot(state.doc)
+        old_end = state.end
+        entry = self.entry_of(state.doc)
+        trial = bool(state.doc.get("isFreeTrial"))
+        if new_end > old_end:
+            start, end = old_end + timedelta(days=1), new_end
+            list_amount = (
+                ZERO if trial else pricing.prorate(state.list_price, state.quantity, start, end)
+            )
+            net = ZERO if trial else pricing.prorate(state.sales_price, state.quantity, start, end)
+        else:
+            start, end = new_end + timedelta(days=1), old_end
+            net = -pricing.cancel_credit(
+                state.charged, state.sales_price, state.quantity, start, state.start, old_end
+            )
+            list_amount = net
+        state.doc["subscriptionEndDate"] = new_end
+        state.doc["subscriptionTerm"] = (
+            int(state.doc["subscriptionTerm"]) + term_delta
+            if term_delta is not None
+            else pricing.whole_months(state.start, new_end)
+        )
+        state.doc["totalAmount"] = state.charged + net
+        self.add_line(state, kind, entry, state.quantity, start, end, list_amount, net, before)
+
+    def change_updateterm(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        term = inputs.required_int(
+            raw.get("term"),
+            f"{path}.term",
+            minimum=None,
+            nonzero=True,
+            maximum=inputs.MAX_TERM_MONTHS,
+        )
+        inputs.day(raw.get("startDate"), f"{path}.startDate", required=False)
+        new_end = pricing.add_months(state.end + timedelta(days=1), term) - timedelta(days=1)
+        self.term_change(state, new_end, "UpdateTerm", f"{path}.term", term_delta=term)
+
+    def change_renew(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        term = inputs.required_int(
+            raw.get("renewalTerm"), f"{path}.renewalTerm", maximum=inputs.MAX_TERM_MONTHS
+        )
+        expected = state.end + timedelta(days=1)
+        start = inputs.day(raw.get("startDate"), f"{path}.startDate", required=False)
+        if state.doc.get("status") == "Canceled":
+            raise ApiError(
+                400,
+                "SUBSCRIPTION_CANCELED",
+                f"{state.name} is canceled.",
+                [{"field": f"{path}.assetNumber", "message": "canceled"}],
+            )
+        if start is not None and start != expected:
+            raise ApiError(
+                400,
+                "DATE_MISMATCH",
+                f"A renewal of {state.name} starts the day after it ends: {expected}.",
+                [{"field": f"{path}.startDate", "message": f"expected {expected}"}],
+            )
+        self.term_change(
+            state, pricing.term_end(expected, term), "Renew", f"{path}.renewalTerm", term_delta=term
+        )
+        state.doc["renewalTerm"] = term
+
+    def change_coterm(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        target = inputs.required_day(raw.get("coTermDate"), f"{path}.coTermDate")
+        self.term_change(state, target, "CoTerm", f"{path}.coTermDate")
+
+    def change_cancel(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        day = inputs.required_day(raw.get("cancellationDate"), f"{path}.cancellationDate")
+        self.within(state, day, f"{path}.cancellationDate")
+        self.cancel(state, day)
+        for child in self.children(state.name):
+            self.cancel(child, max(day, child.start))
+
+    def cancel(self, state: SubState, day: date) -> None:
+        """Service ends the day before `cancellationDate`; the rest of the term is credited."""
+        before = snapshot(state.doc)
+        end = state.end
+        if state.doc.get("isFreeTrial") or day > end:
+            credit = list_credit = ZERO
+        else:
+            credit = pricing.cancel_credit(
+                state.charged, state.sales_price, state.quantity, day, state.start, end
+            )
+            list_credit = max(credit, pricing.prorate(state.list_price, state.quantity, day, end))
+        state.doc["subscriptionEndDate"] = max(day - timedelta(days=1), state.start)
+        state.doc["cancellationDate"] = day
+        state.doc["status"] = "Canceled"
+        state.doc["totalAmount"] = state.charged - credit
+        self.add_line(
+            state,
+            "Cancel",
+            self.entry_of(state.doc),
+            state.quantity,
+            day,
+            end,
+            -list_credit,
+            -credit,
+            before,
+        )
+
+    def change_convertfreetrial(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        if not state.doc.get("isFreeTrial"):
+            raise ApiError(
+                400,
+                "NOT_A_FREE_TRIAL",
+                f"{state.name} is not a free trial.",
+                [{"field": f"{path}.assetNumber", "message": "not a free trial"}],
+            )
+        start = inputs.required_day(raw.get("startDate"), f"{path}.startDate")
+        term = inputs.required_int(raw.get("term"), f"{path}.term", maximum=inputs.MAX_TERM_MONTHS)
+        if start < state.start:
+            raise invalid(f"{path}.startDate", f"must not be before the trial began {state.start}.")
+        before = snapshot(state.doc)
+        end = pricing.term_end(start, term)
+        amount = pricing.prorate(state.list_price, state.quantity, start, end)
+        state.doc.update(
+            {
+                "subscriptionStartDate": start,
+                "subscriptionEndDate": end,
+                "subscriptionTerm": term,
+                "isFreeTrial": False,
+                "freeTrialEndDate": start - timedelta(days=1),
+                "salesPrice": state.list_price,
+                "totalAmount": amount,
+            }
+        )
+        self.add_line(
+            state,
+            "ConvertFreeTrial",
+            self.entry_of(state.doc),
+            state.quantity,
+            start,
+            end,
+            amount,
+            amount,
+            before,
+        )
+
+    def change_upgrade(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        self.replace_product(state, raw, path, "Upgrade")
+
+    def change_downgrade(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        self.replace_product(state, raw, path, "Downgrade")
+
+    def change_swap(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        self.replace_product(state, raw, path, "Swap")
+
+    def replace_product(self, state: SubState, raw: dict[str, Any], path: str, kind: str) -> None:
+        target_id = inputs.required_text(
+            raw.get("targetPriceBookEntryId"), f"{path}.targetPriceBookEntryId"
+        )
+        day = inputs.required_day(raw.get("startDate"), f"{path}.startDate")
+        quantity = inputs.integer(raw.get("quantity"), f"{path}.quantity", required=False)
+        self.within(state, day, f"{path}.startDate")
+        current = self.entry_of(state.doc)
+        allowed = {
+            target.pbe["id"]: target
+            for rel_kind, target in relationships(self.catalog, current.product)
+            if rel_kind == kind
+        }
+        target = allowed.get(target_id)
+        if target is None:
+            names = ", ".join(f"{t.product['name']} ({pbe})" for pbe, t in allowed.items())
+            raise ApiError(
+                400,
+                "INVALID_TARGET_PRODUCT",
+                f"{kind} of {state.name} ({current.product['name']}) to {target_id} is not "
+                f"allowed; valid targets: {names or 'none'}.",
+                [{"field": f"{path}.targetPriceBookEntryId", "message": f"not a {kind} target"}],
+            )
+        new_quantity = quantity or state.quantity
+        before = snapshot(state.doc)
+        credit = pricing.cancel_credit(
+            state.charged, state.sales_price, state.quantity, day, state.start, state.end
+        )
+        old_quantity = state.quantity
+        price = dec(target.pbe["listPrice"])
+        charge = pricing.prorate(price, new_quantity, day, state.end)
+        state.doc.update(
+            {
+                "productId": target.product["id"],
+                "productName": target.product["name"],
+                "productSku": target.product["sku"],
+                "priceBookEntryId": target.pbe["id"],
+                "listPrice": price,
+                "salesPrice": price,
+                "quantity": new_quantity,
+                "totalAmount": state.charged - credit + charge,
+            }
+        )
+        after_credit = self.add_line(
+            state, kind, current, -old_quantity, day, state.end, -credit, -credit, before
+        )
+        after_credit.after = self.after_snapshot(state)
+        self.add_line(state, kind, target, new_quantity, day, state.end, charge, charge, before)
+
+    def change_reconfigure(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        """Add-on quantities here are absolute (nue-api.md §5.10, an assumption: Nue documents
+        deltas only for UpdateQuantity/UpdateTerm); 0 removes an optional add-on."""
+        bundle = self.entry_of(state.doc).product
+        if bundle.get("recordType") != "Bundle":
+            raise ApiError(
+                400,
+                "NOT_A_BUNDLE",
+                f"{state.name} ({bundle['name']}) is not a bundle; Reconfigure needs one.",
+                [{"field": f"{path}.assetNumber", "message": "not a bundle"}],
+            )
+        addons = inputs.items(raw.get("addOns"), f"{path}.addOns")
+        parents = option_parents(bundle.get("productOptions") or [], None)
+        for index, raw_value in enumerate(addons):
+            addon_path = f"{path}.addOns[{index}]"
+            addon = inputs.obj(raw_value, addon_path)
+            assert addon is not None
+            option_id = inputs.required_text(
+                addon.get("productOptionId"), f"{addon_path}.productOptionId"
+            )
+            if option_id not in parents:
+                raise ApiError(
+                    400,
+                    "INVALID_ADDON_PRODUCT",
+                    f"{option_id} is not an option of {bundle['name']} (invalid addon product).",
+                    [{"field": f"{addon_path}.productOptionId", "message": "not a bundle option"}],
+                )
+            option, parent_option = parents[option_id]
+            if option["optionType"] == "Bundled":
+                raise invalid(
+                    f"{addon_path}.productOptionId",
+                    f"{option_id} is bundled and cannot be reconfigured.",
+                )
+            quantity = inputs.required_int(
+                addon.get("productOptionQuantity"), f"{addon_path}.productOptionQuantity", minimum=0
+            )
+            day = inputs.day(
+                addon.get("reconfigureEffectiveDate"),
+                f"{addon_path}.reconfigureEffectiveDate",
+                required=False,
+            )
+            day = day or max(state.start, min(self.today, state.end))
+            self.within(state, day, f"{addon_path}.reconfigureEffectiveDate")
+            parent_state = (
+                state
+                if parent_option is None
+                else self.option_subscription(state.name, parent_option["productOptionId"])
+            )
+            if parent_state is None:
+                assert parent_option is not None
+                raise ApiError(
+                    400,
+                    "INVALID_ADDON_HIERARCHY",
+                    f"{option_id} sits under {parent_option['productOptionId']}, which "
+                    f"{state.name} does not have (invalid addon hierarchy).",
+                    [{"field": f"{addon_path}.productOptionId", "message": "parent missing"}],
+                )
+            existing = self.option_subscription(parent_state.name, option_id)
+            self.reconfigure_one(state, parent_state, existing, option, quantity, day, addon_path)
+
+    def option_subscription(self, parent_name: str, option_id: str) -> SubState | None:
+        for child in self.children(parent_name):
+            if child.doc.get("productOptionId") == option_id:
+                return child
+        return None
+
+    def reconfigure_one(
+        self,
+        bundle: SubState,
+        parent: SubState,
+        existing: SubState | None,
+        option: dict[str, Any],
+        quantity: int,
+        day: date,
+        path: str,
+    ) -> None:
+        field_path = f"{path}.productOptionQuantity"
+        if quantity > 0:
+            addon_quantity(option, quantity, path)
+        if existing is not None:
+            if quantity == 0:
+                if option["optionType"] == "Required":
+                    raise invalid(
+                        field_path,
+                        f"{option['productOptionId']} is required and cannot be removed.",
+                    )
+                self.cancel(existing, day)
+                self.lines[-1].change_type = "Reconfigure"
+                return
+            delta = quantity - existing.quantity
+            if delta == 0:
+                raise invalid(
+                    field_path, f"{option['productOptionId']} already has quantity {quantity}."
+                )
+            if day > existing.end:
+                raise invalid(path, f"{existing.name} ends before {day}.")
+            self.quantity_change(existing, delta, max(day, existing.start), "Reconfigure", path)
+            return
+        if quantity == 0:
+            raise invalid(
+                field_path,
+                f"{option['productOptionId']} is not on {bundle.name}; nothing to remove.",
+            )
+        assert self.ctx is not None
+        entry = self.catalog.option_entry(option)
+        parent_entry = self.entry_of(parent.doc)
+        parent_line = Line(
+            id=parent.row.id,
+            entry=parent_entry,
+            quantity=parent.quantity,
+            start=parent.start,
+            end=parent.end,
+            term=None,
+            billing_period=parent.doc.get("billingPeriod") or DEFAULT_BILLING_PERIOD,
+            unit_price=ZERO,
+            level=int(parent.doc.get("subscriptionLevel") or 1),
+        )
+        line = Line(
+            id=new_id(),
+            entry=entry,
+            quantity=quantity,
+            start=day,
+            end=parent.end,
+            term=pricing.whole_months(day, parent.end),
+            billing_period=parent_line.billing_period,
+            unit_price=dec(entry.pbe["listPrice"]),
+            level=parent_line.level + 1,
+            option=option,
+            change_type="Reconfigure",
+            asset_number=bundle.name,
+            parent_subscription=parent.name,
+        )
+        line.price()
+        nested = expand_addons(
+            self.ctx, line, option.get("productOptions") or [], [], path, None, set()
+        )
+        for child in nested:
+            child.change_type = "Reconfigure"
+            child.asset_number = bundle.name
+            child.price()
+        self.lines.extend([line, *nested])
+        self.new_lines.extend([line, *nested])
+
+
+def option_parents(
+    options: list[dict[str, Any]],
+    parent: dict[str, Any] | None,
+) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
+    found: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    for option in options:
+        found[option["productOptionId"]] = (option, parent)
+        found.update(option_parents(option.get("productOptions") or [], option))
+    return found
+
+
+def relationships(catalog: Catalog, product: dict[str, Any] | Any) -> list[tuple[str, Entry]]:
+    """Upgrade/Downgrade/Swap targets of a product, resolved to their price book entries."""
+    found = []
+    for rel in product.get("productRelationships") or []:
+        target = catalog.by_sku.get(rel["targetSku"])
+        if target is None:
+            continue
+        for pbe in target.get("priceBookEntries", []):
+            found.append((rel["relationshipType"], Entry(target, pbe)))
+    return found
+
+
+def price_change_order(
+    body: dict[str, Any], *, persist: bool, today: date | None = None, preview_only: bool = False
+) -> Priced:
+    customer = customer_from_body(body) if ("customer" in body or "customerId" in body) else None
+    if not preview_only:
+        for name in ("priceTagIds", "priceTagCodes", "description"):
+            if name in body:
+                raise invalid(name, "is not accepted on change orders.")
+    preview, calculate_tax = options_of(body, preview=preview_only)
+    builder = ChangeBuilder(Catalog.load(), customer, today or timezone.localdate())
+    raw_changes = inputs.items(body.get("assetChanges"), "assetChanges")
+    for index, raw_value in enumerate(raw_changes):
+        path = f"assetChanges[{index}]"
+        raw = inputs.obj(raw_value, path)
+        assert raw is not None
+        for name in ("priceTagIds", "priceTagCodes"):
+            if name in raw:
+                raise invalid(f"{path}.{name}", "price tags are not accepted on change orders.")
+        builder.apply(raw, path)
+    ctx = builder.ctx
+    assert ctx is not None
+    raw_products = inputs.items(body.get("products"), "products", required=False)
+    cross_sell = build_product_lines(ctx, raw_products, "products", None)
+    for line in cross_sell:
+        line.price()
+    lines = builder.lines + cross_sell
+    if calculate_tax and not preview_only:
+        apply_tax(ctx, lines, None)
+    order_id = number = None
+    if persist:
+        order_id = new_id()
+        number = f"O-{Sequence.take('order'):08d}"
+    effective = min((line.start for line in lines), default=ctx.today)
+    doc = order_doc(
+        ctx,
+        body,
+        lines,
+        order_id=order_id,
+        number=number,
+        order_type="Change",
+        effective=effective,
+        billing_period=None,
+        calculate_tax=calculate_tax and not preview_only,
+        bill_to=None,
+    )
+    invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
+    plan = {
+        "kind": "change",
+        "changes": [
+            {"name": name, "fromVersion": state.row.version, "after": state.doc}
+            for name, state in builder.states.items()
+            if state.doc != builder.originals[name]
+        ],
+        "newLines": [line.as_api() for line in builder.new_lines + cross_sell],
+    }
+    priced = Priced(ctx, lines, doc, invoices, preview, plan)
+    priced.order["assetChanges"] = [
+        {
+            "assetNumber": name,
+            "subscriptionId": state.row.id,
+            "changeTypes": sorted(
+                {
+                    ln.change_type
+                    for ln in builder.lines
+                    if ln.asset_number == name and ln.change_type
+                }
+            ),
+            "before": snapshot(builder.originals[name]),
+            "after": ChangeBuilder.after_snapshot(state),
+            "amount": sum(
+                (ln.total for ln in builder.lines if ln.subscription_id == state.row.id), ZERO
+            ),
+        }
+        for name, state in builder.states.items()
+        if state.doc != builder.originals[name]
+    ]
+    return priced
+
+
+def create_change_order(body: dict[str, Any], today: date | None = None) -> Priced:
+    priced = price_change_order(body, persist=True, today=today)
+    Order.objects.create(
+        id=priced.order["id"],
+        number=priced.order["orderNumber"],
+        customer=priced.ctx.customer,
+        status="Draft",
+        order_type="Change",
+        doc=priced.order,
+        plan=priced.plan,
+    )
+    return priced
+
+
+def change_response(priced: Priced) -> dict[str, Any]:
+    data = draft_response(priced)
+    data["assetChanges"] = priced.order["assetChanges"]
+    return data
+
+
+# Activation ---------------------------------------------------------------------------------------
+
+
+def order_or_404(order_id: str) -> Order:
+    order = Order.objects.filter(id=order_id).first()
+    if order is None:
+        raise not_found("Order", order_id)
+    return order
+
+
+def not_a_draft(order: Order, verb: str) -> ApiError:
+    return ApiError(
+        409,
+        "ORDER_NOT_DRAFT",
+        f"Order {order.number} is {order.status}; only a Draft order can be {verb}.",
+    )
+
+
+def activation_options(body: dict[str, Any]) -> dict[str, Any]:
+    options = inputs.obj(body.get("options"), "options", required=False) or {}
+    hub = inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
+    if hub is not None:
+        for name in ("externalSystem", "externalId", "transactionType"):
+            inputs.text(hub.get(name), f"transactionHub.{name}")
+    inputs.obj(body.get("paymentMethodObject"), "paymentMethodObject", required=False)
+    return {
+        "generate": inputs.flag(options.get("generateInvoice"), "options.generateInvoice"),
+        "activate": inputs.flag(options.get("activateInvoice"), "options.activateInvoice"),
+        "poNumber": inputs.text(body.get("poNumber"), "poNumber", required=False),
+        "poDate": inputs.day(body.get("poDate"), "poDate", required=False),
+        "transactionHub": hub,
+    }
+
+
+def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """Activate a draft exactly once: a conditional UPDATE … WHERE status='Draft' is the first
+    statement, so of concurrent activations one wins and the others find no draft (409)."""
+    chosen = activation_options(body)
+    if not Order.objects.filter(id=order_id, status="Draft").update(status="Activated"):
+        raise not_a_draft(order_or_404(order_id), "activated")
+    order = Order.objects.select_related("customer").get(id=order_id)
+    customer = order.customer
+    today = today or timezone.localdate()
+    doc = dict(order.doc)
+    doc.update(
+        {
+            "status": "Activated",
+            "activatedDate": now_iso() if today == timezone.localdate() else f"{today}T12:00:00Z",
+            "orderPlacedDate": today,
+            "lastModifiedDate": now_iso(),
+            "poNumber": chosen["poNumber"] or doc.get("poNumber"),
+            "poDate": chosen["poDate"] or doc.get("poDate"),
+            "transactionHub": chosen["transactionHub"] or doc.get("transactionHub"),
+        }
+    )
+    subscriptions = apply_changes(order, doc, today)
+    created, assets, entitlements = provision(order, doc, today)
+    subscriptions.extend(created)
+    invoices = []
+    if chosen["generate"]:
+        invoices = generate_invoices(order, doc, today, active=chosen["activate"])
+    order.doc = doc
+    order.status = "Activated"
+    order.save(update_fields=["doc", "status"])
+    if customer.doc.get("externalId") is None:
+        # Nue syncs a self-service customer to Salesforce on its first activated order.
+        customer.doc = {**customer.doc, "externalId": salesforce_id("001", customer.id)}
+        customer.save(update_fields=["doc"])
+    return {
+        "order": doc,
+        "subscriptions": [present_subscription(s, today) for s in subscriptions],
+        "assets": assets,
+        "entitlements": entitlements,
+        "invoices": invoices,
+    }
+
+
+def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[str, Any]]:
+    versions = []
+    for change in order.plan.get("changes", []):
+        # Locks the current version (PostgreSQL): a concurrent activation changing the same
+        # subscription waits, then finds it no longer current and gets the 409 below.
+        current = (
+            Subscription.objects.select_for_update()
+            .filter(name=change["name"], is_current=True)
+            .first()
+        )
+        if current is None or current.version != change["fromVersion"]:
+            raise ApiError(
+                409,
+                "SUBSCRIPTION_CHANGED",
+                f"{change['name']} changed after this change order was drafted; draft it again.",
+            )
+        version = current.version + 1
+        new_doc = {
+            **current.doc,
+            **change["after"],
+            "id": new_id(),
+            "subscriptionVersion": version,
+            "subscriptionCompositeId": f"{current.name}-{version}",
+            "orderId": order.id,
+            "orderNumber": order.number,
+            "lastModifiedDate": now_iso(),
+        }
+        finish_subscription(new_doc)
+        Subscription.objects.filter(pk=current.pk).update(is_current=False)
+        Subscription.objects.create(
+            id=new_doc["id"],
+            name=current.name,
+            version=version,
+            is_current=True,
+            customer=order.customer,
+            order=order,
+            doc=new_doc,
+        )
+        versions.append(new_doc)
+    return versions
+
+
+def finish_subscription(doc: dict[str, Any]) -> None:
+    total = dec(doc["totalAmount"])
+    term = int(doc.get("subscriptionTerm") or 0)
+    doc["tcv"] = total
+    doc["totalACV"] = money(total * 12 / term) if term else total
+    doc["actualSubscriptionTerm"] = term
+
+
+def provision(
+    order: Order, doc: dict[str, Any], today: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Subscriptions for recurring lines, assets for physical goods, entitlements for services."""
+    new_lines = order.plan.get("newLines", [])
+    if not new_lines:
+        return [], [], []
+    recurring = sum(1 for line in new_lines if line["subscriptionEndDate"] is not None)
+    first = Sequence.take("subscription", recurring) if recurring else 0
+    by_line: dict[str, dict[str, Any]] = {}
+    subscriptions: list[dict[str, Any]] = []
+    assets: list[dict[str, Any]] = []
+    entitlements: list[dict[str, Any]] = []
+    line_docs = {line["id"]: line for line in doc["orderProducts"]}
+    numbered = 0
+    for line in new_lines:
+        if line["subscriptionEndDate"] is None:
+            record = asset_doc(order, line, today)
+            kind = "asset" if line["productCategory"] == "PhysicalGoods" else "entitlement"
+            Asset.objects.create(
+                id=record["id"], kind=kind, customer=order.customer, order=order, doc=record
+            )
+            (assets if kind == "asset" else entitlements).append(record)
+            if line["id"] in line_docs:
+                line_docs[line["id"]]["assetId"] = record["id"]
+            continue
+        name = f"SUB-{first + numbered:08d}"
+        numbered += 1
+        parent = by_line.get(line.get("parentId") or "")
+        parent_name = parent["name"] if parent else line.get("parentSubscriptionName")
+        root = by_line.get(line.get("rootId") or "")
+        if parent is None and parent_name:
+            parent_row = Subscription.objects.get(name=parent_name, is_current=True)
+            parent = parent_row.doc
+            root_name = parent.get("rootSubscriptionName") or parent_name
+        else:
+            root_name = root["name"] if root else None
+        sub = {
+            "id": new_id(),
+            "name": name,
+            "subscriptionCompositeId": f"{name}-1",
+            "subscriptionVersion": 1,
+            "subscriptionLevel": line["level"],
+            "parentId": parent["id"] if parent else None,
+            "parentSubscriptionName": parent_name,
+            "rootSubscriptionName": root_name,
+            "parentObjectType": "Subscription" if parent else None,
+            "customerId": order.customer_id,
+            "billingAccountId": doc.get("billingAccountId"),
+            "productId": line["productId"],
+            "productName": line["productName"],
+            "productSku": line["productSku"],
+            "productCategory": line["productCategory"],
+            "priceBookEntryId": line["priceBookEntryId"],
+            "priceBookId": line["priceBookId"],
+            "productOptionId": line["productOptionId"],
+            "optionType": line["optionType"],
+            "orderId": order.id,
+            "orderNumber": order.number,
+            "orderProductId": line["id"],
+            "uom": line["uom"],
+            "subscriptionStartDate": line["subscriptionStartDate"],
+            "subscriptionEndDate": line["subscriptionEndDate"],
+            "subscriptionTerm": line["subscriptionTerm"],
+            "renewalTerm": line["subscriptionTerm"],
+            "autoRenew": True,
+            "evergreen": False,
+            "orderOnDate": today,
+            "billingPeriod": line["billingPeriod"],
+            "billingTiming": "In Advance",
+            "quantity": line["quantity"],
+            "listPrice": line["listPrice"],
+            "salesPrice": line["salesPrice"],
+            "totalAmount": line["totalPrice"],
+            "taxAmount": line["tax"],
+            "status": "Active",
+            "isFreeTrial": line["isFreeTrial"],
+            "freeTrialEndDate": line["subscriptionEndDate"] if line["isFreeTrial"] else None,
+            "cancellationDate": None,
+            "priceTagCodes": line["priceTagCodes"],
+            "externalId": None,
+            "createdDate": now_iso(),
+            "lastModifiedDate": now_iso(),
+            **{k: v for k, v in line.items() if k.endswith("__c")},
+        }
+        finish_subscription(sub)
+        Subscription.objects.create(
+            id=sub["id"],
+            name=name,
+            version=1,
+            is_current=True,
+            customer=order.customer,
+            order=order,
+            doc=sub,
+        )
+        by_line[line["id"]] = sub
+        if line["id"] in line_docs:
+            line_docs[line["id"]]["subscriptionName"] = name
+            line_docs[line["id"]]["subscriptionId"] = sub["id"]
+        subscriptions.append(sub)
+    return subscriptions, assets, entitlements
+
+
+def asset_doc(order: Order, line: dict[str, Any], today: date) -> dict[str, Any]:
+    asset_id = new_id()
+    physical = line["productCategory"] == "PhysicalGoods"
+    base = {
+        "id": asset_id,
+        "name": line["productName"],
+        "status": "Active",
+        "customerId": order.customer_id,
+        "orderId": order.id,
+        "orderProductId": line["id"],
+        "productId": line["productId"],
+        "productName": line["productName"],
+        "productCategory": line["productCategory"],
+        "quantity": line["quantity"],
+        "startDate": line["subscriptionStartDate"],
+        "price": line["totalPrice"],
+        "createdDate": now_iso(),
+    }
+    if physical:
+        return {
+            **base,
+            "assetNumber": asset_id,
+            "installDate": None,
+            "parentAssetObject": None,
+            "listPrice": line["listPrice"],
+        }
+    return {
+        **base,
+        "entitlementNumber": asset_id,
+        "usedQuantity": 0,
+        "endDate": None,
+        "parentEntitlementObject": None,
+    }
+
+
+def generate_invoices(
+    order: Order, doc: dict[str, Any], today: date, *, active: bool
+) -> list[dict[str, Any]]:
+    """Invoices up to the later of today and the order's first billing date (nue-api.md §2.1)."""
+    lines = doc["orderProducts"]
+    starts = [as_date(line["subscriptionStartDate"]) for line in lines]
+    target = max(today, min(starts)) if starts else today
+    drafts = pricing.group_invoices(invoice_items(lines), target)
+    if not drafts:
+        return []
+    first = Sequence.take("invoice", len(drafts))
+    created = []
+    for offset, draft in enumerate(drafts):
+        number = f"INV-{first + offset:08d}"
+        invoice = invoice_doc(
+            draft,
+            order.customer,
+            invoice_id=new_id(),
+            number=number,
+            order=doc,
+            status="Active" if active else "Draft",
+        )
+        Invoice.objects.create(
+            id=invoice["id"],
+            number=number,
+            customer=order.customer,
+            order=order,
+            status=invoice["status"],
+            invoice_date=draft.invoice_date,
+            doc=invoice,
+        )
+        created.append(invoice)
+    return created
+
+
+def discard(order_id: str) -> dict[str, Any]:
+    """Emulator-only `DELETE /orders/{id}`: a draft becomes Canceled (nue-api.md §5.4)."""
+    if not Order.objects.filter(id=order_id, status="Draft").update(status="Canceled"):
+        raise not_a_draft(order_or_404(order_id), "discarded")
+    order = Order.objects.get(id=order_id)
+    order.doc = {
+        **order.doc,
+        "status": "Canceled",
+        "canceledDate": now_iso(),
+        "lastModifiedDate": now_iso(),
+    }
+    order.save(update_fields=["doc"])
+    return order.doc
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+
+def subscription_status(doc: dict[str, Any], today: date) -> str:
+    if doc.get("status") == "Canceled":
+        return "Canceled"
+    if as_date(doc["subscriptionStartDate"]) > today:
+        return "Pending"
+    if as_date(doc["subscriptionEndDate"]) < today:
+        return "Expired"
+    return "Active"
+
+
+def present_subscription(doc: dict[str, Any], today: date) -> dict[str, Any]:
+    """A stored subscription as of `today`: status and next billing date depend on the date."""
+    result = dict(doc)
+    result["status"] = subscription_status(doc, today)
+    next_billing = None
+    if result["status"] in ("Active", "Pending") and not doc.get("isFreeTrial"):
+        for start, _end, _partial in pricing.billing_periods(
+            as_date(doc["subscriptionStartDate"]),
+            as_date(doc["subscriptionEndDate"]),
+            doc.get("billingPeriod") or DEFAULT_BILLING_PERIOD,
+        ):
+            if start > today:
+                next_billing = start
+                break
+    result["nextBillingDate"] = next_billing
+    return result
+
+
+# Subscriptions and contacts --------------------------------------------------------------------
+
+
+def update_subscription(ref: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`PATCH /subscriptions/{id}`: only `autoRenew` and custom fields (nue-api.md §2.7); quantity,
+    term and product change through change orders. Updates the current version in place."""
+    row = find_subscription(None, ref)
+    if row is None:
+        raise not_found("Subscription", ref)
+    unknown = sorted(k for k in body if k != "autoRenew" and not k.endswith("__c"))
+    if unknown:
+        raise invalid(
+            unknown[0], "cannot be updated here; only autoRenew and custom fields (__c) can."
+        )
+    changes = inputs.custom_fields(body)
+    if "autoRenew" in body:
+        changes["autoRenew"] = inputs.flag(body["autoRenew"], "autoRenew")
+    if not changes:
+        raise invalid("body", "give autoRenew or a custom field to update.")
+    row.doc = {**row.doc, **changes, "lastModifiedDate": now_iso()}
+    row.save(update_fields=["doc"])
+    return present_subscription(row.doc, timezone.localdate())
+
+
+MAX_CONTACTS_PER_REQUEST = 200
+
+
+def create_contacts(customer: Customer, body: Any) -> list[dict[str, Any]]:
+    """`POST /customers/{id}/contacts`: an array of contacts; emails are unique tenant-wide."""
+    raw_contacts = inputs.items(body, "body", max_items=MAX_CONTACTS_PER_REQUEST)
+    created = []
+    seen: set[str] = set()
+    for index, raw_value in enumerate(raw_contacts):
+        path = f"[{index}]"
+        raw = inputs.obj(raw_value, path)
+        assert raw is not None
+        first = inputs.required_text(raw.get("firstName"), f"{path}.firstName", max_length=40)
+        last = inputs.required_text(raw.get("lastName"), f"{path}.lastName", max_length=80)
+        name = inputs.text(raw.get("name"), f"{path}.name", required=False) or f"{first} {last}"
+        email = inputs.required_text(raw.get("email"), f"{path}.email", max_length=254)
+        local, _, domain = email.partition("@")
+        if not local or "." not in domain or " " in email:
+            raise invalid(f"{path}.email", f"{email!r} is not a valid email address.")
+        key = email.lower()
+        if key in seen or Contact.objects.filter(email=key).exists():
+            raise ApiError(
+                400,
+                "DUPLICATE_EMAIL",
+                f"A contact with email {email} already exists.",
+                [{"field": f"{path}.email", "message": "already in use"}],
+            )
+        seen.add(key)
+        stamp = now_iso()
+        contact_id = new_id()
+        doc = {
+            "id": contact_id,
+            "customerId": customer.id,
+            "name": name,
+            "firstName": first,
+            "lastName": last,
+            **{
+                field_name: inputs.text(raw.get(field_name), f"{path}.{field_name}", required=False)
+                for field_name in CONTACT_FIELDS
+            },
+            "email": email,
+            "externalId": None,
+            "createdDate": stamp,
+            "lastModifiedDate": stamp,
+        }
+        Contact.objects.create(id=contact_id, customer=customer, email=key, doc=doc)
+        created.append(doc)
+    return created
+
+
+CONTACT_FIELDS = (
+    "middleName",
+    "suffix",
+    "title",
+    "phone",
+    "mobilePhone",
+    "birthday",
+    "shippingStreet",
+    "shippingCity",
+    "shippingState",
+    "shippingPostalCode",
+    "shippingCountry",
+)

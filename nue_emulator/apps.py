@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NueEmulatorConfig(AppConfig):
+    name = "nue_emulator"
+    verbose_name = "Nue emulator"

@@ -1,0 +1,65 @@
+"""The published catalog as the pricing and order code sees it: lookups by id, option trees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nue_emulator.models import PriceTag, Product
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A price book entry together with its product."""
+
+    product: dict[str, Any]
+    pbe: dict[str, Any]
+
+    @property
+    def recurring(self) -> bool:
+        return self.product.get("priceModel") == "Recurring"
+
+
+def walk_options(options: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for option in options:
+        yield option
+        yield from walk_options(option.get("productOptions", []))
+
+
+class Catalog:
+    def __init__(self, products: list[dict[str, Any]], tags: list[dict[str, Any]]) -> None:
+        self.products = products
+        self.by_product_id = {p["id"]: p for p in products}
+        self.by_sku = {p["sku"]: p for p in products}
+        self.entries: dict[str, Entry] = {}
+        for product in products:
+            for pbe in product.get("priceBookEntries", []):
+                self.entries[pbe["id"]] = Entry(product, pbe)
+        self.tags_by_code = {t["code"].upper(): t for t in tags}
+        self.tags_by_id = {t["id"]: t for t in tags}
+        self.tags = tags
+
+    @classmethod
+    def load(cls) -> Catalog:
+        return cls(
+            [p.doc for p in Product.objects.all()],
+            [t.doc for t in PriceTag.objects.order_by("code")],
+        )
+
+    def option_entry(self, option: dict[str, Any]) -> Entry:
+        return self.entries[option["priceBookEntryId"]]
+
+    def all_option_ids(self, product: dict[str, Any]) -> set[str]:
+        return {o["productOptionId"] for o in walk_options(product.get("productOptions", []))}
+
+
+def eligible(pbe: dict[str, Any], account: dict[str, Any]) -> bool:
+    """Nue's catalog eligibility: a PBE without pricing attributes is universal; otherwise every
+    attribute must match the account's field of the same name, `Any` matching everything."""
+    for name, wanted in (pbe.get("pricingAttributes") or {}).items():
+        if wanted == "Any":
+            continue
+        if account.get(name) != wanted:
+            return False
+    return True

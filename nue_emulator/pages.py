@@ -1,0 +1,102 @@
+"""Browser pages behind magic links and invoice links: a printable quote and invoice.
+
+No API key: the signed, time-limited token in the URL is the credential (nue-api.md §5.15). The
+pages carry no script and no inline style, so they render under the portal's strict CSP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from nue_emulator.actions import as_date
+from nue_emulator.models import Invoice, Order
+from nue_emulator.views import INVOICE_SALT, LINK_MAX_AGE, QUOTE_SALT, QUOTE_TEMPLATES
+
+STYLESHEET = Path(__file__).parent / "static" / "nue_emulator" / "print.css"
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The URL is the credential: keep it out of caches, search engines and Referer headers.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _unavailable(request: HttpRequest, expired: bool) -> HttpResponse:
+    ctx = {"expired": expired}
+    return _private(
+        render(request, "nue_emulator/link_unavailable.html", ctx, status=410 if expired else 404)
+    )
+
+
+def _load(token: str, salt: str) -> tuple[Any, bool]:
+    try:
+        return signing.loads(token, salt=salt, max_age=LINK_MAX_AGE), False
+    except signing.SignatureExpired:
+        return None, True
+    except signing.BadSignature:
+        return None, False
+
+
+@login_not_required
+@require_GET
+def quote(request: HttpRequest, token: str) -> HttpResponse:
+    payload, expired = _load(token, QUOTE_SALT)
+    found = Order.objects.filter(id=payload["o"]).first() if isinstance(payload, dict) else None
+    if found is None:
+        return _unavailable(request, expired)
+    doc = found.doc
+    ctx = {
+        "order": doc,
+        "lines": [_line(line) for line in doc.get("orderProducts", [])],
+        "template": payload.get("t", "standard"),
+        "template_name": QUOTE_TEMPLATES.get(payload.get("t"), "Quote"),
+        "effective": as_date(doc["effectiveDate"]),
+    }
+    return _private(render(request, "nue_emulator/quote.html", ctx))
+
+
+def _line(line: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **line,
+        "start": as_date(line["subscriptionStartDate"]),
+        "end": as_date(line["subscriptionEndDate"]) if line.get("subscriptionEndDate") else None,
+        "indent": f"level-{min(int(line.get('level') or 1), 4)}",
+    }
+
+
+@login_not_required
+@require_GET
+def invoice(request: HttpRequest, token: str) -> HttpResponse:
+    payload, expired = _load(token, INVOICE_SALT)
+    found = Invoice.objects.filter(id=payload).first() if isinstance(payload, str) else None
+    if found is None:
+        return _unavailable(request, expired)
+    doc = found.doc
+    ctx = {
+        "invoice": doc,
+        "invoice_date": as_date(doc["invoiceDate"]),
+        "due_date": as_date(doc["dueDate"]),
+        "items": [
+            {**item, "start": as_date(item["startDate"]), "end": as_date(item["endDate"])}
+            for item in doc.get("items", [])
+        ],
+    }
+    return _private(render(request, "nue_emulator/invoice.html", ctx))
+
+
+@login_not_required
+@require_GET
+def stylesheet(request: HttpRequest) -> HttpResponse:
+    """Served by the emulator itself so the standalone server needs no static-files setup."""
+    response = HttpResponse(STYLESHEET.read_text(), content_type="text/css")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
