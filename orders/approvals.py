@@ -1,0 +1,291 @@
+"""Approval requests and quote links: the business steps behind issue 8, separate from views.
+
+A buyer whose draft is above the account's approval threshold (orders.policy) requests approval;
+the draft is then locked against edits until an account manager of the customer's book approves
+(activates it through the operation ledger), declines, or the requester withdraws. Mail goes out
+after the decision is committed, and a mail failure is logged, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.models import ApprovalRequest, QuoteLink
+from orders.nue import ActivationResult, CustomerNue, NueConflict, Order
+from portal.models import CustomerAccount, User
+
+logger = logging.getLogger("orders.approvals")
+
+RECENT_DECISIONS = 5
+CENT = Decimal("0.01")
+
+
+class DraftLocked(NueConflict):
+    """The draft awaits an approval decision: nothing may change it until then.
+
+    A conflict (409) like any other wrong-state action, so a view may simply let it propagate
+    (orders.middleware renders it) or put it on its form with orders.errors.add_form_errors.
+    """
+
+
+class AlreadyDecided(NueConflict):
+    """Someone else decided (or the requester withdrew) this request in the meantime."""
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(CENT))
+
+
+def figures_of(order: Order) -> dict[str, Any]:
+    """What a decision is about: totals, ACV, TCV and a summary of every line (JSON-safe)."""
+    return {
+        "grand_total": _amount(order.total),
+        "acv": _amount(order.order_acv),
+        "tcv": _amount(order.order_tcv),
+        "lines": [
+            {
+                "product": line.product_name,
+                "quantity": f"{line.quantity.normalize():f}",
+                "total": _amount(line.total_price),
+            }
+            for line in order.all_lines()
+        ],
+    }
+
+
+FIGURE_LABELS = {"grand_total": "Total", "acv": "ACV", "tcv": "TCV", "lines": "Lines"}
+
+
+def changed_figures(before: dict[str, Any], order: Order) -> list[str]:
+    """The labels of the figures that differ between a snapshot and the order now ([] if none)."""
+    now = figures_of(order)
+    return [label for key, label in FIGURE_LABELS.items() if before.get(key) != now.get(key)]
+
+
+def is_locked(order_id: str) -> bool:
+    """True while an approval request for this draft is pending."""
+    return ApprovalRequest.objects.filter(
+        order_id=order_id, state=ApprovalRequest.State.PENDING
+    ).exists()
+
+
+def refuse_if_locked(order_id: str) -> None:
+    """Raise DraftLocked (a 409) if the draft awaits approval; call it before changing a draft."""
+    if is_locked(order_id):
+        raise DraftLocked(
+            "This draft is awaiting approval and cannot be changed until it is approved, "
+            "declined or the request is withdrawn."
+        )
+
+
+def pending_for(order_id: str) -> ApprovalRequest | None:
+    return (
+        ApprovalRequest.objects.select_related("requested_by")
+        .filter(order_id=order_id, state=ApprovalRequest.State.PENDING)
+        .first()
+    )
+
+
+def latest_for(order_id: str) -> ApprovalRequest | None:
+    return (
+        ApprovalRequest.objects.select_related("requested_by", "decided_by")
+        .filter(order_id=order_id)
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CustomerApprovals:
+    pending: list[ApprovalRequest]
+    decided: list[ApprovalRequest]
+
+
+def for_customer(account: CustomerAccount) -> CustomerApprovals:
+    """The acting customer's pending requests (oldest first) and latest decisions."""
+    requests = ApprovalRequest.objects.select_related("requested_by", "decided_by").filter(
+        customer=account
+    )
+    return CustomerApprovals(
+        pending=list(requests.filter(state=ApprovalRequest.State.PENDING)),
+        decided=list(
+            requests.exclude(state=ApprovalRequest.State.PENDING).order_by("-decided_at", "-pk")[
+                :RECENT_DECISIONS
+            ]
+        ),
+    )
+
+
+def pending_in_book(manager: User) -> QuerySet[ApprovalRequest]:
+    """Pending requests of every customer in the manager's book, oldest first."""
+    return ApprovalRequest.objects.select_related("customer", "requested_by").filter(
+        customer__managers=manager, state=ApprovalRequest.State.PENDING
+    )
+
+
+def request_approval(
+    account: CustomerAccount, order: Order, *, requester: User, comment: str
+) -> ApprovalRequest:
+    """Record the request with the draft's figures, lock the draft, and tell the managers."""
+    if not order.is_draft:
+        raise NueConflict("Only a draft can be sent for approval.")
+    try:
+        with transaction.atomic():
+            approval = ApprovalRequest.objects.create(
+                customer=account,
+                order_id=order.id,
+                order_number=order.order_number,
+                order_name=(order.name or "")[:255],
+                requested_by=requester,
+                comment=comment,
+                figures=figures_of(order),
+            )
+            transaction.on_commit(lambda: notify_managers(approval))
+    except IntegrityError:
+        raise DraftLocked("Approval for this draft has already been requested.") from None
+    return approval
+
+
+def _decide(
+    approval: ApprovalRequest,
+    state: ApprovalRequest.State,
+    *,
+    by: User,
+    comment: str = "",
+    operation_id: int | None = None,
+) -> ApprovalRequest:
+    """Move a pending request to `state` once; a second decision finds it decided and fails."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = ApprovalRequest.objects.filter(
+            pk=approval.pk, state=ApprovalRequest.State.PENDING
+        ).update(
+            state=state,
+            decided_by=by,
+            decided_at=now,
+            decision_comment=comment,
+            operation_id=operation_id,
+        )
+        if not updated:
+            raise AlreadyDecided("This request has already been decided or withdrawn.")
+        approval.refresh_from_db()
+        if state != ApprovalRequest.State.WITHDRAWN:
+            transaction.on_commit(lambda: notify_requester(approval))
+    return approval
+
+
+def approve(approval: ApprovalRequest, nue: CustomerNue, *, manager: User) -> ActivationResult:
+    """Activate the draft through the ledger as the manager, then mark the request approved.
+
+    The activation comes first: if Nue refuses, the request stays pending. If another manager's
+    approval already activated it, the ledger replays that result and this one is refused.
+    """
+    if not approval.is_pending:
+        raise AlreadyDecided("This request has already been decided or withdrawn.")
+    result = nue.activate(approval.order_id, actor=manager)
+    try:
+        _decide(
+            approval,
+            ApprovalRequest.State.APPROVED,
+            by=manager,
+            operation_id=result.operation_id,
+        )
+    except AlreadyDecided:
+        if result.replayed:
+            # Another approval (a double click, a second manager) activated it and decided.
+            return result
+        # The requester withdrew while Nue was activating: the order is active, so say so.
+        ApprovalRequest.objects.filter(pk=approval.pk).update(
+            state=ApprovalRequest.State.APPROVED,
+            decided_by=manager,
+            decided_at=timezone.now(),
+            operation_id=result.operation_id,
+        )
+        approval.refresh_from_db()
+    return result
+
+
+def decline(approval: ApprovalRequest, *, manager: User, comment: str) -> ApprovalRequest:
+    return _decide(approval, ApprovalRequest.State.DECLINED, by=manager, comment=comment)
+
+
+def withdraw(approval: ApprovalRequest, *, by: User) -> ApprovalRequest:
+    """The requester (or an admin of the account) takes the request back; the draft unlocks."""
+    return _decide(approval, ApprovalRequest.State.WITHDRAWN, by=by)
+
+
+def quote_link_for(order_id: str) -> QuoteLink | None:
+    return QuoteLink.objects.select_related("generated_by").filter(order_id=order_id).first()
+
+
+def generate_quote_link(
+    nue: CustomerNue, order: Order, *, user: User, template_id: str | None = None
+) -> QuoteLink:
+    """Ask Nue for a fresh magic link to the draft's quote and remember it with its figures."""
+    if not order.is_draft:
+        raise NueConflict("Quote links are made for drafts only.")
+    link = nue.magic_link(order.id, template_id=template_id)
+    quote, _ = QuoteLink.objects.update_or_create(
+        order_id=order.id,
+        defaults={
+            "customer": nue.account,
+            "template_id": template_id or "",
+            "url": link.url,
+            "figures": figures_of(order),
+            "generated_by": user,
+            "generated_at": timezone.now(),
+        },
+    )
+    return quote
+
+
+def _site_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _send(subject: str, template: str, ctx: dict[str, Any], recipients: list[str]) -> None:
+    if not recipients:
+        return
+    try:
+        send_mail(
+            subject,
+            render_to_string(template, ctx),
+            settings.DEFAULT_FROM_EMAIL,
+            recipients,
+        )
+    except Exception:
+        # The decision is committed already; a mail server problem must not undo or hide it.
+        logger.exception(
+            "approval mail failed template=%s recipients=%d", template, len(recipients)
+        )
+
+
+def notify_managers(approval: ApprovalRequest) -> None:
+    managers = approval.customer.managers.filter(is_active=True)
+    ctx = {
+        "approval": approval,
+        "link": _site_url(reverse("orders:review_request", args=[approval.pk])),
+    }
+    subject = f"Approval requested: {approval.customer.name} order {approval.order_number}"
+    _send(subject, "emails/approval_requested.txt", ctx, [m.email for m in managers])
+
+
+def notify_requester(approval: ApprovalRequest) -> None:
+    ctx = {
+        "approval": approval,
+        "link": _site_url(reverse("orders:order_detail", args=[approval.order_id])),
+    }
+    verb = "approved" if approval.state == ApprovalRequest.State.APPROVED else "declined"
+    subject = f"Order {approval.order_number} was {verb}"
+    _send(subject, "emails/approval_decided.txt", ctx, [approval.requested_by.email])

@@ -1,0 +1,689 @@
+"""The change-order wizard: choose → details → preview (a draft change order) → confirm → result.
+
+Each step is a real URL that works as a plain form post; HTMX swaps the form regions. The draft
+change order is created from a fresh read of the subscription when the details are submitted, and
+activated only if the subscription is still what the draft was computed from (see `apply`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from orders import approvals
+from orders import change_forms as cf
+from orders.errors import add_form_errors
+from orders.models import Operation
+from orders.nue import (
+    STALE_OPEN,
+    ChangeOrderResult,
+    CustomerNue,
+    Invoice,
+    NueConflict,
+    NueError,
+    OperationInProgress,
+    Order,
+    OrderLine,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionSnapshot,
+    for_customer,
+)
+from orders.policy import Decision, activation_decision, can_cancel, can_prepare
+from orders.templatetags.money import money as money_text
+from portal.audit import record
+from portal.impersonation import money_moving
+from portal.models import AuditKind, User
+
+# What a draft was computed from (its before/after and preview invoices) is kept in the shared
+# cache per customer: reading the draft back from Nue returns neither, and any member of the
+# account may open the preview (an admin confirming a buyer's change above the threshold).
+PREVIEW_TTL = 7 * 24 * 3600
+
+
+def _partial(request: HttpRequest) -> bool:
+    return bool(request.htmx and not request.htmx.history_restore_request)  # type: ignore[attr-defined]
+
+
+def _scope(request: HttpRequest) -> CustomerNue:
+    scope: CustomerNue | None = getattr(request, "nue", None)
+    if scope is None:
+        raise Http404("No acting customer.")
+    return scope
+
+
+def _actors(request: HttpRequest) -> tuple[User, User | None]:
+    impersonation = getattr(request, "impersonation", None)
+    if impersonation is not None:
+        return impersonation.impersonator, impersonation.target
+    assert isinstance(request.user, User)
+    return request.user, None
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    # Never a 302 to htmx: it would swap the next page into the form's region.
+    return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)  # type: ignore[attr-defined]
+
+
+def _choices(request: HttpRequest, scope: CustomerNue, sub: Subscription) -> list[cf.Choice]:
+    # Relationships and catalog come from the shared cache; subscriptions from this request's memo.
+    membership = getattr(request, "membership", None)
+    return cf.choices_for(
+        sub,
+        others=scope.subscriptions(),
+        relationships=scope.product_relationships([sub.name]),
+        catalog=scope.catalog(),
+        may_prepare=can_prepare(membership),
+        may_cancel=can_cancel(membership),
+        today=timezone.localdate(),
+    )
+
+
+def _choice(request: HttpRequest, scope: CustomerNue, sub: Subscription, kind: str) -> cf.Choice:
+    if kind not in cf.KINDS_BY_SLUG:
+        raise Http404("No such change.")
+    return next(c for c in _choices(request, scope, sub) if c.kind.slug == kind)
+
+
+# --- Step 1: choose ---------------------------------------------------------------------------
+
+
+@require_GET
+def change_start(request: HttpRequest, name: str) -> HttpResponse:
+    scope = _scope(request)
+    sub = scope.subscription(name)
+    choices = _choices(request, scope, sub)
+    ctx = {"sub": sub, "choices": choices, "basket": _basket(request, scope)}
+    return render(request, "orders/change/start.html", ctx)
+
+
+# --- Step 2: details --------------------------------------------------------------------------
+
+
+def _form(
+    scope: CustomerNue, sub: Subscription, kind: str, data: Any, today: date
+) -> cf.ChangeForm:
+    extra: dict[str, Any] = {}
+    if kind in cf.PRODUCT_KINDS:
+        extra = {"kind": kind, "relationships": scope.product_relationships([sub.name])}
+    elif kind == "coterm":
+        extra = {"others": scope.subscriptions(), "lookup": scope.subscription}
+    elif kind == "addons":
+        children = [s for s in scope.subscriptions() if s.parent_id == sub.id]
+        extra = {"options": cf.bundle_options(sub, scope.catalog(), children)}
+    form_class = cf.FORMS[kind]
+    return form_class(data, sub=sub, today=today, prefix=None, **extra)
+
+
+@money_moving
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
+    scope = _scope(request)
+    # On a POST this is the first read of the request: the delta is computed from Nue's state now.
+    sub = scope.subscription(name)
+    choice = _choice(request, scope, sub, kind)
+    form = _form(scope, sub, kind, request.POST or None, timezone.localdate())
+    status = 200 if not choice.reason else (403 if choice.forbidden else 409)
+    if request.method == "POST" and not choice.reason:
+        status = 422
+        if form.is_valid() and request.POST.get("action") == "basket":
+            _add_to_basket(request, scope, sub, kind, form)
+            return _go(request, reverse("orders:change_basket"))
+        if form.is_valid():
+            try:
+                result = _draft(scope, sub, form, request)
+            except NueError as error:
+                status = add_form_errors(form, error, form.field_map)
+            else:
+                _remember(scope, sub, kind, form, result)
+                url = reverse("orders:change_preview", args=[sub.name, result.order.id])
+                return _go(request, url)
+    ctx = {"sub": sub, "choice": choice, "kind": choice.kind, "form": form}
+    template = "orders/change/details.html"
+    return render(
+        request, template + ("#change-form" if _partial(request) else ""), ctx, status=status
+    )
+
+
+def _draft(
+    scope: CustomerNue, sub: Subscription, form: cf.ChangeForm, request: HttpRequest
+) -> ChangeOrderResult:
+    """Create the draft change order (POST /change-orders with previewInvoice)."""
+    actor, on_behalf_of = _actors(request)
+    result = scope.change(sub.name, form.changes(), actor=actor, on_behalf_of=on_behalf_of)
+    if result.replayed and not scope.order(result.order.id, fresh=True).is_draft:
+        # The ledger answers an identical change sent moments ago with that change order; if it
+        # was applied since, previewing it would show the customer a change already made.
+        raise NueConflict(
+            f"This exact change was just applied as {result.order.order_number}. "
+            "Check the subscription before making it again."
+        )
+    return result
+
+
+# --- Remembered previews ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A draft change order as it was previewed."""
+
+    order: Order
+    name: str
+    kind: str
+    data: dict[str, list[str]]
+    asked: dict[str, str]
+    changes: tuple[SubscriptionChange, ...]
+    invoices: tuple[Invoice, ...]
+
+    @property
+    def kind_info(self) -> cf.Kind:
+        return cf.KINDS_BY_SLUG[self.kind]
+
+    @property
+    def is_cancel(self) -> bool:
+        return self.kind == "cancel"
+
+
+def _preview_key(scope: CustomerNue, order_id: str) -> str:
+    return f"change:preview:{scope.account.pk}:{order_id}"
+
+
+def _remember(
+    scope: CustomerNue,
+    sub: Subscription,
+    kind: str,
+    form: cf.ChangeForm,
+    result: ChangeOrderResult,
+) -> Preview:
+    preview = Preview(
+        order=result.order,
+        name=sub.name,
+        kind=kind,
+        data={k: v for k, v in form.data.lists() if k != "csrfmiddlewaretoken"},  # type: ignore[attr-defined]
+        asked=form.description(),
+        changes=result.changes,
+        invoices=result.preview_invoices,
+    )
+    cache.set(_preview_key(scope, result.order.id), preview, PREVIEW_TTL)
+    return preview
+
+
+def _recall(scope: CustomerNue, name: str, order_id: str) -> Preview | None:
+    preview = cache.get(_preview_key(scope, order_id))
+    return preview if isinstance(preview, Preview) and preview.name == name else None
+
+
+# --- Step 3: preview --------------------------------------------------------------------------
+
+
+class Money(NamedTuple):
+    credit: Decimal
+    charge: Decimal
+    net: Decimal
+    due_now: Decimal
+    next_date: date | None
+    next_amount: Decimal
+    recurring: list[tuple[str, Decimal | None]]
+
+
+def money(previews: Sequence[Preview]) -> Money:
+    """The three blocks of a preview (or a basket's): credit, charge, and when it is billed."""
+    today = timezone.localdate()
+    lines = [ln for p in previews for ln in p.order.all_lines() if ln.total_price]
+    dated = sorted((i for p in previews for i in p.invoices), key=lambda i: i.invoice_date or today)
+    changes = [c for p in previews for c in p.changes]
+    later = [i.invoice_date for i in dated if i.invoice_date and i.invoice_date > today]
+    next_date = min(later, default=None)
+    return Money(
+        credit=-sum((ln.total_price for ln in lines if ln.total_price < 0), Decimal(0)),
+        charge=sum((ln.total_price for ln in lines if ln.total_price > 0), Decimal(0)),
+        net=sum((p.order.total for p in previews), Decimal(0)),
+        due_now=sum(
+            (i.amount for i in dated if i.invoice_date is None or i.invoice_date <= today),
+            Decimal(0),
+        ),
+        next_date=next_date,
+        next_amount=sum((i.amount for i in dated if i.invoice_date == next_date), Decimal(0)),
+        recurring=[(c.name, monthly(c.after)) for c in changes],
+    )
+
+
+def monthly(snapshot: SubscriptionSnapshot | None) -> Decimal | None:
+    """Recurring price per month once the change applies; None when nothing recurs."""
+    if snapshot is None or snapshot.status == "Canceled" or snapshot.sales_price is None:
+        return None
+    return snapshot.sales_price * snapshot.quantity
+
+
+def explain(line: OrderLine) -> str:
+    """One order line's proration in words."""
+    if line.start_date is None or line.end_date is None:
+        return f"{line.product_name}: {money_text(line.total_price)}"
+    days = (line.end_date - line.start_date).days + 1
+    span = f"from {cf.nice(line.start_date)} to {cf.nice(line.end_date)} ({days} days)"
+    quantity = abs(line.quantity).normalize()
+    if line.total_price < 0:
+        return f"Credit for {quantity} x {line.product_name} you no longer use {span}."
+    price = f" at {money_text(line.sales_price)} a month each" if line.sales_price else ""
+    return f"{quantity} x {line.product_name} {span}{price}, prorated by day."
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def change_preview(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
+    preview = _recall(_scope(request), name, order_id)
+    if preview is None:
+        raise Http404("This preview has expired.")
+    return _preview_page(request, preview, status=200)
+
+
+def _preview_page(
+    request: HttpRequest,
+    preview: Preview,
+    *,
+    status: int,
+    stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
+    problem: str = "",
+    partial: str = "confirm",
+) -> HttpResponse:
+    membership = getattr(request, "membership", None)
+    decision = activation_decision(membership, preview.order.total)
+    if preview.is_cancel and not can_cancel(membership):
+        decision = Decision.FORBIDDEN
+    ctx = {
+        "preview": preview,
+        "order": preview.order,
+        "money": money([preview]),
+        "explanations": [explain(line) for line in preview.order.all_lines()],
+        "decision": decision.value,
+        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "stale": stale,
+        "problem": problem,
+        "service_until": _service_until(preview),
+    }
+    template = "orders/change/preview.html"
+    if _partial(request):
+        template += f"#{partial}"
+    return render(request, template, ctx, status=status)
+
+
+def _service_until(preview: Preview) -> date | None:
+    if not preview.is_cancel or "effective" not in preview.asked:
+        return None
+    return date.fromisoformat(preview.asked["effective"]) - timedelta(days=1)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def change_quote(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
+    """Keep the draft and share it: a magic link to Nue's quote (nue-api.md §2.5)."""
+    scope = _scope(request)
+    preview = _recall(scope, name, order_id)
+    if preview is None:
+        raise Http404("This preview has expired.")
+    link = scope.magic_link(preview.order.id)
+    ctx = {"preview": preview, "link": link}
+    template = "orders/change/quote.html" + ("#quote-link" if _partial(request) else "")
+    return render(request, template, ctx)
+
+
+# --- Step 4: confirm --------------------------------------------------------------------------
+
+
+class Stale(Exception):
+    """The subscription moved on since the draft was computed; it must be previewed again."""
+
+    def __init__(self, pairs: list[tuple[SubscriptionSnapshot, Subscription]]) -> None:
+        super().__init__("stale")
+        self.pairs = pairs
+
+
+@contextmanager
+def holding(
+    scope: CustomerNue, names: Sequence[str], order_id: str, actor: User, on_behalf_of: User | None
+) -> Iterator[None]:
+    """Hold the ledger's one open operation for each subscription while a change is applied.
+
+    Two confirmations of different drafts for one subscription never overlap: the second is
+    refused as in progress, or comes after the first and finds its draft stale. The rows use the
+    activate kind, so a row left by a crashed worker resolves as failed (no order has that id)
+    and never as some other request's change order.
+    """
+    payload_hash = hashlib.sha256(order_id.encode()).hexdigest()
+    held: list[Operation] = []
+    try:
+        for target in sorted(set(names)):
+            held.append(_hold(scope, target, payload_hash, actor, on_behalf_of))
+        yield
+    except BaseException as error:
+        _release(held, Operation.State.FAILED, error=repr(error))
+        raise
+    _release(held, Operation.State.SUCCEEDED, result={"orderId": order_id})
+
+
+def _hold(
+    scope: CustomerNue, target: str, payload_hash: str, actor: User, on_behalf_of: User | None
+) -> Operation:
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return Operation.objects.create(
+                    kind=Operation.Kind.ACTIVATE,
+                    target=target,
+                    customer=scope.account,
+                    actor=actor,
+                    on_behalf_of=on_behalf_of,
+                    payload_hash=payload_hash,
+                    state=Operation.State.IN_FLIGHT,
+                    sent_at=timezone.now(),
+                )
+        except IntegrityError:
+            existing = Operation.objects.filter(
+                target=target, state__in=Operation.OPEN_STATES
+            ).first()
+            if existing is not None and timezone.now() - existing.updated_at > STALE_OPEN:
+                scope.resolve(existing)
+                continue
+            if existing is None:
+                continue
+            break
+    raise OperationInProgress(
+        f"Another change to {target} is being applied right now. Reload in a moment."
+    )
+
+
+def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
+    now = timezone.now()
+    ids = [op.pk for op in held]
+    Operation.objects.filter(pk__in=ids).update(
+        state=state,
+        finished_at=now,
+        updated_at=now,
+        error=str(fields.get("error", ""))[:2000],
+        result=fields.get("result", {}),
+    )
+
+
+def apply(
+    scope: CustomerNue, previews: Sequence[Preview], actor: User, on_behalf_of: User | None
+) -> bool:
+    """Activate the previewed drafts exactly once; True when earlier submits already did.
+
+    Raises Stale when a subscription is no longer the version and quantity a draft was computed
+    from: activating it would apply the delta on top of someone else's change. Every draft is
+    checked before any is activated, so a stale basket changes nothing.
+    """
+    names = [c.name for p in previews for c in p.changes]
+    hold_id = ",".join(sorted(p.order.id for p in previews))
+    with holding(scope, names, hold_id, actor, on_behalf_of):
+        # A new scope: nothing memoised, every read below is Nue's state under the hold.
+        fresh = for_customer(scope.account)
+        assert fresh is not None
+        orders = {p.order.id: fresh.order(p.order.id, fresh=True) for p in previews}
+        for order in orders.values():
+            if order.status not in ("Draft", "Activated"):
+                raise NueConflict(f"Change order {order.order_number} is {order.status.lower()}.")
+        todo = [p for p in previews if orders[p.order.id].is_draft]
+        now = {c.name: fresh.subscription(c.name) for p in todo for c in p.changes}
+        moved = [
+            (c.before, now[c.name])
+            for p in todo
+            for c in p.changes
+            if (c.before.version, c.before.quantity) != (now[c.name].version, now[c.name].quantity)
+        ]
+        if moved:
+            raise Stale(moved)
+        for p in todo:
+            approvals.refuse_if_locked(p.order.id)
+        for p in todo:
+            try:
+                fresh.activate(p.order.id, actor=actor, on_behalf_of=on_behalf_of)
+            except NueConflict as error:
+                if error.error_code == "SUBSCRIPTION_CHANGED":
+                    raise Stale([(c.before, now[c.name]) for c in p.changes]) from error
+                raise
+    return not todo
+
+
+@money_moving
+@require_POST
+def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
+    scope = _scope(request)
+    preview = _recall(scope, name, order_id)
+    if preview is None:
+        raise Http404("This preview has expired.")
+    membership = getattr(request, "membership", None)
+    decision = activation_decision(membership, preview.order.total)
+    if decision != Decision.ACTIVATE or (preview.is_cancel and not can_cancel(membership)):
+        return _preview_page(request, preview, status=403)
+    actor, on_behalf_of = _actors(request)
+    try:
+        replayed = apply(scope, [preview], actor, on_behalf_of)
+    except Stale as stale:
+        return _preview_page(request, preview, status=409, stale=stale.pairs)
+    except OperationInProgress as error:
+        return _preview_page(request, preview, status=409, problem=error.message)
+    if not replayed:
+        _audit(request, preview)
+    # The preview stays remembered: a second click finds the order activated and lands here too.
+    return _go(request, reverse("orders:change_result", args=[name, order_id]))
+
+
+def _audit(request: HttpRequest, preview: Preview) -> None:
+    record(
+        request,
+        AuditKind.CANCELLATION if preview.is_cancel else AuditKind.CHANGE_ORDER,
+        reason=preview.asked.get("reason", ""),
+        order_id=preview.order.id,
+        order_number=preview.order.order_number,
+        subscription=preview.name,
+        change=preview.kind_info.change_type,
+        asked=preview.asked,
+        total=preview.order.total,
+    )
+
+
+@require_GET
+def change_result(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
+    scope = _scope(request)
+    order = scope.order(order_id)
+    if order.status != "Activated" or name not in {
+        line.subscription_name for line in order.all_lines()
+    }:
+        raise Http404("No such change.")
+    ctx = {"order": order, "sub": scope.subscription(name)}
+    return render(request, "orders/change/result.html", ctx)
+
+
+# --- The basket: changes to several subscriptions, previewed and confirmed together -------------
+
+BASKET_KEY = "change_basket"
+
+
+class BasketItem(NamedTuple):
+    name: str
+    kind: str
+    asked: str
+    data: dict[str, list[str]]
+
+    @property
+    def kind_info(self) -> cf.Kind:
+        return cf.KINDS_BY_SLUG[self.kind]
+
+
+def _basket(request: HttpRequest, scope: CustomerNue) -> list[BasketItem]:
+    # Per acting customer: switching customers never carries a basket across.
+    stored = request.session.get(BASKET_KEY, {}).get(str(scope.account.pk), [])
+    return [BasketItem(*item) for item in stored]
+
+
+def _save_basket(request: HttpRequest, scope: CustomerNue, items: Sequence[BasketItem]) -> None:
+    baskets = dict(request.session.get(BASKET_KEY, {}))
+    baskets[str(scope.account.pk)] = [list(item) for item in items]
+    request.session[BASKET_KEY] = baskets
+
+
+def _add_to_basket(
+    request: HttpRequest, scope: CustomerNue, sub: Subscription, kind: str, form: cf.ChangeForm
+) -> None:
+    # One change per subscription: each becomes a draft computed from the subscription as it is,
+    # so a second one for the same subscription would be stale as soon as the first applied.
+    data = {k: v for k, v in form.data.lists() if k not in ("csrfmiddlewaretoken", "action")}  # type: ignore[attr-defined]
+    item = BasketItem(sub.name, kind, form.description().get("asked", ""), data)
+    items = [i for i in _basket(request, scope) if i.name != sub.name]
+    _save_basket(request, scope, [*items, item])
+
+
+def _basket_key(scope: CustomerNue, basket_id: str) -> str:
+    return f"change:basket:{scope.account.pk}:{basket_id}"
+
+
+@money_moving
+@require_http_methods(["GET", "POST"])
+def change_basket(request: HttpRequest) -> HttpResponse:
+    scope = _scope(request)
+    # A basket filled under a buyer role must not become drafts once the role is gone.
+    if request.method == "POST" and not can_prepare(getattr(request, "membership", None)):
+        raise PermissionDenied("Your role may not change subscriptions.")
+    items = _basket(request, scope)
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "remove":
+        _save_basket(request, scope, [i for i in items if i.name != request.POST.get("name")])
+        return _go(request, reverse("orders:change_basket"))
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and action == "preview" and items:
+        previews, errors = _draft_basket(request, scope, items)
+        if not errors:
+            basket_id = uuid.uuid4().hex
+            cache.set(_basket_key(scope, basket_id), [p.order.id for p in previews], PREVIEW_TTL)
+            return _go(request, reverse("orders:change_basket_preview", args=[basket_id]))
+    ctx = {"items": items, "errors": errors}
+    return render(request, "orders/change/basket.html", ctx, status=422 if errors else 200)
+
+
+def _draft_basket(
+    request: HttpRequest, scope: CustomerNue, items: Sequence[BasketItem]
+) -> tuple[list[Preview], dict[str, list[str]]]:
+    """One draft change order per item, each from its subscription as Nue has it now."""
+    today = timezone.localdate()
+    previews: list[Preview] = []
+    errors: dict[str, list[str]] = {}
+    for item in items:
+        sub = scope.subscription(item.name)
+        data = QueryDict(mutable=True)
+        for key, values in item.data.items():
+            data.setlist(key, values)
+        form = _form(scope, sub, item.kind, data, today)
+        if form.is_valid():
+            try:
+                result = _draft(scope, sub, form, request)
+            except NueError as error:
+                add_form_errors(form, error, form.field_map)
+            else:
+                previews.append(_remember(scope, sub, item.kind, form, result))
+                continue
+        errors[item.name] = [str(e) for field in form.errors.values() for e in field]
+    return previews, errors
+
+
+def _basket_previews(scope: CustomerNue, basket_id: str) -> list[Preview]:
+    order_ids = cache.get(_basket_key(scope, basket_id))
+    if not isinstance(order_ids, list):
+        raise Http404("This basket preview has expired.")
+    found = [cache.get(_preview_key(scope, order_id)) for order_id in order_ids]
+    previews = [p for p in found if isinstance(p, Preview)]
+    if len(previews) != len(order_ids):
+        raise Http404("This basket preview has expired.")
+    return previews
+
+
+@require_GET
+def change_basket_preview(request: HttpRequest, basket_id: str) -> HttpResponse:
+    scope = _scope(request)
+    return _basket_page(request, basket_id, _basket_previews(scope, basket_id), status=200)
+
+
+def _basket_page(
+    request: HttpRequest,
+    basket_id: str,
+    previews: Sequence[Preview],
+    *,
+    status: int,
+    stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
+    problem: str = "",
+) -> HttpResponse:
+    membership = getattr(request, "membership", None)
+    ctx = {
+        "basket_id": basket_id,
+        "previews": previews,
+        "money": money(previews),
+        "explanations": [explain(line) for p in previews for line in p.order.all_lines()],
+        "invoices": sorted(
+            (i for p in previews for i in p.invoices),
+            key=lambda i: i.invoice_date or timezone.localdate(),
+        ),
+        "decision": _basket_decision(membership, previews).value,
+        "stale": stale,
+        "problem": problem,
+    }
+    template = "orders/change/basket_preview.html" + ("#confirm" if _partial(request) else "")
+    return render(request, template, ctx, status=status)
+
+
+def _basket_decision(membership: Any, previews: Sequence[Preview]) -> Decision:
+    if any(p.is_cancel for p in previews) and not can_cancel(membership):
+        return Decision.FORBIDDEN
+    return activation_decision(membership, sum((p.order.total for p in previews), Decimal(0)))
+
+
+@money_moving
+@require_POST
+def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
+    scope = _scope(request)
+    previews = _basket_previews(scope, basket_id)
+    membership = getattr(request, "membership", None)
+    if _basket_decision(membership, previews) != Decision.ACTIVATE:
+        return _basket_page(request, basket_id, previews, status=403)
+    actor, on_behalf_of = _actors(request)
+    try:
+        replayed = apply(scope, previews, actor, on_behalf_of)
+    except Stale as stale:
+        return _basket_page(request, basket_id, previews, status=409, stale=stale.pairs)
+    except OperationInProgress as error:
+        return _basket_page(request, basket_id, previews, status=409, problem=error.message)
+    if not replayed:
+        for preview in previews:
+            _audit(request, preview)
+        _save_basket(request, scope, [])
+    return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
+
+
+@require_GET
+def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
+    scope = _scope(request)
+    previews = _basket_previews(scope, basket_id)
+    orders = [scope.order(p.order.id) for p in previews]
+    if any(order.status != "Activated" for order in orders):
+        raise Http404("This basket is not confirmed.")
+    subs = [scope.subscription(c.name) for p in previews for c in p.changes]
+    ctx = {"orders": orders, "subs": subs, "total": sum((o.total for o in orders), Decimal(0))}
+    return render(request, "orders/change/basket_result.html", ctx)

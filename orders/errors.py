@@ -1,0 +1,173 @@
+"""The one place that turns Nue failures into responses.
+
+Views let `NueError`s propagate: orders.middleware.NueMiddleware hands them to
+`upstream_error_response`, which answers 404 (missing or not yours), 409 (wrong state, already in
+progress), 422 (Nue rejected the input), or a friendly 502/503/504 page — or, for an HTMX request,
+the `orders/_upstream_error.html` partial — with a reference id and a retry button that replays the
+request (a POST's fields included, so nothing the user typed is lost). A view with a form catches
+`NueError` itself and calls `add_form_errors` to re-render the form with the user's input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+
+from django import forms
+from django.core.handlers.exception import response_for_exception
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from orders.nue import (
+    NueAuthError,
+    NueConflict,
+    NueError,
+    NueNotFound,
+    NueProtocolError,
+    NueRateLimited,
+    NueUnavailable,
+    NueValidationError,
+    OperationInProgress,
+)
+
+logger = logging.getLogger("orders.errors")
+
+# What the user reads for each failure: (title, message). Technical detail stays in the log.
+TEXTS: dict[int, tuple[str, str]] = {
+    409: ("This changed in the meantime", "Reload the page to see the current state."),
+    422: ("Please check your input", "The billing system did not accept it."),
+    502: (
+        "Our billing system answered with an error",
+        "Nothing was lost. Please try again in a moment.",
+    ),
+    503: ("We're temporarily unavailable", "Nothing was lost. Please try again in a moment."),
+    504: (
+        "Our billing system did not answer in time",
+        "Nothing was lost. Please try again in a moment.",
+    ),
+}
+IN_PROGRESS = (
+    "Already in progress",
+    "We are still confirming the previous attempt with the billing system. Reload in a moment.",
+)
+# A write that timed out may have gone through; the ledger checks before anything is resent.
+TIMED_OUT_WRITE = (
+    "We are checking whether this went through",
+    "The billing system did not confirm in time. Trying again is safe: we check what happened "
+    "before anything is sent again.",
+)
+SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken"})
+
+
+def status_for(error: NueError) -> int:
+    if isinstance(error, NueNotFound):
+        return 404
+    if isinstance(error, NueConflict | OperationInProgress):
+        return 409
+    if isinstance(error, NueValidationError):
+        return 422
+    if isinstance(error, NueUnavailable):
+        if error.timed_out:
+            return 504
+        # 5xx from Nue itself is a bad gateway; a connection that failed means Nue is unreachable.
+        return 502 if error.status is not None else 503
+    if isinstance(error, NueProtocolError):
+        return 502
+    # NueAuthError (our key) and NueRateLimited: the portal cannot serve this right now.
+    return 503
+
+
+def _texts(error: NueError, status: int, request: HttpRequest) -> tuple[str, str]:
+    if isinstance(error, OperationInProgress):
+        return IN_PROGRESS[0], error.message or IN_PROGRESS[1]
+    if status == 504 and request.method == "POST":
+        return TIMED_OUT_WRITE
+    if isinstance(error, NueConflict | NueValidationError):
+        return TEXTS[status][0], error.message
+    return TEXTS[status]
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+def upstream_error_response(request: HttpRequest, error: NueError) -> HttpResponse:
+    status = status_for(error)
+    level = logging.ERROR if isinstance(error, NueAuthError | NueProtocolError) else logging.WARNING
+    logger.log(
+        level,
+        "nue failure reference=%s kind=%s upstream_status=%s status=%s method=%s path=%s",
+        error.reference,
+        type(error).__name__,
+        error.status,
+        status,
+        request.method,
+        request.path,
+    )
+    if status == 404:
+        return response_for_exception(request, Http404("No such object."))
+    title, message = _texts(error, status, request)
+    htmx = _is_htmx(request)
+    target = request.htmx.target if htmx else None  # type: ignore[attr-defined]
+    ctx = {
+        "status": status,
+        "title": title,
+        "message": message,
+        "reference": error.reference,
+        "field_errors": getattr(error, "field_errors", {}),
+        "retry_url": request.get_full_path(),
+        "retry_method": "post" if request.method == "POST" else "get",
+        "retry_fields": [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in SKIPPED_FIELDS
+            for value in values
+        ]
+        if request.method == "POST"
+        else [],
+        "htmx": htmx,
+        "target": target if target and re.fullmatch(r"[A-Za-z][\w-]*", target) else None,
+    }
+    if htmx:
+        template = "orders/_upstream_error.html"
+    elif status in (502, 503, 504):
+        template = f"{status}.html"
+    else:
+        template = "orders/upstream_error.html"
+    response = render(request, template, ctx, status=status)
+    if isinstance(error, NueRateLimited) and error.retry_after:
+        response["Retry-After"] = str(int(error.retry_after) or 1)
+    return response
+
+
+def add_form_errors(
+    form: forms.BaseForm, error: NueError, field_map: Mapping[str, str] | None = None
+) -> int:
+    """Put a Nue failure onto `form` and return the status to re-render it with.
+
+    Validation errors land on the fields named by `field_map` (the verb's argument path, exact or
+    with indexes blanked: "lines[].quantity" -> "quantity"), or on a field of the same name, else
+    on the form. Any other failure becomes a form error carrying the reference id.
+    """
+    if isinstance(error, NueValidationError):
+        mapping = field_map or {}
+        for path, messages in error.field_errors.items():
+            blanked = re.sub(r"\[\d+\]", "[]", path)
+            field = mapping.get(path) or mapping.get(blanked)
+            if field is None and path in form.fields:
+                field = path
+            for message in messages:
+                form.add_error(field, message)
+        if not error.field_errors:
+            form.add_error(None, error.message)
+        return 422
+    status = status_for(error)
+    if status == 404:
+        raise Http404("No such object.")
+    title, message = TEXTS.get(status, IN_PROGRESS) if status != 409 else IN_PROGRESS
+    if isinstance(error, NueConflict):
+        title, message = TEXTS[409][0], error.message
+    form.add_error(None, f"{title}. {message} (Reference: {error.reference})")
+    return status

@@ -1,0 +1,30 @@
+"""`request.nue`: the acting customer's Nue scope, and the catch for Nue failures of views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from orders.errors import upstream_error_response
+from orders.nue import NueError, for_customer
+
+
+class NueMiddleware:
+    """Sets `request.nue` (None without an acting customer) after portal.middleware.acting_customer.
+
+    Building the scope makes no call; Nue is reached only when a view uses a verb. A NueError a
+    view lets through becomes the friendly 404/409/422/502/503/504 answer of orders.errors.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.nue = for_customer(getattr(request, "customer", None))  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, NueError):
+            return upstream_error_response(request, exception)
+        return None

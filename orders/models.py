@@ -1,0 +1,162 @@
+"""The operation ledger: one row per non-idempotent Nue POST (activate an order, create a change).
+
+A row is committed before the POST leaves, so a second submit (another tab, a double click, a
+retry after a timeout) finds it and never sends the POST again while the outcome is open.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from portal.models import CustomerAccount
+
+
+class Operation(models.Model):
+    class Kind(models.TextChoices):
+        ACTIVATE = "activate", "Activate order"
+        CHANGE = "change", "Create change order"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown"
+
+    OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.UNKNOWN)
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(
+        max_length=64, help_text="The order id (activate) or subscription name (change)."
+    )
+    customer = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="operations"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="operations"
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="operations_on_behalf",
+        help_text="The customer user an impersonating staff member acted for.",
+    )
+    payload_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=32, blank=True, help_text="Request id of the Nue call, as shown to the user."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=models.Q(state__in=["pending", "in_flight", "unknown"]),
+                name="one_open_operation_per_target",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.target} ({self.get_state_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class ApprovalRequest(models.Model):
+    """A buyer's request that an account manager activate a draft above the approval threshold.
+
+    While pending, the draft is locked against edits (orders.approvals.is_locked). `figures` is the
+    draft as the buyer saw it (orders.approvals.figures_of), so the manager sees what changed.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    customer = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    order_id = models.CharField(max_length=64, db_index=True)
+    order_number = models.CharField(max_length=32)
+    order_name = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    comment = models.TextField(blank=True)
+    figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_decisions",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    operation = models.ForeignKey(
+        Operation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approvals",
+        help_text="The ledger row of the activation an approval sent.",
+    )
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_id"],
+                condition=models.Q(state="pending"),
+                name="one_pending_approval_per_order",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "state", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"Approval of {self.order_number} ({self.get_state_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.PENDING
+
+
+class QuoteLink(models.Model):
+    """The latest quote (magic) link generated for a draft, and the figures it was made for.
+
+    `url` is a bearer credential issued by Nue: it is shown only to people who may see the draft
+    and never logged. Regenerating replaces the row.
+    """
+
+    customer = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="quote_links"
+    )
+    order_id = models.CharField(max_length=64, unique=True)
+    template_id = models.CharField(max_length=64, blank=True)
+    url = models.URLField(max_length=2000)
+    figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quote_links"
+    )
+    generated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Quote link for order {self.order_id}"

@@ -1,0 +1,2366 @@
+"""The one gateway to Nue: HTTP client, typed models, error taxonomy and the per-customer scope.
+
+Nothing else in the portal imports httpx. Views get `request.nue` (a `CustomerNue` bound to the
+acting customer, built by orders.middleware) and call domain verbs that return typed, immutable
+results; they never see a dict, an `httpx.Response` or a customer id. Account mapping (server side
+only) uses `tenant()`. Tests swap the process-wide client with `install_client()`.
+
+What Nue returns becomes typed NamedTuples: immutable, slot-free, and built in one C call. Frozen
+dataclasses spent a third of a 100-order parse in their per-field object.__setattr__
+(bench/nue_gateway.py); what the portal sends and the write results stay frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
+
+import httpx
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from orders.models import Operation
+    from portal.models import CustomerAccount, User
+
+logger = logging.getLogger("orders.nue")
+security_logger = logging.getLogger("orders.nue.security")
+# httpx logs every request's full URL at INFO, query string included (contact emails, customer
+# ids); this module logs its own calls without them.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+# connect/pool short so a dead Nue fails fast; read long enough for pricing a large draft.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=10.0, pool=3.0)
+# A GET is sent at most 1 + MAX_GET_RETRIES times, and never again after a read timeout, so one
+# call waits at most about one read timeout; a POST that may have reached Nue is never sent twice.
+MAX_GET_RETRIES = 2
+RETRY_BACKOFF_BASE = 0.2
+# Retry-After is honoured up to this many seconds; a longer wait is not worth holding a worker.
+MAX_RETRY_AFTER = 3.0
+# Refuse rather than buffer anything larger: the biggest legitimate answer seen is 21 MB (10,000
+# orders with lines, assets and invoices, bench/RESULTS.md).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+# Catalog, price tags and product relationships change rarely (publishing is explicit in Nue).
+CATALOG_CACHE_TTL = 300
+USER_AGENT = "nue-customer-portal/0.1 (+httpx)"
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+# --- Errors --------------------------------------------------------------------------------------
+
+
+class NueError(Exception):
+    """Base of every failure the gateway raises; `reference` is the request id shown to users."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.reference = reference or uuid.uuid4().hex[:12]
+
+
+class NueNotFound(NueError):
+    """Unknown id, malformed id, or an object of another customer: all look the same to a user."""
+
+
+class NueValidationError(NueError):
+    """Nue rejected the input; `field_errors` is keyed by the verb's own argument paths."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+        status: int | None = 400,
+        error_code: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_code=error_code, reference=reference)
+        self.field_errors: dict[str, tuple[str, ...]] = {
+            k: tuple(v) for k, v in (field_errors or {}).items()
+        }
+
+
+class NueConflict(NueError):
+    """The object is in the wrong state for the action (e.g. activating a non-draft order)."""
+
+
+class NueAuthError(NueError):
+    """The tenant API key is missing, wrong or lacks the Self Service API permission."""
+
+
+class NueRateLimited(NueError):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class NueUnavailable(NueError):
+    """Connection failure, timeout or 5xx. `timed_out` distinguishes a 504 from a 502/503."""
+
+    def __init__(self, message: str, *, timed_out: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.timed_out = timed_out
+
+
+class NueProtocolError(NueError):
+    """Nue answered something this module cannot trust: bad JSON, wrong schema, HTML, huge body."""
+
+
+class OperationInProgress(NueError):
+    """Another submit of the same activation or change is still open in the operation ledger."""
+
+
+# --- Casing quirks and field readers (the one place that knows Nue's spelling variants) ----------
+
+ORDER_STATUSES = {"draft": "Draft", "activated": "Activated", "canceled": "Canceled"}
+ORDER_STATUS_FILTERS = {
+    "draft": "draft",
+    "active": "active",
+    "activated": "active",
+    "canceled": "canceled",
+}
+OPTION_TYPES = {
+    "bundled": "bundled",
+    "required": "required",
+    "optional": "optional",
+    "recommended": "optional",
+}
+
+
+def _canon(value: str, table: Mapping[str, str]) -> str:
+    """Canonical spelling of an enum value; unknown values pass through unchanged."""
+    return table.get(value.lower(), value)
+
+
+def _fail(kind: str, key: str, problem: str) -> NueProtocolError:
+    return NueProtocolError(f"Nue sent a {kind} whose {key!r} {problem}.")
+
+
+def _obj(value: object, kind: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise NueProtocolError(f"Nue sent a {kind} that is not an object.")
+    return value
+
+
+def _objs(d: Mapping[str, Any], key: str, kind: str) -> list[Mapping[str, Any]]:
+    value = d.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _fail(kind, key, "is not a list of objects")
+    return value
+
+
+# These readers run for every field of every object (a 100-order list is ~3,000 calls), so each
+# tries the common case first with an exact type check and leaves the slow path to a helper.
+
+_ZERO = Decimal(0)
+
+
+def _str(d: Mapping[str, Any], key: str, kind: str) -> str:
+    value = d.get(key)
+    if type(value) is str and value:
+        return value
+    raise _fail(kind, key, "is missing or not a string")
+
+
+def _ostr(d: Mapping[str, Any], key: str, kind: str) -> str | None:
+    value = d.get(key)
+    if value is None or type(value) is str:
+        return value or None
+    raise _fail(kind, key, "is not a string")
+
+
+def _dec(d: Mapping[str, Any], key: str, kind: str) -> Decimal:
+    value = d.get(key)
+    if type(value) is Decimal:
+        return value
+    if value is None:
+        raise _fail(kind, key, "is missing")
+    return _to_dec(value, kind, key)
+
+
+def _odec(d: Mapping[str, Any], key: str, kind: str) -> Decimal | None:
+    value = d.get(key)
+    if value is None or type(value) is Decimal:
+        return value
+    return _to_dec(value, kind, key)
+
+
+def _money(d: Mapping[str, Any], key: str, kind: str) -> Decimal:
+    """An amount Nue may omit when zero (e.g. taxAmount without calculateTax)."""
+    value = d.get(key)
+    if type(value) is Decimal:
+        return value
+    return _ZERO if value is None else _to_dec(value, kind, key)
+
+
+def _to_dec(value: object, kind: str, key: str) -> Decimal:
+    # Bodies are parsed with parse_float=Decimal: no floats; ints and numeric strings do occur.
+    if isinstance(value, Decimal):
+        if value.is_finite():
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise _fail(kind, key, "is not a number") from None
+        if result.is_finite():
+            return result
+    raise _fail(kind, key, "is not a number")
+
+
+def _int(d: Mapping[str, Any], key: str, kind: str, default: int | None = None) -> int:
+    value = d.get(key)
+    if type(value) is int:
+        return value
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise _fail(kind, key, "is missing or not an integer")
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        raise _fail(kind, key, "is not an integer")
+    return int(value)
+
+
+def _oint(d: Mapping[str, Any], key: str, kind: str) -> int | None:
+    return None if d.get(key) is None else _int(d, key, kind)
+
+
+def _bool(d: Mapping[str, Any], key: str, kind: str, default: bool = False) -> bool:
+    value = d.get(key)
+    if value is None:
+        return default
+    if type(value) is not bool:
+        raise _fail(kind, key, "is not a boolean")
+    return value
+
+
+# Lists repeat the same few dates (billing days, period starts); parsing each string once is
+# most of a list's date cost. Bounded: cleared when full.
+_DATE_CACHE_SIZE = 4096
+_date_cache: dict[str, date] = {}
+
+
+def _to_date(value: object, kind: str, key: str) -> date:
+    # Nue sends dates as YYYY-MM-DD and timestamps as ISO-8601 with Z; a date field may be either.
+    if type(value) is str:
+        hit = _date_cache.get(value)
+        if hit is not None:
+            return hit
+        if len(value) >= 10:
+            try:
+                parsed = date.fromisoformat(value[:10])
+            except ValueError:
+                pass
+            else:
+                if len(_date_cache) >= _DATE_CACHE_SIZE:
+                    _date_cache.clear()
+                _date_cache[value] = parsed
+                return parsed
+    raise _fail(kind, key, "is not an ISO date")
+
+
+def _day(d: Mapping[str, Any], key: str, kind: str) -> date | None:
+    value = d.get(key)
+    if value is None or value == "":
+        return None
+    return _to_date(value, kind, key)
+
+
+def _odate(d: Mapping[str, Any], *keys: str, kind: str) -> date | None:
+    """The first present of several spellings (e.g. subscriptionStartDate / startDate)."""
+    for key in keys:
+        value = d.get(key)
+        if value is not None and value != "":
+            return _to_date(value, kind, key)
+    return None
+
+
+def _ostr_any(d: Mapping[str, Any], *keys: str, kind: str) -> str | None:
+    for key in keys:
+        value = _ostr(d, key, kind)
+        if value is not None:
+            return value
+    return None
+
+
+# --- Models --------------------------------------------------------------------------------------
+
+
+class Contact(NamedTuple):
+    id: str
+    customer_id: str
+    email: str
+    first_name: str
+    last_name: str
+    name: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Contact:
+        d = _obj(raw, "contact")
+        first = _ostr(d, "firstName", "contact") or ""
+        last = _ostr(d, "lastName", "contact") or ""
+        return cls(
+            id=_str(d, "id", "contact"),
+            customer_id=_str(d, "customerId", "contact"),
+            email=_str(d, "email", "contact"),
+            first_name=first,
+            last_name=last,
+            name=_ostr(d, "name", "contact") or f"{first} {last}".strip(),
+        )
+
+
+SHIPPING_KEYS = ("shippingStreet", "shippingCity", "shippingPostalCode", "shippingCountry")
+
+
+def _has_shipping(d: Mapping[str, Any]) -> bool:
+    nested = d.get("shippingAddress")
+    if isinstance(nested, dict) and any(nested.values()):
+        return True
+    return any(d.get(k) for k in SHIPPING_KEYS)
+
+
+class Customer(NamedTuple):
+    id: str
+    name: str
+    record_type: str | None
+    account_number: str | None
+    email: str | None
+    has_shipping_address: bool
+    external_id: str | None
+    contacts: tuple[Contact, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: object) -> Customer:
+        d = _obj(raw, "customer")
+        return cls(
+            id=_str(d, "id", "customer"),
+            name=_str(d, "name", "customer"),
+            record_type=_ostr(d, "recordType", "customer"),
+            account_number=_ostr(d, "accountNumber", "customer"),
+            email=_ostr(d, "email", "customer"),
+            has_shipping_address=_has_shipping(d),
+            external_id=_ostr(d, "externalId", "customer"),
+            contacts=tuple(Contact.parse(c) for c in _objs(d, "contacts", "customer")),
+        )
+
+
+T = TypeVar("T")
+_L = TypeVar("_L")
+
+
+def _tree(
+    raw_lines: list[Mapping[str, Any]], parse: Callable[..., _L], kind: str
+) -> tuple[_L, ...]:
+    """Nue lists bundle lines depth-first with `parentId`; rebuild the tree (roots in order)."""
+    if not raw_lines:
+        return ()
+    if not any(r.get("parentId") for r in raw_lines):
+        return tuple(parse(r, ()) for r in raw_lines)
+    ids = {_str(r, "id", kind) for r in raw_lines}
+    children: dict[str | None, list[Mapping[str, Any]]] = {}
+    for r in raw_lines:
+        parent = r.get("parentId")
+        children.setdefault(parent if parent in ids else None, []).append(r)
+    built = 0
+
+    def make(r: Mapping[str, Any], depth: int) -> _L:
+        nonlocal built
+        if depth > MAX_BUNDLE_DEPTH:
+            raise NueProtocolError(f"Nue sent {kind}s nested deeper than a bundle can be.")
+        built += 1
+        kids = tuple(make(c, depth + 1) for c in children.get(r["id"], ()))
+        return parse(r, kids)
+
+    roots = tuple(make(r, 0) for r in children.get(None, ()))
+    if built != len(raw_lines):
+        raise NueProtocolError(f"Nue sent {kind}s whose parentIds form a cycle.")
+    return roots
+
+
+# Nue nests add-ons at most three levels (new-orders guide); a little headroom for the tree check.
+MAX_BUNDLE_DEPTH = 8
+
+
+class OrderLine(NamedTuple):
+    id: str
+    product_name: str
+    quantity: Decimal
+    total_price: Decimal
+    product_id: str | None
+    product_sku: str | None
+    price_book_entry_id: str | None
+    product_option_id: str | None
+    parent_id: str | None
+    list_price: Decimal | None
+    sales_price: Decimal | None
+    start_date: date | None
+    end_date: date | None
+    term: Decimal | None
+    price_model: str | None
+    subscription_name: str | None
+    change_type: str | None
+    children: tuple[OrderLine, ...] = ()
+
+    @classmethod
+    def parse(cls, d: Mapping[str, Any], children: tuple[OrderLine, ...] = ()) -> OrderLine:
+        k = "order line"
+        return cls(
+            id=_str(d, "id", k),
+            product_name=_ostr_any(d, "productName", "name", kind=k) or "",
+            quantity=_dec(d, "quantity", k),
+            total_price=_money(d, "totalPrice", k),
+            product_id=_ostr(d, "productId", k),
+            product_sku=_ostr(d, "productSku", k),
+            price_book_entry_id=_ostr(d, "priceBookEntryId", k),
+            product_option_id=_ostr(d, "productOptionId", k),
+            parent_id=_ostr(d, "parentId", k),
+            list_price=_odec(d, "listPrice", k),
+            sales_price=_odec(d, "salesPrice", k),
+            start_date=_odate(d, "subscriptionStartDate", "startDate", kind=k),
+            end_date=_odate(d, "subscriptionEndDate", "endDate", kind=k),
+            term=_odec(d, "subscriptionTerm", k),
+            price_model=_ostr(d, "priceModel", k),
+            subscription_name=_ostr_any(d, "subscriptionName", "assetNumber", kind=k),
+            change_type=_ostr(d, "changeType", k),
+            children=children,
+        )
+
+    def walk(self) -> Iterable[OrderLine]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+class Asset(NamedTuple):
+    id: str
+    customer_id: str
+    name: str
+    asset_number: str | None
+    status: str | None
+    quantity: Decimal | None
+    product_id: str | None
+    product_name: str | None
+    start_date: date | None
+    end_date: date | None
+
+    @classmethod
+    def parse(cls, raw: object) -> Asset:
+        d = _obj(raw, "asset")
+        k = "asset"
+        return cls(
+            id=_str(d, "id", k),
+            customer_id=_str(d, "customerId", k),
+            name=_ostr_any(d, "name", "productName", "assetNumber", kind=k) or "",
+            asset_number=_ostr(d, "assetNumber", k),
+            status=_ostr(d, "status", k),
+            quantity=_odec(d, "quantity", k),
+            product_id=_ostr(d, "productId", k),
+            product_name=_ostr(d, "productName", k),
+            start_date=_odate(
+                d, "startDate", "subscriptionStartDate", "lifecycleStartDate", kind=k
+            ),
+            end_date=_odate(d, "endDate", "subscriptionEndDate", "lifecycleEndDate", kind=k),
+        )
+
+
+class InvoiceDetail(NamedTuple):
+    """One billing-period slice of an invoice item (emulator convention, nue-api.md §3.6)."""
+
+    start_date: date | None
+    end_date: date | None
+    amount: Decimal
+    prorated: bool
+
+    @classmethod
+    def parse(cls, raw: object) -> InvoiceDetail:
+        d = _obj(raw, "invoice detail")
+        k = "invoice detail"
+        return cls(
+            start_date=_day(d, "startDate", k),
+            end_date=_day(d, "endDate", k),
+            amount=_dec(d, "amount", k),
+            prorated=_bool(d, "prorated", k),
+        )
+
+
+class InvoiceItem(NamedTuple):
+    product_name: str
+    amount: Decimal
+    tax_amount: Decimal
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    product_id: str | None
+    order_product_id: str | None
+    start_date: date | None
+    end_date: date | None
+    details: tuple[InvoiceDetail, ...]
+
+    @classmethod
+    def parse(cls, raw: object) -> InvoiceItem:
+        d = _obj(raw, "invoice item")
+        k = "invoice item"
+        return cls(
+            product_name=_ostr_any(d, "productName", "name", kind=k) or "",
+            amount=_dec(d, "amount", k),
+            tax_amount=_money(d, "taxAmount", k),
+            quantity=_odec(d, "quantity", k),
+            unit_price=_odec(d, "unitPrice", k),
+            product_id=_ostr(d, "productId", k),
+            order_product_id=_ostr(d, "orderProductId", k),
+            start_date=_day(d, "startDate", k),
+            end_date=_day(d, "endDate", k),
+            details=tuple(InvoiceDetail.parse(x) for x in _objs(d, "details", k)),
+        )
+
+
+class Invoice(NamedTuple):
+    """An issued invoice, or (id/status None) a preview invoice from a draft or invoice preview."""
+
+    id: str | None
+    name: str | None
+    customer_id: str | None
+    status: str | None
+    payment_status: str | None
+    invoice_date: date | None
+    due_date: date | None
+    start_date: date | None
+    end_date: date | None
+    amount: Decimal
+    amount_without_tax: Decimal | None
+    tax_amount: Decimal
+    balance: Decimal | None
+    invoice_pdf: str | None
+    payment_url: str | None
+    items: tuple[InvoiceItem, ...]
+
+    @classmethod
+    def parse(cls, raw: object) -> Invoice:
+        d = _obj(raw, "invoice")
+        k = "invoice"
+        return cls(
+            id=_ostr(d, "id", k),
+            name=_ostr_any(d, "name", "invoiceNumber", kind=k),
+            customer_id=_ostr(d, "customerId", k),
+            status=_ostr(d, "status", k),
+            payment_status=_ostr(d, "paymentStatus", k),
+            invoice_date=_day(d, "invoiceDate", k),
+            due_date=_day(d, "dueDate", k),
+            start_date=_day(d, "startDate", k),
+            end_date=_day(d, "endDate", k),
+            amount=_dec(d, "amount", k),
+            amount_without_tax=_odec(d, "amountWithoutTax", k),
+            tax_amount=_money(d, "taxAmount", k),
+            balance=_odec(d, "balance", k),
+            invoice_pdf=_ostr(d, "invoicePdf", k),
+            payment_url=_ostr_any(d, "paymentHostedUrl", "paymentUrl", kind=k),
+            items=tuple(InvoiceItem.parse(x) for x in _objs(d, "items", k)),
+        )
+
+    @classmethod
+    def parse_issued(cls, raw: object) -> Invoice:
+        invoice = cls.parse(raw)
+        if invoice.id is None or invoice.customer_id is None:
+            raise NueProtocolError("Nue sent an invoice without id or customerId.")
+        return invoice
+
+
+class InvoicePreview(NamedTuple):
+    invoices: tuple[Invoice, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.amount for i in self.invoices), Decimal(0))
+
+
+def _preview_invoices(d: Mapping[str, Any], kind: str) -> tuple[Invoice, ...]:
+    # The create-draft guide reads data.invoices, the getting-started guide data.previewInvoices.
+    raw = d.get("previewInvoices")
+    key = "previewInvoices" if raw is not None else "invoices"
+    return tuple(Invoice.parse(x) for x in _objs(d, key, kind))
+
+
+class Order(NamedTuple):
+    id: str
+    order_number: str
+    customer_id: str
+    status: str
+    name: str | None
+    customer_name: str | None
+    order_type: str | None
+    start_date: date | None
+    order_placed_date: date | None
+    activated_date: date | None
+    created_date: date | None
+    list_total: Decimal
+    discount_amount: Decimal
+    system_discount_amount: Decimal
+    subtotal: Decimal | None
+    tax_amount: Decimal
+    net_total: Decimal
+    grand_total: Decimal
+    order_acv: Decimal | None
+    order_tcv: Decimal | None
+    po_number: str | None
+    po_date: date | None
+    lines: tuple[OrderLine, ...]
+    invoices: tuple[Invoice, ...]
+    assets: tuple[Asset, ...]
+    # A change order's per-subscription summary (before/after), where Nue sends one.
+    changes: tuple[SubscriptionChange, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: object) -> Order:
+        d = _obj(raw, "order")
+        k = "order"
+        status = _canon(_str(d, "status", k), ORDER_STATUSES)
+        return cls(
+            id=_str(d, "id", k),
+            order_number=_str(d, "orderNumber", k),
+            customer_id=_str(d, "customerId", k),
+            status=status,
+            name=_ostr(d, "name", k),
+            customer_name=_ostr(d, "customerName", k),
+            order_type=_ostr(d, "orderType", k),
+            start_date=_odate(d, "orderStartDate", "effectiveDate", kind=k),
+            order_placed_date=_day(d, "orderPlacedDate", k),
+            activated_date=_day(d, "activatedDate", k),
+            created_date=_day(d, "createdDate", k),
+            list_total=_money(d, "listTotal", k),
+            discount_amount=_money(d, "discountAmount", k),
+            system_discount_amount=_money(d, "systemDiscountAmount", k),
+            subtotal=_odec(d, "subtotal", k),
+            tax_amount=_money(d, "taxAmount", k),
+            net_total=_money(d, "netTotal", k),
+            grand_total=_money(d, "grandTotal", k),
+            order_acv=_odec(d, "orderACV", k),
+            order_tcv=_odec(d, "orderTCV", k),
+            po_number=_ostr(d, "poNumber", k),
+            po_date=_day(d, "poDate", k),
+            lines=_tree(_objs(d, "orderProducts", k), OrderLine.parse, "order line"),
+            invoices=tuple(Invoice.parse(x) for x in _objs(d, "invoices", k)),
+            assets=tuple(Asset.parse(x) for x in _objs(d, "assets", k)),
+            changes=tuple(SubscriptionChange.parse(x) for x in _objs(d, "assetChanges", k)),
+        )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "Draft"
+
+    @property
+    def total(self) -> Decimal:
+        # The guides display `grandTotal || netTotal`.
+        return self.grand_total or self.net_total
+
+    def all_lines(self) -> Iterable[OrderLine]:
+        for line in self.lines:
+            yield from line.walk()
+
+
+class Subscription(NamedTuple):
+    id: str
+    name: str
+    version: int
+    customer_id: str
+    status: str
+    quantity: Decimal
+    product_id: str | None
+    product_name: str | None
+    product_sku: str | None
+    price_book_entry_id: str | None
+    start_date: date | None
+    end_date: date | None
+    term: Decimal | None
+    renewal_term: Decimal | None
+    auto_renew: bool
+    evergreen: bool
+    list_price: Decimal | None
+    sales_price: Decimal | None
+    total_amount: Decimal | None
+    total_acv: Decimal | None
+    tcv: Decimal | None
+    billing_period: str | None
+    next_billing_date: date | None
+    parent_id: str | None
+    root_id: str | None
+    level: int | None
+    is_free_trial: bool = False
+    free_trial_end_date: date | None = None
+
+    @classmethod
+    def parse(cls, raw: object) -> Subscription:
+        d = _obj(raw, "subscription")
+        k = "subscription"
+        return cls(
+            id=_str(d, "id", k),
+            name=_str(d, "name", k),
+            version=_int(d, "subscriptionVersion", k, default=1),
+            customer_id=_str(d, "customerId", k),
+            status=_canon(_ostr(d, "status", k) or "Active", SUBSCRIPTION_STATUSES),
+            quantity=_dec(d, "quantity", k),
+            product_id=_ostr(d, "productId", k),
+            product_name=_ostr(d, "productName", k) or _nested_name(d.get("product")),
+            product_sku=_ostr(d, "productSku", k),
+            price_book_entry_id=_ostr(d, "priceBookEntryId", k),
+            start_date=_odate(d, "subscriptionStartDate", "startDate", kind=k),
+            end_date=_odate(d, "subscriptionEndDate", "endDate", kind=k),
+            term=_odec(d, "subscriptionTerm", k),
+            renewal_term=_odec(d, "renewalTerm", k),
+            auto_renew=_bool(d, "autoRenew", k),
+            evergreen=_bool(d, "evergreen", k),
+            list_price=_odec(d, "listPrice", k),
+            sales_price=_odec(d, "salesPrice", k),
+            total_amount=_odec(d, "totalAmount", k),
+            total_acv=_odec(d, "totalACV", k),
+            tcv=_odec(d, "tcv", k),
+            billing_period=_ostr(d, "billingPeriod", k),
+            next_billing_date=_day(d, "nextBillingDate", k),
+            parent_id=_ostr(d, "parentId", k),
+            root_id=_ostr(d, "rootId", k),
+            level=_oint(d, "subscriptionLevel", k),
+            is_free_trial=_bool(d, "isFreeTrial", k),
+            free_trial_end_date=_day(d, "freeTrialEndDate", k),
+        )
+
+
+SUBSCRIPTION_STATUSES = {
+    "active": "Active",
+    "pending": "Pending",
+    "canceled": "Canceled",
+    "cancelled": "Canceled",
+    "expired": "Expired",
+}
+
+
+def _nested_name(value: object) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return str(value["name"])
+    return None
+
+
+class PriceBookEntry(NamedTuple):
+    id: str
+    list_price: Decimal
+    currency: str | None
+    uom: str | None
+    billing_period: str | None
+    price_model: str | None
+    price_book_id: str | None
+
+    @classmethod
+    def parse(cls, raw: object) -> PriceBookEntry:
+        d = _obj(raw, "price book entry")
+        k = "price book entry"
+        price_key = next((p for p in ("listPrice", "price", "unitPrice") if p in d), "listPrice")
+        uom = d.get("uom")
+        return cls(
+            id=_str(d, "id", k),
+            list_price=_dec(d, price_key, k),
+            currency=_ostr_any(d, "currencyIsoCode", "currency", kind=k),
+            uom=_nested_name(uom) if isinstance(uom, dict) else _ostr(d, "uom", k),
+            billing_period=_ostr(d, "billingPeriod", k),
+            price_model=_ostr(d, "priceModel", k),
+            price_book_id=_ostr(d, "priceBookId", k),
+        )
+
+
+class ProductOption(NamedTuple):
+    id: str
+    product_id: str | None
+    product_name: str
+    type: str
+    default_quantity: Decimal | None
+    min_quantity: Decimal | None
+    max_quantity: Decimal | None
+    quantity_editable: bool
+    price_book_entry_id: str | None
+    list_price: Decimal | None
+    options: tuple[ProductOption, ...]
+    product_sku: str | None = None
+
+    @classmethod
+    def parse(cls, raw: object) -> ProductOption:
+        d = _obj(raw, "product option")
+        k = "product option"
+        option_type = _ostr_any(d, "type", "optionType", "productOptionType", kind=k) or "optional"
+        return cls(
+            id=_ostr(d, "productOptionId", k) or _str(d, "id", k),
+            product_id=_ostr(d, "productId", k),
+            product_name=_ostr_any(d, "productName", "name", kind=k) or "",
+            type=_canon(option_type, OPTION_TYPES),
+            default_quantity=_odec(d, "defaultQuantity", k),
+            min_quantity=_odec(d, "minQuantity", k),
+            max_quantity=_odec(d, "maxQuantity", k),
+            quantity_editable=_bool(d, "quantityEditable", k, default=True),
+            price_book_entry_id=_ostr(d, "priceBookEntryId", k),
+            list_price=_odec(d, "listPrice", k),
+            options=tuple(
+                ProductOption.parse(x)
+                for x in _objs(d, "options" if "options" in d else "productOptions", k)
+            ),
+            product_sku=_ostr(d, "productSku", k),
+        )
+
+    def walk(self) -> Iterable[ProductOption]:
+        yield self
+        for option in self.options:
+            yield from option.walk()
+
+
+class Product(NamedTuple):
+    id: str
+    name: str
+    sku: str | None
+    record_type: str | None
+    description: str | None
+    configurable: bool
+    image_url: str | None
+    product_category: str | None
+    price_book_entries: tuple[PriceBookEntry, ...]
+    options: tuple[ProductOption, ...]
+
+    @classmethod
+    def parse(cls, raw: object) -> Product:
+        d = _obj(raw, "product")
+        k = "product"
+        return cls(
+            id=_str(d, "id", k),
+            name=_str(d, "name", k),
+            sku=_ostr(d, "sku", k),
+            record_type=_ostr(d, "recordType", k),
+            description=_ostr(d, "description", k),
+            configurable=_bool(d, "configurable", k),
+            image_url=_ostr(d, "imageUrl", k),
+            product_category=_ostr(d, "productCategory", k),
+            price_book_entries=tuple(
+                PriceBookEntry.parse(x) for x in _objs(d, "priceBookEntries", k)
+            ),
+            options=tuple(
+                ProductOption.parse(x)
+                for x in _objs(d, "productOptions" if "productOptions" in d else "options", k)
+            ),
+        )
+
+
+class PriceTier(NamedTuple):
+    tier_number: int
+    start_unit: Decimal | None
+    end_unit: Decimal | None
+    amount: Decimal | None
+    discount_percentage: Decimal | None
+    charge_model: str | None
+
+    @classmethod
+    def parse(cls, raw: object) -> PriceTier:
+        d = _obj(raw, "price tier")
+        k = "price tier"
+        return cls(
+            tier_number=_int(d, "tierNumber", k, default=1),
+            start_unit=_odec(d, "startUnit", k),
+            end_unit=_odec(d, "endUnit", k),
+            amount=_odec(d, "amount", k),
+            discount_percentage=_odec(d, "discountPercentage", k),
+            charge_model=_ostr(d, "chargeModel", k),
+        )
+
+
+class PriceTag(NamedTuple):
+    id: str
+    code: str
+    name: str
+    record_type: str | None
+    price_tag_type: str | None
+    price_type: str | None
+    description: str | None
+    active: bool
+    tiers: tuple[PriceTier, ...]
+
+    @classmethod
+    def parse(cls, raw: object) -> PriceTag:
+        d = _obj(raw, "price tag")
+        k = "price tag"
+        code = _str(d, "code", k)
+        return cls(
+            id=_str(d, "id", k),
+            code=code,
+            name=_ostr(d, "name", k) or code,
+            record_type=_ostr(d, "recordType", k),
+            price_tag_type=_ostr(d, "priceTagType", k),
+            price_type=_ostr(d, "priceType", k),
+            description=_ostr(d, "description", k),
+            active=_bool(d, "active", k, default=True),
+            tiers=tuple(PriceTier.parse(x) for x in _objs(d, "priceTiers", k)),
+        )
+
+
+class MagicLink(NamedTuple):
+    order_id: str
+    url: str
+
+
+class Page(NamedTuple, Generic[T]):
+    items: tuple[T, ...]
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.limit < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+# --- HTTP client ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A decoded Nue answer: `data` is still raw JSON, parsed by the calling verb."""
+
+    data: Any
+    warnings: tuple[str, ...]
+    total: int | None
+    request_id: str
+
+
+def _json_list_param(values: Iterable[str]) -> str:
+    # nue-api.md §1.3: list parameters are JSON-encoded arrays, then URL-encoded (httpx does that).
+    return json.dumps(list(values), separators=(",", ":"))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(when.tzinfo)).total_seconds()
+    return float(max(0.0, min(seconds, MAX_RETRY_AFTER)))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _map_field_path(path: str, renames: Mapping[str, str]) -> str:
+    """`orderProducts[0].addOns[1].productOptionId` -> `lines[0].add_ons[1].product_option_id`."""
+    parts = []
+    for part in path.split("."):
+        name, bracket, rest = part.partition("[")
+        parts.append(renames.get(name, _snake(name)) + (bracket + rest if bracket else ""))
+    return ".".join(parts)
+
+
+class NueClient:
+    """One `httpx.Client` per process: pooled connections, explicit timeouts, careful retries."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._sleep = sleep
+        self._max_body_bytes = max_body_bytes
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                "nue-api-key": api_key,
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(
+        self, path: str, params: Mapping[str, str | int] | None = None, *, bare: bool = False
+    ) -> Envelope:
+        return self._call("GET", path, params=params, bare=bare)
+
+    def post(
+        self,
+        path: str,
+        body: object,
+        *,
+        field_renames: Mapping[str, str] | None = None,
+    ) -> Envelope:
+        return self._call("POST", path, body=body, field_renames=field_renames or {})
+
+    def delete(self, path: str) -> Envelope:
+        return self._call("DELETE", path)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: object = None,
+        bare: bool = False,
+        field_renames: Mapping[str, str] | None = None,
+    ) -> Envelope:
+        request_id = uuid.uuid4().hex[:12]
+        content = None
+        headers = {"X-Request-Id": request_id}
+        if body is not None:
+            content = json.dumps(body, default=_json_default, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        attempts = 1 + (MAX_GET_RETRIES if method == "GET" else 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                status, payload, retry_after = self._send(method, path, params, content, headers)
+            except NueUnavailable as error:
+                error.reference = request_id
+                self._log(request_id, method, path, "error", started, attempt, repr(error))
+                # A POST whose connection was never established did not reach Nue: safe to resend.
+                never_sent = isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+                # After a read timeout Nue is hung or swamped: asking again would make the page
+                # wait the whole read timeout once per attempt (45 s for a GET) and add load.
+                gave_up = error.timed_out and not never_sent
+                if not gave_up and (
+                    attempt < attempts or (never_sent and attempt < 1 + MAX_GET_RETRIES)
+                ):
+                    self._sleep(self._backoff(attempt, None))
+                    continue
+                raise
+            self._log(request_id, method, path, status, started, attempt)
+            if status in RETRYABLE_STATUSES and attempt < attempts:
+                self._sleep(self._backoff(attempt, retry_after))
+                continue
+            return self._decode(
+                status,
+                payload,
+                request_id,
+                bare=bare,
+                retry_after=retry_after,
+                field_renames=field_renames or {},
+            )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return RETRY_BACKOFF_BASE * (2.0 ** (attempt - 1)) * random.uniform(0.5, 1.5)  # noqa: S311
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        content: bytes | None,
+        headers: Mapping[str, str],
+    ) -> tuple[int, bytes, float | None]:
+        try:
+            request = self._http.build_request(
+                method, path, params=params, content=content, headers=headers
+            )
+            response = self._http.send(request, stream=True)
+            try:
+                declared = response.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > self._max_body_bytes:
+                    raise NueProtocolError("Nue sent a response body larger than allowed.")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > self._max_body_bytes:
+                        raise NueProtocolError("Nue sent a response body larger than allowed.")
+                    chunks.append(chunk)
+            finally:
+                response.close()
+        except httpx.TimeoutException as error:
+            raise NueUnavailable("Nue did not answer in time.", timed_out=True) from error
+        except (httpx.TransportError, OSError) as error:
+            # WSGITransport lets the in-process app's exceptions (ConnectionResetError) through.
+            raise NueUnavailable("Could not reach Nue.") from error
+        return response.status_code, b"".join(chunks), _retry_after(response)
+
+    def _decode(
+        self,
+        status: int,
+        payload: bytes,
+        request_id: str,
+        *,
+        bare: bool,
+        retry_after: float | None,
+        field_renames: Mapping[str, str],
+    ) -> Envelope:
+        body: Any = None
+        if payload.strip():
+            try:
+                body = json.loads(payload, parse_float=Decimal)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+                if 200 <= status < 300:
+                    raise NueProtocolError(
+                        "Nue sent a body that is not JSON.", status=status, reference=request_id
+                    ) from None
+        if not 200 <= status < 300:
+            raise self._error(status, body, request_id, retry_after, field_renames)
+        if body is None:
+            raise NueProtocolError("Nue sent an empty body.", status=status, reference=request_id)
+        if isinstance(body, dict) and "status" in body:
+            outcome = body.get("status")
+            if not isinstance(outcome, str) or outcome.upper() != "SUCCESS":
+                raise self._error(400, body, request_id, None, field_renames)
+            if "data" not in body:
+                raise NueProtocolError(
+                    "Nue sent an envelope without data.", status=status, reference=request_id
+                )
+            warnings = tuple(
+                w
+                if isinstance(w, str)
+                else str(w.get("message", w))
+                if isinstance(w, dict)
+                else str(w)
+                for w in (body.get("warnings") or ())
+            )
+            pagination = body.get("pagination")
+            total = pagination.get("total") if isinstance(pagination, dict) else None
+            return Envelope(
+                data=body["data"],
+                warnings=warnings,
+                total=total if isinstance(total, int) else None,
+                request_id=request_id,
+            )
+        if bare and isinstance(body, dict | list):
+            return Envelope(data=body, warnings=(), total=None, request_id=request_id)
+        raise NueProtocolError(
+            "Nue sent a body without the response envelope.", status=status, reference=request_id
+        )
+
+    def _error(
+        self,
+        status: int,
+        body: object,
+        request_id: str,
+        retry_after: float | None,
+        field_renames: Mapping[str, str],
+    ) -> NueError:
+        d = body if isinstance(body, dict) else {}
+        raw_message = d.get("message") or d.get("error")
+        message = raw_message if isinstance(raw_message, str) else f"Nue answered {status}."
+        code = d.get("errorCode") if isinstance(d.get("errorCode"), str) else None
+        kw: dict[str, Any] = {"status": status, "error_code": code, "reference": request_id}
+        if status in (401, 403):
+            return NueAuthError(message, **kw)
+        if status == 404:
+            return NueNotFound(message, **kw)
+        if status == 409:
+            return NueConflict(message, **kw)
+        if status == 429:
+            return NueRateLimited(message, retry_after=retry_after, **kw)
+        if status >= 500:
+            return NueUnavailable(message, **kw)
+        if 400 <= status < 500:
+            field_errors: dict[str, list[str]] = {}
+            errors = d.get("errors")
+            for item in errors if isinstance(errors, list) else ():
+                if not isinstance(item, dict):
+                    continue
+                text = item.get("message")
+                text = text if isinstance(text, str) and text else message
+                where = item.get("field")
+                key = _map_field_path(where, field_renames) if isinstance(where, str) else ""
+                field_errors.setdefault(key or "__all__", []).append(text)
+            return NueValidationError(message, field_errors=field_errors, **kw)
+        return NueProtocolError(f"Nue answered with status {status}.", **kw)
+
+    @staticmethod
+    def _log(
+        request_id: str,
+        method: str,
+        path: str,
+        status: int | str,
+        started: float,
+        attempt: int,
+        detail: str = "",
+    ) -> None:
+        # Paths carry only ids; query strings (emails, customer ids) and bodies are never logged.
+        logger.info(
+            "nue request_id=%s method=%s path=%s status=%s duration_ms=%.1f attempt=%d%s",
+            request_id,
+            method,
+            path,
+            status,
+            (time.perf_counter() - started) * 1000,
+            attempt,
+            f" error={detail}" if detail else "",
+        )
+
+
+def _warning_text(warning: object) -> str:
+    if isinstance(warning, dict):
+        return str(warning.get("message", warning))
+    return str(warning)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        # Nue takes numbers; a Decimal that is whole goes as an int, else as its exact string form.
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"Cannot send {type(value).__name__} to Nue")
+
+
+_client: NueClient | None = None
+_client_lock = threading.Lock()
+
+
+def build_default_client() -> NueClient:
+    """The process-wide client from settings: in-process emulator, or Nue over the network."""
+    if settings.NUE_EMULATOR_ENABLED:
+        app = import_string(settings.NUE_EMULATOR_WSGI_APP)
+        return NueClient(
+            settings.SITE_URL + settings.NUE_EMULATOR_PREFIX,
+            settings.NUE_API_KEY,
+            transport=httpx.WSGITransport(app=app),
+        )
+    return NueClient(settings.NUE_API_URL, settings.NUE_API_KEY)
+
+
+def get_client() -> NueClient:
+    global _client
+    client = _client
+    if client is None:
+        with _client_lock:
+            if _client is None:
+                _client = build_default_client()
+            client = _client
+    return client
+
+
+def install_client(client: NueClient | None) -> NueClient | None:
+    """Swap the process-wide client (tests install one on a mock transport); returns the old one.
+
+    Passing None makes the next call build the default client from settings again.
+    """
+    global _client
+    with _client_lock:
+        previous, _client = _client, client
+    return previous
+
+
+# --- Tenant-level verbs --------------------------------------------------------------------------
+
+
+class Tenant:
+    """Unscoped reads for server-side account mapping only; never handed to a view."""
+
+    def __init__(self, client: NueClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> NueClient:
+        return self._client or get_client()
+
+    def contacts_by_email(self, emails: Sequence[str]) -> list[Contact]:
+        # GET /contacts?emails=[...]
+        if not emails:
+            return []
+        envelope = self.client.get("/contacts", {"emails": _json_list_param(emails)})
+        return [Contact.parse(raw) for raw in _list_data(envelope, "contacts")]
+
+    def customers(self, ids: Sequence[str]) -> list[Customer]:
+        # GET /customers?customerIds=[...]
+        for customer_id in ids:
+            _check_id(customer_id, CUSTOMER_ID)
+        if not ids:
+            return []
+        envelope = self.client.get("/customers", {"customerIds": _json_list_param(ids)})
+        return [Customer.parse(raw) for raw in _list_data(envelope, "customers")]
+
+
+def tenant() -> Tenant:
+    return Tenant()
+
+
+def _list_data(envelope: Envelope, kind: str) -> list[Any]:
+    if not isinstance(envelope.data, list):
+        raise NueProtocolError(
+            f"Nue sent {kind} that are not a list.", reference=envelope.request_id
+        )
+    return envelope.data
+
+
+# --- Id formats (checked before any call: no path injection, no pointless round trip) -----------
+
+UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# Salesforce ids: 15 or 18 alphanumerics (001… accounts, 01t… products, 01u… entries, 801… orders).
+SALESFORCE_ID_RE = r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?"
+CUSTOMER_ID = re.compile(rf"(?:{UUID_RE}|{SALESFORCE_ID_RE})")
+# An order is named by its id or by its number (O-00000300); both are accepted by order().
+ORDER_ID = re.compile(rf"(?:{UUID_RE}|{SALESFORCE_ID_RE}|O-\d{{1,12}})")
+SUBSCRIPTION_NAME = re.compile(r"SUB-\d{1,12}")
+INVOICE_ID = re.compile(rf"(?:{UUID_RE}|INV-\d{{1,12}})")
+# Catalog ids (entries, products, options): Salesforce ids, UUIDs, or slugs like pbe-seat-pro.
+CATALOG_ID = re.compile(rf"(?:{UUID_RE}|{SALESFORCE_ID_RE}|[a-z0-9][a-z0-9_-]{{1,63}})")
+TEMPLATE_ID = CATALOG_ID
+
+
+def _check_id(value: object, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise NueNotFound("No such object.")
+    return value
+
+
+# --- Requests the verbs accept (typed, so views never build Nue JSON) ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddOn:
+    """A bundle option on a new line, or (Reconfigure) its new absolute quantity from a date."""
+
+    product_option_id: str
+    quantity: Decimal | None = None
+    add_ons: tuple[AddOn, ...] = ()
+    effective_date: date | None = None
+
+    def to_nue(self) -> dict[str, Any]:
+        _check_id(self.product_option_id, CATALOG_ID)
+        body: dict[str, Any] = {"productOptionId": self.product_option_id}
+        if self.quantity is not None:
+            body["productOptionQuantity"] = self.quantity
+        if self.effective_date is not None:
+            body["reconfigureEffectiveDate"] = self.effective_date
+        if self.add_ons:
+            body["addOns"] = [a.to_nue() for a in self.add_ons]
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """One product on a new order; either `term_months` or `coterm_subscription` sets its end."""
+
+    price_book_entry_id: str
+    quantity: Decimal
+    start_date: date | None = None
+    term_months: int | None = None
+    coterm_subscription: str | None = None
+    add_ons: tuple[AddOn, ...] = ()
+    price_tag_codes: tuple[str, ...] = ()
+
+    def to_nue(self) -> dict[str, Any]:
+        _check_id(self.price_book_entry_id, CATALOG_ID)
+        body: dict[str, Any] = {
+            "priceBookEntryId": self.price_book_entry_id,
+            "quantity": self.quantity,
+        }
+        if self.start_date is not None:
+            body["subscriptionStartDate"] = self.start_date
+        if self.term_months is not None:
+            body["subscriptionTerm"] = self.term_months
+        if self.coterm_subscription is not None:
+            # nue-api.md §2.1a: the portal sends coTermAsset (the guide's flattened `cotermasset`).
+            body["coTermAsset"] = _check_id(self.coterm_subscription, SUBSCRIPTION_NAME)
+        if self.add_ons:
+            body["addOns"] = [a.to_nue() for a in self.add_ons]
+        if self.price_tag_codes:
+            body["priceTagCodes"] = list(self.price_tag_codes)
+        return body
+
+
+CHANGE_TYPES = frozenset(
+    {
+        "UpdateQuantity",
+        "UpdateTerm",
+        "Renew",
+        "CoTerm",
+        "Cancel",
+        "ConvertFreeTrial",
+        "Upgrade",
+        "Downgrade",
+        "Swap",
+        "Reconfigure",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetChange:
+    """One change to the subscription a `change()` call targets (nue-api.md §2.2).
+
+    `quantity` and `term` are deltas for UpdateQuantity / UpdateTerm, as in Nue.
+    """
+
+    change_type: str
+    quantity: Decimal | None = None
+    start_date: date | None = None
+    term: int | None = None
+    renewal_term: int | None = None
+    co_term_date: date | None = None
+    cancellation_date: date | None = None
+    target_price_book_entry_id: str | None = None
+    add_ons: tuple[AddOn, ...] = ()
+
+    def to_nue(self, subscription_name: str) -> dict[str, Any]:
+        if self.change_type not in CHANGE_TYPES:
+            raise NueValidationError(
+                "Unknown change type.", field_errors={"change_type": ["Unknown change type."]}
+            )
+        body: dict[str, Any] = {"changeType": self.change_type, "assetNumber": subscription_name}
+        fields: tuple[tuple[str, object], ...] = (
+            ("quantity", self.quantity),
+            ("startDate", self.start_date),
+            ("term", self.term),
+            ("renewalTerm", self.renewal_term),
+            ("coTermDate", self.co_term_date),
+            ("cancellationDate", self.cancellation_date),
+        )
+        body.update({key: value for key, value in fields if value is not None})
+        if self.target_price_book_entry_id is not None:
+            _check_id(self.target_price_book_entry_id, CATALOG_ID)
+            body["targetPriceBookEntryId"] = self.target_price_book_entry_id
+        if self.add_ons:
+            body["addOns"] = [a.to_nue() for a in self.add_ons]
+        return body
+
+
+# Nue's request field names -> the verbs' argument names, for NueValidationError.field_errors.
+DRAFT_FIELDS = {
+    "orderProducts": "lines",
+    "addOns": "add_ons",
+    "productOptionQuantity": "quantity",
+    "subscriptionStartDate": "start_date",
+    "subscriptionTerm": "term_months",
+    "coTermAsset": "coterm_subscription",
+    "cotermAsset": "coterm_subscription",
+    "priceTagCodes": "price_tag_codes",
+}
+CHANGE_FIELDS = {
+    "assetChanges": "changes",
+    "products": "lines",
+    "addOns": "add_ons",
+    "productOptionQuantity": "quantity",
+    "reconfigureEffectiveDate": "effective_date",
+    "subscriptionStartDate": "start_date",
+    "subscriptionTerm": "term_months",
+    "assetNumber": "subscription_name",
+}
+ACTIVATE_FIELDS = {"poNumber": "po_number", "poDate": "po_date"}
+
+
+# --- Results of the write verbs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    order: Order
+    preview_invoices: tuple[Invoice, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationResult:
+    order: Order
+    subscriptions: tuple[Subscription, ...]
+    assets: tuple[Asset, ...]
+    invoices: tuple[Invoice, ...]
+    operation_id: int
+    # True when this submit found the activation already done (double submit, resolved timeout).
+    replayed: bool = False
+
+
+class SubscriptionSnapshot(NamedTuple):
+    """The terms of one subscription version, as a change order's before/after summary."""
+
+    version: int | None
+    product_id: str | None
+    product_name: str | None
+    price_book_entry_id: str | None
+    quantity: Decimal
+    start_date: date | None
+    end_date: date | None
+    term: Decimal | None
+    status: str | None
+    sales_price: Decimal | None
+    total_amount: Decimal | None
+
+    @classmethod
+    def parse(cls, raw: object) -> SubscriptionSnapshot:
+        d = _obj(raw, "subscription snapshot")
+        k = "subscription snapshot"
+        status = _ostr(d, "status", k)
+        return cls(
+            version=_oint(d, "subscriptionVersion", k),
+            product_id=_ostr(d, "productId", k),
+            product_name=_ostr(d, "productName", k),
+            price_book_entry_id=_ostr(d, "priceBookEntryId", k),
+            quantity=_dec(d, "quantity", k),
+            start_date=_day(d, "subscriptionStartDate", k),
+            end_date=_day(d, "subscriptionEndDate", k),
+            term=_odec(d, "subscriptionTerm", k),
+            status=_canon(status, SUBSCRIPTION_STATUSES) if status else None,
+            sales_price=_odec(d, "salesPrice", k),
+            total_amount=_odec(d, "totalAmount", k),
+        )
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> SubscriptionSnapshot:
+        return cls(
+            version=subscription.version,
+            product_id=subscription.product_id,
+            product_name=subscription.product_name,
+            price_book_entry_id=subscription.price_book_entry_id,
+            quantity=subscription.quantity,
+            start_date=subscription.start_date,
+            end_date=subscription.end_date,
+            term=subscription.term,
+            status=subscription.status,
+            sales_price=subscription.sales_price,
+            total_amount=subscription.total_amount,
+        )
+
+
+class SubscriptionChange(NamedTuple):
+    """One subscription a change order touches: its terms now and once the order is activated.
+
+    `after` is None when Nue does not summarise the change (the order lines still show it).
+    """
+
+    name: str
+    change_types: tuple[str, ...]
+    before: SubscriptionSnapshot
+    after: SubscriptionSnapshot | None
+    amount: Decimal | None
+
+    @classmethod
+    def parse(cls, raw: object) -> SubscriptionChange:
+        d = _obj(raw, "asset change")
+        k = "asset change"
+        types = d.get("changeTypes")
+        return cls(
+            name=_str(d, "assetNumber", k),
+            change_types=tuple(t for t in types if isinstance(t, str))
+            if isinstance(types, list)
+            else (),
+            before=SubscriptionSnapshot.parse(d.get("before")),
+            after=SubscriptionSnapshot.parse(d["after"]) if d.get("after") else None,
+            amount=_odec(d, "amount", k),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeOrderResult:
+    order: Order
+    preview_invoices: tuple[Invoice, ...]
+    changes: tuple[SubscriptionChange, ...]
+    warnings: tuple[str, ...]
+    operation_id: int
+    replayed: bool = False
+
+
+class ProductRelationship(NamedTuple):
+    """An allowed Upgrade / Downgrade / Swap target of a subscription."""
+
+    subscription_name: str
+    relationship_type: str
+    product_id: str | None
+    product_name: str | None
+    price_book_entry_id: str | None
+    product_sku: str | None = None
+    list_price: Decimal | None = None
+
+    @classmethod
+    def parse(cls, raw: object, subscription_name: str | None = None) -> ProductRelationship:
+        d = _obj(raw, "product relationship")
+        k = "product relationship"
+        sku = _ostr(d, "targetProductSku", k)
+        price = _odec(d, "listPrice", k)
+        target = d.get("targetProduct")
+        t = target if isinstance(target, dict) else {}
+        entries = t.get("priceBookEntries")
+        first_entry = entries[0] if isinstance(entries, list) and entries else {}
+        return cls(
+            subscription_name=subscription_name or _str(d, "subscriptionName", k),
+            relationship_type=_canon(
+                _ostr_any(d, "relationshipType", "type", kind=k) or "", RELATIONSHIP_TYPES
+            ),
+            product_id=_ostr_any(d, "targetProductId", "productId", kind=k) or _ostr(t, "id", k),
+            product_name=_ostr_any(d, "targetProductName", "productName", kind=k)
+            or _ostr(t, "name", k),
+            price_book_entry_id=_ostr_any(d, "targetPriceBookEntryId", "priceBookEntryId", kind=k)
+            or (_ostr(first_entry, "id", k) if isinstance(first_entry, dict) else None),
+            product_sku=sku,
+            list_price=price,
+        )
+
+
+RELATIONSHIP_TYPES = {"upgrade": "Upgrade", "downgrade": "Downgrade", "swap": "Swap"}
+
+
+# --- Concurrency ----------------------------------------------------------------------------------
+
+MAX_CONCURRENT_READS = 8
+
+
+def _in_worker(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    finally:
+        # The embedded emulator queries the database on this worker thread; Django connections are
+        # per thread, so close this thread's before the pool retires it.
+        connections.close_all()
+
+
+def fetch_concurrently(**calls: Callable[[], T]) -> dict[str, T]:
+    """Run a page's independent reads at once: `fetch_concurrently(orders=lambda: nue.orders())`.
+
+    Returns each call's result under its keyword. If any call fails, the first failure (in keyword
+    order) is raised after every call has finished, so no worker outlives the request.
+    """
+    if len(calls) <= 1:
+        return {name: call() for name, call in calls.items()}
+    results: dict[str, T] = {}
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=min(len(calls), MAX_CONCURRENT_READS)) as pool:
+        futures = {name: pool.submit(_in_worker, call) for name, call in calls.items()}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except BaseException as error:  # re-raised below, after every worker finished
+                failure = failure or error
+    if failure is not None:
+        raise failure
+    return results
+
+
+# --- The per-customer scope ----------------------------------------------------------------------
+
+# An unknown outcome is not resolved to "failed" until Nue has had time to finish the request the
+# portal gave up on (longer than the read timeout), so a slow activation is never sent twice.
+UNKNOWN_GRACE = timedelta(seconds=60)
+# A pending/in-flight row this old belongs to a worker that died mid-call; treat it as unknown.
+STALE_OPEN = timedelta(minutes=5)
+# The same change order submitted again this soon after the first succeeded is a double submit.
+DUPLICATE_WINDOW = timedelta(minutes=2)
+
+
+class _Owned(Protocol):
+    @property
+    def customer_id(self) -> str | None: ...
+
+
+_O = TypeVar("_O", bound=_Owned)
+
+
+def _payload_hash(body: object) -> str:
+    canonical = json.dumps(body, default=_json_default, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CustomerNue:
+    """Everything the portal may do in Nue for one customer. Built per request by the middleware.
+
+    No verb takes a customer id: it is fixed here, from the session's membership. Every object Nue
+    returns is checked against it; ids are validated before any call.
+    """
+
+    def __init__(self, account: CustomerAccount, client: NueClient | None = None) -> None:
+        self.account = account
+        self.customer_id = account.nue_customer_id
+        self._client = client
+        self._memo: dict[tuple[object, ...], object] = {}
+        self._memo_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<CustomerNue {self.customer_id}>"
+
+    @property
+    def client(self) -> NueClient:
+        return self._client or get_client()
+
+    # Reads ---------------------------------------------------------------------------------------
+
+    def orders(self, status: str | None = None, includes: Sequence[str] = ()) -> list[Order]:
+        # GET /orders?customerIds=[...]&status=...&includes=...
+        params = self._scope_params()
+        if status is not None:
+            if status.lower() not in ORDER_STATUS_FILTERS:
+                raise ValueError(f"Unknown order status filter {status!r}.")
+            params["status"] = ORDER_STATUS_FILTERS[status.lower()]
+        unknown = set(includes) - ORDER_INCLUDES
+        if unknown:
+            raise ValueError(f"Unknown order includes {sorted(unknown)}.")
+        if includes:
+            params["includes"] = ",".join(sorted(includes))
+        key = ("orders", params.get("status"), params.get("includes"))
+        return self._memoised(key, lambda: self._list("/orders", params, Order.parse, "orders"))
+
+    def order(self, order_id: str, *, fresh: bool = False) -> Order:
+        # GET /orders/{orderId}?includes=orderProducts,assets,invoices, checked against the
+        # customer; on 404, GET /orders?customerIds=[...]&includes=... and this id.
+        # Nue documents only the list (nue-api.md §2.1, §5.5), but the list costs the customer's
+        # whole history per detail page (21 MB for the emulator's 10,000-order customer,
+        # bench/RESULTS.md). So: the single GET first (the emulator serves it, and ownership is
+        # verified on the answer), and the documented list when Nue has no such path.
+        _check_id(order_id, ORDER_ID)
+        if fresh:
+            self._forget("orders")
+        return self._memoised(("order", order_id), lambda: self._load_order(order_id))
+
+    def _load_order(self, order_id: str) -> Order:
+        includes = {"includes": ",".join(sorted(ORDER_INCLUDES))}
+        try:
+            envelope = self.client.get(f"/orders/{order_id}", includes)
+        except NueNotFound:
+            for order in self.orders(includes=sorted(ORDER_INCLUDES)):
+                if order_id in (order.id, order.order_number):
+                    return order
+            raise
+        order = Order.parse(envelope.data)
+        if order_id not in (order.id, order.order_number):
+            raise NueProtocolError("Nue answered with another order than the one asked for.")
+        if order.customer_id != self.customer_id:
+            # Expected when someone tries another customer's id: the by-id path is unscoped.
+            security_logger.warning(
+                "Customer %s asked for order %s of another customer; answered 404",
+                self.customer_id,
+                order_id,
+            )
+            raise NueNotFound("No such order.")
+        return order
+
+    def subscriptions(self) -> list[Subscription]:
+        # GET /subscriptions?customerIds=[...]
+        params = self._scope_params()
+        return self._memoised(
+            ("subscriptions",),
+            lambda: self._list("/subscriptions", params, Subscription.parse, "subscriptions"),
+        )
+
+    def subscription(self, name: str) -> Subscription:
+        # GET /subscriptions?customerIds=[...], then the current (highest) version of this name.
+        _check_id(name, SUBSCRIPTION_NAME)
+        found = [s for s in self.subscriptions() if s.name == name]
+        if not found:
+            raise NueNotFound("No such subscription.")
+        return max(found, key=lambda s: s.version)
+
+    def assets(self) -> list[Asset]:
+        # GET /assets?customerIds=[...]
+        params = self._scope_params()
+        return self._memoised(
+            ("assets",), lambda: self._list("/assets", params, Asset.parse, "assets")
+        )
+
+    def invoices(self, page: int = 1, limit: int = 25, status: str | None = None) -> Page[Invoice]:
+        # GET /customers/{customerId}/invoices?page=...&limit=...&status=...
+        if page < 1 or not 1 <= limit <= MAX_INVOICE_PAGE:
+            raise ValueError("page must be >= 1 and limit between 1 and 500.")
+        params: dict[str, str | int] = {"page": page, "limit": limit}
+        if status is not None:
+            params["status"] = status
+        path = f"/customers/{self._cid()}/invoices"
+
+        def load() -> Page[Invoice]:
+            envelope = self.client.get(path, params)
+            items = self._own(
+                [Invoice.parse_issued(r) for r in _list_data(envelope, "invoices")],
+                "invoices",
+            )
+            total = envelope.total if envelope.total is not None else len(items)
+            return Page(items=tuple(items), page=page, limit=limit, total=total)
+
+        return self._memoised(("invoices", page, limit, status), load)
+
+    def invoice(self, invoice_id: str) -> Invoice:
+        # GET /customers/{customerId}/invoices/{invoiceId}
+        _check_id(invoice_id, INVOICE_ID)
+        envelope = self.client.get(f"/customers/{self._cid()}/invoices/{invoice_id}")
+        invoice = Invoice.parse_issued(envelope.data)
+        if invoice.customer_id != self.customer_id:
+            self._alert("invoice", 1)
+            raise NueNotFound("No such invoice.")
+        return invoice
+
+    def catalog(self) -> list[Product]:
+        # GET /customers/{customerId}/products (entries filtered to those this customer may buy)
+        raw = self._cached(
+            "catalog",
+            lambda: _list_data(
+                self.client.get(f"/customers/{self._cid()}/products", bare=True), "products"
+            ),
+        )
+        return self._memoised(("catalog",), lambda: [Product.parse(p) for p in raw])
+
+    def price_tags(self) -> list[PriceTag]:
+        # GET /catalog/price-tags
+        raw = self._cached(
+            "price-tags",
+            lambda: _list_data(self.client.get("/catalog/price-tags", bare=True), "price tags"),
+        )
+        return self._memoised(("price-tags",), lambda: [PriceTag.parse(t) for t in raw])
+
+    def product_relationships(self, subscription_names: Sequence[str]) -> list[ProductRelationship]:
+        # GET /subscriptions/product-relationships?subscriptionNames=[...]
+        names = sorted({_check_id(n, SUBSCRIPTION_NAME) for n in subscription_names})
+        if not names:
+            return []
+        own = {s.name for s in self.subscriptions()}
+        if not set(names) <= own:
+            raise NueNotFound("No such subscription.")
+        raw = self._cached(
+            "relationships:" + ",".join(names),
+            lambda: _list_data(
+                self.client.get(
+                    "/subscriptions/product-relationships",
+                    {"subscriptionNames": _json_list_param(names)},
+                ),
+                "product relationships",
+            ),
+        )
+        return self._memoised(
+            ("relationships", *names), lambda: _parse_relationships(raw, self.customer_id)
+        )
+
+    def preview(
+        self, lines: Sequence[LineRequest], *, effective_date: date | None = None
+    ) -> InvoicePreview:
+        # POST /orders/invoice-preview with orderProducts (nothing is persisted in Nue)
+        body: dict[str, Any] = {
+            "customer": {"id": self._cid()},
+            "orderProducts": [line.to_nue() for line in lines],
+        }
+        if effective_date is not None:
+            body["effectiveDate"] = effective_date
+        envelope = self.client.post("/orders/invoice-preview", body, field_renames=DRAFT_FIELDS)
+        return self._preview(envelope)
+
+    def preview_change(
+        self,
+        subscription_name: str,
+        changes: Sequence[AssetChange],
+        *,
+        lines: Sequence[LineRequest] = (),
+    ) -> InvoicePreview:
+        # POST /orders/invoice-preview with assetChanges (and cross-sell products)
+        self.subscription(subscription_name)
+        body: dict[str, Any] = {
+            "customer": {"id": self._cid()},
+            "assetChanges": [c.to_nue(subscription_name) for c in changes],
+        }
+        if lines:
+            body["products"] = [line.to_nue() for line in lines]
+        envelope = self.client.post("/orders/invoice-preview", body, field_renames=CHANGE_FIELDS)
+        return self._preview(envelope)
+
+    def magic_link(self, order_id: str, template_id: str | None = None) -> MagicLink:
+        # GET /orders/magiclink/order/{orderId}[/template/{templateId}] (bare {"magicLink": url})
+        order = self.order(order_id)
+        path = f"/orders/magiclink/order/{order.id}"
+        if template_id is not None:
+            path += f"/template/{_check_id(template_id, TEMPLATE_ID)}"
+        envelope = self.client.get(path, bare=True)
+        data = envelope.data
+        url = data.get("magicLink") if isinstance(data, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise NueProtocolError("Nue sent a magic link that is not a URL.")
+        return MagicLink(order_id=order.id, url=url)
+
+    # Writes --------------------------------------------------------------------------------------
+
+    def create_draft(
+        self,
+        lines: Sequence[LineRequest],
+        *,
+        effective_date: date,
+        name: str | None = None,
+        description: str | None = None,
+        bill_to_contact_id: str | None = None,
+        preview_invoice: bool = True,
+        calculate_tax: bool = False,
+    ) -> DraftResult:
+        # POST /orders (a Draft: priced, no financial impact, so no ledger is needed)
+        body: dict[str, Any] = {
+            "customer": {"id": self._cid()},
+            "effectiveDate": effective_date,
+            "orderProducts": [line.to_nue() for line in lines],
+            "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
+        }
+        if name:
+            body["name"] = name
+        if description:
+            body["description"] = description
+        if bill_to_contact_id is not None:
+            body["billToContact"] = {"id": _check_id(bill_to_contact_id, CATALOG_ID)}
+        envelope = self.client.post("/orders", body, field_renames=DRAFT_FIELDS)
+        data = _obj(envelope.data, "draft order")
+        order = self._own_one(Order.parse(data.get("order")), "order")
+        self._forget("orders")
+        return DraftResult(
+            order=order,
+            preview_invoices=_preview_invoices(data, "draft order"),
+            warnings=envelope.warnings,
+        )
+
+    def discard_draft(self, order_id: str) -> Order:
+        # DELETE /orders/{orderId} — emulator-only (nue-api.md §5.4); against Nue a 404/405 means
+        # "not supported" and the draft simply stays in Draft.
+        order = self.order(order_id, fresh=True)
+        if not order.is_draft:
+            raise NueConflict("Only a draft order can be discarded.")
+        envelope = self.client.delete(f"/orders/{order.id}")
+        self._forget("orders")
+        data = envelope.data
+        raw = data.get("order", data) if isinstance(data, dict) else data
+        return self._own_one(Order.parse(raw), "order")
+
+    def activate(
+        self,
+        order_id: str,
+        *,
+        actor: User,
+        on_behalf_of: User | None = None,
+        po_number: str | None = None,
+        po_date: date | None = None,
+        generate_invoice: bool = True,
+        activate_invoice: bool = True,
+    ) -> ActivationResult:
+        # POST /orders/{draftOrderId} — through the operation ledger: never sent twice.
+        order = self.order(order_id, fresh=True)
+        body: dict[str, Any] = {
+            "options": {"generateInvoice": generate_invoice, "activateInvoice": activate_invoice}
+        }
+        if po_number:
+            body["poNumber"] = po_number
+        if po_date is not None:
+            body["poDate"] = po_date
+        from orders.models import Operation
+
+        op, replay = self._open_operation(
+            Operation.Kind.ACTIVATE, order.id, body, actor, on_behalf_of
+        )
+        if replay is not None:
+            return self._activation_result(replay, order, replayed=True)
+        if not order.is_draft:
+            self._close(op, Operation.State.FAILED, error="The order is not a draft.")
+            raise NueConflict("This order is no longer a draft.")
+        data = self._send_operation(
+            op, lambda: self.client.post(f"/orders/{order.id}", body, field_renames=ACTIVATE_FIELDS)
+        )
+        self.invalidate_cache()
+        op.result = data
+        return self._activation_result(op, order, replayed=False)
+
+    def change(
+        self,
+        subscription_name: str,
+        changes: Sequence[AssetChange],
+        *,
+        actor: User,
+        on_behalf_of: User | None = None,
+        lines: Sequence[LineRequest] = (),
+        preview_invoice: bool = True,
+        calculate_tax: bool = False,
+    ) -> ChangeOrderResult:
+        # POST /change-orders — a draft change order, through the operation ledger.
+        before = self.subscription(subscription_name)
+        body: dict[str, Any] = {
+            "assetChanges": [c.to_nue(before.name) for c in changes],
+            "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
+        }
+        if lines:
+            body["products"] = [line.to_nue() for line in lines]
+        from orders.models import Operation
+
+        # Quantity and term changes are deltas: the same body against a newer version of the
+        # subscription is a new change, not a double click, so the version is part of the hash.
+        fingerprint = {"body": body, "subscriptionVersion": before.version}
+        op, replay = self._open_operation(
+            Operation.Kind.CHANGE, before.name, fingerprint, actor, on_behalf_of
+        )
+        if replay is None:
+            op.result = self._send_operation(
+                op,
+                lambda: self.client.post("/change-orders", body, field_renames=CHANGE_FIELDS),
+            )
+            self._forget("orders")
+        else:
+            op = replay
+        return self._change_result(op, before, replayed=replay is not None)
+
+    # Cache and memo ------------------------------------------------------------------------------
+
+    def invalidate_cache(self) -> None:
+        """Drop this customer's cached catalog, tags and relationships, and this request's memo."""
+        cache.set(self._generation_key(), uuid.uuid4().hex, None)
+        with self._memo_lock:
+            self._memo.clear()
+
+    def _generation_key(self) -> str:
+        return f"nue:{self.customer_id}:generation"
+
+    def _cached(self, name: str, load: Callable[[], list[Any]]) -> list[Any]:
+        generation = cache.get(self._generation_key()) or "0"
+        key = f"nue:{self.customer_id}:{generation}:{hashlib.sha256(name.encode()).hexdigest()}"
+        hit = cache.get(key)
+        if isinstance(hit, list):
+            return hit
+        value = load()
+        cache.set(key, value, CATALOG_CACHE_TTL)
+        return value
+
+    def _memoised(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[return-value]
+        value = load()
+        with self._memo_lock:
+            self._memo[key] = value
+        return value
+
+    def _forget(self, kind: str) -> None:
+        with self._memo_lock:
+            for key in [k for k in self._memo if k[0] == kind]:
+                del self._memo[key]
+            if kind == "orders":
+                for key in [k for k in self._memo if k[0] == "order"]:
+                    del self._memo[key]
+
+    # Scope checks --------------------------------------------------------------------------------
+
+    def _cid(self) -> str:
+        return _check_id(self.customer_id, CUSTOMER_ID)
+
+    def _scope_params(self) -> dict[str, str | int]:
+        return {"customerIds": _json_list_param([self._cid()])}
+
+    def _list(
+        self,
+        path: str,
+        params: Mapping[str, str | int],
+        parse: Callable[[object], _O],
+        kind: str,
+    ) -> list[_O]:
+        envelope = self.client.get(path, params)
+        return self._own([parse(raw) for raw in _list_data(envelope, kind)], kind)
+
+    def _own(self, items: list[_O], kind: str) -> list[_O]:
+        kept = [item for item in items if item.customer_id == self.customer_id]
+        if len(kept) != len(items):
+            self._alert(kind, len(items) - len(kept))
+        return kept
+
+    def _own_one(self, item: _O, kind: str) -> _O:
+        if item.customer_id != self.customer_id:
+            self._alert(kind, 1)
+            raise NueNotFound(f"No such {kind}.")
+        return item
+
+    def _alert(self, kind: str, count: int) -> None:
+        security_logger.error(
+            "Nue returned %d %s of another customer to a call scoped to customer %s; dropped",
+            count,
+            kind,
+            self.customer_id,
+        )
+
+    def _preview(self, envelope: Envelope) -> InvoicePreview:
+        data = envelope.data
+        if isinstance(data, list):
+            invoices = tuple(Invoice.parse(x) for x in data)
+        else:
+            invoices = _preview_invoices(_obj(data, "invoice preview"), "invoice preview")
+        for invoice in invoices:
+            if invoice.customer_id not in (None, self.customer_id):
+                self._alert("preview invoice", 1)
+                raise NueNotFound("No such customer.")
+        return InvoicePreview(invoices=invoices, warnings=envelope.warnings)
+
+    # Operation ledger ----------------------------------------------------------------------------
+
+    def _open_operation(
+        self,
+        kind: str,
+        target: str,
+        body: object,
+        actor: User,
+        on_behalf_of: User | None,
+    ) -> tuple[Operation, Operation | None]:
+        """Commit a pending ledger row for `target`, or explain why nothing may be sent.
+
+        Returns (row, None) when this submit may send, or (row, replay) when an earlier submit
+        already did the work: the caller answers with the replay's result and sends nothing.
+        Raises OperationInProgress while another submit's outcome is open.
+        """
+        from orders.models import Operation
+
+        payload_hash = _payload_hash(body)
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():
+                    op = Operation.objects.create(
+                        kind=kind,
+                        target=target,
+                        customer=self.account,
+                        actor=actor,
+                        on_behalf_of=on_behalf_of,
+                        payload_hash=payload_hash,
+                    )
+            except IntegrityError:
+                existing = Operation.objects.filter(
+                    target=target, state__in=Operation.OPEN_STATES
+                ).first()
+                if existing is None:
+                    continue  # closed between our insert and this read; try again
+                if existing.customer_id != self.account.pk:
+                    raise NueNotFound("No such object.") from None
+                resolved = self.resolve(existing)
+                if resolved.state == Operation.State.SUCCEEDED:
+                    return resolved, resolved
+                if resolved.is_open:
+                    raise OperationInProgress(
+                        "This is already in progress. Please wait a moment and reload.",
+                        reference=resolved.reference or None,
+                    ) from None
+                continue
+            # A submit that arrives just after an identical one finished gets that one's answer:
+            # an order is activated only once; the same change sent twice within the window is a
+            # double click, not a second change order.
+            done = Operation.objects.filter(
+                kind=kind, target=target, state=Operation.State.SUCCEEDED
+            ).exclude(pk=op.pk)
+            if kind == Operation.Kind.CHANGE:
+                done = done.filter(
+                    payload_hash=payload_hash,
+                    finished_at__gte=timezone.now() - DUPLICATE_WINDOW,
+                )
+            previous = done.order_by("-finished_at").first()
+            if previous is not None:
+                self._close(op, Operation.State.FAILED, error=f"Duplicate of #{previous.pk}.")
+                return previous, previous
+            return op, None
+        raise OperationInProgress("This is already in progress. Please wait a moment and reload.")
+
+    def _send_operation(self, op: Operation, send: Callable[[], Envelope]) -> Any:
+        from orders.models import Operation
+
+        Operation.objects.filter(pk=op.pk).update(
+            state=Operation.State.IN_FLIGHT, sent_at=timezone.now(), updated_at=timezone.now()
+        )
+        try:
+            envelope = send()
+        except NueUnavailable as error:
+            never_sent = isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+            state = Operation.State.FAILED if never_sent else Operation.State.UNKNOWN
+            self._close(op, state, error=error.message, reference=error.reference)
+            raise
+        except NueProtocolError as error:
+            # Nue may have done the work and then sent something unreadable: find out later.
+            self._close(op, Operation.State.UNKNOWN, error=error.message, reference=error.reference)
+            raise
+        except NueError as error:
+            self._close(op, Operation.State.FAILED, error=error.message, reference=error.reference)
+            raise
+        except BaseException as error:
+            self._close(op, Operation.State.UNKNOWN, error=repr(error))
+            raise
+        self._close(
+            op,
+            Operation.State.SUCCEEDED,
+            result=envelope.data,
+            reference=envelope.request_id,
+        )
+        return envelope.data
+
+    def _close(
+        self,
+        op: Operation,
+        state: str,
+        *,
+        error: str = "",
+        reference: str | None = None,
+        result: Any = None,
+    ) -> None:
+        from orders.models import Operation
+
+        op.state = state
+        op.error = error[:2000]
+        if reference:
+            op.reference = reference
+        if result is not None:
+            op.result = result
+        op.finished_at = None if state == Operation.State.UNKNOWN else timezone.now()
+        with transaction.atomic():
+            op.save(
+                update_fields=["state", "error", "reference", "result", "finished_at", "updated_at"]
+            )
+
+    def resolve(self, op: Operation, *, grace: timedelta = UNKNOWN_GRACE) -> Operation:
+        """Settle an open operation's outcome by reading Nue; never sends the POST again.
+
+        unknown (or a stale pending/in-flight row) → succeeded when Nue shows the work done;
+        → failed when it clearly is not done and the grace period has passed; else left open.
+        """
+        from orders.models import Operation
+
+        now = timezone.now()
+        stale = op.state != Operation.State.UNKNOWN and now - op.updated_at > STALE_OPEN
+        if op.state != Operation.State.UNKNOWN and not stale:
+            return op
+        past_grace = now - (op.sent_at or op.created_at) >= grace
+        if op.kind == Operation.Kind.ACTIVATE:
+            try:
+                order = self.order(op.target, fresh=True)
+            except NueNotFound:
+                if past_grace:
+                    self._close(op, Operation.State.FAILED, error="The order no longer exists.")
+                return op
+            if order.status == "Activated":
+                self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": order.id})
+            elif past_grace:
+                self._close(
+                    op, Operation.State.FAILED, error=f"Nue shows the order {order.status}."
+                )
+            return op
+        found = self._change_order_after(op)
+        if found is not None:
+            self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": found.id})
+        elif past_grace:
+            self._close(op, Operation.State.FAILED, error="Nue shows no change order.")
+        return op
+
+    def _change_order_after(self, op: Operation) -> Order | None:
+        """A draft change order for op's subscription created since op was sent, if Nue has one."""
+        since = (op.sent_at or op.created_at).date()
+        self._forget("orders")
+        # The lines are needed to see which subscription a draft changes.
+        for order in self.orders(status="draft", includes=("orderProducts",)):
+            if order.created_date is not None and order.created_date < since:
+                continue
+            if any(line.subscription_name == op.target for line in order.all_lines()):
+                return order
+        return None
+
+    def _activation_result(
+        self, op: Operation, order: Order, *, replayed: bool
+    ) -> ActivationResult:
+        data = op.result if isinstance(op.result, dict) else {}
+        if "order" in data:
+            activated = self._own_one(Order.parse(data["order"]), "order")
+        else:
+            activated = self.order(order.id, fresh=True)
+        return ActivationResult(
+            order=activated,
+            subscriptions=tuple(
+                self._own(
+                    [Subscription.parse(s) for s in _objs(data, "subscriptions", "result")],
+                    "subscriptions",
+                )
+            ),
+            assets=tuple(
+                self._own([Asset.parse(a) for a in _objs(data, "assets", "result")], "assets")
+            ),
+            invoices=tuple(Invoice.parse(i) for i in _objs(data, "invoices", "result")),
+            operation_id=op.pk,
+            replayed=replayed,
+        )
+
+    def _change_result(
+        self, op: Operation, before: Subscription, *, replayed: bool
+    ) -> ChangeOrderResult:
+        data = op.result if isinstance(op.result, dict) else {}
+        if "order" in data:
+            order = self._own_one(Order.parse(data["order"]), "order")
+        else:
+            order = self.order(str(data.get("resolvedOrderId", "")), fresh=True)
+        # The emulator summarises each touched subscription in data.assetChanges (and on the
+        # stored order); without it, the portal still knows the subscription as it was.
+        raw_changes = _objs(data, "assetChanges", "change order") or list(
+            _objs(_obj(data.get("order", {}), "order"), "assetChanges", "change order")
+        )
+        changes = tuple(SubscriptionChange.parse(c) for c in raw_changes) or (
+            SubscriptionChange(before.name, (), SubscriptionSnapshot.of(before), None, None),
+        )
+        return ChangeOrderResult(
+            order=order,
+            preview_invoices=_preview_invoices(data, "change order"),
+            changes=changes,
+            warnings=tuple(_warning_text(w) for w in data.get("warnings", ()) or ()),
+            operation_id=op.pk,
+            replayed=replayed,
+        )
+
+
+# nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked
+# for `orderProducts`, so the detail view asks for it too.
+ORDER_INCLUDES = frozenset({"orderProducts", "assets", "invoices"})
+MAX_INVOICE_PAGE = 500
+
+
+def _parse_relationships(raw: list[Any], customer_id: str) -> list[ProductRelationship]:
+    result: list[ProductRelationship] = []
+    for item in raw:
+        d = _obj(item, "product relationship")
+        owner = _ostr(d, "customerId", "product relationship")
+        if owner is not None and owner != customer_id:
+            security_logger.error(
+                "Nue returned product relationships of another customer's subscription to a "
+                "call scoped to customer %s; dropped",
+                customer_id,
+            )
+            continue
+        nested = d.get("relationships")
+        if isinstance(nested, list):
+            name = _str(d, "subscriptionName", "product relationship")
+            result.extend(ProductRelationship.parse(r, name) for r in nested)
+        else:
+            result.append(ProductRelationship.parse(d))
+    return result
+
+
+def for_customer(account: CustomerAccount | None) -> CustomerNue | None:
+    """The scope for the acting customer, or None: without one no customer verb is reachable."""
+    return CustomerNue(account) if account is not None else None

@@ -1,0 +1,325 @@
+"""The purchase flow: configure a new order with a live invoice preview, create the draft,
+activate or discard it (issue 6; nue-api.md §2.1, §2.4, §2.5)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from orders import approvals
+from orders.errors import add_form_errors
+from orders.nue import (
+    CustomerNue,
+    Invoice,
+    NueConflict,
+    NueError,
+    NueValidationError,
+    Order,
+    PriceBookEntry,
+    PriceTag,
+    Subscription,
+)
+from orders.policy import Decision, activation_decision, can_prepare
+from orders.purchase_forms import (
+    ActivateForm,
+    CatalogEntry,
+    CatalogFilterForm,
+    LineForm,
+    OrderConfiguration,
+    buyable,
+    entry_names,
+)
+from orders.purchase_schedule import Schedule, build_schedule
+from orders.purchase_state import (
+    forget_configuration,
+    forget_draft,
+    save_configuration,
+    saved_configuration,
+    store_draft,
+)
+from portal.audit import record
+from portal.http import PortalRequest
+from portal.impersonation import money_moving
+from portal.models import AuditKind
+
+ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
+
+
+def _is_partial(request: PortalRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _buyer_nue(request: PortalRequest) -> CustomerNue:
+    """The acting customer's Nue scope, for a member who may prepare orders (viewers may not)."""
+    if request.nue is None:
+        raise Http404("No acting customer.")
+    if not can_prepare(request.membership):
+        raise PermissionDenied("Your role may not buy for this account.")
+    return request.nue
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What configuring a new order needs from Nue: the catalog, tags and subscriptions."""
+
+    catalog: dict[str, CatalogEntry]
+    names: dict[str, tuple[str, PriceBookEntry]]
+    tags: list[PriceTag]
+    subscriptions: list[Subscription]
+
+    def line_forms(self, config: OrderConfiguration, today: date) -> list[LineForm]:
+        return config.forms(self.catalog, self.names, self.subscriptions, self.tags, today)
+
+
+def _shop(nue: CustomerNue) -> Shop:
+    catalog = nue.catalog()
+    return Shop(
+        catalog=buyable(catalog),
+        names=entry_names(catalog),
+        tags=[t for t in nue.price_tags() if t.active],
+        subscriptions=nue.subscriptions(),
+    )
+
+
+def _draft_for_user(request: PortalRequest, order_id: str) -> tuple[CustomerNue, Order]:
+    nue = _buyer_nue(request)
+    return nue, nue.order(order_id, fresh=True)
+
+
+def _go(request: PortalRequest, url: str) -> HttpResponse:
+    if _is_partial(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_POST
+@money_moving
+@vary_on_headers("HX-Request")
+def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
+    nue, order = _draft_for_user(request, order_id)
+    if order.status == "Activated":
+        # A second click or a retry after the first one went through: show what it created.
+        return _go(request, reverse("orders:activation_result", args=[order.id]))
+    approvals.refuse_if_locked(order.id)
+    if activation_decision(request.membership, order.total) != Decision.ACTIVATE:
+        raise PermissionDenied("This order needs an admin of the account to activate it.")
+    form = ActivateForm(request.POST)
+    status = 422
+    if form.is_valid():
+        impersonation = getattr(request, "impersonation", None)
+        try:
+            result = nue.activate(
+                order.id,
+                actor=impersonation.impersonator if impersonation else request.user,
+                on_behalf_of=impersonation.target if impersonation else None,
+                po_number=form.cleaned_data["po_number"] or None,
+                po_date=form.cleaned_data["po_date"],
+            )
+        except (NueValidationError, NueConflict) as error:
+            status = add_form_errors(form, error, ACTIVATE_FIELDS)
+        else:
+            if not result.replayed:
+                record(
+                    request,
+                    AuditKind.ACTIVATION,
+                    order_id=order.id,
+                    order_number=order.order_number,
+                    total=order.total,
+                    po_number=form.cleaned_data["po_number"],
+                    operation=result.operation_id,
+                )
+            forget_draft(request, order.id)
+            return _go(request, reverse("orders:activation_result", args=[order.id]))
+    ctx = {"order": order, "activate_form": form}
+    template = (
+        "orders/_draft_actions.html" if _is_partial(request) else "orders/draft_activate.html"
+    )
+    return render(request, template, ctx, status=status)
+
+
+@require_GET
+def activation_result(request: PortalRequest, order_id: str) -> HttpResponse:
+    nue, order = _draft_for_user(request, order_id)
+    if order.status != "Activated":
+        return redirect("orders:order_detail", order_id=order.id)
+    # Subscriptions come back among the order's assets, named SUB-… (an assetNumber or a name).
+    names = {a.asset_number or a.name for a in order.assets}
+    ctx = {
+        "order": order,
+        "subscriptions": [s for s in nue.subscriptions() if s.name in names],
+        "invoices": order.invoices,
+    }
+    return render(request, "orders/activation_result.html", ctx)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def draft_discard(request: PortalRequest, order_id: str) -> HttpResponse:
+    nue, order = _draft_for_user(request, order_id)
+    approvals.refuse_if_locked(order.id)
+    discarded = nue.discard_draft(order.id)
+    forget_draft(request, order.id)
+    record(request, AuditKind.ACTION, action="discard_draft", order_id=order.id)
+    messages.success(request, f"Draft {discarded.order_number} was discarded.")
+    return _go(request, reverse("orders:new_order"))
+
+
+LINE_PATH = re.compile(r"lines\[(\d+)\]\.(.+)")
+
+
+def _nue_errors(lines: list[LineForm], order_form: forms.Form, error: NueError) -> int:
+    """Put Nue's answer on the fields it names (`lines[1].add_ons[0].quantity`), else on top."""
+    if not isinstance(error, NueValidationError):
+        return add_form_errors(order_form, error)
+    single = sum(len(v) for v in error.field_errors.values()) == 1
+    for path, texts in error.field_errors.items():
+        match = LINE_PATH.fullmatch(path)
+        index = int(match.group(1)) if match else -1
+        form = lines[index] if 0 <= index < len(lines) else None
+        name = form.field_for_path(match.group(2)) if form is not None and match else None
+        for text in [error.message] if single else texts:
+            if form is not None:
+                form.add_error(name, text)
+            else:
+                order_form.add_error(None, text)
+    if not error.field_errors:
+        order_form.add_error(None, error.message)
+    return 422
+
+
+def _preview(
+    nue: CustomerNue, shop: Shop, lines: list[LineForm], order_form: forms.Form, today: date
+) -> Schedule | None:
+    """The invoice preview of valid lines (POST /orders/invoice-preview); None while invalid."""
+    if not lines or not all(form.is_valid() for form in lines):
+        return None
+    requests = [form.line_request() for form in lines]
+    try:
+        preview = nue.preview(requests, effective_date=min(r.start_date or today for r in requests))
+    except NueValidationError as error:
+        _nue_errors(lines, order_form, error)
+        return None
+    return _schedule(shop, lines, preview.invoices, today)
+
+
+def _schedule(
+    shop: Shop, lines: list[LineForm], invoices: Sequence[Invoice], today: date
+) -> Schedule:
+    periods = {e.product.id: e.entry.billing_period for e in shop.catalog.values()}
+    tags = {t.code: t.name for t in shop.tags}
+    discounts = {
+        form.item.product.id: tags.get(form.cleaned_data["price_tag"], "")
+        for form in lines
+        if form.cleaned_data.get("price_tag")
+    }
+    return build_schedule(invoices, today=today, periods=periods, discounts=discounts)
+
+
+def _page(
+    request: PortalRequest,
+    shop: Shop,
+    lines: list[LineForm],
+    order_form: forms.Form,
+    schedule: Schedule | None,
+    status: int = 200,
+) -> HttpResponse:
+    categories = sorted({e.product.product_category or "" for e in shop.catalog.values()} - {""})
+    filters = CatalogFilterForm(request.GET or None, categories=categories)
+    ctx = {
+        "catalog": filters.apply(list(shop.catalog.values())),
+        "filters": filters,
+        "lines": lines,
+        "order_form": order_form,
+        "schedule": schedule,
+        "tags": shop.tags,
+        "has_errors": bool(order_form.errors) or any(form.errors for form in lines),
+    }
+    if _is_partial(request):
+        target = request.htmx.target if request.htmx.target in ("catalog", "preview") else "preview"
+        return render(request, f"orders/new_order.html#{target}", ctx, status=status)
+    return render(request, "orders/new_order.html", ctx, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def new_order(request: PortalRequest) -> HttpResponse:
+    nue = _buyer_nue(request)
+    shop = _shop(nue)
+    today = timezone.localdate()
+    if request.method == "POST":
+        config = OrderConfiguration(dict(request.POST.lists()))
+        anchor = "#order-config"
+        item = shop.catalog.get(request.POST.get("add", ""))
+        if item is not None:
+            anchor = "#" + config.add(item, today)
+        config.remove(request.POST.get("remove", ""))
+        save_configuration(request, config.data)
+        if request.POST.get("action") != "draft":
+            return redirect(reverse("orders:new_order") + anchor)
+        return _create_draft(request, nue, shop, config, today)
+    config = OrderConfiguration(saved_configuration(request))
+    lines = shop.line_forms(config, today)
+    order_form = forms.Form()
+    schedule = _preview(nue, shop, lines, order_form, today)
+    return _page(request, shop, lines, order_form, schedule)
+
+
+def _create_draft(
+    request: PortalRequest,
+    nue: CustomerNue,
+    shop: Shop,
+    config: OrderConfiguration,
+    today: date,
+) -> HttpResponse:
+    lines = shop.line_forms(config, today)
+    order_form = forms.Form({})
+    status = 422
+    if not lines:
+        order_form.add_error(None, "Add at least one product to the order.")
+    elif all(form.is_valid() for form in lines):
+        requests = [form.line_request() for form in lines]
+        try:
+            result = nue.create_draft(
+                requests,
+                effective_date=min(r.start_date or today for r in requests),
+                preview_invoice=True,
+                calculate_tax=True,
+            )
+        except NueError as error:
+            status = _nue_errors(lines, order_form, error)
+        else:
+            store_draft(request, result)
+            forget_configuration(request)
+            messages.success(request, f"Draft {result.order.order_number} is ready to review.")
+            return _go(request, reverse("orders:order_detail", args=[result.order.id]))
+    return _page(request, shop, lines, order_form, None, status=status)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def new_order_preview(request: PortalRequest) -> HttpResponse:
+    """The live preview: saves the configuration as typed, answers with the preview partial."""
+    nue = _buyer_nue(request)
+    if not _is_partial(request):
+        return new_order(request)
+    shop = _shop(nue)
+    today = timezone.localdate()
+    config = OrderConfiguration(dict(request.POST.lists()))
+    save_configuration(request, config.data)
+    lines = shop.line_forms(config, today)
+    order_form = forms.Form()
+    schedule = _preview(nue, shop, lines, order_form, today)
+    return _page(request, shop, lines, order_form, schedule)

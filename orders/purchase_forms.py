@@ -1,0 +1,543 @@
+"""Forms of the purchase flow: the lines of a new order (with a bundle's add-on tree), and
+activating a draft.
+
+A line's fields carry the line's key as prefix (`k3f9a-quantity`); the add-on tree adds one
+checkbox per optional add-on and one quantity field per add-on whose quantity is editable.
+Validation mirrors Nue's rules (nue-api.md §2.1, §4) so most mistakes never reach Nue.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.datastructures import MultiValueDict
+
+from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, Product, ProductOption
+from orders.nue import Subscription as NueSubscription
+from orders.purchase_schedule import add_months
+
+MAX_TERM_MONTHS = 120  # Nue's longest subscription term
+MAX_QUANTITY = 1_000_000
+MAX_LINES = 60
+DEFAULT_TERM_MONTHS = 12
+TERM = "term"
+COTERM = "coterm"
+
+
+class ActivateForm(forms.Form):
+    po_number = forms.CharField(label="PO number", max_length=255, required=False)
+    po_date = forms.DateField(
+        label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    consent = forms.BooleanField(
+        label="Charge the saved payment method for the invoices this order creates",
+        error_messages={"required": "Confirm that the saved payment method may be charged."},
+    )
+
+
+@dataclass(frozen=True)
+class BundleItem:
+    """One option of a bundle as the catalog lists it."""
+
+    name: str
+    kind: str
+    children: tuple[BundleItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A price book entry this customer may buy, with its product and its bundle contents."""
+
+    product: Product
+    entry: PriceBookEntry
+    contents: tuple[BundleItem, ...] = ()
+
+    @property
+    def recurring(self) -> bool:
+        return "/" in (self.entry.uom or "") or self.product.product_category == "RecurringServices"
+
+
+def buyable(catalog: Sequence[Product]) -> dict[str, CatalogEntry]:
+    """Entries sold on their own: a product that only appears as a bundle option is left out."""
+    option_entries = {
+        o.price_book_entry_id for p in catalog for top in p.options for o in top.walk()
+    }
+    names = entry_names(catalog)
+
+    def contents(options: Sequence[ProductOption]) -> tuple[BundleItem, ...]:
+        return tuple(
+            BundleItem(
+                name=names.get(o.price_book_entry_id or "", (o.product_name or o.id,))[0],
+                kind=o.type,
+                children=contents(o.options),
+            )
+            for o in options
+        )
+
+    return {
+        e.id: CatalogEntry(p, e, contents(p.options))
+        for p in catalog
+        for e in p.price_book_entries
+        if e.id not in option_entries
+    }
+
+
+def entry_names(catalog: Sequence[Product]) -> dict[str, tuple[str, PriceBookEntry]]:
+    return {e.id: (p.name, e) for p in catalog for e in p.price_book_entries}
+
+
+@dataclass(frozen=True, slots=True)
+class DatedAddOn(AddOn):
+    """An add-on with its own start date and term: Nue reads `subscriptionStartDate` and
+    `subscriptionTerm` on `addOns[]` (new-orders guide), which orders.nue.AddOn does not carry."""
+
+    start_date: date | None = None
+    term_months: int | None = None
+
+    def to_nue(self) -> dict[str, Any]:
+        # AddOn.to_nue(self), not super(): slots dataclasses break zero-argument super().
+        body = AddOn.to_nue(self)
+        if self.start_date is not None:
+            body["subscriptionStartDate"] = self.start_date
+        if self.term_months is not None:
+            body["subscriptionTerm"] = self.term_months
+        return body
+
+
+def term_end(start: date, months: int) -> date:
+    """Nue's inclusive end: 12 months from 1 Jul 2025 end on 30 Jun 2026."""
+    return add_months(start, months) - timedelta(days=1)
+
+
+@dataclass
+class AddonNode:
+    """One option of a bundle as the form shows it: nested fieldsets in the template."""
+
+    option: ProductOption
+    name: str
+    entry: PriceBookEntry | None
+    select: forms.BoundField | None
+    quantity: forms.BoundField | None
+    start: forms.BoundField | None = None
+    term: forms.BoundField | None = None
+    children: list[AddonNode] = field(default_factory=list)
+
+    @property
+    def own_dates(self) -> bool:
+        """Open the dates when the customer gave some or they are wrong."""
+        fields = [f for f in (self.start, self.term) if f is not None]
+        return any(f.value() or f.errors for f in fields)
+
+    @property
+    def kind(self) -> str:
+        return self.option.type
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        if self.option.type == "bundled":
+            return Decimal(0)
+        return self.entry.list_price if self.entry else self.option.list_price
+
+
+def _select_name(option: ProductOption) -> str:
+    return f"addon_{option.id}"
+
+
+def _quantity_name(option: ProductOption) -> str:
+    return f"qty_{option.id}"
+
+
+def _start_name(option: ProductOption) -> str:
+    return f"start_{option.id}"
+
+
+def _term_name(option: ProductOption) -> str:
+    return f"term_{option.id}"
+
+
+class LineForm(forms.Form):
+    entry = forms.CharField(widget=forms.HiddenInput)
+    quantity = forms.IntegerField(
+        label="Quantity", min_value=1, max_value=MAX_QUANTITY, widget=forms.NumberInput
+    )
+    start_date = forms.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
+    term_mode = forms.ChoiceField(
+        label="Ends",
+        choices=[(TERM, "After a term in months"), (COTERM, "With one of your subscriptions")],
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    term_months = forms.IntegerField(
+        label="Term (months)", min_value=1, max_value=MAX_TERM_MONTHS, required=False
+    )
+    coterm = forms.ChoiceField(label="Co-term with", required=False)
+    price_tag = forms.CharField(
+        label="Price tag or promo code",
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "price-tags", "autocomplete": "off"}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        item: CatalogEntry,
+        names: Mapping[str, tuple[str, PriceBookEntry]],
+        subscriptions: Sequence[NueSubscription],
+        tags: Sequence[PriceTag],
+        today: date,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.item = item
+        self.today = today
+        self.tags = {t.code.upper(): t for t in tags if t.active}
+        self.subscriptions = {s.name: s for s in subscriptions if s.status == "Active"}
+        coterm = self.fields["coterm"]
+        assert isinstance(coterm, forms.ChoiceField)
+        coterm.choices = [("", "Choose a subscription")] + [
+            (s.name, f"{s.name} · {s.product_name or ''} · ends {s.end_date:%d %b %Y}")
+            for s in self.subscriptions.values()
+            if s.end_date is not None
+        ]
+        if not item.recurring:
+            for name in ("term_mode", "term_months", "coterm"):
+                del self.fields[name]
+        for top in item.product.options:
+            for option in top.walk():
+                option_name = names.get(option.price_book_entry_id or "", (option.product_name,))[0]
+                if option.type == "optional":
+                    self.fields[_select_name(option)] = forms.BooleanField(
+                        label=f"Add {option_name}",
+                        required=False,
+                    )
+                if option.quantity_editable and option.type != "bundled":
+                    self.fields[_quantity_name(option)] = forms.IntegerField(
+                        label=f"Quantity of {option_name}",
+                        min_value=int(option.min_quantity or 1),
+                        max_value=int(option.max_quantity or MAX_QUANTITY),
+                        required=False,
+                    )
+                if item.recurring and option.type != "bundled":
+                    self.fields[_start_name(option)] = forms.DateField(
+                        label=f"Start of {option_name}",
+                        required=False,
+                        widget=forms.DateInput(attrs={"type": "date"}),
+                    )
+                    self.fields[_term_name(option)] = forms.IntegerField(
+                        label=f"Term of {option_name} (months)",
+                        min_value=1,
+                        max_value=MAX_TERM_MONTHS,
+                        required=False,
+                    )
+        self.addons = [self._node(o, names) for o in item.product.options]
+        self.addon_paths: dict[str, ProductOption] = {}
+
+    @property
+    def key(self) -> str:
+        return self.prefix or ""
+
+    def _node(
+        self, option: ProductOption, names: Mapping[str, tuple[str, PriceBookEntry]]
+    ) -> AddonNode:
+        name, entry = names.get(option.price_book_entry_id or "", (option.product_name, None))
+        select = _select_name(option)
+        qty = _quantity_name(option)
+        start, term = _start_name(option), _term_name(option)
+        return AddonNode(
+            option=option,
+            name=name or option.product_name or option.id,
+            entry=entry,
+            select=self[select] if select in self.fields else None,
+            quantity=self[qty] if qty in self.fields else None,
+            start=self[start] if start in self.fields else None,
+            term=self[term] if term in self.fields else None,
+            children=[self._node(o, names) for o in option.options],
+        )
+
+    def clean_start_date(self) -> date:
+        start: date = self.cleaned_data["start_date"]
+        if start < self.today:
+            raise forms.ValidationError("The start date cannot be in the past.")
+        return start
+
+    def clean_price_tag(self) -> str:
+        code = self.cleaned_data["price_tag"].strip().upper()
+        if code and code not in self.tags:
+            raise forms.ValidationError(f"{code} is not a valid price tag or promo code.")
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.item.recurring:
+            mode = data.get("term_mode") or TERM
+            data["term_mode"] = mode
+            if (
+                mode == TERM
+                and data.get("term_months") is None
+                and "term_months" not in self.errors
+            ):
+                self.add_error("term_months", "Enter a term in months, or co-term it.")
+            if mode == COTERM:
+                self._clean_coterm(data)
+        start, end = data.get("start_date"), self._line_end(data)
+        for node in self.addons:
+            self._clean_addon(node, data, included=True, parent=(start, end))
+        return data
+
+    def _line_end(self, data: Mapping[str, Any]) -> date | None:
+        start = data.get("start_date")
+        if not self.item.recurring or start is None:
+            return None
+        if data.get("term_mode") == COTERM:
+            subscription = self.subscriptions.get(data.get("coterm") or "")
+            return subscription.end_date if subscription else None
+        months = data.get("term_months")
+        return term_end(start, months) if months else None
+
+    def _clean_coterm(self, data: dict[str, Any]) -> None:
+        name = data.get("coterm")
+        subscription = self.subscriptions.get(name or "")
+        if subscription is None:
+            self.add_error("coterm", "Choose the subscription to co-term with.")
+            return
+        start = data.get("start_date")
+        if start and subscription.end_date and start > subscription.end_date:
+            self.add_error(
+                "start_date",
+                f"{subscription.name} ends {subscription.end_date:%d %b %Y}, before this start.",
+            )
+
+    def _clean_addon(
+        self,
+        node: AddonNode,
+        data: dict[str, Any],
+        *,
+        included: bool,
+        parent: tuple[date | None, date | None],
+    ) -> None:
+        option = node.option
+        selected = included and (
+            option.type in ("bundled", "required") or bool(data.get(_select_name(option)))
+        )
+        qty_name = _quantity_name(option)
+        editable = qty_name in self.fields and qty_name not in self.errors
+        if selected and editable and data.get(qty_name) is None and option.default_quantity is None:
+            self.add_error(qty_name, f"Enter how many {node.name} you need.")
+        dates = self._clean_addon_dates(node, data, parent) if selected else parent
+        for child in node.children:
+            self._clean_addon(child, data, included=selected, parent=dates)
+
+    def _clean_addon_dates(
+        self, node: AddonNode, data: dict[str, Any], parent: tuple[date | None, date | None]
+    ) -> tuple[date | None, date | None]:
+        """An add-on starts within its parent's term and ends by the parent's end (Nue's
+        INVALID_ADDON_START_DATE and SUBSCRIPTION_TERM_NOT_ALLOWED); defaults: the parent's."""
+        parent_start, parent_end = parent
+        start_name, term_name = _start_name(node.option), _term_name(node.option)
+        own_start, months = data.get(start_name), data.get(term_name)
+        if (
+            own_start is not None
+            and parent_start is not None
+            and parent_end is not None
+            and not parent_start <= own_start <= parent_end
+        ):
+            self.add_error(
+                start_name,
+                f"{node.name} must start between {parent_start:%d %b %Y} and "
+                f"{parent_end:%d %b %Y}, within the term of what it belongs to.",
+            )
+            return parent
+        start = own_start or parent_start
+        if months is None or start is None:
+            return start, parent_end
+        end = term_end(start, months)
+        if parent_end is not None and end > parent_end:
+            self.add_error(
+                term_name,
+                f"{node.name} would end {end:%d %b %Y}, after what it belongs to ends "
+                f"({parent_end:%d %b %Y}).",
+            )
+            return start, parent_end
+        return start, end
+
+    # Output --------------------------------------------------------------------------------
+
+    def end_date(self) -> date | None:
+        """The end a co-termed line inherits, shown next to the choice."""
+        if not self.item.recurring or self.data.get(self.add_prefix("term_mode")) != COTERM:
+            return None
+        subscription = self.subscriptions.get(self.data.get(self.add_prefix("coterm")) or "")
+        return subscription.end_date if subscription else None
+
+    def line_request(self) -> LineRequest:
+        data = self.cleaned_data
+        self.addon_paths = {}
+        add_ons = self._add_ons(self.addons, data, "add_ons")
+        coterm = data.get("term_mode") == COTERM
+        return LineRequest(
+            price_book_entry_id=self.item.entry.id,
+            quantity=Decimal(data["quantity"]),
+            start_date=data["start_date"],
+            term_months=data.get("term_months") if self.item.recurring and not coterm else None,
+            coterm_subscription=data.get("coterm") if self.item.recurring and coterm else None,
+            add_ons=add_ons,
+            price_tag_codes=(data["price_tag"],) if data.get("price_tag") else (),
+        )
+
+    def _add_ons(
+        self, nodes: Sequence[AddonNode], data: Mapping[str, Any], path: str
+    ) -> tuple[AddOn, ...]:
+        result: list[AddOn] = []
+        for node in nodes:
+            option = node.option
+            chosen = option.type in ("bundled", "required") or bool(data.get(_select_name(option)))
+            if not chosen:
+                continue
+            here = f"{path}[{len(result)}]"
+            self.addon_paths[here] = option
+            quantity = data.get(_quantity_name(option))
+            children = self._add_ons(node.children, data, f"{here}.add_ons")
+            if option.type == "bundled" and not children:
+                continue  # Nue includes bundled options by itself
+            result.append(
+                DatedAddOn(
+                    product_option_id=option.id,
+                    quantity=Decimal(quantity) if quantity is not None else None,
+                    add_ons=children,
+                    start_date=data.get(_start_name(option)),
+                    term_months=data.get(_term_name(option)),
+                )
+            )
+        return tuple(result)
+
+    def field_for_path(self, path: str) -> str | None:
+        """The field a Nue error path inside this line (`add_ons[0].quantity`) belongs on."""
+        head, _, leaf = path.rpartition(".")
+        if not head:
+            return {
+                "quantity": "quantity",
+                "start_date": "start_date",
+                "term_months": "term_months",
+                "coterm_subscription": "coterm",
+                "price_tag_codes": "price_tag",
+                "price_book_entry_id": None,
+            }.get(leaf.split("[")[0])
+        option = self.addon_paths.get(head)
+        if option is None:
+            return None
+        dated = {"start_date": _start_name(option), "term_months": _term_name(option)}
+        names = [dated[leaf]] if leaf in dated else []
+        for name in (*names, _quantity_name(option), _select_name(option)):
+            if name in self.fields:
+                return name
+        return None
+
+
+def new_line_data(key: str, item: CatalogEntry, today: date) -> dict[str, list[str]]:
+    """A fresh line's fields: quantity 1, today, a 12-month term, required add-ons at default."""
+    data = {
+        f"{key}-entry": [item.entry.id],
+        f"{key}-quantity": ["1"],
+        f"{key}-start_date": [today.isoformat()],
+    }
+    if item.recurring:
+        data[f"{key}-term_mode"] = [TERM]
+        data[f"{key}-term_months"] = [str(DEFAULT_TERM_MONTHS)]
+    for top in item.product.options:
+        for option in top.walk():
+            if option.quantity_editable and option.default_quantity is not None:
+                data[f"{key}-{_quantity_name(option)}"] = [str(int(option.default_quantity))]
+    return data
+
+
+def new_key() -> str:
+    return "l" + secrets.token_hex(3)
+
+
+class OrderConfiguration:
+    """The lines being configured: keys in order plus every field's raw value (session-safe)."""
+
+    def __init__(self, data: Mapping[str, list[str]] | None = None) -> None:
+        raw = dict(data or {})
+        self.data: dict[str, list[str]] = {
+            k: [str(v) for v in values]
+            for k, values in raw.items()
+            if k not in ("csrfmiddlewaretoken", "action", "add", "remove")
+        }
+        self.keys: list[str] = [k for k in self.data.get("line", []) if k.isalnum()][:MAX_LINES]
+        self.data["line"] = list(self.keys)
+
+    def add(self, item: CatalogEntry, today: date) -> str:
+        key = new_key()
+        self.keys.append(key)
+        self.data["line"] = list(self.keys)
+        self.data.update(new_line_data(key, item, today))
+        return key
+
+    def remove(self, key: str) -> None:
+        if key in self.keys:
+            self.keys.remove(key)
+        self.data = {k: v for k, v in self.data.items() if not k.startswith(f"{key}-")}
+        self.data["line"] = list(self.keys)
+
+    def forms(
+        self,
+        catalog: Mapping[str, CatalogEntry],
+        names: Mapping[str, tuple[str, PriceBookEntry]],
+        subscriptions: Sequence[NueSubscription],
+        tags: Sequence[PriceTag],
+        today: date,
+    ) -> list[LineForm]:
+        data = MultiValueDict(self.data)
+        result = []
+        for key in self.keys:
+            item = catalog.get(data.get(f"{key}-entry") or "")
+            if item is None:
+                continue
+            result.append(
+                LineForm(
+                    data,
+                    prefix=key,
+                    item=item,
+                    names=names,
+                    subscriptions=subscriptions,
+                    tags=tags,
+                    today=today,
+                )
+            )
+        return result
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    category = forms.ChoiceField(label="Category", required=False)
+
+    def __init__(self, *args: Any, categories: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = [("", "All categories")] + [(c, c) for c in categories]
+
+    def apply(self, items: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+        if not self.is_valid():
+            return list(items)
+        q = self.cleaned_data["q"].strip().casefold()
+        category = self.cleaned_data["category"]
+        return [
+            i
+            for i in items
+            if (not category or i.product.product_category == category)
+            and (
+                not q
+                or q in i.product.name.casefold()
+                or q in (i.product.description or "").casefold()
+                or q in (i.product.sku or "").casefold()
+            )
+        ]

@@ -1,0 +1,394 @@
+"""Approvals, quote links and the account manager's review (issue 8).
+
+Customers: request approval of a draft above their threshold, withdraw it, make a quote link.
+Account managers (`request.user.book`): /review/ is their book of business; a request's page
+re-prices the draft and offers approve (activation through the ledger), decline and a quote link.
+Anything outside a manager's book, and /review/ for anyone but a manager, is a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from orders import approvals
+from orders.errors import TEXTS, add_form_errors, status_for
+from orders.models import ApprovalRequest
+from orders.nue import (
+    CustomerNue,
+    NueConflict,
+    NueError,
+    NueNotFound,
+    NueValidationError,
+    Order,
+    Subscription,
+    fetch_concurrently,
+)
+from orders.policy import Decision, activation_decision, can_prepare
+from orders.review_forms import (
+    ApprovalRequestForm,
+    ApproveForm,
+    DeclineForm,
+    QuoteTemplateForm,
+)
+from portal.audit import record
+from portal.http import PortalRequest
+from portal.impersonation import money_moving
+from portal.models import AuditKind, CustomerAccount, Role
+
+logger = logging.getLogger("orders.review")
+
+RENEWAL_WINDOWS = (30, 60, 90)
+
+
+def _partial(request: PortalRequest) -> bool:
+    return bool(request.htmx and not request.htmx.history_restore_request)
+
+
+def _go(request: PortalRequest, url: str) -> HttpResponse:
+    if _partial(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def _customer_draft(request: PortalRequest, order_id: str) -> tuple[CustomerNue, Order]:
+    """The acting customer's order, freshly read; 404 without an acting customer."""
+    if request.nue is None:
+        raise Http404("No customer account is selected.")
+    return request.nue, request.nue.order(order_id, fresh=True)
+
+
+def _book(request: PortalRequest) -> QuerySet[CustomerAccount]:
+    """The signed-in account manager's customers; everyone else finds no /review/ pages."""
+    if not request.user.is_staff:
+        raise Http404("No such page.")
+    book = request.user.book.order_by("name")
+    if not book.exists():
+        raise Http404("No such page.")
+    return book
+
+
+def _account_in_book(request: PortalRequest, account_id: int) -> CustomerAccount:
+    account = _book(request).filter(pk=account_id).first()
+    if account is None:
+        raise Http404("No such customer in your book.")
+    return account
+
+
+def _request_in_book(request: PortalRequest, pk: int) -> ApprovalRequest:
+    approval = (
+        ApprovalRequest.objects.select_related("customer", "requested_by", "decided_by")
+        .filter(pk=pk, customer__in=_book(request))
+        .first()
+    )
+    if approval is None:
+        raise Http404("No such approval request.")
+    return approval
+
+
+# Customer side ----------------------------------------------------------------------------------
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def approval_request(request: PortalRequest, order_id: str) -> HttpResponse:
+    nue, order = _customer_draft(request, order_id)
+    if activation_decision(request.membership, order.total) != Decision.REQUEST_APPROVAL:
+        raise PermissionDenied("This draft does not need an approval from your account manager.")
+    form = ApprovalRequestForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            approval = approvals.request_approval(
+                nue.account, order, requester=request.user, comment=form.cleaned_data["comment"]
+            )
+        except NueConflict as error:
+            status = add_form_errors(form, error)
+        else:
+            record(
+                request,
+                AuditKind.ACTION,
+                action="approval_requested",
+                approval=approval.pk,
+                order_id=order.id,
+                order_number=order.order_number,
+                total=order.total,
+            )
+            messages.success(request, "Approval requested. Your account manager has been told.")
+            return _go(request, reverse("orders:order_detail", args=[order.id]))
+    ctx = {"order": order, "approval_form": form}
+    partial_or_page = ("orders/_approval_panel.html", "review/request_approval.html")
+    template = partial_or_page[0] if _partial(request) else partial_or_page[1]
+    return render(request, template, ctx, status=status)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def approval_withdraw(request: PortalRequest, order_id: str) -> HttpResponse:
+    _nue, order = _customer_draft(request, order_id)
+    pending = approvals.pending_for(order.id)
+    if pending is None:
+        raise Http404("No pending approval request for this order.")
+    is_admin = request.membership is not None and request.membership.role == Role.ADMIN
+    if pending.requested_by_id != request.user.pk and not is_admin:
+        raise PermissionDenied("Only the requester or an admin of the account may withdraw it.")
+    approvals.withdraw(pending, by=request.user)
+    record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)
+    messages.success(request, "Approval request withdrawn. The draft can be changed again.")
+    return _go(request, reverse("orders:order_detail", args=[order.id]))
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def quote_link(request: PortalRequest, order_id: str) -> HttpResponse:
+    nue, order = _customer_draft(request, order_id)
+    if not can_prepare(request.membership):
+        raise PermissionDenied("Your role may not make quote links.")
+    back = reverse("orders:order_detail", args=[order.id])
+    return _generate_quote_link(request, nue, order, back)
+
+
+def _generate_quote_link(
+    request: PortalRequest, nue: CustomerNue, order: Order, back: str
+) -> HttpResponse:
+    form = QuoteTemplateForm(request.POST)
+    if not form.is_valid():
+        ctx: dict[str, Any] = {"order": order}
+        return render(request, "orders/_quote_link.html", ctx, status=422)
+    template_id = form.cleaned_data["template"] or None
+    link = approvals.generate_quote_link(nue, order, user=request.user, template_id=template_id)
+    # The link itself is a credential: the audit keeps who made one and when, not the URL.
+    record(
+        request,
+        AuditKind.ACTION,
+        customer=nue.account,
+        action="quote_link_generated",
+        order_id=order.id,
+        template=link.template_id,
+    )
+    if _partial(request):
+        ctx = {"order": order}
+        return render(request, "orders/_quote_link.html", ctx)
+    return redirect(back + "#quote-link")
+
+
+# Account manager side -----------------------------------------------------------------------------
+
+
+@dataclass
+class BookRow:
+    """One customer of the book, as /review/ lists it."""
+
+    account: CustomerAccount
+    arr: Decimal = Decimal(0)
+    renewals: dict[int, int] = field(default_factory=dict)
+    drafts: list[Order] = field(default_factory=list)
+    change_orders: list[Order] = field(default_factory=list)
+    pending: list[ApprovalRequest] = field(default_factory=list)
+    awaiting: set[str] = field(default_factory=set)  # order ids with a pending request
+    error: str | None = None
+    reference: str | None = None
+
+
+def _settled(call: Callable[[], Any]) -> Callable[[], Any]:
+    """One customer's failing read costs that customer's row, not the whole book."""
+
+    def run() -> Any:
+        try:
+            return call()
+        except NueError as error:
+            return error
+
+    return run
+
+
+def _failed(row: BookRow, error: NueError) -> BookRow:
+    row.error = TEXTS.get(status_for(error), TEXTS[502])[1]
+    row.reference = error.reference
+    return row
+
+
+def _book_row(
+    account: CustomerAccount,
+    subscriptions: list[Subscription] | NueError,
+    drafts: list[Order] | NueError,
+    pending: list[ApprovalRequest],
+    today: date,
+) -> BookRow:
+    row = BookRow(account=account, pending=pending)
+    if isinstance(subscriptions, NueError):
+        return _failed(row, subscriptions)
+    if isinstance(drafts, NueError):
+        return _failed(row, drafts)
+    active = [s for s in subscriptions if s.parent_id is None and s.status == "Active"]
+    row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
+    ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
+    row.renewals = {
+        days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
+        for days in RENEWAL_WINDOWS
+    }
+    row.awaiting = {p.order_id for p in pending}
+    row.change_orders = [o for o in drafts if o.order_type == "Change"]
+    row.drafts = [o for o in drafts if o.order_type != "Change"]
+    return row
+
+
+@require_GET
+def review(request: PortalRequest) -> HttpResponse:
+    accounts = list(_book(request))
+    scopes = {a.pk: CustomerNue(a) for a in accounts}
+    calls: dict[str, Any] = {}
+    for pk, nue in scopes.items():
+        calls[f"subscriptions_{pk}"] = _settled(nue.subscriptions)
+        calls[f"drafts_{pk}"] = _settled(partial(nue.orders, status="draft"))
+    results = fetch_concurrently(**calls)
+    pending = list(approvals.pending_in_book(request.user))
+    today = timezone.localdate()
+    rows = [
+        _book_row(
+            a,
+            results[f"subscriptions_{a.pk}"],
+            results[f"drafts_{a.pk}"],
+            [p for p in pending if p.customer_id == a.pk],
+            today,
+        )
+        for a in accounts
+    ]
+    ctx = {"rows": rows, "pending": pending, "windows": RENEWAL_WINDOWS}
+    return render(request, "review/book.html", ctx)
+
+
+def _request_ctx(
+    approval: ApprovalRequest,
+    order: Order | None,
+    *,
+    approve_form: ApproveForm | None = None,
+    decline_form: DeclineForm | None = None,
+) -> dict[str, Any]:
+    current = approvals.figures_of(order) if order is not None else None
+    return {
+        "approval": approval,
+        "order": order,
+        "current": current,
+        "changed": approvals.changed_figures(approval.figures, order) if order else [],
+        "approve_form": approve_form or (ApproveForm(current=current) if current else None),
+        "decline_form": decline_form or DeclineForm(),
+    }
+
+
+def _fresh_order(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
+    """The request's draft re-read from Nue (re-priced); None when Nue no longer has it."""
+    nue = CustomerNue(approval.customer)
+    try:
+        return nue, nue.order(approval.order_id, fresh=True)
+    except NueNotFound:
+        return nue, None
+
+
+@require_GET
+def review_request(request: PortalRequest, pk: int) -> HttpResponse:
+    approval = _request_in_book(request, pk)
+    _nue, order = _fresh_order(approval)
+    ctx = _request_ctx(approval, order)
+    return render(request, "review/request.html", ctx)
+
+
+@require_POST
+@money_moving
+@vary_on_headers("HX-Request")
+def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
+    approval = _request_in_book(request, pk)
+    nue, order = _fresh_order(approval)
+    if order is None:
+        raise Http404("The draft no longer exists; decline the request instead.")
+    form = ApproveForm(request.POST, current=approvals.figures_of(order))
+    status = 422
+    if form.is_valid():
+        try:
+            result = approvals.approve(approval, nue, manager=request.user)
+        except (NueValidationError, NueConflict) as error:
+            status = add_form_errors(form, error)
+        else:
+            record(
+                request,
+                AuditKind.APPROVAL,
+                customer=approval.customer,
+                approval=approval.pk,
+                order_id=order.id,
+                order_number=order.order_number,
+                total=order.total,
+                operation=result.operation_id,
+                replayed=result.replayed,
+            )
+            messages.success(request, f"Approved: order {order.order_number} is activated.")
+            return _go(request, reverse("orders:review_request", args=[approval.pk]))
+    ctx = _request_ctx(approval, order, approve_form=form)
+    template = "review/request.html#decision" if _partial(request) else "review/request.html"
+    return render(request, template, ctx, status=status)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def review_decline(request: PortalRequest, pk: int) -> HttpResponse:
+    approval = _request_in_book(request, pk)
+    form = DeclineForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            approvals.decline(approval, manager=request.user, comment=form.cleaned_data["comment"])
+        except NueConflict as error:
+            status = add_form_errors(form, error)
+        else:
+            record(
+                request,
+                AuditKind.DECLINE,
+                customer=approval.customer,
+                approval=approval.pk,
+                order_id=approval.order_id,
+                order_number=approval.order_number,
+                comment=form.cleaned_data["comment"],
+            )
+            messages.success(request, f"Declined: {approval.requested_by} has been told why.")
+            return _go(request, reverse("orders:review_request", args=[approval.pk]))
+    _nue, order = _fresh_order(approval)
+    ctx = _request_ctx(approval, order, decline_form=form)
+    template = "review/request.html#decision" if _partial(request) else "review/request.html"
+    return render(request, template, ctx, status=status)
+
+
+@require_GET
+def review_draft(request: PortalRequest, account_id: int, order_id: str) -> HttpResponse:
+    account = _account_in_book(request, account_id)
+    order = CustomerNue(account).order(order_id, fresh=True)
+    ctx = {
+        "account": account,
+        "order": order,
+        "approval": approvals.latest_for(order.id),
+    }
+    return render(request, "review/draft.html", ctx)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def review_quote_link(request: PortalRequest, account_id: int, order_id: str) -> HttpResponse:
+    account = _account_in_book(request, account_id)
+    nue = CustomerNue(account)
+    order = nue.order(order_id, fresh=True)
+    back = reverse("orders:review_draft", args=[account.pk, order.id])
+    return _generate_quote_link(request, nue, order, back)

@@ -1,0 +1,100 @@
+"""Template tags of approvals and quote links (issue 8), so other features' pages include the
+panels with nothing but `order` in their context.
+
+`{% approval_panel order form as approval %}`, `{% quote_link_panel order as quote %}` and
+`{% customer_approvals as approvals %}` read the acting member (or account manager) from the
+request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from orders import approvals
+from orders.models import ApprovalRequest
+from orders.nue import Order
+from orders.policy import Decision, activation_decision, can_prepare
+from orders.review_forms import ApprovalRequestForm, QuoteTemplateForm
+from portal.models import CustomerAccount, Role
+
+register = template.Library()
+
+
+def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
+    """The customer of `order` if the signed-in staff member has it in their book."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff:
+        return None
+    return user.book.filter(nue_customer_id=order.customer_id).first()
+
+
+@register.simple_tag(takes_context=True)
+def approval_panel(context: template.Context, order: Order, form: object = None) -> dict[str, Any]:
+    request = context["request"]
+    membership = getattr(request, "membership", None)
+    pending = approvals.pending_for(order.id)
+    latest = pending or approvals.latest_for(order.id)
+    decision = activation_decision(membership, order.total) if order.is_draft else None
+    user = getattr(request, "user", None)
+    may_withdraw = pending is not None and (
+        pending.requested_by_id == getattr(user, "pk", None)
+        or (membership is not None and membership.role == Role.ADMIN)
+    )
+    return {
+        "pending": pending,
+        "latest": latest,
+        "needs_approval": decision == Decision.REQUEST_APPROVAL,
+        "may_request": decision == Decision.REQUEST_APPROVAL and pending is None,
+        "may_withdraw": may_withdraw,
+        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "form": form if isinstance(form, ApprovalRequestForm) else ApprovalRequestForm(),
+        "changed": approvals.changed_figures(latest.figures, order)
+        if latest is not None and latest.is_pending
+        else [],
+        "show": latest is not None or decision == Decision.REQUEST_APPROVAL,
+    }
+
+
+@register.simple_tag(takes_context=True)
+def quote_link_panel(context: template.Context, order: Order) -> dict[str, Any]:
+    """The draft's latest quote link, whether it is stale, and where to (re)generate one."""
+    request = context["request"]
+    customer = getattr(request, "customer", None)
+    post_url = None
+    may_see = False
+    if customer is not None and customer.nue_customer_id == order.customer_id:
+        may_see = True
+        if can_prepare(getattr(request, "membership", None)):
+            post_url = reverse("orders:quote_link", args=[order.id])
+    else:
+        account = _manager_account(request, order)
+        if account is not None:
+            may_see = True
+            post_url = reverse("orders:review_quote_link", args=[account.pk, order.id])
+    link = approvals.quote_link_for(order.id) if may_see else None
+    return {
+        "visible": may_see and order.is_draft,
+        "link": link,
+        "stale": approvals.changed_figures(link.figures, order) if link is not None else [],
+        "post_url": post_url,
+        "form": QuoteTemplateForm(initial={"template": link.template_id if link else ""}),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def customer_approvals(context: template.Context) -> approvals.CustomerApprovals | None:
+    customer = getattr(context["request"], "customer", None)
+    return approvals.for_customer(customer) if customer is not None else None
+
+
+@register.filter
+def approval_badge(approval: ApprovalRequest) -> str:
+    badges: dict[str, str] = {
+        ApprovalRequest.State.PENDING: "badge--warn",
+        ApprovalRequest.State.APPROVED: "badge--ok",
+        ApprovalRequest.State.DECLINED: "badge--danger",
+    }
+    return badges.get(approval.state, "badge--muted")

@@ -1,0 +1,93 @@
+"""`{% spend_chart months %}`: a bar chart of monthly spend as server-rendered SVG.
+
+No script and no inline style (the CSP forbids both): geometry is computed here and drawn with
+presentation attributes; colours come from portal.css classes, so both themes apply. The same
+numbers go into a visually hidden table for screen readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+WIDTH = 720
+HEIGHT = 260
+LEFT = 64  # room for the axis labels
+TOP = 16
+BOTTOM = 36  # room for the month labels
+GAP = Decimal("0.3")  # share of each slot left empty between bars
+
+
+@dataclass(frozen=True)
+class Bar:
+    month: date
+    amount: Decimal
+    x: Decimal
+    y: Decimal
+    width: Decimal
+    height: Decimal
+    label_x: Decimal
+
+
+@dataclass(frozen=True)
+class Tick:
+    amount: Decimal
+    y: Decimal
+
+
+def nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2 or 5 times a power of ten that is at least `value` (axis maximum)."""
+    if value <= 0:
+        return Decimal(100)
+    magnitude = Decimal(10) ** (value.adjusted())
+    for step in (1, 2, 5, 10):
+        if value <= magnitude * step:
+            return (magnitude * step).quantize(Decimal(1), rounding=ROUND_CEILING)
+    return magnitude * 10
+
+
+def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
+    plot_height = Decimal(HEIGHT - TOP - BOTTOM)
+    plot_width = Decimal(WIDTH - LEFT)
+    top = nice_ceiling(max((amount for _, amount in months), default=Decimal(0)))
+    slot = plot_width / max(len(months), 1)
+    bars = []
+    for index, (month, amount) in enumerate(months):
+        height = (plot_height * max(amount, Decimal(0)) / top).quantize(Decimal("0.1"))
+        x = LEFT + slot * index + slot * GAP / 2
+        bars.append(
+            Bar(
+                month=month,
+                amount=amount,
+                x=x.quantize(Decimal("0.1")),
+                y=(TOP + plot_height - height).quantize(Decimal("0.1")),
+                width=(slot * (1 - GAP)).quantize(Decimal("0.1")),
+                height=height,
+                label_x=(LEFT + slot * index + slot / 2).quantize(Decimal("0.1")),
+            )
+        )
+    ticks = [
+        Tick(amount=top * share, y=(TOP + plot_height * (1 - share)).quantize(Decimal("0.1")))
+        for share in (Decimal(0), Decimal("0.5"), Decimal(1))
+    ]
+    return {
+        "bars": bars,
+        "ticks": ticks,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "baseline": TOP + plot_height,
+        "month_y": HEIGHT - BOTTOM + 20,
+        "total": sum((amount for _, amount in months), Decimal(0)),
+    }
+
+
+@register.inclusion_tag("orders/_spend_chart.html")
+def spend_chart(months: list[tuple[date, Decimal]], chart_id: str = "spend") -> dict[str, Any]:
+    return {**layout(months), "chart_id": chart_id}

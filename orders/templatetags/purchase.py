@@ -1,0 +1,46 @@
+"""`{% draft_panel order form as draft %}`: what a draft's page shows beyond its lines (issue 6).
+
+The order detail page (issue 5) includes templates/orders/_draft_actions.html with only `order`;
+this tag adds the acting member's activation decision, the activation form, and the preview
+invoices and warnings Nue returned when this session created the draft (a stored draft's GET
+carries no preview invoices).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from orders import approvals
+from orders.nue import Order
+from orders.policy import Decision, activation_decision, can_prepare
+from orders.purchase_forms import ActivateForm
+from orders.purchase_schedule import build_schedule
+from orders.purchase_state import stored_draft
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def draft_panel(context: template.Context, order: Order, form: object = None) -> dict[str, Any]:
+    request = context["request"]
+    membership = getattr(request, "membership", None)
+    decision = activation_decision(membership, order.total)
+    stored = stored_draft(request, order.id)
+    schedule = None
+    if stored is not None and stored["invoices"]:
+        schedule = build_schedule(stored["invoices"], today=timezone.localdate())
+    # While an approval request is pending the draft is frozen for everyone.
+    locked = approvals.is_locked(order.id)
+    return {
+        "may_activate": decision == Decision.ACTIVATE and not locked,
+        "needs_approval": decision == Decision.REQUEST_APPROVAL and not locked,
+        "may_discard": can_prepare(membership) and not locked,
+        "form": form if isinstance(form, ActivateForm) else ActivateForm(),
+        "known": stored is not None,
+        "warnings": stored["warnings"] if stored else (),
+        "schedule": schedule,
+        "threshold": membership.account.effective_approval_threshold if membership else None,
+    }
