@@ -1,0 +1,115 @@
+"""Browser journey: Ada raises Pro seats from 5 to 8 (preview, confirm), downgrades the plan,
+then cancels it with a reason; the same wizard on a phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from nue_emulator import journal
+
+from .conftest import PHONE, sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PRO = "SUB-00000001"
+
+
+def test_it_changes_seats_then_plan_then_cancels(page, watch):
+    sign_in(page, "ada@acme.example")
+    page.goto(f"/subscriptions/{PRO}/change/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change this subscription")
+    expect(page.locator("main")).to_contain_text("Only for free trials.")
+    watch.screenshot("change-choose")
+
+    # 5 -> 8 seats: the customer types the total, the preview shows the +3 and its price.
+    page.get_by_role("link", name=re.compile("Change quantity")).click()
+    page.get_by_label("New quantity").fill("5")
+    page.get_by_role("button", name="Preview the change").click()
+    expect(page.locator("#change-form")).to_contain_text("It already has 5")
+    page.get_by_label("New quantity").fill("8")
+    watch.screenshot("change-quantity-details")
+    page.get_by_role("button", name="Preview the change").click()
+    page.wait_for_url(re.compile(r"/change/preview/[^/]+/$"))
+    table = page.locator("table.before-after").first
+    expect(table).to_contain_text("5")
+    expect(table).to_contain_text("8")
+    expect(page.locator("main")).to_contain_text("Charge for the new period")
+    expect(page.locator("main")).to_contain_text("$67.50")
+    watch.screenshot("change-quantity-preview")
+    order_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    with journal.capture() as calls:
+        page.get_by_role("button", name="Confirm the change").dblclick()
+        page.wait_for_url(re.compile(r"/change/done/"))
+    assert len([c for c in calls if c.method == "POST" and c.path.endswith(order_id)]) == 1
+    expect(page.get_by_role("heading", level=2)).to_contain_text("is now version 3")
+    expect(page.locator(".change-facts")).to_contain_text("8")
+    watch.screenshot("change-quantity-done")
+
+    # Downgrade: offered at the end of the billing period by default.
+    page.goto(f"/subscriptions/{PRO}/change/downgrade/")
+    expect(page.get_by_label(re.compile("End of the billing period"))).to_be_checked()
+    page.get_by_label("Starter Plan (US)").check()
+    page.get_by_role("button", name="Preview the change").click()
+    page.wait_for_url(re.compile(r"/change/preview/"))
+    expect(page.locator("table.before-after").first).to_contain_text("Starter Plan (US)")
+    expect(page.locator("main")).to_contain_text("Credit for unused time")
+    page.get_by_role("button", name="Confirm the change").click()
+    page.wait_for_url(re.compile(r"/change/done/"))
+    expect(page.locator("main")).to_contain_text("Starter Plan (US)")
+
+    # Cancel with a reason: what is lost and until when, then the credit.
+    page.goto(f"/subscriptions/{PRO}/change/cancel/")
+    expect(page.locator("#change-form")).to_contain_text("What you lose")
+    page.get_by_label("We are switching to another product").check()
+    page.get_by_label("Today", exact=False).first.check()
+    page.get_by_label("Anything else we should know?").fill("Consolidating tools")
+    watch.screenshot("change-cancel-details")
+    page.get_by_role("button", name="Preview the change").click()
+    page.wait_for_url(re.compile(r"/change/preview/"))
+    expect(page.locator("main")).to_contain_text("Service continues until")
+    watch.screenshot("change-cancel-preview")
+    page.get_by_role("button", name="Cancel the subscription").click()
+    page.wait_for_url(re.compile(r"/change/done/"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Canceled")
+    watch.screenshot("change-cancel-done")
+    print(watch.errors)
+    # The browser logs the deliberate 422 (a form error swapped into the page) as a failed load.
+    assert [e for e in watch.errors if "status of 422" not in e] == []
+
+
+def test_it_previews_on_a_phone(page, watch):
+    page.set_viewport_size(PHONE)
+    sign_in(page, "ada@acme.example")
+    page.goto(f"/subscriptions/{PRO}/change/quantity/")
+    page.get_by_label("New quantity").fill("7")
+    page.get_by_role("button", name="Preview the change").click()
+    page.wait_for_url(re.compile(r"/change/preview/"))
+    expect(page.get_by_role("button", name="Confirm the change")).to_be_visible()
+    watch.screenshot("change-preview-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    assert watch.errors == []
+
+
+def test_it_previews_a_basket_of_two_changes_together(page, watch):
+    sign_in(page, "ada@acme.example")
+    page.goto(f"/subscriptions/{PRO}/change/quantity/")
+    page.get_by_label("New quantity").fill("6")
+    page.get_by_role("button", name="Add to basket").click()
+    page.wait_for_url("**/changes/basket/")
+    page.goto("/subscriptions/SUB-00000002/change/renew/")
+    page.get_by_label(re.compile("12 months, until")).check()
+    page.get_by_role("button", name="Add to basket").click()
+    page.wait_for_url("**/changes/basket/")
+    expect(page.locator(".basket-item")).to_have_count(2)
+    page.get_by_role("button", name="Preview them together").click()
+    page.wait_for_url(re.compile(r"/changes/basket/[0-9a-f]+/$"))
+    expect(page.locator("table.before-after")).to_have_count(2)
+    watch.screenshot("change-basket-preview")
+    page.get_by_role("button", name="Confirm all changes").click()
+    page.wait_for_url(re.compile(r"/done/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("2 changes applied")
+    assert watch.errors == []

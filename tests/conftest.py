@@ -1,0 +1,147 @@
+"""Shared fixtures: the seeded demo tenant, personas, and a guard against real network calls."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from pytest_django.plugin import blocking_manager_key
+
+from portal.models import User
+
+LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def seed_demo_tenant() -> None:
+    call_command("seed_emulator", verbosity=0)
+    call_command("seed_demo", verbosity=0, force=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Seed the emulator's demo tenant and the portal's demo sign-ins once per run."""
+    with django_db_blocker.unblock():
+        seed_demo_tenant()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test empties every table when it ends; put the demo tenant back.
+
+    A hook rather than a fixture: it must run after pytest-django's own teardown has flushed.
+    """
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    # After the last test the session's test database is already gone.
+    if nextitem is not None and marker is not None and marker.kwargs.get("transaction"):
+        with item.config.stash[blocking_manager_key].unblock():
+            seed_demo_tenant()
+    return result
+
+
+def _is_local(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch) -> None:
+    """Tests reach only loopback services (PostgreSQL, Redis, a live server, Chromium)."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])  # type: ignore[index]
+            if not _is_local(host):
+                raise RuntimeError(f"Test tried to reach the network: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+def _persona(email: str) -> User:
+    return User.objects.get(email=email)
+
+
+@pytest.fixture
+def ada(db) -> User:
+    """Admin member of Acme."""
+    return _persona("ada@acme.example")
+
+
+@pytest.fixture
+def ben(db) -> User:
+    """Viewer member of Acme."""
+    return _persona("ben@acme.example")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """Buyer member of Acme: activates up to the approval threshold."""
+    return _persona("bob@acme.example")
+
+
+@pytest.fixture
+def grace(db) -> User:
+    """Admin member of Globex, who must never see Acme's data."""
+    return _persona("grace@globex.example")
+
+
+@pytest.fixture
+def maria(db) -> User:
+    """Account manager with Acme and Globex in her book."""
+    return _persona("maria@nue.example")
+
+
+@pytest.fixture
+def sam(db) -> User:
+    """Support agent with the impersonate permission."""
+    return _persona("sam@nue.example")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return _persona("admin@nue.example")
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user, backend=LOGIN_BACKEND)
+    return client
+
+
+@pytest.fixture
+def ada_client(ada) -> Client:
+    return signed_in(ada)
+
+
+@pytest.fixture
+def ben_client(ben) -> Client:
+    return signed_in(ben)
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    return signed_in(bob)
+
+
+@pytest.fixture
+def grace_client(grace) -> Client:
+    return signed_in(grace)
+
+
+@pytest.fixture
+def maria_client(maria) -> Client:
+    return signed_in(maria)
+
+
+@pytest.fixture
+def sam_client(sam) -> Client:
+    return signed_in(sam)

@@ -1,0 +1,514 @@
+"""Change orders: the ten change types, deltas, prorations, cross-sell, activation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from nue_emulator.models import Order, Subscription
+from tests.nue_emulator.conftest import ACME, GLOBEX, error, ok, subscription
+
+TODAY = date.today()
+
+
+def iso(day: date) -> str:
+    return day.isoformat()
+
+
+@pytest.fixture
+def buy(api, pbe):
+    """Activate a new subscription for Acme and return its (current) record."""
+
+    def purchase(sku="PLAN-PRO-US", quantity=5, start=TODAY, term=12, **line):
+        body = {
+            "customer": {"id": ACME},
+            "effectiveDate": iso(start),
+            "orderProducts": [
+                {
+                    "priceBookEntryId": pbe(sku),
+                    "quantity": quantity,
+                    "subscriptionStartDate": iso(start),
+                    "subscriptionTerm": term,
+                    **line,
+                }
+            ],
+        }
+        order = ok(api.post("/orders", body), 201)["order"]
+        return ok(api.post(f"/orders/{order['id']}", {}))["subscriptions"]
+
+    return purchase
+
+
+def change(api, *changes, **extra):
+    return ok(api.post("/change-orders", {"assetChanges": list(changes), **extra}), 201)
+
+
+def activate(api, data):
+    return ok(api.post(f"/orders/{data['order']['id']}", {"options": {"generateInvoice": True}}))
+
+
+def test_it_adds_quantity_as_a_delta_and_prorates_it(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api,
+        {
+            "changeType": "UpdateQuantity",
+            "assetNumber": sub["name"],
+            "quantity": 3,
+            "startDate": "2026-07-01",
+        },
+        options={"previewInvoice": True},
+    )
+    line = data["order"]["orderProducts"][0]
+    assert data["order"]["orderType"] == "Change"
+    assert data["order"]["status"] == "Draft"
+    assert line["changeType"] == "UpdateQuantity"
+    assert line["quantity"] == 3
+    assert line["subscriptionEndDate"] == "2026-12-31"
+    assert line["totalPrice"] == 3 * 25 * 6  # six whole months left
+    summary = data["assetChanges"][0]
+    assert (summary["before"]["quantity"], summary["after"]["quantity"]) == (5, 8)
+    assert data["invoices"]
+    # Nothing changes until the change order is activated.
+    assert subscription(api, ACME, "PLAN-PRO-US")["name"] != sub["name"] or True
+    assert Subscription.objects.get(name=sub["name"], is_current=True).version == 1
+    activated = activate(api, data)
+    assert activated["subscriptions"][0]["quantity"] == 8
+    assert activated["subscriptions"][0]["subscriptionVersion"] == 2
+    assert Subscription.objects.filter(name=sub["name"]).count() == 2
+
+
+def test_it_prorates_a_partial_month_by_days(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api,
+        {
+            "changeType": "UpdateQuantity",
+            "assetNumber": sub["name"],
+            "quantity": 1,
+            "startDate": "2026-12-17",
+        },
+    )
+    # 15 of December's 31 days: 25 x 15/31.
+    assert data["order"]["orderProducts"][0]["totalPrice"] == round(25 * 15 / 31, 2)
+
+
+def test_it_reduces_quantity_with_a_credit(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api,
+        {
+            "changeType": "UpdateQuantity",
+            "assetNumber": sub["name"],
+            "quantity": -2,
+            "startDate": "2026-07-01",
+        },
+    )
+    assert data["order"]["orderProducts"][0]["totalPrice"] == -2 * 25 * 6
+    assert data["assetChanges"][0]["after"]["quantity"] == 3
+
+
+def test_it_refuses_to_reduce_below_one(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "UpdateQuantity",
+                        "assetNumber": sub["name"],
+                        "quantity": -5,
+                        "startDate": "2026-07-01",
+                    }
+                ]
+            },
+        ),
+        400,
+    )
+
+
+def test_it_extends_the_term_as_a_delta(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(api, {"changeType": "UpdateTerm", "assetNumber": sub["name"], "term": 6})
+    summary = data["assetChanges"][0]
+    assert summary["after"]["subscriptionTerm"] == 18
+    assert summary["after"]["subscriptionEndDate"] == "2027-06-30"
+    assert data["order"]["orderProducts"][0]["totalPrice"] == 5 * 25 * 6
+
+
+def test_it_renews_from_the_day_after_the_end(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api,
+        {
+            "changeType": "Renew",
+            "assetNumber": sub["name"],
+            "renewalTerm": 12,
+            "startDate": "2027-01-01",
+        },
+    )
+    line = data["order"]["orderProducts"][0]
+    assert (line["subscriptionStartDate"], line["subscriptionEndDate"]) == (
+        "2027-01-01",
+        "2027-12-31",
+    )
+    assert line["totalPrice"] == 1500.0
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "Renew",
+                        "assetNumber": sub["name"],
+                        "renewalTerm": 12,
+                        "startDate": "2027-02-01",
+                    }
+                ]
+            },
+        ),
+        400,
+        "DATE_MISMATCH",
+    )
+
+
+def test_it_coterms_to_a_date(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api, {"changeType": "CoTerm", "assetNumber": sub["name"], "coTermDate": "2027-03-31"}
+    )
+    assert data["assetChanges"][0]["after"]["subscriptionEndDate"] == "2027-03-31"
+    assert data["order"]["orderProducts"][0]["totalPrice"] == 5 * 25 * 3
+
+
+def test_it_cancels_with_a_credit_for_the_unused_term(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-10-01"}
+    )
+    line = data["order"]["orderProducts"][0]
+    assert line["totalPrice"] == -5 * 25 * 3
+    after = data["assetChanges"][0]["after"]
+    assert after["status"] == "Canceled"
+    assert after["subscriptionEndDate"] == "2026-09-30"
+    activated = activate(api, data)
+    assert activated["subscriptions"][0]["status"] == "Canceled"
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "UpdateQuantity",
+                        "assetNumber": sub["name"],
+                        "quantity": 1,
+                        "startDate": "2026-09-01",
+                    }
+                ]
+            },
+        ),
+        400,
+        "SUBSCRIPTION_CANCELED",
+    )
+
+
+def test_it_cancels_a_bundle_with_its_add_ons(api, buy):
+    subs = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))
+    bundle = subs[0]
+    data = change(
+        api,
+        {"changeType": "Cancel", "assetNumber": bundle["name"], "cancellationDate": "2026-07-01"},
+    )
+    canceled = {c["assetNumber"] for c in data["assetChanges"]}
+    assert canceled == {s["name"] for s in subs}
+    assert all(c["after"]["status"] == "Canceled" for c in data["assetChanges"])
+
+
+def test_it_converts_a_free_trial(api, buy):
+    trial = buy("INSIGHTS", 4, start=TODAY, term=None, isFreeTrial=True)[0]
+    assert trial["isFreeTrial"] is True
+    assert trial["totalAmount"] == 0.0
+    start = TODAY + timedelta(days=30)
+    data = change(
+        api,
+        {
+            "changeType": "ConvertFreeTrial",
+            "assetNumber": trial["name"],
+            "startDate": iso(start),
+            "term": 12,
+        },
+    )
+    assert data["order"]["orderProducts"][0]["totalPrice"] == 4 * 40 * 12
+    after = activate(api, data)["subscriptions"][0]
+    assert after["isFreeTrial"] is False
+    assert after["subscriptionTerm"] == 12
+    pro = buy()[0]
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "ConvertFreeTrial",
+                        "assetNumber": pro["name"],
+                        "startDate": iso(TODAY),
+                        "term": 12,
+                    }
+                ]
+            },
+        ),
+        400,
+        "NOT_A_FREE_TRIAL",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "target", "allowed"),
+    [
+        ("Upgrade", "PLAN-PRO-US", "PLAN-ENTERPRISE-US", True),
+        ("Downgrade", "PLAN-PRO-US", "PLAN-STARTER-US", True),
+        ("Swap", "PLAN-PRO-US", "PLAN-PRO-EU", True),
+        ("Upgrade", "PLAN-PRO-US", "PLAN-STARTER-US", False),
+        ("Swap", "PLAN-PRO-US", "PLAN-ENTERPRISE-EU", False),
+    ],
+)
+def test_it_validates_upgrade_downgrade_and_swap_targets(
+    api, buy, pbe, kind, source, target, allowed
+):
+    sub = buy(source, start=date(2026, 1, 1))[0]
+    response = api.post(
+        "/change-orders",
+        {
+            "assetChanges": [
+                {
+                    "changeType": kind,
+                    "assetNumber": sub["name"],
+                    "targetPriceBookEntryId": pbe(target),
+                    "startDate": "2026-07-01",
+                }
+            ]
+        },
+    )
+    if not allowed:
+        error(response, 400, "INVALID_TARGET_PRODUCT")
+        return
+    data = ok(response, 201)
+    credit, charge = data["order"]["orderProducts"]
+    assert credit["productSku"] == source
+    assert credit["totalPrice"] == -5 * 25 * 6
+    assert charge["productSku"] == target
+    assert charge["totalPrice"] > 0
+    after = activate(api, data)["subscriptions"][0]
+    assert after["productSku"] == target
+    assert after["name"] == sub["name"]
+    assert after["subscriptionVersion"] == 2
+
+
+def test_it_lists_product_relationships(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = ok(api.get("/subscriptions/product-relationships", subscriptionNames=[sub["name"]]))
+    kinds = {(r["relationshipType"], r["targetProductSku"]) for r in data[0]["relationships"]}
+    assert kinds == {
+        ("Upgrade", "PLAN-ENTERPRISE-US"),
+        ("Downgrade", "PLAN-STARTER-US"),
+        ("Swap", "PLAN-PRO-EU"),
+    }
+
+
+def test_it_reconfigures_bundle_add_ons_with_absolute_quantities(api, buy):
+    subs = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))
+    bundle = subs[0]
+    data = change(
+        api,
+        {
+            "changeType": "Reconfigure",
+            "assetNumber": bundle["name"],
+            "addOns": [
+                {
+                    "productOptionId": "opt-admin-seats",
+                    "productOptionQuantity": 5,
+                    "reconfigureEffectiveDate": "2026-07-01",
+                },
+                {
+                    "productOptionId": "opt-premium-support",
+                    "productOptionQuantity": 1,
+                    "reconfigureEffectiveDate": "2026-07-01",
+                },
+            ],
+        },
+    )
+    lines = {line["productSku"]: line for line in data["order"]["orderProducts"]}
+    assert lines["ADMIN-SEATS"]["quantity"] == 3  # 2 -> 5
+    assert lines["ADMIN-SEATS"]["totalPrice"] == 3 * 15 * 6
+    assert lines["PREMIUM-SUPPORT"]["totalPrice"] == 200 * 6
+    activated = activate(api, data)
+    names = {s["productSku"]: s for s in activated["subscriptions"]}
+    assert names["ADMIN-SEATS"]["quantity"] == 5
+    assert names["PREMIUM-SUPPORT"]["parentSubscriptionName"] == bundle["name"]
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "Reconfigure",
+                        "assetNumber": bundle["name"],
+                        "addOns": [
+                            {"productOptionId": "opt-admin-seats", "productOptionQuantity": 0}
+                        ],
+                    }
+                ]
+            },
+        ),
+        400,
+    )
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "Reconfigure",
+                        "assetNumber": bundle["name"],
+                        "addOns": [
+                            {"productOptionId": "opt-sfdc-connector", "productOptionQuantity": 1}
+                        ],
+                    }
+                ]
+            },
+        ),
+        400,
+        "INVALID_ADDON_HIERARCHY",
+    )
+
+
+def test_it_cross_sells_products_in_a_change_order(api, buy, pbe):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api,
+        {
+            "changeType": "UpdateQuantity",
+            "assetNumber": sub["name"],
+            "quantity": 1,
+            "startDate": "2026-07-01",
+        },
+        products=[
+            {
+                "priceBookEntryId": pbe("INSIGHTS"),
+                "quantity": 2,
+                "subscriptionStartDate": "2026-07-01",
+                "coTermAsset": sub["name"],
+            }
+        ],
+    )
+    insights = data["order"]["orderProducts"][-1]
+    assert insights["productSku"] == "INSIGHTS"
+    assert insights["subscriptionEndDate"] == "2026-12-31"
+    created = activate(api, data)["subscriptions"]
+    assert {s["productSku"] for s in created} == {"PLAN-PRO-US", "INSIGHTS"}
+
+
+def test_it_combines_several_changes_to_one_subscription(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    data = change(
+        api,
+        {
+            "changeType": "UpdateQuantity",
+            "assetNumber": sub["name"],
+            "quantity": 3,
+            "startDate": "2026-02-01",
+        },
+        {"changeType": "UpdateTerm", "assetNumber": sub["name"], "term": 6},
+    )
+    after = data["assetChanges"][0]["after"]
+    assert (after["quantity"], after["subscriptionTerm"]) == (8, 18)
+
+
+def test_it_rejects_an_unknown_or_foreign_subscription(api):
+    globex_sub = subscription(api, GLOBEX, "PLAN-PRO-EU")
+    before = Order.objects.count()
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {"changeType": "Renew", "assetNumber": "SUB-99999999", "renewalTerm": 12}
+                ]
+            },
+        ),
+        400,
+        "ASSET_NOT_FOUND",
+    )
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "customer": {"id": ACME},
+                "assetChanges": [
+                    {"changeType": "Renew", "assetNumber": globex_sub["name"], "renewalTerm": 12}
+                ],
+            },
+        ),
+        400,
+        "ASSET_NOT_FOUND",
+    )
+    assert Order.objects.count() == before
+
+
+def test_it_rejects_unknown_change_types_and_price_tags(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    error(
+        api.post(
+            "/change-orders",
+            {"assetChanges": [{"changeType": "AdjustPrice", "assetNumber": sub["name"]}]},
+        ),
+        400,
+        "INVALID_CHANGE_TYPE",
+    )
+    error(
+        api.post(
+            "/change-orders",
+            {
+                "priceTagCodes": ["WELCOME10"],
+                "assetChanges": [
+                    {"changeType": "Renew", "assetNumber": sub["name"], "renewalTerm": 12}
+                ],
+            },
+        ),
+        400,
+    )
+    error(api.post("/change-orders", {"assetChanges": []}), 400)
+
+
+def test_it_refuses_a_stale_change_order(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    first = change(api, {"changeType": "UpdateTerm", "assetNumber": sub["name"], "term": 1})
+    second = change(api, {"changeType": "UpdateTerm", "assetNumber": sub["name"], "term": 2})
+    activate(api, first)
+    error(api.post(f"/orders/{second['order']['id']}", {}), 409, "SUBSCRIPTION_CHANGED")
+    assert Order.objects.get(id=second["order"]["id"]).status == "Draft"
+
+
+def test_it_previews_a_change_without_persisting(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    before = Order.objects.count()
+    data = ok(
+        api.post(
+            "/orders/invoice-preview",
+            {
+                "customer": {"id": ACME},
+                "assetChanges": [
+                    {
+                        "changeType": "UpdateQuantity",
+                        "assetNumber": sub["name"],
+                        "quantity": 3,
+                        "startDate": "2026-07-01",
+                    }
+                ],
+            },
+        )
+    )
+    assert sum(i["amount"] for i in data["invoices"]) == 450.0
+    assert Order.objects.count() == before

@@ -1,0 +1,493 @@
+"""Orders: drafts, previews, activation, listing, discarding; the guides' request shapes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from nue_emulator.models import Invoice, Order, Subscription
+from tests.nue_emulator.conftest import ACME, GLOBEX, INITECH, error, ok, subscription
+
+START = "2027-01-01"
+
+
+def simple_order(pbe, customer=ACME, **extra):
+    return {
+        "customer": {"id": customer},
+        "effectiveDate": START,
+        "orderProducts": [
+            {
+                "priceBookEntryId": pbe("PLAN-PRO-US"),
+                "quantity": 5,
+                "subscriptionStartDate": START,
+                "subscriptionTerm": 12,
+            }
+        ],
+        **extra,
+    }
+
+
+def test_it_creates_a_simple_draft_order(api, pbe):
+    response = api.post("/orders", simple_order(pbe))
+    data = ok(response, 201)
+    order = data["order"]
+    assert order["status"] == "Draft"
+    assert order["orderNumber"].startswith("O-")
+    assert order["customerName"] == "Acme Corporation"
+    assert order["orderStartDate"] == START
+    # $25 x 5 seats x 12 months, nothing discounted, no tax asked for.
+    assert order["listTotal"] == 1500.0
+    assert order["discountAmount"] == 0.0
+    assert order["netTotal"] == order["grandTotal"] == order["totalAmount"] == 1500.0
+    assert order["orderTCV"] == 1500.0
+    assert order["orderACV"] == 1500.0
+    line = order["orderProducts"][0]
+    assert line["productName"] == "Pro Plan (US)"
+    assert line["subscriptionEndDate"] == "2027-12-31"
+    assert data["assets"][0]["status"] == "PendingActivation"
+    assert data["invoices"] == []
+
+
+def test_it_replays_the_comprehensive_order_from_the_guide(api, pbe):
+    contact = ok(api.get("/contacts", emails=["ben@acme.example"]))[0]
+    body = {
+        "customer": {"id": ACME},
+        "effectiveDate": START,
+        "name": "Q1 2027 software license order",
+        "description": "Annual software license renewal with additional users",
+        "orderReferenceNumber": "ORD-2027-001",
+        "orderType": "New",
+        "poNumber": "PO-2027-12345",
+        "poDate": "2026-12-20",
+        "billToContact": {"id": contact["id"]},
+        "shipToContact": contact["id"],
+        "paymentMethod": "Credit Card",
+        "orderProducts": [
+            {
+                "priceBookEntryId": pbe("PLAN-PRO-US"),
+                "quantity": 50,
+                "subscriptionStartDate": START,
+                "subscriptionTerm": 12,
+                "priceTagCodes": ["WELCOME10"],
+            },
+            {
+                "priceBookEntryId": pbe("INSIGHTS"),
+                "quantity": 40,
+                "subscriptionStartDate": "2027-01-15",
+                "subscriptionTerm": 6,
+            },
+        ],
+        "options": {"previewInvoice": True, "calculateTax": True},
+    }
+    data = ok(api.post("/orders", body), 201)
+    order = data["order"]
+    assert order["poNumber"] == "PO-2027-12345"
+    assert order["billToContact"] == {"id": contact["id"]}
+    pro, insights = order["orderProducts"]
+    assert pro["listTotal"] == 15000.0  # 25 x 50 x 12
+    assert pro["discountAmount"] == 1500.0  # WELCOME10
+    assert insights["subscriptionEndDate"] == "2027-07-14"
+    assert insights["listTotal"] == 9600.0  # 40 x 40 x 6
+    # San Francisco, CA: 7.25% on the net lines.
+    assert order["taxAmount"] == pytest.approx(round(13500 * 0.0725, 2) + round(9600 * 0.0725, 2))
+    assert order["grandTotal"] == pytest.approx(order["netTotal"] + order["taxAmount"])
+    invoices = data["invoices"]
+    assert invoices == data["previewInvoices"]
+    assert sum(i["amount"] for i in invoices) == pytest.approx(order["grandTotal"])
+    first = invoices[0]
+    assert first["invoiceDate"] == START
+    assert first["dueDate"] == "2027-01-31"
+    assert {"productName", "quantity", "amount", "details"} <= set(first["items"][0])
+
+
+def test_it_replays_the_payment_method_shapes(api, pbe):
+    body = simple_order(
+        pbe,
+        transactionHub={
+            "externalSystem": "Stripe",
+            "externalId": "cus_RSS1MzKcY2pmJ7",
+            "transactionType": "Customer",
+        },
+        paymentMethodObject={
+            "externalPaymentMethodId": "pm_1RcQthRqBuLxaKcMlnnv6B1r",
+            "name": "Primary credit card",
+            "paymentMethodType": "Credit Card",
+            "paymentSystem": "Stripe",
+            "autoChargeEnabled": True,
+        },
+        options={"previewInvoice": True, "calculateTax": False},
+    )
+    body["orderProducts"].append(
+        {
+            "priceBookEntryId": pbe("PLATFORM-SUITE"),
+            "quantity": 1,
+            "subscriptionStartDate": START,
+            "subscriptionTerm": 12,
+            "paymentMethodObject": {"id": "d540ce64-c096-4ac4-aed2-f050ba04ceea"},
+            "addOns": [
+                {
+                    "productOptionId": "opt-premium-support",
+                    "subscriptionStartDate": START,
+                    "subscriptionTerm": 12,
+                    "paymentMethodObject": {"id": "existing-payment-method-id"},
+                }
+            ],
+        }
+    )
+    data = ok(api.post("/orders", body), 201)
+    assert data["order"]["transactionHub"]["externalSystem"] == "Stripe"
+
+
+def test_it_carries_custom_fields_to_the_subscription(api, pbe):
+    body = simple_order(pbe, Department__c="Engineering", ProjectCode__c="PROJ-2027-001")
+    body["orderProducts"][0].update({"ServiceTier__c": "Premium", "Region__c": "US West"})
+    order = ok(api.post("/orders", body), 201)["order"]
+    assert order["Department__c"] == "Engineering"
+    assert order["orderProducts"][0]["ServiceTier__c"] == "Premium"
+    data = ok(api.post(f"/orders/{order['id']}", {"options": {}}))
+    assert data["subscriptions"][0]["ServiceTier__c"] == "Premium"
+    assert data["subscriptions"][0]["Region__c"] == "US West"
+
+
+def test_it_expands_a_bundle_with_nested_add_ons(api, pbe, catalog):
+    tag_id = next(
+        t["id"] for t in api.get("/catalog/price-tags").json() if t["code"] == "SEATS-VOLUME"
+    )
+    body = {
+        "customer": {"id": ACME},
+        "effectiveDate": "2025-01-01",
+        "name": "Enterprise software bundle order",
+        "orderProducts": [
+            {
+                "priceBookEntryId": pbe("PLATFORM-SUITE"),
+                "quantity": 1,
+                "subscriptionStartDate": "2025-01-01",
+                "subscriptionTerm": 12,
+                "addOns": [
+                    {
+                        "productOptionId": "opt-admin-seats",
+                        "productOptionQuantity": 25,
+                        "subscriptionStartDate": "2025-01-01",
+                        "subscriptionTerm": 12,
+                        "priceTagIds": [tag_id],
+                    },
+                    {
+                        "productOptionId": "opt-premium-support",
+                        "subscriptionStartDate": "2025-01-01",
+                        "subscriptionTerm": 12,
+                    },
+                    {
+                        "productOptionId": "opt-integration-pack",
+                        "subscriptionStartDate": "2025-02-01",
+                        "subscriptionTerm": 10,
+                        "addOns": [
+                            {
+                                "productOptionId": "opt-sfdc-connector",
+                                "subscriptionStartDate": "2025-02-01",
+                                "subscriptionTerm": 10,
+                            },
+                            {
+                                "productOptionId": "opt-api-endpoints",
+                                "productOptionQuantity": 5,
+                                "subscriptionStartDate": "2025-03-01",
+                                "subscriptionTerm": 9,
+                            },
+                        ],
+                    },
+                ],
+            }
+        ],
+        "options": {"previewInvoice": True, "calculateTax": True},
+    }
+    data = ok(api.post("/orders", body), 201)
+    lines = data["order"]["orderProducts"]
+    by_sku = {line["productSku"]: line for line in lines}
+    assert [line["productSku"] for line in lines] == [
+        "PLATFORM-SUITE",
+        "ANALYTICS-CORE",
+        "ADMIN-SEATS",
+        "PREMIUM-SUPPORT",
+        "INTEGRATION-PACK",
+        "CONNECTOR-RUNTIME",
+        "SFDC-CONNECTOR",
+        "API-ENDPOINTS",
+    ]
+    bundle = by_sku["PLATFORM-SUITE"]
+    assert by_sku["ANALYTICS-CORE"]["optionType"] == "Bundled"
+    assert by_sku["ANALYTICS-CORE"]["totalPrice"] == 0.0
+    assert by_sku["ADMIN-SEATS"]["parentId"] == bundle["id"]
+    assert by_sku["ADMIN-SEATS"]["discountAmount"] == 25 * 15 * 12 * 0.10
+    assert by_sku["CONNECTOR-RUNTIME"]["parentId"] == by_sku["INTEGRATION-PACK"]["id"]
+    assert by_sku["CONNECTOR-RUNTIME"]["rootId"] == bundle["id"]
+    assert by_sku["CONNECTOR-RUNTIME"]["level"] == 3
+    assert by_sku["API-ENDPOINTS"]["subscriptionEndDate"] == "2025-11-30"
+    assert by_sku["INTEGRATION-PACK"]["subscriptionEndDate"] == "2025-11-30"
+    assert len(data["assets"]) == len(lines)
+
+
+def test_it_auto_adds_required_add_ons_at_the_default_quantity(api, pbe):
+    body = simple_order(pbe)
+    body["orderProducts"] = [
+        {
+            "priceBookEntryId": pbe("PLATFORM-SUITE"),
+            "quantity": 1,
+            "subscriptionStartDate": START,
+            "subscriptionTerm": 12,
+        }
+    ]
+    lines = ok(api.post("/orders", body), 201)["order"]["orderProducts"]
+    seats = next(line for line in lines if line["productSku"] == "ADMIN-SEATS")
+    assert seats["quantity"] == 2
+    assert seats["subscriptionStartDate"] == START
+    assert seats["subscriptionEndDate"] == "2027-12-31"
+    assert {line["productSku"] for line in lines} == {
+        "PLATFORM-SUITE",
+        "ANALYTICS-CORE",
+        "ADMIN-SEATS",
+    }
+
+
+@pytest.mark.parametrize(
+    ("addons", "code"),
+    [
+        ([{"productOptionId": "opt-nope"}], "INVALID_ADDON_PRODUCT"),
+        ([{"productOptionId": "opt-sfdc-connector"}], "INVALID_ADDON_HIERARCHY"),
+        (
+            [
+                {
+                    "productOptionId": "opt-integration-pack",
+                    "addOns": [{"productOptionId": "opt-api-endpoints"}],
+                }
+            ],
+            "MISSING_ADDON_QUANTITY",
+        ),
+        (
+            [{"productOptionId": "opt-admin-seats", "productOptionQuantity": 500}],
+            "ADDON_QUANTITY_OUT_OF_RANGE",
+        ),
+        (
+            [{"productOptionId": "opt-premium-support", "productOptionQuantity": 3}],
+            "ADDON_QUANTITY_NOT_EDITABLE",
+        ),
+        (
+            [{"productOptionId": "opt-premium-support", "subscriptionStartDate": "2026-12-01"}],
+            "INVALID_ADDON_START_DATE",
+        ),
+        (
+            [{"productOptionId": "opt-premium-support", "subscriptionTerm": 24}],
+            "SUBSCRIPTION_TERM_NOT_ALLOWED",
+        ),
+    ],
+)
+def test_it_rejects_bad_bundle_configurations(api, pbe, addons, code):
+    body = simple_order(pbe)
+    body["orderProducts"] = [
+        {
+            "priceBookEntryId": pbe("PLATFORM-SUITE"),
+            "quantity": 1,
+            "subscriptionStartDate": START,
+            "subscriptionTerm": 12,
+            "addOns": addons,
+        }
+    ]
+    before = Order.objects.count()
+    error(api.post("/orders", body), 400, code)
+    assert Order.objects.count() == before
+
+
+def test_it_coterms_a_new_line_with_an_existing_subscription(api, pbe):
+    sub = subscription(api, ACME, "PLAN-PRO-US")
+    today = date.today().isoformat()
+    body = {
+        "customer": {"id": ACME},
+        "effectiveDate": today,
+        "billingPeriod": "Annual",
+        "orderProducts": [
+            {
+                "priceBookEntryId": pbe("PLAN-STARTER-US"),
+                "quantity": 10,
+                "subscriptionStartDate": today,
+                "cotermAsset": sub["name"],
+                "priceTagCodes": ["SEATS-VOLUME"],
+            }
+        ],
+        "options": {"previewInvoice": True, "calculateTax": True},
+    }
+    line = ok(api.post("/orders", body), 201)["order"]["orderProducts"][0]
+    assert line["subscriptionEndDate"] == sub["subscriptionEndDate"]
+    assert line["coTermAsset"] == sub["name"]
+    assert line["discountAmount"] > 0  # ten seats reach the 10% volume tier
+
+
+def test_it_rejects_a_coterm_with_another_customers_asset(api, pbe):
+    globex_sub = subscription(api, GLOBEX, "PLAN-PRO-EU")
+    body = simple_order(pbe)
+    del body["orderProducts"][0]["subscriptionTerm"]
+    body["orderProducts"][0]["coTermAsset"] = globex_sub["name"]
+    error(api.post("/orders", body), 400, "ASSET_NOT_FOUND")
+
+
+def test_it_rejects_a_coterm_start_after_the_asset_ends(api, pbe):
+    sub = subscription(api, ACME, "PLAN-PRO-US")
+    late = (date.fromisoformat(sub["subscriptionEndDate"]) + timedelta(days=1)).isoformat()
+    body = simple_order(pbe)
+    body["orderProducts"][0].pop("subscriptionTerm")
+    body["orderProducts"][0].update({"subscriptionStartDate": late, "coTermAsset": sub["name"]})
+    error(api.post("/orders", body), 400, "DATE_MISMATCH")
+
+
+def test_it_requires_a_term_or_a_coterm_asset(api, pbe):
+    body = simple_order(pbe)
+    del body["orderProducts"][0]["subscriptionTerm"]
+    error(api.post("/orders", body), 400, "MISSING_SUBSCRIPTION_TERM")
+
+
+def test_it_warns_when_tax_has_no_shipping_address(api, pbe):
+    response = api.post("/orders", simple_order(pbe, INITECH, options={"calculateTax": True}))
+    assert response.status_code == 201
+    body = response.json()
+    assert body["data"]["order"]["taxAmount"] == 0.0
+    assert body["warnings"][0]["code"] == "TAX_ADDRESS_MISSING"
+
+
+def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
+    body = simple_order(pbe)
+    body["orderProducts"].append(
+        {"priceBookEntryId": pbe("ONBOARDING-FEE"), "quantity": 1, "subscriptionStartDate": START}
+    )
+    body["orderProducts"].append(
+        {"priceBookEntryId": pbe("SECURITY-KEY"), "quantity": 3, "subscriptionStartDate": START}
+    )
+    order = ok(api.post("/orders", body), 201)["order"]
+    activation = {
+        "options": {"generateInvoice": True, "activateInvoice": False},
+        "poNumber": "PO-2025-001",
+        "poDate": "2025-01-01",
+        "transactionHub": {
+            "externalSystem": "Stripe",
+            "externalId": "cus_dksiwd123",
+            "transactionType": "Customer",
+        },
+    }
+    data = ok(api.post(f"/orders/{order['id']}", activation))
+    assert data["order"]["status"] == "Activated"
+    assert data["order"]["activatedDate"]
+    assert data["order"]["poNumber"] == "PO-2025-001"
+    sub = data["subscriptions"][0]
+    assert sub["name"].startswith("SUB-")
+    assert sub["subscriptionVersion"] == 1
+    assert sub["quantity"] == 5
+    assert sub["status"] == "Pending"
+    assert data["entitlements"][0]["productName"] == "Onboarding Package"
+    assert data["assets"][0]["productName"] == "Hardware Security Key"
+    assert len(data["invoices"]) == 1  # the first billing period, starting 2027-01-01
+    assert data["invoices"][0]["status"] == "Draft"
+    assert data["invoices"][0]["amount"] == 125.0 + 1500.0 + 135.0
+    # A second activation is a conflict, and changes nothing.
+    error(api.post(f"/orders/{order['id']}", {}), 409, "ORDER_NOT_DRAFT")
+    assert Subscription.objects.filter(order_id=order["id"]).count() == 1
+
+
+def test_it_answers_404_when_activating_an_unknown_order(api):
+    error(api.post("/orders/5e5e5e5e-0000-4000-8000-000000000000", {}), 404, "NOT_FOUND")
+
+
+def test_it_lists_orders_with_includes_and_lower_case_status(api, pbe):
+    drafts = ok(api.get("/orders", customerIds=[ACME], status="draft"))
+    assert drafts
+    assert all(o["status"] == "Draft" for o in drafts)
+    assert all("orderProducts" not in o for o in drafts)
+    active = ok(
+        api.get(
+            "/orders", customerIds=[ACME], status="active", includes="orderProducts,assets,invoices"
+        )
+    )
+    assert active
+    assert all(o["status"] == "Activated" for o in active)
+    with_subs = [
+        o for o in active if any(a.get("name", "").startswith("SUB-") for a in o["assets"])
+    ]
+    assert with_subs
+    assert any(o["invoices"] for o in active)
+    assert all(o["orderProducts"] for o in active)
+    assert ok(api.get("/orders", customerIds=[ACME], status="activated"))
+    canceled = ok(api.get("/orders", customerIds=[ACME], status="canceled"))
+    assert canceled
+    assert all(o["status"] == "Canceled" for o in canceled)
+    assert all(o["customerId"] == ACME for o in ok(api.get("/orders", customerIds=[ACME])))
+
+
+def test_it_rejects_listing_orders_without_customer_ids_or_with_a_bad_status(api):
+    error(api.get("/orders"), 400)
+    error(api.get("/orders", customerIds=[ACME], status="shipped"), 400)
+
+
+def test_it_gets_one_order(api, pbe):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    fetched = ok(api.get(f"/orders/{order['id']}"))
+    assert fetched["orderNumber"] == order["orderNumber"]
+    assert fetched["orderProducts"]
+    error(api.get("/orders/missing"), 404)
+
+
+def test_it_discards_a_draft_but_not_an_activated_order(api, pbe):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    assert ok(api.delete(f"/orders/{order['id']}"))["order"]["status"] == "Canceled"
+    error(api.delete(f"/orders/{order['id']}"), 409)
+    error(api.post(f"/orders/{order['id']}", {}), 409)
+
+
+def test_it_previews_invoices_without_persisting_anything(api, pbe):
+    orders, invoices = Order.objects.count(), Invoice.objects.count()
+    body = simple_order(pbe, options={"previewInvoice": True})
+    data = ok(api.post("/orders/invoice-preview", body))
+    assert len(data["invoices"]) == 12  # monthly billing over a 12-month term
+    assert sum(i["amount"] for i in data["invoices"]) == pytest.approx(1500.0)
+    assert data["order"]["taxAmount"] == 0.0
+    assert (Order.objects.count(), Invoice.objects.count()) == (orders, invoices)
+
+
+def test_it_never_taxes_an_invoice_preview(api, pbe):
+    body = simple_order(pbe, options={"calculateTax": True})
+    assert ok(api.post("/orders/invoice-preview", body))["order"]["taxAmount"] == 0.0
+
+
+@pytest.mark.parametrize("option", ["generateInvoice", "activateInvoice", "asyncPayment"])
+def test_it_rejects_activation_options_on_a_preview(api, pbe, option):
+    body = simple_order(pbe, options={option: True})
+    error(api.post("/orders/invoice-preview", body), 400)
+
+
+def test_it_wants_exactly_one_of_order_products_and_asset_changes(api, pbe):
+    body = simple_order(pbe)
+    body["assetChanges"] = [{"changeType": "Renew", "assetNumber": "SUB-00000001"}]
+    error(api.post("/orders/invoice-preview", body), 400)
+    error(api.post("/orders/invoice-preview", {"customer": {"id": ACME}}), 400)
+
+
+def test_it_generates_a_magic_link_to_a_printable_quote(api, anonymous, pbe):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    response = api.get(f"/orders/magiclink/order/{order['id']}")
+    assert response.status_code == 200
+    link = response.json()["magicLink"]
+    assert link.startswith("http://127.0.0.1:8000/nue-emulator/view-order/")
+    page = anonymous.client.get(link.removeprefix("http://127.0.0.1:8000"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert order["orderNumber"] in html
+    assert "<script" not in html
+    assert "style=" not in html
+    branded = api.get(f"/orders/magiclink/order/{order['id']}/template/custom-branded-template")
+    assert branded.json()["magicLink"] != link
+    error(api.get(f"/orders/magiclink/order/{order['id']}/template/nope"), 404)
+    error(api.get("/orders/magiclink/order/missing"), 404)
+
+
+def test_it_refuses_a_tampered_or_expired_quote_link(api, anonymous, pbe, time_machine):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    link = api.get(f"/orders/magiclink/order/{order['id']}").json()["magicLink"]
+    path = link.removeprefix("http://127.0.0.1:8000")
+    assert anonymous.client.get(path[:-3] + "abc").status_code == 404
+    time_machine.move_to(date.today() + timedelta(days=8))
+    assert anonymous.client.get(path).status_code == 410

@@ -1,0 +1,252 @@
+"""Fixtures for the Nue gateway: a process-wide client on a respx router (the HTTP edge only)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+
+from orders import nue
+
+MOCK_BASE_URL = "https://nue.test"
+
+
+class RecordingSleep:
+    """Stands in for time.sleep so retry tests are instant and can assert the waits."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+def nue_mock(sleeps: RecordingSleep) -> Iterator[respx.Router]:
+    """Routes every Nue call of the process to a respx router; unmatched calls fail the test."""
+    router = respx.Router(base_url=MOCK_BASE_URL, assert_all_called=False)
+    client = nue.NueClient(
+        MOCK_BASE_URL,
+        "test-key",
+        transport=httpx.MockTransport(router.handler),
+        sleep=sleeps,
+    )
+    previous = nue.install_client(client)
+    try:
+        yield router
+    finally:
+        nue.install_client(previous)
+        client.close()
+
+
+def ok(data: object, **extra: object) -> httpx.Response:
+    return httpx.Response(200, json={"status": "SUCCESS", "data": data, "warnings": [], **extra})
+
+
+ACME_ID = "0b6f6a36-6f51-4c1e-9d8e-6c2d1f0a1a01"
+GLOBEX_ID = "7c1d5a2e-3b4f-4a6d-8e9f-0a1b2c3d4e5f"
+ORDER_ID = "b636440c-b3dd-4a92-9187-199f110d5b24"
+
+
+def order_json(
+    order_id: str = ORDER_ID,
+    customer_id: str = ACME_ID,
+    number: int = 1,
+    status: str = "Draft",
+    **extra: object,
+) -> dict[str, object]:
+    return {
+        "id": order_id,
+        "orderNumber": f"O-{number:08d}",
+        "customerId": customer_id,
+        "status": status,
+        "name": f"Order {number}",
+        "orderStartDate": "2026-01-01",
+        "createdDate": "2026-01-01T10:00:00Z",
+        "listTotal": 1200.0,
+        "discountAmount": 120.0,
+        "netTotal": 1080.0,
+        "grandTotal": 1080.0,
+        "orderProducts": [
+            {
+                "id": f"{order_id}-l1",
+                "productName": "Platform Suite",
+                "quantity": 1,
+                "totalPrice": 1000.10,
+                "subscriptionStartDate": "2026-01-01",
+                "subscriptionEndDate": "2026-12-31",
+            },
+            {
+                "id": f"{order_id}-l2",
+                "parentId": f"{order_id}-l1",
+                "productName": "Admin Seats",
+                "quantity": 2,
+                "totalPrice": 79.90,
+            },
+            {
+                "id": f"{order_id}-l3",
+                "parentId": f"{order_id}-l2",
+                "productName": "Nested",
+                "quantity": 1,
+                "totalPrice": 0,
+            },
+        ],
+        **extra,
+    }
+
+
+def subscription_json(
+    name: str = "SUB-00000001", customer_id: str = ACME_ID, version: int = 1, quantity: int = 5
+) -> dict[str, object]:
+    return {
+        "id": f"{name}-{version}-id",
+        "name": name,
+        "subscriptionVersion": version,
+        "customerId": customer_id,
+        "status": "Active",
+        "quantity": quantity,
+        "productName": "Pro Plan (US)",
+        "subscriptionStartDate": "2026-01-01",
+        "subscriptionEndDate": "2026-12-31",
+        "subscriptionTerm": 12,
+        "totalAmount": 1500.0,
+    }
+
+
+@pytest.fixture
+def acme():
+    from portal.models import CustomerAccount
+
+    return CustomerAccount(nue_customer_id=ACME_ID, name="Acme")
+
+
+@pytest.fixture
+def scope(acme, nue_mock):
+    return nue.CustomerNue(acme)
+
+
+@pytest.fixture
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def ledger_account(db):
+    from portal.models import CustomerAccount
+
+    return CustomerAccount.objects.create(nue_customer_id=ACME_ID, name="Acme (ledger tests)")
+
+
+@pytest.fixture
+def buyer(db):
+    from portal.models import User
+
+    # No password: hashing one costs most of a test's time and these users never sign in.
+    return User.objects.create_user("ledger-buyer@acme.example")
+
+
+@pytest.fixture
+def ledger_scope(ledger_account, nue_mock):
+    return nue.CustomerNue(ledger_account)
+
+
+def activation_json(order_id: str = ORDER_ID) -> dict[str, object]:
+    return {
+        "order": order_json(order_id, status="Activated", activatedDate="2026-01-02"),
+        "subscriptions": [subscription_json("SUB-00000009")],
+        "assets": [],
+        "invoices": [{"id": "INV-00000009", "customerId": ACME_ID, "amount": 1080.0}],
+    }
+
+
+class FakeOrders:
+    """A stateful /orders for ledger tests: GET lists the order, POST activates it (counted)."""
+
+    def __init__(self, router: respx.Router, *, post_effect: object = None) -> None:
+        self.status = "Draft"
+        self.posts = 0
+        self._lock = threading.Lock()
+        self.post_effect = post_effect
+        router.get("/orders").mock(side_effect=self.get)
+        self.reads = router.get(f"/orders/{ORDER_ID}").mock(side_effect=self.get_one)
+        router.post(f"/orders/{ORDER_ID}").mock(side_effect=self.post)
+
+    def get(self, request: httpx.Request) -> httpx.Response:
+        return ok([order_json(status=self.status)])
+
+    def get_one(self, request: httpx.Request) -> httpx.Response:
+        return ok(order_json(status=self.status))
+
+    def post(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.posts += 1
+            if self.status != "Draft":
+                return httpx.Response(409, json={"status": "FAILURE", "message": "Not a draft."})
+            self.status = "Activated"
+        effect = self.post_effect
+        if isinstance(effect, BaseException):
+            raise effect
+        if callable(effect):
+            effect()
+        return httpx.Response(201, json={"status": "SUCCESS", "data": activation_json()})
+
+
+@pytest.fixture
+def fake_orders(nue_mock):
+    return FakeOrders(nue_mock)
+
+
+@pytest.fixture
+def acme_nue(ada):
+    """Acme's scope against the in-process emulator seeded by the session fixtures."""
+    return nue.CustomerNue(ada.memberships.get().account)
+
+
+@pytest.fixture
+def globex_nue(grace):
+    return nue.CustomerNue(grace.memberships.get().account)
+
+
+class ApplyThenTimeout(httpx.BaseTransport):
+    """The real emulator handles the request, then the answer is lost as a read timeout."""
+
+    def __init__(self, inner: httpx.BaseTransport, method: str, path_suffix: str) -> None:
+        self.inner = inner
+        self.method = method
+        self.path_suffix = path_suffix
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        if request.method == self.method and request.url.path.endswith(self.path_suffix):
+            raise httpx.ReadTimeout("applied upstream, answer lost", request=request)
+        return response
+
+
+@pytest.fixture
+def emulator_transport() -> httpx.BaseTransport:
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
+
+
+@pytest.fixture
+def _no_faults() -> Iterator[None]:
+    from nue_emulator import faults
+
+    faults.clear()
+    yield
+    faults.clear()

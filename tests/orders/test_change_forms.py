@@ -1,0 +1,132 @@
+"""The wizard's rules without HTTP: what a subscription allows, dates, absolute -> delta."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from orders import change_forms as cf
+from orders.nue import Subscription
+
+TODAY = date(2026, 11, 23)
+
+
+def sub(**changes) -> Subscription:
+    base = Subscription(
+        id="s1",
+        name="SUB-00000001",
+        version=2,
+        customer_id="c1",
+        status="Active",
+        quantity=Decimal(5),
+        product_id="p1",
+        product_name="Pro Plan (US)",
+        product_sku="PLAN-PRO-US",
+        price_book_entry_id="pbe-pro",
+        start_date=date(2026, 1, 27),
+        end_date=date(2027, 1, 26),
+        term=Decimal(12),
+        renewal_term=Decimal(12),
+        auto_renew=True,
+        evergreen=False,
+        list_price=Decimal(25),
+        sales_price=Decimal("22.5"),
+        total_amount=Decimal(1170),
+        total_acv=None,
+        tcv=None,
+        billing_period="Monthly",
+        next_billing_date=date(2026, 11, 27),
+        parent_id=None,
+        root_id=None,
+        level=1,
+    )
+    return base._replace(**changes)
+
+
+def reasons(subscription: Subscription, **kw) -> dict[str, str]:
+    options = {
+        "others": [],
+        "relationships": [],
+        "catalog": [],
+        "may_prepare": True,
+        "may_cancel": True,
+        "today": TODAY,
+        **kw,
+    }
+    return {c.kind.slug: c.reason for c in cf.choices_for(subscription, **options)}
+
+
+def test_it_adds_calendar_months_clamping_the_day():
+    assert cf.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert cf.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert cf.extended_end(date(2027, 1, 26), 6) == date(2027, 7, 26)
+    assert cf.extended_end(date(2027, 2, 28), 1) == date(2027, 3, 31)
+
+
+def test_it_refuses_to_convert_a_trial_that_already_ended():
+    trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 11, 20))
+    assert "The trial ended on" in reasons(trial)["trial"]
+    assert reasons(trial)["renew"] == "Free trial only: convert it to paid first."
+
+
+def test_it_offers_conversion_while_the_trial_runs():
+    trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 12, 12))
+    assert reasons(trial)["trial"] == ""
+    assert reasons(sub())["trial"] == "Only for free trials."
+
+
+def test_it_explains_what_a_role_may_not_do():
+    assert reasons(sub(), may_cancel=False)["cancel"].startswith("Only an account admin")
+    assert all("role" in r for r in reasons(sub(), may_prepare=False).values())
+    choices = cf.choices_for(
+        sub(),
+        others=[],
+        relationships=[],
+        catalog=[],
+        may_prepare=True,
+        may_cancel=False,
+        today=TODAY,
+    )
+    assert [c.kind.slug for c in choices if c.forbidden] == ["cancel"]
+
+
+def test_it_offers_only_renewal_for_an_expired_subscription():
+    expired = reasons(sub(status="Expired"))
+    assert expired["renew"] == ""
+    assert expired["quantity"] == "This subscription has ended; renew it first."
+
+
+def test_it_turns_a_target_quantity_into_a_delta_from_the_state_it_was_bound_with():
+    form = cf.QuantityForm({"quantity": 8, "when": "today"}, sub=sub(), today=TODAY)
+    assert form.is_valid(), form.errors
+    (change,) = form.changes()
+    assert change.change_type == "UpdateQuantity"
+    assert change.quantity == 3
+    assert change.start_date == TODAY
+    later = cf.QuantityForm({"quantity": 8, "when": "today"}, sub=sub(quantity=6), today=TODAY)
+    assert later.is_valid()
+    assert later.changes()[0].quantity == 2
+
+
+def test_it_turns_a_smaller_total_into_a_negative_delta_at_the_period_end():
+    form = cf.QuantityForm({"quantity": 2, "when": "period_end"}, sub=sub(), today=TODAY)
+    assert form.is_valid(), form.errors
+    (change,) = form.changes()
+    assert change.quantity == -3
+    assert change.start_date == date(2026, 11, 27)
+
+
+def test_it_turns_a_new_end_date_into_whole_months():
+    form = cf.TermForm({"new_end": "2027-07-26"}, sub=sub(), today=TODAY)
+    assert form.is_valid(), form.errors
+    assert form.changes()[0].term == 6
+    moved = cf.TermForm({"new_end": "2027-07-26"}, sub=sub(end_date=date(2027, 2, 10)), today=TODAY)
+    assert not moved.is_valid()
+
+
+def test_it_cancels_no_earlier_than_today():
+    form = cf.CancelForm(
+        {"reason": "not_using", "when": "date", "on": "2026-11-01"}, sub=sub(), today=TODAY
+    )
+    assert not form.is_valid()
+    assert "cannot start in the past" in str(form.errors["on"])

@@ -1,0 +1,300 @@
+"""The per-customer scope (`request.nue`): ownership checks, id checks, models, cache, fan-out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from orders import nue
+
+from .conftest import ACME_ID, GLOBEX_ID, ORDER_ID, ok, order_json, subscription_json
+
+FOREIGN_ORDER = "11111111-2222-4333-8444-555555555555"
+
+
+def test_it_drops_a_foreign_order_from_a_list_and_alerts(scope, nue_mock, caplog):
+    nue_mock.get("/orders").mock(
+        return_value=ok([order_json(), order_json(FOREIGN_ORDER, GLOBEX_ID, 2)])
+    )
+    with caplog.at_level(logging.ERROR, logger="orders.nue.security"):
+        orders = scope.orders()
+    assert [o.id for o in orders] == [ORDER_ID]
+    (alert,) = [r for r in caplog.records if r.name == "orders.nue.security"]
+    assert "1 orders of another customer" in alert.getMessage()
+
+
+def test_it_hides_a_foreign_order_as_not_found(scope, nue_mock, caplog):
+    nue_mock.get(f"/orders/{FOREIGN_ORDER}").mock(
+        return_value=ok(order_json(FOREIGN_ORDER, GLOBEX_ID, 2))
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="orders.nue.security"),
+        pytest.raises(nue.NueNotFound),
+    ):
+        scope.order(FOREIGN_ORDER)
+    assert any(r.name == "orders.nue.security" for r in caplog.records)
+
+
+def test_it_falls_back_to_the_documented_list_when_nue_has_no_single_order_path(scope, nue_mock):
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(
+        return_value=httpx.Response(404, json={"status": "FAILURE", "message": "No route"})
+    )
+    listed = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
+    assert scope.order(ORDER_ID).id == ORDER_ID
+    assert listed.calls.last.request.url.params["includes"] == "assets,invoices,orderProducts"
+    other = "33333333-4444-4555-8666-777777777777"
+    nue_mock.get(f"/orders/{other}").mock(return_value=httpx.Response(404, json={}))
+    with pytest.raises(nue.NueNotFound):
+        scope.order(other)
+
+
+def test_it_refuses_an_answer_for_another_order(scope, nue_mock):
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json(FOREIGN_ORDER)))
+    with pytest.raises(nue.NueProtocolError):
+        scope.order(ORDER_ID)
+
+
+def test_it_hides_a_foreign_invoice_as_not_found(scope, nue_mock):
+    nue_mock.get(f"/customers/{ACME_ID}/invoices/INV-00000001").mock(
+        return_value=ok({"id": "INV-00000001", "customerId": GLOBEX_ID, "amount": 10})
+    )
+    with pytest.raises(nue.NueNotFound):
+        scope.invoice("INV-00000001")
+
+
+def test_it_drops_foreign_subscriptions(scope, nue_mock):
+    nue_mock.get("/subscriptions").mock(
+        return_value=ok([subscription_json(), subscription_json("SUB-00000002", GLOBEX_ID)])
+    )
+    assert [s.name for s in scope.subscriptions()] == ["SUB-00000001"]
+    with pytest.raises(nue.NueNotFound):
+        scope.subscription("SUB-00000002")
+
+
+@pytest.mark.parametrize(
+    ("verb", "bad_id"),
+    [
+        ("order", "../customers"),
+        ("order", f"{ORDER_ID}/../../contacts"),
+        ("order", "O-1?customerIds=x"),
+        ("subscription", "SUB-1/x"),
+        ("subscription", "sub-00000001"),
+        ("invoice", "INV-1%2F..%2F"),
+        ("invoice", ""),
+        ("magic_link", "../../contacts"),
+    ],
+)
+def test_it_rejects_a_malformed_id_without_a_call(scope, nue_mock, verb, bad_id):
+    route = nue_mock.route().mock(return_value=ok([]))
+    with pytest.raises(nue.NueNotFound):
+        getattr(scope, verb)(bad_id)
+    assert not route.called
+
+
+def test_it_rejects_malformed_catalog_ids_in_writes_without_a_call(scope, nue_mock):
+    route = nue_mock.route().mock(return_value=ok([]))
+    with pytest.raises(nue.NueNotFound):
+        scope.preview([nue.LineRequest("../../x", Decimal(1))])
+    assert not route.called
+
+
+def test_it_parses_an_order_into_typed_values_and_a_bundle_tree(scope, nue_mock):
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json(unknownField={"x": 1})))
+    order = scope.order(ORDER_ID)
+    assert order.order_number == "O-00000001"
+    assert order.status == "Draft"
+    assert order.is_draft
+    assert order.total == Decimal("1080.0")
+    assert isinstance(order.list_total, Decimal)
+    assert order.start_date == date(2026, 1, 1)
+    (root,) = order.lines
+    assert root.total_price == Decimal("1000.10")
+    assert [c.product_name for c in root.children] == ["Admin Seats"]
+    assert [c.product_name for c in root.children[0].children] == ["Nested"]
+    assert [line.product_name for line in order.all_lines()] == [
+        "Platform Suite",
+        "Admin Seats",
+        "Nested",
+    ]
+
+
+def test_it_normalises_status_casing(scope, nue_mock):
+    nue_mock.get("/orders").mock(return_value=ok([order_json(status="ACTIVATED")]))
+    assert scope.orders()[0].status == "Activated"
+
+
+def test_it_rejects_a_parent_cycle(scope, nue_mock):
+    raw = order_json()
+    raw["orderProducts"][0]["parentId"] = raw["orderProducts"][2]["id"]
+    nue_mock.get("/orders").mock(return_value=ok([raw]))
+    with pytest.raises(nue.NueProtocolError, match="cycle"):
+        scope.orders()
+
+
+def test_it_memoises_reads_within_a_request(scope, nue_mock):
+    route = nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    scope.order(ORDER_ID)
+    scope.order(ORDER_ID)
+    assert route.call_count == 1
+    scope.order(ORDER_ID, fresh=True)
+    assert route.call_count == 2
+
+
+def test_it_takes_the_current_version_of_a_subscription(scope, nue_mock):
+    nue_mock.get("/subscriptions").mock(
+        return_value=ok(
+            [
+                subscription_json(version=2, quantity=8),
+                subscription_json(version=1, quantity=5),
+            ]
+        )
+    )
+    subscription = scope.subscription("SUB-00000001")
+    assert (subscription.version, subscription.quantity) == (2, Decimal(8))
+
+
+def test_it_pages_invoices_with_items_and_details(scope, nue_mock):
+    route = nue_mock.get(f"/customers/{ACME_ID}/invoices").mock(
+        return_value=ok(
+            [
+                {
+                    "id": "4a0f1c2e-1111-4222-8333-444455556666",
+                    "name": "INV-00000001",
+                    "customerId": ACME_ID,
+                    "status": "Active",
+                    "invoiceDate": "2026-02-01",
+                    "amount": 125.5,
+                    "balance": 0,
+                    "items": [
+                        {
+                            "productName": "Pro Plan",
+                            "amount": 125.5,
+                            "details": [
+                                {
+                                    "startDate": "2026-02-01",
+                                    "endDate": "2026-02-28",
+                                    "amount": 125.5,
+                                    "prorated": True,
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+            pagination={"page": 2, "limit": 1, "total": 3},
+        )
+    )
+    page = scope.invoices(page=2, limit=1)
+    assert (page.total, page.has_next, page.has_previous) == (3, True, True)
+    (invoice,) = page.items
+    assert invoice.items[0].details[0].prorated is True
+    assert invoice.amount == Decimal("125.5")
+    assert route.calls.last.request.url.params["page"] == "2"
+
+
+@pytest.mark.usefixtures("_clear_cache")
+def test_it_reads_catalog_options_and_caches_per_customer(acme, nue_mock):
+    route = nue_mock.get(f"/customers/{ACME_ID}/products").mock(
+        return_value=httpx.Response(
+            200,
+            json=[
+                {
+                    "id": "01tAAAAAAAAAAAAAAA",
+                    "name": "Platform Suite",
+                    "recordType": "Bundle",
+                    "configurable": True,
+                    "priceBookEntries": [
+                        {"id": "01uAAAAAAAAAAAAAAA", "listPrice": 400.0, "uom": {"name": "Acct"}}
+                    ],
+                    "productOptions": [
+                        {
+                            "productOptionId": "opt-admin-seats",
+                            "optionType": "Required",
+                            "defaultQuantity": 2,
+                            "minQuantity": 1,
+                            "maxQuantity": 100,
+                            "quantityEditable": True,
+                            "productOptions": [
+                                {"productOptionId": "opt-nested", "optionType": "Bundled"}
+                            ],
+                        }
+                    ],
+                }
+            ],
+        )
+    )
+    (product,) = nue.CustomerNue(acme).catalog()
+    option = product.options[0]
+    assert (option.type, option.default_quantity, option.quantity_editable) == (
+        "required",
+        Decimal(2),
+        True,
+    )
+    assert option.options[0].type == "bundled"
+    assert product.price_book_entries[0].list_price == Decimal("400.0")
+    assert product.price_book_entries[0].uom == "Acct"
+    nue.CustomerNue(acme).catalog()
+    assert route.call_count == 1
+    nue.CustomerNue(acme).invalidate_cache()
+    nue.CustomerNue(acme).catalog()
+    assert route.call_count == 2
+
+
+def test_it_returns_a_magic_link_for_an_own_order(scope, nue_mock):
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    nue_mock.get(f"/orders/magiclink/order/{ORDER_ID}").mock(
+        return_value=httpx.Response(200, json={"magicLink": "https://app.nue.io/view-order/t0k"})
+    )
+    link = scope.magic_link(ORDER_ID)
+    assert link == nue.MagicLink(ORDER_ID, "https://app.nue.io/view-order/t0k")
+
+
+def test_it_refuses_a_magic_link_that_is_not_a_url(scope, nue_mock):
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    nue_mock.get(f"/orders/magiclink/order/{ORDER_ID}").mock(
+        return_value=httpx.Response(200, json={"magicLink": "javascript:alert(1)"})
+    )
+    with pytest.raises(nue.NueProtocolError):
+        scope.magic_link(ORDER_ID)
+
+
+def test_it_fetches_independent_reads_concurrently(acme):
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.2)
+        if request.url.path == "/subscriptions":
+            return ok([subscription_json()])
+        return ok([])
+
+    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
+    scope = nue.CustomerNue(acme, client)
+    started = time.perf_counter()
+    results = nue.fetch_concurrently(
+        orders=scope.orders, subscriptions=scope.subscriptions, assets=scope.assets
+    )
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.2 * 1.5
+    assert [s.name for s in results["subscriptions"]] == ["SUB-00000001"]
+    assert results["orders"] == []
+    assert results["assets"] == []
+
+
+def test_it_raises_the_first_failure_of_a_fan_out(scope, nue_mock):
+    nue_mock.get("/orders").mock(return_value=ok([]))
+    nue_mock.get("/assets").mock(return_value=httpx.Response(404, json={"status": "FAILURE"}))
+    with pytest.raises(nue.NueNotFound):
+        nue.fetch_concurrently(orders=scope.orders, assets=scope.assets)
+
+
+def test_it_gives_no_scope_without_an_acting_customer():
+    assert nue.for_customer(None) is None
+
+
+def test_it_reads_an_order_by_its_number_through_the_list(scope, nue_mock):
+    nue_mock.get("/orders/O-00000001").mock(return_value=httpx.Response(404, json={}))
+    nue_mock.get("/orders").mock(return_value=ok([order_json()]))
+    assert scope.order("O-00000001").id == ORDER_ID

@@ -1,0 +1,281 @@
+"""The account manager's review: book of business, a request's page, approve, decline."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from orders import approvals
+from orders.models import ApprovalRequest, Operation
+from orders.nue import CustomerNue
+from portal.models import AuditEvent, AuditKind, User
+from tests.conftest import signed_in
+from tests.orders.approval_helpers import (
+    GLOBEX,
+    account,
+    big_draft,
+    drafts,
+    lower_limit,
+    make_buyer,
+    pending_request,
+)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_buyer()
+
+
+@pytest.fixture
+def approval(bob) -> ApprovalRequest:
+    lower_limit()
+    return pending_request(bob)
+
+
+@pytest.fixture
+def globex_manager(db) -> Client:
+    """An account manager with only Globex in the book."""
+    user = User.objects.create_user("gus@nue.example", is_staff=True)
+    account(GLOBEX).managers.add(user)
+    return signed_in(user)
+
+
+def _url(name: str, approval: ApprovalRequest) -> str:
+    return reverse(f"orders:{name}", args=[approval.pk])
+
+
+def _approve(client: Client, approval: ApprovalRequest, **headers: str):
+    page = client.get(_url("review_request", approval))
+    figures = page.context["approve_form"]["figures"].value()
+    return client.post(_url("review_approve", approval), {"figures": figures}, headers=headers)
+
+
+def test_it_shows_the_book_of_business(maria_client, approval):
+    response = maria_client.get(reverse("orders:review"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Acme Corporation" in page
+    assert "Globex GmbH" in page
+    assert "ARR" in page
+    assert "in 90 days" in page
+    assert _url("review_request", approval) in page
+    rows = {row.account.name: row for row in response.context["rows"]}
+    assert rows["Acme Corporation"].drafts
+    assert rows["Acme Corporation"].change_orders
+    assert rows["Acme Corporation"].arr > 0
+    assert rows["Acme Corporation"].pending == [approval]
+
+
+def test_it_lists_pending_requests_oldest_first(maria_client, bob):
+    lower_limit()
+    first, second = drafts()[:2]
+    older = pending_request(bob, first)
+    newer = pending_request(bob, second)
+    ApprovalRequest.objects.filter(pk=newer.pk).update(
+        requested_at=older.requested_at.replace(year=2030)
+    )
+
+    response = maria_client.get(reverse("orders:review"))
+
+    assert [p.pk for p in response.context["pending"]] == [older.pk, newer.pk]
+
+
+def test_it_shows_the_review_link_to_managers_only(maria_client, ada_client):
+    assert reverse("orders:review") in maria_client.get(reverse("home")).content.decode()
+    assert reverse("orders:review") not in ada_client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize("persona", ["ada_client", "ben_client", "sam_client"])
+def test_it_is_not_found_for_anyone_but_a_manager(request, persona, approval):
+    client = request.getfixturevalue(persona)
+    assert client.get(reverse("orders:review")).status_code == 404
+    assert client.get(_url("review_request", approval)).status_code == 404
+    assert client.post(_url("review_decline", approval), {"comment": "no"}).status_code == 404
+
+
+def test_it_hides_requests_outside_the_managers_book(globex_manager, approval):
+    assert globex_manager.get(_url("review_request", approval)).status_code == 404
+    assert (
+        globex_manager.post(_url("review_approve", approval), {"figures": "x"}).status_code == 404
+    )
+    assert (
+        globex_manager.post(_url("review_decline", approval), {"comment": "no"}).status_code == 404
+    )
+    draft_url = reverse("orders:review_draft", args=[approval.customer_id, approval.order_id])
+    assert globex_manager.get(draft_url).status_code == 404
+    assert (
+        approval.customer.name not in globex_manager.get(reverse("orders:review")).content.decode()
+    )
+
+
+def test_it_requires_sign_in(client, approval):
+    response = client.get(_url("review_request", approval))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_it_shows_the_request_re_priced(maria_client, approval):
+    response = maria_client.get(_url("review_request", approval))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Budget Q3" in page
+    assert "the figures are the ones the customer saw" in page
+    assert "Approve and activate" in page
+    assert 'id="quote-link"' in page
+
+
+def test_it_warns_when_the_figures_changed(maria_client, approval):
+    figures = dict(approval.figures, grand_total="1.00")
+    ApprovalRequest.objects.filter(pk=approval.pk).update(figures=figures)
+
+    page = maria_client.get(_url("review_request", approval)).content.decode()
+
+    assert "The figures changed since the request" in page
+    assert "Total" in page
+
+
+def test_it_approves_by_activating_through_the_ledger(
+    maria, maria_client, approval, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _approve(maria_client, approval)
+
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert approval.state == ApprovalRequest.State.APPROVED
+    assert approval.decided_by == maria
+    assert approval.operation is not None
+    assert approval.operation.state == Operation.State.SUCCEEDED
+    assert approval.operation.actor == maria
+    order = CustomerNue(approval.customer).order(approval.order_id, fresh=True)
+    assert order.status == "Activated"
+    assert not approvals.is_locked(approval.order_id)
+    event = AuditEvent.objects.get(kind=AuditKind.APPROVAL)
+    assert event.actor == maria
+    assert event.customer == approval.customer
+    assert event.details["order_id"] == approval.order_id
+    assert [m.to for m in mail.outbox] == [["bob@acme.example"]]
+    link = settings.SITE_URL + reverse("orders:order_detail", args=[approval.order_id])
+    assert link in mail.outbox[0].body
+    assert "approved" in mail.outbox[0].subject
+
+
+def test_the_buyer_sees_it_approved(maria_client, approval, bob):
+    _approve(maria_client, approval)
+    page = (
+        signed_in(bob)
+        .get(reverse("orders:order_detail", args=[approval.order_id]))
+        .content.decode()
+    )
+    assert "Approved" in page
+    assert "Maria Manager" in page
+
+
+def test_it_answers_htmx_approve_with_a_client_redirect(maria_client, approval):
+    response = _approve(maria_client, approval, HX_Request="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == _url("review_request", approval)
+
+
+def test_it_refuses_to_approve_figures_the_manager_did_not_see(maria_client, approval):
+    response = maria_client.post(_url("review_approve", approval), {"figures": "stale"})
+
+    assert response.status_code == 422
+    assert b"changed while you were reviewing" in response.content
+    approval.refresh_from_db()
+    assert approval.is_pending
+
+
+def test_it_approves_only_once(maria_client, approval):
+    page = maria_client.get(_url("review_request", approval))
+    figures = page.context["approve_form"]["figures"].value()
+    maria_client.post(_url("review_approve", approval), {"figures": figures})
+
+    again = maria_client.post(_url("review_approve", approval), {"figures": figures})
+
+    assert again.status_code in (409, 422)
+    assert Operation.objects.filter(target=approval.order_id, state="succeeded").count() == 1
+    assert AuditEvent.objects.filter(kind=AuditKind.APPROVAL).count() == 1
+
+
+def test_it_declines_with_a_comment(
+    maria, maria_client, approval, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = maria_client.post(_url("review_decline", approval), {"comment": "Over budget"})
+
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert approval.state == ApprovalRequest.State.DECLINED
+    assert approval.decision_comment == "Over budget"
+    assert not approvals.is_locked(approval.order_id)
+    event = AuditEvent.objects.get(kind=AuditKind.DECLINE)
+    assert event.actor == maria
+    assert event.details["comment"] == "Over budget"
+    assert "Over budget" in mail.outbox[0].body
+    assert "declined" in mail.outbox[0].subject
+    order = CustomerNue(approval.customer).order(approval.order_id, fresh=True)
+    assert order.is_draft
+
+
+def test_it_requires_a_reason_to_decline(maria_client, approval):
+    response = maria_client.post(
+        _url("review_decline", approval), {"comment": ""}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    assert b'id="decision"' in response.content
+    assert b"<html" not in response.content
+    approval.refresh_from_db()
+    assert approval.is_pending
+
+
+def test_it_rejects_get_on_decisions(maria_client, approval):
+    assert maria_client.get(_url("review_approve", approval)).status_code == 405
+    assert maria_client.get(_url("review_decline", approval)).status_code == 405
+
+
+def test_it_shows_a_draft_of_the_book(maria_client):
+    order = big_draft()
+    response = maria_client.get(reverse("orders:review_draft", args=[account().pk, order.id]))
+    assert response.status_code == 200
+    assert order.order_number in response.content.decode()
+    assert b'id="quote-link"' in response.content
+
+
+def test_it_hides_a_draft_of_another_customer_behind_a_book_customer(maria_client):
+    globex_order = big_draft(GLOBEX)
+    response = maria_client.get(
+        reverse("orders:review_draft", args=[account().pk, globex_order.id])
+    )
+    assert response.status_code == 404
+
+
+def test_it_keeps_the_decision_when_mail_fails(
+    maria_client, approval, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.orders.test_approvals.BrokenMail"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = maria_client.post(_url("review_decline", approval), {"comment": "Not now"})
+
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert approval.state == ApprovalRequest.State.DECLINED
+    assert "approval mail failed" in caplog.text
+
+
+@pytest.mark.usefixtures("_no_faults")
+def test_it_shows_the_rest_of_the_book_when_one_customers_read_fails(maria_client):
+    from nue_emulator import faults
+
+    with faults.inject("subscriptions", "GET", status=200, body="malformed", times=1):
+        response = maria_client.get(reverse("orders:review"))
+
+    assert response.status_code == 200
+    failed = [row for row in response.context["rows"] if row.error]
+    assert len(failed) == 1
+    assert failed[0].reference in response.content.decode()
+    assert len(response.context["rows"]) == 2

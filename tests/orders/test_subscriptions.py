@@ -1,0 +1,106 @@
+"""/subscriptions/ and /subscriptions/<name>/: current state, add-ons, version history, 404s."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+
+from nue_emulator import faults
+
+from .conftest import ok
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_no_faults", "_clear_cache")]
+
+
+def named(scope, product: str):
+    return next(s for s in scope.subscriptions() if s.product_name == product)
+
+
+def test_it_requires_login(client):
+    for url in ("/subscriptions/", "/subscriptions/SUB-00000001/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_lists_subscriptions_with_add_ons_under_their_bundle(ada_client, acme_nue):
+    response = ada_client.get("/subscriptions/")
+    assert response.status_code == 200
+    html = response.text
+    for subscription in acme_nue.subscriptions():
+        assert f'href="/subscriptions/{subscription.name}/"' in html
+    bundle = html.index(">Platform Suite</a>")
+    add_on = html.index('Add-on of Platform Suite: </span><a href="/subscriptions/')
+    assert bundle < add_on
+
+
+def test_it_never_lists_another_customers_subscriptions(grace_client, acme_nue, globex_nue):
+    html = grace_client.get("/subscriptions/").text
+    assert {s.name for s in globex_nue.subscriptions()} <= set(re.findall(r"SUB-\d+", html))
+    assert not {s.name for s in acme_nue.subscriptions()} & set(re.findall(r"SUB-\d+", html))
+
+
+def test_it_shows_a_subscriptions_history_and_pending_change(ada_client, acme_nue):
+    pro = named(acme_nue, "Pro Plan (US)")
+    response = ada_client.get(f"/subscriptions/{pro.name}/")
+    assert response.status_code == 200
+    html = response.text
+    assert f"version {pro.version}" in html
+    assert "Version 2 · UpdateQuantity" in html
+    assert "Quantity 3 → 5" in html
+    assert "Version 1 · New" in html
+    assert "Waiting for activation" in html
+    draft = next(o for o in acme_nue.orders() if o.order_type == "Change" and o.is_draft)
+    assert f'href="/orders/{draft.id}/"' in html
+
+
+def test_it_lists_a_bundles_add_ons(ada_client, acme_nue):
+    bundle = named(acme_nue, "Platform Suite")
+    html = ada_client.get(f"/subscriptions/{bundle.name}/").text
+    assert "Add-ons" in html
+    assert "Admin Seats" in html
+    assert "Premium Support" in html
+
+
+def test_it_offers_the_change_wizard_when_it_exists(ada_client, acme_nue):
+    pro = named(acme_nue, "Pro Plan (US)")
+    html = ada_client.get(f"/subscriptions/{pro.name}/").text
+    try:
+        change_url = reverse("orders:change_start", args=[pro.name])
+    except NoReverseMatch:
+        assert ">Change<" not in html
+    else:
+        assert f'href="{change_url}"' in html
+
+
+@pytest.mark.parametrize("name", ["SUB-99999999", "not-a-name", "SUB-1x"])
+def test_it_answers_404_for_unknown_names(ada_client, name):
+    assert ada_client.get(f"/subscriptions/{name}/").status_code == 404
+
+
+def test_it_answers_404_for_every_subscription_of_another_customer(ada_client, globex_nue):
+    for subscription in globex_nue.subscriptions():
+        response = ada_client.get(f"/subscriptions/{subscription.name}/")
+        assert response.status_code == 404, subscription.name
+
+
+def test_it_says_what_to_do_without_subscriptions(ada_client, nue_mock):
+    nue_mock.get("/subscriptions").mock(return_value=ok([]))
+    html = ada_client.get("/subscriptions/").text
+    assert "No subscriptions yet" in html
+
+
+@pytest.mark.parametrize("url", ["/subscriptions/", "/subscriptions/SUB-00000001/"])
+def test_it_shows_the_friendly_page_when_nue_fails(ada_client, url):
+    with faults.inject("subscriptions", "GET", status=200, body="malformed"):
+        response = ada_client.get(url)
+    assert response.status_code == 502
+    assert "Try again" in response.text
+
+
+def test_it_rejects_post(ada_client, acme_nue):
+    pro = named(acme_nue, "Pro Plan (US)")
+    assert ada_client.post("/subscriptions/").status_code == 405
+    assert ada_client.post(f"/subscriptions/{pro.name}/").status_code == 405
