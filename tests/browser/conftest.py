@@ -7,7 +7,8 @@ missing browser is a failure. Screenshots go to test-artifacts/ for people to lo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,35 @@ class PageWatch:
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_request_at_a_time(live_server) -> None:
+    """On the in-memory SQLite test database, let the live server's threads take turns.
+
+    Django hands that database's single connection to every live-server thread; two requests at
+    once (a page and its HTMX partial) would interleave their savepoints on it. PostgreSQL gives
+    each thread its own connection, so there the requests stay truly concurrent.
+    """
+    httpd = live_server.thread.httpd
+    if not httpd.connections_override:
+        return
+    app = httpd.get_app()
+    turn = threading.Lock()
+
+    def serialized(environ: dict, start_response) -> Iterable[bytes]:
+        with turn:
+            result = app(environ, start_response)
+            try:
+                # A streamed body reads the database too: drain it while holding the turn.
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        return [body]
+
+    httpd.set_app(serialized)
 
 
 @pytest.fixture
