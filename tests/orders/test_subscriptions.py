@@ -104,3 +104,22 @@ def test_it_rejects_post(ada_client, acme_nue):
     pro = named(acme_nue, "Pro Plan (US)")
     assert ada_client.post("/subscriptions/").status_code == 405
     assert ada_client.post(f"/subscriptions/{pro.name}/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("persona", "may_buy"), [("ada_client", True), ("bob_client", True), ("ben_client", False)]
+)
+def test_it_offers_buying_and_changing_only_to_roles_that_may(persona, may_buy, request, acme_nue):
+    client = request.getfixturevalue(persona)
+    sub = named(acme_nue, "Pro Plan (US)")
+    pages = {
+        "/": 'href="/orders/new/"',
+        "/orders/": 'href="/orders/new/"',
+        f"/subscriptions/{sub.name}/": f'href="/subscriptions/{sub.name}/change/"',
+    }
+    for url, action in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.text
+        # The navigation also links to a new order; count the page's own buttons.
+        assert (f'class="button" {action}' in html) is may_buy, url
