@@ -77,6 +77,19 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return render(request, "403.html", {"reason": str(exception or "")}, status=403)
 
 
+CSRF_FAILURE_MESSAGE = (
+    "This form had expired or came from another site, so nothing was sent. "
+    "Reload the page and try again."
+)
+
+
+@login_not_required
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    # Django's own page carries an inline style, which the content security policy blocks; the
+    # technical reason is for logs, not for the person whose form went stale.
+    return render(request, "403.html", {"reason": CSRF_FAILURE_MESSAGE}, status=403)
+
+
 @login_not_required
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "404.html", status=404)
