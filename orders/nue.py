@@ -1360,12 +1360,18 @@ def _check_id(value: object, pattern: re.Pattern[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AddOn:
-    """A bundle option on a new line, or (Reconfigure) its new absolute quantity from a date."""
+    """A bundle option on a new line, or (Reconfigure) its new absolute quantity from a date.
+
+    On a new line an option may start later or run for another term than its bundle
+    (`subscriptionStartDate`, `subscriptionTerm` on `addOns[]`, new-orders guide).
+    """
 
     product_option_id: str
     quantity: Decimal | None = None
     add_ons: tuple[AddOn, ...] = ()
     effective_date: date | None = None
+    start_date: date | None = None
+    term_months: int | None = None
 
     def to_nue(self) -> dict[str, Any]:
         _check_id(self.product_option_id, CATALOG_ID)
@@ -1374,6 +1380,10 @@ class AddOn:
             body["productOptionQuantity"] = self.quantity
         if self.effective_date is not None:
             body["reconfigureEffectiveDate"] = self.effective_date
+        if self.start_date is not None:
+            body["subscriptionStartDate"] = self.start_date
+        if self.term_months is not None:
+            body["subscriptionTerm"] = self.term_months
         if self.add_ons:
             body["addOns"] = [a.to_nue() for a in self.add_ons]
         return body

@@ -92,24 +92,6 @@ def entry_names(catalog: Sequence[Product]) -> dict[str, tuple[str, PriceBookEnt
     return {e.id: (p.name, e) for p in catalog for e in p.price_book_entries}
 
 
-@dataclass(frozen=True, slots=True)
-class DatedAddOn(AddOn):
-    """An add-on with its own start date and term: Nue reads `subscriptionStartDate` and
-    `subscriptionTerm` on `addOns[]` (new-orders guide), which orders.nue.AddOn does not carry."""
-
-    start_date: date | None = None
-    term_months: int | None = None
-
-    def to_nue(self) -> dict[str, Any]:
-        # AddOn.to_nue(self), not super(): slots dataclasses break zero-argument super().
-        body = AddOn.to_nue(self)
-        if self.start_date is not None:
-            body["subscriptionStartDate"] = self.start_date
-        if self.term_months is not None:
-            body["subscriptionTerm"] = self.term_months
-        return body
-
-
 def term_end(start: date, months: int) -> date:
     """Nue's inclusive end: 12 months from 1 Jul 2025 end on 30 Jun 2026."""
     return add_months(start, months) - timedelta(days=1)
@@ -407,7 +389,7 @@ class LineForm(forms.Form):
             if option.type == "bundled" and not children:
                 continue  # Nue includes bundled options by itself
             result.append(
-                DatedAddOn(
+                AddOn(
                     product_option_id=option.id,
                     quantity=Decimal(quantity) if quantity is not None else None,
                     add_ons=children,

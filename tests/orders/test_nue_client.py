@@ -277,3 +277,15 @@ def test_it_sends_explicit_timeouts(acme):
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(handler))
     nue.CustomerNue(acme, client).orders()
     assert seen == {"connect": 3.0, "read": 15.0, "write": 10.0, "pool": 3.0}
+
+
+def test_it_sends_an_add_ons_own_start_and_term():
+    add_on = nue.AddOn("opt-a", nue.Decimal(2), start_date=nue.date(2026, 2, 1), term_months=6)
+    assert add_on.to_nue() == {
+        "productOptionId": "opt-a",
+        "productOptionQuantity": nue.Decimal(2),
+        "subscriptionStartDate": nue.date(2026, 2, 1),
+        "subscriptionTerm": 6,
+    }
+    # Left out, the option follows its bundle.
+    assert nue.AddOn("opt-a").to_nue() == {"productOptionId": "opt-a"}
