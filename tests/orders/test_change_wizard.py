@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from orders import nue
-from orders.models import Operation
+from orders.models import ApprovalRequest, Operation
 from portal.models import AuditEvent, AuditKind
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats, monthly billing
@@ -312,9 +312,16 @@ def test_it_asks_for_approval_above_a_buyers_threshold(ada_client, ada):
     account.save()
     order_id = preview(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
     page = ada_client.get(reverse("orders:change_preview", args=[PRO, order_id])).content.decode()
-    assert "An account admin must confirm it" in page
+    assert "above your approval limit" in page
+    request_url = reverse("orders:approval_request", args=[order_id])
+    assert f'action="{request_url}"' in page
     response = confirm(ada_client, PRO, order_id)
     assert response.status_code == 403
+    assert acme(ada).subscription(PRO).quantity == 5
+    # The buyer asks their account manager from the preview itself.
+    ada_client.post(request_url, {"comment": "Two more seats for the new hires"})
+    pending = ApprovalRequest.objects.get(order_id=order_id)
+    assert pending.is_pending
     assert acme(ada).subscription(PRO).quantity == 5
 
 
