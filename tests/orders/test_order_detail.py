@@ -37,7 +37,8 @@ def test_it_shows_a_bundle_as_a_tree_with_totals(ada_client, acme_nue):
     for label in ("List total", "Discount", "Subtotal", "Tax", "Grand total", "ACV", "TCV"):
         assert label in html
     assert "$7,740.00" in html
-    assert "PO-20260626" in html
+    assert order.po_number
+    assert order.po_number in html
     assert re.search(r'href="/invoices/[^"]+/">INV-\d+</a>', html)
     assert 'href="/subscriptions/SUB-' in html
 
