@@ -2016,20 +2016,53 @@ class CustomerNue:
         calculate_tax: bool = False,
     ) -> ChangeOrderResult:
         # POST /change-orders — a draft change order, through the operation ledger.
-        before = self.subscription(subscription_name)
+        return self.change_many(
+            [(subscription_name, changes)],
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            lines=lines,
+            preview_invoice=preview_invoice,
+            calculate_tax=calculate_tax,
+        )
+
+    def change_many(
+        self,
+        items: Sequence[tuple[str, Sequence[AssetChange]]],
+        *,
+        actor: User,
+        on_behalf_of: User | None = None,
+        lines: Sequence[LineRequest] = (),
+        preview_invoice: bool = True,
+        calculate_tax: bool = False,
+    ) -> ChangeOrderResult:
+        # POST /change-orders — ONE draft change order whose assetChanges[] change several
+        # subscriptions (each names its own), through the operation ledger.
+        if not items:
+            raise ValueError("A change order needs at least one subscription's changes.")
+        # Every subscription is read (and checked to be this customer's) before anything is sent.
+        befores = [self.subscription(name) for name, _changes in items]
         body: dict[str, Any] = {
-            "assetChanges": [c.to_nue(before.name) for c in changes],
+            "assetChanges": [
+                c.to_nue(before.name)
+                for before, (_name, changes) in zip(befores, items, strict=True)
+                for c in changes
+            ],
             "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
         }
         if lines:
             body["products"] = [line.to_nue() for line in lines]
         from orders.models import Operation
 
-        # Quantity and term changes are deltas: the same body against a newer version of the
-        # subscription is a new change, not a double click, so the version is part of the hash.
-        fingerprint = {"body": body, "subscriptionVersion": before.version}
+        # Quantity and term changes are deltas: the same body against a newer version of any of
+        # the subscriptions is a new change, not a double click, so the versions are in the hash.
+        versions = {before.name: before.version for before in befores}
+        fingerprint: dict[str, Any] = {"body": body}
+        if len(versions) == 1:
+            fingerprint["subscriptionVersion"] = befores[0].version
+        else:
+            fingerprint["subscriptionVersions"] = versions
         op, replay = self._open_operation(
-            Operation.Kind.CHANGE, before.name, fingerprint, actor, on_behalf_of
+            Operation.Kind.CHANGE, _ledger_target(versions), fingerprint, actor, on_behalf_of
         )
         if replay is None:
             op.result = self._send_operation(
@@ -2039,7 +2072,7 @@ class CustomerNue:
             self._forget("orders")
         else:
             op = replay
-        return self._change_result(op, before, replayed=replay is not None)
+        return self._change_result(op, befores, replayed=replay is not None)
 
     # Cache and memo ------------------------------------------------------------------------------
 
@@ -2283,14 +2316,15 @@ class CustomerNue:
         return op
 
     def _change_order_after(self, op: Operation) -> Order | None:
-        """A draft change order for op's subscription created since op was sent, if Nue has one."""
+        """A draft change order for op's subscriptions created since op was sent, if Nue has one."""
         since = (op.sent_at or op.created_at).date()
+        names = _ledger_names(op.target)
         self._forget("orders")
-        # The lines are needed to see which subscription a draft changes.
+        # The lines are needed to see which subscriptions a draft changes.
         for order in self.orders(status="draft", includes=("orderProducts",)):
             if order.created_date is not None and order.created_date < since:
                 continue
-            if any(line.subscription_name == op.target for line in order.all_lines()):
+            if names <= {line.subscription_name for line in order.all_lines()}:
                 return order
         return None
 
@@ -2319,7 +2353,7 @@ class CustomerNue:
         )
 
     def _change_result(
-        self, op: Operation, before: Subscription, *, replayed: bool
+        self, op: Operation, befores: Sequence[Subscription], *, replayed: bool
     ) -> ChangeOrderResult:
         data = op.result if isinstance(op.result, dict) else {}
         if "order" in data:
@@ -2327,21 +2361,48 @@ class CustomerNue:
         else:
             order = self.order(str(data.get("resolvedOrderId", "")), fresh=True)
         # The emulator summarises each touched subscription in data.assetChanges (and on the
-        # stored order); without it, the portal still knows the subscription as it was.
+        # stored order); without it, the portal still knows each subscription as it was, and the
+        # confirm step checks every one of them for a newer version.
         raw_changes = _objs(data, "assetChanges", "change order") or list(
             _objs(_obj(data.get("order", {}), "order"), "assetChanges", "change order")
         )
-        changes = tuple(SubscriptionChange.parse(c) for c in raw_changes) or (
-            SubscriptionChange(before.name, (), SubscriptionSnapshot.of(before), None, None),
-        )
+        summarised = [SubscriptionChange.parse(c) for c in raw_changes]
+        seen = {c.name for c in summarised}
+        unsummarised = [
+            SubscriptionChange(b.name, (), SubscriptionSnapshot.of(b), None, None)
+            for b in {b.name: b for b in befores}.values()
+            if b.name not in seen
+        ]
         return ChangeOrderResult(
             order=order,
             preview_invoices=_preview_invoices(data, "change order"),
-            changes=changes,
+            changes=(*summarised, *unsummarised),
             warnings=tuple(_warning_text(w) for w in data.get("warnings", ()) or ()),
             operation_id=op.pk,
             replayed=replayed,
         )
+
+
+# Operation.target's max_length: a change order's ledger row names every subscription it changes.
+LEDGER_TARGET_LENGTH = 64
+
+
+def _ledger_target(names: Iterable[str]) -> str:
+    """The ledger key of a change order: its subscription names, sorted and joined.
+
+    Too many names for the column keep the whole names that fit and a digest of all of them, so
+    the key still differs between baskets and `resolve` still finds the draft by those names.
+    """
+    joined = ",".join(sorted(set(names)))
+    if len(joined) <= LEDGER_TARGET_LENGTH:
+        return joined
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:16]
+    head = joined[: LEDGER_TARGET_LENGTH - len(digest) - 1].rpartition(",")[0]
+    return f"{head}#{digest}"
+
+
+def _ledger_names(target: str) -> set[str]:
+    return set(target.partition("#")[0].split(","))
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from orders import nue
 
@@ -298,3 +299,155 @@ def test_it_reads_an_order_by_its_number_through_the_list(scope, nue_mock):
     nue_mock.get("/orders/O-00000001").mock(return_value=httpx.Response(404, json={}))
     nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     assert scope.order("O-00000001").id == ORDER_ID
+
+
+# --- change_many: one change order for several subscriptions --------------------------------------
+
+BASKET_ORDER_ID = "44444444-5555-4666-8777-888888888888"
+SEATS = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
+LONGER = nue.AssetChange("UpdateTerm", term=6)
+
+
+def basket_order_json(names) -> dict[str, object]:
+    created = timezone.now().isoformat().replace("+00:00", "Z")
+    raw = order_json(BASKET_ORDER_ID, number=88, orderType="Change", createdDate=created)
+    raw["orderProducts"] = [
+        {
+            "id": f"l-{n}",
+            "productName": "P",
+            "quantity": 1,
+            "totalPrice": 1.0,
+            "subscriptionName": n,
+        }
+        for n in names
+    ]
+    return raw
+
+
+def mock_subscriptions(nue_mock, *subs):
+    return nue_mock.get("/subscriptions").mock(return_value=ok(list(subs)))
+
+
+def created(data: dict[str, object]) -> httpx.Response:
+    return httpx.Response(201, json={"status": "SUCCESS", "data": data, "warnings": []})
+
+
+@pytest.mark.django_db
+def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scope, nue_mock, buyer):
+    from orders.models import Operation
+
+    mock_subscriptions(
+        nue_mock,
+        subscription_json("SUB-00000001", version=2),
+        subscription_json("SUB-00000002", quantity=1),
+    )
+    names = ["SUB-00000002", "SUB-00000001"]
+    route = nue_mock.post("/change-orders").mock(
+        return_value=created({"order": basket_order_json(names)})
+    )
+    result = ledger_scope.change_many(
+        [("SUB-00000002", [LONGER]), ("SUB-00000001", [SEATS])], actor=buyer
+    )
+    assert route.call_count == 1
+    body = nue.json.loads(route.calls.last.request.content)
+    assert [(c["assetNumber"], c["changeType"]) for c in body["assetChanges"]] == [
+        ("SUB-00000002", "UpdateTerm"),
+        ("SUB-00000001", "UpdateQuantity"),
+    ]
+    assert body["options"] == {"previewInvoice": True, "calculateTax": False}
+    assert result.order.id == BASKET_ORDER_ID
+    # Nue summarised nothing: each subscription is still known as it was, for the stale check.
+    assert [(c.name, c.before.version, c.after) for c in result.changes] == [
+        ("SUB-00000002", 1, None),
+        ("SUB-00000001", 2, None),
+    ]
+    op = Operation.objects.get()
+    assert (op.kind, op.target) == ("change", "SUB-00000001,SUB-00000002")
+
+
+@pytest.mark.django_db
+def test_it_keeps_nues_summary_and_adds_the_subscriptions_it_left_out(
+    ledger_scope, nue_mock, buyer
+):
+    mock_subscriptions(
+        nue_mock, subscription_json("SUB-00000001"), subscription_json("SUB-00000002")
+    )
+    summary = {
+        "assetNumber": "SUB-00000001",
+        "changeTypes": ["UpdateQuantity"],
+        "before": {"subscriptionVersion": 1, "quantity": 5},
+        "after": {"subscriptionVersion": 2, "quantity": 8},
+        "amount": 75.0,
+    }
+    order = basket_order_json(["SUB-00000001", "SUB-00000002"])
+    nue_mock.post("/change-orders").mock(
+        return_value=created({"order": order, "assetChanges": [summary]})
+    )
+    result = ledger_scope.change_many(
+        [("SUB-00000001", [SEATS]), ("SUB-00000002", [LONGER])], actor=buyer
+    )
+    assert [(c.name, c.after.quantity if c.after else None) for c in result.changes] == [
+        ("SUB-00000001", Decimal(8)),
+        ("SUB-00000002", None),
+    ]
+
+
+@pytest.mark.django_db
+def test_it_sends_nothing_when_one_subscription_is_another_customers(ledger_scope, nue_mock, buyer):
+    from orders.models import Operation
+
+    mock_subscriptions(
+        nue_mock, subscription_json("SUB-00000001"), subscription_json("SUB-00000007", GLOBEX_ID)
+    )
+    route = nue_mock.post("/change-orders").mock(return_value=created({}))
+    with pytest.raises(nue.NueNotFound):
+        ledger_scope.change_many(
+            [("SUB-00000001", [SEATS]), ("SUB-00000007", [LONGER])], actor=buyer
+        )
+    assert not route.called
+    assert not Operation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_fingerprints_every_subscriptions_version(ledger_scope, nue_mock, buyer):
+    names = ["SUB-00000001", "SUB-00000002"]
+    items = [("SUB-00000001", [SEATS]), ("SUB-00000002", [LONGER])]
+    route = nue_mock.post("/change-orders").mock(
+        return_value=created({"order": basket_order_json(names)})
+    )
+    mock_subscriptions(nue_mock, subscription_json(names[0]), subscription_json(names[1]))
+    first = ledger_scope.change_many(items, actor=buyer)
+    again = nue.CustomerNue(ledger_scope.account).change_many(items, actor=buyer)
+    assert again.replayed
+    assert again.order.id == first.order.id
+    assert route.call_count == 1
+    # The same body against a newer version of the second subscription is a new change.
+    mock_subscriptions(
+        nue_mock, subscription_json(names[0]), subscription_json(names[1], version=2)
+    )
+    moved = nue.CustomerNue(ledger_scope.account).change_many(items, actor=buyer)
+    assert not moved.replayed
+    assert route.call_count == 2
+
+
+@pytest.mark.django_db
+def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
+    ledger_scope, nue_mock, buyer
+):
+    from orders.models import Operation
+
+    names = [f"SUB-{n:08d}" for n in range(1, 8)]
+    mock_subscriptions(nue_mock, *(subscription_json(n) for n in names))
+    route = nue_mock.post("/change-orders").mock(side_effect=httpx.ReadTimeout("slow"))
+    nue_mock.get("/orders").mock(return_value=ok([basket_order_json(names)]))
+    nue_mock.get(f"/orders/{BASKET_ORDER_ID}").mock(return_value=ok(basket_order_json(names)))
+    items = [(n, [LONGER]) for n in names]
+    with pytest.raises(nue.NueUnavailable):
+        ledger_scope.change_many(items, actor=buyer)
+    op = Operation.objects.get()
+    assert len(op.target) <= Operation._meta.get_field("target").max_length
+    assert op.target.startswith("SUB-00000001,SUB-00000002,")
+    again = nue.CustomerNue(ledger_scope.account).change_many(items, actor=buyer)
+    assert again.replayed
+    assert again.order.id == BASKET_ORDER_ID
+    assert route.call_count == 1
