@@ -8,6 +8,7 @@ activated only if the subscription is still what the draft was computed from (se
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django import forms
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -38,6 +40,7 @@ from orders.nue import (
     Invoice,
     NueConflict,
     NueError,
+    NueValidationError,
     OperationInProgress,
     Order,
     OrderLine,
@@ -149,7 +152,7 @@ def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
             return _go(request, reverse("orders:change_basket"))
         if form.is_valid():
             try:
-                result = _draft(scope, sub, form, request)
+                result = _draft(scope, [(sub.name, form)], request)
             except NueError as error:
                 status = add_form_errors(form, error, form.field_map)
             else:
@@ -164,11 +167,16 @@ def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
 
 
 def _draft(
-    scope: CustomerNue, sub: Subscription, form: cf.ChangeForm, request: HttpRequest
+    scope: CustomerNue, item_forms: Sequence[tuple[str, cf.ChangeForm]], request: HttpRequest
 ) -> ChangeOrderResult:
-    """Create the draft change order (POST /change-orders with previewInvoice)."""
+    """Create one draft change order holding every form's changes to its subscription
+    (POST /change-orders with previewInvoice)."""
     actor, on_behalf_of = _actors(request)
-    result = scope.change(sub.name, form.changes(), actor=actor, on_behalf_of=on_behalf_of)
+    result = scope.change_many(
+        [(name, form.changes()) for name, form in item_forms],
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+    )
     if result.replayed and not scope.order(result.order.id, fresh=True).is_draft:
         # The ledger answers an identical change sent moments ago with that change order; if it
         # was applied since, previewing it would show the customer a change already made.
@@ -245,7 +253,7 @@ class Money(NamedTuple):
     recurring: list[tuple[str, Decimal | None]]
 
 
-def money(previews: Sequence[Preview]) -> Money:
+def money(previews: Sequence[Preview | BasketPreview]) -> Money:
     """The three blocks of a preview (or a basket's): credit, charge, and when it is billed."""
     today = timezone.localdate()
     lines = [ln for p in previews for ln in p.order.all_lines() if ln.total_price]
@@ -424,7 +432,10 @@ def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
 
 
 def apply(
-    scope: CustomerNue, previews: Sequence[Preview], actor: User, on_behalf_of: User | None
+    scope: CustomerNue,
+    previews: Sequence[Preview | BasketPreview],
+    actor: User,
+    on_behalf_of: User | None,
 ) -> bool:
     """Activate the previewed drafts exactly once; True when earlier submits already did.
 
@@ -545,12 +556,31 @@ def _save_basket(request: HttpRequest, scope: CustomerNue, items: Sequence[Baske
 def _add_to_basket(
     request: HttpRequest, scope: CustomerNue, sub: Subscription, kind: str, form: cf.ChangeForm
 ) -> None:
-    # One change per subscription: each becomes a draft computed from the subscription as it is,
-    # so a second one for the same subscription would be stale as soon as the first applied.
+    # One change per subscription: each item is computed from its subscription as it is, so a
+    # second one for the same subscription in the same change order would apply on top of it.
     data = {k: v for k, v in form.data.lists() if k not in ("csrfmiddlewaretoken", "action")}  # type: ignore[attr-defined]
     item = BasketItem(sub.name, kind, form.description().get("asked", ""), data)
     items = [i for i in _basket(request, scope) if i.name != sub.name]
     _save_basket(request, scope, [*items, item])
+
+
+@dataclass(frozen=True, slots=True)
+class BasketPreview:
+    """A basket as previewed: ONE draft change order holding every item's changes.
+
+    `changes` and `invoices` are the whole order's (a before/after for every subscription it
+    touches); `items` are what each item asked for, each a Preview of that same order with the
+    changes to its own subscription.
+    """
+
+    order: Order
+    items: tuple[Preview, ...]
+    changes: tuple[SubscriptionChange, ...]
+    invoices: tuple[Invoice, ...]
+
+    @property
+    def is_cancel(self) -> bool:
+        return any(item.is_cancel for item in self.items)
 
 
 def _basket_key(scope: CustomerNue, basket_id: str) -> str:
@@ -561,7 +591,7 @@ def _basket_key(scope: CustomerNue, basket_id: str) -> str:
 @require_http_methods(["GET", "POST"])
 def change_basket(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
-    # A basket filled under a buyer role must not become drafts once the role is gone.
+    # A basket filled under a buyer role must not become a draft once the role is gone.
     if request.method == "POST" and not can_prepare(getattr(request, "membership", None)):
         raise PermissionDenied("Your role may not change subscriptions.")
     items = _basket(request, scope)
@@ -569,63 +599,134 @@ def change_basket(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and action == "remove":
         _save_basket(request, scope, [i for i in items if i.name != request.POST.get("name")])
         return _go(request, reverse("orders:change_basket"))
+    status = 200
     errors: dict[str, list[str]] = {}
+    problems: list[str] = []
     if request.method == "POST" and action == "preview" and items:
-        previews, errors = _draft_basket(request, scope, items)
-        if not errors:
+        basket, status, errors, problems = _draft_basket(request, scope, items)
+        if basket is not None:
             basket_id = uuid.uuid4().hex
-            cache.set(_basket_key(scope, basket_id), [p.order.id for p in previews], PREVIEW_TTL)
+            cache.set(_basket_key(scope, basket_id), basket, PREVIEW_TTL)
             return _go(request, reverse("orders:change_basket_preview", args=[basket_id]))
-    ctx = {"items": items, "errors": errors}
-    return render(request, "orders/change/basket.html", ctx, status=422 if errors else 200)
+    ctx = {"items": items, "errors": errors, "problems": problems}
+    return render(request, "orders/change/basket.html", ctx, status=status)
 
 
 def _draft_basket(
     request: HttpRequest, scope: CustomerNue, items: Sequence[BasketItem]
-) -> tuple[list[Preview], dict[str, list[str]]]:
-    """One draft change order per item, each from its subscription as Nue has it now."""
+) -> tuple[BasketPreview | None, int, dict[str, list[str]], list[str]]:
+    """One draft change order for every item, each priced from its subscription as Nue has it now.
+
+    Every item is validated against a fresh read of its subscription before anything is sent; a
+    foreign or missing subscription is a 404 and nothing is sent at all.
+    """
     today = timezone.localdate()
-    previews: list[Preview] = []
-    errors: dict[str, list[str]] = {}
+    item_forms: list[tuple[str, cf.ChangeForm]] = []
     for item in items:
         sub = scope.subscription(item.name)
         data = QueryDict(mutable=True)
         for key, values in item.data.items():
             data.setlist(key, values)
-        form = _form(scope, sub, item.kind, data, today)
-        if form.is_valid():
-            try:
-                result = _draft(scope, sub, form, request)
-            except NueError as error:
-                add_form_errors(form, error, form.field_map)
-            else:
-                previews.append(_remember(scope, sub, item.kind, form, result))
-                continue
-        errors[item.name] = [str(e) for field in form.errors.values() for e in field]
-    return previews, errors
+        item_forms.append((sub.name, _form(scope, sub, item.kind, data, today)))
+    status = 422
+    basket_form = forms.Form({})
+    valid = [form.is_valid() for _name, form in item_forms]  # every item's errors, not the first's
+    if all(valid):
+        try:
+            result = _draft(scope, item_forms, request)
+        except NueError as error:
+            status = _add_basket_errors(error, item_forms, basket_form)
+        else:
+            return _remember_basket(items, item_forms, result), 200, {}, []
+    errors = {
+        name: [str(e) for field in form.errors.values() for e in field]
+        for name, form in item_forms
+        if form.errors
+    }
+    return None, status, errors, [str(e) for e in basket_form.non_field_errors()]
 
 
-def _basket_previews(scope: CustomerNue, basket_id: str) -> list[Preview]:
-    order_ids = cache.get(_basket_key(scope, basket_id))
-    if not isinstance(order_ids, list):
+def _add_basket_errors(
+    error: NueError, item_forms: Sequence[tuple[str, cf.ChangeForm]], basket_form: forms.Form
+) -> int:
+    """Put a Nue failure on the item whose changes it names: assetChanges[i] is the item whose
+    changes occupy index i of the one order. What names no item goes on the basket."""
+    basket_form.is_valid()
+    if not isinstance(error, NueValidationError):
+        return add_form_errors(basket_form, error)
+    # For each index of the order's changes[]: the item it belongs to and that item's first index.
+    owners: list[tuple[int, int]] = []
+    for position, (_name, form) in enumerate(item_forms):
+        owners += [(position, len(owners))] * len(form.changes())
+    per_item: dict[int, dict[str, tuple[str, ...]]] = {}
+    unplaced: dict[str, tuple[str, ...]] = {}
+    for path, messages in error.field_errors.items():
+        found = re.fullmatch(r"changes\[(\d+)\](.*)", path, flags=re.DOTALL)
+        if found is None or int(found[1]) >= len(owners):
+            unplaced[path] = messages
+            continue
+        position, first = owners[int(found[1])]
+        per_item.setdefault(position, {})[f"changes[{int(found[1]) - first}]{found[2]}"] = messages
+    for position, field_errors in per_item.items():
+        form = item_forms[position][1]
+        add_form_errors(form, _narrowed(error, field_errors), form.field_map)
+    if unplaced or not per_item:
+        add_form_errors(basket_form, _narrowed(error, unplaced))
+    return 422
+
+
+def _narrowed(error: NueValidationError, field_errors: dict[str, tuple[str, ...]]) -> NueError:
+    return NueValidationError(
+        error.message,
+        field_errors=field_errors,
+        status=error.status,
+        error_code=error.error_code,
+        reference=error.reference,
+    )
+
+
+def _remember_basket(
+    items: Sequence[BasketItem],
+    item_forms: Sequence[tuple[str, cf.ChangeForm]],
+    result: ChangeOrderResult,
+) -> BasketPreview:
+    previews = tuple(
+        Preview(
+            order=result.order,
+            name=name,
+            kind=item.kind,
+            data=item.data,
+            asked=form.description(),
+            changes=tuple(c for c in result.changes if c.name == name),
+            invoices=(),
+        )
+        for item, (name, form) in zip(items, item_forms, strict=True)
+    )
+    return BasketPreview(
+        order=result.order,
+        items=previews,
+        changes=result.changes,
+        invoices=result.preview_invoices,
+    )
+
+
+def _basket_preview(scope: CustomerNue, basket_id: str) -> BasketPreview:
+    basket = cache.get(_basket_key(scope, basket_id))
+    if not isinstance(basket, BasketPreview):
         raise Http404("This basket preview has expired.")
-    found = [cache.get(_preview_key(scope, order_id)) for order_id in order_ids]
-    previews = [p for p in found if isinstance(p, Preview)]
-    if len(previews) != len(order_ids):
-        raise Http404("This basket preview has expired.")
-    return previews
+    return basket
 
 
 @require_GET
 def change_basket_preview(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
-    return _basket_page(request, basket_id, _basket_previews(scope, basket_id), status=200)
+    return _basket_page(request, basket_id, _basket_preview(scope, basket_id), status=200)
 
 
 def _basket_page(
     request: HttpRequest,
     basket_id: str,
-    previews: Sequence[Preview],
+    basket: BasketPreview,
     *,
     status: int,
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
@@ -634,14 +735,12 @@ def _basket_page(
     membership = getattr(request, "membership", None)
     ctx = {
         "basket_id": basket_id,
-        "previews": previews,
-        "money": money(previews),
-        "explanations": [explain(line) for p in previews for line in p.order.all_lines()],
-        "invoices": sorted(
-            (i for p in previews for i in p.invoices),
-            key=lambda i: i.invoice_date or timezone.localdate(),
-        ),
-        "decision": _basket_decision(membership, previews).value,
+        "basket": basket,
+        "order": basket.order,
+        "money": money([basket]),
+        "explanations": [explain(line) for line in basket.order.all_lines()],
+        "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),
+        "decision": _basket_decision(membership, basket).value,
         "stale": stale,
         "problem": problem,
     }
@@ -649,30 +748,30 @@ def _basket_page(
     return render(request, template, ctx, status=status)
 
 
-def _basket_decision(membership: Any, previews: Sequence[Preview]) -> Decision:
-    if any(p.is_cancel for p in previews) and not can_cancel(membership):
+def _basket_decision(membership: Any, basket: BasketPreview) -> Decision:
+    if basket.is_cancel and not can_cancel(membership):
         return Decision.FORBIDDEN
-    return activation_decision(membership, sum((p.order.total for p in previews), Decimal(0)))
+    return activation_decision(membership, basket.order.total)
 
 
 @money_moving
 @require_POST
 def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
-    previews = _basket_previews(scope, basket_id)
+    basket = _basket_preview(scope, basket_id)
     membership = getattr(request, "membership", None)
-    if _basket_decision(membership, previews) != Decision.ACTIVATE:
-        return _basket_page(request, basket_id, previews, status=403)
+    if _basket_decision(membership, basket) != Decision.ACTIVATE:
+        return _basket_page(request, basket_id, basket, status=403)
     actor, on_behalf_of = _actors(request)
     try:
-        replayed = apply(scope, previews, actor, on_behalf_of)
+        replayed = apply(scope, [basket], actor, on_behalf_of)
     except Stale as stale:
-        return _basket_page(request, basket_id, previews, status=409, stale=stale.pairs)
+        return _basket_page(request, basket_id, basket, status=409, stale=stale.pairs)
     except OperationInProgress as error:
-        return _basket_page(request, basket_id, previews, status=409, problem=error.message)
+        return _basket_page(request, basket_id, basket, status=409, problem=error.message)
     if not replayed:
-        for preview in previews:
-            _audit(request, preview)
+        for item in basket.items:
+            _audit(request, item)
         _save_basket(request, scope, [])
     return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
 
@@ -680,10 +779,10 @@ def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
 @require_GET
 def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
-    previews = _basket_previews(scope, basket_id)
-    orders = [scope.order(p.order.id) for p in previews]
-    if any(order.status != "Activated" for order in orders):
+    basket = _basket_preview(scope, basket_id)
+    order = scope.order(basket.order.id)
+    if order.status != "Activated":
         raise Http404("This basket is not confirmed.")
-    subs = [scope.subscription(c.name) for p in previews for c in p.changes]
-    ctx = {"orders": orders, "subs": subs, "total": sum((o.total for o in orders), Decimal(0))}
+    subs = [scope.subscription(c.name) for c in basket.changes]
+    ctx = {"order": order, "items": basket.items, "subs": subs}
     return render(request, "orders/change/basket_result.html", ctx)

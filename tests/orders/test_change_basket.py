@@ -1,16 +1,26 @@
-"""The change basket: changes to several subscriptions, previewed together, confirmed at once."""
+"""The change basket: changes to several subscriptions in ONE change order, previewed together,
+confirmed at once."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+import httpx
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
+from nue_emulator import journal
 from orders import nue
+from orders.changes import BASKET_KEY
+from orders.models import Operation
+from portal.models import AuditEvent, AuditKind
 
-PRO = "SUB-00000001"
-SUITE = "SUB-00000002"
+PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats
+SUITE = "SUB-00000002"  # Acme: Platform Suite bundle
+GLOBEX_PRO = "SUB-00000007"
 BASKET = reverse("orders:change_basket")
 
 
@@ -32,6 +42,48 @@ def preview_together(client) -> str:
     response = client.post(BASKET, {"action": "preview"})
     assert response.status_code == 302, response.content.decode()[:3000]
     return response["Location"].rstrip("/").split("/")[-1]
+
+
+def order_id_of(client, basket_id: str) -> str:
+    page = client.get(reverse("orders:change_basket_preview", args=[basket_id]))
+    return page.context["order"].id
+
+
+def six_months_more(client, name: str) -> str:
+    """The term form's "+6 months" end date for `name`."""
+    response = client.get(reverse("orders:change_details", args=[name, "term"]))
+    return response.context["form"].fields["new_end"].choices[2][0]
+
+
+def change_order_posts(calls: list[journal.Entry]) -> int:
+    return sum(1 for c in calls if c.method == "POST" and c.path.endswith("/change-orders"))
+
+
+def activations(calls: list[journal.Entry], order_id: str) -> int:
+    return sum(1 for c in calls if c.method == "POST" and c.path.endswith(f"/orders/{order_id}"))
+
+
+class Upstream(httpx.BaseTransport):
+    """The real emulator; POST /change-orders bodies are kept, and answered by `answer` if any."""
+
+    def __init__(self, answer=None) -> None:
+        self.inner = httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
+        self.answer = answer
+        self.bodies: list[dict] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/change-orders"):
+            self.bodies.append(json.loads(request.read()))
+            if self.answer is not None:
+                return self.answer(request)
+        return self.inner.handle_request(request)
+
+
+def with_upstream(transport: Upstream):
+    client = nue.NueClient(
+        settings.SITE_URL + settings.NUE_EMULATOR_PREFIX, settings.NUE_API_KEY, transport=transport
+    )
+    return client, nue.install_client(client)
 
 
 def test_it_requires_login(client):
@@ -64,6 +116,8 @@ def test_it_previews_two_changes_together_and_applies_both(ada_client, ada):
     text = page.content.decode()
     assert text.count('class="before-after"') == 2
     assert "Confirm all changes" in text
+    assert "1 draft change order" not in text
+    assert "draft change orders" not in text
     suite_end = acme(ada).subscription(SUITE).end_date
     response = ada_client.post(reverse("orders:change_basket_confirm", args=[basket_id]))
     assert response.status_code == 302
@@ -125,3 +179,144 @@ def test_it_refuses_a_viewer(ben_client, ada_client):
     basket_id = preview_together(ada_client)
     confirm = reverse("orders:change_basket_confirm", args=[basket_id])
     assert ben_client.post(confirm).status_code == 403
+
+
+def test_it_makes_one_change_order_of_the_whole_basket(ada_client, ada):
+    new_end = six_months_more(ada_client, SUITE)
+    suite = acme(ada).subscription(SUITE)
+    assert add(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})["Location"] == BASKET
+    assert add(ada_client, SUITE, "term", {"new_end": new_end})["Location"] == BASKET
+    before = {o.id for o in acme(ada).orders()}
+    transport = Upstream()
+    client, previous = with_upstream(transport)
+    try:
+        basket_id = preview_together(ada_client)
+    finally:
+        nue.install_client(previous)
+        client.close()
+    [new] = [o for o in acme(ada).orders() if o.id not in before]
+    [body] = transport.bodies
+    assert [(c["assetNumber"], c["changeType"]) for c in body["assetChanges"]] == [
+        (PRO, "UpdateQuantity"),
+        (SUITE, "UpdateTerm"),
+    ]
+    assert body["options"]["previewInvoice"] is True
+    draft = acme(ada).order(new.id)
+    assert (draft.status, draft.order_type) == ("Draft", "Change")
+    names = {line.subscription_name for line in draft.all_lines()}
+    assert names == {PRO, SUITE}
+
+    page = ada_client.get(reverse("orders:change_basket_preview", args=[basket_id]))
+    text = page.content.decode()
+    assert text.count('class="before-after"') == 2
+    assert f'id="ba-{PRO}"' in text
+    assert f'id="ba-{SUITE}"' in text
+    assert draft.order_number in text
+    assert page.context["money"].net == draft.total
+
+    confirm = reverse("orders:change_basket_confirm", args=[basket_id])
+    with journal.capture() as calls:
+        first = ada_client.post(confirm)
+        second = ada_client.post(confirm)  # a double click, a reload
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert activations(calls, draft.id) == 1
+    assert change_order_posts(calls) == 0
+    assert Operation.objects.filter(kind=Operation.Kind.ACTIVATE, target=draft.id).count() == 1
+    assert len(acme(ada).orders()) == len(before) + 1
+    assert acme(ada).order(draft.id).status == "Activated"
+    pro, suite_after = acme(ada).subscription(PRO), acme(ada).subscription(SUITE)
+    assert (pro.quantity, pro.version) == (8, 3)
+    assert suite_after.end_date.isoformat() == new_end
+    assert suite_after.term == suite.term + 6
+    events = AuditEvent.objects.filter(kind=AuditKind.CHANGE_ORDER)
+    assert sorted(e.details["subscription"] for e in events) == [PRO, SUITE]
+    assert {e.details["order_number"] for e in events} == {draft.order_number}
+
+    result = ada_client.get(first["Location"]).content.decode()
+    assert draft.order_number in result
+    assert "is now version 3" in result  # Pro
+    assert "is now version 2" in result  # the suite
+
+
+def test_it_sends_nothing_for_a_basket_with_another_customers_subscription(ada_client, ada):
+    fill(ada_client)
+    session = ada_client.session
+    baskets = session[BASKET_KEY]
+    [key] = baskets
+    baskets[key].append([GLOBEX_PRO, "quantity", "Set quantity to 9", {"quantity": ["9"]}])
+    session[BASKET_KEY] = baskets
+    session.save()
+    before = len(acme(ada).orders())
+    with journal.capture() as calls:
+        response = ada_client.post(BASKET, {"action": "preview"})
+    assert response.status_code == 404
+    assert change_order_posts(calls) == 0
+    assert len(acme(ada).orders()) == before
+    assert not Operation.objects.exists()
+
+
+def test_it_puts_a_nue_validation_error_on_the_item_it_names(ada_client, ada):
+    new_end = six_months_more(ada_client, SUITE)
+    add(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
+    add(ada_client, SUITE, "term", {"new_end": new_end})
+
+    def reject(request):
+        errors = [{"field": "assetChanges[1].term", "message": "Too long for this bundle."}]
+        body = {"status": "FAILURE", "message": "Bad term.", "errors": errors}
+        return httpx.Response(400, json=body)
+
+    transport = Upstream(reject)
+    client, previous = with_upstream(transport)
+    try:
+        response = ada_client.post(BASKET, {"action": "preview"})
+    finally:
+        nue.install_client(previous)
+        client.close()
+    assert response.status_code == 422
+    assert len(transport.bodies) == 1
+    assert response.context["errors"] == {SUITE: ["Too long for this bundle."]}
+    assert "Too long for this bundle." in response.content.decode()
+
+
+def test_it_puts_an_error_naming_no_item_on_the_basket(ada_client):
+    fill(ada_client)
+
+    def reject(request):
+        return httpx.Response(400, json={"status": "FAILURE", "message": "Nue said no."})
+
+    client, previous = with_upstream(Upstream(reject))
+    try:
+        response = ada_client.post(BASKET, {"action": "preview"})
+    finally:
+        nue.install_client(previous)
+        client.close()
+    assert response.status_code == 422
+    assert response.context["errors"] == {}
+    assert response.context["problems"] == ["Nue said no."]
+
+
+def test_it_keeps_a_basket_with_a_cancellation_for_an_admin(ada_client, bob_client):
+    assert add(ada_client, PRO, "quantity", {"quantity": 6, "when": "today"})["Location"] == BASKET
+    cancel = {"reason": "too_expensive", "when": "today"}
+    assert add(ada_client, SUITE, "cancel", cancel)["Location"] == BASKET
+    basket_id = preview_together(ada_client)
+    confirm = reverse("orders:change_basket_confirm", args=[basket_id])
+    response = bob_client.post(confirm)
+    assert response.status_code == 403
+    assert "The draft change order is kept for an account admin." in response.content.decode()
+
+
+def test_it_weighs_the_one_orders_total_against_the_approval_limit(ada_client, ada, bob_client):
+    # Each change is below the limit (144.31 for three seats, 4,800.00 for the renewal), the one
+    # change order holding both (4,944.31) is above it.
+    account = ada.memberships.get().account
+    account.approval_threshold = Decimal("4900.00")
+    account.save(update_fields=["approval_threshold"])
+    fill(ada_client)
+    basket_id = preview_together(ada_client)
+    assert acme(ada).order(order_id_of(ada_client, basket_id)).total == Decimal("4944.31")
+    confirm = reverse("orders:change_basket_confirm", args=[basket_id])
+    response = bob_client.post(confirm)
+    assert response.status_code == 403
+    assert "are above your approval limit" in response.content.decode()
