@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 from nue_emulator import journal
 from orders import nue
 from orders.changes import BASKET_KEY
-from orders.models import Operation
+from orders.models import ApprovalRequest, Operation
 from portal.models import AuditEvent, AuditKind
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats
@@ -320,3 +320,10 @@ def test_it_weighs_the_one_orders_total_against_the_approval_limit(ada_client, a
     response = bob_client.post(confirm)
     assert response.status_code == 403
     assert "are above your approval limit" in response.content.decode()
+    # The buyer asks the account manager for the whole change order from the preview.
+    order_id = order_id_of(ada_client, basket_id)
+    request_url = reverse("orders:approval_request", args=[order_id])
+    page = bob_client.get(reverse("orders:change_basket_preview", args=[basket_id]))
+    assert f'action="{request_url}"' in page.content.decode()
+    bob_client.post(request_url, {"comment": "Seats and the renewal together"})
+    assert ApprovalRequest.objects.get(order_id=order_id).is_pending
