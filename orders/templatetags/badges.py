@@ -1,0 +1,61 @@
+"""Status badges: `{{ order|order_badge }}`, `{{ sub|subscription_badge }}`,
+`{{ invoice|invoice_badge:overdue }}`.
+
+Filters rather than included templates: they render on every row of the long lists, where an
+`{% include %}` per row was a measurable part of the page's time (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+ORDER = {"Activated": "ok", "Draft": "warn", "Canceled": "muted"}
+SUBSCRIPTION = {
+    "Active": ("ok", "Active"),
+    "Pending": ("accent", "Starts later"),
+    "Canceled": ("muted", "Canceled"),
+    "Expired": ("muted", "Expired"),
+}
+
+
+def _badge(text: str, tone: str = "") -> SafeString:
+    if tone:
+        return format_html('<span class="badge badge--{}">{}</span>', tone, text)
+    return format_html('<span class="badge">{}</span>', text)
+
+
+@register.filter
+def order_badge(order: Any) -> SafeString:
+    status = str(order.status or "")
+    badge = _badge(status, ORDER.get(status, ""))
+    if order.order_type == "Change":
+        return format_html("{} {}", badge, _badge("Change", "accent"))
+    return badge
+
+
+@register.filter
+def subscription_badge(subscription: Any) -> SafeString:
+    status = str(subscription.status or "")
+    tone, text = SUBSCRIPTION.get(status, ("", status))
+    return _badge(text, tone)
+
+
+@register.filter
+def invoice_badge(invoice: Any, overdue: bool = False) -> SafeString:
+    if overdue:
+        badge = _badge("Overdue", "danger")
+    elif invoice.payment_status == "Paid":
+        badge = _badge("Paid", "ok")
+    elif invoice.status in ("Draft", "Canceled"):
+        badge = _badge(invoice.status, "muted")
+    else:
+        badge = _badge("Due", "warn")
+    if invoice.payment_status and invoice.payment_status != "Paid":
+        return format_html('{} <span class="muted">{}</span>', badge, invoice.payment_status)
+    return badge
