@@ -154,7 +154,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@nue-portal.ex
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# One language, no LocaleMiddleware: translation machinery would only cost time. With it on,
+# every number and date a template renders looks up the active language (about a fifth of the
+# dashboard's CPU time, bench/RESULTS.md); formats stay the en-us ones either way.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
