@@ -253,25 +253,24 @@ class Money(NamedTuple):
     recurring: list[tuple[str, Decimal | None]]
 
 
-def money(previews: Sequence[Preview | BasketPreview]) -> Money:
+def money(preview: Preview | BasketPreview) -> Money:
     """The three blocks of a preview (or a basket's): credit, charge, and when it is billed."""
     today = timezone.localdate()
-    lines = [ln for p in previews for ln in p.order.all_lines() if ln.total_price]
-    dated = sorted((i for p in previews for i in p.invoices), key=lambda i: i.invoice_date or today)
-    changes = [c for p in previews for c in p.changes]
+    lines = [ln for ln in preview.order.all_lines() if ln.total_price]
+    dated = sorted(preview.invoices, key=lambda i: i.invoice_date or today)
     later = [i.invoice_date for i in dated if i.invoice_date and i.invoice_date > today]
     next_date = min(later, default=None)
     return Money(
         credit=-sum((ln.total_price for ln in lines if ln.total_price < 0), Decimal(0)),
         charge=sum((ln.total_price for ln in lines if ln.total_price > 0), Decimal(0)),
-        net=sum((p.order.total for p in previews), Decimal(0)),
+        net=preview.order.total,
         due_now=sum(
             (i.amount for i in dated if i.invoice_date is None or i.invoice_date <= today),
             Decimal(0),
         ),
         next_date=next_date,
         next_amount=sum((i.amount for i in dated if i.invoice_date == next_date), Decimal(0)),
-        recurring=[(c.name, monthly(c.after)) for c in changes],
+        recurring=[(c.name, monthly(c.after)) for c in preview.changes],
     )
 
 
@@ -320,7 +319,7 @@ def _preview_page(
     ctx = {
         "preview": preview,
         "order": preview.order,
-        "money": money([preview]),
+        "money": money(preview),
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "decision": decision.value,
         "threshold": membership.account.effective_approval_threshold if membership else None,
@@ -433,46 +432,42 @@ def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
 
 def apply(
     scope: CustomerNue,
-    previews: Sequence[Preview | BasketPreview],
+    preview: Preview | BasketPreview,
     actor: User,
     on_behalf_of: User | None,
 ) -> bool:
-    """Activate the previewed drafts exactly once; True when earlier submits already did.
+    """Activate the previewed draft exactly once; True when an earlier submit already did.
 
-    Raises Stale when a subscription is no longer the version and quantity a draft was computed
-    from: activating it would apply the delta on top of someone else's change. Every draft is
-    checked before any is activated, so a stale basket changes nothing.
+    Raises Stale when a subscription is no longer the version and quantity the draft was computed
+    from: activating it would apply the delta on top of someone else's change. Every subscription
+    of the draft is checked before it is activated, so a stale basket changes nothing.
     """
-    names = [c.name for p in previews for c in p.changes]
-    hold_id = ",".join(sorted(p.order.id for p in previews))
-    with holding(scope, names, hold_id, actor, on_behalf_of):
+    changes = preview.changes
+    with holding(scope, [c.name for c in changes], preview.order.id, actor, on_behalf_of):
         # A new scope: nothing memoised, every read below is Nue's state under the hold.
         fresh = for_customer(scope.account)
         assert fresh is not None
-        orders = {p.order.id: fresh.order(p.order.id, fresh=True) for p in previews}
-        for order in orders.values():
-            if order.status not in ("Draft", "Activated"):
-                raise NueConflict(f"Change order {order.order_number} is {order.status.lower()}.")
-        todo = [p for p in previews if orders[p.order.id].is_draft]
-        now = {c.name: fresh.subscription(c.name) for p in todo for c in p.changes}
+        order = fresh.order(preview.order.id, fresh=True)
+        if order.status == "Activated":
+            return True
+        if order.status != "Draft":
+            raise NueConflict(f"Change order {order.order_number} is {order.status.lower()}.")
+        now = {c.name: fresh.subscription(c.name) for c in changes}
         moved = [
             (c.before, now[c.name])
-            for p in todo
-            for c in p.changes
+            for c in changes
             if (c.before.version, c.before.quantity) != (now[c.name].version, now[c.name].quantity)
         ]
         if moved:
             raise Stale(moved)
-        for p in todo:
-            approvals.refuse_if_locked(p.order.id)
-        for p in todo:
-            try:
-                fresh.activate(p.order.id, actor=actor, on_behalf_of=on_behalf_of)
-            except NueConflict as error:
-                if error.error_code == "SUBSCRIPTION_CHANGED":
-                    raise Stale([(c.before, now[c.name]) for c in p.changes]) from error
-                raise
-    return not todo
+        approvals.refuse_if_locked(order.id)
+        try:
+            fresh.activate(order.id, actor=actor, on_behalf_of=on_behalf_of)
+        except NueConflict as error:
+            if error.error_code == "SUBSCRIPTION_CHANGED":
+                raise Stale([(c.before, now[c.name]) for c in changes]) from error
+            raise
+    return False
 
 
 @money_moving
@@ -488,7 +483,7 @@ def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpRespon
         return _preview_page(request, preview, status=403)
     actor, on_behalf_of = _actors(request)
     try:
-        replayed = apply(scope, [preview], actor, on_behalf_of)
+        replayed = apply(scope, preview, actor, on_behalf_of)
     except Stale as stale:
         return _preview_page(request, preview, status=409, stale=stale.pairs)
     except OperationInProgress as error:
@@ -737,7 +732,7 @@ def _basket_page(
         "basket_id": basket_id,
         "basket": basket,
         "order": basket.order,
-        "money": money([basket]),
+        "money": money(basket),
         "explanations": [explain(line) for line in basket.order.all_lines()],
         "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),
         "decision": _basket_decision(membership, basket).value,
@@ -764,7 +759,7 @@ def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
         return _basket_page(request, basket_id, basket, status=403)
     actor, on_behalf_of = _actors(request)
     try:
-        replayed = apply(scope, [basket], actor, on_behalf_of)
+        replayed = apply(scope, basket, actor, on_behalf_of)
     except Stale as stale:
         return _basket_page(request, basket_id, basket, status=409, stale=stale.pairs)
     except OperationInProgress as error:

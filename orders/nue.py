@@ -2056,11 +2056,7 @@ class CustomerNue:
         # Quantity and term changes are deltas: the same body against a newer version of any of
         # the subscriptions is a new change, not a double click, so the versions are in the hash.
         versions = {before.name: before.version for before in befores}
-        fingerprint: dict[str, Any] = {"body": body}
-        if len(versions) == 1:
-            fingerprint["subscriptionVersion"] = befores[0].version
-        else:
-            fingerprint["subscriptionVersions"] = versions
+        fingerprint = {"body": body, "subscriptionVersions": versions}
         op, replay = self._open_operation(
             Operation.Kind.CHANGE, _ledger_target(versions), fingerprint, actor, on_behalf_of
         )
@@ -2383,21 +2379,20 @@ class CustomerNue:
         )
 
 
-# Operation.target's max_length: a change order's ledger row names every subscription it changes.
-LEDGER_TARGET_LENGTH = 64
-
-
 def _ledger_target(names: Iterable[str]) -> str:
     """The ledger key of a change order: its subscription names, sorted and joined.
 
     Too many names for the column keep the whole names that fit and a digest of all of them, so
     the key still differs between baskets and `resolve` still finds the draft by those names.
     """
+    from orders.models import Operation
+
+    width = Operation._meta.get_field("target").max_length or 0
     joined = ",".join(sorted(set(names)))
-    if len(joined) <= LEDGER_TARGET_LENGTH:
+    if len(joined) <= width:
         return joined
     digest = hashlib.sha256(joined.encode()).hexdigest()[:16]
-    head = joined[: LEDGER_TARGET_LENGTH - len(digest) - 1].rpartition(",")[0]
+    head = joined[: width - len(digest) - 1].rpartition(",")[0]
     return f"{head}#{digest}"
 
 
