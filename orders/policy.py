@@ -20,11 +20,11 @@ class Decision(StrEnum):
 
 def can_prepare(membership: Membership | None) -> bool:
     """Create and preview drafts (new orders and change orders)."""
-    return membership is not None and membership.role in (Role.BUYER, Role.ADMIN)
+    return membership is not None and membership.can_buy
 
 
 def can_cancel(membership: Membership | None) -> bool:
-    return membership is not None and membership.role == Role.ADMIN
+    return membership is not None and membership.is_admin
 
 
 def activation_decision(membership: Membership | None, amount: Decimal) -> Decision:
