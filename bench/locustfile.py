@@ -2,8 +2,9 @@
 
 BENCH_PLAN names a JSON file: `pages` (name → method, path, cookie, form data, headers, the
 statuses that count as success), `mix` (the page names each user cycles through), `pace`
-(seconds between the starts of one user's requests: locust's constant_pacing, so N users make a
-fixed arrival rate of N / pace while a response takes less than the pace), `activations`
+(seconds between the starts of one user's requests, so N users make a fixed arrival rate of
+N / pace while a response takes less than the pace), `users` (N: each user starts 1/N of the pace
+after the previous one, so the arrivals are evenly spaced), `activations`
 (draft activation URLs, each in the pool twice: every draft is submitted twice, concurrently
 when the users' timing allows) and `out`, where every request's record is written at the end.
 """
@@ -19,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from locust import HttpUser, constant_pacing, events, task
+import gevent
+from locust import HttpUser, events, task
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["BENCH_PLAN"]).read_text())
 RECORDS: list[dict[str, Any]] = []
@@ -30,12 +32,30 @@ _turns = itertools.count()
 FRIENDLY = ('class="upstream-error', "Try again", 'class="errorlist')
 
 
+_epoch: list[float] = []
+
+
 class PortalUser(HttpUser):
-    wait_time = constant_pacing(PLAN["pace"])
+    """One user on a fixed schedule: request k starts at epoch + offset + k * pace.
+
+    Locust's constant_pacing keeps users that start together in step (N requests at once every
+    `pace` seconds: bursts, not a fixed arrival rate); here user i starts i/N of the pace after
+    the first, so arrivals are evenly spaced. A late response delays only that user's next start.
+    """
+
     host = PLAN["host"]
 
     def on_start(self) -> None:
         self.turn = next(_turns)
+        if not _epoch:
+            _epoch.append(time.monotonic())
+        pace, users = PLAN["pace"], PLAN["users"]
+        self.next_at = _epoch[0] + pace * (self.turn % users) / users
+        gevent.sleep(max(0.0, self.next_at - time.monotonic()))
+
+    def wait_time(self) -> float:
+        self.next_at += PLAN["pace"]
+        return max(0.0, self.next_at - time.monotonic())
 
     @task
     def visit(self) -> None:
@@ -78,6 +98,9 @@ class PortalUser(HttpUser):
                 "calls": int(response.headers.get("X-Bench-Upstream-Calls") or 0),
                 "longest_ms": float(response.headers.get("X-Bench-Upstream-Longest-Ms") or 0),
                 "cpu_ms": float(response.headers.get("X-Bench-Cpu-Ms") or 0),
+                "server_ms": float(response.headers.get("X-Bench-Server-Ms") or 0),
+                "db_ms": float(response.headers.get("X-Bench-Db-Ms") or 0),
+                "queries": int(response.headers.get("X-Bench-Db-Queries") or 0),
                 "ok": ok,
                 "friendly": response.status_code >= 400 and any(m in body for m in FRIENDLY),
                 "traceback": "Traceback" in body,

@@ -4,8 +4,11 @@
 
 Adds `X-Bench-Upstream-Ms`: the time during which at least one Nue call of this request was in
 flight (the union of the calls' intervals, so the concurrent reads of a page count once), that
-is the request's upstream critical path; and `X-Bench-Upstream-Calls`. A page's latency minus
-this is what the portal itself costs. Only bench/portal_load.py serves this module.
+is the request's upstream critical path; `X-Bench-Upstream-Calls`; `X-Bench-Cpu-Ms`, the CPU
+time of the request's threads; `X-Bench-Server-Ms`, its time inside the WSGI application; and
+`X-Bench-Db-Ms` and `X-Bench-Db-Queries`, its database queries (the request's thread). A page's
+latency minus the upstream time is what the portal itself costs. Only bench/portal_load.py
+serves this module.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+from django.db import connection
 
 from orders import nue
 from portal.wsgi import application as portal_application
@@ -70,11 +75,30 @@ def union_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
+def _timed_query(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+) -> Any:
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        queries = _queries.get()
+        if queries is not None:
+            queries.append(time.perf_counter() - started)
+
+
+_queries: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "bench_queries", default=None
+)
+
+
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     calls: list[tuple[float, float]] = []
     spent: list[float] = []
+    queries: list[float] = []
+    queries_token = _queries.set(queries)
     token, cpu_token = _calls.set(calls), _cpu.set(spent)
-    cpu_started = time.thread_time()
+    cpu_started, entered = time.thread_time(), time.perf_counter()
 
     def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         headers.append(("X-Bench-Upstream-Ms", f"{union_seconds(calls) * 1000:.2f}"))
@@ -83,10 +107,16 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         headers.append(("X-Bench-Upstream-Longest-Ms", f"{longest * 1000:.2f}"))
         cpu = time.thread_time() - cpu_started + sum(spent)
         headers.append(("X-Bench-Cpu-Ms", f"{cpu * 1000:.2f}"))
+        # From the WSGI call to the response headers: the request's time inside the portal.
+        headers.append(("X-Bench-Server-Ms", f"{(time.perf_counter() - entered) * 1000:.2f}"))
+        headers.append(("X-Bench-Db-Ms", f"{sum(queries) * 1000:.2f}"))
+        headers.append(("X-Bench-Db-Queries", str(len(queries))))
         return start_response(status, headers, exc_info)
 
     try:
-        return portal_application(environ, start)
+        with connection.execute_wrapper(_timed_query):
+            return portal_application(environ, start)
     finally:
         _calls.reset(token)
         _cpu.reset(cpu_token)
+        _queries.reset(queries_token)
