@@ -1,9 +1,8 @@
 """Template tags of approvals and quote links (issue 8), so other features' pages include the
 panels with nothing but `order` in their context.
 
-`{% approval_panel order form as approval %}`, `{% quote_link_panel order as quote %}` and
-`{% customer_approvals as approvals %}` read the acting member (or account manager) from the
-request.
+`{% approval_panel order form as approval %}` and `{% quote_link_panel order as quote %}` read
+the acting member (or account manager) from the request.
 """
 
 from __future__ import annotations
@@ -35,8 +34,9 @@ def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
 def approval_panel(context: template.Context, order: Order, form: object = None) -> dict[str, Any]:
     request = context["request"]
     membership = getattr(request, "membership", None)
-    pending = approvals.pending_for(order.id)
-    latest = pending or approvals.latest_for(order.id)
+    # One query: a pending request is always the draft's latest (a new one needs the last decided).
+    latest = approvals.latest_for(order.id)
+    pending = latest if latest is not None and latest.is_pending else None
     decision = activation_decision(membership, order.total) if order.is_draft else None
     user = getattr(request, "user", None)
     may_withdraw = pending is not None and (
@@ -82,12 +82,6 @@ def quote_link_panel(context: template.Context, order: Order) -> dict[str, Any]:
         "post_url": post_url,
         "form": QuoteTemplateForm(initial={"template": link.template_id if link else ""}),
     }
-
-
-@register.simple_tag(takes_context=True)
-def customer_approvals(context: template.Context) -> approvals.CustomerApprovals | None:
-    customer = getattr(context["request"], "customer", None)
-    return approvals.for_customer(customer) if customer is not None else None
 
 
 @register.filter

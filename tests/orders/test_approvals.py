@@ -120,6 +120,23 @@ def test_it_shows_the_pending_state_on_the_order_page(bob, bob_client):
     assert "Budget Q3" in page
 
 
+def test_the_order_page_shows_a_new_request_after_a_decline(bob, bob_client):
+    lower_limit()
+    order = big_draft()
+    manager = User.objects.get(email="maria@nue.example")
+    approvals.decline(pending_request(bob, order), manager=manager, comment="Too much")
+    url = reverse("orders:order_detail", args=[order.id])
+
+    declined = bob_client.get(url).content.decode()
+    assert "Declined" in declined
+    assert "Withdraw" not in declined
+
+    pending_request(bob, order)
+    again = bob_client.get(url).content.decode()
+    assert "Awaiting approval" in again
+    assert "Withdraw" in again
+
+
 def test_it_offers_the_request_form_on_the_order_page(bob_client):
     lower_limit()
     page = bob_client.get(reverse("orders:order_detail", args=[big_draft().id])).content.decode()
