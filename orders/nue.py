@@ -375,6 +375,7 @@ class Customer(NamedTuple):
 
 
 T = TypeVar("T")
+U = TypeVar("U")
 _L = TypeVar("_L")
 
 
@@ -1672,18 +1673,32 @@ def fetch_concurrently(**calls: Callable[[], T]) -> dict[str, T]:
     """
     if len(calls) <= 1:
         return {name: call() for name, call in calls.items()}
+    return fetch_alongside(lambda: None, **calls)[1]
+
+
+def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tuple[U, dict[str, T]]:
+    """`fetch_concurrently(**calls)` while `local()` runs on this thread meanwhile.
+
+    For a page's database reads: they belong on the request's own connection, and done while
+    Nue is answering they cost the page no time. Returns `local`'s result and the calls' results;
+    a failure of `local` or of a call is raised after every worker has finished.
+    """
     results: dict[str, T] = {}
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=min(len(calls), MAX_CONCURRENT_READS)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), MAX_CONCURRENT_READS))) as pool:
         futures = {name: pool.submit(_in_worker, call) for name, call in calls.items()}
+        try:
+            here = local()
+        except BaseException as error:  # re-raised below, after every worker finished
+            failure = error
         for name, future in futures.items():
             try:
                 results[name] = future.result()
-            except BaseException as error:  # re-raised below, after every worker finished
+            except BaseException as error:
                 failure = failure or error
     if failure is not None:
         raise failure
-    return results
+    return here, results
 
 
 # --- The per-customer scope ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from orders import approvals
 from orders.errors import TEXTS, status_for
 from orders.forms import (
     DEFAULT_PAGE_SIZE,
@@ -49,6 +50,7 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
+    fetch_alongside,
     fetch_concurrently,
 )
 from portal.http import PortalRequest
@@ -187,12 +189,14 @@ PANELS: dict[str, tuple[Callable[[CustomerNue], Any], Callable[[Any], dict[str, 
 @require_GET
 @vary_on_headers("HX-Request")
 def dashboard(request: PortalRequest) -> HttpResponse:
-    """`/` for a customer member (portal.views.home hands over); the three reads run at once."""
+    """`/` for a customer member (portal.views.home hands over); the three reads run at once,
+    and the approvals summary is read from the database while they are in flight."""
     nue = _nue(request)
-    reads = fetch_concurrently(
-        **{name: _settled(partial(read, nue)) for name, (read, _) in PANELS.items()}
+    summary, reads = fetch_alongside(
+        partial(approvals.for_customer, nue.account),
+        **{name: _settled(partial(read, nue)) for name, (read, _) in PANELS.items()},
     )
-    ctx: dict[str, Any] = {"today": _today()}
+    ctx: dict[str, Any] = {"today": _today(), "approvals": summary}
     for name, (_, build) in PANELS.items():
         ctx.update(build(reads[name]))
     return render(request, "orders/dashboard.html", ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -282,6 +283,42 @@ def test_it_fetches_independent_reads_concurrently(acme):
     assert [s.name for s in results["subscriptions"]] == ["SUB-00000001"]
     assert results["orders"] == []
     assert results["assets"] == []
+
+
+def test_it_runs_local_work_while_the_reads_are_in_flight(acme):
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.2)
+        return ok([])
+
+    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
+    scope = nue.CustomerNue(acme, client)
+    caller = threading.get_ident()
+    started = time.perf_counter()
+    here, results = nue.fetch_alongside(
+        lambda: (time.sleep(0.2), threading.get_ident())[1], orders=scope.orders, assets=scope.assets
+    )
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.2 * 1.5
+    assert here == caller  # the local work ran on the request's thread (its DB connection)
+    assert results == {"orders": [], "assets": []}
+
+
+def test_a_local_failure_is_raised_after_the_reads_finish(acme):
+    finished = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.1)
+        finished.append(request.url.path)
+        return ok([])
+
+    def broken() -> None:
+        raise ValueError("database down")
+
+    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
+    scope = nue.CustomerNue(acme, client)
+    with pytest.raises(ValueError, match="database down"):
+        nue.fetch_alongside(broken, orders=scope.orders)
+    assert finished == ["/orders"]
 
 
 def test_it_raises_the_first_failure_of_a_fan_out(scope, nue_mock):
