@@ -7,7 +7,7 @@ customers of 100 and 10,000 orders, NUE_EMULATOR_LATENCY_MS=50) and the portal w
 production settings (DEBUG=false, PostgreSQL database `portal_bench`, Redis db 12, gunicorn.conf.py
 with 2 workers x 8 threads) serving bench/portal_timing.py, which tells in a header how long each
 request waited on Nue. The portal is pinned to CPU 0; the emulator, which stands for a remote
-service, and locust (fixed arrival rate: constant pacing) to CPU 1 (`--emulator-cpu portal` puts
+service, and locust (a fixed arrival rate, evenly spaced) to CPU 1 (`--emulator-cpu portal` puts
 the emulator on the portal's core instead, as the runs before 2026-12 did).
 
 1. Overhead: each page alone at a fixed rate; latency percentiles, throughput, errors, and
@@ -496,21 +496,19 @@ def main() -> None:
         f"## Portal under load: overhead over Nue, degraded Nue ({when})",
         "",
         f"Command: `.venv/bin/python bench/portal_load.py --seconds {args.seconds} "
-        f"--degraded-seconds {args.degraded_seconds} --emulator-cpu {args.emulator_cpu} --write` "
-        f"({os.cpu_count()} CPUs, "
-        f"Python {sys.version.split()[0]}, load average {load_before:.1f} from other work when "
-        "it started). Portal: production settings (DEBUG=false, "
-        f"PostgreSQL, Redis, gunicorn.conf.py, {args.workers} workers x {args.threads} threads) "
-        "serving "
-        f"bench/portal_timing.py; standalone emulator with 50 ms on every call; {placement}. "
-        "Each page alone, locust users with constant pacing (a fixed arrival "
-        "rate while responses are faster than the pace). Overhead per request = its latency at "
-        "the client - the time at least one of its Nue calls was in flight (its upstream "
-        "critical path, measured in the portal process). Goals: overhead p50 ≤ 10 ms, "
-        "p95 ≤ 30 ms. *In the app* = the time inside the portal's WSGI application minus the "
-        "upstream critical path; *outside it* = client latency minus the time in the app "
-        "(sockets, gunicorn, the load generator). Portal CPU = CPU time of the request's threads "
-        "(contention-free cost).",
+        f"--degraded-seconds {args.degraded_seconds} --emulator-cpu {args.emulator_cpu} "
+        f"--write` ({os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average "
+        f"{load_before:.1f} from other work when it started). Portal: production settings "
+        f"(DEBUG=false, PostgreSQL, Redis, gunicorn.conf.py, {args.workers} workers x "
+        f"{args.threads} threads) serving bench/portal_timing.py; standalone emulator with "
+        f"50 ms on every call; {placement}. Each page alone, locust users (FastHttpUser) on a "
+        "fixed schedule, evenly spaced (a fixed arrival rate while responses are faster than "
+        "the pace). Overhead per request = its latency at the client - the time at least one "
+        "of its Nue calls was in flight (its upstream critical path, measured in the portal "
+        "process). Goals: overhead p50 ≤ 10 ms, p95 ≤ 30 ms. *In the app* = the time inside "
+        "the portal's WSGI application minus the upstream critical path; *outside it* = "
+        "client latency minus the time in the app (sockets, gunicorn, the load generator). "
+        "Portal CPU = CPU time of the request's threads (contention-free cost).",
         "",
         *over,
         "",
