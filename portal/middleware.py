@@ -22,10 +22,12 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
     memberships = Membership.objects.select_related("account").filter(user=user)
     chosen = request.session.get(SESSION_KEY)
     if chosen is not None:
-        membership = memberships.filter(pk=chosen).first()
-        if membership is not None:
-            return membership
-        del request.session[SESSION_KEY]
+        try:
+            # get() rather than first(): no ORDER BY to build for a primary-key lookup, on
+            # every request.
+            return memberships.get(pk=chosen)
+        except Membership.DoesNotExist:
+            del request.session[SESSION_KEY]
     only = list(memberships[:2])
     return only[0] if len(only) == 1 else None
 
