@@ -1677,7 +1677,7 @@ def fetch_concurrently(**calls: Callable[[], T]) -> dict[str, T]:
 
 
 def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tuple[U, dict[str, T]]:
-    """`fetch_concurrently(**calls)` while `local()` runs on this thread meanwhile.
+    """Run `calls` as fetch_concurrently does and, meanwhile, `local()` on this thread.
 
     For a page's database reads: they belong on the request's own connection, and done while
     Nue is answering they cost the page no time. Returns `local`'s result and the calls' results;
