@@ -292,11 +292,13 @@ def test_it_runs_local_work_while_the_reads_are_in_flight(acme):
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
     scope = nue.CustomerNue(acme, client)
+    def database_work() -> int:
+        time.sleep(0.2)
+        return threading.get_ident()
+
     caller = threading.get_ident()
     started = time.perf_counter()
-    here, results = nue.fetch_alongside(
-        lambda: (time.sleep(0.2), threading.get_ident())[1], orders=scope.orders, assets=scope.assets
-    )
+    here, results = nue.fetch_alongside(database_work, orders=scope.orders, assets=scope.assets)
     elapsed = time.perf_counter() - started
     assert elapsed < 0.2 * 1.5
     assert here == caller  # the local work ran on the request's thread (its DB connection)
