@@ -292,6 +292,7 @@ def test_it_runs_local_work_while_the_reads_are_in_flight(acme):
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
     scope = nue.CustomerNue(acme, client)
+
     def database_work() -> int:
         time.sleep(0.2)
         return threading.get_ident()
