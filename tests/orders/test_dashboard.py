@@ -138,3 +138,22 @@ def test_it_links_to_the_history_when_many_drafts_wait(ada, ada_client, nue_mock
     assert 'href="/orders/?status=draft">All 9 drafts</a>' in activity
     billing = section(ada_client.get("/").text, "billing-panel")
     assert "Nothing to pay" in billing
+
+
+def test_it_shows_an_order_number_once(ada, ada_client, nue_mock):
+    customer_id = ada.memberships.get().account.nue_customer_id
+    named = order_json("00000000-0000-4000-8000-000000000001", customer_id, number=1)
+    named["name"] = "Change order O-00000001"
+    custom = order_json("00000000-0000-4000-8000-000000000002", customer_id, number=2)
+    custom["name"] = "Seats for the Berlin office"
+    nue_mock.get("/orders").mock(return_value=ok([named, custom]))
+    nue_mock.get("/subscriptions").mock(return_value=ok([]))
+    nue_mock.get(url__regex=r"/customers/.+/invoices").mock(
+        return_value=ok([], pagination={"page": 1, "limit": 500, "total": 0})
+    )
+    activity = section(ada_client.get("/").text, "activity-panel")
+    # Once in the awaiting card and once in the latest orders, each time inside the name.
+    assert activity.count("O-00000001") == 2
+    # A name without the number is followed by it.
+    assert activity.count("O-00000002") == 2
+    assert '<span class="muted mono">O-00000002</span>' in activity
