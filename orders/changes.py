@@ -172,7 +172,7 @@ def _draft(
     """Create one draft change order holding every form's changes to its subscription
     (POST /change-orders with previewInvoice)."""
     actor, on_behalf_of = _actors(request)
-    result = scope.change_many(
+    result = scope.change(
         [(name, form.changes()) for name, form in item_forms],
         actor=actor,
         on_behalf_of=on_behalf_of,

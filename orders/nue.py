@@ -2021,27 +2021,6 @@ class CustomerNue:
 
     def change(
         self,
-        subscription_name: str,
-        changes: Sequence[AssetChange],
-        *,
-        actor: User,
-        on_behalf_of: User | None = None,
-        lines: Sequence[LineRequest] = (),
-        preview_invoice: bool = True,
-        calculate_tax: bool = False,
-    ) -> ChangeOrderResult:
-        # POST /change-orders — a draft change order, through the operation ledger.
-        return self.change_many(
-            [(subscription_name, changes)],
-            actor=actor,
-            on_behalf_of=on_behalf_of,
-            lines=lines,
-            preview_invoice=preview_invoice,
-            calculate_tax=calculate_tax,
-        )
-
-    def change_many(
-        self,
         items: Sequence[tuple[str, Sequence[AssetChange]]],
         *,
         actor: User,
@@ -2050,7 +2029,7 @@ class CustomerNue:
         preview_invoice: bool = True,
         calculate_tax: bool = False,
     ) -> ChangeOrderResult:
-        # POST /change-orders — ONE draft change order whose assetChanges[] change several
+        # POST /change-orders — ONE draft change order whose assetChanges[] change one or more
         # subscriptions (each names its own), through the operation ledger.
         if not items:
             raise ValueError("A change order needs at least one subscription's changes.")

@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import httpx
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
+from orders import nue
 from portal.models import User
 
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@contextmanager
+def installed_client(
+    transport: httpx.BaseTransport, base_url: str = "", api_key: str = "", **options: Any
+) -> Iterator[nue.NueClient]:
+    """Every Nue call of the process goes through `transport` until the block ends.
+
+    The URL and key default to the embedded emulator's; `options` go to NueClient (`sleep`).
+    """
+    client = nue.NueClient(
+        base_url or settings.SITE_URL + settings.NUE_EMULATOR_PREFIX,
+        api_key or settings.NUE_API_KEY,
+        transport=transport,
+        **options,
+    )
+    previous = nue.install_client(client)
+    try:
+        yield client
+    finally:
+        nue.install_client(previous)
+        client.close()
 
 
 def seed_demo_tenant() -> None:

@@ -1,15 +1,21 @@
-"""Fixtures for the Nue gateway: a process-wide client on a respx router (the HTTP edge only)."""
+"""Fixtures for the Nue gateway: a process-wide client on a respx router, or on the embedded
+emulator with one route under the test's control (the HTTP edge only)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 import respx
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from orders import nue
+from tests.conftest import installed_client
 
 MOCK_BASE_URL = "https://nue.test"
 
@@ -33,18 +39,9 @@ def sleeps() -> RecordingSleep:
 def nue_mock(sleeps: RecordingSleep) -> Iterator[respx.Router]:
     """Routes every Nue call of the process to a respx router; unmatched calls fail the test."""
     router = respx.Router(base_url=MOCK_BASE_URL, assert_all_called=False)
-    client = nue.NueClient(
-        MOCK_BASE_URL,
-        "test-key",
-        transport=httpx.MockTransport(router.handler),
-        sleep=sleeps,
-    )
-    previous = nue.install_client(client)
-    try:
+    transport = httpx.MockTransport(router.handler)
+    with installed_client(transport, MOCK_BASE_URL, "test-key", sleep=sleeps):
         yield router
-    finally:
-        nue.install_client(previous)
-        client.close()
 
 
 def ok(data: object, **extra: object) -> httpx.Response:
@@ -250,3 +247,33 @@ def _no_faults() -> Iterator[None]:
     faults.clear()
     yield
     faults.clear()
+
+
+class Upstream(httpx.BaseTransport):
+    """The embedded emulator, except one route: its calls are counted, their JSON bodies kept,
+    and answered by `answer(request, emulator)` when a test gives one (the HTTP edge)."""
+
+    def __init__(self, method: str, path_suffix: str, answer=None) -> None:
+        self.inner = httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
+        self.method = method
+        self.path_suffix = path_suffix
+        self.answer = answer
+        self.calls = 0
+        self.bodies: list[object] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == self.method and request.url.path.endswith(self.path_suffix):
+            self.calls += 1
+            content = request.read()
+            if content:
+                self.bodies.append(json.loads(content))
+            if self.answer is not None:
+                return self.answer(request, self.inner)
+        return self.inner.handle_request(request)
+
+
+@contextmanager
+def upstream(method: str, path_suffix: str, answer=None) -> Iterator[Upstream]:
+    transport = Upstream(method, path_suffix, answer)
+    with installed_client(transport):
+        yield transport

@@ -3,20 +3,18 @@ confirmed at once."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import httpx
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from nue_emulator import journal
 from orders import nue
 from orders.changes import BASKET_KEY
 from orders.models import ApprovalRequest, Operation
 from portal.models import AuditEvent, AuditKind
+from tests.orders.conftest import upstream
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats
 SUITE = "SUB-00000002"  # Acme: Platform Suite bundle
@@ -61,29 +59,6 @@ def change_order_posts(calls: list[journal.Entry]) -> int:
 
 def activations(calls: list[journal.Entry], order_id: str) -> int:
     return sum(1 for c in calls if c.method == "POST" and c.path.endswith(f"/orders/{order_id}"))
-
-
-class Upstream(httpx.BaseTransport):
-    """The real emulator; POST /change-orders bodies are kept, and answered by `answer` if any."""
-
-    def __init__(self, answer=None) -> None:
-        self.inner = httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
-        self.answer = answer
-        self.bodies: list[dict] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.endswith("/change-orders"):
-            self.bodies.append(json.loads(request.read()))
-            if self.answer is not None:
-                return self.answer(request)
-        return self.inner.handle_request(request)
-
-
-def with_upstream(transport: Upstream):
-    client = nue.NueClient(
-        settings.SITE_URL + settings.NUE_EMULATOR_PREFIX, settings.NUE_API_KEY, transport=transport
-    )
-    return client, nue.install_client(client)
 
 
 def test_it_requires_login(client):
@@ -136,7 +111,7 @@ def test_it_changes_nothing_when_one_subscription_moved(ada_client, ada):
     basket_id = preview_together(ada_client)
     scope = acme(ada)
     bump = nue.AssetChange("UpdateQuantity", quantity=Decimal(1), start_date=timezone.localdate())
-    scope.activate(scope.change(PRO, [bump], actor=ada).order.id, actor=ada)
+    scope.activate(scope.change([(PRO, [bump])], actor=ada).order.id, actor=ada)
     suite_end = acme(ada).subscription(SUITE).end_date
     response = ada_client.post(reverse("orders:change_basket_confirm", args=[basket_id]))
     assert response.status_code == 409
@@ -149,7 +124,7 @@ def test_it_reports_an_item_that_no_longer_validates(ada_client, ada):
     add(ada_client, PRO, "quantity", {"quantity": 6, "when": "today"})
     scope = acme(ada)
     bump = nue.AssetChange("UpdateQuantity", quantity=Decimal(1), start_date=timezone.localdate())
-    scope.activate(scope.change(PRO, [bump], actor=ada).order.id, actor=ada)
+    scope.activate(scope.change([(PRO, [bump])], actor=ada).order.id, actor=ada)
     response = ada_client.post(BASKET, {"action": "preview"})
     assert response.status_code == 422
     assert "It already has 6" in response.content.decode()
@@ -187,13 +162,8 @@ def test_it_makes_one_change_order_of_the_whole_basket(ada_client, ada):
     assert add(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})["Location"] == BASKET
     assert add(ada_client, SUITE, "term", {"new_end": new_end})["Location"] == BASKET
     before = {o.id for o in acme(ada).orders()}
-    transport = Upstream()
-    client, previous = with_upstream(transport)
-    try:
+    with upstream("POST", "/change-orders") as transport:
         basket_id = preview_together(ada_client)
-    finally:
-        nue.install_client(previous)
-        client.close()
     [new] = [o for o in acme(ada).orders() if o.id not in before]
     [body] = transport.bodies
     assert [(c["assetNumber"], c["changeType"]) for c in body["assetChanges"]] == [
@@ -261,18 +231,13 @@ def test_it_puts_a_nue_validation_error_on_the_item_it_names(ada_client, ada):
     add(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
     add(ada_client, SUITE, "term", {"new_end": new_end})
 
-    def reject(request):
+    def reject(request, emulator):
         errors = [{"field": "assetChanges[1].term", "message": "Too long for this bundle."}]
         body = {"status": "FAILURE", "message": "Bad term.", "errors": errors}
         return httpx.Response(400, json=body)
 
-    transport = Upstream(reject)
-    client, previous = with_upstream(transport)
-    try:
+    with upstream("POST", "/change-orders", reject) as transport:
         response = ada_client.post(BASKET, {"action": "preview"})
-    finally:
-        nue.install_client(previous)
-        client.close()
     assert response.status_code == 422
     assert len(transport.bodies) == 1
     assert response.context["errors"] == {SUITE: ["Too long for this bundle."]}
@@ -282,15 +247,11 @@ def test_it_puts_a_nue_validation_error_on_the_item_it_names(ada_client, ada):
 def test_it_puts_an_error_naming_no_item_on_the_basket(ada_client):
     fill(ada_client)
 
-    def reject(request):
+    def reject(request, emulator):
         return httpx.Response(400, json={"status": "FAILURE", "message": "Nue said no."})
 
-    client, previous = with_upstream(Upstream(reject))
-    try:
+    with upstream("POST", "/change-orders", reject):
         response = ada_client.post(BASKET, {"action": "preview"})
-    finally:
-        nue.install_client(previous)
-        client.close()
     assert response.status_code == 422
     assert response.context["errors"] == {}
     assert response.context["problems"] == ["Nue said no."]

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from orders import nue
 from orders.models import ApprovalRequest, Operation
 from portal.models import AuditEvent, AuditKind
+from tests.orders.conftest import upstream
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats, monthly billing
 SUITE = "SUB-00000002"  # Acme: Platform Suite bundle
@@ -143,37 +140,6 @@ def test_it_refuses_an_effective_date_outside_the_term(ada_client):
     assert "the subscription ends then" in response.content.decode()
 
 
-class Upstream(httpx.BaseTransport):
-    """The real emulator, except that one route answers what a test says (the HTTP edge)."""
-
-    def __init__(self, method: str, path_suffix: str, answer) -> None:
-        self.inner = httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
-        self.method = method
-        self.path_suffix = path_suffix
-        self.answer = answer
-        self.calls = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == self.method and request.url.path.endswith(self.path_suffix):
-            self.calls += 1
-            return self.answer(request, self.inner)
-        return self.inner.handle_request(request)
-
-
-@contextmanager
-def upstream(method: str, path_suffix: str, answer) -> Iterator[Upstream]:
-    transport = Upstream(method, path_suffix, answer)
-    client = nue.NueClient(
-        settings.SITE_URL + settings.NUE_EMULATOR_PREFIX, settings.NUE_API_KEY, transport=transport
-    )
-    previous = nue.install_client(client)
-    try:
-        yield transport
-    finally:
-        nue.install_client(previous)
-        client.close()
-
-
 def test_it_puts_a_nue_validation_error_on_the_field(ada_client):
     def reject(request, inner):
         body = {
@@ -264,20 +230,11 @@ def test_it_re_previews_a_change_made_stale_elsewhere(ada_client, ada):
 
 def test_it_re_previews_against_the_fresh_quantity(ada_client, ada):
     stale = preview(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
-    acme(ada).activate(
-        acme(ada)
-        .change(
-            PRO,
-            [
-                nue.AssetChange(
-                    "UpdateQuantity", quantity=Decimal(1), start_date=timezone.localdate()
-                )
-            ],
-            actor=ada,
-        )
-        .order.id,
-        actor=ada,
+    one_seat = nue.AssetChange(
+        "UpdateQuantity", quantity=Decimal(1), start_date=timezone.localdate()
     )
+    applied = acme(ada).change([(PRO, [one_seat])], actor=ada)
+    acme(ada).activate(applied.order.id, actor=ada)
     assert confirm(ada_client, PRO, stale).status_code == 409
     fresh = preview(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
     line = next(acme(ada).order(fresh).all_lines())

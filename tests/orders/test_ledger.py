@@ -265,7 +265,7 @@ def test_it_creates_a_change_order_once(ledger_scope, nue_mock, subscriptions, b
         )
     )
     change = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
-    result = ledger_scope.change("SUB-00000001", [change], actor=buyer)
+    result = ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
     assert result.order.id == CHANGE_ORDER_ID
     assert result.preview_invoices[0].amount == Decimal("75.0")
     (summary,) = result.changes
@@ -291,10 +291,10 @@ def test_it_resolves_a_timed_out_change_order_from_the_drafts(
     nue_mock.get(f"/orders/{CHANGE_ORDER_ID}").mock(return_value=ok(change_order_json()))
     change = nue.AssetChange("Cancel", cancellation_date=nue.date(2026, 6, 30))
     with pytest.raises(nue.NueUnavailable):
-        ledger_scope.change("SUB-00000001", [change], actor=buyer)
+        ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
     assert Operation.objects.get().state == State.UNKNOWN
 
-    again = nue.CustomerNue(ledger_scope.account).change("SUB-00000001", [change], actor=buyer)
+    again = nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [change])], actor=buyer)
     assert again.replayed
     assert again.order.id == CHANGE_ORDER_ID
     assert route.call_count == 1
@@ -306,7 +306,7 @@ def test_it_rejects_an_unknown_change_type_without_a_call(
 ):
     route = nue_mock.post("/change-orders").mock(return_value=ok({}))
     with pytest.raises(nue.NueValidationError):
-        ledger_scope.change("SUB-00000001", [nue.AssetChange("Teleport")], actor=buyer)
+        ledger_scope.change([("SUB-00000001", [nue.AssetChange("Teleport")])], actor=buyer)
     assert not route.called
 
 
@@ -319,8 +319,8 @@ def test_it_answers_a_repeated_identical_change_with_the_first_change_order(
         )
     )
     change = nue.AssetChange("UpdateQuantity", quantity=Decimal(1), start_date=nue.date(2026, 3, 1))
-    first = ledger_scope.change("SUB-00000001", [change], actor=buyer)
-    again = nue.CustomerNue(ledger_scope.account).change("SUB-00000001", [change], actor=buyer)
+    first = ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
+    again = nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [change])], actor=buyer)
     assert again.replayed
     assert again.order.id == first.order.id
     assert route.call_count == 1
@@ -328,5 +328,5 @@ def test_it_answers_a_repeated_identical_change_with_the_first_change_order(
     different = nue.AssetChange(
         "UpdateQuantity", quantity=Decimal(2), start_date=nue.date(2026, 3, 1)
     )
-    nue.CustomerNue(ledger_scope.account).change("SUB-00000001", [different], actor=buyer)
+    nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [different])], actor=buyer)
     assert route.call_count == 2

@@ -214,7 +214,7 @@ def test_it_creates_a_change_order_with_before_and_after(acme_nue, ada):
     )
     preview = acme_nue.preview_change(plan.name, [change])
     assert preview.invoices
-    result = acme_nue.change(plan.name, [change], actor=ada)
+    result = acme_nue.change([(plan.name, [change])], actor=ada)
     assert result.order.is_draft
     assert result.order.order_type == "Change"
     (summary,) = result.changes
@@ -228,9 +228,9 @@ def test_it_creates_a_change_order_with_before_and_after(acme_nue, ada):
 def test_it_treats_the_same_delta_on_a_newer_version_as_a_new_change(acme_nue, ada):
     plan = next(s for s in acme_nue.subscriptions() if s.name == "SUB-00000001")
     change = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=timezone.localdate())
-    first = acme_nue.change(plan.name, [change], actor=ada)
+    first = acme_nue.change([(plan.name, [change])], actor=ada)
     acme_nue.activate(first.order.id, actor=ada)
-    second = acme_nue.change(plan.name, [change], actor=ada)
+    second = acme_nue.change([(plan.name, [change])], actor=ada)
     assert not second.replayed
     assert second.order.id != first.order.id
     (summary,) = second.changes

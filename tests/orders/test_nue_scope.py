@@ -341,7 +341,7 @@ def test_it_reads_an_order_by_its_number_through_the_list(scope, nue_mock):
     assert scope.order("O-00000001").id == ORDER_ID
 
 
-# --- change_many: one change order for several subscriptions --------------------------------------
+# --- change: one change order for one or several subscriptions ------------------------------------
 
 BASKET_ORDER_ID = "44444444-5555-4666-8777-888888888888"
 SEATS = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
@@ -385,7 +385,7 @@ def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scop
     route = nue_mock.post("/change-orders").mock(
         return_value=created({"order": basket_order_json(names)})
     )
-    result = ledger_scope.change_many(
+    result = ledger_scope.change(
         [("SUB-00000002", [LONGER]), ("SUB-00000001", [SEATS])], actor=buyer
     )
     assert route.call_count == 1
@@ -423,7 +423,7 @@ def test_it_keeps_nues_summary_and_adds_the_subscriptions_it_left_out(
     nue_mock.post("/change-orders").mock(
         return_value=created({"order": order, "assetChanges": [summary]})
     )
-    result = ledger_scope.change_many(
+    result = ledger_scope.change(
         [("SUB-00000001", [SEATS]), ("SUB-00000002", [LONGER])], actor=buyer
     )
     assert [(c.name, c.after.quantity if c.after else None) for c in result.changes] == [
@@ -441,9 +441,7 @@ def test_it_sends_nothing_when_one_subscription_is_another_customers(ledger_scop
     )
     route = nue_mock.post("/change-orders").mock(return_value=created({}))
     with pytest.raises(nue.NueNotFound):
-        ledger_scope.change_many(
-            [("SUB-00000001", [SEATS]), ("SUB-00000007", [LONGER])], actor=buyer
-        )
+        ledger_scope.change([("SUB-00000001", [SEATS]), ("SUB-00000007", [LONGER])], actor=buyer)
     assert not route.called
     assert not Operation.objects.exists()
 
@@ -456,8 +454,8 @@ def test_it_fingerprints_every_subscriptions_version(ledger_scope, nue_mock, buy
         return_value=created({"order": basket_order_json(names)})
     )
     mock_subscriptions(nue_mock, subscription_json(names[0]), subscription_json(names[1]))
-    first = ledger_scope.change_many(items, actor=buyer)
-    again = nue.CustomerNue(ledger_scope.account).change_many(items, actor=buyer)
+    first = ledger_scope.change(items, actor=buyer)
+    again = nue.CustomerNue(ledger_scope.account).change(items, actor=buyer)
     assert again.replayed
     assert again.order.id == first.order.id
     assert route.call_count == 1
@@ -465,7 +463,7 @@ def test_it_fingerprints_every_subscriptions_version(ledger_scope, nue_mock, buy
     mock_subscriptions(
         nue_mock, subscription_json(names[0]), subscription_json(names[1], version=2)
     )
-    moved = nue.CustomerNue(ledger_scope.account).change_many(items, actor=buyer)
+    moved = nue.CustomerNue(ledger_scope.account).change(items, actor=buyer)
     assert not moved.replayed
     assert route.call_count == 2
 
@@ -483,11 +481,11 @@ def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
     nue_mock.get(f"/orders/{BASKET_ORDER_ID}").mock(return_value=ok(basket_order_json(names)))
     items = [(n, [LONGER]) for n in names]
     with pytest.raises(nue.NueUnavailable):
-        ledger_scope.change_many(items, actor=buyer)
+        ledger_scope.change(items, actor=buyer)
     op = Operation.objects.get()
     assert len(op.target) <= Operation._meta.get_field("target").max_length
     assert op.target.startswith("SUB-00000001,SUB-00000002,")
-    again = nue.CustomerNue(ledger_scope.account).change_many(items, actor=buyer)
+    again = nue.CustomerNue(ledger_scope.account).change(items, actor=buyer)
     assert again.replayed
     assert again.order.id == BASKET_ORDER_ID
     assert route.call_count == 1

@@ -107,7 +107,7 @@ def test_it_shows_a_draft_change_orders_terms_after_the_change(ada, ada_client, 
 
     seats = next(s for s in acme_nue.subscriptions() if s.quantity == 5 and s.status == "Active")
     bump = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=timezone.localdate())
-    draft = acme_nue.change(seats.name, [bump], actor=ada).order
+    draft = acme_nue.change([(seats.name, [bump])], actor=ada).order
     response = ada_client.get(f"/orders/{draft.id}/")
     assert response.status_code == 200
     quantity_row = re.search(r'<th scope="row">Quantity</th>.*?</tr>', response.text, re.S)

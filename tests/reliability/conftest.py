@@ -8,7 +8,7 @@ import httpx
 import pytest
 from django.utils.module_loading import import_string
 
-from orders import nue
+from tests.conftest import installed_client
 from tests.security.conftest import acme_ids, client_for, globex_ids  # noqa: F401 (fixtures)
 
 # Must never appear in a page, a partial or a log line, whatever goes wrong upstream.
@@ -50,15 +50,6 @@ def canary_transport(settings) -> Iterator[FaultyTransport]:
     settings.NUE_EMULATOR_API_KEY = CANARY
     app = import_string(settings.NUE_EMULATOR_WSGI_APP)
     transport = FaultyTransport(httpx.WSGITransport(app=app))
-    client = nue.NueClient(
-        settings.SITE_URL + settings.NUE_EMULATOR_PREFIX,
-        CANARY,
-        transport=transport,
-        sleep=lambda seconds: None,  # retries without waiting: the matrix stays fast
-    )
-    previous = nue.install_client(client)
-    try:
+    # Retries without waiting: the matrix stays fast.
+    with installed_client(transport, api_key=CANARY, sleep=lambda seconds: None):
         yield transport
-    finally:
-        nue.install_client(previous)
-        client.close()
