@@ -73,8 +73,10 @@ def changed_figures(before: dict[str, Any], order: Order) -> list[str]:
     return [label for key, label in FIGURE_LABELS.items() if before.get(key) != now.get(key)]
 
 
-def is_locked(order_id: str) -> bool:
-    """True while an approval request for this draft is pending."""
+def is_locked(order_id: str, read: object = None) -> bool:
+    """True while an approval request for this draft is pending (`read`: as latest())."""
+    if isinstance(read, LatestRead) and read.order_id == order_id:
+        return read.request is not None and read.request.is_pending
     return ApprovalRequest.objects.filter(
         order_id=order_id, state=ApprovalRequest.State.PENDING
     ).exists()
@@ -104,6 +106,29 @@ def latest_for(order_id: str) -> ApprovalRequest | None:
         .order_by("-requested_at", "-pk")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class LatestRead:
+    """`latest_for(order_id)` read ahead, while Nue reads the order, for its approval panel.
+
+    None is an answer ("no request yet"), so the read carries its order id rather than being
+    passed as a bare value that could not tell "none" from "not read".
+    """
+
+    order_id: str
+    request: ApprovalRequest | None
+
+    @classmethod
+    def of(cls, order_id: str) -> LatestRead:
+        return cls(order_id, latest_for(order_id))
+
+
+def latest(order_id: str, read: object = None) -> ApprovalRequest | None:
+    """The draft's latest request: from `read` if it is this order's LatestRead, else queried."""
+    if isinstance(read, LatestRead) and read.order_id == order_id:
+        return read.request
+    return latest_for(order_id)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 import httpx
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -1682,7 +1682,13 @@ def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tupl
     For a page's database reads: they belong on the request's own connection, and done while
     Nue is answering they cost the page no time. Returns `local`'s result and the calls' results;
     a failure of `local` or of a call is raised after every worker has finished.
+
+    Inside a transaction everything runs on this thread, one after another: a worker's
+    connection could not see the transaction's uncommitted writes, and the embedded emulator
+    reads the portal's database.
     """
+    if connection.in_atomic_block:
+        return local(), {name: call() for name, call in calls.items()}
     results: dict[str, T] = {}
     failure: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max(1, min(len(calls), MAX_CONCURRENT_READS))) as pool:

@@ -390,15 +390,15 @@ def _line_rows(lines: tuple[OrderLine, ...]) -> list[LineRow]:
     return rows
 
 
-def _order_for(request: PortalRequest, order_id: str) -> Order:
-    # NueNotFound (unknown, malformed or another customer's id) becomes the 404 page.
-    return _nue(request).order(order_id)
-
-
 @require_GET
 def order_detail(request: PortalRequest, order_id: str) -> HttpResponse:
-    order = _order_for(request, order_id)
     nue = _nue(request)
+    # The approval panel's row is read while Nue answers; it is shown only if Nue then finds
+    # the order among this customer's (a foreign or unknown id is the 404 page).
+    approval_read, reads = fetch_alongside(
+        partial(approvals.LatestRead.of, order_id), order=partial(nue.order, order_id)
+    )
+    order = reads["order"]
     names = sorted({ln.subscription_name for ln in order.all_lines() if ln.subscription_name})
     ctx = {
         "order": order,
@@ -406,6 +406,7 @@ def order_detail(request: PortalRequest, order_id: str) -> HttpResponse:
         "discount": order.discount_amount + order.system_discount_amount,
         "subscription_names": names,
         "changes": _changes(nue, order) if order.order_type == "Change" else [],
+        "approval_read": approval_read,
     }
     return render(request, "orders/order_detail.html", ctx)
 

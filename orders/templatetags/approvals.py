@@ -31,11 +31,14 @@ def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
 
 
 @register.simple_tag(takes_context=True)
-def approval_panel(context: template.Context, order: Order, form: object = None) -> dict[str, Any]:
+def approval_panel(
+    context: template.Context, order: Order, form: object = None, read: object = None
+) -> dict[str, Any]:
+    """`read`: the view's `approvals.LatestRead` of this order, if it read ahead."""
     request = context["request"]
     membership = getattr(request, "membership", None)
     # One query: a pending request is always the draft's latest (a new one needs the last decided).
-    latest = approvals.latest_for(order.id)
+    latest = approvals.latest(order.id, read)
     pending = latest if latest is not None and latest.is_pending else None
     decision = activation_decision(membership, order.total) if order.is_draft else None
     user = getattr(request, "user", None)

@@ -24,7 +24,10 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def draft_panel(context: template.Context, order: Order, form: object = None) -> dict[str, Any]:
+def draft_panel(
+    context: template.Context, order: Order, form: object = None, read: object = None
+) -> dict[str, Any]:
+    """`read`: the view's `approvals.LatestRead` of this order, if it read ahead."""
     request = context["request"]
     membership = getattr(request, "membership", None)
     decision = activation_decision(membership, order.total)
@@ -33,7 +36,7 @@ def draft_panel(context: template.Context, order: Order, form: object = None) ->
     if stored is not None and stored["invoices"]:
         schedule = build_schedule(stored["invoices"], today=timezone.localdate())
     # While an approval request is pending the draft is frozen for everyone.
-    locked = approvals.is_locked(order.id)
+    locked = approvals.is_locked(order.id, read)
     return {
         "may_activate": decision == Decision.ACTIVATE and not locked,
         "needs_approval": decision == Decision.REQUEST_APPROVAL and not locked,

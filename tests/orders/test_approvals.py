@@ -6,11 +6,15 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.db import connection
+from django.template import Context
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders import approvals
 from orders.models import ApprovalRequest
+from orders.templatetags.approvals import approval_panel
 from portal.models import AuditEvent, AuditKind, Membership, Role, User
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import (
@@ -118,6 +122,32 @@ def test_it_shows_the_pending_state_on_the_order_page(bob, bob_client):
     assert "Awaiting approval" in page
     assert "by Bob Buyer" in page
     assert "Budget Q3" in page
+
+
+def test_the_order_page_reads_the_approval_once_alongside_nue(bob, bob_client):
+    lower_limit()
+    order = big_draft()
+    pending_request(bob, order)
+    url = reverse("orders:order_detail", args=[order.id])
+
+    with CaptureQueriesContext(connection) as queries:
+        page = bob_client.get(url).content.decode()
+
+    assert "Awaiting approval" in page
+    reads = [q for q in queries if "orders_approvalrequest" in q["sql"]]
+    assert len(reads) == 1  # the view's read ahead; the panel renders it without another
+
+
+def test_the_approval_panel_reads_again_when_handed_another_orders_read(bob):
+    lower_limit()
+    order, other = drafts()[:2]
+    pending = pending_request(bob, order)
+    context = Context({"request": RequestFactory().get("/")})
+
+    handed = approvals.LatestRead(other.id, None)
+    panel = approval_panel(context, order, read=handed)
+
+    assert panel["pending"] == pending
 
 
 def test_the_order_page_shows_a_new_request_after_a_decline(bob, bob_client):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from orders import nue
@@ -303,6 +304,26 @@ def test_it_runs_local_work_while_the_reads_are_in_flight(acme):
     elapsed = time.perf_counter() - started
     assert elapsed < 0.2 * 1.5
     assert here == caller  # the local work ran on the request's thread (its DB connection)
+    assert results == {"orders": [], "assets": []}
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_every_read_runs_on_the_callers_thread(acme):
+    """A worker's connection could not see the transaction's writes (the embedded emulator reads
+    the portal's database), so there the reads run in turn on the caller's thread."""
+    threads = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        threads.append(threading.get_ident())
+        return ok([])
+
+    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(answer))
+    scope = nue.CustomerNue(acme, client)
+    with transaction.atomic():
+        here, results = nue.fetch_alongside(
+            threading.get_ident, orders=scope.orders, assets=scope.assets
+        )
+    assert threads == [here, here] == [threading.get_ident()] * 2
     assert results == {"orders": [], "assets": []}
 
 
