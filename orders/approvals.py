@@ -75,8 +75,8 @@ def changed_figures(before: dict[str, Any], order: Order) -> list[str]:
 
 def is_locked(order_id: str, read: object = None) -> bool:
     """True while an approval request for this draft is pending (`read`: as latest())."""
-    if isinstance(read, LatestRead) and read.order_id == order_id:
-        return read.request is not None and read.request.is_pending
+    if (ahead := LatestRead.of_order(read, order_id)) is not None:
+        return ahead.request is not None and ahead.request.is_pending
     return ApprovalRequest.objects.filter(
         order_id=order_id, state=ApprovalRequest.State.PENDING
     ).exists()
@@ -123,11 +123,16 @@ class LatestRead:
     def of(cls, order_id: str) -> LatestRead:
         return cls(order_id, latest_for(order_id))
 
+    @staticmethod
+    def of_order(read: object, order_id: str) -> LatestRead | None:
+        """`read` if it is a LatestRead of `order_id` (what a template hands over may not be)."""
+        return read if isinstance(read, LatestRead) and read.order_id == order_id else None
+
 
 def latest(order_id: str, read: object = None) -> ApprovalRequest | None:
     """The draft's latest request: from `read` if it is this order's LatestRead, else queried."""
-    if isinstance(read, LatestRead) and read.order_id == order_id:
-        return read.request
+    if (ahead := LatestRead.of_order(read, order_id)) is not None:
+        return ahead.request
     return latest_for(order_id)
 
 
