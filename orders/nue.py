@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -2177,9 +2178,12 @@ class CustomerNue:
         from orders.models import Operation
 
         payload_hash = _payload_hash(body)
+        # In autocommit (every request) the INSERT commits by itself; inside a caller's
+        # transaction a savepoint keeps a refused INSERT from breaking that transaction.
+        guard = transaction.atomic if connection.in_atomic_block else nullcontext
         for _attempt in range(3):
             try:
-                with transaction.atomic():
+                with guard():
                     op = Operation.objects.create(
                         kind=kind,
                         target=target,
