@@ -20,14 +20,15 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 import httpx
 from django.conf import settings
@@ -59,6 +60,11 @@ MAX_RETRY_AFTER = 3.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # Catalog, price tags and product relationships change rarely (publishing is explicit in Nue).
 CATALOG_CACHE_TTL = 300
+# List answers at least this large are parsed once per distinct body (ParsedAnswers), keeping
+# the parses of at most PARSED_ANSWERS_BUDGET bytes of answers per process. A parse takes about
+# 1.5 times its answer's size in memory (10,000 orders: an 11.4 MB answer, 16 MB parsed).
+PARSED_ANSWER_MIN_BYTES = 16 * 1024
+PARSED_ANSWERS_BUDGET = 32 * 1024 * 1024
 USER_AGENT = "nue-customer-portal/0.1 (+httpx)"
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -991,6 +997,51 @@ def _map_field_path(path: str, renames: Mapping[str, str]) -> str:
     return ".".join(parts)
 
 
+class ParsedAnswers:
+    """The parses of the last distinct large answers, least recently used first out.
+
+    Paging, sorting or filtering an order history asks Nue for the same list each time, and
+    decoding and parsing 10,000 orders costs about 200 ms of CPU. Nue is still asked on every
+    request, so nothing is served stale: only the work on bytes already parsed is skipped (the
+    same bytes give the same parse). Parses are tuples of immutable records, safe to share
+    between requests; the budget counts the bytes of the answers they came from.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._size = 0
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> object | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: Hashable, parsed: object, size: int) -> None:
+        if size > self._budget:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (parsed, size)
+            self._size += size
+            while self._size > self._budget:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._size -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+
+PARSED_ANSWERS = ParsedAnswers(PARSED_ANSWERS_BUDGET)
+
+
 class NueClient:
     """One `httpx.Client` per process: pooled connections, explicit timeouts, careful retries."""
 
@@ -1039,6 +1090,26 @@ class NueClient:
     def delete(self, path: str) -> Envelope:
         return self._call("DELETE", path)
 
+    def get_parsed(
+        self, path: str, params: Mapping[str, str | int], parse: Callable[[Envelope], T]
+    ) -> T:
+        """GET, then `parse(envelope)`. Nue is asked every time; a large answer whose bytes are
+        the very bytes of one parsed before is not decoded and parsed again (PARSED_ANSWERS)."""
+        status, payload, retry_after, request_id = self._exchange("GET", path, params, None)
+        key = None
+        if 200 <= status < 300 and len(payload) >= PARSED_ANSWER_MIN_BYTES:
+            key = (hashlib.blake2b(payload, digest_size=20).digest(), parse)
+            found = PARSED_ANSWERS.get(key)
+            if found is not None:
+                return cast("T", found)
+        envelope = self._decode(
+            status, payload, request_id, bare=False, retry_after=retry_after, field_renames={}
+        )
+        parsed = parse(envelope)
+        if key is not None:
+            PARSED_ANSWERS.put(key, parsed, len(payload))
+        return parsed
+
     def _call(
         self,
         method: str,
@@ -1049,6 +1120,24 @@ class NueClient:
         bare: bool = False,
         field_renames: Mapping[str, str] | None = None,
     ) -> Envelope:
+        status, payload, retry_after, request_id = self._exchange(method, path, params, body)
+        return self._decode(
+            status,
+            payload,
+            request_id,
+            bare=bare,
+            retry_after=retry_after,
+            field_renames=field_renames or {},
+        )
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        body: object,
+    ) -> tuple[int, bytes, float | None, str]:
+        """Send (retrying as the method allows); the final status, body, Retry-After and id."""
         request_id = uuid.uuid4().hex[:12]
         content = None
         headers = {"X-Request-Id": request_id}
@@ -1080,14 +1169,7 @@ class NueClient:
             if status in RETRYABLE_STATUSES and attempt < attempts:
                 self._sleep(self._backoff(attempt, retry_after))
                 continue
-            return self._decode(
-                status,
-                payload,
-                request_id,
-                bare=bare,
-                retry_after=retry_after,
-                field_renames=field_renames or {},
-            )
+            return status, payload, retry_after, request_id
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -1727,6 +1809,17 @@ class _Owned(Protocol):
 _O = TypeVar("_O", bound=_Owned)
 
 
+@dataclass(frozen=True, slots=True)
+class _ListParser(Generic[_O]):
+    """Parses a list answer item by item; equal for the same parse and kind (a memo key)."""
+
+    parse: Callable[[object], _O]
+    kind: str
+
+    def __call__(self, envelope: Envelope) -> tuple[_O, ...]:
+        return tuple(self.parse(raw) for raw in _list_data(envelope, self.kind))
+
+
 def _payload_hash(body: object) -> str:
     canonical = json.dumps(body, default=_json_default, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -2124,8 +2217,10 @@ class CustomerNue:
         parse: Callable[[object], _O],
         kind: str,
     ) -> list[_O]:
-        envelope = self.client.get(path, params)
-        return self._own([parse(raw) for raw in _list_data(envelope, kind)], kind)
+        # Parsed into a tuple: one parse may serve later requests (NueClient.get_parsed), so no
+        # caller may change it; whose items they are is checked on every request.
+        items = self.client.get_parsed(path, params, _ListParser(parse, kind))
+        return self._own(list(items), kind)
 
     def _own(self, items: list[_O], kind: str) -> list[_O]:
         kept = [item for item in items if item.customer_id == self.customer_id]
