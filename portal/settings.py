@@ -119,10 +119,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Form widgets render through Django's own Jinja2 templates: the same markup as its Django
-# templates (but for blank lines), rendered faster: the order history page, with its five
-# filter fields, renders in 1.2 ms less (bench/RESULTS.md). Pages stay Django templates.
-FORM_RENDERER = "django.forms.renderers.Jinja2"
+# Form widgets render through Django's Jinja2 form templates, which are faster (portal.renderers).
+FORM_RENDERER = "portal.renderers.FormRenderer"
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
