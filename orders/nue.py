@@ -61,8 +61,8 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 # Catalog, price tags and product relationships change rarely (publishing is explicit in Nue).
 CATALOG_CACHE_TTL = 300
 # List answers at least this large are parsed once per distinct body (ParsedAnswers), keeping
-# the parses of at most PARSED_ANSWERS_BUDGET bytes of answers per process. A parse takes about
-# 1.5 times its answer's size in memory (10,000 orders: an 11.4 MB answer, 16 MB parsed).
+# the parses of at most PARSED_ANSWERS_BUDGET bytes of answers per process. A parse takes 1.5 to
+# 2.5 times its answer's size in memory (10,000 orders: an 11.4 MB answer, 16 MB parsed).
 PARSED_ANSWER_MIN_BYTES = 16 * 1024
 PARSED_ANSWERS_BUDGET = 32 * 1024 * 1024
 USER_AGENT = "nue-customer-portal/0.1 (+httpx)"
