@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.utils.formats import date_format
 
 from orders.nue import AddOn, AssetChange, Product, ProductOption, ProductRelationship, Subscription
+from orders.templatetags.dates import day_text
 
 MAX_QUANTITY = 10_000
 TERM_EXTENSIONS = (1, 3, 6, 12, 24, 36)
@@ -81,10 +81,6 @@ def period_end_date(sub: Subscription) -> date | None:
     return sub.end_date
 
 
-def nice(day: date) -> str:
-    return date_format(day, "DATE_FORMAT")
-
-
 # --- What a subscription allows -----------------------------------------------------------------
 
 
@@ -136,7 +132,7 @@ def choices_for(
             if not trial:
                 return "Only for free trials."
             if sub.end_date is not None and sub.end_date < today:
-                return f"The trial ended on {nice(sub.end_date)}; order the product instead."
+                return f"The trial ended on {day_text(sub.end_date)}; order the product instead."
             return ""
         if trial and slug in ("term", "renew", "coterm", *PRODUCT_KINDS):
             return "Free trial only: convert it to paid first."
@@ -212,9 +208,9 @@ class EffectiveDateMixin(forms.Form):
 
     def setup_when(self) -> None:
         period_end = period_end_date(self.sub)
-        options = [(WHEN_TODAY, f"Today, {nice(self.today)}")]
+        options = [(WHEN_TODAY, f"Today, {day_text(self.today)}")]
         if period_end is not None and period_end > self.today:
-            options.append((WHEN_PERIOD_END, f"End of the billing period, {nice(period_end)}"))
+            options.append((WHEN_PERIOD_END, f"End of the billing period, {day_text(period_end)}"))
         options.append((WHEN_DATE, "On a specific day"))
         field = self.fields["when"]
         assert isinstance(field, forms.ChoiceField)
@@ -249,13 +245,13 @@ class EffectiveDateMixin(forms.Form):
         if day < self.earliest():
             self.add_error(
                 "on" if when == WHEN_DATE else "when",
-                f"Choose {nice(self.earliest())} or later: a change cannot start in the past "
+                f"Choose {day_text(self.earliest())} or later: a change cannot start in the past "
                 "or before the subscription starts.",
             )
         elif self.sub.end_date is not None and day > self.sub.end_date:
             self.add_error(
                 "on" if when == WHEN_DATE else "when",
-                f"Choose {nice(self.sub.end_date)} or earlier: the subscription ends then.",
+                f"Choose {day_text(self.sub.end_date)} or earlier: the subscription ends then.",
             )
 
 
@@ -321,10 +317,10 @@ class TermForm(ChangeForm):
         field = self.fields["new_end"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
-            (iso, f"{nice(date.fromisoformat(iso))} (+{m} month{'s' if m > 1 else ''})")
+            (iso, f"{day_text(date.fromisoformat(iso))} (+{m} month{'s' if m > 1 else ''})")
             for iso, m in self.months.items()
         ]
-        field.help_text = f"Today it ends {nice(end)}. New units and prices follow the new end."
+        field.help_text = f"Today it ends {day_text(end)}. New units and prices follow the new end."
 
     def changes(self) -> list[AssetChange]:
         return [AssetChange("UpdateTerm", term=self.months[self.cleaned_data["new_end"]])]
@@ -412,9 +408,9 @@ class RenewForm(ChangeForm):
         field = self.fields["renewal_term"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [
-            (m, f"{m} months, until {nice(renewal_end(end, m))}") for m in RENEWAL_TERMS
+            (m, f"{m} months, until {day_text(renewal_end(end, m))}") for m in RENEWAL_TERMS
         ]
-        field.help_text = f"The new term starts {nice(end + timedelta(days=1))}."
+        field.help_text = f"The new term starts {day_text(end + timedelta(days=1))}."
 
     def changes(self) -> list[AssetChange]:
         end = self.sub.end_date or self.today
@@ -450,7 +446,7 @@ class CotermForm(ChangeForm):
         widget = self.fields["target"].widget
         assert isinstance(widget, forms.RadioSelect)
         widget.choices = [
-            (o.name, f"{o.product_name} ({o.name}), ends {nice(o.end_date)}")
+            (o.name, f"{o.product_name} ({o.name}), ends {day_text(o.end_date)}")
             for o in self.targets.values()
             if o.end_date is not None
         ]
@@ -537,10 +533,10 @@ class TrialForm(ChangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         end = self.sub.end_date or self.today
-        options = [(self.today.isoformat(), f"Now, {nice(self.today)}")]
+        options = [(self.today.isoformat(), f"Now, {day_text(self.today)}")]
         if end >= self.today:
             after = end + timedelta(days=1)
-            options.append((after.isoformat(), f"When the trial ends, {nice(after)}"))
+            options.append((after.isoformat(), f"When the trial ends, {day_text(after)}"))
         field = self.fields["start"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = options

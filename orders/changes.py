@@ -50,6 +50,7 @@ from orders.nue import (
     for_customer,
 )
 from orders.policy import Decision, activation_decision, can_cancel, can_prepare
+from orders.templatetags.dates import day_text
 from orders.templatetags.money import money as money_text
 from portal.audit import record
 from portal.impersonation import money_moving
@@ -286,7 +287,7 @@ def explain(line: OrderLine) -> str:
     if line.start_date is None or line.end_date is None:
         return f"{line.product_name}: {money_text(line.total_price)}"
     days = (line.end_date - line.start_date).days + 1
-    span = f"from {cf.nice(line.start_date)} to {cf.nice(line.end_date)} ({days} days)"
+    span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days} days)"
     quantity = abs(line.quantity).normalize()
     if line.total_price < 0:
         return f"Credit for {quantity} x {line.product_name} you no longer use {span}."

@@ -14,10 +14,15 @@ from django.utils.safestring import mark_safe
 register = template.Library()
 
 
+def day_text(value: date) -> str:
+    """The portal's one date format as plain text (labels, messages): 23 Nov 2026."""
+    return f"{value.day} {value:%b %Y}"
+
+
 @register.filter
 def day(value: object) -> str:
     if not isinstance(value, date):
         return "—"
     # Digits and English month names only: nothing to escape (format_html would escape anyway,
     # at a cost that shows on lists of hundreds of dates).
-    return mark_safe(f'<time datetime="{value.isoformat()}">{value.day} {value:%b %Y}</time>')  # noqa: S308
+    return mark_safe(f'<time datetime="{value.isoformat()}">{day_text(value)}</time>')  # noqa: S308

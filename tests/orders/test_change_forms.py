@@ -63,6 +63,12 @@ def test_it_adds_calendar_months_clamping_the_day():
     assert cf.extended_end(date(2027, 2, 28), 1) == date(2027, 3, 31)
 
 
+def test_it_names_days_in_the_portals_one_date_format():
+    form = cf.QuantityForm(sub=sub(), today=date(2026, 11, 3))
+    labels = dict(form.fields["when"].choices)
+    assert labels["today"] == "Today, 3 Nov 2026"  # as the day filter shows dates on pages
+
+
 def test_it_refuses_to_convert_a_trial_that_already_ended():
     trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 11, 20))
     assert "The trial ended on" in reasons(trial)["trial"]
