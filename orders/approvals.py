@@ -74,9 +74,10 @@ def changed_figures(before: dict[str, Any], order: Order) -> list[str]:
 
 
 def is_locked(order_id: str, read: object = None) -> bool:
-    """True while an approval request for this draft is pending (`read`: as latest())."""
-    if (ahead := LatestRead.of_order(read, order_id)) is not None:
-        return ahead.request is not None and ahead.request.is_pending
+    """True while an approval request for this draft is pending (`read`: as in latest_for)."""
+    if read is not None:  # a pending request is always the draft's latest
+        latest = latest_for(order_id, read)
+        return latest is not None and latest.is_pending
     return ApprovalRequest.objects.filter(
         order_id=order_id, state=ApprovalRequest.State.PENDING
     ).exists()
@@ -99,7 +100,10 @@ def pending_for(order_id: str) -> ApprovalRequest | None:
     )
 
 
-def latest_for(order_id: str) -> ApprovalRequest | None:
+def latest_for(order_id: str, read: object = None) -> ApprovalRequest | None:
+    """The draft's latest request; `read`, the view's LatestRead of this order, saves the query."""
+    if isinstance(read, LatestRead) and read.order_id == order_id:
+        return read.request
     return (
         ApprovalRequest.objects.select_related("requested_by", "decided_by")
         .filter(order_id=order_id)
@@ -122,18 +126,6 @@ class LatestRead:
     @classmethod
     def of(cls, order_id: str) -> LatestRead:
         return cls(order_id, latest_for(order_id))
-
-    @staticmethod
-    def of_order(read: object, order_id: str) -> LatestRead | None:
-        """`read` if it is a LatestRead of `order_id` (what a template hands over may not be)."""
-        return read if isinstance(read, LatestRead) and read.order_id == order_id else None
-
-
-def latest(order_id: str, read: object = None) -> ApprovalRequest | None:
-    """The draft's latest request: from `read` if it is this order's LatestRead, else queried."""
-    if (ahead := LatestRead.of_order(read, order_id)) is not None:
-        return ahead.request
-    return latest_for(order_id)
 
 
 @dataclass(frozen=True)

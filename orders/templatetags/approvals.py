@@ -38,7 +38,7 @@ def approval_panel(
     request = context["request"]
     membership = getattr(request, "membership", None)
     # One query: a pending request is always the draft's latest (a new one needs the last decided).
-    latest = approvals.latest(order.id, read)
+    latest = approvals.latest_for(order.id, read)
     pending = latest if latest is not None and latest.is_pending else None
     decision = activation_decision(membership, order.total) if order.is_draft else None
     user = getattr(request, "user", None)
