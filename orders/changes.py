@@ -50,8 +50,8 @@ from orders.nue import (
     for_customer,
 )
 from orders.policy import Decision, activation_decision, can_cancel, can_prepare
-from orders.templatetags.dates import day_text
-from orders.templatetags.money import money as money_text
+from orders.templating.dates import day_text
+from orders.templating.money import money as money_text
 from portal.audit import record
 from portal.impersonation import money_moving
 from portal.models import AuditKind, User

@@ -13,8 +13,7 @@ class FormRenderer(Jinja2):
     """Widgets render through the Jinja2 twins of Django's form templates: the same markup (but
     for blank lines), rendered faster; the order history page, with its five filter fields,
     renders 1.2 ms sooner (bench/RESULTS.md). A template that exists only as a Django template,
-    such as the admin's widget wrappers, renders through Django's renderer. Pages stay Django
-    templates."""
+    such as the admin's widget wrappers, renders through Django's renderer."""
 
     @cached_property
     def _django(self) -> DjangoTemplates:

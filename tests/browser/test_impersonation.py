@@ -5,7 +5,7 @@ import re
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template import RequestContext, Template
+from django.template import engines
 from django.urls import path
 
 from portal import urls as portal_urls
@@ -107,17 +107,19 @@ def activate(request: HttpRequest) -> HttpResponse:
     """Stands in for an order's Activate button until the order pages exist."""
     if request.method == "POST":
         return redirect("/test/activated/")
-    page = Template(
+    page = engines["jinja2"].from_string(
         '{% extends "base.html" %}{% block content %}<h1>Order O-1</h1>'
-        '<form method="post">{% csrf_token %}<button class="button">Activate</button></form>'
+        '<form method="post">{{ csrf_input }}<button class="button">Activate</button></form>'
         "{% endblock %}"
     )
-    return HttpResponse(page.render(RequestContext(request)))
+    return HttpResponse(page.render(request=request))
 
 
 def activated(request: HttpRequest) -> HttpResponse:
-    page = Template('{% extends "base.html" %}{% block content %}<h1>Activated</h1>{% endblock %}')
-    return HttpResponse(page.render(RequestContext(request)))
+    page = engines["jinja2"].from_string(
+        '{% extends "base.html" %}{% block content %}<h1>Activated</h1>{% endblock %}'
+    )
+    return HttpResponse(page.render(request=request))
 
 
 urlpatterns = [

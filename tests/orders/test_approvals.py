@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from orders import approvals
 from orders.models import ApprovalRequest
-from orders.templatetags.approvals import approval_panel
+from orders.templating.approvals import approval_panel
 from portal.models import AuditEvent, AuditKind, Membership, Role, User
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import (

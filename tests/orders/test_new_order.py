@@ -13,7 +13,7 @@ from django.urls import reverse
 from nue_emulator import faults, journal
 from nue_emulator.models import Product
 from orders.nue import for_customer
-from orders.templatetags.money import money
+from orders.templating.money import money
 from tests.conftest import signed_in
 
 from .purchase_helpers import (

@@ -63,7 +63,7 @@ def test_it_shows_hostile_upstream_text_as_text(client_for, poisoned):
         problems += [(route.name, marker) for marker in LIVE_MARKERS if marker in body]
         if evaluated_template(body):
             problems.append((route.name, "template syntax was evaluated"))
-        if route.name in SHOWS_DATA and ESCAPED not in body:
+        if route.name in SHOWS_DATA and not any(text in body for text in ESCAPED):
             problems.append((route.name, "does not show the hostile text at all"))
     assert not problems
 

@@ -1,19 +1,16 @@
 """Status badges: `{{ order|order_badge }}`, `{{ sub|subscription_badge }}`,
-`{{ invoice|invoice_badge:overdue }}`.
+`{{ invoice|invoice_badge(overdue) }}`.
 
 Filters rather than included templates: they render on every row of the long lists, where an
-`{% include %}` per row was a measurable part of the page's time (bench/RESULTS.md).
+include per row was a measurable part of the page's time (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-
-register = template.Library()
 
 ORDER = {"Activated": "ok", "Draft": "warn", "Canceled": "muted"}
 SUBSCRIPTION = {
@@ -30,7 +27,6 @@ def _badge(text: str, tone: str = "") -> SafeString:
     return format_html('<span class="badge">{}</span>', text)
 
 
-@register.filter
 def order_badge(order: Any) -> SafeString:
     status = str(order.status or "")
     badge = _badge(status, ORDER.get(status, ""))
@@ -39,14 +35,12 @@ def order_badge(order: Any) -> SafeString:
     return badge
 
 
-@register.filter
 def subscription_badge(subscription: Any) -> SafeString:
     status = str(subscription.status or "")
     tone, text = SUBSCRIPTION.get(status, ("", status))
     return _badge(text, tone)
 
 
-@register.filter
 def invoice_badge(invoice: Any, overdue: bool = False) -> SafeString:
     if overdue:
         badge = _badge("Overdue", "danger")

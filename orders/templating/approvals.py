@@ -1,16 +1,17 @@
-"""Template tags of approvals and quote links (issue 8), so other features' pages include the
-panels with nothing but `order` in their context.
+"""Template functions of approvals and quote links (issue 8), so other features' pages include
+the panels with nothing but `order` in their context.
 
-`{% approval_panel order form as approval %}` and `{% quote_link_panel order as quote %}` read
-the acting member (or account manager) from the request.
+`{% set approval = approval_panel(order, form) %}` and `{% set quote = quote_link_panel(order) %}`
+read the acting member (or account manager) from the request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import template
 from django.urls import reverse
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from orders import approvals
 from orders.models import ApprovalRequest
@@ -18,8 +19,6 @@ from orders.nue import Order
 from orders.policy import Decision, activation_decision, can_prepare
 from orders.review_forms import ApprovalRequestForm, QuoteTemplateForm
 from portal.models import CustomerAccount, Role
-
-register = template.Library()
 
 
 def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
@@ -30,9 +29,9 @@ def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
     return user.book.filter(nue_customer_id=order.customer_id).first()
 
 
-@register.simple_tag(takes_context=True)
+@pass_context
 def approval_panel(
-    context: template.Context, order: Order, form: object = None, read: object = None
+    context: Context, order: Order, form: object = None, read: object = None
 ) -> dict[str, Any]:
     """`read`: the view's `approvals.LatestRead` of this order, if it read ahead."""
     request = context["request"]
@@ -61,8 +60,8 @@ def approval_panel(
     }
 
 
-@register.simple_tag(takes_context=True)
-def quote_link_panel(context: template.Context, order: Order) -> dict[str, Any]:
+@pass_context
+def quote_link_panel(context: Context, order: Order) -> dict[str, Any]:
     """The draft's latest quote link, whether it is stale, and where to (re)generate one."""
     request = context["request"]
     customer = getattr(request, "customer", None)
@@ -87,7 +86,6 @@ def quote_link_panel(context: template.Context, order: Order) -> dict[str, Any]:
     }
 
 
-@register.filter
 def approval_badge(approval: ApprovalRequest) -> str:
     badges: dict[str, str] = {
         ApprovalRequest.State.PENDING: "badge--warn",

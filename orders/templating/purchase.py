@@ -1,4 +1,5 @@
-"""`{% draft_panel order form as draft %}`: what a draft's page shows beyond its lines (issue 6).
+"""`{% set draft = draft_panel(order, form) %}`: what a draft's page shows beyond its lines
+(issue 6).
 
 The order detail page (issue 5) includes templates/orders/_draft_actions.html with only `order`;
 this tag adds the acting member's activation decision, the activation form, and the preview
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import template
 from django.utils import timezone
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from orders import approvals
 from orders.nue import Order
@@ -20,12 +22,10 @@ from orders.purchase_forms import ActivateForm
 from orders.purchase_schedule import build_schedule
 from orders.purchase_state import stored_draft
 
-register = template.Library()
 
-
-@register.simple_tag(takes_context=True)
+@pass_context
 def draft_panel(
-    context: template.Context, order: Order, form: object = None, read: object = None
+    context: Context, order: Order, form: object = None, read: object = None
 ) -> dict[str, Any]:
     """`read`: the view's `approvals.LatestRead` of this order, if it read ahead."""
     request = context["request"]

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django import template
 from django.utils.safestring import mark_safe
-
-register = template.Library()
 
 
 def day_text(value: date) -> str:
@@ -19,7 +16,6 @@ def day_text(value: date) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-@register.filter
 def day(value: object) -> str:
     if not isinstance(value, date):
         return "—"

@@ -1,0 +1,29 @@
+"""The orders' filters and functions in the portal's template engine (portal/jinja2.py)."""
+
+from __future__ import annotations
+
+import jinja2
+
+from orders.templating.approvals import approval_badge, approval_panel, quote_link_panel
+from orders.templating.badges import invoice_badge, order_badge, subscription_badge
+from orders.templating.charts import spend_chart
+from orders.templating.dates import day
+from orders.templating.money import money
+from orders.templating.purchase import draft_panel
+
+
+def install(env: jinja2.Environment) -> None:
+    env.filters.update(
+        money=money,
+        day=day,
+        order_badge=order_badge,
+        subscription_badge=subscription_badge,
+        invoice_badge=invoice_badge,
+        approval_badge=approval_badge,
+    )
+    env.globals.update(
+        approval_panel=approval_panel,
+        quote_link_panel=quote_link_panel,
+        draft_panel=draft_panel,
+        spend_chart=spend_chart,
+    )

@@ -1,0 +1,118 @@
+"""The portal's template engine: Jinja2, with what its pages need from Django.
+
+Pages render through Jinja2 because Django's template language cost more than half of a
+signed-in page's CPU time (bench/RESULTS.md); the admin's and other packages' templates stay
+Django templates (settings.TEMPLATES).
+
+`render(request, "orders/dashboard.html#subscriptions-panel")` renders only the block
+`subscriptions_panel` of the page: HTMX swaps a fragment that is defined once, inside the page
+it belongs to, and named after the id of the element it is (hyphens become underscores).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from django.template import TemplateDoesNotExist
+from django.template.backends import jinja2 as django_jinja2
+from django.template.backends.utils import csrf_input_lazy, csrf_token_lazy
+from django.template.defaultfilters import (
+    date,
+    floatformat,
+    linebreaksbr,
+    pluralize,
+    timesince_filter,
+    timeuntil_filter,
+)
+from django.templatetags.static import static
+from django.test.signals import template_rendered
+from django.urls import reverse
+from django.utils import timezone
+from django_htmx.jinja import htmx_script
+from markupsafe import Markup
+
+
+def url(name: str, *args: Any, **kwargs: Any) -> str:
+    """`{{ url("orders:order_detail", order.id) }}`"""
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def _local_date(value: Any, arg: str | None = None) -> str:
+    # Django's templates hand its `date` filter a datetime already in the current time zone.
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return date(value, arg)
+
+
+def _finalize(value: Any) -> Any:
+    # Django's templates call a method named without parentheses; Jinja2 would print
+    # "<bound method ...>". Fail loudly instead, so a forgotten `()` never reaches a page.
+    if callable(value) and not hasattr(value, "__html__"):
+        raise TypeError(f"A template printed {value!r}: call it with ().")
+    return value
+
+
+def environment(**options: Any) -> jinja2.Environment:
+    # Like Django's templates, a missing variable or attribute renders as nothing, also
+    # further down a chain (`order.customer.name` when there is no customer).
+    options["undefined"] = jinja2.ChainableUndefined
+    options.pop("autoescape", None)
+    env = jinja2.Environment(
+        **options, autoescape=True, finalize=_finalize, keep_trailing_newline=True
+    )
+    env.globals.update(url=url, static=static, htmx_script=htmx_script)
+    env.filters.update(
+        date=_local_date,
+        floatformat=floatformat,
+        linebreaksbr=linebreaksbr,
+        pluralize=pluralize,
+        timesince=timesince_filter,
+        timeuntil=timeuntil_filter,
+    )
+    # Imported here: they import models, and settings import this module's path only.
+    from orders.templating import environment as orders_environment
+
+    orders_environment.install(env)
+    return env
+
+
+class Jinja2(django_jinja2.Jinja2):
+    """Django's Jinja2 backend, plus `name#block` and the test client's `response.context`."""
+
+    def get_template(self, template_name: str) -> Template:
+        name, _, fragment = template_name.partition("#")
+        block = fragment.replace("-", "_")
+        template = super().get_template(name)
+        if block and block not in template.template.blocks:
+            raise TemplateDoesNotExist(template_name, backend=self)
+        return Template(template.template, self, block)
+
+
+class Template(django_jinja2.Template):
+    def __init__(self, template: jinja2.Template, backend: Jinja2, block: str = "") -> None:
+        super().__init__(template, backend)
+        self.block = block
+        self.name = f"{template.name}#{block}" if block else template.name
+
+    def render(self, context: dict[str, Any] | None = None, request: Any = None) -> str:
+        context = {} if context is None else dict(context)
+        if request is not None:
+            context["request"] = request
+            context["csrf_input"] = csrf_input_lazy(request)
+            context["csrf_token"] = csrf_token_lazy(request)
+            for processor in self.backend.template_context_processors:
+                context.update(processor(request))
+        # What Django's own templates send: the test client records it as response.context.
+        template_rendered.send(sender=self, template=self, context=context)
+        if not self.block:
+            return self.template.render(context)
+        render_block = self.template.blocks[self.block]
+        return "".join(render_block(self.template.new_context(context)))
+
+
+def render_markup(env: jinja2.Environment, template_name: str, context: dict[str, Any]) -> Markup:
+    """A template rendered inside another one, as safe markup (what an inclusion tag did)."""
+    # Safe: the environment autoescapes everything the template prints.
+    return Markup(env.get_template(template_name).render(context))  # noqa: S704

@@ -1,0 +1,86 @@
+"""The portal's template engine (portal/jinja2.py): fragments by name, Django's context, and a
+loud failure where Django's templates would have called a method for us."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.template import TemplateDoesNotExist, engines
+from django.template.loader import get_template, render_to_string
+from django.test import RequestFactory
+from django.utils import timezone
+
+from portal.jinja2 import Template
+
+
+@pytest.fixture
+def page(settings, tmp_path: Path):
+    (tmp_path / "page.html").write_text(
+        "<h1>{{ title }}</h1>"
+        "{% block order_list scoped %}<ul>{% for n in numbers %}<li>{{ n }}</li>{% endfor %}</ul>"
+        "{% endblock %}<footer>{{ csrf_input }}</footer>"
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]},
+        *settings.TEMPLATES[1:],
+    ]
+    return "page.html"
+
+
+def test_it_renders_a_whole_page_and_one_fragment_of_it_by_element_id(page):
+    context = {"title": "Orders", "numbers": [1, 2]}
+    assert render_to_string(page, context).startswith("<h1>Orders</h1><ul><li>1</li>")
+    # The element's id has hyphens; the block's name has underscores.
+    assert render_to_string(f"{page}#order-list", context) == "<ul><li>1</li><li>2</li></ul>"
+
+
+def test_an_unknown_fragment_is_a_missing_template(page):
+    with pytest.raises(TemplateDoesNotExist):
+        get_template(f"{page}#no-such-block")
+
+
+def test_it_gives_the_request_csrf_and_context_processors_and_tells_the_test_client(page):
+    request = RequestFactory().get("/")
+    request.user = type("Anonymous", (), {"is_authenticated": False})()
+    html = render_to_string(page, {"numbers": []}, request=request)
+    assert 'name="csrfmiddlewaretoken"' in html
+    template = get_template(page)
+    assert isinstance(template, Template)
+    assert template.name == "page.html"
+
+
+def test_the_test_client_sees_the_context_of_a_page(client, ada):
+    client.force_login(ada)
+    response = client.get("/accounts/customer/")
+    assert response.status_code == 200
+    assert "acting_customer" in response.context
+    assert "portal/choose_customer.html" in [t.name for t in response.templates]
+
+
+def test_printing_a_method_instead_of_calling_it_fails_loudly():
+    # Django's templates called `form.field.value` for us; Jinja2 would print the method.
+    template = engines["jinja2"].from_string("{{ numbers.copy }}")
+    with pytest.raises(TypeError, match=r"call it with \(\)"):
+        template.render({"numbers": [1]})
+    assert engines["jinja2"].from_string("{{ numbers.copy() }}").render({"numbers": [1]}) == "[1]"
+
+
+def test_missing_values_render_as_nothing_as_in_django_templates():
+    template = engines["jinja2"].from_string("[{{ missing }}|{{ order.customer.name }}]")
+    assert template.render({"order": None}) == "[|]"
+
+
+def test_the_date_filter_shows_the_current_time_zone(settings):
+    settings.TIME_ZONE = "America/New_York"
+    moment = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    template = engines["jinja2"].from_string('{{ moment|date("j M H:i") }}')
+    with timezone.override("America/New_York"):
+        text = template.render({"moment": moment})
+    assert text == "29 Nov 22:00"
+
+
+def test_text_escapes_and_safe_markup_does_not():
+    template = engines["jinja2"].from_string("{{ text }} {{ 5|money }}")
+    assert template.render({"text": '<b>"x"</b>'}) == "&lt;b&gt;&#34;x&#34;&lt;/b&gt; $5.00"
