@@ -10,9 +10,10 @@ import pytest
 from django.template import TemplateDoesNotExist, engines
 from django.template.loader import get_template, render_to_string
 from django.test import RequestFactory
+from django.urls import NoReverseMatch, set_script_prefix
 from django.utils import timezone
 
-from portal.jinja2 import Template
+from portal.jinja2 import Template, url
 
 
 @pytest.fixture
@@ -84,3 +85,16 @@ def test_the_date_filter_shows_the_current_time_zone(settings):
 def test_text_escapes_and_safe_markup_does_not():
     template = engines["jinja2"].from_string("{{ text }} {{ 5|money }}")
     assert template.render({"text": '<b>"x"</b>'}) == "&lt;b&gt;&#34;x&#34;&lt;/b&gt; $5.00"
+
+
+def test_url_follows_the_script_prefix_and_the_urlconf_it_is_asked_under(settings):
+    detail = "/orders/0d8f7e4c-2a51-4c1e-9b7e-6f3a2d1c0b9a/"
+    assert url("orders:order_detail", detail.split("/")[2]) == detail
+    set_script_prefix("/portal/")
+    try:
+        assert url("orders:order_detail", detail.split("/")[2]) == "/portal" + detail
+    finally:
+        set_script_prefix("/")
+    settings.ROOT_URLCONF = "nue_emulator.urls"
+    with pytest.raises(NoReverseMatch):
+        url("orders:order_detail", detail.split("/")[2])
