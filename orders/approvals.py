@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from orders.models import ApprovalRequest, QuoteLink
 from orders.nue import ActivationResult, CustomerNue, NueConflict, Order
+from orders.templating.numbers import quantity
 from portal.models import CustomerAccount, User
 
 logger = logging.getLogger("orders.approvals")
@@ -56,7 +57,7 @@ def figures_of(order: Order) -> dict[str, Any]:
         "lines": [
             {
                 "product": line.product_name,
-                "quantity": f"{line.quantity.normalize():f}",
+                "quantity": quantity(line.quantity),
                 "total": _amount(line.total_price),
             }
             for line in order.all_lines()

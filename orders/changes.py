@@ -52,6 +52,7 @@ from orders.nue import (
 from orders.policy import Decision, activation_decision, can_cancel, can_prepare
 from orders.templating.dates import day_text
 from orders.templating.money import money as money_text
+from orders.templating.numbers import quantity as quantity_text
 from portal.audit import record
 from portal.impersonation import money_moving
 from portal.models import AuditKind, User
@@ -288,7 +289,7 @@ def explain(line: OrderLine) -> str:
         return f"{line.product_name}: {money_text(line.total_price)}"
     days = (line.end_date - line.start_date).days + 1
     span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days} days)"
-    quantity = abs(line.quantity).normalize()
+    quantity = quantity_text(abs(line.quantity))
     if line.total_price < 0:
         return f"Credit for {quantity} x {line.product_name} you no longer use {span}."
     price = f" at {money_text(line.sales_price)} a month each" if line.sales_price else ""

@@ -9,6 +9,7 @@ from orders.templating.badges import invoice_badge, order_badge, subscription_ba
 from orders.templating.charts import spend_chart
 from orders.templating.dates import day
 from orders.templating.money import money
+from orders.templating.numbers import quantity
 from orders.templating.purchase import draft_panel
 
 
@@ -16,6 +17,7 @@ def install(env: jinja2.Environment) -> None:
     env.filters.update(
         money=money,
         day=day,
+        quantity=quantity,
         order_badge=order_badge,
         subscription_badge=subscription_badge,
         invoice_badge=invoice_badge,

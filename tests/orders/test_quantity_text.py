@@ -1,0 +1,57 @@
+"""Quantities read as people write them: 400 seats, 2.5 hours; never 4E+2 or 400.00."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.template import engines
+
+from orders.changes import explain
+from orders.nue import OrderLine
+from orders.templating.numbers import quantity
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("400"), "400"),
+        (Decimal("400.00"), "400"),
+        (Decimal("1E+2"), "100"),
+        (Decimal("2.50"), "2.5"),
+        (Decimal("0"), "0"),
+        (12, "12"),
+        (None, "—"),
+    ],
+)
+def test_a_quantity_is_written_in_plain_digits(value, text):
+    assert quantity(value) == text
+
+
+def test_the_change_pages_filter_writes_hundreds_in_digits():
+    template = engines["jinja2"].from_string("{{ sub.quantity|quantity }} seats")
+    assert template.render({"sub": {"quantity": Decimal("400")}}) == "400 seats"
+
+
+def test_a_prorated_line_is_explained_with_its_quantity_in_digits():
+    line = OrderLine(
+        id="L-1",
+        product_name="Seats",
+        quantity=Decimal("-100"),
+        total_price=Decimal("-250.00"),
+        product_id=None,
+        product_sku=None,
+        price_book_entry_id=None,
+        product_option_id=None,
+        parent_id=None,
+        list_price=None,
+        sales_price=None,
+        start_date=date(2026, 12, 1),
+        end_date=date(2026, 12, 31),
+        term=None,
+        price_model=None,
+        subscription_name=None,
+        change_type=None,
+    )
+    assert explain(line).startswith("Credit for 100 x Seats you no longer use")
