@@ -11,7 +11,9 @@ it belongs to, and named after the id of the element it is (hyphens become under
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date as date_type
+from datetime import datetime, time
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +34,7 @@ from django.templatetags.static import static
 from django.test.signals import template_rendered
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.formats import localize
 from django_htmx.jinja import htmx_script
 from markupsafe import Markup
 
@@ -55,25 +58,43 @@ def _reverse(
     return reverse(name, urlconf=urlconf, args=args or None, kwargs=dict(kwargs) or None)
 
 
-def _local_date(value: Any, arg: str | None = None) -> str:
-    # Django's templates hand its `date` filter a datetime already in the current time zone.
+def _local(value: Any) -> Any:
+    # What Django's templates do to a datetime before printing or filtering it.
     if isinstance(value, datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return date(value, arg)
+        return timezone.localtime(value)
+    return value
+
+
+def _local_date(value: Any, arg: str | None = None) -> str:
+    return date(_local(value), arg)
 
 
 def _finalize(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
     # Django's templates call a method named without parentheses; Jinja2 would print
     # "<bound method ...>". Fail loudly instead, so a forgotten `()` never reaches a page.
     if callable(value) and not hasattr(value, "__html__"):
         raise TypeError(f"A template printed {value!r}: call it with ().")
+    # Numbers, dates and times print as in Django's templates: in the locale's format (a
+    # Decimal never as 1E+2), a datetime in the current time zone.
+    if isinstance(value, Decimal | float | date_type | time):
+        return localize(_local(value))
     return value
 
 
+class Missing(jinja2.ChainableUndefined):
+    """Like Django's templates, a missing variable or attribute renders as nothing, also
+    further down a chain or called (`event.actor.get_full_name()` when the actor is gone)."""
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Missing:  # type: ignore[override]
+        return self
+
+
 def environment(**options: Any) -> jinja2.Environment:
-    # Like Django's templates, a missing variable or attribute renders as nothing, also
-    # further down a chain (`order.customer.name` when there is no customer).
-    options["undefined"] = jinja2.ChainableUndefined
+    options["undefined"] = Missing
     options.pop("autoescape", None)
     env = jinja2.Environment(
         **options, autoescape=True, finalize=_finalize, keep_trailing_newline=True

@@ -4,6 +4,7 @@ loud failure where Django's templates would have called a method for us."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,11 @@ def test_printing_a_method_instead_of_calling_it_fails_loudly():
 
 
 def test_missing_values_render_as_nothing_as_in_django_templates():
-    template = engines["jinja2"].from_string("[{{ missing }}|{{ order.customer.name }}]")
-    assert template.render({"order": None}) == "[|]"
+    template = engines["jinja2"].from_string(
+        "[{{ missing }}|{{ order.customer.name }}"
+        "|{{ order.customer.get_full_name()|default('x', true) }}]"
+    )
+    assert template.render({"order": None}) == "[||x]"
 
 
 def test_the_date_filter_shows_the_current_time_zone(settings):
@@ -98,3 +102,11 @@ def test_url_follows_the_script_prefix_and_the_urlconf_it_is_asked_under(setting
     settings.ROOT_URLCONF = "nue_emulator.urls"
     with pytest.raises(NoReverseMatch):
         url("orders:order_detail", detail.split("/")[2])
+
+
+def test_numbers_and_dates_print_as_in_django_templates(settings):
+    template = engines["jinja2"].from_string("{{ n }} | {{ d }} | {{ moment }}")
+    moment = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    with timezone.override("America/New_York"):
+        text = template.render({"n": Decimal("1E+2"), "d": dt.date(2026, 11, 30), "moment": moment})
+    assert text == "100 | Nov. 30, 2026 | Nov. 29, 2026, 10 p.m."
