@@ -2279,6 +2279,10 @@ class CustomerNue:
         for _attempt in range(3):
             try:
                 with guard():
+                    # Written in flight, so sending needs no second commit: until the send,
+                    # only the read for an earlier identical submit runs, and a row whose
+                    # worker died before sending is settled by resolve() as any stale open
+                    # row is (it asks Nue; it never sends again).
                     op = Operation.objects.create(
                         kind=kind,
                         target=target,
@@ -2286,6 +2290,8 @@ class CustomerNue:
                         actor=actor,
                         on_behalf_of=on_behalf_of,
                         payload_hash=payload_hash,
+                        state=Operation.State.IN_FLIGHT,
+                        sent_at=timezone.now(),
                     )
             except IntegrityError:
                 existing = Operation.objects.filter(
@@ -2325,9 +2331,6 @@ class CustomerNue:
     def _send_operation(self, op: Operation, send: Callable[[], Envelope]) -> Any:
         from orders.models import Operation
 
-        Operation.objects.filter(pk=op.pk).update(
-            state=Operation.State.IN_FLIGHT, sent_at=timezone.now(), updated_at=timezone.now()
-        )
         try:
             envelope = send()
         except NueUnavailable as error:

@@ -8,7 +8,8 @@ from decimal import Decimal
 import httpx
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import nue
@@ -39,6 +40,23 @@ def test_it_activates_once_and_records_the_result(ledger_scope, fake_orders, buy
     assert op.sent_at is not None
     assert op.finished_at is not None
     assert fake_orders.posts == 1
+
+
+def test_the_row_is_in_flight_before_the_post_leaves_with_one_write(
+    ledger_scope, fake_orders, buyer
+):
+    seen = []
+    fake_orders.post_effect = lambda: seen.append(
+        Operation.objects.values_list("state", "sent_at").get()
+    )
+    with CaptureQueriesContext(connection) as queries:
+        ledger_scope.activate(ORDER_ID, actor=buyer)
+    [(state, sent_at)] = seen
+    assert state == State.IN_FLIGHT
+    assert sent_at is not None
+    writes = [q["sql"].split()[0] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE")]
+    # The row, then its outcome: nothing else is written for the send.
+    assert writes == ["INSERT", "UPDATE"]
 
 
 def test_it_sends_po_fields_and_invoice_options(ledger_scope, nue_mock, fake_orders, buyer):
