@@ -15,7 +15,8 @@ from datetime import date as date_type
 from datetime import datetime, time
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from types import MethodType
+from typing import Any, NoReturn
 
 import jinja2
 from django.conf import settings
@@ -93,12 +94,35 @@ class Missing(jinja2.ChainableUndefined):
         return self
 
 
+class Method:
+    """A method a template named: calling it works; testing, printing or looping over it
+    raises, where Django's templates would have called it for us (`{% if form.end_date %}`
+    is always true in Jinja2)."""
+
+    __slots__ = ("_method",)
+
+    def __init__(self, method: MethodType) -> None:
+        self._method = method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._method(*args, **kwargs)
+
+    def _misused(self, *args: Any) -> NoReturn:
+        raise TypeError(f"A template used {self._method!r} without calling it: add ().")
+
+    __bool__ = __str__ = __iter__ = __len__ = _misused
+
+
+class Environment(jinja2.Environment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        value = super().getattr(obj, attribute)
+        return Method(value) if type(value) is MethodType else value
+
+
 def environment(**options: Any) -> jinja2.Environment:
     options["undefined"] = Missing
     options.pop("autoescape", None)
-    env = jinja2.Environment(
-        **options, autoescape=True, finalize=_finalize, keep_trailing_newline=True
-    )
+    env = Environment(**options, autoescape=True, finalize=_finalize, keep_trailing_newline=True)
     env.globals.update(url=url, static=static, htmx_script=htmx_script)
     env.filters.update(
         date=_local_date,

@@ -13,6 +13,7 @@ from django.urls import reverse
 from nue_emulator import faults, journal
 from nue_emulator.models import Product
 from orders.nue import for_customer
+from orders.templating.dates import day_text
 from orders.templating.money import money
 from tests.conftest import signed_in
 
@@ -187,16 +188,25 @@ def test_it_lists_problems_in_the_live_preview(ada_client):
 
 
 def test_it_shows_the_end_date_of_a_coterm(ada_client):
+    scope = for_customer(account())
+    assert scope is not None
+    subscription = scope.subscription("SUB-00000001")
+    assert subscription.end_date is not None
     data = line("la", PRO, term_mode="coterm", coterm="SUB-00000001", term_months="")
     ada_client.post(URL, {**data, "action": "preview"})
     page = ada_client.get(URL).content.decode()
-    assert "Ends with that subscription on" in page
+    assert (
+        "Ends with that subscription on "
+        f'<time datetime="{subscription.end_date.isoformat()}">{day_text(subscription.end_date)}'
+    ) in page
     order_id = create_draft(ada_client, data)
-    scope = for_customer(account())
-    assert scope is not None
     draft = scope.order(order_id)
-    subscription = scope.subscription("SUB-00000001")
     assert draft.lines[0].end_date == subscription.end_date
+
+
+def test_a_line_with_its_own_term_does_not_say_when_it_ends(ada_client):
+    ada_client.post(URL, {**line("la", PRO, term_months="12"), "action": "preview"})
+    assert "Ends with that subscription" not in ada_client.get(URL).content.decode()
 
 
 def test_it_applies_a_price_tag(ada_client):

@@ -69,6 +69,33 @@ def test_printing_a_method_instead_of_calling_it_fails_loudly():
     assert engines["jinja2"].from_string("{{ numbers.copy() }}").render({"numbers": [1]}) == "[1]"
 
 
+class Line:
+    def end_date(self) -> dt.date:
+        return dt.date(2027, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if line.end_date %}ends{% endif %}",
+        "{% with end=line.end_date %}{% if end %}ends{% endif %}{% endwith %}",
+        "{% for d in line.end_date %}{% endfor %}",
+        "{{ line.end_date|string }}",
+    ],
+)
+def test_testing_or_using_a_method_without_calling_it_fails_loudly(source):
+    # Django's templates called it; in Jinja2 `{% if line.end_date %}` would always be true.
+    with pytest.raises(TypeError, match=r"without calling it"):
+        engines["jinja2"].from_string(source).render({"line": Line()})
+
+
+def test_a_method_called_in_a_template_works():
+    template = engines["jinja2"].from_string(
+        "{% if line.end_date() %}{{ line.end_date() }}{% endif %}"
+    )
+    assert template.render({"line": Line()}) == "Feb. 2, 2027"
+
+
 def test_missing_values_render_as_nothing_as_in_django_templates():
     template = engines["jinja2"].from_string(
         "[{{ missing }}|{{ order.customer.name }}"
