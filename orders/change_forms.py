@@ -8,6 +8,7 @@ was bound with, which the view reads fresh when the form is submitted.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -46,6 +47,17 @@ KINDS: tuple[Kind, ...] = (
     Kind("cancel", "Cancel", "Cancel", "End the subscription and get credit for unused time."),
 )
 KINDS_BY_SLUG = {k.slug: k for k in KINDS}
+KINDS_BY_CHANGE_TYPE = {k.change_type: k for k in KINDS}
+
+
+def change_type_label(change_type: str) -> str:
+    """What the wizard calls one of Nue's change types: UpdateQuantity is "Change quantity"."""
+    kind = KINDS_BY_CHANGE_TYPE.get(change_type)
+    if kind is not None:
+        return kind.label
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", change_type).capitalize()
+
+
 PRODUCT_KINDS = ("upgrade", "downgrade", "swap")
 
 

@@ -289,11 +289,11 @@ def explain(line: OrderLine) -> str:
         return f"{line.product_name}: {money_text(line.total_price)}"
     days = (line.end_date - line.start_date).days + 1
     span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days} days)"
-    quantity = quantity_text(abs(line.quantity))
+    what = f"{quantity_text(abs(line.quantity))} \N{MULTIPLICATION SIGN} {line.product_name}"
     if line.total_price < 0:
-        return f"Credit for {quantity} x {line.product_name} you no longer use {span}."
+        return f"Credit for {what} you no longer use {span}."
     price = f" at {money_text(line.sales_price)} a month each" if line.sales_price else ""
-    return f"{quantity} x {line.product_name} {span}{price}, prorated by day."
+    return f"{what} {span}{price}, prorated by day."
 
 
 @require_GET

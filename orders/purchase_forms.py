@@ -21,6 +21,7 @@ from django.utils.datastructures import MultiValueDict
 from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, Product, ProductOption
 from orders.nue import Subscription as NueSubscription
 from orders.purchase_schedule import add_months
+from orders.templating.dates import day_text
 
 MAX_TERM_MONTHS = 120  # Nue's longest subscription term
 MAX_QUANTITY = 1_000_000
@@ -184,7 +185,7 @@ class LineForm(forms.Form):
         coterm = self.fields["coterm"]
         assert isinstance(coterm, forms.ChoiceField)
         coterm.choices = [("", "Choose a subscription")] + [
-            (s.name, f"{s.name} · {s.product_name or ''} · ends {s.end_date:%d %b %Y}")
+            (s.name, f"{s.name} · {s.product_name or ''} · ends {day_text(s.end_date)}")
             for s in self.subscriptions.values()
             if s.end_date is not None
         ]
@@ -293,7 +294,7 @@ class LineForm(forms.Form):
         if start and subscription.end_date and start > subscription.end_date:
             self.add_error(
                 "start_date",
-                f"{subscription.name} ends {subscription.end_date:%d %b %Y}, before this start.",
+                f"{subscription.name} ends {day_text(subscription.end_date)}, before this start.",
             )
 
     def _clean_addon(
@@ -332,8 +333,8 @@ class LineForm(forms.Form):
         ):
             self.add_error(
                 start_name,
-                f"{node.name} must start between {parent_start:%d %b %Y} and "
-                f"{parent_end:%d %b %Y}, within the term of what it belongs to.",
+                f"{node.name} must start between {day_text(parent_start)} and "
+                f"{day_text(parent_end)}, within the term of what it belongs to.",
             )
             return parent
         start = own_start or parent_start
@@ -343,8 +344,8 @@ class LineForm(forms.Form):
         if parent_end is not None and end > parent_end:
             self.add_error(
                 term_name,
-                f"{node.name} would end {end:%d %b %Y}, after what it belongs to ends "
-                f"({parent_end:%d %b %Y}).",
+                f"{node.name} would end {day_text(end)}, after what it belongs to ends "
+                f"({day_text(parent_end)}).",
             )
             return start, parent_end
         return start, end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jinja2
 
+from orders.change_forms import change_type_label
 from orders.templating.approvals import approval_badge, approval_panel, quote_link_panel
 from orders.templating.badges import invoice_badge, order_badge, subscription_badge
 from orders.templating.charts import spend_chart
@@ -22,6 +23,7 @@ def install(env: jinja2.Environment) -> None:
         subscription_badge=subscription_badge,
         invoice_badge=invoice_badge,
         approval_badge=approval_badge,
+        change_type=change_type_label,
     )
     env.globals.update(
         approval_panel=approval_panel,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from orders import change_forms as cf
 from orders.nue import Subscription
 
@@ -136,3 +138,15 @@ def test_it_cancels_no_earlier_than_today():
     )
     assert not form.is_valid()
     assert "cannot start in the past" in str(form.errors["on"])
+
+
+@pytest.mark.parametrize(
+    ("change_type", "label"),
+    [
+        ("UpdateQuantity", "Change quantity"),
+        ("CoTerm", "Align end dates"),
+        ("NewThing", "New thing"),
+    ],
+)
+def test_a_change_type_reads_as_the_wizard_names_it(change_type, label):
+    assert cf.change_type_label(change_type) == label

@@ -54,4 +54,4 @@ def test_a_prorated_line_is_explained_with_its_quantity_in_digits():
         subscription_name=None,
         change_type=None,
     )
-    assert explain(line).startswith("Credit for 100 x Seats you no longer use")
+    assert explain(line).startswith("Credit for 100 \N{MULTIPLICATION SIGN} Seats you no longer")

@@ -48,7 +48,7 @@ def test_it_shows_a_subscriptions_history_and_pending_change(ada_client, acme_nu
     assert response.status_code == 200
     html = response.text
     assert f"version {pro.version}" in html
-    assert "Version 2 · UpdateQuantity" in html
+    assert "Version 2 · Change quantity" in html
     assert "Quantity 3 → 5" in html
     assert "Version 1 · New" in html
     assert "Waiting for activation" in html
