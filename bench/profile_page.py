@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/profile_page.py [--path /orders/] [--email bench100@bulk.example]
                                            [--runs 20] [--latency-ms 0]
-                                           [--sort cumulative|tottime] [--all]
+                                           [--sort cumulative|tottime] [--all] [--parts]
 
 `{order}` in the path stands for the customer's first activated order.
 
 The stack of bench/portal_load.py (standalone emulator, production settings, PostgreSQL
 `portal_prof`, Redis db 12), but the portal runs in this process through Django's test client,
 so the profile holds the whole request: middleware, views, the Nue gateway, templates. Prints
-the CPU time per page and the portal's functions by cumulative time.
+the CPU time per page and the portal's functions by cumulative time; `--parts` prints instead
+how much of the request thread's CPU time went to rendering templates, compiling SQL and
+running it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import os
 import pstats
 import re
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -36,6 +40,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"))
     parser.add_argument("--all", action="store_true", help="every function, not only the portal's")
+    parser.add_argument("--parts", action="store_true", help="CPU in templates and SQL, no profile")
     args = parser.parse_args()
     with Stack("portal_prof", deadline_seconds=600) as stack:
         stack.start_emulator(args.latency_ms)
@@ -65,6 +70,9 @@ def main() -> None:
             client.get(args.path)
         cpu = (time.process_time() - started) / args.runs * 1000
         print(f"{args.path} as {args.email}: {cpu:.1f} ms CPU per page (all threads)")
+        if args.parts:
+            print_parts(client, args.path, args.runs)
+            return
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.runs):
@@ -77,6 +85,40 @@ def main() -> None:
             stats.print_stats(40)
         else:
             stats.print_stats(r"orders/|portal/|template/(defaulttags|loader_tags)|formats", 40)
+
+
+def print_parts(client: Any, path: str, runs: int) -> None:
+    """CPU time of the request's own thread per page, and what templates and SQL took of it."""
+    from django.db.backends.utils import CursorWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from portal.jinja2 import Template
+
+    spent: dict[str, float] = dict.fromkeys(("templates", "SQL compiled", "SQL run"), 0.0)
+
+    def timed(owner: Any, name: str, part: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():
+                return original(*args, **kwargs)
+            started = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[part] += time.thread_time() - started
+
+        setattr(owner, name, wrapper)
+
+    timed(Template, "render", "templates")
+    timed(SQLCompiler, "as_sql", "SQL compiled")
+    timed(CursorWrapper, "execute", "SQL run")
+    started = time.thread_time()
+    for _ in range(runs):
+        client.get(path)
+    thread = (time.thread_time() - started) / runs * 1000
+    parts = ", ".join(f"{part} {seconds / runs * 1000:.2f}" for part, seconds in spent.items())
+    print(f"request thread: {thread:.1f} ms CPU per page, of which {parts} ms")
 
 
 if __name__ == "__main__":
