@@ -42,16 +42,24 @@ from markupsafe import Markup
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
     """`{{ url("orders:order_detail", order.id) }}`"""
-    urlconf = get_urlconf(settings.ROOT_URLCONF)
-    try:
-        return _reverse(urlconf, get_script_prefix(), name, args, tuple(sorted(kwargs.items())))
-    except TypeError:  # an argument that cannot be a cache key
-        return reverse(name, urlconf=urlconf, args=args or None, kwargs=kwargs or None)
+    # Reversing writes every argument as text (the project's path converters all do), so
+    # the text is the cache key: 1, 1.0 and True are equal keys but not the same URL.
+    return _reverse(
+        get_urlconf(settings.ROOT_URLCONF),
+        get_script_prefix(),
+        name,
+        tuple(str(arg) for arg in args),
+        tuple(sorted((key, str(value)) for key, value in kwargs.items())),
+    )
 
 
 @lru_cache(maxsize=4096)
 def _reverse(
-    urlconf: str, prefix: str, name: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]
+    urlconf: str,
+    prefix: str,
+    name: str,
+    args: tuple[str, ...],
+    kwargs: tuple[tuple[str, str], ...],
 ) -> str:
     # Django reverses afresh every time (~20 µs); a page links the same places on every visit:
     # the navigation, and the rows of a list a customer pages through. The URL patterns are

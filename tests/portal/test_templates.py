@@ -131,6 +131,13 @@ def test_url_follows_the_script_prefix_and_the_urlconf_it_is_asked_under(setting
         url("orders:order_detail", detail.split("/")[2])
 
 
+def test_url_tells_apart_arguments_that_are_equal_but_write_differently():
+    assert url("orders:subscription_detail", "SUB-1") == "/subscriptions/SUB-1/"
+    assert url("orders:subscription_detail", 1) == "/subscriptions/1/"
+    assert url("orders:subscription_detail", True) == "/subscriptions/True/"
+    assert url("orders:subscription_detail", Decimal("1.0")) == "/subscriptions/1.0/"
+
+
 def test_numbers_and_dates_print_as_in_django_templates(settings):
     template = engines["jinja2"].from_string("{{ n }} | {{ d }} | {{ moment }}")
     moment = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
