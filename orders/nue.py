@@ -2112,7 +2112,7 @@ class CustomerNue:
         if replay is not None:
             return self._activation_result(replay, order, replayed=True)
         if not order.is_draft:
-            self._close(op, Operation.State.FAILED, error="The order is not a draft.")
+            self._close(op, Operation.State.FAILED, error="The order is not a draft.", sent=False)
             raise NueConflict("This order is no longer a draft.")
         data = self._send_operation(
             op, lambda: self.client.post(f"/orders/{order.id}", body, field_renames=ACTIVATE_FIELDS)
@@ -2266,7 +2266,7 @@ class CustomerNue:
         actor: User,
         on_behalf_of: User | None,
     ) -> tuple[Operation, Operation | None]:
-        """Commit a pending ledger row for `target`, or explain why nothing may be sent.
+        """Commit an in-flight ledger row for `target`, or explain why nothing may be sent.
 
         Returns (row, None) when this submit may send, or (row, replay) when an earlier submit
         already did the work: the caller answers with the replay's result and sends nothing.
@@ -2325,7 +2325,9 @@ class CustomerNue:
                 )
             previous = done.order_by("-finished_at").first()
             if previous is not None:
-                self._close(op, Operation.State.FAILED, error=f"Duplicate of #{previous.pk}.")
+                self._close(
+                    op, Operation.State.FAILED, error=f"Duplicate of #{previous.pk}.", sent=False
+                )
                 return previous, previous
             return op, None
         raise OperationInProgress("This is already in progress. Please wait a moment and reload.")
@@ -2366,7 +2368,9 @@ class CustomerNue:
         error: str = "",
         reference: str | None = None,
         result: Any = None,
+        sent: bool = True,
     ) -> None:
+        """`sent=False`: closed before the request left (the row was written in flight)."""
         from orders.models import Operation
 
         op.state = state
@@ -2378,6 +2382,9 @@ class CustomerNue:
         op.finished_at = None if state == Operation.State.UNKNOWN else timezone.now()
         # One UPDATE, atomic by itself: no transaction around it (two round trips fewer).
         fields = ["state", "error", "reference", "result", "finished_at", "updated_at"]
+        if not sent:
+            op.sent_at = None
+            fields.append("sent_at")
         op.save(update_fields=fields)
 
     def resolve(self, op: Operation, *, grace: timedelta = UNKNOWN_GRACE) -> Operation:

@@ -189,7 +189,9 @@ def test_it_refuses_to_activate_an_order_that_is_not_a_draft(ledger_scope, nue_m
     with pytest.raises(nue.NueConflict):
         ledger_scope.activate(ORDER_ID, actor=buyer)
     assert orders.posts == 0
-    assert Operation.objects.get().state == State.FAILED
+    op = Operation.objects.get()
+    assert op.state == State.FAILED
+    assert op.sent_at is None  # written in flight, closed before anything was sent
 
 
 def test_it_records_who_acted_for_whom(ledger_scope, fake_orders, buyer):
@@ -342,6 +344,8 @@ def test_it_answers_a_repeated_identical_change_with_the_first_change_order(
     assert again.replayed
     assert again.order.id == first.order.id
     assert route.call_count == 1
+    duplicate = Operation.objects.get(error__startswith="Duplicate of")
+    assert duplicate.sent_at is None
 
     different = nue.AssetChange(
         "UpdateQuantity", quantity=Decimal(2), start_date=nue.date(2026, 3, 1)
