@@ -10,8 +10,8 @@ The stack of bench/portal_load.py (standalone emulator, production settings, Pos
 `portal_prof`, Redis db 12), but the portal runs in this process through Django's test client,
 so the profile holds the whole request: middleware, views, the Nue gateway, templates. Prints
 the CPU time per page and the portal's functions by cumulative time; `--parts` prints instead
-how much of the request thread's CPU time went to rendering templates, compiling SQL and
-running it.
+how much of the request thread's CPU time went to rendering templates (with the queries the
+templates' panels run), compiling SQL and running it.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
         if args.all:
             stats.print_stats(40)
         else:
-            stats.print_stats(r"orders/|portal/|template/(defaulttags|loader_tags)|formats", 40)
+            stats.print_stats(r"orders/|portal/|templates/|jinja2/runtime|formats", 40)
 
 
 def print_parts(client: Any, path: str, runs: int) -> None:
