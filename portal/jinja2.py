@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import jinja2
 from django.conf import settings
-from django.template import TemplateDoesNotExist
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.backends import jinja2 as django_jinja2
 from django.template.backends.utils import csrf_input_lazy, csrf_token_lazy
 from django.template.defaultfilters import (
@@ -33,7 +33,7 @@ from django.template.defaultfilters import (
 )
 from django.templatetags.static import static
 from django.test.signals import template_rendered
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django_htmx.jinja import htmx_script
@@ -42,6 +42,9 @@ from markupsafe import Markup
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
     """`{{ url("orders:order_detail", order.id) }}`"""
+    if kwargs:
+        # Not remembered: the only such links carry a password reset token.
+        return reverse(name, kwargs=kwargs)
     # Reversing writes every argument as text (the project's path converters all do), so
     # the text is the cache key: 1, 1.0 and True are equal keys but not the same URL.
     return _reverse(
@@ -49,7 +52,6 @@ def url(name: str, *args: Any, **kwargs: Any) -> str:
         get_script_prefix(),
         name,
         tuple(str(arg) for arg in args),
-        tuple(sorted((key, str(value)) for key, value in kwargs.items())),
     )
 
 
@@ -59,12 +61,20 @@ def _reverse(
     prefix: str,
     name: str,
     args: tuple[str, ...],
-    kwargs: tuple[tuple[str, str], ...],
 ) -> str:
     # Django reverses afresh every time (~20 µs); a page links the same places on every visit:
     # the navigation, and the rows of a list a customer pages through. The URL patterns are
     # fixed once loaded; the urlconf and script prefix, which can differ, are in the key.
-    return reverse(name, urlconf=urlconf, args=args or None, kwargs=dict(kwargs) or None)
+    return reverse(name, urlconf=urlconf, args=args or None)
+
+
+def url_or_none(name: str, *args: Any) -> str | None:
+    """A link to upstream data that may have no page here (a Nue name no URL can hold):
+    `{% set link = url_or_none(...) %}{% if link %}...`, as Django's `{% url ... as link %}`."""
+    try:
+        return url(name, *args)
+    except NoReverseMatch:
+        return None
 
 
 def _local(value: Any) -> Any:
@@ -94,7 +104,9 @@ def _finalize(value: Any) -> Any:
 
 class Missing(jinja2.ChainableUndefined):
     """Like Django's templates, a missing variable or attribute renders as nothing, also
-    further down a chain or called (`event.actor.get_full_name()` when the actor is gone)."""
+    further down a chain or called (`event.actor.get_full_name()` when the actor is gone), and
+    `is none` holds for it. Unlike Django's, filters such as `date` or `floatformat` raise on
+    it: test first, as the templates do."""
 
     __slots__ = ()
 
@@ -131,7 +143,9 @@ def environment(**options: Any) -> jinja2.Environment:
     options["undefined"] = Missing
     options.pop("autoescape", None)
     env = Environment(**options, autoescape=True, finalize=_finalize, keep_trailing_newline=True)
-    env.globals.update(url=url, static=static, htmx_script=htmx_script)
+    env.globals.update(url=url, url_or_none=url_or_none, static=static, htmx_script=htmx_script)
+    # A missing value is none, as Django's `{% if x.y is None %}` saw it.
+    env.tests["none"] = lambda value: value is None or isinstance(value, jinja2.Undefined)
     env.filters.update(
         date=_local_date,
         floatformat=floatformat,
@@ -175,10 +189,17 @@ class Template(django_jinja2.Template):
                 context.update(processor(request))
         # What Django's own templates send: the test client records it as response.context.
         template_rendered.send(sender=self, template=self, context=context)
-        if not self.block:
-            return self.template.render(context)
-        render_block = self.template.blocks[self.block]
-        return "".join(render_block(self.template.new_context(context)))
+        try:
+            if not self.block:
+                return self.template.render(context)
+            render_block = self.template.blocks[self.block]
+            return "".join(render_block(self.template.new_context(context)))
+        except jinja2.TemplateSyntaxError as error:  # in an include: the debug page shows where
+            new = TemplateSyntaxError(error.args)
+            # What Django's backend does; its stubs type the argument as Django's exception.
+            info = django_jinja2.get_exception_info(error)  # type: ignore[arg-type]
+            new.template_debug = info  # type: ignore[attr-defined]
+            raise new from error
 
 
 def render_markup(env: jinja2.Environment, template_name: str, context: dict[str, Any]) -> Markup:

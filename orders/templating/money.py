@@ -11,6 +11,7 @@ from functools import cache
 
 from django.conf import settings
 from django.utils.formats import get_format, number_format
+from jinja2 import Undefined
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
 ZERO_DECIMAL = frozenset({"JPY"})
@@ -18,7 +19,7 @@ CENT = Decimal("0.01")
 
 
 def money(value: object, currency: str = "") -> str:
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, Undefined):
         return "—"
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))

@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.template import TemplateDoesNotExist, engines
+from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.loader import get_template, render_to_string
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, set_script_prefix
 from django.utils import timezone
 
-from portal.jinja2 import Template, url
+from portal.jinja2 import Template, _reverse, url, url_or_none
 
 
 @pytest.fixture
@@ -144,3 +144,36 @@ def test_numbers_and_dates_print_as_in_django_templates(settings):
     with timezone.override("America/New_York"):
         text = template.render({"n": Decimal("1E+2"), "d": dt.date(2026, 11, 30), "moment": moment})
     assert text == "100 | Nov. 30, 2026 | Nov. 29, 2026, 10 p.m."
+
+
+def test_a_missing_value_is_none_and_shows_as_a_dash_in_money_and_quantities():
+    template = engines["jinja2"].from_string(
+        "{% if change.after.total is not none %}shown{% endif %}"
+        "[{{ change.after.total|money }}|{{ change.after.quantity|quantity }}]"
+    )
+    assert template.render({"change": {"after": None}}) == "[—|—]"
+
+
+def test_url_or_none_is_none_where_no_url_can_hold_the_name():
+    assert url_or_none("orders:subscription_detail", "SUB-1") == "/subscriptions/SUB-1/"
+    assert url_or_none("orders:subscription_detail", "A/B") is None
+    assert url_or_none("orders:subscription_detail", "") is None
+
+
+def test_links_with_a_token_are_not_remembered():
+    before = _reverse.cache_info()
+    link = url("password_reset_confirm", uidb64="MQ", token="set-password")
+    assert link == "/accounts/reset/MQ/set-password/"
+    assert _reverse.cache_info() == before
+
+
+def test_a_syntax_error_in_an_included_template_is_djangos_with_where_it_is(settings, tmp_path):
+    (tmp_path / "outer.html").write_text('{% include "broken.html" %}')
+    (tmp_path / "broken.html").write_text("{% if %}")
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path]},
+        *settings.TEMPLATES[1:],
+    ]
+    with pytest.raises(TemplateSyntaxError) as raised:
+        render_to_string("outer.html")
+    assert raised.value.template_debug["name"].endswith("broken.html")
