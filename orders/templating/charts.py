@@ -24,7 +24,7 @@ from portal.jinja2 import render_markup
 
 WIDTH = 720
 HEIGHT = 260
-LEFT = 64  # room for the axis labels
+LEFT = 80  # room for the axis labels, up to "$1,000,000" in 12 px type
 TOP = 16
 BOTTOM = 36  # room for the month labels
 GAP = Decimal("0.3")  # share of each slot left empty between bars
@@ -95,7 +95,7 @@ def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
         Tick(
             amount=top * share,
             y=str((TOP + plot_height * (1 - share)).quantize(TENTH)),
-            label=money(top * share),
+            label=money(top * share, whole=True),
         )
         for share in (Decimal(0), Decimal("0.5"), Decimal(1))
     ]

@@ -18,7 +18,8 @@ ZERO_DECIMAL = frozenset({"JPY"})
 CENT = Decimal("0.01")
 
 
-def money(value: object, currency: str = "") -> str:
+def money(value: object, currency: str = "", *, whole: bool = False) -> str:
+    """`whole`: no cents (a chart's axis, whose ticks are round amounts)."""
     if value is None or value == "" or isinstance(value, Undefined):
         return "—"
     try:
@@ -26,7 +27,7 @@ def money(value: object, currency: str = "") -> str:
     except (InvalidOperation, ValueError):
         return str(value)
     code = (currency or settings.PORTAL_CURRENCY).upper()
-    places = 0 if code in ZERO_DECIMAL else 2
+    places = 0 if whole or code in ZERO_DECIMAL else 2
     rounded = amount.quantize(Decimal(1) if places == 0 else CENT, rounding=ROUND_HALF_UP)
     digits = _digits(abs(rounded), places)
     symbol = SYMBOLS.get(code)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from nue_emulator import faults
+from orders.templating import charts
 
 from .conftest import ok, order_json
 
@@ -157,3 +160,15 @@ def test_it_shows_an_order_number_once(ada, ada_client, nue_mock):
     # A name without the number is followed by it.
     assert activity.count("O-00000002") == 2
     assert '<span class="muted mono">O-00000002</span>' in activity
+
+
+@pytest.mark.parametrize("largest", [Decimal("90"), Decimal("11647.65"), Decimal("987654.32")])
+def test_the_axis_labels_fit_left_of_the_axis(largest):
+    months = [
+        (date(2026, month, 1), largest if month == 7 else Decimal(0)) for month in range(1, 13)
+    ]
+    chart = charts.layout(months)
+    # 12 px type is at most about 7 units a character; the SVG starts at 0.
+    for tick in chart["ticks"]:
+        assert "." not in tick.label
+        assert len(tick.label) * 7 <= float(chart["axis_x"])
