@@ -11,13 +11,12 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
-from orders.nue import Order
+from orders.nue import Arrangement, Order
 
 SORTS: dict[str, Callable[[Order], Any]] = {
     "number": lambda o: o.order_number,
@@ -114,26 +113,43 @@ class OrderFilterForm(forms.Form):
         q = (self.value("q") or "").strip()
         return bool(q) and ORDER_NUMBER.fullmatch(q.upper()) is None
 
+    @property
+    def arrangement(self) -> Arrangement[Order]:
+        """Search, filters and sort, as Nue's answer is to be arranged (once per answer)."""
+        filters = (self.value(name) for name in ("q", "status", "date_from", "date_to"))
+        return Arrangement((*filters, self.sort_key, self.descending), self.apply)
+
     def apply(self, orders: Sequence[Order]) -> list[Order]:
         q = (self.value("q") or "").strip().casefold()
         status = self.value("status")
         start, end = self.value("date_from"), self.value("date_to")
-        kept = []
-        for order in orders:
-            if status and order.status.casefold() != status:
-                continue
-            day = order_date(order)
-            if (start and (day is None or day < start)) or (end and (day is None or day > end)):
-                continue
-            if q and not _matches(order, q):
-                continue
-            kept.append(order)
+        kept = list(orders)
+        if status or start or end or q:
+            kept = [order for order in kept if self._keeps(order, q, status, start, end)]
+        # Lists run to 10,000 orders: each key is computed once, and the sort moves positions
+        # rather than (key, order) pairs, so no container per order is allocated for the
+        # garbage collector to scan (pairs made it four times slower).
         key = SORTS[self.sort_key]
-        keyed = [(key(order), order) for order in kept]  # each key once: lists run to 10,000
-        present = [pair for pair in keyed if pair[0] is not None]
-        present.sort(key=itemgetter(0), reverse=self.descending)
+        keys = [key(order) for order in kept]
+        ranked = sorted(
+            (i for i, k in enumerate(keys) if k is not None),
+            key=keys.__getitem__,
+            reverse=self.descending,
+        )
         # Orders without the sorted value (a draft's ACV, say) go last in either direction.
-        return [order for _, order in present] + [order for k, order in keyed if k is None]
+        return [kept[i] for i in ranked] + [o for o, k in zip(kept, keys, strict=True) if k is None]
+
+    @staticmethod
+    def _keeps(
+        order: Order, q: str, status: str | None, start: date | None, end: date | None
+    ) -> bool:
+        if status and order.status.casefold() != status:
+            return False
+        if start or end:
+            day = order_date(order)
+            if day is None or (start and day < start) or (end and day > end):
+                return False
+        return not q or _matches(order, q)
 
 
 def _matches(order: Order, q: str) -> bool:

@@ -253,7 +253,7 @@ def _filtered_orders(request: PortalRequest, form: OrderFilterForm) -> list[Orde
     # Nue filters by status itself; product names come only with the lines, read when searching.
     status = form.value("status") or None
     includes = ("orderProducts",) if form.needs_lines else ()
-    return form.apply(_nue(request).orders(status=status, includes=includes))
+    return _nue(request).orders(status=status, includes=includes, arrangement=form.arrangement)
 
 
 def _query(params: QueryDict, **changes: object) -> str:

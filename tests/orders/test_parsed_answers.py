@@ -1,4 +1,4 @@
-"""Large list answers are parsed once per distinct body; Nue is still asked every time."""
+"""A large list answer is parsed again only when its bytes change; Nue is asked every time."""
 
 from __future__ import annotations
 
@@ -96,17 +96,114 @@ def test_a_failed_answer_is_not_remembered(acme, nue_mock, parses):
     assert len(_request(acme).orders()) == 60
 
 
+def test_the_same_bytes_for_another_question_are_parsed_for_it(acme, nue_mock, parses):
+    nue_mock.get("/orders").mock(return_value=ok(_orders(60)))
+
+    _request(acme).orders()
+    _request(acme).orders(status="activated")  # another query, so another question
+
+    assert len(parses) == 120
+
+
+def test_only_the_last_answer_to_a_question_is_kept(acme, nue_mock, parses):
+    nue_mock.get("/orders").mock(
+        side_effect=[ok(_orders(60)), ok(_orders(61)), ok(_orders(60)), ok(_orders(60))]
+    )
+
+    for _ in range(4):
+        _request(acme).orders()
+
+    assert len(parses) == 60 + 61 + 60  # the fourth answer is the third's bytes
+
+
 def test_the_memo_keeps_the_most_recently_used_within_its_budget():
     memo = nue.ParsedAnswers(budget=100)
-    memo.put("a", ("A",), 40)
-    memo.put("b", ("B",), 40)
-    assert memo.get("a") == ("A",)  # now the most recently used
-    memo.put("c", ("C",), 40)  # over budget: the least recently used ("b") goes
+    memo.put("a", b"a" * 40, ("A",))
+    memo.put("b", b"b" * 40, ("B",))
+    assert memo.get("a", b"a" * 40) == ("A",)  # now the most recently used
+    memo.put("c", b"c" * 40, ("C",))  # over budget: the least recently used ("b") goes
 
-    assert memo.get("b") is None
-    assert memo.get("a") == ("A",)
-    assert memo.get("c") == ("C",)
+    assert memo.get("b", b"b" * 40) is None
+    assert memo.get("a", b"a" * 40) == ("A",)
+    assert memo.get("c", b"c" * 40) == ("C",)
 
-    memo.put("huge", ("H",), 101)  # larger than the whole budget: never kept
-    assert memo.get("huge") is None
-    assert memo.get("a") == ("A",)
+    memo.put("huge", b"h" * 101, ("H",))  # larger than the whole budget: never kept
+    assert memo.get("huge", b"h" * 101) is None
+    assert memo.get("a", b"a" * 40) == ("A",)
+
+
+def test_a_parse_serves_only_the_bytes_it_came_from():
+    memo = nue.ParsedAnswers(budget=100)
+    memo.put("a", b"a" * 40, ("A",))
+
+    assert memo.get("a", b"a" * 39 + b"b") is None  # same length, one byte differs
+    assert memo.get("a", b"a" * 41) is None
+    memo.put("a", b"b" * 60, ("B",))  # a new answer replaces the old: the budget counts it once
+    memo.put("c", b"c" * 40, ("C",))
+    assert memo.get("a", b"b" * 60) == ("B",)
+    assert memo.get("c", b"c" * 40) == ("C",)
+
+
+def _by_number(descending: bool, calls: list[bool]) -> nue.Arrangement[nue.Order]:
+    def arrange(orders):
+        calls.append(descending)
+        return sorted(orders, key=lambda o: o.order_number, reverse=descending)
+
+    return nue.Arrangement(("number", descending), arrange)
+
+
+def test_an_answer_is_arranged_once_per_arrangement(acme, nue_mock):
+    nue_mock.get("/orders").mock(side_effect=[ok(_orders(60))] * 3 + [ok(_orders(61))])
+    calls: list[bool] = []
+
+    newest = _request(acme).orders(arrangement=_by_number(True, calls))
+    again = _request(acme).orders(arrangement=_by_number(True, calls))
+    oldest = _request(acme).orders(arrangement=_by_number(False, calls))
+    changed = _request(acme).orders(arrangement=_by_number(True, calls))
+
+    assert calls == [True, False, True]  # the same answer and key: not arranged again
+    numbers = [order.order_number for order in newest]
+    assert numbers == sorted(numbers, reverse=True)
+    assert again == newest
+    assert oldest == newest[::-1]
+    assert len(changed) == 61
+    assert changed[0].order_number == "O-00000061"
+
+
+def test_a_caller_changing_its_arranged_list_changes_no_one_elses(acme, nue_mock):
+    nue_mock.get("/orders").mock(return_value=ok(_orders(60)))
+    calls: list[bool] = []
+
+    first = _request(acme).orders(arrangement=_by_number(True, calls))
+    first.clear()
+
+    assert len(_request(acme).orders(arrangement=_by_number(True, calls))) == 60
+
+
+def test_another_customers_orders_are_never_arranged_and_alerted_every_time(acme, nue_mock, caplog):
+    nue_mock.get("/orders").mock(return_value=ok(_orders(59) + _orders(1, GLOBEX_ID)))
+    calls: list[bool] = []
+
+    with caplog.at_level(logging.ERROR, logger="orders.nue.security"):
+        first = _request(acme).orders(arrangement=_by_number(True, calls))
+        again = _request(acme).orders(arrangement=_by_number(True, calls))
+
+    assert len(first) == len(again) == 59
+    assert all(order.customer_id == ACME_ID for order in again)
+    assert len([r for r in caplog.records if r.name == "orders.nue.security"]) == 2
+
+
+def test_a_parse_keeps_only_its_latest_derivations():
+    answer = nue.ParsedAnswer((3, 1, 2))
+    for n in range(nue.ParsedAnswer.DERIVED_LIMIT + 1):
+        answer.derive(n, lambda items, n=n: tuple(sorted(items))[: n % 3])
+    computed: list[int] = []
+
+    def count(items: tuple[int, ...]) -> tuple[int, ...]:
+        computed.append(1)
+        return tuple(sorted(items))
+
+    answer.derive(nue.ParsedAnswer.DERIVED_LIMIT, count)  # still kept
+    assert computed == []
+    assert answer.derive(0, count) == (1, 2, 3)  # the oldest went
+    assert computed == [1]
