@@ -1,10 +1,16 @@
 """Where a page's own time goes: cProfile of one page rendered in-process against Nue over HTTP.
 
     .venv/bin/python bench/profile_page.py [--path /orders/] [--email bench100@bulk.example]
-                                           [--runs 20] [--latency-ms 0]
+                                           [--post FIELD=VALUE ...] [--runs 20] [--latency-ms 0]
                                            [--sort cumulative|tottime] [--all] [--parts]
 
-`{order}` in the path stands for the customer's first activated order.
+`{order}` in the path stands for the customer's first activated order. With `--post` the page
+is a form's POST (a 302 counts as answered); `{n}` in a value stands for a number that grows by
+one with each request, so a change preview asks for another quantity each time:
+
+    .venv/bin/python bench/profile_page.py --email grace@globex.example \
+        --path /subscriptions/SUB-00000007/change/quantity/ \
+        --post 'quantity={n}' --post when=today --parts
 
 The stack of bench/portal_load.py (standalone emulator, production settings, PostgreSQL
 `portal_prof`, Redis db 12), but the portal runs in this process through Django's test client,
@@ -36,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", default="/orders/")
     parser.add_argument("--email", default="bench100@bulk.example")
+    parser.add_argument("--post", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"))
@@ -60,23 +67,22 @@ def main() -> None:
             listing = client.get("/orders/?status=activated").content.decode()
             order = re.findall(r'href="/orders/([0-9a-f-]{36})/"', listing)[0]
             args.path = args.path.replace("{order}", order)
+        fetch = Page(client, args.path, args.post)
         for _ in range(3):  # warm-up: templates compiled, connections open, catalog cached
-            status = client.get(args.path).status_code
-            if status != 200:
-                raise SystemExit(f"{args.path} answered {status}")
+            fetch()
         # Process time: the request's thread and the pool threads of its concurrent Nue reads.
         started = time.process_time()
         for _ in range(args.runs):
-            client.get(args.path)
+            fetch()
         cpu = (time.process_time() - started) / args.runs * 1000
         print(f"{args.path} as {args.email}: {cpu:.1f} ms CPU per page (all threads)")
         if args.parts:
-            print_parts(client, args.path, args.runs)
+            print_parts(fetch, args.runs)
             return
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.runs):
-            client.get(args.path)
+            fetch()
         profile.disable()
         if os.environ.get("PROFILE_DUMP"):
             profile.dump_stats(os.environ["PROFILE_DUMP"])
@@ -87,7 +93,25 @@ def main() -> None:
             stats.print_stats(r"orders/|portal/|templates/|jinja2/runtime|formats", 40)
 
 
-def print_parts(client: Any, path: str, runs: int) -> None:
+class Page:
+    """One request for the page: a GET, or a POST of the `--post` fields; fails unless answered."""
+
+    def __init__(self, client: Any, path: str, fields: list[str]) -> None:
+        self.client, self.path, self.counter = client, path, 1000
+        self.fields = [field.partition("=")[::2] for field in fields]
+
+    def __call__(self) -> None:
+        if self.fields:
+            self.counter += 1
+            data = {name: value.replace("{n}", str(self.counter)) for name, value in self.fields}
+            response = self.client.post(self.path, data)
+        else:
+            response = self.client.get(self.path)
+        if response.status_code not in (200, 302):
+            raise SystemExit(f"{self.path} answered {response.status_code}")
+
+
+def print_parts(fetch: Page, runs: int) -> None:
     """CPU time of the request's own thread per page, and what templates and SQL took of it."""
     from django.db.backends.utils import CursorWrapper
     from django.db.models.sql.compiler import SQLCompiler
@@ -115,7 +139,7 @@ def print_parts(client: Any, path: str, runs: int) -> None:
     timed(CursorWrapper, "execute", "SQL run")
     started = time.thread_time()
     for _ in range(runs):
-        client.get(path)
+        fetch()
     thread = (time.thread_time() - started) / runs * 1000
     parts = ", ".join(f"{part} {seconds / runs * 1000:.2f}" for part, seconds in spent.items())
     print(f"request thread: {thread:.1f} ms CPU per page, of which {parts} ms")
