@@ -60,10 +60,10 @@ MAX_RETRY_AFTER = 3.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # Catalog, price tags and product relationships change rarely (publishing is explicit in Nue).
 CATALOG_CACHE_TTL = 300
-# List answers at least this large are parsed once per distinct body (ParsedAnswers), keeping
-# at most PARSED_ANSWERS_BUDGET bytes of answers per process, each with its parse. A parse takes
-# 1.5 to 2.5 times its answer's size in memory (10,000 orders: an 11.4 MB answer, 16 MB parsed),
-# so the memo holds up to about 3.5 times its budget.
+# List answers at least this large are parsed again only when their bytes change
+# (ParsedAnswers), which keeps at most PARSED_ANSWERS_BUDGET bytes of answers per process, each
+# with its parse. A parse takes 1.5 to 2.5 times its answer's size in memory (10,000 orders: an
+# 11.4 MB answer, 16 MB parsed), so the memo holds up to about 3.5 times its budget.
 PARSED_ANSWER_MIN_BYTES = 16 * 1024
 PARSED_ANSWERS_BUDGET = 32 * 1024 * 1024
 USER_AGENT = "nue-customer-portal/0.1 (+httpx)"
