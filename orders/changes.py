@@ -47,6 +47,7 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
+    fetch_alongside,
     for_customer,
 )
 from orders.policy import Decision, activation_decision, can_cancel, can_prepare
@@ -143,7 +144,9 @@ def _form(
 def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
     scope = _scope(request)
     # On a POST this is the first read of the request: the delta is computed from Nue's state now.
-    sub = scope.subscription(name)
+    # The catalog, which the choices need, comes from the shared cache meanwhile.
+    _, reads = fetch_alongside(scope.catalog, sub=lambda: scope.subscription(name))
+    sub = reads["sub"]
     choice = _choice(request, scope, sub, kind)
     form = _form(scope, sub, kind, request.POST or None, timezone.localdate())
     status = 200 if not choice.reason else (403 if choice.forbidden else 409)

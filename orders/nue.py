@@ -2231,7 +2231,9 @@ class CustomerNue:
         return f"nue:{self.customer_id}:generation"
 
     def _cached(self, name: str, load: Callable[[], list[Any]]) -> list[Any]:
-        generation = cache.get(self._generation_key()) or "0"
+        generation = self._memoised(
+            ("generation",), lambda: cache.get(self._generation_key()) or "0"
+        )
         key = f"nue:{self.customer_id}:{generation}:{hashlib.sha256(name.encode()).hexdigest()}"
         hit = cache.get(key)
         if isinstance(hit, list):

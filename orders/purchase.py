@@ -31,6 +31,7 @@ from orders.nue import (
     PriceBookEntry,
     PriceTag,
     Subscription,
+    fetch_alongside,
 )
 from orders.policy import Decision, activation_decision, can_prepare
 from orders.purchase_forms import (
@@ -85,12 +86,15 @@ class Shop:
 
 
 def _shop(nue: CustomerNue) -> Shop:
-    catalog = nue.catalog()
+    # The catalog and tags come from the shared cache while Nue lists the subscriptions.
+    (catalog, tags), reads = fetch_alongside(
+        lambda: (nue.catalog(), nue.price_tags()), subscriptions=nue.subscriptions
+    )
     return Shop(
         catalog=buyable(catalog),
         names=entry_names(catalog),
-        tags=[t for t in nue.price_tags() if t.active],
-        subscriptions=nue.subscriptions(),
+        tags=[t for t in tags if t.active],
+        subscriptions=reads["subscriptions"],
     )
 
 

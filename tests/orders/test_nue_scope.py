@@ -248,6 +248,31 @@ def test_it_reads_catalog_options_and_caches_per_customer(acme, nue_mock):
     assert route.call_count == 2
 
 
+def test_a_request_reads_the_cache_generation_once_and_again_after_invalidating(
+    acme, nue_mock, monkeypatch
+):
+    products = nue_mock.get(f"/customers/{ACME_ID}/products").mock(return_value=ok([]))
+    nue_mock.get("/catalog/price-tags").mock(return_value=ok([]))
+    reads: list[str] = []
+    get = nue.cache.get
+
+    def counting(key, *args, **kwargs):
+        if key.endswith(":generation"):
+            reads.append(key)
+        return get(key, *args, **kwargs)
+
+    monkeypatch.setattr(nue.cache, "get", counting)
+    scope = nue.CustomerNue(acme)
+    scope.catalog()
+    scope.price_tags()
+    assert len(reads) == 1
+
+    scope.invalidate_cache()  # this request's own change: it must not read the old entries
+    scope.catalog()
+    assert len(reads) == 2
+    assert products.call_count == 2
+
+
 def test_it_returns_a_magic_link_for_an_own_order(scope, nue_mock):
     nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
     nue_mock.get(f"/orders/magiclink/order/{ORDER_ID}").mock(
