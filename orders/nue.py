@@ -2007,21 +2007,21 @@ class CustomerNue:
 
     def catalog(self) -> list[Product]:
         # GET /customers/{customerId}/products (entries filtered to those this customer may buy)
-        raw = self._cached(
+        return self._cached(
             "catalog",
             lambda: _list_data(
                 self.client.get(f"/customers/{self._cid()}/products", bare=True), "products"
             ),
+            lambda raw: [Product.parse(p) for p in raw],
         )
-        return self._memoised(("catalog",), lambda: [Product.parse(p) for p in raw])
 
     def price_tags(self) -> list[PriceTag]:
         # GET /catalog/price-tags
-        raw = self._cached(
+        return self._cached(
             "price-tags",
             lambda: _list_data(self.client.get("/catalog/price-tags", bare=True), "price tags"),
+            lambda raw: [PriceTag.parse(t) for t in raw],
         )
-        return self._memoised(("price-tags",), lambda: [PriceTag.parse(t) for t in raw])
 
     def product_relationships(self, subscription_names: Sequence[str]) -> list[ProductRelationship]:
         # GET /subscriptions/product-relationships?subscriptionNames=[...]
@@ -2031,7 +2031,7 @@ class CustomerNue:
         own = {s.name for s in self.subscriptions()}
         if not set(names) <= own:
             raise NueNotFound("No such subscription.")
-        raw = self._cached(
+        return self._cached(
             "relationships:" + ",".join(names),
             lambda: _list_data(
                 self.client.get(
@@ -2040,9 +2040,7 @@ class CustomerNue:
                 ),
                 "product relationships",
             ),
-        )
-        return self._memoised(
-            ("relationships", *names), lambda: _parse_relationships(raw, self.customer_id)
+            lambda raw: _parse_relationships(raw, self.customer_id),
         )
 
     def preview(
@@ -2230,17 +2228,28 @@ class CustomerNue:
     def _generation_key(self) -> str:
         return f"nue:{self.customer_id}:generation"
 
-    def _cached(self, name: str, load: Callable[[], list[Any]]) -> list[Any]:
+    def _cached(
+        self, name: str, load: Callable[[], list[Any]], parse: Callable[[list[Any]], T]
+    ) -> T:
+        """`parse(load())`, with Nue's answer kept in the shared cache and its parse in this
+        request's memo. An answer that does not parse is not kept: every request would fail on
+        it until it expired."""
+        return self._memoised(("cached", name), lambda: self._load_cached(name, load, parse))
+
+    def _load_cached(
+        self, name: str, load: Callable[[], list[Any]], parse: Callable[[list[Any]], T]
+    ) -> T:
         generation = self._memoised(
             ("generation",), lambda: cache.get(self._generation_key()) or "0"
         )
         key = f"nue:{self.customer_id}:{generation}:{hashlib.sha256(name.encode()).hexdigest()}"
         hit = cache.get(key)
         if isinstance(hit, list):
-            return hit
-        value = load()
-        cache.set(key, value, CATALOG_CACHE_TTL)
-        return value
+            return parse(hit)
+        raw = load()
+        parsed = parse(raw)
+        cache.set(key, raw, CATALOG_CACHE_TTL)
+        return parsed
 
     def _memoised(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
         with self._memo_lock:

@@ -273,6 +273,18 @@ def test_a_request_reads_the_cache_generation_once_and_again_after_invalidating(
     assert products.call_count == 2
 
 
+@pytest.mark.usefixtures("_clear_cache")
+def test_a_catalog_that_does_not_parse_is_not_kept(acme, nue_mock):
+    route = nue_mock.get(f"/customers/{ACME_ID}/products").mock(
+        side_effect=[ok([{"name": "no id"}]), ok([])]
+    )
+
+    with pytest.raises(nue.NueProtocolError):
+        nue.CustomerNue(acme).catalog()
+    assert nue.CustomerNue(acme).catalog() == []  # Nue is asked again, not the cache
+    assert route.call_count == 2
+
+
 def test_it_returns_a_magic_link_for_an_own_order(scope, nue_mock):
     nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
     nue_mock.get(f"/orders/magiclink/order/{ORDER_ID}").mock(
