@@ -2301,10 +2301,10 @@ class CustomerNue:
         return kept, len(items) - len(kept)
 
     def _own(self, items: list[_O], kind: str) -> list[_O]:
-        kept = [item for item in items if item.customer_id == self.customer_id]
-        if len(kept) != len(items):
-            self._alert(kind, len(items) - len(kept))
-        return kept
+        kept, foreign = self._split_own(items)
+        if foreign:
+            self._alert(kind, foreign)
+        return list(kept)
 
     def _own_one(self, item: _O, kind: str) -> _O:
         if item.customer_id != self.customer_id:
