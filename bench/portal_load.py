@@ -29,6 +29,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -513,10 +514,9 @@ def main() -> None:
         "",
         f"## Portal under load: overhead over Nue, degraded Nue ({when})",
         "",
-        f"Command: `.venv/bin/python bench/portal_load.py --seconds {args.seconds} "
-        f"--rounds {args.rounds} --degraded-seconds {args.degraded_seconds} "
-        f"--emulator-cpu {args.emulator_cpu} "
-        f"--write` ({os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average "
+        # The command as typed, so a quick look (--pages, --no-degraded) says it was one.
+        f"Command: `.venv/bin/python bench/portal_load.py {shlex.join(sys.argv[1:])}` "
+        f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average "
         f"{load_before:.1f} from other work when it started). Portal: production settings "
         f"(DEBUG=false, PostgreSQL, Redis, gunicorn.conf.py, {args.workers} workers x "
         f"{args.threads} threads) serving bench/portal_timing.py; standalone emulator with "
