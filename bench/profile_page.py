@@ -17,7 +17,9 @@ The stack of bench/portal_load.py (standalone emulator, production settings, Pos
 so the profile holds the whole request: middleware, views, the Nue gateway, templates. Prints
 the CPU time per page and the portal's functions by cumulative time; `--parts` prints instead
 how much of the request thread's CPU time went to rendering templates (with the queries the
-templates' panels run), compiling SQL and running it.
+templates' panels run), compiling SQL and running it, and the CPU and wall time of the steps
+a page pays for besides its own work: the acting membership and user (with the session), the
+operation ledger, the Nue calls' HTTP client and the shared cache.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"))
     parser.add_argument("--all", action="store_true", help="every function, not only the portal's")
-    parser.add_argument("--parts", action="store_true", help="CPU in templates and SQL, no profile")
+    parser.add_argument(
+        "--parts", action="store_true", help="CPU in templates, SQL and shared steps; no profile"
+    )
     args = parser.parse_args()
     with Stack("portal_prof", deadline_seconds=600) as stack:
         stack.start_emulator(args.latency_ms)
@@ -112,13 +116,20 @@ class Page:
 
 
 def print_parts(fetch: Page, runs: int) -> None:
-    """CPU time of the request's own thread per page, and what templates and SQL took of it."""
+    """CPU time of the request's own thread per page: what templates and SQL took of it, and
+    the CPU and wall time of the steps every page or every change pays for."""
+    from django.core.cache import caches
     from django.db.backends.utils import CursorWrapper
     from django.db.models.sql.compiler import SQLCompiler
 
+    from orders.nue import CustomerNue, NueClient
+    from portal import middleware
     from portal.jinja2 import Template
 
-    spent: dict[str, float] = dict.fromkeys(("templates", "SQL compiled", "SQL run"), 0.0)
+    layers = ("templates", "SQL compiled", "SQL run")
+    steps = ("acting membership and user", "operation ledger", "Nue calls", "shared cache")
+    cpu: dict[str, float] = dict.fromkeys((*layers, *steps), 0.0)
+    wall: dict[str, float] = dict.fromkeys(steps, 0.0)
 
     def timed(owner: Any, name: str, part: str) -> None:
         original = getattr(owner, name)
@@ -126,23 +137,37 @@ def print_parts(fetch: Page, runs: int) -> None:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if threading.current_thread() is not threading.main_thread():
                 return original(*args, **kwargs)
-            started = time.thread_time()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             try:
                 return original(*args, **kwargs)
             finally:
-                spent[part] += time.thread_time() - started
+                cpu[part] += time.thread_time() - cpu_started
+                if part in wall:
+                    wall[part] += time.perf_counter() - started
 
         setattr(owner, name, wrapper)
 
     timed(Template, "render", "templates")
     timed(SQLCompiler, "as_sql", "SQL compiled")
     timed(CursorWrapper, "execute", "SQL run")
+    # The middleware's first look at request.user loads the session and the user.
+    timed(middleware, "resolve_membership", "acting membership and user")
+    timed(CustomerNue, "_open_operation", "operation ledger")
+    timed(CustomerNue, "_close", "operation ledger")
+    timed(NueClient, "_send", "Nue calls")
+    for method in ("get", "set", "get_many", "set_many", "delete"):
+        timed(type(caches["default"]), method, "shared cache")
     started = time.thread_time()
     for _ in range(runs):
         fetch()
     thread = (time.thread_time() - started) / runs * 1000
-    parts = ", ".join(f"{part} {seconds / runs * 1000:.2f}" for part, seconds in spent.items())
+    parts = ", ".join(f"{part} {cpu[part] / runs * 1000:.2f}" for part in layers)
     print(f"request thread: {thread:.1f} ms CPU per page, of which {parts} ms")
+    for step in steps:
+        print(
+            f"  {step}: {cpu[step] / runs * 1000:.2f} ms CPU, "
+            f"{wall[step] / runs * 1000:.2f} ms wall per page"
+        )
 
 
 if __name__ == "__main__":
