@@ -269,14 +269,21 @@ def test_it_keeps_a_basket_with_a_cancellation_for_an_admin(ada_client, bob_clie
 
 
 def test_it_weighs_the_one_orders_total_against_the_approval_limit(ada_client, ada, bob_client):
-    # Each change is below the limit (144.31 for three seats, 4,800.00 for the renewal), the one
-    # change order holding both (4,944.31) is above it.
-    account = ada.memberships.get().account
-    account.approval_threshold = Decimal("4900.00")
-    account.save(update_fields=["approval_threshold"])
     fill(ada_client)
     basket_id = preview_together(ada_client)
-    assert acme(ada).order(order_id_of(ada_client, basket_id)).total == Decimal("4944.31")
+    order = acme(ada).order(order_id_of(ada_client, basket_id))
+    # The three seats are prorated to the term's end, so their price moves with the calendar:
+    # the limit is set between the larger change (the renewal) and the order holding both.
+    by_subscription: dict[str | None, Decimal] = {}
+    for line in order.all_lines():
+        name = line.subscription_name
+        by_subscription[name] = by_subscription.get(name, Decimal(0)) + line.total_price
+    assert set(by_subscription) == {PRO, SUITE}
+    assert order.total == sum(by_subscription.values())
+    larger = max(by_subscription.values())
+    account = ada.memberships.get().account
+    account.approval_threshold = (larger + order.total) / 2
+    account.save(update_fields=["approval_threshold"])
     confirm = reverse("orders:change_basket_confirm", args=[basket_id])
     response = bob_client.post(confirm)
     assert response.status_code == 403
