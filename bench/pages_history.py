@@ -79,7 +79,7 @@ def measure() -> list[tuple[str, float, float, str]]:
 
     user, account = bench_user()
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="portal.backends.MembershipBackend")
 
     def page(url: str, **headers: str) -> Callable[[], object]:
         def get() -> object:

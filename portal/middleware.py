@@ -19,17 +19,16 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("account").filter(user=user)
+    memberships = user.loaded_memberships
+    if memberships is None:  # signed in during this request: not read with the user
+        memberships = tuple(Membership.objects.select_related("account").filter(user=user))
     chosen = request.session.get(SESSION_KEY)
     if chosen is not None:
-        try:
-            # get() rather than first(): no ORDER BY to build for a primary-key lookup, on
-            # every request.
-            return memberships.get(pk=chosen)
-        except Membership.DoesNotExist:
-            del request.session[SESSION_KEY]
-    only = list(memberships[:2])
-    return only[0] if len(only) == 1 else None
+        for membership in memberships:
+            if membership.pk == chosen:
+                return membership
+        del request.session[SESSION_KEY]
+    return memberships[0] if len(memberships) == 1 else None
 
 
 def acting_customer(get_response: Callable[[HttpRequest], HttpResponse]):

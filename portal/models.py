@@ -41,6 +41,10 @@ class User(AbstractUser):
 
     objects = UserManager()  # type: ignore[misc,assignment]
 
+    # The user's memberships as read with them by portal.backends.MembershipBackend, for the
+    # request whose user this is; None when the user was loaded another way.
+    loaded_memberships: tuple[Membership, ...] | None = None
+
     class Meta:
         ordering = ["email"]
         permissions = [("impersonate", "Can impersonate customer users")]

@@ -18,7 +18,7 @@ from pytest_django.plugin import blocking_manager_key
 from orders import nue
 from portal.models import User
 
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LOGIN_BACKEND = "portal.backends.MembershipBackend"
 
 
 @contextmanager

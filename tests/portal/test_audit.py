@@ -85,7 +85,7 @@ def test_it_gives_nobody_add_change_or_delete_in_the_admin(superuser):
 def test_it_lists_events_in_the_admin(superuser, ada):
     AuditEvent.objects.create(kind=AuditKind.SIGN_IN, actor=ada, actor_email=ada.email)
     client = Client()
-    client.force_login(superuser, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(superuser, backend="portal.backends.MembershipBackend")
     response = client.get("/admin/portal/auditevent/")
     assert response.status_code == 200
     assert "ada@acme.example" in response.text
