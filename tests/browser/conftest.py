@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -52,6 +53,12 @@ def browser() -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
+        # While Playwright's event loop runs on this thread, asgiref sees a running loop and
+        # Django keeps the thread's database connections in a per-context store. Once the loop
+        # stops, that store is out of sight: a connection opened meanwhile (the demo re-seeded
+        # after the last transactional test) would stay open and hold the test database when
+        # pytest-django drops it. Close them while they can still be reached.
+        connections.close_all()
         browser.close()
 
 
