@@ -505,14 +505,30 @@ def main() -> None:
         print("Front-end weight:", flush=True)
         light = weight(base, setup, stack)
         print("\n".join(light), flush=True)
-        print("Degraded Nue:", flush=True)
-        bad, notes = (
-            ([], []) if args.no_degraded else degraded(stack, base, setup, args.degraded_seconds)
-        )
+        bad: list[str] = []
+        notes: list[str] = []
+        if not args.no_degraded:
+            print("Degraded Nue:", flush=True)
+            bad, notes = degraded(stack, base, setup, args.degraded_seconds)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    # A quick look without the degraded runs says so in its title and has no empty section.
+    degraded_section = [
+        "### Degraded Nue",
+        "",
+        f"A mix of dashboard, order detail, history (100), new-order preview, change preview "
+        f"and activations of {DRAFTS_PER_SCENARIO} fresh drafts per scenario, each submitted "
+        f"twice (7 users, one request per second each, {args.degraded_seconds} s, then waiting "
+        "for the requests in flight). Activations per draft are the emulator journal's writes "
+        "to `POST /orders/{id}`.",
+        "",
+        *bad,
+        *(["", *notes] if notes else []),
+        "",
+    ]
+    title = "overhead over Nue" + ("" if args.no_degraded else ", degraded Nue")
     lines = [
         "",
-        f"## Portal under load: overhead over Nue, degraded Nue ({when})",
+        f"## Portal under load: {title} ({when})",
         "",
         # The command as typed, so a quick look (--pages, --no-degraded) says it was one.
         f"Command: `.venv/bin/python bench/portal_load.py {shlex.join(sys.argv[1:])}` "
@@ -533,17 +549,7 @@ def main() -> None:
         "",
         *over,
         "",
-        "### Degraded Nue",
-        "",
-        f"A mix of dashboard, order detail, history (100), new-order preview, change preview "
-        f"and activations of {DRAFTS_PER_SCENARIO} fresh drafts per scenario, each submitted "
-        f"twice (7 users, one request per second each, {args.degraded_seconds} s, then waiting "
-        "for the requests in flight). Activations per draft are the emulator journal's writes "
-        "to `POST /orders/{id}`.",
-        "",
-        *bad,
-        *(["", *notes] if notes else []),
-        "",
+        *([] if args.no_degraded else degraded_section),
         "### Front-end weight",
         "",
         "Bytes as served (HTML uncompressed; gzip -6 of the same bytes for comparison; "
