@@ -18,10 +18,11 @@ from portal.models import Membership, User
 class MembershipBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
         rows = list(Membership.objects.select_related("user", "account").filter(user_id=user_id))
+        user: User | None
         if rows:
-            user: User | None = rows[0].user
-            for row in rows:
-                row.user = rows[0].user  # one user object, not one per row
+            user = rows[0].user
+            for row in rows[1:]:
+                row.user = user  # one user object, not one per row
         else:
             # Staff, or a user of no customer account: no row to carry the user.
             user = super().get_user(user_id)

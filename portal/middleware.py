@@ -20,7 +20,7 @@ def resolve_membership(request: HttpRequest) -> Membership | None:
     if not user.is_authenticated:
         return None
     memberships = user.loaded_memberships
-    if memberships is None:  # signed in during this request: not read with the user
+    if memberships is None:  # a user loaded another way than by MembershipBackend
         memberships = tuple(Membership.objects.select_related("account").filter(user=user))
     chosen = request.session.get(SESSION_KEY)
     if chosen is not None:

@@ -8,6 +8,7 @@ from django.test import Client, RequestFactory
 
 from portal.audit import record
 from portal.models import AppendOnlyError, AuditEvent, AuditKind
+from tests.conftest import LOGIN_BACKEND
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_it_gives_nobody_add_change_or_delete_in_the_admin(superuser):
 def test_it_lists_events_in_the_admin(superuser, ada):
     AuditEvent.objects.create(kind=AuditKind.SIGN_IN, actor=ada, actor_email=ada.email)
     client = Client()
-    client.force_login(superuser, backend="portal.backends.MembershipBackend")
+    client.force_login(superuser, backend=LOGIN_BACKEND)
     response = client.get("/admin/portal/auditevent/")
     assert response.status_code == 200
     assert "ada@acme.example" in response.text
