@@ -1034,9 +1034,9 @@ class ParsedAnswers:
     decoding and parsing 10,000 orders costs about 200 ms of CPU. Nue is still asked on every
     request, so nothing is served stale: when its answer is, byte for byte, the one last parsed
     for the same question (path, query and parse), that parse serves again. Comparing the bytes
-    is exact and cheap: 0.5 ms for the 10,000-order history's 11 MB, where hashing them took 6.
-    Parses are tuples of immutable records, safe to share between requests; the budget counts
-    the bytes of the answers kept to compare with.
+    is exact and cheap, and NueClient does it while they arrive (0.5 ms for the 10,000-order
+    history's 11 MB, where hashing them took 6). Parses are tuples of immutable records, safe to
+    share between requests; the budget counts the bytes of the answers kept to compare with.
     """
 
     def __init__(self, budget: int) -> None:
@@ -1045,15 +1045,14 @@ class ParsedAnswers:
         self._entries: OrderedDict[Hashable, tuple[bytes, ParsedAnswer[Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, payload: bytes) -> ParsedAnswer[Any] | None:
-        """The parse of `payload` if it is the answer last parsed for `key`."""
+    def latest(self, key: Hashable) -> tuple[bytes, ParsedAnswer[Any]] | None:
+        """The answer last parsed for `key`, and its parse: it serves again only for the very
+        same bytes."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-        remembered, parsed = entry
-        return parsed if remembered == payload else None
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
 
     def put(self, key: Hashable, payload: bytes, parsed: ParsedAnswer[Any]) -> None:
         size = len(payload)
@@ -1132,18 +1131,18 @@ class NueClient:
         """GET, then `parse(envelope)`. Nue is asked every time; a large answer whose bytes are
         the very bytes last parsed for this question is not decoded and parsed again, and what
         was derived from its parse is not derived again (PARSED_ANSWERS)."""
-        status, payload, retry_after, request_id = self._exchange("GET", path, params, None)
-        key = None
-        if 200 <= status < 300 and len(payload) >= PARSED_ANSWER_MIN_BYTES:
-            key = (path, tuple(sorted(params.items())), parse)
-            found = PARSED_ANSWERS.get(key, payload)
-            if found is not None:
-                return cast("ParsedAnswer[T]", found)
+        key = (path, tuple(sorted(params.items())), parse)
+        latest = PARSED_ANSWERS.latest(key)
+        status, payload, retry_after, request_id = self._exchange(
+            "GET", path, params, None, expected=latest[0] if latest else None
+        )
+        if latest is not None and 200 <= status < 300 and payload is latest[0]:
+            return cast("ParsedAnswer[T]", latest[1])
         envelope = self._decode(
             status, payload, request_id, bare=False, retry_after=retry_after, field_renames={}
         )
         parsed = ParsedAnswer(parse(envelope))
-        if key is not None:
+        if len(payload) >= PARSED_ANSWER_MIN_BYTES:
             PARSED_ANSWERS.put(key, payload, parsed)
         return parsed
 
@@ -1173,8 +1172,12 @@ class NueClient:
         path: str,
         params: Mapping[str, str | int] | None,
         body: object,
+        *,
+        expected: bytes | None = None,
     ) -> tuple[int, bytes, float | None, str]:
-        """Send (retrying as the method allows); the final status, body, Retry-After and id."""
+        """Send (retrying as the method allows); the final status, body, Retry-After and id.
+
+        A body that is byte for byte `expected` is returned as that very object (see _send)."""
         request_id = uuid.uuid4().hex[:12]
         content = None
         headers = {"X-Request-Id": request_id}
@@ -1187,7 +1190,9 @@ class NueClient:
             attempt += 1
             started = time.perf_counter()
             try:
-                status, payload, retry_after = self._send(method, path, params, content, headers)
+                status, payload, retry_after = self._send(
+                    method, path, params, content, headers, expected
+                )
             except NueUnavailable as error:
                 error.reference = request_id
                 self._log(request_id, method, path, "error", started, attempt, repr(error))
@@ -1220,7 +1225,14 @@ class NueClient:
         params: Mapping[str, str | int] | None,
         content: bytes | None,
         headers: Mapping[str, str],
+        expected: bytes | None = None,
     ) -> tuple[int, bytes, float | None]:
+        """One request; its status, body and Retry-After.
+
+        The body is compared with `expected` while it arrives, and if it is the same bytes,
+        `expected` itself is returned: the page that reads an unchanged 11 MB answer neither
+        joins its chunks nor compares them after the last one came.
+        """
         try:
             request = self._http.build_request(
                 method, path, params=params, content=content, headers=headers
@@ -1230,13 +1242,20 @@ class NueClient:
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > self._max_body_bytes:
                     raise NueProtocolError("Nue sent a response body larger than allowed.")
+                # While the body matches `expected`, its chunks are not kept: they are its prefix.
+                known = expected if expected is not None else b""
+                matching = expected is not None
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
+                    if matching and not known.startswith(chunk, size):
+                        matching = False
+                        chunks.append(known[:size])
                     size += len(chunk)
                     if size > self._max_body_bytes:
                         raise NueProtocolError("Nue sent a response body larger than allowed.")
-                    chunks.append(chunk)
+                    if not matching:
+                        chunks.append(chunk)
             finally:
                 response.close()
         except httpx.TimeoutException as error:
@@ -1244,6 +1263,9 @@ class NueClient:
         except (httpx.TransportError, OSError) as error:
             # WSGITransport lets the in-process app's exceptions (ConnectionResetError) through.
             raise NueUnavailable("Could not reach Nue.") from error
+        if matching:  # all of `expected`, or a shorter prefix of it
+            body = known if size == len(known) else known[:size]
+            return response.status_code, body, _retry_after(response)
         return response.status_code, b"".join(chunks), _retry_after(response)
 
     def _decode(

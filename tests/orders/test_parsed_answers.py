@@ -116,32 +116,113 @@ def test_only_the_last_answer_to_a_question_is_kept(acme, nue_mock, parses):
     assert len(parses) == 60 + 61 + 60  # the fourth answer is the third's bytes
 
 
+def _served(memo: nue.ParsedAnswers, key: str, payload: bytes) -> object:
+    """What get_parsed serves for this answer: the kept parse, if these are its bytes."""
+    latest = memo.latest(key)
+    return latest[1] if latest is not None and latest[0] == payload else None
+
+
 def test_the_memo_keeps_the_most_recently_used_within_its_budget():
     memo = nue.ParsedAnswers(budget=100)
     memo.put("a", b"a" * 40, ("A",))
     memo.put("b", b"b" * 40, ("B",))
-    assert memo.get("a", b"a" * 40) == ("A",)  # now the most recently used
+    assert _served(memo, "a", b"a" * 40) == ("A",)  # now the most recently used
     memo.put("c", b"c" * 40, ("C",))  # over budget: the least recently used ("b") goes
 
-    assert memo.get("b", b"b" * 40) is None
-    assert memo.get("a", b"a" * 40) == ("A",)
-    assert memo.get("c", b"c" * 40) == ("C",)
+    assert memo.latest("b") is None
+    assert _served(memo, "a", b"a" * 40) == ("A",)
+    assert _served(memo, "c", b"c" * 40) == ("C",)
 
     memo.put("huge", b"h" * 101, ("H",))  # larger than the whole budget: never kept
-    assert memo.get("huge", b"h" * 101) is None
-    assert memo.get("a", b"a" * 40) == ("A",)
+    assert memo.latest("huge") is None
+    assert _served(memo, "a", b"a" * 40) == ("A",)
 
 
 def test_a_parse_serves_only_the_bytes_it_came_from():
     memo = nue.ParsedAnswers(budget=100)
     memo.put("a", b"a" * 40, ("A",))
 
-    assert memo.get("a", b"a" * 39 + b"b") is None  # same length, one byte differs
-    assert memo.get("a", b"a" * 41) is None
+    assert _served(memo, "a", b"a" * 39 + b"b") is None  # same length, one byte differs
+    assert _served(memo, "a", b"a" * 41) is None
     memo.put("a", b"b" * 60, ("B",))  # a new answer replaces the old: the budget counts it once
     memo.put("c", b"c" * 40, ("C",))
-    assert memo.get("a", b"b" * 60) == ("B",)
-    assert memo.get("c", b"c" * 40) == ("C",)
+    assert _served(memo, "a", b"b" * 60) == ("B",)
+    assert _served(memo, "c", b"c" * 40) == ("C",)
+
+
+class _Chunks(httpx.SyncByteStream):
+    """A body that arrives in pieces, as a large answer does over a socket."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+
+    def __iter__(self):
+        yield from self.chunks
+
+
+def _client(*chunks: bytes, max_body_bytes: int = nue.MAX_BODY_BYTES) -> nue.NueClient:
+    return nue.NueClient(
+        "https://nue.test",
+        "k",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=_Chunks(*chunks))),
+        max_body_bytes=max_body_bytes,
+    )
+
+
+def _body(client: nue.NueClient, expected: bytes | None) -> bytes:
+    status, body, _retry_after = client._send("GET", "/orders", None, None, {}, expected)
+    assert status == 200
+    return body
+
+
+def test_an_answer_that_arrives_as_the_expected_bytes_is_those_very_bytes():
+    expected = b"abcdefghij" * 3
+
+    body = _body(_client(expected[:7], expected[7:19], expected[19:]), expected)
+
+    assert body is expected  # neither joined nor compared again after the last chunk
+
+
+@pytest.mark.parametrize(
+    ("chunks", "answer"),
+    [
+        ((b"abcdefghij", b"abcdeXghij", b"abcdefghij"), b"abcdefghijabcdeXghijabcdefghij"),
+        ((b"Xbcdefghij", b"abcdefghij", b"abcdefghij"), b"Xbcdefghijabcdefghijabcdefghij"),
+        ((b"abcdefghij" * 3, b"!"), b"abcdefghij" * 3 + b"!"),  # longer
+        ((b"abcdefghij", b"abcde"), b"abcdefghijabcde"),  # shorter: a prefix
+        ((), b""),
+    ],
+    ids=["middle", "first-byte", "longer", "shorter", "empty"],
+)
+def test_an_answer_that_differs_from_the_expected_bytes_is_its_own(chunks, answer):
+    expected = b"abcdefghij" * 3
+
+    body = _body(_client(*chunks), expected)
+
+    assert body == answer
+    assert body is not expected
+
+
+def test_an_answer_with_nothing_expected_is_its_chunks_joined():
+    assert _body(_client(b"abc", b"def"), None) == b"abcdef"
+
+
+def test_a_huge_answer_is_refused_even_while_it_matches():
+    expected = b"x" * 4096
+
+    with pytest.raises(nue.NueProtocolError, match="larger"):
+        _body(_client(expected[:1024], expected[1024:2048], max_body_bytes=1500), expected)
+
+
+def test_an_unchanged_answer_in_pieces_is_not_parsed_again(acme, parses):
+    body = ok(_orders(60)).content
+    client = _client(body[:5000], body[5000:30000], body[30000:])
+
+    first = nue.CustomerNue(acme, client).orders()
+    again = nue.CustomerNue(acme, client).orders()
+
+    assert len(parses) == 60
+    assert again == first
 
 
 def _by_number(descending: bool, calls: list[bool]) -> nue.Arrangement[nue.Order]:
