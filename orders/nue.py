@@ -1245,12 +1245,12 @@ class NueClient:
                 # While the body matches `expected`, its chunks are not kept: they are its prefix.
                 known = expected if expected is not None else b""
                 matching = expected is not None
-                chunks: list[bytes] = []
+                chunks: list[bytes | memoryview] = []
                 size = 0
                 for chunk in response.iter_bytes():
                     if matching and not known.startswith(chunk, size):
                         matching = False
-                        chunks.append(known[:size])
+                        chunks.append(memoryview(known)[:size])  # joined below, copied once
                     size += len(chunk)
                     if size > self._max_body_bytes:
                         raise NueProtocolError("Nue sent a response body larger than allowed.")

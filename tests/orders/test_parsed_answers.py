@@ -116,38 +116,35 @@ def test_only_the_last_answer_to_a_question_is_kept(acme, nue_mock, parses):
     assert len(parses) == 60 + 61 + 60  # the fourth answer is the third's bytes
 
 
-def _served(memo: nue.ParsedAnswers, key: str, payload: bytes) -> object:
-    """What get_parsed serves for this answer: the kept parse, if these are its bytes."""
+def _kept(memo: nue.ParsedAnswers, key: str) -> object:
     latest = memo.latest(key)
-    return latest[1] if latest is not None and latest[0] == payload else None
+    return None if latest is None else latest[1]
 
 
 def test_the_memo_keeps_the_most_recently_used_within_its_budget():
     memo = nue.ParsedAnswers(budget=100)
     memo.put("a", b"a" * 40, ("A",))
     memo.put("b", b"b" * 40, ("B",))
-    assert _served(memo, "a", b"a" * 40) == ("A",)  # now the most recently used
+    assert _kept(memo, "a") == ("A",)  # now the most recently used
     memo.put("c", b"c" * 40, ("C",))  # over budget: the least recently used ("b") goes
 
-    assert memo.latest("b") is None
-    assert _served(memo, "a", b"a" * 40) == ("A",)
-    assert _served(memo, "c", b"c" * 40) == ("C",)
+    assert _kept(memo, "b") is None
+    assert _kept(memo, "a") == ("A",)
+    assert _kept(memo, "c") == ("C",)
 
     memo.put("huge", b"h" * 101, ("H",))  # larger than the whole budget: never kept
-    assert memo.latest("huge") is None
-    assert _served(memo, "a", b"a" * 40) == ("A",)
+    assert _kept(memo, "huge") is None
+    assert _kept(memo, "a") == ("A",)
 
 
-def test_a_parse_serves_only_the_bytes_it_came_from():
+def test_a_new_answer_replaces_the_old_and_the_budget_counts_it_once():
     memo = nue.ParsedAnswers(budget=100)
     memo.put("a", b"a" * 40, ("A",))
-
-    assert _served(memo, "a", b"a" * 39 + b"b") is None  # same length, one byte differs
-    assert _served(memo, "a", b"a" * 41) is None
-    memo.put("a", b"b" * 60, ("B",))  # a new answer replaces the old: the budget counts it once
+    memo.put("a", b"b" * 60, ("B",))
     memo.put("c", b"c" * 40, ("C",))
-    assert _served(memo, "a", b"b" * 60) == ("B",)
-    assert _served(memo, "c", b"c" * 40) == ("C",)
+
+    assert memo.latest("a") == (b"b" * 60, ("B",))
+    assert _kept(memo, "c") == ("C",)
 
 
 class _Chunks(httpx.SyncByteStream):
@@ -189,10 +186,11 @@ def test_an_answer_that_arrives_as_the_expected_bytes_is_those_very_bytes():
         ((b"abcdefghij", b"abcdeXghij", b"abcdefghij"), b"abcdefghijabcdeXghijabcdefghij"),
         ((b"Xbcdefghij", b"abcdefghij", b"abcdefghij"), b"Xbcdefghijabcdefghijabcdefghij"),
         ((b"abcdefghij" * 3, b"!"), b"abcdefghij" * 3 + b"!"),  # longer
-        ((b"abcdefghij", b"abcde"), b"abcdefghijabcde"),  # shorter: a prefix
+        ((b"abcdefghij" * 2 + b"abcde", b"fghij!"), b"abcdefghij" * 3 + b"!"),  # runs past it
+        ((b"abcdefghij", b"", b"abcde"), b"abcdefghijabcde"),  # shorter: a prefix
         ((), b""),
     ],
-    ids=["middle", "first-byte", "longer", "shorter", "empty"],
+    ids=["middle", "first-byte", "longer", "straddling-the-end", "shorter", "empty"],
 )
 def test_an_answer_that_differs_from_the_expected_bytes_is_its_own(chunks, answer):
     expected = b"abcdefghij" * 3
@@ -212,6 +210,46 @@ def test_a_huge_answer_is_refused_even_while_it_matches():
 
     with pytest.raises(nue.NueProtocolError, match="larger"):
         _body(_client(expected[:1024], expected[1024:2048], max_body_bytes=1500), expected)
+
+
+def test_an_answer_that_matches_across_an_empty_chunk_is_the_expected_bytes():
+    expected = b"abcdefghij" * 3
+
+    assert _body(_client(expected[:10], b"", expected[10:]), expected) is expected
+
+
+def test_the_same_bytes_with_an_error_status_are_an_error_not_the_kept_parse(acme, nue_mock):
+    body = ok(_orders(60)).content
+    nue_mock.get("/orders").mock(
+        side_effect=[httpx.Response(200, content=body), httpx.Response(404, content=body)]
+    )
+
+    assert len(_request(acme).orders()) == 60
+    with pytest.raises(nue.NueNotFound):
+        _request(acme).orders()
+
+
+def test_an_unchanged_answer_after_a_retry_is_not_parsed_again(acme, parses):
+    body = ok(_orders(60)).content
+    answers = iter(
+        [
+            httpx.Response(200, content=body),
+            httpx.Response(503, content=b"busy"),
+            httpx.Response(200, stream=_Chunks(body[:7000], body[7000:])),
+        ]
+    )
+    client = nue.NueClient(
+        "https://nue.test",
+        "k",
+        transport=httpx.MockTransport(lambda request: next(answers)),
+        sleep=lambda seconds: None,
+    )
+
+    first = nue.CustomerNue(acme, client).orders()
+    again = nue.CustomerNue(acme, client).orders()  # a 503, then the same bytes
+
+    assert len(parses) == 60
+    assert again == first
 
 
 def test_an_unchanged_answer_in_pieces_is_not_parsed_again(acme, parses):
