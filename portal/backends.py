@@ -18,15 +18,16 @@ from portal.models import Membership, User
 class MembershipBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
         rows = list(Membership.objects.select_related("user", "account").filter(user_id=user_id))
-        user: User | None
-        if rows:
-            user = rows[0].user
-            for row in rows[1:]:
-                row.user = user  # one user object, not one per row
-        else:
+        if not rows:
             # Staff, or a user of no customer account: no row to carry the user.
             user = super().get_user(user_id)
-        if user is None or not self.user_can_authenticate(user):
+            if user is not None:
+                user.loaded_memberships = ()
+            return user
+        user = rows[0].user
+        for row in rows[1:]:
+            row.user = user  # one user object, not one per row
+        if not self.user_can_authenticate(user):
             return None
         user.loaded_memberships = tuple(rows)
         return user
