@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.http import (
     Http404,
     HttpRequest,
@@ -20,6 +23,8 @@ from portal.forms import ChooseCustomerForm
 from portal.http import PortalRequest
 from portal.middleware import SESSION_KEY
 from portal.models import Membership
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -60,10 +65,36 @@ def choose_customer(request: PortalRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for load balancers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """The database and the cache, each reported, for load balancers.
+
+    Without the database nothing can be served: 503. Without Redis the portal still serves
+    (sessions come from the database, Nue reads go uncached): 200, reported as degraded.
+    """
+    checks = {"database": _database_up(), "cache": _cache_up()}
+    if not checks["database"]:
+        status, code = "down", 503
+    elif not checks["cache"]:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    body = {"status": status, **{name: "ok" if up else "down" for name, up in checks.items()}}
+    return JsonResponse(body, status=code)
+
+
+def _database_up() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.warning("Health check: the database did not answer", exc_info=True)
+        return False
+    return True
+
+
+def _cache_up() -> bool:
+    ping = getattr(cache, "ping", None)
+    # The local-memory cache of the embedded setup lives in the process: it is up if we are.
+    return bool(ping()) if ping is not None else True
 
 
 @login_not_required

@@ -81,7 +81,7 @@ def test_it_redirects_the_favicon_to_the_static_icon():
 def test_it_answers_the_health_check_without_sign_in():
     response = Client().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
 
 
 def test_it_answers_the_health_check_over_plain_http_behind_an_https_redirect(settings):
