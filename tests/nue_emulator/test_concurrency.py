@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
 from nue_emulator.models import Invoice, Order, Subscription
+from tests.concurrency import run_together
 from tests.nue_emulator.conftest import ACME, Api, ok
 
 THREADS = 20
@@ -40,25 +38,14 @@ def test_it_activates_a_draft_exactly_once_under_concurrency():
         ),
         201,
     )["order"]
-    barrier = threading.Barrier(THREADS)
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def activate() -> None:
-        try:
-            client = Api(settings.NUE_EMULATOR_API_KEY)
-            barrier.wait()
-            response = client.post(f"/orders/{order['id']}", {"options": {"generateInvoice": True}})
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
+    def activate() -> int:
+        client = Api(settings.NUE_EMULATOR_API_KEY)
+        return client.post(
+            f"/orders/{order['id']}", {"options": {"generateInvoice": True}}
+        ).status_code
 
-    threads = [threading.Thread(target=activate) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = run_together([activate] * THREADS)
     assert sorted(statuses) == [200] + [409] * (THREADS - 1)
     assert Order.objects.get(id=order["id"]).status == "Activated"
     assert Subscription.objects.filter(order_id=order["id"]).count() == 1
@@ -93,25 +80,11 @@ def test_it_applies_only_one_of_two_racing_change_orders():
         )["order"]["id"]
         for _ in range(2)
     ]
-    barrier = threading.Barrier(len(drafts))
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def activate(order_id: str) -> None:
-        try:
-            client = Api(settings.NUE_EMULATOR_API_KEY)
-            barrier.wait()
-            response = client.post(f"/orders/{order_id}", {})
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
+    def activate(order_id: str) -> int:
+        return Api(settings.NUE_EMULATOR_API_KEY).post(f"/orders/{order_id}", {}).status_code
 
-    threads = [threading.Thread(target=activate, args=(d,)) for d in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = run_together([lambda d=d: activate(d) for d in drafts])
     assert sorted(statuses) == [200, 409]
     current = Subscription.objects.get(name=sub["name"], is_current=True)
     assert current.doc["quantity"] == sub["quantity"] + 3

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.urls import reverse
 
 from nue_emulator import journal
 from orders.models import Operation
 from portal.models import AuditEvent, AuditKind, User
+from tests.concurrency import run_together
 from tests.conftest import signed_in
 
 from .purchase_helpers import PRO, create_draft, line
@@ -33,25 +32,12 @@ def test_it_activates_once_for_twenty_concurrent_posts():
     order_id = create_draft(signed_in(ada), line("la", PRO, quantity="3"))
     url = reverse("orders:draft_activate", args=[order_id])
     clients = [signed_in(ada) for _ in range(SUBMITS)]
-    barrier = threading.Barrier(SUBMITS)
-    statuses: Counter[int] = Counter()
-    lock = threading.Lock()
 
-    def submit(client) -> None:
-        try:
-            barrier.wait()
-            status = client.post(url, {"consent": "on"}).status_code
-        finally:
-            connections.close_all()
-        with lock:
-            statuses[status] += 1
+    def submit(client) -> int:
+        return client.post(url, {"consent": "on"}).status_code
 
     with journal.capture() as calls:
-        threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        statuses = Counter(run_together([lambda c=c: submit(c) for c in clients]))
 
     sent = [c for c in calls if c.method == "POST" and c.path.endswith(f"/orders/{order_id}")]
     assert len(sent) == 1

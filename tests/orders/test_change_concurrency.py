@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.urls import reverse
 
 from orders import nue
 from orders.models import Operation
+from tests.concurrency import run_together
 from tests.conftest import signed_in
 
 PRO = "SUB-00000001"
@@ -28,25 +27,7 @@ pytestmark = [
 
 
 def race(steps: list[Callable[[], int]]) -> Counter[int]:
-    barrier = threading.Barrier(len(steps))
-    outcomes: Counter[int] = Counter()
-    lock = threading.Lock()
-
-    def run(step: Callable[[], int]) -> None:
-        try:
-            barrier.wait()
-            outcome = step()
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes[outcome] += 1
-
-    threads = [threading.Thread(target=run, args=(step,)) for step in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
+    return Counter(run_together(steps))
 
 
 def details(client, quantity: int):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
 from orders import nue
 from orders.models import Operation
+from tests.concurrency import run_together
 
 from .conftest import ORDER_ID, FakeOrders
 
@@ -26,30 +26,16 @@ pytestmark = [
 ]
 
 
-def race(submit) -> Counter[str]:
-    barrier = threading.Barrier(SUBMITS)
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run() -> None:
+def race(submit: Callable[[], str]) -> Counter[str]:
+    def run() -> str:
         try:
-            barrier.wait()
-            outcome = submit()
+            return submit()
         except nue.OperationInProgress:
-            outcome = "in progress"
+            return "in progress"
         except nue.NueError as error:
-            outcome = type(error).__name__
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes[outcome] += 1
+            return type(error).__name__
 
-    threads = [threading.Thread(target=run) for _ in range(SUBMITS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return Counter(run_together([run] * SUBMITS))
 
 
 def test_it_sends_one_activation_for_twenty_concurrent_submits(ledger_account, buyer, nue_mock):

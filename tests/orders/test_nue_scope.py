@@ -304,42 +304,45 @@ def test_it_refuses_a_magic_link_that_is_not_a_url(scope, nue_mock):
 
 
 def test_it_fetches_independent_reads_concurrently(acme):
-    def slow(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.2)
+    # Each read waits until all three are in flight at once: read one after another, the first
+    # would wait alone and the barrier would break.
+    together = threading.Barrier(3, timeout=5)
+
+    def meet(request: httpx.Request) -> httpx.Response:
+        together.wait()
         if request.url.path == "/subscriptions":
             return ok([subscription_json()])
         return ok([])
 
-    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
+    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(meet))
     scope = nue.CustomerNue(acme, client)
-    started = time.perf_counter()
     results = nue.fetch_concurrently(
         orders=scope.orders, subscriptions=scope.subscriptions, assets=scope.assets
     )
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.2 * 1.5
+    assert not together.broken
     assert [s.name for s in results["subscriptions"]] == ["SUB-00000001"]
     assert results["orders"] == []
     assert results["assets"] == []
 
 
 def test_it_runs_local_work_while_the_reads_are_in_flight(acme):
-    def slow(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.2)
+    # The local work and both reads meet at one barrier: it holds only if all three run at once.
+    together = threading.Barrier(3, timeout=5)
+
+    def meet(request: httpx.Request) -> httpx.Response:
+        together.wait()
         return ok([])
 
-    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
+    client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(meet))
     scope = nue.CustomerNue(acme, client)
 
     def database_work() -> int:
-        time.sleep(0.2)
+        together.wait()
         return threading.get_ident()
 
     caller = threading.get_ident()
-    started = time.perf_counter()
     here, results = nue.fetch_alongside(database_work, orders=scope.orders, assets=scope.assets)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 0.2 * 1.5
+    assert not together.broken
     assert here == caller  # the local work ran on the request's thread (its DB connection)
     assert results == {"orders": [], "assets": []}
 
