@@ -51,11 +51,12 @@ IN_PROGRESS = (
     "Already in progress",
     "We are still confirming the previous attempt with the billing system. Reload in a moment.",
 )
-# A write that timed out may have gone through; the ledger checks before anything is resent.
+# A write whose answer was lost (a timeout, a reset, a 5xx or an unreadable answer) may have
+# gone through; the ledger checks with Nue before anything is sent again.
 TIMED_OUT_WRITE = (
     "We are checking whether this went through",
-    "The billing system did not confirm in time. Trying again is safe: we check what happened "
-    "before anything is sent again.",
+    "The billing system did not confirm it. Trying again is safe: we check what happened "
+    "before anything is sent again, and show you the result.",
 )
 SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken"})
 
@@ -78,11 +79,18 @@ def status_for(error: NueError) -> int:
     return 503
 
 
+def _refused_read(request: HttpRequest, error: NueError) -> bool:
+    """A read Nue rejected as invalid: the reader typed nothing, so it is an upstream failure."""
+    return request.method in ("GET", "HEAD") and isinstance(error, NueValidationError)
+
+
 def _texts(error: NueError, status: int, request: HttpRequest) -> tuple[str, str]:
     if isinstance(error, OperationInProgress):
         return IN_PROGRESS[0], error.message or IN_PROGRESS[1]
-    if status == 504 and request.method == "POST":
+    if error.outcome_unknown:
         return TIMED_OUT_WRITE
+    if _refused_read(request, error):
+        return TEXTS[502]
     if isinstance(error, NueConflict | NueValidationError):
         return TEXTS[status][0], error.message
     return TEXTS[status]
@@ -94,7 +102,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def upstream_error_response(request: HttpRequest, error: NueError) -> HttpResponse:
-    status = status_for(error)
+    status = 502 if _refused_read(request, error) else status_for(error)
     level = logging.ERROR if isinstance(error, NueAuthError | NueProtocolError) else logging.WARNING
     logger.log(
         level,
@@ -169,5 +177,7 @@ def add_form_errors(
     title, message = TEXTS.get(status, IN_PROGRESS) if status != 409 else IN_PROGRESS
     if isinstance(error, NueConflict):
         title, message = TEXTS[409][0], error.message
+    elif error.outcome_unknown:
+        title, message = TIMED_OUT_WRITE
     form.add_error(None, f"{title}. {message} (Reference: {error.reference})")
     return status

@@ -90,6 +90,8 @@ class NueError(Exception):
         self.status = status
         self.error_code = error_code
         self.reference = reference or uuid.uuid4().hex[:12]
+        # Set by the operation ledger when Nue may have done the work although this was raised.
+        self.outcome_unknown = False
 
 
 class NueNotFound(NueError):
@@ -134,6 +136,11 @@ class NueUnavailable(NueError):
     def __init__(self, message: str, *, timed_out: bool = False, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.timed_out = timed_out
+
+    @property
+    def never_sent(self) -> bool:
+        """The connection failed before the request left: Nue cannot have acted on it."""
+        return isinstance(self.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 class NueProtocolError(NueError):
@@ -2309,7 +2316,14 @@ class CustomerNue:
         # Parsed into a tuple: one parse may serve later requests (NueClient.get_parsed), so no
         # caller may change it. Whose items they are is worked out once per parse, and
         # reported on every request that receives another customer's.
-        answer = self.client.get_parsed(path, params, _ListParser(parse, kind))
+        try:
+            answer = self.client.get_parsed(path, params, _ListParser(parse, kind))
+        except NueNotFound as error:
+            # A list is never "not found" for a customer the portal knows: Nue refused the read,
+            # which is an upstream failure, not a missing page.
+            raise NueProtocolError(
+                f"Nue answered 404 to a list of {kind}.", status=404, reference=error.reference
+            ) from error
         owned, foreign = answer.derive(("own", self.customer_id), self._split_own)
         if foreign:
             self._alert(kind, foreign)
@@ -2436,12 +2450,13 @@ class CustomerNue:
         try:
             envelope = send()
         except NueUnavailable as error:
-            never_sent = isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
-            state = Operation.State.FAILED if never_sent else Operation.State.UNKNOWN
+            error.outcome_unknown = not error.never_sent
+            state = Operation.State.UNKNOWN if error.outcome_unknown else Operation.State.FAILED
             self._close(op, state, error=error.message, reference=error.reference)
             raise
         except NueProtocolError as error:
             # Nue may have done the work and then sent something unreadable: find out later.
+            error.outcome_unknown = True
             self._close(op, Operation.State.UNKNOWN, error=error.message, reference=error.reference)
             raise
         except NueError as error:

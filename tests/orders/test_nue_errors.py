@@ -83,7 +83,26 @@ def test_it_keeps_what_the_user_posted_in_the_retry_form():
     assert 'value="&lt;b&gt;rush&lt;/b&gt;"' in body
     assert 'value="old"' not in body
     assert 'method="post" action="/orders/new/"' in body
+    assert "did not answer in time" in body
+
+
+def test_it_says_it_is_checking_when_the_ledger_left_the_outcome_unknown():
+    error = nue.NueUnavailable("Nue answered 502.", status=502)
+    error.outcome_unknown = True
+    response = upstream_error_response(make_request("post", "/orders/x/activate/"), error)
+    body = response.content.decode()
+    assert response.status_code == 502
     assert "checking whether this went through" in body
+    assert "Nothing was lost" not in body
+
+
+def test_it_answers_a_read_nue_refused_as_an_upstream_failure():
+    error = nue.NueValidationError("Invalid status filter.")
+    response = upstream_error_response(make_request("get", "/orders/"), error)
+    body = response.content.decode()
+    assert response.status_code == 502
+    assert "answered with an error" in body
+    assert "check your input" not in body
 
 
 def test_it_says_already_in_progress_with_409():

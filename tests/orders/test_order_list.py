@@ -207,3 +207,14 @@ def test_it_ignores_a_tampered_page_or_sort(ada_client):
     response = ada_client.get("/orders/", {"page": "abc", "sort": "evil", "dir": "up"})
     assert response.status_code == 200
     assert "Page 1 of" in response.text
+
+
+def test_it_answers_a_list_nue_says_is_missing_as_an_upstream_failure(ada_client):
+    from nue_emulator import faults
+
+    with faults.inject("orders", "GET", status=404):
+        response = ada_client.get("/orders/")
+    page = response.content.decode()
+    assert response.status_code == 502
+    assert "answered with an error" in page
+    assert "couldn't find that page" not in page

@@ -1,0 +1,85 @@
+"""Nue applied the work, then its answer was lost: the user is told the portal is checking, and a
+retry shows the settled result without sending anything again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from django.urls import reverse
+from django.utils.module_loading import import_string
+
+from nue_emulator import journal
+from orders.errors import TEXTS, TIMED_OUT_WRITE
+from orders.models import Operation
+from tests.conftest import installed_client
+from tests.orders.purchase_helpers import PRO, create_draft, line
+
+pytestmark = pytest.mark.django_db
+
+
+class LosingTransport(httpx.BaseTransport):
+    """The in-process emulator; while `lose` is set, the next activation is applied by the
+    emulator and its answer replaced by that failure."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.lose: str | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        activation = request.method == "POST" and "/orders/" in request.url.path
+        if not (self.lose and activation):
+            return response
+        response.read()
+        lose, self.lose = self.lose, None
+        if lose == "reset":
+            raise httpx.RemoteProtocolError("Server disconnected", request=request)
+        if lose == "read timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if lose == "502":
+            return httpx.Response(502, text="<html>Bad gateway</html>")
+        return httpx.Response(200, content=b'{"status": "SUCCESS", "data": {"order": ')
+
+
+@pytest.fixture
+def losing(settings) -> Iterator[LosingTransport]:
+    app = import_string(settings.NUE_EMULATOR_WSGI_APP)
+    transport = LosingTransport(httpx.WSGITransport(app=app))
+    with installed_client(transport, sleep=lambda seconds: None):
+        yield transport
+
+
+@pytest.mark.parametrize("lose", ["reset", "read timeout", "502", "malformed JSON"])
+def test_it_says_it_is_checking_and_a_retry_shows_the_settled_result(lose, losing, ada_client):
+    order_id = create_draft(ada_client, line("la", PRO, quantity="2"))
+    url = reverse("orders:draft_activate", args=[order_id])
+    data = {"consent": "on", "po_number": "PO-LOST-1"}
+    losing.lose = lose
+    with journal.capture() as calls:
+        first = ada_client.post(url, data)
+        page = first.content.decode()
+        retry = ada_client.post(url, data)
+    assert first.status_code in (502, 503, 504), page[:500]
+    assert TIMED_OUT_WRITE[0] in page
+    assert "Nothing was lost" not in page
+    assert TEXTS[502][0] not in page
+    sent = [c for c in calls if c.method == "POST" and c.path.endswith(f"/orders/{order_id}")]
+    assert len(sent) == 1
+    assert retry.status_code == 302
+    assert retry["Location"] == reverse("orders:activation_result", args=[order_id])
+    assert Operation.objects.get(target=order_id, kind="activate").state in ("unknown", "succeeded")
+
+
+def test_a_connection_that_never_opened_says_nothing_was_sent(settings, ada_client):
+    order_id = create_draft(ada_client, line("la", PRO, quantity="2"))
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with installed_client(httpx.MockTransport(refuse), sleep=lambda seconds: None):
+        response = ada_client.post(
+            reverse("orders:draft_activate", args=[order_id]), {"consent": "on"}
+        )
+    assert TIMED_OUT_WRITE[0] not in response.content.decode()
