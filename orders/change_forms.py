@@ -17,6 +17,7 @@ from typing import Any
 
 from django import forms
 
+from orders.fields import WholeNumberField
 from orders.nue import AddOn, AssetChange, Product, ProductOption, ProductRelationship, Subscription
 from orders.templating.dates import day_text
 
@@ -270,7 +271,7 @@ class EffectiveDateMixin(forms.Form):
 class QuantityForm(EffectiveDateMixin, ChangeForm):
     kind = "quantity"
     field_order = ("quantity", "when", "on")
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         label="New quantity",
         min_value=1,
         max_value=MAX_QUANTITY,
@@ -346,7 +347,7 @@ class ProductForm(EffectiveDateMixin, ChangeForm):
 
     field_order = ("target", "quantity", "when", "on")
     target = forms.ChoiceField(label="New product", widget=forms.RadioSelect)
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         label="Quantity",
         min_value=1,
         max_value=MAX_QUANTITY,
@@ -587,7 +588,7 @@ class AddonsForm(ChangeForm):
             fixed = option.max_quantity == 1 or not option.quantity_editable
             minimum = int(option.min_quantity or 1) if option.type == "required" else 0
             maximum = 1 if fixed else int(option.max_quantity or MAX_QUANTITY)
-            self.fields[key] = forms.IntegerField(
+            self.fields[key] = WholeNumberField(
                 label=name,
                 min_value=minimum,
                 max_value=maximum,

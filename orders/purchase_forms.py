@@ -18,6 +18,7 @@ from typing import Any
 from django import forms
 from django.utils.datastructures import MultiValueDict
 
+from orders.fields import PlainTextField, WholeNumberField
 from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, Product, ProductOption
 from orders.nue import Subscription as NueSubscription
 from orders.purchase_schedule import add_months
@@ -32,7 +33,7 @@ COTERM = "coterm"
 
 
 class ActivateForm(forms.Form):
-    po_number = forms.CharField(label="PO number", max_length=255, required=False)
+    po_number = PlainTextField(label="PO number", max_length=255, required=False)
     po_date = forms.DateField(
         label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -146,7 +147,7 @@ def _term_name(option: ProductOption) -> str:
 
 class LineForm(forms.Form):
     entry = forms.CharField(widget=forms.HiddenInput)
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         label="Quantity", min_value=1, max_value=MAX_QUANTITY, widget=forms.NumberInput
     )
     start_date = forms.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
@@ -156,11 +157,11 @@ class LineForm(forms.Form):
         widget=forms.RadioSelect,
         required=False,
     )
-    term_months = forms.IntegerField(
+    term_months = WholeNumberField(
         label="Term (months)", min_value=1, max_value=MAX_TERM_MONTHS, required=False
     )
     coterm = forms.ChoiceField(label="Co-term with", required=False)
-    price_tag = forms.CharField(
+    price_tag = PlainTextField(
         label="Price tag or promo code",
         max_length=64,
         required=False,
@@ -201,7 +202,7 @@ class LineForm(forms.Form):
                         required=False,
                     )
                 if option.quantity_editable and option.type != "bundled":
-                    self.fields[_quantity_name(option)] = forms.IntegerField(
+                    self.fields[_quantity_name(option)] = WholeNumberField(
                         label=f"Quantity of {option_name}",
                         min_value=int(option.min_quantity or 1),
                         max_value=int(option.max_quantity or MAX_QUANTITY),
@@ -213,7 +214,7 @@ class LineForm(forms.Form):
                         required=False,
                         widget=forms.DateInput(attrs={"type": "date"}),
                     )
-                    self.fields[_term_name(option)] = forms.IntegerField(
+                    self.fields[_term_name(option)] = WholeNumberField(
                         label=f"Term of {option_name} (months)",
                         min_value=1,
                         max_value=MAX_TERM_MONTHS,
