@@ -125,7 +125,7 @@ def _settled(call: Callable[[], T]) -> Callable[[], T | PanelError]:
             return call()
         except NueError as error:
             logger.warning(
-                "dashboard panel read failed reference=%s kind=%s",
+                "panel read failed reference=%s kind=%s",
                 error.reference,
                 type(error).__name__,
             )
@@ -536,10 +536,14 @@ def _subscription_for(request: PortalRequest, name: str) -> Subscription:
 def subscription_detail(request: PortalRequest, name: str) -> HttpResponse:
     subscription = _subscription_for(request, name)
     nue = _nue(request)
+    # The subscription itself is the page; its history is a panel: a failing read of the order
+    # history costs that panel, not the page.
     reads: dict[str, Any] = fetch_concurrently(
-        subscriptions=nue.subscriptions, orders=lambda: nue.orders(includes=DETAIL_INCLUDES)
+        subscriptions=nue.subscriptions,
+        orders=_settled(lambda: nue.orders(includes=DETAIL_INCLUDES)),
     )
-    orders: list[Order] = reads["orders"]
+    history_error = reads["orders"] if isinstance(reads["orders"], PanelError) else None
+    orders: list[Order] = [] if history_error else reads["orders"]
     versions = subscription_versions(orders, subscription.name)
     version_ids = {subscription.id} | {a.id for o in orders for a in o.assets if a.name == name}
     ctx = {
@@ -551,6 +555,7 @@ def subscription_detail(request: PortalRequest, name: str) -> HttpResponse:
             if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
         ],
         "add_ons": [s for s in reads["subscriptions"] if s.parent_id in version_ids],
+        "history_error": history_error,
     }
     return render(request, "orders/subscription_detail.html", ctx)
 

@@ -123,3 +123,15 @@ def test_it_offers_buying_and_changing_only_to_roles_that_may(persona, may_buy, 
         html = response.text
         # The navigation also links to a new order; count the page's own buttons.
         assert (f'class="button" {action}' in html) is may_buy, url
+
+
+def test_a_failing_order_history_costs_the_history_panel_not_the_page(ada_client):
+    from nue_emulator import faults
+
+    with faults.inject("orders", "GET", status=503):
+        response = ada_client.get("/subscriptions/SUB-00000001/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Current terms" in page
+    assert "could not be read" in page
+    assert "Reference:" in page
