@@ -51,6 +51,7 @@ from orders.purchase_state import (
     saved_configuration,
     store_draft,
 )
+from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.audit import record
 from portal.http import PortalRequest
 from portal.impersonation import money_moving
@@ -319,6 +320,11 @@ def new_order_preview(request: PortalRequest) -> HttpResponse:
     nue = _buyer_nue(request)
     if not _is_partial(request):
         return new_order(request)
+    if not allow_live_preview(request):
+        # Nothing reaches Nue; the next pause in typing, or "Update preview", prices it again.
+        response = render(request, "orders/_preview_paused.html", status=429)
+        response["Retry-After"] = str(LIVE_PREVIEW_WINDOW)
+        return response
     shop = _shop(nue)
     today = timezone.localdate()
     config = OrderConfiguration(dict(request.POST.lists()))

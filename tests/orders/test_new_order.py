@@ -363,3 +363,25 @@ def test_it_keeps_an_add_on_within_its_parent(ada_client, fields, field, message
     assert f'id="id_{field}_error"' in response.content.decode()
     assert message in response.content.decode()
     assert upstream_writes(calls) == []
+
+
+def test_it_limits_live_previews_per_person_without_asking_nue(ada_client, bob_client, monkeypatch):
+    from orders import throttle
+
+    monkeypatch.setattr(throttle.time, "time", lambda: 1_900_000_000.0)  # one window throughout
+    cache.clear()
+    data = line("la", PRO)
+    url = reverse("orders:new_order_preview")
+    with journal.capture() as calls:
+        statuses = [
+            ada_client.post(url, data, HTTP_HX_REQUEST="true").status_code
+            for _ in range(throttle.LIVE_PREVIEWS + 2)
+        ]
+    assert statuses == [200] * throttle.LIVE_PREVIEWS + [429] * 2
+    previews = [c for c in calls if c.route == "invoice-preview"]
+    assert len(previews) == throttle.LIVE_PREVIEWS
+    paused = ada_client.post(url, data, HTTP_HX_REQUEST="true")
+    assert paused["Retry-After"] == str(throttle.LIVE_PREVIEW_WINDOW)
+    assert 'id="preview"' in paused.content.decode()
+    assert "catching up" in paused.content.decode()
+    assert bob_client.post(url, data, HTTP_HX_REQUEST="true").status_code == 200
