@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 from portal.http import PortalRequest
 
-# A person typing produces at most one preview per 400 ms pause (the page's delay), 25 in ten
-# seconds; more than this in one window is a script or a stuck key.
-LIVE_PREVIEWS = 30
 LIVE_PREVIEW_WINDOW = 10
 
 
@@ -27,4 +25,4 @@ def allow_live_preview(request: PortalRequest) -> bool:
         count = cache.incr(key)
     except ValueError:
         return True
-    return count <= LIVE_PREVIEWS
+    return count <= settings.LIVE_PREVIEWS_PER_WINDOW

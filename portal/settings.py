@@ -260,6 +260,10 @@ NUE_EMULATOR_PREFIX = "/nue-emulator"
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default=NUE_API_KEY)
 NUE_EMULATOR_WSGI_APP = "nue_emulator.embedded.application"
 
+# A person typing produces at most one live preview per 400 ms pause (the page's delay), 25 in
+# ten seconds; more in one window (orders.throttle) is a script or a stuck key.
+LIVE_PREVIEWS_PER_WINDOW = env.int("LIVE_PREVIEWS_PER_WINDOW", default=30)
+
 # Approval threshold for activations by buyers (per account, defaulting to this).
 APPROVAL_THRESHOLD_DEFAULT = Decimal(env.str("APPROVAL_THRESHOLD_DEFAULT", default="10000.00"))
 

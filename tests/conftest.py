@@ -94,6 +94,13 @@ def _no_network(monkeypatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+@pytest.fixture(autouse=True)
+def _no_live_preview_limit(settings) -> None:
+    """Tests preview far faster than anyone types, as one person across tests; the limit has
+    its own test."""
+    settings.LIVE_PREVIEWS_PER_WINDOW = 1_000_000
+
+
 def _persona(email: str) -> User:
     return User.objects.get(email=email)
 

@@ -365,21 +365,23 @@ def test_it_keeps_an_add_on_within_its_parent(ada_client, fields, field, message
     assert upstream_writes(calls) == []
 
 
-def test_it_limits_live_previews_per_person_without_asking_nue(ada_client, bob_client, monkeypatch):
+def test_it_limits_live_previews_per_person_without_asking_nue(
+    ada_client, bob_client, monkeypatch, settings
+):
     from orders import throttle
 
+    settings.LIVE_PREVIEWS_PER_WINDOW = 5
     monkeypatch.setattr(throttle.time, "time", lambda: 1_900_000_000.0)  # one window throughout
     cache.clear()
     data = line("la", PRO)
     url = reverse("orders:new_order_preview")
     with journal.capture() as calls:
         statuses = [
-            ada_client.post(url, data, HTTP_HX_REQUEST="true").status_code
-            for _ in range(throttle.LIVE_PREVIEWS + 2)
+            ada_client.post(url, data, HTTP_HX_REQUEST="true").status_code for _ in range(5 + 2)
         ]
-    assert statuses == [200] * throttle.LIVE_PREVIEWS + [429] * 2
+    assert statuses == [200] * 5 + [429] * 2
     previews = [c for c in calls if c.route == "invoice-preview"]
-    assert len(previews) == throttle.LIVE_PREVIEWS
+    assert len(previews) == 5
     paused = ada_client.post(url, data, HTTP_HX_REQUEST="true")
     assert paused["Retry-After"] == str(throttle.LIVE_PREVIEW_WINDOW)
     assert 'id="preview"' in paused.content.decode()
