@@ -7,11 +7,9 @@ activated only if the subscription is still what the draft was computed from (se
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +18,6 @@ from typing import Any, NamedTuple
 from django import forms
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,9 +29,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from orders import approvals
 from orders import change_forms as cf
 from orders.errors import add_form_errors
-from orders.models import Operation
 from orders.nue import (
-    STALE_OPEN,
     ChangeOrderResult,
     CustomerNue,
     Invoice,
@@ -369,72 +364,6 @@ class Stale(Exception):
         self.pairs = pairs
 
 
-@contextmanager
-def holding(
-    scope: CustomerNue, names: Sequence[str], order_id: str, actor: User, on_behalf_of: User | None
-) -> Iterator[None]:
-    """Hold the ledger's one open operation for each subscription while a change is applied.
-
-    Two confirmations of different drafts for one subscription never overlap: the second is
-    refused as in progress, or comes after the first and finds its draft stale. The rows use the
-    activate kind, so a row left by a crashed worker resolves as failed (no order has that id)
-    and never as some other request's change order.
-    """
-    payload_hash = hashlib.sha256(order_id.encode()).hexdigest()
-    held: list[Operation] = []
-    try:
-        for target in sorted(set(names)):
-            held.append(_hold(scope, target, payload_hash, actor, on_behalf_of))
-        yield
-    except BaseException as error:
-        _release(held, Operation.State.FAILED, error=repr(error))
-        raise
-    _release(held, Operation.State.SUCCEEDED, result={"orderId": order_id})
-
-
-def _hold(
-    scope: CustomerNue, target: str, payload_hash: str, actor: User, on_behalf_of: User | None
-) -> Operation:
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                return Operation.objects.create(
-                    kind=Operation.Kind.ACTIVATE,
-                    target=target,
-                    customer=scope.account,
-                    actor=actor,
-                    on_behalf_of=on_behalf_of,
-                    payload_hash=payload_hash,
-                    state=Operation.State.IN_FLIGHT,
-                    sent_at=timezone.now(),
-                )
-        except IntegrityError:
-            existing = Operation.objects.filter(
-                target=target, state__in=Operation.OPEN_STATES
-            ).first()
-            if existing is not None and timezone.now() - existing.updated_at > STALE_OPEN:
-                scope.resolve(existing)
-                continue
-            if existing is None:
-                continue
-            break
-    raise OperationInProgress(
-        f"Another change to {target} is being applied right now. Reload in a moment."
-    )
-
-
-def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
-    now = timezone.now()
-    ids = [op.pk for op in held]
-    Operation.objects.filter(pk__in=ids).update(
-        state=state,
-        finished_at=now,
-        updated_at=now,
-        error=str(fields.get("error", ""))[:2000],
-        result=fields.get("result", {}),
-    )
-
-
 def apply(
     scope: CustomerNue,
     preview: Preview | BasketPreview,
@@ -448,7 +377,7 @@ def apply(
     of the draft is checked before it is activated, so a stale basket changes nothing.
     """
     changes = preview.changes
-    with holding(scope, [c.name for c in changes], preview.order.id, actor, on_behalf_of):
+    with scope.hold([c.name for c in changes], preview.order.id, actor, on_behalf_of):
         # A new scope: nothing memoised, every read below is Nue's state under the hold.
         fresh = for_customer(scope.account)
         assert fresh is not None

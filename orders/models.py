@@ -17,6 +17,9 @@ class Operation(models.Model):
     class Kind(models.TextChoices):
         ACTIVATE = "activate", "Activate order"
         CHANGE = "change", "Create change order"
+        # A subscription held while a change order for it is activated: nothing is sent under
+        # this row itself; it settles with that order's activation.
+        HOLD = "hold", "Hold subscription"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -29,7 +32,8 @@ class Operation(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     target = models.CharField(
-        max_length=64, help_text="The order id (activate) or subscription name (change)."
+        max_length=64,
+        help_text="The order id (activate) or subscription names (change, hold).",
     )
     customer = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="operations"
@@ -46,6 +50,12 @@ class Operation(models.Model):
         help_text="The customer user an impersonating staff member acted for.",
     )
     payload_hash = models.CharField(max_length=64)
+    request = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="What was asked of Nue: an unknown outcome settles only on exactly this.",
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     error = models.TextField(blank=True)

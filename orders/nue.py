@@ -21,9 +21,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -1858,11 +1858,14 @@ def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tupl
 
 # --- The per-customer scope ----------------------------------------------------------------------
 
-# An unknown outcome is not resolved to "failed" until Nue has had time to finish the request the
-# portal gave up on (longer than the read timeout), so a slow activation is never sent twice.
-UNKNOWN_GRACE = timedelta(seconds=60)
-# A pending/in-flight row this old belongs to a worker that died mid-call; treat it as unknown.
-STALE_OPEN = timedelta(minutes=5)
+# An open operation settles as "not done" only when Nue shows the work not done this long after
+# the request left: by then any request Nue received has been answered or abandoned, so a slow
+# activation is never taken for a lost one and sent again. Nue showing the work done settles it
+# at once, however recent.
+NUE_SETTLES_WITHIN = timedelta(minutes=10)
+# A hold whose holder never sent the activation it held for (its worker died before) is released
+# this long after it was taken: nothing was sent under it, so there is no outcome to wait for.
+STALE_HOLD = timedelta(minutes=5)
 # The same change order submitted again this soon after the first succeeded is a double submit.
 DUPLICATE_WINDOW = timedelta(minutes=2)
 
@@ -2234,7 +2237,12 @@ class CustomerNue:
         versions = {before.name: before.version for before in befores}
         fingerprint = {"body": body, "subscriptionVersions": versions}
         op, replay = self._open_operation(
-            Operation.Kind.CHANGE, _ledger_target(versions), fingerprint, actor, on_behalf_of
+            Operation.Kind.CHANGE,
+            _ledger_target(versions),
+            fingerprint,
+            actor,
+            on_behalf_of,
+            request=body,
         )
         if replay is None:
             op.result = self._send_operation(
@@ -2377,6 +2385,8 @@ class CustomerNue:
         body: object,
         actor: User,
         on_behalf_of: User | None,
+        *,
+        request: Mapping[str, Any] | None = None,
     ) -> tuple[Operation, Operation | None]:
         """Commit an in-flight ledger row for `target`, or explain why nothing may be sent.
 
@@ -2404,6 +2414,7 @@ class CustomerNue:
                         actor=actor,
                         on_behalf_of=on_behalf_of,
                         payload_hash=payload_hash,
+                        request=dict(request or {}),
                         state=Operation.State.IN_FLIGHT,
                         sent_at=timezone.now(),
                     )
@@ -2416,7 +2427,13 @@ class CustomerNue:
                 if existing.customer_id != self.account.pk:
                     raise NueNotFound("No such object.") from None
                 resolved = self.resolve(existing)
-                if resolved.state == Operation.State.SUCCEEDED:
+                # Only the same request is answered with an earlier one's result: an order is
+                # activated once, whoever asks; a change order is this change order only if it
+                # holds exactly this change (another change, or a hold, just finished first).
+                same = resolved.kind == kind and (
+                    kind == Operation.Kind.ACTIVATE or resolved.payload_hash == payload_hash
+                )
+                if resolved.state == Operation.State.SUCCEEDED and same:
                     return resolved, resolved
                 if resolved.is_open:
                     raise OperationInProgress(
@@ -2500,52 +2517,167 @@ class CustomerNue:
             fields.append("sent_at")
         op.save(update_fields=fields)
 
-    def resolve(self, op: Operation, *, grace: timedelta = UNKNOWN_GRACE) -> Operation:
-        """Settle an open operation's outcome by reading Nue; never sends the POST again.
+    @contextmanager
+    def hold(
+        self, names: Sequence[str], order_id: str, actor: User, on_behalf_of: User | None
+    ) -> Iterator[None]:
+        """Hold the ledger's one open operation for each subscription while the change order
+        `order_id` is activated.
 
-        unknown (or a stale pending/in-flight row) → succeeded when Nue shows the work done;
-        → failed when it clearly is not done and the grace period has passed; else left open.
+        Two confirmations of different drafts for one subscription never overlap: the second is
+        refused as in progress, or comes after the first and finds its draft stale. When the
+        activation's outcome is unknown the holds stay open: nothing else may change those
+        subscriptions until Nue shows whether it applied (`resolve`).
         """
         from orders.models import Operation
 
+        held: list[Operation] = []
+        try:
+            for target in sorted(set(names)):
+                held.append(self._hold(target, order_id, actor, on_behalf_of))
+            yield
+        except NueError as error:
+            state = Operation.State.UNKNOWN if error.outcome_unknown else Operation.State.FAILED
+            self._release(held, state, error=error.message)
+            raise
+        except BaseException as error:
+            self._release(held, Operation.State.FAILED, error=repr(error))
+            raise
+        self._release(held, Operation.State.SUCCEEDED, result={"orderId": order_id})
+
+    def _hold(
+        self, target: str, order_id: str, actor: User, on_behalf_of: User | None
+    ) -> Operation:
+        from orders.models import Operation
+
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():
+                    return Operation.objects.create(
+                        kind=Operation.Kind.HOLD,
+                        target=target,
+                        customer=self.account,
+                        actor=actor,
+                        on_behalf_of=on_behalf_of,
+                        payload_hash=hashlib.sha256(order_id.encode()).hexdigest(),
+                        request={"orderId": order_id},
+                        state=Operation.State.IN_FLIGHT,
+                        sent_at=timezone.now(),
+                    )
+            except IntegrityError:
+                existing = Operation.objects.filter(
+                    target=target, state__in=Operation.OPEN_STATES
+                ).first()
+                # Whatever holds it is settled by reading Nue, not by waiting for it to age.
+                if existing is not None and self.resolve(existing).is_open:
+                    break
+        raise OperationInProgress(
+            f"Another change to {target} is being applied right now. Reload in a moment."
+        )
+
+    @staticmethod
+    def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
+        from orders.models import Operation
+
         now = timezone.now()
-        stale = op.state != Operation.State.UNKNOWN and now - op.updated_at > STALE_OPEN
-        if op.state != Operation.State.UNKNOWN and not stale:
+        Operation.objects.filter(pk__in=[op.pk for op in held]).update(
+            state=state,
+            finished_at=None if state == Operation.State.UNKNOWN else now,
+            updated_at=now,
+            error=str(fields.get("error", ""))[:2000],
+            result=fields.get("result", {}),
+        )
+
+    def resolve(self, op: Operation) -> Operation:
+        """Settle an open operation by reading Nue; never sends anything again.
+
+        Succeeded as soon as Nue shows exactly the work done (the order activated; a draft change
+        order holding exactly the requested change). Failed only when Nue still shows it not done
+        NUE_SETTLES_WITHIN after the request left. Otherwise it stays open, and so does its lock.
+        """
+        from orders.models import Operation
+
+        if not op.is_open:
             return op
-        past_grace = now - (op.sent_at or op.created_at) >= grace
+        settled = timezone.now() - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
+        if op.kind == Operation.Kind.HOLD:
+            return self._resolve_hold(op)
         if op.kind == Operation.Kind.ACTIVATE:
             try:
                 order = self.order(op.target, fresh=True)
             except NueNotFound:
-                if past_grace:
+                if settled:
                     self._close(op, Operation.State.FAILED, error="The order no longer exists.")
                 return op
             if order.status == "Activated":
                 self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": order.id})
-            elif past_grace:
+            elif settled:
                 self._close(
                     op, Operation.State.FAILED, error=f"Nue shows the order {order.status}."
                 )
             return op
-        found = self._change_order_after(op)
+        found = self._change_order_for(op)
         if found is not None:
             self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": found.id})
-        elif past_grace:
-            self._close(op, Operation.State.FAILED, error="Nue shows no change order.")
+        elif settled:
+            self._close(
+                op, Operation.State.FAILED, error="Nue shows no change order for this request."
+            )
         return op
 
-    def _change_order_after(self, op: Operation) -> Order | None:
-        """A draft change order for op's subscriptions created since op was sent, if Nue has one."""
+    def _resolve_hold(self, op: Operation) -> Operation:
+        """A hold settles with the activation of the order it held for."""
+        from orders.models import Operation
+
+        order_id = str(op.request.get("orderId", ""))
+        activation = (
+            Operation.objects.filter(
+                kind=Operation.Kind.ACTIVATE, target=order_id, customer=self.account
+            )
+            .order_by("-created_at")
+            .first()
+            if order_id
+            else None
+        )
+        if activation is None or activation.created_at < op.created_at:
+            # Nothing was sent under this hold yet; its holder may still be reading Nue.
+            if timezone.now() - op.created_at >= STALE_HOLD:
+                self._close(op, Operation.State.FAILED, error="Released: nothing was sent.")
+            return op
+        activation = self.resolve(activation)
+        if activation.state == Operation.State.SUCCEEDED:
+            self._close(op, Operation.State.SUCCEEDED, result={"orderId": order_id})
+        elif not activation.is_open:
+            self._close(op, Operation.State.FAILED, error=f"Activation #{activation.pk} failed.")
+        return op
+
+    def _change_order_for(self, op: Operation) -> Order | None:
+        """The draft change order op's request created, if Nue shows exactly one.
+
+        A candidate is a draft created since the request left, claimed by no other operation of
+        the ledger, whose lines hold exactly the requested changes (`_draft_holds`). Anything
+        else, including two candidates, is not this request's.
+        """
+        from orders.models import Operation
+
         since = (op.sent_at or op.created_at).date()
-        names = _ledger_names(op.target)
+        claimed: set[str] = set()
+        for result in Operation.objects.filter(
+            customer=self.account,
+            kind=Operation.Kind.CHANGE,
+            state=Operation.State.SUCCEEDED,
+            created_at__date__gte=since - timedelta(days=1),
+        ).values_list("result", flat=True):
+            claimed.add(_claimed_order_id(result))
         self._forget("orders")
-        # The lines are needed to see which subscriptions a draft changes.
-        for order in self.orders(status="draft", includes=("orderProducts",)):
-            if order.created_date is not None and order.created_date < since:
-                continue
-            if names <= {line.subscription_name for line in order.all_lines()}:
-                return order
-        return None
+        candidates = [
+            order
+            for order in self.orders(status="draft", includes=("orderProducts",))
+            if order.id not in claimed
+            and (order.created_date is None or order.created_date >= since)
+            and _draft_holds(order, op.request)
+        ]
+        return candidates[0] if len(candidates) == 1 else None
 
     def _activation_result(
         self, op: Operation, order: Order, *, replayed: bool
@@ -2621,6 +2753,51 @@ def _ledger_target(names: Iterable[str]) -> str:
 
 def _ledger_names(target: str) -> set[str]:
     return set(target.partition("#")[0].split(","))
+
+
+def _claimed_order_id(result: object) -> str:
+    """The order a settled operation's result names (its answer's order, or the one resolved)."""
+    if not isinstance(result, dict):
+        return ""
+    order = result.get("order")
+    if isinstance(order, dict) and isinstance(order.get("id"), str):
+        return str(order["id"])
+    resolved = result.get("resolvedOrderId")
+    return resolved if isinstance(resolved, str) else ""
+
+
+def _draft_holds(order: Order, request: Mapping[str, Any]) -> bool:
+    """Whether a draft change order holds exactly the changes of `request` (a POST /change-orders
+    body): the same change types on the same subscriptions, the same quantity deltas and start
+    dates, the same cross-sold products. Where Nue's lines do not say which change and which
+    subscription they carry, nothing can be proven, and the draft is not the request's."""
+    asked = [c for c in request.get("assetChanges", ()) if isinstance(c, dict)]
+    lines = list(order.all_lines())
+    typed = [ln for ln in lines if ln.change_type and ln.subscription_name]
+    if not asked or not typed:
+        return False
+    wanted = {(c.get("changeType"), c.get("assetNumber")) for c in asked}
+    names = {name for _, name in wanted}
+    held = {(ln.change_type, ln.subscription_name) for ln in typed if ln.subscription_name in names}
+    # Lines on other subscriptions (a bundle's add-ons) may follow a change, never add a kind.
+    if held != wanted or any(ln.change_type not in {k for k, _ in wanted} for ln in typed):
+        return False
+    for change in asked:
+        key = (change.get("changeType"), change.get("assetNumber"))
+        mine = [ln for ln in typed if (ln.change_type, ln.subscription_name) == key]
+        moved = sum((ln.quantity for ln in mine), Decimal(0))
+        if key[0] == "UpdateQuantity" and moved != Decimal(str(change.get("quantity"))):
+            return False
+        start = change.get("startDate")
+        first = min((ln.start_date for ln in mine if ln.start_date), default=None)
+        if start is not None and (first is None or first.isoformat() != str(start)):
+            return False
+    products = [p for p in request.get("products", ()) if isinstance(p, dict)]
+    plain = [ln for ln in order.lines if not ln.change_type]
+    sold = sorted(
+        (str(p.get("priceBookEntryId")), Decimal(str(p.get("quantity")))) for p in products
+    )
+    return sorted((str(ln.price_book_entry_id), ln.quantity) for ln in plain) == sold
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked

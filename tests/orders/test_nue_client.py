@@ -28,13 +28,13 @@ from .conftest import ACME_ID, ORDER_ID, ok, order_json
     ],
 )
 def test_it_maps_each_status_to_one_exception(scope, nue_mock, status, error):
-    nue_mock.get("/orders").mock(
+    nue_mock.get("/catalog/price-tags").mock(
         return_value=httpx.Response(
             status, json={"status": "FAILURE", "message": "nope", "errorCode": "X", "errors": []}
         )
     )
     with pytest.raises(error) as caught:
-        scope.orders()
+        scope.client.get("/catalog/price-tags")
     assert caught.value.status == status
     assert len(caught.value.reference) == 12
 
@@ -289,3 +289,12 @@ def test_it_sends_an_add_ons_own_start_and_term():
     }
     # Left out, the option follows its bundle.
     assert nue.AddOn("opt-a").to_nue() == {"productOptionId": "opt-a"}
+
+
+def test_a_list_nue_says_is_missing_is_an_upstream_failure(scope, nue_mock):
+    nue_mock.get("/orders").mock(
+        return_value=httpx.Response(404, json={"status": "FAILURE", "message": "nope"})
+    )
+    with pytest.raises(nue.NueProtocolError) as caught:
+        scope.orders()
+    assert caught.value.status == 404

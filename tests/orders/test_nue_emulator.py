@@ -199,7 +199,13 @@ def test_it_retries_an_activation_reset_before_it_reached_the_order(acme_nue, ad
         assert op.state == Operation.State.UNKNOWN
         with pytest.raises(nue.OperationInProgress):
             nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
+        # Minutes later Nue could still be working on it; only once it must have answered does
+        # a draft that still reads Draft mean the reset came before the order was reached.
         Operation.objects.filter(pk=op.pk).update(sent_at=timezone.now() - timedelta(minutes=2))
+        with pytest.raises(nue.OperationInProgress):
+            nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
+        settled = timezone.now() - nue.NUE_SETTLES_WITHIN - timedelta(seconds=1)
+        Operation.objects.filter(pk=op.pk).update(sent_at=settled)
         result = nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
     assert result.order.status == "Activated"
     op.refresh_from_db()

@@ -387,8 +387,8 @@ def test_a_local_failure_is_raised_after_the_reads_finish(acme):
 
 def test_it_raises_the_first_failure_of_a_fan_out(scope, nue_mock):
     nue_mock.get("/orders").mock(return_value=ok([]))
-    nue_mock.get("/assets").mock(return_value=httpx.Response(404, json={"status": "FAILURE"}))
-    with pytest.raises(nue.NueNotFound):
+    nue_mock.get("/assets").mock(return_value=httpx.Response(409, json={"status": "FAILURE"}))
+    with pytest.raises(nue.NueConflict):
         nue.fetch_concurrently(orders=scope.orders, assets=scope.assets)
 
 
@@ -419,6 +419,7 @@ def basket_order_json(names) -> dict[str, object]:
             "quantity": 1,
             "totalPrice": 1.0,
             "subscriptionName": n,
+            "changeType": "UpdateTerm",
         }
         for n in names
     ]

@@ -91,7 +91,7 @@ def test_a_failed_answer_is_not_remembered(acme, nue_mock, parses):
         side_effect=[httpx.Response(404, json={"message": "gone"}), ok(_orders(60))]
     )
 
-    with pytest.raises(nue.NueNotFound):
+    with pytest.raises(nue.NueProtocolError):  # a list is never "not found"
         _request(acme).orders()
     assert len(_request(acme).orders()) == 60
 
@@ -225,7 +225,7 @@ def test_the_same_bytes_with_an_error_status_are_an_error_not_the_kept_parse(acm
     )
 
     assert len(_request(acme).orders()) == 60
-    with pytest.raises(nue.NueNotFound):
+    with pytest.raises(nue.NueProtocolError):  # a list is never "not found"
         _request(acme).orders()
 
 

@@ -83,3 +83,72 @@ def test_a_connection_that_never_opened_says_nothing_was_sent(settings, ada_clie
             reverse("orders:draft_activate", args=[order_id]), {"consent": "on"}
         )
     assert TIMED_OUT_WRITE[0] not in response.content.decode()
+
+
+class DroppingTransport(LosingTransport):
+    """While `drop` is set, the next activation never reaches the emulator and times out."""
+
+    drop = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        activation = request.method == "POST" and "/orders/" in request.url.path
+        if self.drop and activation:
+            self.drop = False
+            raise httpx.ReadTimeout("timed out", request=request)
+        return super().handle_request(request)
+
+
+@pytest.fixture
+def dropping(settings) -> Iterator[DroppingTransport]:
+    app = import_string(settings.NUE_EMULATOR_WSGI_APP)
+    transport = DroppingTransport(httpx.WSGITransport(app=app))
+    with installed_client(transport, sleep=lambda seconds: None):
+        yield transport
+
+
+PRO_SUB = "SUB-00000001"
+
+
+def _preview(client, quantity: int) -> str:
+    url = reverse("orders:change_details", args=[PRO_SUB, "quantity"])
+    response = client.post(url, {"quantity": quantity, "when": "today"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response["Location"]
+
+
+def _confirm(client, location: str):
+    order_id = location.rstrip("/").split("/")[-1]
+    return client.post(reverse("orders:change_confirm", args=[PRO_SUB, order_id]))
+
+
+def test_an_unknown_change_keeps_the_subscription_held_until_nue_shows_it(dropping, ada_client):
+    preview = _preview(ada_client, 9)
+    dropping.drop = True
+    first = _confirm(ada_client, preview)
+    assert first.status_code == 504
+    assert TIMED_OUT_WRITE[0] in first.content.decode()
+    holds = Operation.objects.filter(kind="hold", target=PRO_SUB)
+    assert [h.state for h in holds] == ["unknown"]
+    # Another change to the subscription is not sent while the first may still apply.
+    with journal.capture() as calls:
+        other = ada_client.post(
+            reverse("orders:change_details", args=[PRO_SUB, "quantity"]),
+            {"quantity": 4, "when": "today"},
+        )
+    assert other.status_code in (409, 422)
+    assert "in progress" in other.content.decode().lower()
+    assert not [c for c in calls if c.method == "POST"]
+
+
+def test_an_unknown_change_that_applied_settles_on_retry(losing, ada_client):
+    preview = _preview(ada_client, 9)
+    losing.lose = "502"
+    first = _confirm(ada_client, preview)
+    assert TIMED_OUT_WRITE[0] in first.content.decode()
+    with journal.capture() as calls:
+        retry = _confirm(ada_client, preview)
+    assert retry.status_code == 302
+    assert not [c for c in calls if c.method == "POST" and "/orders/" in c.path]
+    assert set(Operation.objects.filter(kind="hold").values_list("state", flat=True)) == {
+        "succeeded"
+    }

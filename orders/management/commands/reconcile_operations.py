@@ -1,7 +1,8 @@
-"""Settle operation-ledger rows whose outcome is unknown by reading Nue; never resends a POST.
+"""Settle open operation-ledger rows by reading Nue; never resends a POST.
 
-Run from cron every few minutes. A row is touched only once it is older than the grace period
-(so a request Nue is still working on is not mistaken for a failure).
+Run from cron every few minutes. A row settles as succeeded as soon as Nue shows exactly its work
+done, and as failed only once Nue still shows it not done NUE_SETTLES_WITHIN after it was sent
+(orders.nue.CustomerNue.resolve): a request Nue is still working on is never taken for a failure.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import Q
 from django.utils import timezone
 
 from orders.models import Operation
-from orders.nue import STALE_OPEN, UNKNOWN_GRACE, CustomerNue, NueError
+from orders.nue import CustomerNue, NueError
 
 
 class Command(BaseCommand):
@@ -24,24 +24,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--older-than",
             type=float,
-            default=UNKNOWN_GRACE.total_seconds(),
-            help="Only rows last updated this many seconds ago or earlier (default: the grace).",
+            default=60.0,
+            help="Only rows last updated this many seconds ago or earlier (default 60): younger "
+            "ones are most likely still being answered.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        now = timezone.now()
-        grace = timedelta(seconds=options["older_than"])
-        cutoff = now - grace
-        stale = now - STALE_OPEN
+        cutoff = timezone.now() - timedelta(seconds=options["older_than"])
         rows = (
             Operation.objects.select_related("customer")
-            .filter(
-                Q(state=Operation.State.UNKNOWN, updated_at__lte=cutoff)
-                | Q(
-                    state__in=[Operation.State.PENDING, Operation.State.IN_FLIGHT],
-                    updated_at__lte=stale,
-                )
-            )
+            .filter(state__in=Operation.OPEN_STATES, updated_at__lte=cutoff)
             .order_by("created_at")
         )
         counts = {"succeeded": 0, "failed": 0, "still open": 0, "unreachable": 0}
@@ -49,7 +41,7 @@ class Command(BaseCommand):
         for op in rows:
             scope = scopes.setdefault(op.customer_id, CustomerNue(op.customer))
             try:
-                resolved = scope.resolve(op, grace=grace)
+                resolved = scope.resolve(op)
             except NueError as error:
                 counts["unreachable"] += 1
                 self.stderr.write(f"#{op.pk} {op}: Nue unreachable ({error.reference})")
