@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -277,3 +278,35 @@ def upstream(method: str, path_suffix: str, answer=None) -> Iterator[Upstream]:
     transport = Upstream(method, path_suffix, answer)
     with installed_client(transport):
         yield transport
+
+
+CHANGE_ORDER_ID = "22222222-3333-4444-8555-666666666666"
+
+
+@pytest.fixture
+def subscriptions(nue_mock):
+    """Nue lists one subscription of the ledger's customer, SUB-00000001."""
+    return nue_mock.get("/subscriptions").mock(return_value=ok([subscription_json()]))
+
+
+def change_order_json(
+    order_id: str = CHANGE_ORDER_ID,
+    change_type: str = "UpdateQuantity",
+    quantity: int = 3,
+    start: str | None = "2026-03-01",
+    subscription: str | None = "SUB-00000001",
+) -> dict[str, object]:
+    """A draft change order as Nue lists it, with one line carrying one change."""
+    created = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    raw = order_json(order_id, number=77, orderType="Change", createdDate=created)
+    line: dict[str, object] = {
+        "id": f"{order_id}-col-1",
+        "productName": "Pro Plan (US)",
+        "quantity": quantity,
+        "totalPrice": 75.0,
+        "subscriptionStartDate": start,
+        "changeType": change_type,
+        "subscriptionName": subscription,
+    }
+    raw["orderProducts"] = [{k: v for k, v in line.items() if v is not None}]
+    return raw

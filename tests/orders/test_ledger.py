@@ -15,7 +15,15 @@ from django.utils import timezone
 from orders import nue
 from orders.models import Operation
 
-from .conftest import ACME_ID, ORDER_ID, FakeOrders, ok, order_json, subscription_json
+from .conftest import (
+    ACME_ID,
+    CHANGE_ORDER_ID,
+    ORDER_ID,
+    FakeOrders,
+    change_order_json,
+    ok,
+    order_json,
+)
 
 pytestmark = pytest.mark.django_db
 State = Operation.State
@@ -275,36 +283,6 @@ def test_reconcile_leaves_recent_unknown_operations(ledger_scope, nue_mock, buye
 
 # Change orders -----------------------------------------------------------------------------------
 
-CHANGE_ORDER_ID = "22222222-3333-4444-8555-666666666666"
-
-
-def change_order_json(
-    order_id: str = CHANGE_ORDER_ID,
-    change_type: str = "UpdateQuantity",
-    quantity: int = 3,
-    start: str | None = "2026-03-01",
-    subscription: str | None = "SUB-00000001",
-) -> dict[str, object]:
-    """A draft change order as Nue lists it, with one line carrying one change."""
-    created = timezone.now().isoformat().replace("+00:00", "Z")
-    raw = order_json(order_id, number=77, orderType="Change", createdDate=created)
-    line: dict[str, object] = {
-        "id": f"{order_id}-col-1",
-        "productName": "Pro Plan (US)",
-        "quantity": quantity,
-        "totalPrice": 75.0,
-        "subscriptionStartDate": start,
-        "changeType": change_type,
-        "subscriptionName": subscription,
-    }
-    raw["orderProducts"] = [{k: v for k, v in line.items() if v is not None}]
-    return raw
-
-
-@pytest.fixture
-def subscriptions(nue_mock):
-    return nue_mock.get("/subscriptions").mock(return_value=ok([subscription_json()]))
-
 
 def test_it_creates_a_change_order_once(ledger_scope, nue_mock, subscriptions, buyer):
     route = nue_mock.post("/change-orders").mock(
@@ -386,121 +364,3 @@ def test_it_answers_a_repeated_identical_change_with_the_first_change_order(
     )
     nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [different])], actor=buyer)
     assert route.call_count == 2
-
-
-def _lost_change(ledger_scope, nue_mock, buyer, change: nue.AssetChange, drafts: list) -> Operation:
-    """Send `change`, lose its answer, and leave Nue listing `drafts`."""
-    nue_mock.post("/change-orders").mock(side_effect=httpx.ReadTimeout("lost"))
-    nue_mock.get("/orders").mock(return_value=ok(drafts))
-    with pytest.raises(nue.NueUnavailable):
-        ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
-    return Operation.objects.get(state=State.UNKNOWN)
-
-
-def test_a_lost_change_never_settles_on_another_quantity(
-    ledger_scope, nue_mock, subscriptions, buyer
-):
-    """Preview "quantity 6", go back, preview "quantity 7" while the answer is lost: the
-    quantity-6 draft is not the quantity-7 request's, now or later."""
-    seven = nue.AssetChange("UpdateQuantity", quantity=Decimal(2), start_date=nue.date(2026, 3, 1))
-    six = change_order_json("six-draft", quantity=1)
-    op = _lost_change(ledger_scope, nue_mock, buyer, seven, [six])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN  # still open: Nue may yet answer
-    Operation.objects.filter(pk=op.pk).update(
-        sent_at=timezone.now() - nue.NUE_SETTLES_WITHIN - timedelta(seconds=1)
-    )
-    op.refresh_from_db()
-    assert ledger_scope.resolve(op).state == State.FAILED
-    assert "resolvedOrderId" not in op.result
-
-
-def test_a_lost_change_never_settles_on_an_abandoned_cancellation(
-    ledger_scope, nue_mock, subscriptions, buyer
-):
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
-    cancel = change_order_json("cancel-draft", change_type="Cancel", quantity=-5, start=None)
-    op = _lost_change(ledger_scope, nue_mock, buyer, three, [cancel])
-    # The retry of the same request finds the lock still held, never the cancellation.
-    with pytest.raises(nue.OperationInProgress):
-        nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [three])], actor=buyer)
-    op.refresh_from_db()
-    assert op.state == State.UNKNOWN
-
-
-def test_a_lost_change_settles_on_the_draft_that_holds_exactly_it(
-    ledger_scope, nue_mock, subscriptions, buyer
-):
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
-    other_day = change_order_json("other-day", start="2026-04-01")
-    exact = change_order_json("exact")
-    op = _lost_change(ledger_scope, nue_mock, buyer, three, [other_day, exact])
-    resolved = ledger_scope.resolve(op)
-    assert resolved.state == State.SUCCEEDED
-    assert resolved.result == {"resolvedOrderId": "exact"}
-
-
-def test_a_draft_another_operation_claimed_is_never_this_ones(
-    ledger_scope, ledger_account, nue_mock, subscriptions, buyer
-):
-    from portal.models import User
-
-    colleague = User.objects.create_user("ledger-colleague@acme.example")
-    Operation.objects.create(
-        kind="change",
-        target="SUB-00000001",
-        customer=ledger_account,
-        actor=colleague,
-        payload_hash="colleague",
-        state=State.SUCCEEDED,
-        result={"order": {"id": "colleagues-draft"}},
-    )
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
-    theirs = change_order_json("colleagues-draft")
-    op = _lost_change(ledger_scope, nue_mock, buyer, three, [theirs])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN
-
-
-def test_lines_that_do_not_say_what_they_change_prove_nothing(
-    ledger_scope, nue_mock, subscriptions, buyer
-):
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
-    silent = change_order_json("silent", change_type="", subscription=None)
-    op = _lost_change(ledger_scope, nue_mock, buyer, three, [silent])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN
-
-
-def test_a_finished_different_change_is_not_replayed_for_this_one(
-    ledger_scope, ledger_account, nue_mock, subscriptions, buyer
-):
-    """The conflict branch: an open row for the subscription settles, but it held another change."""
-    route = nue_mock.post("/change-orders").mock(
-        return_value=httpx.Response(
-            201, json={"status": "SUCCESS", "data": {"order": change_order_json("mine")}}
-        )
-    )
-    six = change_order_json("six-draft", quantity=1)
-    nue_mock.get("/orders").mock(return_value=ok([six]))
-    Operation.objects.create(
-        kind="change",
-        target="SUB-00000001",
-        customer=ledger_account,
-        actor=buyer,
-        payload_hash="six",
-        request={
-            "assetChanges": [
-                {
-                    "changeType": "UpdateQuantity",
-                    "assetNumber": "SUB-00000001",
-                    "quantity": 1,
-                    "startDate": "2026-03-01",
-                }
-            ]
-        },
-        state=State.UNKNOWN,
-        sent_at=timezone.now(),
-    )
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
-    result = ledger_scope.change([("SUB-00000001", [three])], actor=buyer)
-    assert not result.replayed
-    assert result.order.id == "mine"
-    assert route.call_count == 1

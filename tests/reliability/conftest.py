@@ -9,6 +9,14 @@ import pytest
 from django.utils.module_loading import import_string
 
 from tests.conftest import installed_client
+from tests.orders.conftest import (  # noqa: F401 (fixtures)
+    buyer,
+    ledger_account,
+    ledger_scope,
+    nue_mock,
+    sleeps,
+    subscriptions,
+)
 from tests.security.conftest import acme_ids, client_for, globex_ids  # noqa: F401 (fixtures)
 
 # Must never appear in a page, a partial or a log line, whatever goes wrong upstream.
