@@ -273,9 +273,12 @@ def _detail_text(key: str, value: Any) -> str:
         return VALUE_TEXT[key].get(str(value), str(value).replace("_", " "))
     if key == "total":
         try:
-            return number_format(Decimal(str(value)), 2, use_l10n=True, force_grouping=True)
+            amount = Decimal(str(value))
         except InvalidOperation:
             return str(value)
+        # The currency is not recorded with the event; a credit carries a real minus sign.
+        text = number_format(abs(amount), 2, use_l10n=True, force_grouping=True)
+        return f"\u2212{text}" if amount < 0 else text
     if key == "effective":
         try:
             return format_date(date.fromisoformat(str(value)), "j M Y")

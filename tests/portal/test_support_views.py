@@ -266,6 +266,17 @@ def test_it_shows_event_details_as_labelled_fields_never_a_dict(sam_client, sam,
     assert "<dt>Total</dt><dd>12,345.50</dd>" in rows
 
 
+def test_it_writes_a_credit_with_a_minus_sign(sam_client, sam, ada):
+    AuditEvent.objects.create(
+        kind=AuditKind.CANCELLATION,
+        actor=sam,
+        customer=ada.memberships.get().account,
+        details={"order_number": "O-00000043", "total": "-1643.5"},
+    )
+    rows = audit_rows(sam_client.get("/support/audit/", {"kind": "cancellation"}))
+    assert "<dt>Total</dt><dd>\u22121,643.50</dd>" in rows
+
+
 def test_it_explains_an_inverted_date_range(sam_client):
     response = sam_client.get("/support/audit/", {"since": "2026-03-05", "until": "2026-03-01"})
     assert "The end date is before the start date." in response.text
