@@ -339,7 +339,7 @@ class TermForm(ChangeForm):
         return [AssetChange("UpdateTerm", term=self.months[self.cleaned_data["new_end"]])]
 
     def description(self) -> dict[str, str]:
-        return {"asked": f"End on {self.cleaned_data['new_end']}"}
+        return {"asked": f"End on {day_text(date.fromisoformat(self.cleaned_data['new_end']))}"}
 
 
 class ProductForm(EffectiveDateMixin, ChangeForm):

@@ -46,7 +46,7 @@ from orders.nue import (
     for_customer,
 )
 from orders.policy import Decision, activation_decision, can_cancel, can_prepare
-from orders.templating.dates import day_text
+from orders.templating.dates import day_text, days_text
 from orders.templating.money import money as money_text
 from orders.templating.numbers import quantity as quantity_text
 from portal.audit import record
@@ -285,8 +285,8 @@ def explain(line: OrderLine) -> str:
     """One order line's proration in words."""
     if line.start_date is None or line.end_date is None:
         return f"{line.product_name}: {money_text(line.total_price)}"
-    days = (line.end_date - line.start_date).days + 1
-    span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days} days)"
+    days = days_text((line.end_date - line.start_date).days + 1)
+    span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days})"
     what = f"{quantity_text(abs(line.quantity))} \N{MULTIPLICATION SIGN} {line.product_name}"
     if line.total_price < 0:
         return f"Credit for {what} you no longer use {span}."

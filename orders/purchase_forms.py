@@ -8,6 +8,7 @@ Validation mirrors Nue's rules (nue-api.md §2.1, §4) so most mistakes never re
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -499,6 +500,23 @@ class OrderConfiguration:
         return result
 
 
+# Nue's product categories (nue-api.md §3.8), in the words a customer uses.
+CATEGORY_LABELS = {
+    "RecurringServices": "Subscriptions",
+    "PhysicalGoods": "Physical goods",
+    "ProfessionalServices": "Professional services",
+    "CustomerSupport": "Customer support",
+}
+
+
+def category_label(category: str) -> str:
+    """A category's label; one Nue adds later reads as words: "DigitalGoods" → "Digital goods"."""
+    if category in CATEGORY_LABELS or not category.strip():
+        return CATEGORY_LABELS.get(category, category)
+    first, *rest = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", " ", category).replace("_", " ").split()
+    return " ".join([first, *(w.lower() if w.istitle() else w for w in rest)])
+
+
 class CatalogFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
     category = forms.ChoiceField(label="Category", required=False)
@@ -507,7 +525,7 @@ class CatalogFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = [("", "All categories")] + [(c, c) for c in categories]
+        category.choices = [("", "All categories")] + [(c, category_label(c)) for c in categories]
 
     def apply(self, items: Sequence[CatalogEntry]) -> list[CatalogEntry]:
         if not self.is_valid():

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import user_logged_in, user_logged_out, user_login_failed
+from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils.dateformat import format as format_date
+from django.utils.formats import number_format
 
 from portal.models import AuditEvent, AuditKind, CustomerAccount, User
 
@@ -120,14 +126,38 @@ def _signed_out(
     record(request, AuditKind.SIGN_OUT, actor=user)
 
 
+def events_within_reach(agent: User, accounts: QuerySet[CustomerAccount]) -> QuerySet[AuditEvent]:
+    """The events a support agent may read, `accounts` being those their support reaches.
+
+    The events of those customers; their users' sign-ins and sign-outs, which happen before a
+    customer is chosen and so name none; and the agent's own. Other staff's sign-ins and failed
+    sign-ins (whose email can be anyone's) are for those who may view every audit event.
+    """
+    members = User.objects.filter(memberships__account__in=accounts)
+    return AuditEvent.objects.filter(
+        Q(customer__in=accounts)
+        | Q(customer__isnull=True, actor__in=members)
+        | Q(customer__isnull=True, actor=agent)
+    )
+
+
 @dataclass(frozen=True)
 class SupportSession:
-    """One impersonation as a customer admin reads it: who, when, why, and what they saw."""
+    """One impersonation as a customer admin reads it: who, when, why, and what they did."""
 
     started: AuditEvent
     ended: AuditEvent | None
     elevations: list[AuditEvent]
     steps: list[AuditEvent]
+
+    @property
+    def money_moving(self) -> list[AuditEvent]:
+        """The steps that committed something in Nue: activations, change orders, cancellations."""
+        return [e for e in self.steps if e.kind in MONEY_MOVING_KINDS]
+
+    @property
+    def pages_viewed(self) -> int:
+        return sum(1 for e in self.steps if e.kind == AuditKind.PAGE_VIEWED)
 
 
 def support_sessions(started: list[AuditEvent]) -> list[SupportSession]:
@@ -146,10 +176,112 @@ def support_sessions(started: list[AuditEvent]) -> list[SupportSession]:
                 started=event,
                 ended=next((e for e in rest if e.kind == AuditKind.IMPERSONATION_ENDED), None),
                 elevations=[e for e in rest if e.kind == AuditKind.IMPERSONATION_ELEVATED],
-                steps=[e for e in rest if e.kind in STEP_KINDS],
+                # Every other event of the impersonation is a step the agent took, whatever its
+                # kind: the money-moving ones (recorded with their own kinds) above all.
+                steps=[e for e in rest if e.kind not in SESSION_KINDS],
             )
         )
     return sessions
 
 
-STEP_KINDS = (AuditKind.PAGE_VIEWED, AuditKind.ACTION, AuditKind.ACTION_REFUSED)
+SESSION_KINDS = (AuditKind.IMPERSONATION_ENDED, AuditKind.IMPERSONATION_ELEVATED)
+MONEY_MOVING_KINDS = (
+    AuditKind.ACTIVATION,
+    AuditKind.CHANGE_ORDER,
+    AuditKind.CANCELLATION,
+    AuditKind.APPROVAL,
+    AuditKind.DECLINE,
+)
+
+DETAIL_LABELS = {
+    "order_number": "Order",
+    "order_id": "Order id",
+    "subscription": "Subscription",
+    "change": "Change",
+    "asked": "Asked for",
+    "effective": "Effective",
+    "total": "Total",
+    "po_number": "PO number",
+    "approval": "Approval request",
+    "comment": "Comment",
+    "template": "Quote template",
+    "operation": "Operation",
+    "replayed": "Already applied before",
+    "action": "Action",
+    "view": "Refused step",
+    "status": "Response status",
+    "elevated": "Allowed to act",
+    "why": "Ended because",
+    "email": "Email tried",
+}
+ACTION_TEXT = {
+    "discard_draft": "Discarded a draft",
+    "approval_requested": "Requested an approval",
+    "approval_withdrawn": "Withdrew an approval request",
+    "quote_link_generated": "Made a quote link",
+}
+ENDED_TEXT = {
+    "stopped": "the agent stopped",
+    "signed_out": "the agent signed out",
+    "time_limit": "it reached the time limit",
+    "permission": "the agent may no longer impersonate this user",
+    "lost": "its record was incomplete",
+}
+REFUSED_TEXT = {
+    "draft_activate": "Activate an order",
+    "review_approve": "Approve an order",
+    "change_details": "Prepare a subscription change",
+    "change_confirm": "Confirm a subscription change",
+    "change_basket": "Prepare several subscription changes",
+    "change_basket_confirm": "Confirm several subscription changes",
+}
+VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT}
+
+
+# The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.
+INTERNAL_DETAILS = frozenset({"order_id", "operation", "replayed", "status", "elevated"})
+
+
+def detail_fields(
+    details: Mapping[str, Any] | None, *, for_customer: bool = False
+) -> list[tuple[str, str]]:
+    """An event's details as (label, text) pairs to show, never as a dict.
+
+    Nested details (a change's `asked`) become fields of their own; empty values are left out.
+    """
+    fields: list[tuple[str, str]] = []
+    for key, value in (details or {}).items():
+        if for_customer and key in INTERNAL_DETAILS:
+            continue
+        if isinstance(value, Mapping):
+            fields.extend(detail_fields(value, for_customer=for_customer))
+            continue
+        text = _detail_text(key, value)
+        if text:
+            fields.append((DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), text))
+    return fields
+
+
+def _detail_text(key: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_text(key, item) for item in value)
+    if key in VALUE_TEXT:
+        return VALUE_TEXT[key].get(str(value), str(value).replace("_", " "))
+    if key == "total":
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            return str(value)
+        # The currency is not recorded with the event; a credit carries a real minus sign.
+        text = number_format(abs(amount), 2, use_l10n=True, force_grouping=True)
+        return f"\u2212{text}" if amount < 0 else text
+    if key == "effective":
+        try:
+            return format_date(date.fromisoformat(str(value)), "j M Y")
+        except ValueError:
+            return str(value)
+    return str(value)

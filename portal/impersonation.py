@@ -26,6 +26,7 @@ from django.contrib import messages
 from django.contrib.auth import login, user_logged_in
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -44,6 +45,15 @@ STATE_KEY = "impersonation"
 HISTORY_KEY = "hijack_history"  # django-hijack's stack of the real users' ids
 BANNER_ID = "impersonation-banner"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def accounts_in_reach(agent: User) -> QuerySet[CustomerAccount]:
+    """The customer accounts a staff member's support reaches: their book if they have one.
+
+    The one rule for impersonation, the support search and the support audit log.
+    """
+    accounts = CustomerAccount.objects.all()
+    return accounts.filter(managers=agent) if agent.book.exists() else accounts
 
 
 def impersonation_refusal(
@@ -71,8 +81,7 @@ def impersonation_refusal(
         memberships = memberships.filter(account=account)
     if not memberships.exists():
         return "This user is not a member of that customer account."
-    if hijacker.book.exists() and not memberships.filter(account__managers=hijacker).exists():
-        # An account manager's impersonation is limited to the customers of their book.
+    if not memberships.filter(account__in=accounts_in_reach(hijacker)).exists():
         return "This customer is not in your book."
     return None
 

@@ -156,6 +156,9 @@ def environment(**options: Any) -> jinja2.Environment:
     )
     # Imported here: they import models, and settings import this module's path only.
     from orders.templating import environment as orders_environment
+    from portal.audit import detail_fields
+
+    env.filters["audit_details"] = detail_fields
 
     orders_environment.install(env)
     return env

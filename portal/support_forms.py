@@ -70,6 +70,13 @@ class AuditFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    def __init__(self, *args: Any, customers: QuerySet[CustomerAccount], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the customers whose events the reader may see are offered.
+        customer = self.fields["customer"]
+        assert isinstance(customer, forms.ModelChoiceField)
+        customer.queryset = customers
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal import impersonation
-from portal.audit import support_sessions
+from portal.audit import events_within_reach, support_sessions
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, User
 from portal.support_forms import AuditFilterForm, ElevateForm, ImpersonateForm, SupportSearchForm
 
@@ -35,22 +35,18 @@ def _agent(request: HttpRequest) -> User:
     return user
 
 
-def _accounts_for(agent: User) -> QuerySet[CustomerAccount]:
-    # An account manager's support reaches only their book (as the policy says).
-    accounts = CustomerAccount.objects.all()
-    return accounts.filter(managers=agent) if agent.book.exists() else accounts
-
-
 def _membership_for_agent(request: HttpRequest, membership_id: int) -> Membership:
     agent = _agent(request)
-    memberships = Membership.objects.select_related("user", "account")
-    return get_object_or_404(memberships.filter(account__in=_accounts_for(agent)), pk=membership_id)
+    memberships = Membership.objects.select_related("user", "account").filter(
+        account__in=impersonation.accounts_in_reach(agent)
+    )
+    return get_object_or_404(memberships, pk=membership_id)
 
 
 def _search(
     agent: User, q: str
 ) -> list[tuple[CustomerAccount, list[tuple[Membership, str | None]]]]:
-    accounts = _accounts_for(agent)
+    accounts = impersonation.accounts_in_reach(agent)
     if q:
         accounts = accounts.filter(
             Q(name__icontains=q)
@@ -147,13 +143,18 @@ def _safe_next(request: HttpRequest, next_url: str) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not (
-        impersonation.may_use_support(request.user)
-        or request.user.has_perm("portal.view_auditevent")
-    ):
+    user = request.user
+    if user.has_perm("portal.view_auditevent"):
+        accounts = CustomerAccount.objects.all()
+        events: QuerySet[AuditEvent] = AuditEvent.objects.all()
+    elif isinstance(user, User) and impersonation.may_use_support(user):
+        # An agent reads the trail of the customers their support reaches, nobody else's.
+        accounts = impersonation.accounts_in_reach(user)
+        events = events_within_reach(user, accounts)
+    else:
         raise Http404("No such page.")
-    form = AuditFilterForm(request.GET or None)
-    events: QuerySet[AuditEvent] = AuditEvent.objects.select_related("customer")
+    form = AuditFilterForm(request.GET or None, customers=accounts)
+    events = events.select_related("customer")
     if form.is_valid():
         events = form.filter(events)
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))

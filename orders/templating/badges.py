@@ -1,5 +1,5 @@
 """Status badges: `{{ order|order_badge }}`, `{{ sub|subscription_badge }}`,
-`{{ invoice|invoice_badge(overdue) }}`.
+`{{ invoice|invoice_badge(overdue) }}`; `{{ invoice.payment_status|payment_status }}` in words.
 
 Filters rather than included templates: they render on every row of the long lists, where an
 include per row was a measurable part of the page's time (bench/RESULTS.md).
@@ -19,6 +19,47 @@ SUBSCRIPTION = {
     "Canceled": ("muted", "Canceled"),
     "Expired": ("muted", "Expired"),
 }
+
+
+# Nue's payment statuses (nue-api.md §3.5; documented lower case, stored PascalCase) in plain
+# words, with what the less obvious ones mean for the customer.
+PAYMENT_STATUS = {
+    "open": ("Open", ""),
+    "nottransferred": (
+        "Not yet sent for payment",
+        "The invoice has not been sent to the payment system yet.",
+    ),
+    "transferred": (
+        "Sent to the payment system",
+        "The invoice was sent to the payment system; it shows as paid once the payment arrives.",
+    ),
+    "transfererror": (
+        "Could not be sent for payment",
+        "Sending the invoice to the payment system failed; your account manager can help.",
+    ),
+    "paid": ("Paid", ""),
+    "partiallypaid": ("Partly paid", "Part of the amount is paid; the balance is still open."),
+    "canceled": ("Canceled", ""),
+    "creditback": ("Credited back", ""),
+    "applied": ("Credit applied", ""),
+    "partiallyapplied": ("Credit partly applied", ""),
+    "refunded": ("Refunded", ""),
+    "partiallyrefunded": ("Partly refunded", ""),
+    "writtenoff": ("Written off", ""),
+    "partiallywrittenoff": ("Partly written off", ""),
+}
+
+
+def payment_status(status: object) -> str:
+    """A payment status as a customer reads it: "Transferred" is "Sent to the payment system"."""
+    if not status:
+        return "—"
+    return PAYMENT_STATUS.get(str(status).lower(), (str(status), ""))[0]
+
+
+def payment_status_hint(status: object) -> str:
+    """What a payment status means, when its words alone may not say it; else ""."""
+    return PAYMENT_STATUS.get(str(status or "").lower(), ("", ""))[1]
 
 
 def _badge(text: str, tone: str = "") -> SafeString:
@@ -51,5 +92,7 @@ def invoice_badge(invoice: Any, overdue: bool = False) -> SafeString:
     else:
         badge = _badge("Due", "warn")
     if invoice.payment_status and invoice.payment_status != "Paid":
-        return format_html('{} <span class="muted">{}</span>', badge, invoice.payment_status)
+        return format_html(
+            '{} <span class="muted">{}</span>', badge, payment_status(invoice.payment_status)
+        )
     return badge

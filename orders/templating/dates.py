@@ -9,11 +9,17 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
 
 def day_text(value: date) -> str:
     """The portal's one date format as plain text (labels, messages): 23 Nov 2026."""
     return f"{value.day} {value:%b %Y}"
+
+
+def days_text(count: int) -> str:
+    """A number of days as people write it: 1 day, 2 days."""
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
 def day(value: object) -> str:

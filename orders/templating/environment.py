@@ -6,7 +6,13 @@ import jinja2
 
 from orders.change_forms import change_type_label
 from orders.templating.approvals import approval_badge, approval_panel, quote_link_panel
-from orders.templating.badges import invoice_badge, order_badge, subscription_badge
+from orders.templating.badges import (
+    invoice_badge,
+    order_badge,
+    payment_status,
+    payment_status_hint,
+    subscription_badge,
+)
 from orders.templating.charts import spend_chart
 from orders.templating.dates import day
 from orders.templating.money import money
@@ -22,6 +28,8 @@ def install(env: jinja2.Environment) -> None:
         order_badge=order_badge,
         subscription_badge=subscription_badge,
         invoice_badge=invoice_badge,
+        payment_status=payment_status,
+        payment_status_hint=payment_status_hint,
         approval_badge=approval_badge,
         change_type=change_type_label,
     )

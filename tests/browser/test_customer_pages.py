@@ -102,6 +102,29 @@ def download_path_text(download) -> str:
         return handle.read()
 
 
+def test_it_shows_every_navigation_link_on_a_phone(page, watch):
+    sign_in(page, "ada@acme.example")
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    nav = page.get_by_role("navigation", name="Main")
+    names = [link.inner_text().strip() for link in nav.get_by_role("link").all()]
+    assert "New order" in names
+    assert "Access log" in names
+    for link in nav.get_by_role("link").all():
+        box = link.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, link.inner_text()
+        assert box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+    # Nothing in the navigation is scrolled out of sight.
+    assert nav.evaluate("n => n.scrollWidth <= n.clientWidth")
+    assert fits_the_width(page)
+    # The last link is reached with the keyboard and stays in view.
+    nav.get_by_role("link", name="Access log").focus()
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Access log"
+    watch.screenshot("customer-navigation-phone")
+    assert watch.errors == []
+
+
 def test_it_works_without_javascript(browser, live_server):
     context = browser.new_context(
         viewport=DESKTOP, base_url=live_server.url, java_script_enabled=False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -482,6 +483,15 @@ def test_it_generates_a_magic_link_to_a_printable_quote(api, anonymous, pbe):
     assert branded.json()["magicLink"] != link
     error(api.get(f"/orders/magiclink/order/{order['id']}/template/nope"), 404)
     error(api.get("/orders/magiclink/order/missing"), 404)
+
+
+def test_it_groups_thousands_on_the_quote_page(api, anonymous, pbe):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    total = Decimal(str(order["grandTotal"]))
+    assert total >= 1000
+    link = api.get(f"/orders/magiclink/order/{order['id']}").json()["magicLink"]
+    html = anonymous.client.get(link.removeprefix("http://127.0.0.1:8000")).content.decode()
+    assert f"${total:,.2f}</td>" in html
 
 
 def test_it_refuses_a_tampered_or_expired_quote_link(api, anonymous, pbe, time_machine):

@@ -40,7 +40,7 @@ def test_it_names_subscription_states_for_people(status, html):
 def test_it_puts_overdue_before_the_payment_status():
     invoice = SimpleNamespace(status="Posted", payment_status="PartiallyPaid")
     assert str(invoice_badge(invoice, True)) == (
-        '<span class="badge badge--danger">Overdue</span> <span class="muted">PartiallyPaid</span>'
+        '<span class="badge badge--danger">Overdue</span> <span class="muted">Partly paid</span>'
     )
     assert str(invoice_badge(invoice)).startswith('<span class="badge badge--warn">Due</span>')
     paid = SimpleNamespace(status="Posted", payment_status="Paid")

@@ -104,6 +104,21 @@ def test_it_previews_two_changes_together_and_applies_both(ada_client, ada):
     )
 
 
+def test_it_counts_the_subscriptions_changed_apart_from_their_add_ons(ada_client):
+    add(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
+    add_ons = {
+        "option_opt-admin-seats": 5,
+        "option_opt-premium-support": 1,
+        "option_opt-integration-pack": 0,
+    }
+    assert add(ada_client, SUITE, "addons", add_ons)["Location"] == BASKET
+    basket_id = preview_together(ada_client)
+    response = ada_client.post(reverse("orders:change_basket_confirm", args=[basket_id]))
+    result = ada_client.get(response["Location"]).content.decode()
+    assert "Done: 2 changes applied" in result
+    assert "changed 2 subscriptions and 1 of their add-ons." in result
+
+
 def test_it_changes_nothing_when_one_subscription_moved(ada_client, ada):
     fill(ada_client)
     basket_id = preview_together(ada_client)

@@ -132,6 +132,12 @@ def test_it_turns_a_new_end_date_into_whole_months():
     assert not moved.is_valid()
 
 
+def test_it_describes_a_new_end_date_in_the_portals_date_format():
+    form = cf.TermForm({"new_end": "2027-07-26"}, sub=sub(), today=TODAY)
+    assert form.is_valid(), form.errors
+    assert form.description() == {"asked": "End on 26 Jul 2027"}
+
+
 def test_it_cancels_no_earlier_than_today():
     form = cf.CancelForm(
         {"reason": "not_using", "when": "date", "on": "2026-11-01"}, sub=sub(), today=TODAY

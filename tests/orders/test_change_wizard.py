@@ -302,6 +302,15 @@ def test_it_cancels_with_a_reason_and_credits_unused_time(ada_client, ada):
     assert event.details["asked"]["details"] == "Moving to a bigger plan"
 
 
+def test_it_never_says_the_credit_was_paid_for(ada_client, ada):
+    # Credit comes for days not billed yet as well: the page must not claim they were paid.
+    order_id = preview(ada_client, PRO, "quantity", {"quantity": 3, "when": "today"})
+    page = ada_client.get(reverse("orders:change_preview", args=[PRO, order_id])).content.decode()
+    assert "Credit for unused time" in page
+    assert "paid for" not in page
+    assert "For the days of the current term you give back, at your current price." in page
+
+
 def test_it_asks_why_when_the_reason_is_other(ada_client):
     response = ada_client.post(details_url(PRO, "cancel"), {"reason": "other", "when": "today"})
     assert response.status_code == 422

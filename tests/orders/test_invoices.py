@@ -77,6 +77,19 @@ def test_it_shows_an_invoice_with_items_and_periods(ada_client, acme_nue):
     assert "Service period" in html
 
 
+def test_it_says_in_plain_words_what_transferred_means(ada_client, acme_nue):
+    invoices = acme_nue.invoices(limit=100).items
+    invoice = next(i for i in invoices if i.payment_status == "Transferred")
+    listed = ada_client.get("/invoices/", {"per_page": 100}).text
+    row = re.search(rf"<tr[^>]*>\s*<th[^>]*><a[^>]*>{invoice.name}</a>.*?</tr>", listed, re.S)
+    assert row is not None
+    assert "Sent to the payment system" in row.group(0)
+    assert "Transferred" not in row.group(0)
+    html = ada_client.get(f"/invoices/{invoice.id}/").text
+    assert "The invoice was sent to the payment system" in html
+    assert "Transferred" not in html
+
+
 def test_it_marks_an_overdue_invoice(ada_client, acme_nue):
     today = timezone.localdate()
     overdue = next(

@@ -80,6 +80,14 @@ def test_it_searches_and_filters_the_catalog(ada_client):
     assert "Pro Plan (US)" not in page
 
 
+def test_it_names_the_catalog_categories_in_words(ada_client):
+    page = ada_client.get(URL).content.decode()
+    assert '<option value="ProfessionalServices">Professional services</option>' in page
+    assert '<option value="RecurringServices">Subscriptions</option>' in page
+    assert ">ProfessionalServices<" not in page
+    assert ">RecurringServices<" not in page
+
+
 def test_it_answers_a_catalog_search_with_the_partial(ada_client):
     response = ada_client.get(URL, {"q": "suite"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="catalog")
     page = response.content.decode()

@@ -55,3 +55,28 @@ def test_a_prorated_line_is_explained_with_its_quantity_in_digits():
         change_type=None,
     )
     assert explain(line).startswith("Credit for 100 \N{MULTIPLICATION SIGN} Seats you no longer")
+    assert "(31 days)" in explain(line)
+
+
+def test_a_one_day_line_says_one_day():
+    line = OrderLine(
+        id="L-1",
+        product_name="Seats",
+        quantity=Decimal("2"),
+        total_price=Decimal("1.50"),
+        product_id=None,
+        product_sku=None,
+        price_book_entry_id=None,
+        product_option_id=None,
+        parent_id=None,
+        list_price=None,
+        sales_price=None,
+        start_date=date(2026, 12, 31),
+        end_date=date(2026, 12, 31),
+        term=None,
+        price_model=None,
+        subscription_name=None,
+        change_type=None,
+    )
+    assert "(1 day)" in explain(line)
+    assert "1 days" not in explain(line)

@@ -10,6 +10,9 @@ from django.test import Client
 
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, Role, User
 from tests.conftest import signed_in
+from tests.orders.purchase_helpers import PRO as PURCHASE_PRO
+from tests.orders.purchase_helpers import create_draft, line
+from tests.orders.test_change_wizard import PRO, confirm, preview
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +196,87 @@ def test_it_filters_the_audit_log_by_agent_customer_kind_and_date(sam_client, sa
     assert rows(kind="sign_in", until="2026-03-04") == 1
 
 
+def audit_rows(response) -> str:
+    match = re.search(r"<tbody>.*?</tbody>", response.text, re.S)
+    return match.group(0) if match else ""
+
+
+def test_it_shows_an_agent_only_the_events_of_customers_in_her_book(
+    maria_support, sam, initech, acme, globex
+):
+    peter = initech.memberships.get().user
+    for account in (acme, globex, initech):
+        AuditEvent.objects.create(
+            kind=AuditKind.APPROVAL, actor=sam, customer=account, reason=f"about {account.name}"
+        )
+    # Sign-ins name no customer: they belong to the customers their users are members of.
+    AuditEvent.objects.create(kind=AuditKind.SIGN_IN, actor=peter, actor_email=peter.email)
+    client = signed_in(maria_support)
+
+    rows = audit_rows(client.get("/support/audit/"))
+    assert f"about {acme.name}" in rows
+    assert f"about {globex.name}" in rows
+    assert "about Initech" not in rows
+    assert "peter@initech.example" not in rows
+    assert "Initech" not in rows
+
+    # Nor can she filter her way to them: the customer filter offers only her book.
+    page = client.get("/support/audit/", {"customer": initech.pk})
+    assert f'<option value="{initech.pk}"' not in page.text
+    assert "Initech" not in audit_rows(page)
+
+
+def test_it_shows_an_agent_without_a_book_every_customer_but_not_other_staffs_sign_ins(
+    sam_client, maria, ada, initech
+):
+    AuditEvent.objects.create(kind=AuditKind.SIGN_IN, actor=ada, actor_email=ada.email)
+    AuditEvent.objects.create(kind=AuditKind.SIGN_IN, actor=maria, actor_email=maria.email)
+    AuditEvent.objects.create(kind=AuditKind.SIGN_IN_FAILED, details={"email": "who@else.example"})
+    AuditEvent.objects.create(kind=AuditKind.APPROVAL, customer=initech, reason="about Initech")
+    rows = audit_rows(sam_client.get("/support/audit/"))
+    assert ada.email in rows
+    assert "about Initech" in rows
+    assert maria.email not in rows
+    assert "who@else.example" not in rows
+
+    auditor = User.objects.create_user("auditor@nue.example", is_staff=True)
+    auditor.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    rows = audit_rows(signed_in(auditor).get("/support/audit/"))
+    assert maria.email in rows
+    assert "who@else.example" in rows
+
+
+def test_it_shows_event_details_as_labelled_fields_never_a_dict(sam_client, sam, ada):
+    AuditEvent.objects.create(
+        kind=AuditKind.CHANGE_ORDER,
+        actor=sam,
+        customer=ada.memberships.get().account,
+        details={
+            "order_number": "O-00000042",
+            "subscription": "SUB-00000001",
+            "asked": {"asked": "Set quantity to 8", "effective": "2026-11-23"},
+            "total": "12345.5",
+        },
+    )
+    rows = audit_rows(sam_client.get("/support/audit/", {"kind": "change_order"}))
+    assert "{" not in rows
+    assert "<dt>Order</dt><dd>O-00000042</dd>" in rows
+    assert "<dt>Asked for</dt><dd>Set quantity to 8</dd>" in rows
+    assert "<dt>Effective</dt><dd>23 Nov 2026</dd>" in rows
+    assert "<dt>Total</dt><dd>12,345.50</dd>" in rows
+
+
+def test_it_writes_a_credit_with_a_minus_sign(sam_client, sam, ada):
+    AuditEvent.objects.create(
+        kind=AuditKind.CANCELLATION,
+        actor=sam,
+        customer=ada.memberships.get().account,
+        details={"order_number": "O-00000043", "total": "-1643.5"},
+    )
+    rows = audit_rows(sam_client.get("/support/audit/", {"kind": "cancellation"}))
+    assert "<dt>Total</dt><dd>\u22121,643.50</dd>" in rows
+
+
 def test_it_explains_an_inverted_date_range(sam_client):
     response = sam_client.get("/support/audit/", {"since": "2026-03-05", "until": "2026-03-01"})
     assert "The end date is before the start date." in response.text
@@ -233,6 +317,37 @@ def test_it_shows_a_customer_admin_who_from_support_looked_and_why(sam_client, a
     assert "Ben asked to renew" in text
     assert "Page viewed" in text
     assert '<span class="mono">GET /</span>' in text
+
+
+def test_it_lists_the_money_moving_steps_an_agent_took_in_the_access_log(sam_client, ada, sam):
+    draft_id = create_draft(signed_in(ada), line("la", PURCHASE_PRO, quantity="2"))
+    impersonate(sam_client, ada)
+    assert sam_client.post("/support/elevate/", {"reason": "Ada asked, SUP-9"}).status_code == 302
+    activate = sam_client.post(f"/orders/{draft_id}/activate/", {"consent": "on"})
+    assert activate.status_code == 302
+    change_id = preview(sam_client, PRO, "quantity", {"quantity": 8, "when": "today"})
+    assert confirm(sam_client, PRO, change_id).status_code == 302
+    cancel_id = preview(sam_client, PRO, "cancel", {"reason": "switching", "when": "today"})
+    assert confirm(sam_client, PRO, cancel_id).status_code == 302
+    sam_client.post("/support/stop/")
+
+    steps = AuditEvent.objects.filter(
+        kind__in=[AuditKind.ACTIVATION, AuditKind.CHANGE_ORDER, AuditKind.CANCELLATION]
+    )
+    assert {(e.actor, e.on_behalf_of) for e in steps} == {(sam, ada)}
+    text = signed_in(ada).get("/account/access-log/").text
+    start = text.index("Committed for you")
+    committed = text[start : text.index("</ul>", start)]
+    for event in steps:
+        assert f"<strong>{event.get_kind_display()}</strong>" in committed
+        assert f"<dt>Order</dt><dd>{event.details['order_number']}</dd>" in committed
+    assert "<dd>Set quantity to 8</dd>" in committed
+    assert "<dt>Operation</dt>" not in committed
+    assert [kind in committed for kind in ("Activation", "Change order", "Cancellation")] == [
+        True,
+        True,
+        True,
+    ]
 
 
 def test_it_shows_only_the_acting_customers_access(sam_client, ada, grace):
