@@ -539,6 +539,9 @@ def test_it_adds_an_option_of_an_option_to_an_existing_bundle(ada_client, ada):
     add_ons = detail[detail.index('id="add-ons-heading"') :]
     for product in ("Connector Runtime", "Salesforce Connector", "Custom API Endpoints"):
         assert product in add_ons
+    pack = by_product["Integration Pack"].name
+    detail = ada_client.get(reverse("orders:subscription_detail", args=[pack])).content.decode()
+    assert "Salesforce Connector" in detail[detail.index('id="add-ons-heading"') :]
     listed = ada_client.get(reverse("orders:subscription_list")).content.decode()
     # Every add-on is listed under the bundle, the options of Integration Pack included.
     assert listed.count("Add-on of Platform Suite") == 7
