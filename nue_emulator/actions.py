@@ -7,6 +7,7 @@ tenant's state is checked here, before anything is written, so a rejected reques
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -1225,26 +1226,35 @@ class ChangeBuilder:
             self.cancel(child, max(day, child.start))
 
     def cancel(self, state: SubState, day: date) -> None:
-        """Service ends the day before `cancellationDate`; the rest of the term is credited."""
+        """`cancellationDate` is the last day of service: "Ends the subscription on that date"
+        (nue-api.md §2.2), and end dates are inclusive (§3.3, §5.7). So the subscription ends on
+        `day`, and only the days after it are credited.
+
+        A canceled subscription no longer renews, so autoRenew goes off with it; its status reads
+        Canceled once the date has come (see `subscription_status`)."""
         before = snapshot(state.doc)
         end = state.end
-        if state.doc.get("isFreeTrial") or day > end:
+        unused = day + timedelta(days=1)
+        if state.doc.get("isFreeTrial") or unused > end:
             credit = list_credit = ZERO
         else:
             credit = pricing.cancel_credit(
-                state.charged, state.sales_price, state.quantity, day, state.start, end
+                state.charged, state.sales_price, state.quantity, unused, state.start, end
             )
-            list_credit = max(credit, pricing.prorate(state.list_price, state.quantity, day, end))
-        state.doc["subscriptionEndDate"] = max(day - timedelta(days=1), state.start)
+            list_credit = max(
+                credit, pricing.prorate(state.list_price, state.quantity, unused, end)
+            )
+        state.doc["subscriptionEndDate"] = max(min(day, end), state.start)
         state.doc["cancellationDate"] = day
         state.doc["status"] = "Canceled"
+        state.doc["autoRenew"] = False
         state.doc["totalAmount"] = state.charged - credit
         self.add_line(
             state,
             "Cancel",
             self.entry_of(state.doc),
             state.quantity,
-            day,
+            unused,
             end,
             -list_credit,
             -credit,
@@ -1349,7 +1359,12 @@ class ChangeBuilder:
 
     def change_reconfigure(self, state: SubState, raw: dict[str, Any], path: str) -> None:
         """Add-on quantities here are absolute (nue-api.md §5.10, an assumption: Nue documents
-        deltas only for UpdateQuantity/UpdateTerm); 0 removes an optional add-on."""
+        deltas only for UpdateQuantity/UpdateTerm); 0 removes an optional add-on.
+
+        An option of an option (Salesforce Connector under Integration Pack) is named either on
+        its own, when its parent option is already on the bundle, or nested in its parent's
+        `addOns[]` as on a new order (§2.1, §4: "Add-ons can nest"), which adding both at once
+        needs."""
         bundle = self.entry_of(state.doc).product
         if bundle.get("recordType") != "Bundle":
             raise ApiError(
@@ -1361,51 +1376,85 @@ class ChangeBuilder:
         addons = inputs.items(raw.get("addOns"), f"{path}.addOns")
         parents = option_parents(bundle.get("productOptions") or [], None)
         for index, raw_value in enumerate(addons):
-            addon_path = f"{path}.addOns[{index}]"
-            addon = inputs.obj(raw_value, addon_path)
-            assert addon is not None
-            option_id = inputs.required_text(
-                addon.get("productOptionId"), f"{addon_path}.productOptionId"
+            self.reconfigure_entry(state, bundle, parents, raw_value, f"{path}.addOns[{index}]")
+
+    def reconfigure_entry(
+        self,
+        state: SubState,
+        bundle: dict[str, Any],
+        parents: dict[str, tuple[dict[str, Any], dict[str, Any] | None]],
+        raw_value: Any,
+        addon_path: str,
+        within_option: dict[str, Any] | None = None,
+    ) -> None:
+        addon = inputs.obj(raw_value, addon_path)
+        assert addon is not None
+        option_id = inputs.required_text(
+            addon.get("productOptionId"), f"{addon_path}.productOptionId"
+        )
+        if option_id not in parents:
+            raise ApiError(
+                400,
+                "INVALID_ADDON_PRODUCT",
+                f"{option_id} is not an option of {bundle['name']} (invalid addon product).",
+                [{"field": f"{addon_path}.productOptionId", "message": "not a bundle option"}],
             )
-            if option_id not in parents:
-                raise ApiError(
-                    400,
-                    "INVALID_ADDON_PRODUCT",
-                    f"{option_id} is not an option of {bundle['name']} (invalid addon product).",
-                    [{"field": f"{addon_path}.productOptionId", "message": "not a bundle option"}],
+        option, parent_option = parents[option_id]
+        if within_option is not None and parent_option is not within_option:
+            raise ApiError(
+                400,
+                "INVALID_ADDON_HIERARCHY",
+                f"{option_id} is not an option of {within_option['productOptionId']} "
+                "(invalid addon hierarchy).",
+                [{"field": f"{addon_path}.productOptionId", "message": "wrong level"}],
+            )
+        if option["optionType"] == "Bundled":
+            raise invalid(
+                f"{addon_path}.productOptionId",
+                f"{option_id} is bundled and cannot be reconfigured.",
+            )
+        quantity = inputs.required_int(
+            addon.get("productOptionQuantity"), f"{addon_path}.productOptionQuantity", minimum=0
+        )
+        day = inputs.day(
+            addon.get("reconfigureEffectiveDate"),
+            f"{addon_path}.reconfigureEffectiveDate",
+            required=False,
+        )
+        day = day or max(state.start, min(self.today, state.end))
+        self.within(state, day, f"{addon_path}.reconfigureEffectiveDate")
+        parent_state = (
+            state
+            if parent_option is None
+            else self.option_subscription(state.name, parent_option["productOptionId"])
+        )
+        if parent_state is None:
+            assert parent_option is not None
+            raise ApiError(
+                400,
+                "INVALID_ADDON_HIERARCHY",
+                f"{option_id} sits under {parent_option['productOptionId']}, which "
+                f"{state.name} does not have (invalid addon hierarchy).",
+                [{"field": f"{addon_path}.productOptionId", "message": "parent missing"}],
+            )
+        nested = inputs.items(addon.get("addOns"), f"{addon_path}.addOns", required=False)
+        existing = self.option_subscription(parent_state.name, option_id)
+        self.reconfigure_one(
+            state,
+            parent_state,
+            existing,
+            option,
+            quantity,
+            day,
+            addon_path,
+            nested=nested if existing is None else [],
+            all_option_ids=set(parents),
+        )
+        if existing is not None:
+            for index, child in enumerate(nested):
+                self.reconfigure_entry(
+                    state, bundle, parents, child, f"{addon_path}.addOns[{index}]", option
                 )
-            option, parent_option = parents[option_id]
-            if option["optionType"] == "Bundled":
-                raise invalid(
-                    f"{addon_path}.productOptionId",
-                    f"{option_id} is bundled and cannot be reconfigured.",
-                )
-            quantity = inputs.required_int(
-                addon.get("productOptionQuantity"), f"{addon_path}.productOptionQuantity", minimum=0
-            )
-            day = inputs.day(
-                addon.get("reconfigureEffectiveDate"),
-                f"{addon_path}.reconfigureEffectiveDate",
-                required=False,
-            )
-            day = day or max(state.start, min(self.today, state.end))
-            self.within(state, day, f"{addon_path}.reconfigureEffectiveDate")
-            parent_state = (
-                state
-                if parent_option is None
-                else self.option_subscription(state.name, parent_option["productOptionId"])
-            )
-            if parent_state is None:
-                assert parent_option is not None
-                raise ApiError(
-                    400,
-                    "INVALID_ADDON_HIERARCHY",
-                    f"{option_id} sits under {parent_option['productOptionId']}, which "
-                    f"{state.name} does not have (invalid addon hierarchy).",
-                    [{"field": f"{addon_path}.productOptionId", "message": "parent missing"}],
-                )
-            existing = self.option_subscription(parent_state.name, option_id)
-            self.reconfigure_one(state, parent_state, existing, option, quantity, day, addon_path)
 
     def option_subscription(self, parent_name: str, option_id: str) -> SubState | None:
         for child in self.children(parent_name):
@@ -1422,6 +1471,9 @@ class ChangeBuilder:
         quantity: int,
         day: date,
         path: str,
+        *,
+        nested: Collection[Any] = (),
+        all_option_ids: Collection[str] = (),
     ) -> None:
         field_path = f"{path}.productOptionQuantity"
         if quantity > 0:
@@ -1433,8 +1485,7 @@ class ChangeBuilder:
                         field_path,
                         f"{option['productOptionId']} is required and cannot be removed.",
                     )
-                self.cancel(existing, day)
-                self.lines[-1].change_type = "Reconfigure"
+                self.remove_option(existing, day)
                 return
             delta = quantity - existing.quantity
             if delta == 0:
@@ -1480,15 +1531,36 @@ class ChangeBuilder:
             parent_subscription=parent.name,
         )
         line.price()
-        nested = expand_addons(
-            self.ctx, line, option.get("productOptions") or [], [], path, None, set()
+        if nested and not option.get("productOptions"):
+            raise ApiError(
+                400,
+                "INVALID_ADDON_HIERARCHY",
+                f"{option['productOptionId']} has no nested options (invalid addon hierarchy).",
+                [{"field": f"{path}.addOns", "message": "no nested options"}],
+            )
+        children = expand_addons(
+            self.ctx,
+            line,
+            option.get("productOptions") or [],
+            list(nested),
+            f"{path}.addOns",
+            None,
+            set(all_option_ids),
         )
-        for child in nested:
+        for child in children:
             child.change_type = "Reconfigure"
             child.asset_number = bundle.name
             child.price()
-        self.lines.extend([line, *nested])
-        self.new_lines.extend([line, *nested])
+        self.lines.extend([line, *children])
+        self.new_lines.extend([line, *children])
+
+    def remove_option(self, existing: SubState, day: date) -> None:
+        """An add-on removed from a bundle takes its own options with it, as canceling the
+        bundle takes all of them."""
+        self.cancel(existing, day)
+        self.lines[-1].change_type = "Reconfigure"
+        for child in self.children(existing.name):
+            self.remove_option(child, max(day, child.start))
 
 
 def option_parents(
@@ -1710,6 +1782,9 @@ def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[s
         new_doc = {
             **current.doc,
             **change["after"],
+            # The hierarchy as stored now: a bundle activated earlier in this loop re-pointed it.
+            "parentId": current.doc.get("parentId"),
+            "rootId": current.doc.get("rootId"),
             "id": new_id(),
             "subscriptionVersion": version,
             "subscriptionCompositeId": f"{current.name}-{version}",
@@ -1728,8 +1803,20 @@ def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[s
             order=order,
             doc=new_doc,
         )
+        repoint_hierarchy(order.customer_id, current.id, new_doc["id"])
         versions.append(new_doc)
     return versions
+
+
+def repoint_hierarchy(customer_id: str, old_id: str, new_id: str) -> None:
+    """A bundle's add-ons follow it to its new version: their parentId and rootId name the
+    current version (an emulator decision; Nue does not say which version they name)."""
+    rows = Subscription.objects.filter(customer_id=customer_id, is_current=True)
+    for row in rows:
+        moved = {k: new_id for k in ("parentId", "rootId") if row.doc.get(k) == old_id}
+        if moved:
+            row.doc = {**row.doc, **moved}
+            row.save(update_fields=["doc"])
 
 
 def finish_subscription(doc: dict[str, Any]) -> None:
@@ -1770,13 +1857,14 @@ def provision(
         numbered += 1
         parent = by_line.get(line.get("parentId") or "")
         parent_name = parent["name"] if parent else line.get("parentSubscriptionName")
+        # rootId (nue-api.md §3.3) names the top of the bundle: an add-on added to an existing
+        # bundle hangs under a subscription that already knows its own root.
         root = by_line.get(line.get("rootId") or "")
         if parent is None and parent_name:
-            parent_row = Subscription.objects.get(name=parent_name, is_current=True)
-            parent = parent_row.doc
-            root_name = parent.get("rootSubscriptionName") or parent_name
-        else:
-            root_name = root["name"] if root else None
+            parent = Subscription.objects.get(name=parent_name, is_current=True).doc
+            root = parent
+        root_id = (root.get("rootId") or root["id"]) if root else None
+        root_name = (root.get("rootSubscriptionName") or root["name"]) if root else None
         sub = {
             "id": new_id(),
             "name": name,
@@ -1784,6 +1872,7 @@ def provision(
             "subscriptionVersion": 1,
             "subscriptionLevel": line["level"],
             "parentId": parent["id"] if parent else None,
+            "rootId": root_id,
             "parentSubscriptionName": parent_name,
             "rootSubscriptionName": root_name,
             "parentObjectType": "Subscription" if parent else None,
@@ -1932,8 +2021,12 @@ def discard(order_id: str) -> dict[str, Any]:
 
 
 def subscription_status(doc: dict[str, Any], today: date) -> str:
+    # A cancellation takes effect on its date (nue-api.md §2.2): until then the subscription is
+    # still in service and reads as it would otherwise, ending on that date with autoRenew off.
     if doc.get("status") == "Canceled":
-        return "Canceled"
+        cancels = opt_date(doc.get("cancellationDate"))
+        if cancels is None or cancels <= today:
+            return "Canceled"
     if as_date(doc["subscriptionStartDate"]) > today:
         return "Pending"
     if as_date(doc["subscriptionEndDate"]) < today:

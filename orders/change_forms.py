@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 
@@ -98,7 +98,7 @@ def period_end_date(sub: Subscription) -> date | None:
 
 
 def is_trial(sub: Subscription) -> bool:
-    return sub.is_free_trial and sub.parent_id is None
+    return sub.is_free_trial and not sub.is_add_on
 
 
 def is_bundle(sub: Subscription, catalog: Sequence[Product]) -> bool:
@@ -134,10 +134,12 @@ def choices_for(
     def reason(kind: Kind) -> str:
         if not may_prepare:
             return "Your role can see subscriptions but not change them."
-        if sub.parent_id is not None:
+        if sub.is_add_on:
             return "Part of a bundle: change it through the bundle's add-ons."
         if sub.status == "Canceled":
             return "This subscription is canceled."
+        if sub.cancels_on is not None:
+            return f"A cancellation is scheduled: it ends on {day_text(sub.cancels_on)}."
         if sub.status == "Expired" and kind.slug != "renew":
             return "This subscription has ended; renew it first."
         slug = kind.slug
@@ -172,8 +174,9 @@ def coterm_targets(sub: Subscription, others: Sequence[Subscription]) -> list[Su
         o
         for o in others
         if o.name != sub.name
-        and o.parent_id is None
+        and not o.is_add_on
         and o.status == "Active"
+        and o.cancels_on is None
         and o.end_date is not None
         and o.end_date != sub.end_date
         and (sub.start_date is None or o.end_date >= sub.start_date)
@@ -219,8 +222,12 @@ class EffectiveDateMixin(forms.Form):
     sub: Subscription
     today: date
 
+    def period_end(self) -> date | None:
+        """The day "end of the billing period" stands for: when the change takes effect."""
+        return period_end_date(self.sub)
+
     def setup_when(self) -> None:
-        period_end = period_end_date(self.sub)
+        period_end = self.period_end()
         options = [(WHEN_TODAY, f"Today, {day_text(self.today)}")]
         if period_end is not None and period_end > self.today:
             options.append((WHEN_PERIOD_END, f"End of the billing period, {day_text(period_end)}"))
@@ -242,7 +249,7 @@ class EffectiveDateMixin(forms.Form):
     def effective_date(self) -> date:
         when = self.cleaned_data.get("when")
         if when == WHEN_PERIOD_END:
-            return period_end_date(self.sub) or self.today
+            return self.period_end() or self.today
         if when == WHEN_DATE:
             return self.cleaned_data["on"]
         return self.today
@@ -519,6 +526,18 @@ class CancelForm(EffectiveDateMixin, ChangeForm):
         self.clean_effective()
         return cleaned
 
+    def period_end(self) -> date | None:
+        # Nue's cancellationDate is the last day of service: Cancel "ends the subscription on
+        # that date" (nue-api.md §2.2) and end dates are inclusive (§3.3). So the end of the
+        # billing period is its last day, the day before the next one starts, and nothing of the
+        # period paid for is credited.
+        sub = self.sub
+        if sub.next_billing_date is not None and (
+            sub.end_date is None or sub.next_billing_date <= sub.end_date
+        ):
+            return sub.next_billing_date - timedelta(days=1)
+        return sub.end_date
+
     def changes(self) -> list[AssetChange]:
         return [AssetChange("Cancel", cancellation_date=self.effective_date())]
 
@@ -568,35 +587,55 @@ class TrialForm(ChangeForm):
         return {"asked": f"Convert to paid for {self.cleaned_data['term']} months"}
 
 
+class BundleOption(NamedTuple):
+    """One add-on a customer may set on a bundle, with the option it sits under (None at the
+    bundle's top) and the quantity the bundle has of it now."""
+
+    option: ProductOption
+    name: str
+    quantity: Decimal
+    parent: ProductOption | None = None
+
+
 class AddonsForm(ChangeForm):
-    """A bundle's add-ons as absolute quantities; 0 removes an optional one (nue-api.md §5.10)."""
+    """A bundle's add-ons as absolute quantities; 0 removes an optional one (nue-api.md §5.10).
+
+    An option of an option is sent nested in its parent's `addOns[]` when the parent is added by
+    the same change (as on a new order, §2.1), else on its own; removing an option takes its
+    own options with it.
+    """
 
     kind = "addons"
 
-    def __init__(
-        self,
-        *args: Any,
-        options: Sequence[tuple[ProductOption, str, Decimal]],
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, options: Sequence[BundleOption], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.current: dict[str, Decimal] = {}
+        self.parents: dict[str, str | None] = {}
         self.field_map = {}
-        for index, (option, name, quantity) in enumerate(options):
+        names = {o.option.id: o.name for o in options}
+        for option, name, quantity, parent in options:
             key = f"option_{option.id}"
             self.current[option.id] = quantity
+            self.parents[option.id] = parent.id if parent is not None else None
             fixed = option.max_quantity == 1 or not option.quantity_editable
             minimum = int(option.min_quantity or 1) if option.type == "required" else 0
             maximum = 1 if fixed else int(option.max_quantity or MAX_QUANTITY)
+            help_text = _option_help(option, quantity, fixed)
+            if parent is not None:
+                help_text += f" Comes with {names.get(parent.id, parent.product_name)}."
             self.fields[key] = WholeNumberField(
-                label=name,
+                label=name if parent is None else f"{name} (in {names.get(parent.id, '')})",
                 min_value=minimum,
                 max_value=maximum,
                 initial=int(quantity),
-                help_text=_option_help(option, quantity, fixed),
+                help_text=help_text,
+                # Left empty, an add-on stays as it is.
+                required=False,
             )
-            self.field_map[f"changes[].add_ons[{index}].quantity"] = key
-            self.field_map[f"changes[].add_ons[{index}].product_option_id"] = key
+
+    def _value(self, option_id: str) -> Decimal:
+        value = self.cleaned_data.get(f"option_{option_id}")
+        return self.current[option_id] if value is None else Decimal(value)
 
     def wanted(self) -> list[tuple[str, int]]:
         return [
@@ -606,16 +645,66 @@ class AddonsForm(ChangeForm):
             and Decimal(self.cleaned_data[f"option_{option_id}"]) != now
         ]
 
+    def _ancestors(self, option_id: str) -> list[str]:
+        found = []
+        parent = self.parents.get(option_id)
+        while parent is not None and parent in self.parents:
+            found.append(parent)
+            parent = self.parents.get(parent)
+        return found
+
+    def _added(self, option_id: str) -> bool:
+        return self.current[option_id] == 0 and self._value(option_id) > 0
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not self.errors and not self.wanted():
+        if self.errors:
+            return cleaned
+        if not self.wanted():
             raise forms.ValidationError("Change at least one add-on's quantity.")
+        for option_id, quantity in self.wanted():
+            parent = self.parents.get(option_id)
+            if parent is None or parent not in self.parents or not quantity:
+                continue
+            if self._value(parent) == 0:
+                parent_label = self.fields[f"option_{parent}"].label
+                self.add_error(
+                    f"option_{option_id}",
+                    f"It comes with {parent_label}: set {parent_label} to 1 or more as well.",
+                )
         return cleaned
 
+    def _entry(self, option_id: str, wanted: dict[str, int], path: str) -> AddOn:
+        """The add-on entry for option_id, with the options added under it when it is added."""
+        self.field_map[f"{path}.quantity"] = f"option_{option_id}"
+        self.field_map[f"{path}.product_option_id"] = f"option_{option_id}"
+        children = (
+            [o for o in wanted if self.parents.get(o) == option_id]
+            if self._added(option_id)
+            else []
+        )
+        return AddOn(
+            option_id,
+            Decimal(wanted[option_id]),
+            add_ons=tuple(
+                self._entry(child, wanted, f"{path}.add_ons[{index}]")
+                for index, child in enumerate(children)
+            ),
+            effective_date=self.today,
+        )
+
     def changes(self) -> list[AssetChange]:
+        wanted = dict(self.wanted())
+        top = [
+            option_id
+            for option_id in wanted
+            # Sent inside an ancestor that is added, or gone with an ancestor that is removed.
+            if not any(self._added(a) or self._value(a) == 0 for a in self._ancestors(option_id))
+        ]
+        self.field_map = {}
         add_ons = tuple(
-            AddOn(option_id, Decimal(quantity), effective_date=self.today)
-            for option_id, quantity in self.wanted()
+            self._entry(option_id, wanted, f"changes[0].add_ons[{index}]")
+            for index, option_id in enumerate(top)
         )
         return [AssetChange("Reconfigure", add_ons=add_ons)]
 
@@ -631,25 +720,36 @@ def _option_help(option: ProductOption, quantity: Decimal, fixed: bool) -> str:
     return f"{have} {'0 or 1' if fixed else 'Enter 0 to remove it'}."
 
 
+def bundle_add_ons(sub: Subscription, subscriptions: Sequence[Subscription]) -> list[Subscription]:
+    """The subscriptions of a bundle's add-ons at every level, by the documented `rootId`
+    (nue-api.md §3.3); options of options (Connector Runtime under Integration Pack) included."""
+    return [s for s in subscriptions if s.root_id == sub.id and s.id != sub.id]
+
+
 def bundle_options(
     sub: Subscription, catalog: Sequence[Product], children: Sequence[Subscription]
-) -> list[tuple[ProductOption, str, Decimal]]:
-    """The add-ons a customer may set on this bundle: top-level options that are not Bundled
-    (those come with the bundle), with their product names and current quantities."""
+) -> list[BundleOption]:
+    """The add-ons a customer may set on this bundle: its options at every level that are not
+    Bundled (those come with the bundle or with their parent option), in the catalog's order,
+    with their product names and current quantities."""
     product = next((p for p in catalog if p.id == sub.product_id), None)
     if product is None:
         return []
     names = {p.id: p.name for p in catalog}
     have = {c.product_id: c.quantity for c in children if c.status != "Canceled"}
-    return [
-        (
-            option,
-            option.product_name or names.get(option.product_id or "", option.id),
-            have.get(option.product_id, Decimal(0)),
-        )
-        for option in product.options
-        if option.type != "bundled"
-    ]
+    found: list[BundleOption] = []
+
+    def visit(options: Sequence[ProductOption], parent: ProductOption | None) -> None:
+        for option in options:
+            if option.type != "bundled":
+                name = option.product_name or names.get(option.product_id or "", option.id)
+                found.append(
+                    BundleOption(option, name, have.get(option.product_id, Decimal(0)), parent)
+                )
+            visit(option.options, option)
+
+    visit(product.options, None)
+    return found
 
 
 FORMS: dict[str, type[ChangeForm]] = {

@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -127,7 +127,7 @@ def _form(
     elif kind == "coterm":
         extra = {"others": scope.subscriptions(), "lookup": scope.subscription}
     elif kind == "addons":
-        children = [s for s in scope.subscriptions() if s.parent_id == sub.id]
+        children = cf.bundle_add_ons(sub, scope.subscriptions())
         extra = {"options": cf.bundle_options(sub, scope.catalog(), children)}
     form_class = cf.FORMS[kind]
     return form_class(data, sub=sub, today=today, prefix=None, **extra)
@@ -201,6 +201,8 @@ class Preview:
     asked: dict[str, str]
     changes: tuple[SubscriptionChange, ...]
     invoices: tuple[Invoice, ...]
+    # Add-ons the change adds to a bundle: no subscription yet, so no before (see `cards`).
+    added: tuple[SubscriptionSnapshot, ...] = ()
 
     @property
     def kind_info(self) -> cf.Kind:
@@ -209,6 +211,10 @@ class Preview:
     @property
     def is_cancel(self) -> bool:
         return self.kind == "cancel"
+
+    @property
+    def reconfigured(self) -> set[str]:
+        return {self.name} if self.kind == "addons" else set()
 
 
 def _preview_key(scope: CustomerNue, order_id: str) -> str:
@@ -230,6 +236,7 @@ def _remember(
         asked=form.description(),
         changes=result.changes,
         invoices=result.preview_invoices,
+        added=added_add_ons(result.order, sub, scope.subscriptions()) if kind == "addons" else (),
     )
     cache.set(_preview_key(scope, result.order.id), preview, PREVIEW_TTL)
     return preview
@@ -241,6 +248,57 @@ def _recall(scope: CustomerNue, name: str, order_id: str) -> Preview | None:
 
 
 # --- Step 3: preview --------------------------------------------------------------------------
+
+
+def added_add_ons(
+    order: Order, bundle: Subscription, subscriptions: Sequence[Subscription]
+) -> tuple[SubscriptionSnapshot, ...]:
+    """The add-ons a Reconfigure change order adds to `bundle`, as its lines price them.
+
+    A Reconfigure line of an add-on the bundle has names that add-on's subscription; one the
+    bundle does not have yet names the bundle or nothing, since its subscription is created on
+    activation.
+    """
+    have = {s.name for s in subscriptions if s.name != bundle.name}
+    return tuple(
+        SubscriptionSnapshot(
+            version=None,
+            product_id=ln.product_id,
+            product_name=ln.product_name,
+            price_book_entry_id=ln.price_book_entry_id,
+            quantity=ln.quantity,
+            start_date=ln.start_date,
+            end_date=ln.end_date,
+            term=ln.term,
+            status=None,
+            sales_price=ln.sales_price,
+            total_amount=ln.total_price,
+        )
+        for ln in order.all_lines()
+        if ln.change_type == "Reconfigure" and ln.quantity > 0 and ln.subscription_name not in have
+    )
+
+
+class Card(NamedTuple):
+    """One before/after card of a preview: a subscription the change order touches, or an add-on
+    it adds (no name and no before yet)."""
+
+    name: str
+    before: SubscriptionSnapshot | None
+    after: SubscriptionSnapshot | None
+
+
+def cards(preview: Preview | BasketPreview) -> list[Card]:
+    """A card per subscription changed and per add-on added.
+
+    Reconfigure changes a bundle's add-ons, not the bundle's own terms (nue-api.md §2.2), so a
+    reconfigured bundle Nue does not summarise is shown as it is, not as gone.
+    """
+    touched = [
+        Card(c.name, c.before, c.after or (c.before if c.name in preview.reconfigured else None))
+        for c in preview.changes
+    ]
+    return touched + [Card("", None, snapshot) for snapshot in preview.added]
 
 
 class Money(NamedTuple):
@@ -270,7 +328,10 @@ def money(preview: Preview | BasketPreview) -> Money:
         ),
         next_date=next_date,
         next_amount=sum((i.amount for i in dated if i.invoice_date == next_date), Decimal(0)),
-        recurring=[(c.name, monthly(c.after)) for c in preview.changes],
+        recurring=[
+            (c.name or (c.after and c.after.product_name) or "", monthly(c.after))
+            for c in cards(preview)
+        ],
     )
 
 
@@ -321,6 +382,8 @@ def _preview_page(
         "order": preview.order,
         "money": money(preview),
         "explanations": [explain(line) for line in preview.order.all_lines()],
+        "cards": cards(preview),
+        "credits": {c.name: credit_of(preview.order, c) for c in preview.changes},
         "decision": decision.value,
         "threshold": membership.account.effective_approval_threshold if membership else None,
         "stale": stale,
@@ -334,9 +397,24 @@ def _preview_page(
 
 
 def _service_until(preview: Preview) -> date | None:
+    # The cancellation date is the last day of service (nue-api.md §2.2, see CancelForm).
     if not preview.is_cancel or "effective" not in preview.asked:
         return None
-    return date.fromisoformat(preview.asked["effective"]) - timedelta(days=1)
+    return date.fromisoformat(preview.asked["effective"])
+
+
+def credit_of(order: Order, change: SubscriptionChange) -> Decimal | None:
+    """The credit Nue gives back for one subscription of the order, as a positive amount.
+
+    Nue's own figure for that subscription: its asset change summary's amount, else its one
+    credit line; None when Nue gives neither (several lines are not added up here).
+    """
+    if change.amount is not None:
+        return -change.amount if change.amount < 0 else None
+    credits = [
+        ln for ln in order.all_lines() if ln.subscription_name == change.name and ln.total_price < 0
+    ]
+    return -credits[0].total_price if len(credits) == 1 else None
 
 
 @require_GET
@@ -446,11 +524,14 @@ def _audit(request: HttpRequest, preview: Preview) -> None:
 def change_result(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
     scope = _scope(request)
     order = scope.order(order_id)
-    if order.status != "Activated" or name not in {
-        line.subscription_name for line in order.all_lines()
-    }:
+    sub = scope.subscription(name)
+    # A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
+    # this subscription's when its lines name it or one of its add-ons (by rootId, §3.3).
+    touched = {line.subscription_name for line in order.all_lines()}
+    add_ons = [s for s in cf.bundle_add_ons(sub, scope.subscriptions()) if s.name in touched]
+    if order.status != "Activated" or (name not in touched and not add_ons):
         raise Http404("No such change.")
-    ctx = {"order": order, "sub": scope.subscription(name)}
+    ctx = {"order": order, "sub": sub, "changed": name in touched, "add_ons": add_ons}
     return render(request, "orders/change/result.html", ctx)
 
 
@@ -511,6 +592,14 @@ class BasketPreview:
     def is_cancel(self) -> bool:
         return any(item.is_cancel for item in self.items)
 
+    @property
+    def reconfigured(self) -> set[str]:
+        return {name for item in self.items for name in item.reconfigured}
+
+    @property
+    def added(self) -> tuple[SubscriptionSnapshot, ...]:
+        return tuple(snapshot for item in self.items for snapshot in item.added)
+
 
 def _basket_key(scope: CustomerNue, basket_id: str) -> str:
     return f"change:basket:{scope.account.pk}:{basket_id}"
@@ -566,7 +655,7 @@ def _draft_basket(
         except NueError as error:
             status = _add_basket_errors(error, item_forms, basket_form)
         else:
-            return _remember_basket(items, item_forms, result), 200, {}, []
+            return _remember_basket(items, item_forms, result, scope.subscriptions()), 200, {}, []
     errors = {
         name: [str(e) for field in form.errors.values() for e in field]
         for name, form in item_forms
@@ -618,7 +707,9 @@ def _remember_basket(
     items: Sequence[BasketItem],
     item_forms: Sequence[tuple[str, cf.ChangeForm]],
     result: ChangeOrderResult,
+    subscriptions: Sequence[Subscription],
 ) -> BasketPreview:
+    by_name = {s.name: s for s in subscriptions}
     previews = tuple(
         Preview(
             order=result.order,
@@ -628,6 +719,9 @@ def _remember_basket(
             asked=form.description(),
             changes=tuple(c for c in result.changes if c.name == name),
             invoices=(),
+            added=added_add_ons(result.order, by_name[name], subscriptions)
+            if item.kind == "addons" and name in by_name
+            else (),
         )
         for item, (name, form) in zip(items, item_forms, strict=True)
     )
@@ -668,6 +762,7 @@ def _basket_page(
         "order": basket.order,
         "money": money(basket),
         "explanations": [explain(line) for line in basket.order.all_lines()],
+        "cards": cards(basket),
         "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),
         "decision": _basket_decision(membership, basket).value,
         "stale": stale,

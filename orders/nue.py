@@ -732,6 +732,26 @@ class Subscription(NamedTuple):
     level: int | None
     is_free_trial: bool = False
     free_trial_end_date: date | None = None
+    cancellation_date: date | None = None
+
+    @property
+    def is_add_on(self) -> bool:
+        """Part of a bundle below its top, by the documented hierarchy fields `rootId` and
+        `subscriptionLevel` (nue-api.md §3.3)."""
+        return (self.root_id is not None and self.root_id != self.id) or (self.level or 1) > 1
+
+    @property
+    def cancels_on(self) -> date | None:
+        """The last day of a cancellation that has not taken effect yet, else None.
+
+        Derived from documented fields only: Cancel ends the subscription on `cancellationDate`
+        (nue-api.md §2.2; the field is named on assets, §3.4, which change orders' `assetNumber`
+        says subscriptions are), and until then its `status` is still Active (or Pending) with
+        `subscriptionEndDate` on that day.
+        """
+        if self.cancellation_date is None or self.status not in ("Active", "Pending"):
+            return None
+        return self.end_date or self.cancellation_date
 
     @classmethod
     def parse(cls, raw: object) -> Subscription:
@@ -766,6 +786,7 @@ class Subscription(NamedTuple):
             level=_oint(d, "subscriptionLevel", k),
             is_free_trial=_bool(d, "isFreeTrial", k),
             free_trial_end_date=_day(d, "freeTrialEndDate", k),
+            cancellation_date=_day(d, "cancellationDate", k),
         )
 
 

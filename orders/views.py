@@ -243,7 +243,7 @@ def _is_overdue(invoice: Invoice, today: date) -> bool:
 
 
 def _top_level(subscriptions: list[Subscription]) -> list[Subscription]:
-    return [s for s in subscriptions if s.parent_id is None]
+    return [s for s in subscriptions if not s.is_add_on]
 
 
 # --- Order history and export ---------------------------------------------------------------------
@@ -519,10 +519,12 @@ def subscription_versions(orders: list[Order], name: str) -> list[Version]:
 @require_GET
 def subscription_list(request: PortalRequest) -> HttpResponse:
     subscriptions = _nue(request).subscriptions()
+    # Grouped under the bundle at the top (rootId, nue-api.md §3.3): an option of an option, such
+    # as a bundled Connector Runtime under Integration Pack, is listed with the rest.
     children: dict[str, list[Subscription]] = {}
     for s in subscriptions:
-        if s.parent_id is not None:
-            children.setdefault(s.parent_id, []).append(s)
+        if s.is_add_on and s.root_id is not None:
+            children.setdefault(s.root_id, []).append(s)
     groups = [(s, children.get(s.id, [])) for s in _top_level(subscriptions)]
     ctx = {"groups": groups, "count": len(subscriptions)}
     return render(request, "orders/subscription_list.html", ctx)
@@ -554,7 +556,13 @@ def subscription_detail(request: PortalRequest, name: str) -> HttpResponse:
             for o in orders
             if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
         ],
-        "add_ons": [s for s in reads["subscriptions"] if s.parent_id in version_ids],
+        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3); an add-on
+        # with options of its own (Integration Pack) lists those by their parentId.
+        "add_ons": [
+            s
+            for s in reads["subscriptions"]
+            if (s.root_id in version_ids or s.parent_id in version_ids) and s.id != subscription.id
+        ],
         "history_error": history_error,
     }
     return render(request, "orders/subscription_detail.html", ctx)

@@ -12,6 +12,8 @@ from typing import Any
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from orders.templating.dates import day_text
+
 ORDER = {"Activated": "ok", "Draft": "warn", "Canceled": "muted"}
 SUBSCRIPTION = {
     "Active": ("ok", "Active"),
@@ -77,6 +79,10 @@ def order_badge(order: Any) -> SafeString:
 
 
 def subscription_badge(subscription: Any) -> SafeString:
+    cancels_on = getattr(subscription, "cancels_on", None)
+    if cancels_on is not None:
+        # A scheduled cancellation: still in service, so not "Canceled" until that day.
+        return _badge(f"Active until {day_text(cancels_on)}, then cancels", "warn")
     status = str(subscription.status or "")
     tone, text = SUBSCRIPTION.get(status, ("", status))
     return _badge(text, tone)

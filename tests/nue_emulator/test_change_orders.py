@@ -186,16 +186,19 @@ def test_it_coterms_to_a_date(api, buy):
 
 def test_it_cancels_with_a_credit_for_the_unused_term(api, buy):
     sub = buy(start=date(2026, 1, 1))[0]
+    # cancellationDate is the last day of service ("Ends the subscription on that date").
     data = change(
-        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-10-01"}
+        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-09-30"}
     )
     line = data["order"]["orderProducts"][0]
     assert line["totalPrice"] == -5 * 25 * 3
+    assert line["subscriptionStartDate"] == "2026-10-01"
     after = data["assetChanges"][0]["after"]
     assert after["status"] == "Canceled"
     assert after["subscriptionEndDate"] == "2026-09-30"
     activated = activate(api, data)
     assert activated["subscriptions"][0]["status"] == "Canceled"
+    assert activated["subscriptions"][0]["autoRenew"] is False
     error(
         api.post(
             "/change-orders",
@@ -213,6 +216,30 @@ def test_it_cancels_with_a_credit_for_the_unused_term(api, buy):
         400,
         "SUBSCRIPTION_CANCELED",
     )
+
+
+def test_it_ends_on_the_cancellation_date_with_no_credit_for_that_day(api, buy):
+    sub = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))[0]
+    data = change(
+        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-12-31"}
+    )
+    assert all(line["totalPrice"] == 0 for line in data["order"]["orderProducts"])
+    assert all(c["after"]["subscriptionEndDate"] == "2026-12-31" for c in data["assetChanges"])
+
+
+def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy):
+    sub = buy(start=TODAY - timedelta(days=30))[0]
+    last_day = TODAY + timedelta(days=60)
+    data = change(
+        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": iso(last_day)}
+    )
+    activated = activate(api, data)["subscriptions"][0]
+    assert activated["status"] == "Active"
+    assert activated["autoRenew"] is False
+    assert activated["subscriptionEndDate"] == iso(last_day)
+    assert activated["cancellationDate"] == iso(last_day)
+    listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=iso(last_day)))
+    assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"
 
 
 def test_it_cancels_a_bundle_with_its_add_ons(api, buy):
@@ -383,6 +410,75 @@ def test_it_reconfigures_bundle_add_ons_with_absolute_quantities(api, buy):
         400,
         "INVALID_ADDON_HIERARCHY",
     )
+
+
+def reconfigure(api, bundle, *add_ons):
+    return change(
+        api, {"changeType": "Reconfigure", "assetNumber": bundle, "addOns": list(add_ons)}
+    )
+
+
+def test_it_adds_nested_add_ons_to_an_existing_bundle_under_its_root(api, buy):
+    bundle = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))[0]
+    data = reconfigure(
+        api,
+        bundle["name"],
+        {
+            "productOptionId": "opt-integration-pack",
+            "productOptionQuantity": 1,
+            "addOns": [{"productOptionId": "opt-sfdc-connector", "productOptionQuantity": 1}],
+        },
+    )
+    skus = [line["productSku"] for line in data["order"]["orderProducts"]]
+    assert skus == ["INTEGRATION-PACK", "CONNECTOR-RUNTIME", "SFDC-CONNECTOR"]
+    created = {s["productSku"]: s for s in activate(api, data)["subscriptions"]}
+    pack = created["INTEGRATION-PACK"]
+    assert {s["rootId"] for s in created.values()} == {bundle["id"]}
+    assert pack["parentId"] == bundle["id"]
+    assert created["CONNECTOR-RUNTIME"]["parentId"] == pack["id"]
+    assert created["CONNECTOR-RUNTIME"]["subscriptionLevel"] == 3
+    # With the pack on the bundle, an option under it is named on its own.
+    data = reconfigure(
+        api,
+        bundle["name"],
+        {"productOptionId": "opt-api-endpoints", "productOptionQuantity": 4},
+    )
+    endpoints = activate(api, data)["subscriptions"][0]
+    assert (endpoints["productSku"], endpoints["parentId"]) == ("API-ENDPOINTS", pack["id"])
+    # Removing the pack removes what hangs under it.
+    data = reconfigure(
+        api, bundle["name"], {"productOptionId": "opt-integration-pack", "productOptionQuantity": 0}
+    )
+    removed = {c["assetNumber"] for c in data["assetChanges"]}
+    assert removed == {s["name"] for s in created.values()} | {endpoints["name"]}
+
+
+def test_it_refuses_a_nested_add_on_under_the_wrong_option(api, buy):
+    bundle = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))[0]
+    body = {
+        "changeType": "Reconfigure",
+        "assetNumber": bundle["name"],
+        "addOns": [
+            {
+                "productOptionId": "opt-premium-support",
+                "productOptionQuantity": 1,
+                "addOns": [{"productOptionId": "opt-sfdc-connector", "productOptionQuantity": 1}],
+            }
+        ],
+    }
+    error(api.post("/change-orders", {"assetChanges": [body]}), 400, "INVALID_ADDON_HIERARCHY")
+
+
+def test_it_keeps_add_ons_under_a_bundle_that_gets_a_new_version(api, buy):
+    subs = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))
+    bundle = subs[0]
+    data = change(api, {"changeType": "UpdateTerm", "assetNumber": bundle["name"], "term": 6})
+    new_bundle = activate(api, data)["subscriptions"][0]
+    assert new_bundle["id"] != bundle["id"]
+    listed = ok(api.get("/subscriptions", customerIds=[ACME]))
+    add_ons = [s for s in listed if s["name"] in {s["name"] for s in subs[1:]}]
+    assert add_ons
+    assert {(s["parentId"], s["rootId"]) for s in add_ons} == {(new_bundle["id"], new_bundle["id"])}
 
 
 def test_it_cross_sells_products_in_a_change_order(api, buy, pbe):

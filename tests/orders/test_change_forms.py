@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from orders import change_forms as cf
-from orders.nue import Subscription
+from orders.nue import Product, ProductOption, Subscription
 
 TODAY = date(2026, 11, 23)
 
@@ -156,3 +156,124 @@ def test_it_cancels_no_earlier_than_today():
 )
 def test_a_change_type_reads_as_the_wizard_names_it(change_type, label):
     assert cf.change_type_label(change_type) == label
+
+
+def test_it_cancels_at_the_end_of_the_billing_period_on_its_last_day():
+    # Nue's cancellationDate is the last day of service: the period billed until 27 Nov ends
+    # on 26 Nov, so nothing of it is credited.
+    form = cf.CancelForm({"reason": "not_using", "when": "period_end"}, sub=sub(), today=TODAY)
+    assert form.is_valid(), form.errors
+    assert form.changes()[0].cancellation_date == date(2026, 11, 26)
+    annual = sub(billing_period="Annual", next_billing_date=None)
+    form = cf.CancelForm({"reason": "not_using", "when": "period_end"}, sub=annual, today=TODAY)
+    assert form.is_valid(), form.errors
+    assert form.changes()[0].cancellation_date == date(2027, 1, 26)
+
+
+def test_it_offers_no_change_to_a_subscription_whose_cancellation_is_scheduled():
+    scheduled = sub(cancellation_date=date(2026, 12, 31), end_date=date(2026, 12, 31))
+    assert scheduled.cancels_on == date(2026, 12, 31)
+    assert set(reasons(scheduled).values()) == {
+        "A cancellation is scheduled: it ends on 31 Dec 2026.",
+    }
+    assert sub(status="Canceled", cancellation_date=date(2026, 11, 1)).cancels_on is None
+
+
+def test_it_knows_an_add_on_by_the_documented_hierarchy():
+    assert not sub().is_add_on
+    assert sub(root_id="bundle", level=2).is_add_on
+    assert sub(root_id="s1").is_add_on is False
+    assert "Part of a bundle" in reasons(sub(root_id="bundle", level=3))["quantity"]
+
+
+def option(option_id: str, kind: str = "optional", children=(), **extra) -> ProductOption:
+    fields = {
+        "id": option_id,
+        "product_id": "p-" + option_id,
+        "product_name": option_id.title(),
+        "type": kind,
+        "default_quantity": Decimal(1),
+        "min_quantity": None,
+        "max_quantity": Decimal(1),
+        "quantity_editable": False,
+        "price_book_entry_id": None,
+        "list_price": None,
+        "options": tuple(children),
+        **extra,
+    }
+    return ProductOption(**fields)
+
+
+PACK = option(
+    "pack",
+    children=[
+        option("runtime", "bundled"),
+        option("connector"),
+        option("endpoints", max_quantity=Decimal(50), quantity_editable=True),
+    ],
+)
+SUITE_PRODUCT = Product(
+    id="p-suite",
+    name="Suite",
+    sku="SUITE",
+    record_type="Bundle",
+    description=None,
+    configurable=True,
+    image_url=None,
+    product_category=None,
+    price_book_entries=(),
+    options=(option("seats", "required", max_quantity=Decimal(100)), PACK),
+)
+
+
+def addons_form(data, have=()):
+    bundle = sub(product_id="p-suite")
+    children = [
+        sub(id=f"c-{o}", product_id=f"p-{o}", quantity=Decimal(1), root_id="s1", level=2)
+        for o in have
+    ]
+    options = cf.bundle_options(bundle, [SUITE_PRODUCT], children)
+    return cf.AddonsForm(data, sub=bundle, today=TODAY, options=options)
+
+
+def test_it_offers_options_of_options_but_not_bundled_ones():
+    form = addons_form(None)
+    assert list(form.fields) == [
+        "option_seats",
+        "option_pack",
+        "option_connector",
+        "option_endpoints",
+    ]
+    assert form.fields["option_connector"].label == "Connector (in Pack)"
+
+
+def test_it_nests_an_option_under_its_parent_added_with_it():
+    form = addons_form({"option_pack": 1, "option_connector": 1})
+    assert form.is_valid(), form.errors
+    (change,) = form.changes()
+    (pack,) = change.add_ons
+    assert pack.product_option_id == "pack"
+    assert [a.product_option_id for a in pack.add_ons] == ["connector"]
+    assert form.field_map["changes[0].add_ons[0].add_ons[0].quantity"] == "option_connector"
+
+
+def test_it_sends_an_option_on_its_own_when_the_bundle_has_its_parent():
+    form = addons_form({"option_endpoints": 4}, have=["pack"])
+    assert form.is_valid(), form.errors
+    (change,) = form.changes()
+    assert [(a.product_option_id, a.quantity, a.add_ons) for a in change.add_ons] == [
+        ("endpoints", Decimal(4), ())
+    ]
+
+
+def test_it_refuses_an_option_without_its_parent():
+    form = addons_form({"option_connector": 1})
+    assert not form.is_valid()
+    assert "comes with Pack" in str(form.errors["option_connector"])
+
+
+def test_it_removes_an_option_with_its_parent():
+    form = addons_form({"option_pack": 0, "option_connector": 0}, have=["pack", "connector"])
+    assert form.is_valid(), form.errors
+    (change,) = form.changes()
+    assert [(a.product_option_id, a.quantity) for a in change.add_ons] == [("pack", Decimal(0))]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders import nue
 from orders.models import ApprovalRequest, Operation
+from orders.templating.money import money as money_text
 from portal.models import AuditEvent, AuditKind
 from tests.orders.conftest import upstream
 
@@ -311,6 +312,60 @@ def test_it_never_says_the_credit_was_paid_for(ada_client, ada):
     assert "For the days of the current term you give back, at your current price." in page
 
 
+def test_it_cancels_at_the_end_of_the_billing_period_with_no_credit_for_its_last_day(
+    ada_client, ada
+):
+    suite = acme(ada).subscription(SUITE)
+    order_id = preview(ada_client, SUITE, "cancel", {"reason": "not_using", "when": "period_end"})
+    response = ada_client.get(reverse("orders:change_preview", args=[SUITE, order_id]))
+    assert response.context["service_until"] == suite.end_date
+    order = acme(ada).order(order_id)
+    assert order.total == 0
+    assert confirm(ada_client, SUITE, order_id).status_code == 302
+    after = acme(ada).subscription(SUITE)
+    assert after.end_date == suite.end_date
+    assert after.status == "Active"
+    assert after.cancels_on == suite.end_date
+    assert after.auto_renew is False
+
+
+def test_it_shows_a_future_cancellation_as_scheduled(ada_client, ada):
+    last_day = timezone.localdate() + timedelta(days=10)
+    order_id = preview(
+        ada_client,
+        PRO,
+        "cancel",
+        {"reason": "not_using", "when": "date", "on": last_day.isoformat()},
+    )
+    result = ada_client.get(confirm(ada_client, PRO, order_id)["Location"])
+    assert "Cancellation scheduled" in result.content.decode()
+    page = ada_client.get(reverse("orders:subscription_detail", args=[PRO])).content.decode()
+    assert f"Active until {last_day.day} {last_day:%b %Y}, then cancels" in page
+    assert "<dt>Auto-renew</dt><dd>No</dd>" in page
+    listed = ada_client.get(reverse("orders:subscription_list")).content.decode()
+    assert "then cancels" in listed
+    start = ada_client.get(reverse("orders:change_start", args=[PRO])).content.decode()
+    assert "A cancellation is scheduled" in start
+
+
+def test_it_shows_each_line_of_a_bundle_cancellation_with_its_own_credit(ada_client, ada):
+    order_id = preview(ada_client, SUITE, "cancel", {"reason": "not_using", "when": "today"})
+    response = ada_client.get(reverse("orders:change_preview", args=[SUITE, order_id]))
+    order = acme(ada).order(order_id)
+    credits = {ln.subscription_name: -ln.total_price for ln in order.all_lines()}
+    assert len(credits) == 4
+    assert response.context["credits"] == {
+        name: (credit if credit else None) for name, credit in credits.items()
+    }
+    page = response.content.decode()
+    lose = page[page.index('id="lose-heading"') : page.index("Your reason")]
+    assert lose.count("ends. Service continues until") == 4
+    assert money_text(-order.total) not in lose
+    for credit in credits.values():
+        if credit:
+            assert f"({money_text(credit)})" in lose
+
+
 def test_it_asks_why_when_the_reason_is_other(ada_client):
     response = ada_client.post(details_url(PRO, "cancel"), {"reason": "other", "when": "today"})
     assert response.status_code == 422
@@ -429,6 +484,82 @@ def test_it_reconfigures_a_bundles_add_ons(ada_client, ada):
     )
     assert confirm(ada_client, SUITE, order_id).status_code == 302
     assert acme(ada).subscription(ADMIN_SEATS).quantity == 5
+
+
+def test_it_shows_the_result_of_an_add_on_change_once_activated(ada_client, ada):
+    order_id = preview(
+        ada_client,
+        SUITE,
+        "addons",
+        {"option_opt-admin-seats": 5, "option_opt-integration-pack": 1},
+    )
+    response = confirm(ada_client, SUITE, order_id)
+    assert response["Location"] == reverse("orders:change_result", args=[SUITE, order_id])
+    result = ada_client.get(response["Location"])
+    assert result.status_code == 200
+    page = result.content.decode()
+    for product in ("Admin Seats", "Integration Pack", "Connector Runtime"):
+        assert product in page
+    assert ADMIN_SEATS in page
+    # The order changed nothing of another subscription: no result under its name.
+    assert ada_client.get(reverse("orders:change_result", args=[PRO, order_id])).status_code == 404
+
+
+def test_it_previews_new_add_ons_from_none_and_the_bundle_as_it_is(ada_client):
+    order_id = preview(
+        ada_client,
+        SUITE,
+        "addons",
+        {"option_opt-admin-seats": 5, "option_opt-integration-pack": 1},
+    )
+    response = ada_client.get(reverse("orders:change_preview", args=[SUITE, order_id]))
+    cards = {card.name or card.after.product_name: card for card in response.context["cards"]}
+    assert set(cards) == {ADMIN_SEATS, SUITE, "Integration Pack", "Connector Runtime"}
+    assert cards[SUITE].after == cards[SUITE].before
+    assert cards["Integration Pack"].before is None
+    assert cards["Integration Pack"].after.quantity == 1
+    assert (cards[ADMIN_SEATS].before.quantity, cards[ADMIN_SEATS].after.quantity) == (3, 5)
+    page = response.content.decode()
+    assert page.count("new add-on") == 2
+    assert "Recurring after (SUB-00000002)" in page
+    assert "$400.00 a month" in page
+
+
+def test_it_adds_an_option_of_an_option_to_an_existing_bundle(ada_client, ada):
+    order_id = preview(
+        ada_client,
+        SUITE,
+        "addons",
+        {"option_opt-integration-pack": 1, "option_opt-sfdc-connector": 1},
+    )
+    assert confirm(ada_client, SUITE, order_id).status_code == 302
+    scope = acme(ada)
+    suite = scope.subscription(SUITE)
+    by_product = {s.product_name: s for s in scope.subscriptions() if s.root_id == suite.id}
+    assert {"Integration Pack", "Connector Runtime", "Salesforce Connector"} <= set(by_product)
+    # With the pack on the bundle, another of its options is added on its own.
+    order_id = preview(ada_client, SUITE, "addons", {"option_opt-api-endpoints": 4})
+    assert confirm(ada_client, SUITE, order_id).status_code == 302
+    endpoints = next(
+        s for s in acme(ada).subscriptions() if s.product_name == "Custom API Endpoints"
+    )
+    assert (endpoints.quantity, endpoints.root_id) == (4, suite.id)
+    detail = ada_client.get(reverse("orders:subscription_detail", args=[SUITE])).content.decode()
+    add_ons = detail[detail.index('id="add-ons-heading"') :]
+    for product in ("Connector Runtime", "Salesforce Connector", "Custom API Endpoints"):
+        assert product in add_ons
+    pack = by_product["Integration Pack"].name
+    detail = ada_client.get(reverse("orders:subscription_detail", args=[pack])).content.decode()
+    assert "Salesforce Connector" in detail[detail.index('id="add-ons-heading"') :]
+    listed = ada_client.get(reverse("orders:subscription_list")).content.decode()
+    # Every add-on is listed under the bundle, the options of Integration Pack included.
+    assert listed.count("Add-on of Platform Suite") == 7
+
+
+def test_it_asks_for_the_parent_of_an_option_of_an_option(ada_client):
+    response = ada_client.post(details_url(SUITE, "addons"), {"option_opt-sfdc-connector": 1})
+    assert response.status_code == 422
+    assert "comes with Integration Pack" in response.content.decode()
 
 
 def test_it_refuses_to_remove_a_required_add_on(ada_client):
