@@ -9,6 +9,7 @@ after the decision is committed, and a mail failure is logged, never raised.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from django.utils import timezone
 from orders.models import ApprovalRequest, QuoteLink
 from orders.nue import ActivationResult, CustomerNue, NueConflict, Order
 from orders.templating.numbers import quantity
-from portal.models import CustomerAccount, User
+from portal.models import CustomerAccount, Membership, User
 
 logger = logging.getLogger("orders.approvals")
 
@@ -208,24 +209,41 @@ def _decide(
     return approval
 
 
-def approve(approval: ApprovalRequest, nue: CustomerNue, *, manager: User) -> ActivationResult:
-    """Activate the draft through the ledger as the manager, then mark the request approved.
+def requester_membership(approval: ApprovalRequest) -> Membership | None:
+    """The requester's membership of the request's customer now (None once it is removed)."""
+    return (
+        Membership.objects.select_related("account")
+        .filter(user=approval.requested_by, account=approval.customer)
+        .first()
+    )
 
-    The activation comes first: if Nue refuses, the request stays pending. If another manager's
-    approval already activated it, the ledger replays that result and this one is refused.
+
+def approve(
+    approval: ApprovalRequest,
+    activate: Callable[[], ActivationResult | None],
+    *,
+    manager: User,
+) -> ActivationResult | None:
+    """Activate the draft (`activate`: orders.activation's one path, as the manager), then mark
+    the request approved.
+
+    The activation comes first: if Nue or the policy refuses, the request stays pending. If
+    another manager's approval already activated it, the ledger replays that result (or the
+    order is found activated: None) and this one is refused.
     """
     if not approval.is_pending:
         raise AlreadyDecided("This request has already been decided or withdrawn.")
-    result = nue.activate(approval.order_id, actor=manager)
+    result = activate()
+    operation_id = result.operation_id if result is not None else None
     try:
         _decide(
             approval,
             ApprovalRequest.State.APPROVED,
             by=manager,
-            operation_id=result.operation_id,
+            operation_id=operation_id,
         )
     except AlreadyDecided:
-        if result.replayed:
+        if result is None or result.replayed:
             # Another approval (a double click, a second manager) activated it and decided.
             return result
         # The requester withdrew while Nue was activating: the order is active, so say so.
@@ -233,10 +251,31 @@ def approve(approval: ApprovalRequest, nue: CustomerNue, *, manager: User) -> Ac
             state=ApprovalRequest.State.APPROVED,
             decided_by=manager,
             decided_at=timezone.now(),
-            operation_id=result.operation_id,
+            operation_id=operation_id,
         )
         approval.refresh_from_db()
     return result
+
+
+def follow_repriced(approval: ApprovalRequest, order: Order, *, by: User) -> ApprovalRequest:
+    """The request moves to its expired draft's re-priced copy: withdrawn here with a note,
+    pending on `order` for the same requester and comment, with the new figures."""
+    with transaction.atomic():
+        _decide(
+            approval,
+            ApprovalRequest.State.WITHDRAWN,
+            by=by,
+            comment=f"Expired; re-priced from today as {order.order_number}.",
+        )
+        return ApprovalRequest.objects.create(
+            customer=approval.customer,
+            order_id=order.id,
+            order_number=order.order_number,
+            order_name=(order.name or "")[:255],
+            requested_by=approval.requested_by,
+            comment=approval.comment,
+            figures=figures_of(order),
+        )
 
 
 def decline(approval: ApprovalRequest, *, manager: User, comment: str) -> ApprovalRequest:

@@ -287,6 +287,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("orders:activation_result", ("GET",), BUYERS, Owner.ORDER, kwargs=_order),
     Route("orders:draft_discard", ("POST",), BUYERS, Owner.DRAFT, kwargs=_draft, writes=True),
+    Route("orders:draft_reprice", ("POST",), BUYERS, Owner.DRAFT, kwargs=_draft, writes=True),
     # Approvals and review.
     Route(
         "orders:approval_request",
@@ -323,6 +324,14 @@ ROUTES: tuple[Route, ...] = (
         Owner.APPROVAL,
         kwargs=lambda ids: {"pk": ids.approval},
         body=lambda ids: {"comment": "Not this quarter"},
+        writes=True,
+    ),
+    Route(
+        "orders:review_reprice",
+        ("POST",),
+        frozenset({MARIA}),
+        Owner.APPROVAL,
+        kwargs=lambda ids: {"pk": ids.approval},
         writes=True,
     ),
     Route(
