@@ -107,7 +107,7 @@ def latest_for(order_id: str, read: object = None) -> ApprovalRequest | None:
     if isinstance(read, LatestRead) and read.order_id == order_id:
         return read.request
     return (
-        ApprovalRequest.objects.select_related("requested_by", "decided_by")
+        ApprovalRequest.objects.select_related("requested_by", "requested_via", "decided_by")
         .filter(order_id=order_id)
         .order_by("-requested_at", "-pk")
         .first()
@@ -153,15 +153,23 @@ def for_customer(account: CustomerAccount) -> CustomerApprovals:
 
 def pending_in_book(manager: User) -> QuerySet[ApprovalRequest]:
     """Pending requests of every customer in the manager's book, oldest first."""
-    return ApprovalRequest.objects.select_related("customer", "requested_by").filter(
-        customer__managers=manager, state=ApprovalRequest.State.PENDING
-    )
+    return ApprovalRequest.objects.select_related(
+        "customer", "requested_by", "requested_via"
+    ).filter(customer__managers=manager, state=ApprovalRequest.State.PENDING)
 
 
 def request_approval(
-    account: CustomerAccount, order: Order, *, requester: User, comment: str
+    account: CustomerAccount,
+    order: Order,
+    *,
+    requester: User,
+    comment: str,
+    agent: User | None = None,
 ) -> ApprovalRequest:
-    """Record the request with the draft's figures, lock the draft, and tell the managers."""
+    """Record the request with the draft's figures, lock the draft, and tell the managers.
+
+    `agent`: the support agent impersonating `requester`, whom the record and the mail name too.
+    """
     if not order.is_draft:
         raise NueConflict("Only a draft can be sent for approval.")
     try:
@@ -172,6 +180,7 @@ def request_approval(
                 order_number=order.order_number,
                 order_name=(order.name or "")[:255],
                 requested_by=requester,
+                requested_via=agent,
                 comment=comment,
                 figures=figures_of(order),
             )
@@ -186,6 +195,7 @@ def _decide(
     state: ApprovalRequest.State,
     *,
     by: User,
+    via: User | None = None,
     comment: str = "",
     operation_id: int | None = None,
 ) -> ApprovalRequest:
@@ -197,6 +207,7 @@ def _decide(
         ).update(
             state=state,
             decided_by=by,
+            decided_via=via,
             decided_at=now,
             decision_comment=comment,
             operation_id=operation_id,
@@ -282,9 +293,11 @@ def decline(approval: ApprovalRequest, *, manager: User, comment: str) -> Approv
     return _decide(approval, ApprovalRequest.State.DECLINED, by=manager, comment=comment)
 
 
-def withdraw(approval: ApprovalRequest, *, by: User) -> ApprovalRequest:
-    """The requester (or an admin of the account) takes the request back; the draft unlocks."""
-    return _decide(approval, ApprovalRequest.State.WITHDRAWN, by=by)
+def withdraw(approval: ApprovalRequest, *, by: User, via: User | None = None) -> ApprovalRequest:
+    """The requester (or an admin of the account) takes the request back; the draft unlocks.
+
+    `via`: the support agent impersonating `by`."""
+    return _decide(approval, ApprovalRequest.State.WITHDRAWN, by=by, via=via)
 
 
 def quote_link_for(order_id: str) -> QuoteLink | None:
@@ -292,9 +305,16 @@ def quote_link_for(order_id: str) -> QuoteLink | None:
 
 
 def generate_quote_link(
-    nue: CustomerNue, order: Order, *, user: User, template_id: str | None = None
+    nue: CustomerNue,
+    order: Order,
+    *,
+    user: User,
+    template_id: str | None = None,
+    agent: User | None = None,
 ) -> QuoteLink:
-    """Ask Nue for a fresh magic link to the draft's quote and remember it with its figures."""
+    """Ask Nue for a fresh magic link to the draft's quote and remember it with its figures.
+
+    `agent`: the support agent impersonating `user`."""
     if not order.is_draft:
         raise NueConflict("Quote links are made for drafts only.")
     link = nue.magic_link(order.id, template_id=template_id)
@@ -306,6 +326,7 @@ def generate_quote_link(
             "url": link.url,
             "figures": figures_of(order),
             "generated_by": user,
+            "generated_via": agent,
             "generated_at": timezone.now(),
         },
     )

@@ -52,7 +52,7 @@ from orders.review_forms import (
 from portal.audit import record
 from portal.http import PortalRequest
 from portal.impersonation import money_moving
-from portal.models import AuditKind, CustomerAccount, Role
+from portal.models import AuditKind, CustomerAccount, Role, User
 
 logger = logging.getLogger("orders.review")
 
@@ -66,6 +66,11 @@ STALE_TEXT = (
 
 def _partial(request: PortalRequest) -> bool:
     return bool(request.htmx and not request.htmx.history_restore_request)
+
+
+def _agent(request: PortalRequest) -> User | None:
+    """The support agent impersonating the signed-in customer user, whom records name too."""
+    return getattr(request, "impersonator", None)
 
 
 def _go(request: PortalRequest, url: str) -> HttpResponse:
@@ -100,7 +105,9 @@ def _account_in_book(request: PortalRequest, account_id: int) -> CustomerAccount
 
 def _request_in_book(request: PortalRequest, pk: int) -> ApprovalRequest:
     approval = (
-        ApprovalRequest.objects.select_related("customer", "requested_by", "decided_by")
+        ApprovalRequest.objects.select_related(
+            "customer", "requested_by", "requested_via", "decided_by"
+        )
         .filter(pk=pk, customer__in=_book(request))
         .first()
     )
@@ -128,7 +135,11 @@ def approval_request(request: PortalRequest, order_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             approval = approvals.request_approval(
-                nue.account, order, requester=request.user, comment=form.cleaned_data["comment"]
+                nue.account,
+                order,
+                requester=request.user,
+                comment=form.cleaned_data["comment"],
+                agent=_agent(request),
             )
         except NueConflict as error:
             status = add_form_errors(form, error)
@@ -160,7 +171,7 @@ def approval_withdraw(request: PortalRequest, order_id: str) -> HttpResponse:
     is_admin = request.membership is not None and request.membership.role == Role.ADMIN
     if pending.requested_by_id != request.user.pk and not is_admin:
         raise PermissionDenied("Only the requester or an admin of the account may withdraw it.")
-    approvals.withdraw(pending, by=request.user)
+    approvals.withdraw(pending, by=request.user, via=_agent(request))
     record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)
     messages.success(request, "Approval request withdrawn. The draft can be changed again.")
     return _go(request, reverse("orders:order_detail", args=[order.id]))
@@ -184,7 +195,9 @@ def _generate_quote_link(
         ctx: dict[str, Any] = {"order": order}
         return render(request, "orders/_quote_link.html", ctx, status=422)
     template_id = form.cleaned_data["template"] or None
-    link = approvals.generate_quote_link(nue, order, user=request.user, template_id=template_id)
+    link = approvals.generate_quote_link(
+        nue, order, user=request.user, template_id=template_id, agent=_agent(request)
+    )
     # The link itself is a credential: the audit keeps who made one and when, not the URL.
     record(
         request,
