@@ -15,8 +15,9 @@ from orders import approvals
 from orders.models import ApprovalRequest
 from orders.nue import AddOn, CustomerNue, LineRequest, Order
 from portal.models import AuditEvent, AuditKind, User
+from tests.conftest import signed_in
 
-from .purchase_helpers import PRO, SUITE, account, entry_id
+from .purchase_helpers import PRO, SUITE, account, create_draft, entry_id, line
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +190,34 @@ def test_it_moves_the_request_to_the_re_priced_draft(maria_client, expired_reque
     assert new.start_date == timezone.localdate()
     assert new.po_number == "PO-4711"
     assert moved.order_number in expired_request.decision_comment
+
+
+def test_it_refuses_on_day_five_a_draft_priced_for_today(ada_client, ada, time_machine):
+    """The issue's case: priced for a start today, "activate it by then", tried days later."""
+    draft_id = create_draft(ada_client, line("la", PRO, quantity="2"))
+    time_machine.move_to(timezone.now() + timedelta(days=5))
+    later = signed_in(ada)  # the session of five days ago has ended
+    with journal.capture() as calls:
+        response = later.post(reverse("orders:draft_activate", args=[draft_id]), {"consent": "on"})
+    assert response.status_code == 409
+    assert "which has passed" in response.content.decode()
+    assert activations(calls, draft_id) == 0
+    assert acme().order(draft_id, fresh=True).is_draft
+
+
+def test_it_refuses_an_expired_change_preview_and_offers_it_again(ada_client, ada, time_machine):
+    sub = "SUB-00000001"
+    details = reverse("orders:change_details", args=[sub, "quantity"])
+    response = ada_client.post(details, {"quantity": "7", "when": "today"})
+    order_id = response["Location"].rstrip("/").split("/")[-1]
+    time_machine.move_to(timezone.now() + timedelta(days=2))
+    later = signed_in(ada)
+    preview = later.get(reverse("orders:change_preview", args=[sub, order_id])).content.decode()
+    assert "which has passed" in preview
+    assert "Re-price from today" in preview
+    assert f'action="{details}"' in preview
+    with journal.capture() as calls:
+        refused = later.post(reverse("orders:change_confirm", args=[sub, order_id]))
+    assert refused.status_code == 409
+    assert activations(calls, order_id) == 0
+    assert acme().subscription(sub).quantity == 5
