@@ -168,8 +168,10 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
         except (NueValidationError, NueConflict) as error:
             status = add_form_errors(form, error, ACTIVATE_FIELDS)
         else:
-            if verdict.facts.cancels and not reasons:
-                reasons = dict.fromkeys(verdict.facts.subscriptions, form.cleaned_data["reason"])
+            typed = form.cleaned_data["reason"]
+            if verdict.facts.cancels and (typed or not reasons):
+                # What the admin says here is the latest word; else the wizard's reason.
+                reasons = dict.fromkeys(verdict.facts.subscriptions, typed)
             asked = {p.name: p.asked for p in remembered.items} if remembered else {}
             po_number = form.cleaned_data["po_number"]
             audit(request, outcome, reasons=reasons, asked=asked, po_number=po_number)

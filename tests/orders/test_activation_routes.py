@@ -182,3 +182,10 @@ def test_it_audits_an_approved_change_as_a_change(maria_client, bob_client, bob,
     assert (event.actor.email, event.details["approval"]) == ("maria@nue.example", approval.pk)
     assert event.details["subscription"] == PRO
     assert AuditEvent.objects.filter(kind=AuditKind.APPROVAL).count() == 1
+
+
+def test_it_records_the_reason_an_admin_gives_on_the_draft_page(ada_client, cancellation):
+    response = activate(ada_client, cancellation, reason="Closing the Leeds office")
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(kind=AuditKind.CANCELLATION)
+    assert event.reason == "Closing the Leeds office"  # the latest word, over the wizard's
