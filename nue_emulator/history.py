@@ -181,17 +181,19 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
         )
         h.activate(order_id, on)
 
-    # Acme: open drafts (quotes under discussion) and abandoned ones.
-    for days, sku, quantity, name in (
-        (40, "PLAN-ENTERPRISE-US", 5, "Enterprise plan quote"),
-        (21, "INSIGHTS", 10, "Insights for the analytics team"),
-        (12, "PLAN-STARTER-US", 8, "Starter seats for contractors"),
-        (6, "SECURITY-KEY", 10, "Security keys for the new office"),
-        (2, "ONBOARDING-FEE", 1, "Second onboarding session"),
+    # Acme: open drafts (quotes under discussion, priced for a start `starts` days from today;
+    # the contractors' one was priced for a day that has passed, so it must be re-priced) and
+    # abandoned ones.
+    for days, starts, sku, quantity, name in (
+        (40, 14, "PLAN-ENTERPRISE-US", 5, "Enterprise plan quote"),
+        (21, 10, "INSIGHTS", 10, "Insights for the analytics team"),
+        (12, -5, "PLAN-STARTER-US", 8, "Starter seats for contractors"),
+        (6, 1, "SECURITY-KEY", 10, "Security keys for the new office"),
+        (2, 5, "ONBOARDING-FEE", 1, "Second onboarding session"),
     ):
         on = h.ago(days)
         term = None if sku in ("SECURITY-KEY", "ONBOARDING-FEE") else 12
-        h.draft(acme, on, [h.line(sku, quantity, on + timedelta(days=7), term=term)], name)
+        h.draft(acme, on, [h.line(sku, quantity, h.ago(-starts), term=term)], name)
     for days in (320, 260, 200, 95, 33):
         on = h.ago(days)
         h.discard(h.draft(acme, on, [h.line("PLAN-STARTER-US", 2, on)], "Abandoned cart"))

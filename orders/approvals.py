@@ -9,6 +9,7 @@ after the decision is committed, and a mail failure is logged, never raised.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from django.utils import timezone
 from orders.models import ApprovalRequest, QuoteLink
 from orders.nue import ActivationResult, CustomerNue, NueConflict, Order
 from orders.templating.numbers import quantity
-from portal.models import CustomerAccount, User
+from portal.models import CustomerAccount, Membership, User
 
 logger = logging.getLogger("orders.approvals")
 
@@ -106,7 +107,7 @@ def latest_for(order_id: str, read: object = None) -> ApprovalRequest | None:
     if isinstance(read, LatestRead) and read.order_id == order_id:
         return read.request
     return (
-        ApprovalRequest.objects.select_related("requested_by", "decided_by")
+        ApprovalRequest.objects.select_related("requested_by", "requested_via", "decided_by")
         .filter(order_id=order_id)
         .order_by("-requested_at", "-pk")
         .first()
@@ -152,15 +153,23 @@ def for_customer(account: CustomerAccount) -> CustomerApprovals:
 
 def pending_in_book(manager: User) -> QuerySet[ApprovalRequest]:
     """Pending requests of every customer in the manager's book, oldest first."""
-    return ApprovalRequest.objects.select_related("customer", "requested_by").filter(
-        customer__managers=manager, state=ApprovalRequest.State.PENDING
-    )
+    return ApprovalRequest.objects.select_related(
+        "customer", "requested_by", "requested_via"
+    ).filter(customer__managers=manager, state=ApprovalRequest.State.PENDING)
 
 
 def request_approval(
-    account: CustomerAccount, order: Order, *, requester: User, comment: str
+    account: CustomerAccount,
+    order: Order,
+    *,
+    requester: User,
+    comment: str,
+    agent: User | None = None,
 ) -> ApprovalRequest:
-    """Record the request with the draft's figures, lock the draft, and tell the managers."""
+    """Record the request with the draft's figures, lock the draft, and tell the managers.
+
+    `agent`: the support agent impersonating `requester`, whom the record and the mail name too.
+    """
     if not order.is_draft:
         raise NueConflict("Only a draft can be sent for approval.")
     try:
@@ -171,6 +180,7 @@ def request_approval(
                 order_number=order.order_number,
                 order_name=(order.name or "")[:255],
                 requested_by=requester,
+                requested_via=agent,
                 comment=comment,
                 figures=figures_of(order),
             )
@@ -185,6 +195,7 @@ def _decide(
     state: ApprovalRequest.State,
     *,
     by: User,
+    via: User | None = None,
     comment: str = "",
     operation_id: int | None = None,
 ) -> ApprovalRequest:
@@ -196,6 +207,7 @@ def _decide(
         ).update(
             state=state,
             decided_by=by,
+            decided_via=via,
             decided_at=now,
             decision_comment=comment,
             operation_id=operation_id,
@@ -208,24 +220,41 @@ def _decide(
     return approval
 
 
-def approve(approval: ApprovalRequest, nue: CustomerNue, *, manager: User) -> ActivationResult:
-    """Activate the draft through the ledger as the manager, then mark the request approved.
+def requester_membership(approval: ApprovalRequest) -> Membership | None:
+    """The requester's membership of the request's customer now (None once it is removed)."""
+    return (
+        Membership.objects.select_related("account")
+        .filter(user=approval.requested_by, account=approval.customer)
+        .first()
+    )
 
-    The activation comes first: if Nue refuses, the request stays pending. If another manager's
-    approval already activated it, the ledger replays that result and this one is refused.
+
+def approve(
+    approval: ApprovalRequest,
+    activate: Callable[[], ActivationResult | None],
+    *,
+    manager: User,
+) -> ActivationResult | None:
+    """Activate the draft (`activate`: orders.activation's one path, as the manager), then mark
+    the request approved.
+
+    The activation comes first: if Nue or the policy refuses, the request stays pending. If
+    another manager's approval already activated it, the ledger replays that result (or the
+    order is found activated: None) and this one is refused.
     """
     if not approval.is_pending:
         raise AlreadyDecided("This request has already been decided or withdrawn.")
-    result = nue.activate(approval.order_id, actor=manager)
+    result = activate()
+    operation_id = result.operation_id if result is not None else None
     try:
         _decide(
             approval,
             ApprovalRequest.State.APPROVED,
             by=manager,
-            operation_id=result.operation_id,
+            operation_id=operation_id,
         )
     except AlreadyDecided:
-        if result.replayed:
+        if result is None or result.replayed:
             # Another approval (a double click, a second manager) activated it and decided.
             return result
         # The requester withdrew while Nue was activating: the order is active, so say so.
@@ -233,19 +262,42 @@ def approve(approval: ApprovalRequest, nue: CustomerNue, *, manager: User) -> Ac
             state=ApprovalRequest.State.APPROVED,
             decided_by=manager,
             decided_at=timezone.now(),
-            operation_id=result.operation_id,
+            operation_id=operation_id,
         )
         approval.refresh_from_db()
     return result
+
+
+def follow_repriced(approval: ApprovalRequest, order: Order, *, by: User) -> ApprovalRequest:
+    """The request moves to its expired draft's re-priced copy: withdrawn here with a note,
+    pending on `order` for the same requester and comment, with the new figures."""
+    with transaction.atomic():
+        _decide(
+            approval,
+            ApprovalRequest.State.WITHDRAWN,
+            by=by,
+            comment=f"Expired; re-priced from today as {order.order_number}.",
+        )
+        return ApprovalRequest.objects.create(
+            customer=approval.customer,
+            order_id=order.id,
+            order_number=order.order_number,
+            order_name=(order.name or "")[:255],
+            requested_by=approval.requested_by,
+            comment=approval.comment,
+            figures=figures_of(order),
+        )
 
 
 def decline(approval: ApprovalRequest, *, manager: User, comment: str) -> ApprovalRequest:
     return _decide(approval, ApprovalRequest.State.DECLINED, by=manager, comment=comment)
 
 
-def withdraw(approval: ApprovalRequest, *, by: User) -> ApprovalRequest:
-    """The requester (or an admin of the account) takes the request back; the draft unlocks."""
-    return _decide(approval, ApprovalRequest.State.WITHDRAWN, by=by)
+def withdraw(approval: ApprovalRequest, *, by: User, via: User | None = None) -> ApprovalRequest:
+    """The requester (or an admin of the account) takes the request back; the draft unlocks.
+
+    `via`: the support agent impersonating `by`."""
+    return _decide(approval, ApprovalRequest.State.WITHDRAWN, by=by, via=via)
 
 
 def quote_link_for(order_id: str) -> QuoteLink | None:
@@ -253,9 +305,16 @@ def quote_link_for(order_id: str) -> QuoteLink | None:
 
 
 def generate_quote_link(
-    nue: CustomerNue, order: Order, *, user: User, template_id: str | None = None
+    nue: CustomerNue,
+    order: Order,
+    *,
+    user: User,
+    template_id: str | None = None,
+    agent: User | None = None,
 ) -> QuoteLink:
-    """Ask Nue for a fresh magic link to the draft's quote and remember it with its figures."""
+    """Ask Nue for a fresh magic link to the draft's quote and remember it with its figures.
+
+    `agent`: the support agent impersonating `user`."""
     if not order.is_draft:
         raise NueConflict("Quote links are made for drafts only.")
     link = nue.magic_link(order.id, template_id=template_id)
@@ -267,6 +326,7 @@ def generate_quote_link(
             "url": link.url,
             "figures": figures_of(order),
             "generated_by": user,
+            "generated_via": agent,
             "generated_at": timezone.now(),
         },
     )

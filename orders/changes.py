@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from orders import approvals
 from orders import change_forms as cf
+from orders.activation import NotActivated, Stale, activate_draft, audit
 from orders.errors import add_form_errors
 from orders.nue import (
     ChangeOrderResult,
@@ -43,15 +43,13 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
     fetch_alongside,
-    for_customer,
 )
-from orders.policy import Decision, activation_decision, can_cancel, can_prepare
+from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
 from orders.templating.dates import day_text, days_text
 from orders.templating.money import money as money_text
 from orders.templating.numbers import quantity as quantity_text
-from portal.audit import record
 from portal.impersonation import money_moving
-from portal.models import AuditKind, User
+from portal.models import User
 
 # What a draft was computed from (its before/after and preview invoices) is kept in the shared
 # cache per customer: reading the draft back from Nue returns neither, and any member of the
@@ -247,6 +245,29 @@ def _recall(scope: CustomerNue, name: str, order_id: str) -> Preview | None:
     return preview if isinstance(preview, Preview) and preview.name == name else None
 
 
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What the wizard remembers of a draft change order: what each change was computed from
+    and what each item asked (the reason of a cancellation)."""
+
+    changes: tuple[SubscriptionChange, ...]
+    items: tuple[Preview, ...]
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        return _reasons(self.items)
+
+
+def remembered_change(scope: CustomerNue, order_id: str) -> Remembered | None:
+    """The wizard's or the basket's preview of this draft, for the draft page; None if unknown."""
+    found = cache.get(_preview_key(scope, order_id))
+    if isinstance(found, Preview):
+        return Remembered(found.changes, (found,))
+    if isinstance(found, BasketPreview):
+        return Remembered(found.changes, found.items)
+    return None
+
+
 # --- Step 3: preview --------------------------------------------------------------------------
 
 
@@ -374,9 +395,7 @@ def _preview_page(
     partial: str = "confirm",
 ) -> HttpResponse:
     membership = getattr(request, "membership", None)
-    decision = activation_decision(membership, preview.order.total)
-    if preview.is_cancel and not can_cancel(membership):
-        decision = Decision.FORBIDDEN
+    verdict = _verdict(membership, preview.order)
     ctx = {
         "preview": preview,
         "order": preview.order,
@@ -384,7 +403,8 @@ def _preview_page(
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
         "credits": {c.name: credit_of(preview.order, c) for c in preview.changes},
-        "decision": decision.value,
+        "decision": verdict.decision.value,
+        "reason": verdict.reason,
         "threshold": membership.account.effective_approval_threshold if membership else None,
         "stale": stale,
         "problem": problem,
@@ -394,6 +414,11 @@ def _preview_page(
     if _partial(request):
         template += f"#{partial}"
     return render(request, template, ctx, status=status)
+
+
+def _verdict(membership: Any, order: Order) -> Verdict:
+    """What confirming shows and does: orders.policy's one decision on what the draft is."""
+    return decide(membership, DraftFacts.of(order), timezone.localdate())
 
 
 def _service_until(preview: Preview) -> date | None:
@@ -434,54 +459,6 @@ def change_quote(request: HttpRequest, name: str, order_id: str) -> HttpResponse
 # --- Step 4: confirm --------------------------------------------------------------------------
 
 
-class Stale(Exception):
-    """The subscription moved on since the draft was computed; it must be previewed again."""
-
-    def __init__(self, pairs: list[tuple[SubscriptionSnapshot, Subscription]]) -> None:
-        super().__init__("stale")
-        self.pairs = pairs
-
-
-def apply(
-    scope: CustomerNue,
-    preview: Preview | BasketPreview,
-    actor: User,
-    on_behalf_of: User | None,
-) -> bool:
-    """Activate the previewed draft exactly once; True when an earlier submit already did.
-
-    Raises Stale when a subscription is no longer the version and quantity the draft was computed
-    from: activating it would apply the delta on top of someone else's change. Every subscription
-    of the draft is checked before it is activated, so a stale basket changes nothing.
-    """
-    changes = preview.changes
-    with scope.hold([c.name for c in changes], preview.order.id, actor, on_behalf_of):
-        # A new scope: nothing memoised, every read below is Nue's state under the hold.
-        fresh = for_customer(scope.account)
-        assert fresh is not None
-        order = fresh.order(preview.order.id, fresh=True)
-        if order.status == "Activated":
-            return True
-        if order.status != "Draft":
-            raise NueConflict(f"Change order {order.order_number} is {order.status.lower()}.")
-        now = {c.name: fresh.subscription(c.name) for c in changes}
-        moved = [
-            (c.before, now[c.name])
-            for c in changes
-            if (c.before.version, c.before.quantity) != (now[c.name].version, now[c.name].quantity)
-        ]
-        if moved:
-            raise Stale(moved)
-        approvals.refuse_if_locked(order.id)
-        try:
-            fresh.activate(order.id, actor=actor, on_behalf_of=on_behalf_of)
-        except NueConflict as error:
-            if error.error_code == "SUBSCRIPTION_CHANGED":
-                raise Stale([(c.before, now[c.name]) for c in changes]) from error
-            raise
-    return False
-
-
 @money_moving
 @require_POST
 def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
@@ -489,35 +466,31 @@ def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpRespon
     preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
-    membership = getattr(request, "membership", None)
-    decision = activation_decision(membership, preview.order.total)
-    if decision != Decision.ACTIVATE or (preview.is_cancel and not can_cancel(membership)):
-        return _preview_page(request, preview, status=403)
     actor, on_behalf_of = _actors(request)
     try:
-        replayed = apply(scope, preview, actor, on_behalf_of)
+        outcome = activate_draft(
+            scope,
+            preview.order.id,
+            membership=getattr(request, "membership", None),
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            previewed=preview.changes,
+        )
+    except NotActivated as refused:
+        status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
+        return _preview_page(request, preview, status=status)
     except Stale as stale:
         return _preview_page(request, preview, status=409, stale=stale.pairs)
     except OperationInProgress as error:
         return _preview_page(request, preview, status=409, problem=error.message)
-    if not replayed:
-        _audit(request, preview)
+    audit(request, outcome, reasons=_reasons([preview]), asked={preview.name: preview.asked})
     # The preview stays remembered: a second click finds the order activated and lands here too.
     return _go(request, reverse("orders:change_result", args=[name, order_id]))
 
 
-def _audit(request: HttpRequest, preview: Preview) -> None:
-    record(
-        request,
-        AuditKind.CANCELLATION if preview.is_cancel else AuditKind.CHANGE_ORDER,
-        reason=preview.asked.get("reason", ""),
-        order_id=preview.order.id,
-        order_number=preview.order.order_number,
-        subscription=preview.name,
-        change=preview.kind_info.change_type,
-        asked=preview.asked,
-        total=preview.order.total,
-    )
+def _reasons(previews: Sequence[Preview]) -> dict[str, str]:
+    """The reason given for each cancellation, for its audit event."""
+    return {p.name: p.asked.get("reason", "") for p in previews if p.is_cancel}
 
 
 @require_GET
@@ -625,6 +598,8 @@ def change_basket(request: HttpRequest) -> HttpResponse:
         if basket is not None:
             basket_id = uuid.uuid4().hex
             cache.set(_basket_key(scope, basket_id), basket, PREVIEW_TTL)
+            # The draft page finds it by its order: what it was computed from, the reasons.
+            cache.set(_preview_key(scope, basket.order.id), basket, PREVIEW_TTL)
             return _go(request, reverse("orders:change_basket_preview", args=[basket_id]))
     ctx = {"items": items, "errors": errors, "problems": problems}
     return render(request, "orders/change/basket.html", ctx, status=status)
@@ -755,7 +730,7 @@ def _basket_page(
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
 ) -> HttpResponse:
-    membership = getattr(request, "membership", None)
+    verdict = _verdict(getattr(request, "membership", None), basket.order)
     ctx = {
         "basket_id": basket_id,
         "basket": basket,
@@ -764,7 +739,8 @@ def _basket_page(
         "explanations": [explain(line) for line in basket.order.all_lines()],
         "cards": cards(basket),
         "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),
-        "decision": _basket_decision(membership, basket).value,
+        "decision": verdict.decision.value,
+        "reason": verdict.reason,
         "stale": stale,
         "problem": problem,
     }
@@ -772,30 +748,31 @@ def _basket_page(
     return render(request, template, ctx, status=status)
 
 
-def _basket_decision(membership: Any, basket: BasketPreview) -> Decision:
-    if basket.is_cancel and not can_cancel(membership):
-        return Decision.FORBIDDEN
-    return activation_decision(membership, basket.order.total)
-
-
 @money_moving
 @require_POST
 def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
     basket = _basket_preview(scope, basket_id)
-    membership = getattr(request, "membership", None)
-    if _basket_decision(membership, basket) != Decision.ACTIVATE:
-        return _basket_page(request, basket_id, basket, status=403)
     actor, on_behalf_of = _actors(request)
     try:
-        replayed = apply(scope, basket, actor, on_behalf_of)
+        outcome = activate_draft(
+            scope,
+            basket.order.id,
+            membership=getattr(request, "membership", None),
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            previewed=basket.changes,
+        )
+    except NotActivated as refused:
+        status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
+        return _basket_page(request, basket_id, basket, status=status)
     except Stale as stale:
         return _basket_page(request, basket_id, basket, status=409, stale=stale.pairs)
     except OperationInProgress as error:
         return _basket_page(request, basket_id, basket, status=409, problem=error.message)
-    if not replayed:
-        for item in basket.items:
-            _audit(request, item)
+    if not outcome.replayed:
+        asked = {item.name: item.asked for item in basket.items}
+        audit(request, outcome, reasons=_reasons(basket.items), asked=asked)
         _save_basket(request, scope, [])
     return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
 

@@ -108,6 +108,14 @@ class ApprovalRequest(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests"
     )
+    requested_via = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_requests_via",
+        help_text="The support agent who asked while impersonating the requester.",
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     comment = models.TextField(blank=True)
     figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
@@ -118,6 +126,14 @@ class ApprovalRequest(models.Model):
         null=True,
         blank=True,
         related_name="approval_decisions",
+    )
+    decided_via = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_decisions_via",
+        help_text="The support agent who decided (withdrew) while impersonating `decided_by`.",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True)
@@ -165,6 +181,14 @@ class QuoteLink(models.Model):
     figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     generated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quote_links"
+    )
+    generated_via = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quote_links_via",
+        help_text="The support agent who generated it while impersonating `generated_by`.",
     )
     generated_at = models.DateTimeField()
 

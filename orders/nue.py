@@ -2152,6 +2152,8 @@ class CustomerNue:
         bill_to_contact_id: str | None = None,
         preview_invoice: bool = True,
         calculate_tax: bool = False,
+        po_number: str | None = None,
+        po_date: date | None = None,
     ) -> DraftResult:
         # POST /orders (a Draft: priced, no financial impact, so no ledger is needed)
         body: dict[str, Any] = {
@@ -2166,6 +2168,10 @@ class CustomerNue:
             body["description"] = description
         if bill_to_contact_id is not None:
             body["billToContact"] = {"id": _check_id(bill_to_contact_id, CATALOG_ID)}
+        if po_number:  # nue-api.md §2.1a: orders carry poNumber and poDate
+            body["poNumber"] = po_number
+        if po_date is not None:
+            body["poDate"] = po_date
         envelope = self.client.post("/orders", body, field_renames=DRAFT_FIELDS)
         data = _obj(envelope.data, "draft order")
         order = self._own_one(Order.parse(data.get("order")), "order")

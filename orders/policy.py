@@ -2,20 +2,107 @@
 
 viewer: reads only. buyer: drafts and previews; activates up to the account's approval
 threshold, above it must request approval. admin: activates any amount, cancels subscriptions.
+
+Activating a draft is one decision, `decide`, whatever route reaches it (the wizard's confirm,
+the draft page, an account manager's approval): it reads what the draft is from the order as Nue
+documents it (`DraftFacts.of`), never from what the portal remembers of its preview, because a
+draft can be opened without that preview.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from portal.models import Membership, Role
+from portal.models import AuditKind, Membership, Role
+
+if TYPE_CHECKING:
+    from orders.nue import Order
 
 
 class Decision(StrEnum):
     ACTIVATE = "activate"
     REQUEST_APPROVAL = "request_approval"
     FORBIDDEN = "forbidden"
+    EXPIRED = "expired"
+
+
+class DraftKind(StrEnum):
+    """What activating a draft does, as the order says (orderType, its lines' change types)."""
+
+    NEW_ORDER = "new order"
+    CHANGE = "change"
+    CANCELLATION = "cancellation"
+    RENEWAL = "renewal"
+    BASKET = "basket"  # one change order changing several subscriptions
+
+
+# The audit trail names each kind the same way whichever route activated it.
+AUDIT_KINDS = {
+    DraftKind.NEW_ORDER: AuditKind.ACTIVATION,
+    DraftKind.CHANGE: AuditKind.CHANGE_ORDER,
+    DraftKind.RENEWAL: AuditKind.CHANGE_ORDER,
+    DraftKind.BASKET: AuditKind.CHANGE_ORDER,
+    DraftKind.CANCELLATION: AuditKind.CANCELLATION,
+}
+
+
+@dataclass(frozen=True)
+class DraftFacts:
+    """What a draft is, read from Nue's order: its kind, total, start and what it changes."""
+
+    kind: DraftKind
+    amount: Decimal
+    start: date | None
+    subscriptions: tuple[str, ...]
+    change_types: tuple[str, ...]
+
+    @property
+    def cancels(self) -> bool:
+        """Any subscription of it ends (a basket may hold a cancellation among other changes)."""
+        return "Cancel" in self.change_types
+
+    @property
+    def audit_kind(self) -> AuditKind:
+        return AuditKind.CANCELLATION if self.cancels else AUDIT_KINDS[self.kind]
+
+    @classmethod
+    def of(cls, order: Order) -> DraftFacts:
+        lines = list(order.all_lines())
+        types = [t for change in order.changes for t in change.change_types]
+        types += [line.change_type for line in lines if line.change_type]
+        change_types = tuple(dict.fromkeys(types))
+        names: list[str | None] = [change.name for change in order.changes]
+        names += [line.subscription_name for line in lines if line.change_type]
+        subscriptions = tuple(dict.fromkeys(n for n in names if n))
+        is_change = (order.order_type or "").lower() == "change" or bool(change_types)
+        if not is_change:
+            kind = DraftKind.NEW_ORDER
+        elif len(subscriptions) > 1:
+            kind = DraftKind.BASKET
+        elif "Cancel" in change_types:
+            kind = DraftKind.CANCELLATION
+        elif "Renew" in change_types:
+            kind = DraftKind.RENEWAL
+        else:
+            kind = DraftKind.CHANGE
+        return cls(kind, order.total, order.start_date, subscriptions, change_types)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`decide`'s answer: what pressing "activate" does, and why not when it does not."""
+
+    decision: Decision
+    reason: str
+    facts: DraftFacts
+
+    @property
+    def activates(self) -> bool:
+        return self.decision == Decision.ACTIVATE
 
 
 def can_prepare(membership: Membership | None) -> bool:
@@ -27,12 +114,37 @@ def can_cancel(membership: Membership | None) -> bool:
     return membership is not None and membership.is_admin
 
 
-def activation_decision(membership: Membership | None, amount: Decimal) -> Decision:
-    """What pressing "activate" on a draft worth `amount` (its grand total) does for this member."""
+def is_expired(facts: DraftFacts, today: date) -> bool:
+    """A draft priced for a start before today would activate back-dated: it must be re-priced."""
+    return facts.start is not None and facts.start < today
+
+
+def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Verdict:
+    """What pressing "activate" on this draft does for this member, on the customer's `today`.
+
+    An account manager's approval asks it for the requester: an approval activates only what the
+    requester could have asked for (never a cancellation a buyer may not make).
+    """
     if membership is None or membership.role == Role.VIEWER:
-        return Decision.FORBIDDEN
+        return Verdict(Decision.FORBIDDEN, "Your role may not activate orders.", facts)
+    if facts.cancels and not can_cancel(membership):
+        reason = "Only an admin of the account may cancel a subscription."
+        return Verdict(Decision.FORBIDDEN, reason, facts)
+    if is_expired(facts, today):
+        assert facts.start is not None
+        start = f"{facts.start.day} {facts.start:%b %Y}"
+        reason = (
+            f"This draft was priced for a start on {start}, which has passed: activating it "
+            "now would back-date it. Re-price it from today instead."
+        )
+        return Verdict(Decision.EXPIRED, reason, facts)
     if membership.role == Role.ADMIN:
-        return Decision.ACTIVATE
-    if amount <= membership.account.effective_approval_threshold:
-        return Decision.ACTIVATE
-    return Decision.REQUEST_APPROVAL
+        return Verdict(Decision.ACTIVATE, "", facts)
+    threshold = membership.account.effective_approval_threshold
+    if facts.amount <= threshold:
+        return Verdict(Decision.ACTIVATE, "", facts)
+    reason = (
+        "This order's total is above your account's approval limit: request approval, "
+        "or ask an admin of your account to activate it."
+    )
+    return Verdict(Decision.REQUEST_APPROVAL, reason, facts)

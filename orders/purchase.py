@@ -20,6 +20,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from orders import approvals
+from orders.activation import NotActivated, Stale, activate_draft, audit, reprice
+from orders.changes import remembered_change
 from orders.errors import add_form_errors
 from orders.nue import (
     CustomerNue,
@@ -33,7 +35,7 @@ from orders.nue import (
     Subscription,
     fetch_alongside,
 )
-from orders.policy import Decision, activation_decision, can_prepare
+from orders.policy import Decision, DraftFacts, can_prepare, decide
 from orders.purchase_forms import (
     ActivateForm,
     CatalogEntry,
@@ -55,7 +57,7 @@ from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.audit import record
 from portal.http import PortalRequest
 from portal.impersonation import money_moving
-from portal.models import AuditKind
+from portal.models import AuditKind, User
 
 ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
 
@@ -104,6 +106,21 @@ def _draft_for_user(request: PortalRequest, order_id: str) -> tuple[CustomerNue,
     return nue, nue.order(order_id, fresh=True)
 
 
+STALE_TEXT = (
+    "A subscription this change order changes has changed since it was priced: activating it "
+    "would apply the change on top of something else. Nothing was changed; preview the change "
+    "again from the subscription."
+)
+
+
+def _actors(request: PortalRequest) -> tuple[User, User | None]:
+    impersonation = getattr(request, "impersonation", None)
+    if impersonation is not None:
+        return impersonation.impersonator, impersonation.target
+    assert isinstance(request.user, User)
+    return request.user, None
+
+
 def _go(request: PortalRequest, url: str) -> HttpResponse:
     if _is_partial(request):
         return HttpResponseClientRedirect(url)
@@ -119,33 +136,46 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
         # A second click or a retry after the first one went through: show what it created.
         return _go(request, reverse("orders:activation_result", args=[order.id]))
     approvals.refuse_if_locked(order.id)
-    if activation_decision(request.membership, order.total) != Decision.ACTIVATE:
-        raise PermissionDenied("This order needs an admin of the account to activate it.")
-    form = ActivateForm(request.POST)
+    verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
+    if verdict.decision in (Decision.FORBIDDEN, Decision.REQUEST_APPROVAL):
+        raise PermissionDenied(verdict.reason)
+    remembered = remembered_change(nue, order.id)
+    reasons = remembered.reasons if remembered else {}
+    form = ActivateForm(request.POST, cancels=verdict.facts.cancels and not reasons)
     status = 422
-    if form.is_valid():
-        impersonation = getattr(request, "impersonation", None)
+    if verdict.decision == Decision.EXPIRED:
+        # Refused before anything is sent; the page offers to re-price it from today.
+        form.is_valid()
+        form.add_error(None, verdict.reason)
+        status = 409
+    elif form.is_valid():
+        actor, on_behalf_of = _actors(request)
         try:
-            result = nue.activate(
+            outcome = activate_draft(
+                nue,
                 order.id,
-                actor=impersonation.impersonator if impersonation else request.user,
-                on_behalf_of=impersonation.target if impersonation else None,
+                membership=request.membership,
+                actor=actor,
+                on_behalf_of=on_behalf_of,
+                previewed=remembered.changes if remembered else (),
                 po_number=form.cleaned_data["po_number"] or None,
                 po_date=form.cleaned_data["po_date"],
             )
+        except NotActivated as refused:
+            raise PermissionDenied(refused.verdict.reason) from None
+        except Stale:
+            form.add_error(None, STALE_TEXT)
+            status = 409
         except (NueValidationError, NueConflict) as error:
             status = add_form_errors(form, error, ACTIVATE_FIELDS)
         else:
-            if not result.replayed:
-                record(
-                    request,
-                    AuditKind.ACTIVATION,
-                    order_id=order.id,
-                    order_number=order.order_number,
-                    total=order.total,
-                    po_number=form.cleaned_data["po_number"],
-                    operation=result.operation_id,
-                )
+            typed = form.cleaned_data["reason"]
+            if verdict.facts.cancels and (typed or not reasons):
+                # What the admin says here is the latest word; else the wizard's reason.
+                reasons = dict.fromkeys(verdict.facts.subscriptions, typed)
+            asked = {p.name: p.asked for p in remembered.items} if remembered else {}
+            po_number = form.cleaned_data["po_number"]
+            audit(request, outcome, reasons=reasons, asked=asked, po_number=po_number)
             forget_draft(request, order.id)
             return _go(request, reverse("orders:activation_result", args=[order.id]))
     ctx = {"order": order, "activate_form": form}
@@ -153,6 +183,30 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
         "orders/_draft_actions.html" if _is_partial(request) else "orders/draft_activate.html"
     )
     return render(request, template, ctx, status=status)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def draft_reprice(request: PortalRequest, order_id: str) -> HttpResponse:
+    """An expired draft again from today, as a new draft (the old one stays as it is)."""
+    nue, order = _draft_for_user(request, order_id)
+    result = reprice(nue, order)
+    store_draft(request, result)
+    record(
+        request,
+        AuditKind.ACTION,
+        action="draft_repriced",
+        order_id=order.id,
+        order_number=order.order_number,
+        new_order_id=result.order.id,
+        new_order_number=result.order.order_number,
+    )
+    messages.success(
+        request,
+        f"Draft {result.order.order_number} prices the same order from today; "
+        f"{order.order_number} is left as it was.",
+    )
+    return _go(request, reverse("orders:order_detail", args=[result.order.id]))
 
 
 @require_GET

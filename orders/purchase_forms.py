@@ -42,6 +42,18 @@ class ActivateForm(forms.Form):
         label="Charge the saved payment method for the invoices this order creates",
         error_messages={"required": "Confirm that the saved payment method may be charged."},
     )
+    reason = forms.CharField(
+        label="Why is the subscription canceled?",
+        max_length=1000,
+        required=False,
+        error_messages={"required": "Say why the subscription is canceled: it goes on record."},
+    )
+
+    def __init__(self, *args: Any, cancels: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A cancellation is recorded with its reason; the wizard asks it, this form when the
+        # draft is activated without the wizard's preview.
+        self.fields["reason"].required = cancels
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from orders import approvals
+from orders.activation import NotActivated, Outcome, Stale, activate_draft, audit, reprice
 from orders.errors import TEXTS, add_form_errors, status_for
 from orders.models import ApprovalRequest
 from orders.nue import (
+    ActivationResult,
     CustomerNue,
     NueConflict,
     NueError,
@@ -40,7 +42,7 @@ from orders.nue import (
     Subscription,
     fetch_concurrently,
 )
-from orders.policy import Decision, activation_decision, can_prepare
+from orders.policy import Decision, DraftFacts, can_prepare, decide
 from orders.review_forms import (
     ApprovalRequestForm,
     ApproveForm,
@@ -50,15 +52,25 @@ from orders.review_forms import (
 from portal.audit import record
 from portal.http import PortalRequest
 from portal.impersonation import money_moving
-from portal.models import AuditKind, CustomerAccount, Role
+from portal.models import AuditKind, CustomerAccount, Role, User
 
 logger = logging.getLogger("orders.review")
 
 RENEWAL_WINDOWS = (30, 60, 90)
+STALE_TEXT = (
+    "A subscription this change order changes has changed since it was priced: approving it "
+    "would apply the change on top of something else. Nothing was changed; decline it so the "
+    "customer previews the change again."
+)
 
 
 def _partial(request: PortalRequest) -> bool:
     return bool(request.htmx and not request.htmx.history_restore_request)
+
+
+def _agent(request: PortalRequest) -> User | None:
+    """The support agent impersonating the signed-in customer user, whom records name too."""
+    return getattr(request, "impersonator", None)
 
 
 def _go(request: PortalRequest, url: str) -> HttpResponse:
@@ -93,7 +105,9 @@ def _account_in_book(request: PortalRequest, account_id: int) -> CustomerAccount
 
 def _request_in_book(request: PortalRequest, pk: int) -> ApprovalRequest:
     approval = (
-        ApprovalRequest.objects.select_related("customer", "requested_by", "decided_by")
+        ApprovalRequest.objects.select_related(
+            "customer", "requested_by", "requested_via", "decided_by"
+        )
         .filter(pk=pk, customer__in=_book(request))
         .first()
     )
@@ -109,14 +123,23 @@ def _request_in_book(request: PortalRequest, pk: int) -> ApprovalRequest:
 @vary_on_headers("HX-Request")
 def approval_request(request: PortalRequest, order_id: str) -> HttpResponse:
     nue, order = _customer_draft(request, order_id)
-    if activation_decision(request.membership, order.total) != Decision.REQUEST_APPROVAL:
-        raise PermissionDenied("This draft does not need an approval from your account manager.")
+    verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
+    if verdict.decision == Decision.EXPIRED:
+        raise NueConflict(verdict.reason)
+    if verdict.decision != Decision.REQUEST_APPROVAL:
+        raise PermissionDenied(
+            verdict.reason or "This draft does not need an approval from your account manager."
+        )
     form = ApprovalRequestForm(request.POST)
     status = 422
     if form.is_valid():
         try:
             approval = approvals.request_approval(
-                nue.account, order, requester=request.user, comment=form.cleaned_data["comment"]
+                nue.account,
+                order,
+                requester=request.user,
+                comment=form.cleaned_data["comment"],
+                agent=_agent(request),
             )
         except NueConflict as error:
             status = add_form_errors(form, error)
@@ -148,7 +171,7 @@ def approval_withdraw(request: PortalRequest, order_id: str) -> HttpResponse:
     is_admin = request.membership is not None and request.membership.role == Role.ADMIN
     if pending.requested_by_id != request.user.pk and not is_admin:
         raise PermissionDenied("Only the requester or an admin of the account may withdraw it.")
-    approvals.withdraw(pending, by=request.user)
+    approvals.withdraw(pending, by=request.user, via=_agent(request))
     record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)
     messages.success(request, "Approval request withdrawn. The draft can be changed again.")
     return _go(request, reverse("orders:order_detail", args=[order.id]))
@@ -172,7 +195,9 @@ def _generate_quote_link(
         ctx: dict[str, Any] = {"order": order}
         return render(request, "orders/_quote_link.html", ctx, status=422)
     template_id = form.cleaned_data["template"] or None
-    link = approvals.generate_quote_link(nue, order, user=request.user, template_id=template_id)
+    link = approvals.generate_quote_link(
+        nue, order, user=request.user, template_id=template_id, agent=_agent(request)
+    )
     # The link itself is a credential: the audit keeps who made one and when, not the URL.
     record(
         request,
@@ -282,7 +307,12 @@ def _request_ctx(
     decline_form: DeclineForm | None = None,
 ) -> dict[str, Any]:
     current = approvals.figures_of(order) if order is not None else None
+    verdict = None
+    if order is not None and order.is_draft:
+        requester = approvals.requester_membership(approval)
+        verdict = decide(requester, DraftFacts.of(order), timezone.localdate())
     return {
+        "verdict": verdict,
         "approval": approval,
         "order": order,
         "current": current,
@@ -320,8 +350,29 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST, current=approvals.figures_of(order))
     status = 422
     if form.is_valid():
+        outcomes: list[Outcome] = []
+
+        def activate() -> ActivationResult | None:
+            # The one activation path, deciding for the member who asked: an approval activates
+            # only what they could ask for, and runs the wizard's staleness check.
+            outcome = activate_draft(
+                nue,
+                approval.order_id,
+                membership=approvals.requester_membership(approval),
+                actor=request.user,
+                approving=True,
+            )
+            outcomes.append(outcome)
+            return outcome.result
+
         try:
-            result = approvals.approve(approval, nue, manager=request.user)
+            result = approvals.approve(approval, activate, manager=request.user)
+        except NotActivated as refused:
+            form.add_error(None, refused.verdict.reason)
+            status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
+        except Stale:
+            form.add_error(None, STALE_TEXT)
+            status = 409
         except (NueValidationError, NueConflict) as error:
             status = add_form_errors(form, error)
         else:
@@ -333,14 +384,46 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
                 order_id=order.id,
                 order_number=order.order_number,
                 total=order.total,
-                operation=result.operation_id,
-                replayed=result.replayed,
+                operation=result.operation_id if result else None,
+                replayed=result is None or result.replayed,
             )
+            audit(request, outcomes[0], customer=approval.customer, approval=approval.pk)
             messages.success(request, f"Approved: order {order.order_number} is activated.")
             return _go(request, reverse("orders:review_request", args=[approval.pk]))
     ctx = _request_ctx(approval, order, approve_form=form)
     template = "review/request.html#decision" if _partial(request) else "review/request.html"
     return render(request, template, ctx, status=status)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def review_reprice(request: PortalRequest, pk: int) -> HttpResponse:
+    """An expired draft of the request re-priced from today; the request follows it."""
+    approval = _request_in_book(request, pk)
+    if not approval.is_pending:
+        raise NueConflict("This request has already been decided or withdrawn.")
+    nue, order = _fresh_order(approval)
+    if order is None:
+        raise Http404("The draft no longer exists; decline the request instead.")
+    result = reprice(nue, order)
+    moved = approvals.follow_repriced(approval, result.order, by=request.user)
+    record(
+        request,
+        AuditKind.ACTION,
+        customer=approval.customer,
+        action="draft_repriced",
+        approval=approval.pk,
+        new_approval=moved.pk,
+        order_id=order.id,
+        order_number=order.order_number,
+        new_order_id=result.order.id,
+        new_order_number=result.order.order_number,
+    )
+    messages.success(
+        request,
+        f"Draft {result.order.order_number} prices the order from today; the request moved to it.",
+    )
+    return _go(request, reverse("orders:review_request", args=[moved.pk]))
 
 
 @require_POST

@@ -10,4 +10,5 @@ urlpatterns = [
     path("orders/<str:order_id>/activate/", purchase.draft_activate, name="draft_activate"),
     path("orders/<str:order_id>/activated/", purchase.activation_result, name="activation_result"),
     path("orders/<str:order_id>/discard/", purchase.draft_discard, name="draft_discard"),
+    path("orders/<str:order_id>/reprice/", purchase.draft_reprice, name="draft_reprice"),
 ]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("review/requests/<int:pk>/", review.review_request, name="review_request"),
     path("review/requests/<int:pk>/approve/", review.review_approve, name="review_approve"),
     path("review/requests/<int:pk>/decline/", review.review_decline, name="review_decline"),
+    path("review/requests/<int:pk>/reprice/", review.review_reprice, name="review_reprice"),
     path(
         "review/customers/<int:account_id>/orders/<str:order_id>/",
         review.review_draft,

@@ -30,7 +30,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
@@ -45,6 +45,9 @@ STATE_KEY = "impersonation"
 HISTORY_KEY = "hijack_history"  # django-hijack's stack of the real users' ids
 BANNER_ID = "impersonation-banner"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# What a read-only impersonation may still send: everything else that is not a safe method is
+# refused until the agent elevates, whatever the view (deny by default, issue 20 item 8).
+READ_ONLY_ALLOWED = frozenset({"support_elevate", "support_stop", "logout"})
 
 
 def accounts_in_reach(agent: User) -> QuerySet[CustomerAccount]:
@@ -308,7 +311,11 @@ def middleware(get_response: Callable[[HttpRequest], HttpResponse]):
             ended = _check(request)
             if ended is not None:
                 return ended
-        response = get_response(request)
+        impersonation = current(request)
+        if impersonation is not None and not _may_write(request, impersonation):
+            response = refusal(request, impersonation, view=_url_name(request) or request.path)
+        else:
+            response = get_response(request)
         impersonation = current(request)
         if impersonation is None:
             return response
@@ -345,11 +352,38 @@ def _append_banner(
         response["Content-Length"] = str(len(response.content))
 
 
-def money_moving(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Refuse this view's writes to an impersonating agent who has not elevated.
+def _url_name(request: HttpRequest) -> str | None:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    return match.view_name if match.url_name else None
 
-    Put it on the POST views that move money (activate, change order, cancel, approve);
-    safe methods pass through so the agent still sees what the customer sees.
+
+def _may_write(request: HttpRequest, impersonation: Impersonation) -> bool:
+    """Read-only means read-only: an unsafe method passes only elevated or allow-listed."""
+    if request.method in SAFE_METHODS or impersonation.elevated:
+        return True
+    return _url_name(request) in READ_ONLY_ALLOWED
+
+
+def refusal(request: HttpRequest, impersonation: Impersonation, *, view: str) -> HttpResponse:
+    """The audited 403 of a write refused while read-only: the page, or its partial for HTMX
+    (swapped where the form was, with the banner out of band)."""
+    record(request, AuditKind.ACTION_REFUSED, view=view)
+    partial = request.htmx and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+    ctx = {"impersonation": impersonation, "next": return_path(request)}
+    template = "support/refused.html#refusal" if partial else "support/refused.html"
+    return render(request, template, ctx, status=403)
+
+
+def money_moving(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a view that moves money (activate, change order, cancel, approve) and refuse its
+    writes to an impersonating agent who has not elevated.
+
+    The impersonation middleware already refuses every write while read-only; this is the
+    view's own statement, which tests/security/inventory.py's `moves_money` column must match.
+    Safe methods pass through so the agent still sees what the customer sees.
     """
 
     @wraps(view)
@@ -357,12 +391,9 @@ def money_moving(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         impersonation = current(request)
         if impersonation is None or impersonation.elevated or request.method in SAFE_METHODS:
             return view(request, *args, **kwargs)
-        record(request, AuditKind.ACTION_REFUSED, view=view.__name__)
-        partial = request.htmx and not request.htmx.history_restore_request  # type: ignore[attr-defined]
-        ctx = {"impersonation": impersonation, "next": return_path(request)}
-        template = "support/refused.html#refusal" if partial else "support/refused.html"
-        return render(request, template, ctx, status=403)
+        return refusal(request, impersonation, view=view.__name__)
 
+    wrapper.moves_money = True  # type: ignore[attr-defined]
     return wrapper
 
 

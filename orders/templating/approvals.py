@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from orders import approvals
 from orders.models import ApprovalRequest
 from orders.nue import Order
-from orders.policy import Decision, activation_decision, can_prepare
+from orders.policy import Decision, DraftFacts, can_prepare, decide
 from orders.review_forms import ApprovalRequestForm, QuoteTemplateForm
 from portal.models import CustomerAccount, Role
 
@@ -39,7 +40,11 @@ def approval_panel(
     # One query: a pending request is always the draft's latest (a new one needs the last decided).
     latest = approvals.latest_for(order.id, read)
     pending = latest if latest is not None and latest.is_pending else None
-    decision = activation_decision(membership, order.total) if order.is_draft else None
+    decision = (
+        decide(membership, DraftFacts.of(order), timezone.localdate()).decision
+        if order.is_draft
+        else None
+    )
     user = getattr(request, "user", None)
     may_withdraw = pending is not None and (
         pending.requested_by_id == getattr(user, "pk", None)

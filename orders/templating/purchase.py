@@ -17,7 +17,7 @@ from jinja2.runtime import Context
 
 from orders import approvals
 from orders.nue import Order
-from orders.policy import Decision, activation_decision, can_prepare
+from orders.policy import Decision, DraftFacts, can_prepare, decide
 from orders.purchase_forms import ActivateForm
 from orders.purchase_schedule import build_schedule
 from orders.purchase_state import stored_draft
@@ -30,7 +30,8 @@ def draft_panel(
     """`read`: the view's `approvals.LatestRead` of this order, if it read ahead."""
     request = context["request"]
     membership = getattr(request, "membership", None)
-    decision = activation_decision(membership, order.total)
+    verdict = decide(membership, DraftFacts.of(order), timezone.localdate())
+    decision = verdict.decision
     stored = stored_draft(request, order.id)
     schedule = None
     if stored is not None and stored["invoices"]:
@@ -40,6 +41,11 @@ def draft_panel(
     return {
         "may_activate": decision == Decision.ACTIVATE and not locked,
         "needs_approval": decision == Decision.REQUEST_APPROVAL and not locked,
+        "expired": decision == Decision.EXPIRED,
+        "may_reprice": decision == Decision.EXPIRED and can_prepare(membership),
+        "forbidden_reason": verdict.reason if decision == Decision.FORBIDDEN else "",
+        "reason": verdict.reason,
+        "asks_reason": verdict.facts.cancels,
         "may_discard": can_prepare(membership) and not locked,
         "form": form if isinstance(form, ActivateForm) else ActivateForm(),
         "known": stored is not None,

@@ -1,9 +1,14 @@
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from orders.policy import Decision, activation_decision, can_cancel, can_prepare
-from portal.models import CustomerAccount, Membership, Role
+from orders.nue import Order
+from orders.policy import Decision, DraftFacts, DraftKind, can_cancel, can_prepare, decide
+from portal.models import AuditKind, CustomerAccount, Membership, Role
+
+TODAY = date(2026, 12, 4)
 
 
 def member(role: Role, threshold: str | None = "1000.00") -> Membership:
@@ -11,6 +16,45 @@ def member(role: Role, threshold: str | None = "1000.00") -> Membership:
         name="Acme", nue_customer_id="c", approval_threshold=threshold and Decimal(threshold)
     )
     return Membership(account=account, role=role)
+
+
+def line(n: int, change_type: str | None = None, sub: str | None = None) -> dict[str, Any]:
+    found = {"id": f"line-{n}", "productName": "Pro", "quantity": 1, "totalPrice": "10.00"}
+    if change_type:
+        found |= {"changeType": change_type, "assetNumber": sub}
+    return found
+
+
+def order(
+    *lines: dict[str, Any],
+    order_type: str = "New",
+    total: str = "10.00",
+    start: date = TODAY,
+    asset_changes: list[dict[str, Any]] | None = None,
+) -> Order:
+    """An order as Nue documents it (orderType, orderProducts with their change types)."""
+    raw: dict[str, Any] = {
+        "id": "o-1",
+        "orderNumber": "O-00000001",
+        "customerId": "c",
+        "status": "Draft",
+        "orderType": order_type,
+        "orderStartDate": start.isoformat(),
+        "listTotal": total,
+        "discountAmount": "0",
+        "systemDiscountAmount": "0",
+        "taxAmount": "0",
+        "netTotal": total,
+        "grandTotal": total,
+        "orderProducts": list(lines) or [line(1)],
+    }
+    if asset_changes is not None:
+        raw["assetChanges"] = asset_changes
+    return Order.parse(raw)
+
+
+def facts(total: str = "10.00", start: date = TODAY) -> DraftFacts:
+    return DraftFacts.of(order(total=total, start=start))
 
 
 @pytest.mark.parametrize(
@@ -25,18 +69,17 @@ def member(role: Role, threshold: str | None = "1000.00") -> Membership:
     ],
 )
 def test_it_decides_by_role_and_threshold(role, amount, expected):
-    assert activation_decision(member(role), Decimal(amount)) == expected
+    assert decide(member(role), facts(amount), TODAY).decision == expected
 
 
 def test_it_uses_the_default_threshold_when_the_account_has_none(settings):
     settings.APPROVAL_THRESHOLD_DEFAULT = Decimal("50.00")
-    assert activation_decision(member(Role.BUYER, None), Decimal("50.01")) == (
-        Decision.REQUEST_APPROVAL
-    )
+    verdict = decide(member(Role.BUYER, None), facts("50.01"), TODAY)
+    assert verdict.decision == Decision.REQUEST_APPROVAL
 
 
 def test_it_forbids_everything_without_a_membership():
-    assert activation_decision(None, Decimal(0)) == Decision.FORBIDDEN
+    assert decide(None, facts("0"), TODAY).decision == Decision.FORBIDDEN
     assert not can_prepare(None)
     assert not can_cancel(None)
 
@@ -48,3 +91,62 @@ def test_it_forbids_everything_without_a_membership():
 def test_it_lets_roles_prepare_and_cancel(role, prepare, cancel):
     assert can_prepare(member(role)) is prepare
     assert can_cancel(member(role)) is cancel
+
+
+@pytest.mark.parametrize(
+    ("lines", "changes", "kind", "audit"),
+    [
+        ([line(1)], None, DraftKind.NEW_ORDER, AuditKind.ACTIVATION),
+        ([line(1, "UpdateQuantity", "SUB-1")], None, DraftKind.CHANGE, AuditKind.CHANGE_ORDER),
+        ([line(1, "Cancel", "SUB-1")], None, DraftKind.CANCELLATION, AuditKind.CANCELLATION),
+        ([line(1, "Renew", "SUB-1")], None, DraftKind.RENEWAL, AuditKind.CHANGE_ORDER),
+        (
+            [line(1, "UpdateQuantity", "SUB-1"), line(2, "Upgrade", "SUB-2")],
+            None,
+            DraftKind.BASKET,
+            AuditKind.CHANGE_ORDER,
+        ),
+        (
+            [line(1, "UpdateQuantity", "SUB-1"), line(2, "Cancel", "SUB-2")],
+            None,
+            DraftKind.BASKET,
+            AuditKind.CANCELLATION,
+        ),
+        # Nue's asset-change summary alone says it, when the lines carry no change type.
+        (
+            [line(1)],
+            [{"assetNumber": "SUB-1", "changeTypes": ["Cancel"], "before": {"quantity": 5}}],
+            DraftKind.CANCELLATION,
+            AuditKind.CANCELLATION,
+        ),
+    ],
+)
+def test_it_reads_the_kind_of_a_draft_from_the_order(lines, changes, kind, audit):
+    order_type = "New" if kind == DraftKind.NEW_ORDER else "Change"
+    found = DraftFacts.of(order(*lines, order_type=order_type, asset_changes=changes))
+    assert (found.kind, found.audit_kind) == (kind, audit)
+
+
+def test_it_forbids_a_buyer_a_cancellation_at_any_amount():
+    cancellation = DraftFacts.of(order(line(1, "Cancel", "SUB-1"), total="-120.00"))
+    verdict = decide(member(Role.BUYER), cancellation, TODAY)
+    assert verdict.decision == Decision.FORBIDDEN
+    assert "Only an admin of the account may cancel" in verdict.reason
+    assert decide(member(Role.ADMIN), cancellation, TODAY).decision == Decision.ACTIVATE
+
+
+def test_it_forbids_a_buyer_a_basket_holding_a_cancellation():
+    basket = DraftFacts.of(order(line(1, "UpdateQuantity", "SUB-1"), line(2, "Cancel", "SUB-2")))
+    assert decide(member(Role.BUYER), basket, TODAY).decision == Decision.FORBIDDEN
+
+
+@pytest.mark.parametrize("role", [Role.BUYER, Role.ADMIN])
+def test_it_refuses_a_draft_priced_for_a_day_that_has_passed(role):
+    verdict = decide(member(role), facts(start=TODAY - timedelta(days=5)), TODAY)
+    assert verdict.decision == Decision.EXPIRED
+    assert "priced for a start on 29 Nov 2026, which has passed" in verdict.reason
+
+
+def test_it_lets_a_draft_priced_for_today_or_later_activate():
+    for start in (TODAY, TODAY + timedelta(days=30)):
+        assert decide(member(Role.ADMIN), facts(start=start), TODAY).activates

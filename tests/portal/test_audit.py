@@ -139,11 +139,12 @@ def test_it_records_every_page_viewed_while_impersonating(as_ada, sam, ada, acme
 
 
 def test_it_records_every_action_taken_while_impersonating(as_ada, sam, ada):
+    as_ada.post("/support/elevate/", {"reason": "SUP-42 asked for it"})  # read-only writes nothing
     as_ada.post("/accounts/customer/", {"membership": ada.memberships.get().pk})
     action = AuditEvent.objects.get(kind=AuditKind.ACTION)
     assert (action.actor, action.on_behalf_of) == (sam, ada)
     assert (action.method, action.path) == ("POST", "/accounts/customer/")
-    assert action.details == {"status": 302, "elevated": False}
+    assert action.details == {"status": 302, "elevated": True}
 
 
 def test_it_records_no_page_views_without_impersonation(ada_client, sam_client):

@@ -325,6 +325,11 @@ def test_it_refuses_to_chain_impersonations(as_ada, grace):
     response = as_ada.post(
         f"/support/impersonate/{grace.memberships.get().pk}/", {"reason": "again"}
     )
+    assert response.status_code == 403  # read-only: refused before the support view
+    as_ada.post("/support/elevate/", {"reason": "SUP-42 asked for it"})
+    response = as_ada.post(
+        f"/support/impersonate/{grace.memberships.get().pk}/", {"reason": "again"}
+    )
     assert response.status_code == 404
     assert as_ada.get("/").wsgi_request.impersonation.target.email == "ada@acme.example"
 

@@ -154,7 +154,8 @@ class Route:
 
     `kwargs` builds the URL's arguments and `body` a plausible POST body from a customer's ids;
     swapping in another customer's `Ids` gives the foreign-id request. `writes` marks a POST that
-    changes state (upstream or the portal's); `public` routes need no sign-in.
+    changes state (upstream or the portal's); `moves_money` one that creates or activates an order
+    or change order (its view wears @money_moving); `public` routes need no sign-in.
     """
 
     name: str
@@ -164,6 +165,7 @@ class Route:
     kwargs: Build = _none
     body: Build = _none
     writes: bool = False
+    moves_money: bool = False
     public: bool = False
     htmx_only: bool = False
     needs: tuple[str, ...] = field(default=())  # Ids attributes the route builds on
@@ -284,9 +286,11 @@ ROUTES: tuple[Route, ...] = (
         kwargs=_draft,
         body=lambda ids: {"po_number": "PO-1", "consent": "on"},
         writes=True,
+        moves_money=True,
     ),
     Route("orders:activation_result", ("GET",), BUYERS, Owner.ORDER, kwargs=_order),
     Route("orders:draft_discard", ("POST",), BUYERS, Owner.DRAFT, kwargs=_draft, writes=True),
+    Route("orders:draft_reprice", ("POST",), BUYERS, Owner.DRAFT, kwargs=_draft, writes=True),
     # Approvals and review.
     Route(
         "orders:approval_request",
@@ -315,6 +319,7 @@ ROUTES: tuple[Route, ...] = (
         kwargs=lambda ids: {"pk": ids.approval},
         body=lambda ids: {"figures": "0" * 32},
         writes=True,
+        moves_money=True,
     ),
     Route(
         "orders:review_decline",
@@ -323,6 +328,14 @@ ROUTES: tuple[Route, ...] = (
         Owner.APPROVAL,
         kwargs=lambda ids: {"pk": ids.approval},
         body=lambda ids: {"comment": "Not this quarter"},
+        writes=True,
+    ),
+    Route(
+        "orders:review_reprice",
+        ("POST",),
+        frozenset({MARIA}),
+        Owner.APPROVAL,
+        kwargs=lambda ids: {"pk": ids.approval},
         writes=True,
     ),
     Route(
@@ -344,6 +357,7 @@ ROUTES: tuple[Route, ...] = (
         Owner.CUSTOMER,  # the acting customer's basket, kept in the session
         body=lambda ids: {"action": "preview"},
         writes=True,
+        moves_money=True,
     ),
     Route(
         "orders:change_basket_preview",
@@ -359,6 +373,7 @@ ROUTES: tuple[Route, ...] = (
         Owner.BASKET,
         kwargs=lambda ids: {"basket_id": ids.basket},
         writes=True,
+        moves_money=True,
     ),
     Route(
         "orders:change_basket_result",
@@ -377,6 +392,7 @@ ROUTES: tuple[Route, ...] = (
         Owner.CHANGE_PREVIEW,
         kwargs=_preview,
         writes=True,
+        moves_money=True,
     ),
     Route("orders:change_result", ("GET",), MEMBERS, Owner.CHANGE_PREVIEW, kwargs=_preview),
     Route(
@@ -387,6 +403,7 @@ ROUTES: tuple[Route, ...] = (
         kwargs=lambda ids: {"name": ids.subscription, "kind": "quantity"},
         body=lambda ids: {"quantity": "9", "when": "today"},
         writes=True,
+        moves_money=True,
     ),
 )
 

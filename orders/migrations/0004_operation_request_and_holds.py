@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_approvals_quote_links'),
+        ('orders', '0003_impersonated_records'),
     ]
 
     operations = [

@@ -1,0 +1,271 @@
+"""Activating a draft: the one path of every route that can (issue 20, item 7).
+
+The wizard's confirm, the basket's confirm, the draft page and an account manager's approval all
+call `activate_draft`: it reads the draft from Nue, asks `orders.policy.decide` what the member may
+do with what the draft is, runs the staleness check on every change order, activates it through
+the ledger, and `audit` writes the same event for the same kind of change whichever route it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from orders import approvals
+from orders.nue import (
+    ActivationResult,
+    AddOn,
+    CustomerNue,
+    DraftResult,
+    LineRequest,
+    NueConflict,
+    Order,
+    OrderLine,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionSnapshot,
+    for_customer,
+)
+from orders.policy import Decision, DraftFacts, DraftKind, Verdict, decide, is_expired
+from portal.audit import record
+from portal.models import AuditKind, Membership, User
+
+
+class NotActivated(Exception):
+    """`decide` said no (forbidden, expired, or it needs an approval): its verdict says why."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+class Stale(Exception):
+    """The subscription moved on since the draft was computed; it must be previewed again."""
+
+    def __init__(self, pairs: list[tuple[SubscriptionSnapshot, Subscription]]) -> None:
+        super().__init__("stale")
+        self.pairs = pairs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `activate_draft` did: `result` is None when an earlier submit had activated it."""
+
+    order: Order  # the draft as it was read before activating
+    verdict: Verdict
+    result: ActivationResult | None
+    changes: tuple[SubscriptionChange, ...] = field(default=())
+
+    @property
+    def replayed(self) -> bool:
+        return self.result is None or self.result.replayed
+
+
+def activate_draft(
+    scope: CustomerNue,
+    order_id: str,
+    *,
+    membership: Membership | None,
+    actor: User,
+    on_behalf_of: User | None = None,
+    previewed: Sequence[SubscriptionChange] = (),
+    po_number: str | None = None,
+    po_date: date | None = None,
+    approving: bool = False,
+) -> Outcome:
+    """Activate the draft once if `membership` may, as `decide` says for what Nue has on it.
+
+    `membership` is the member who activates or, when an account manager is `approving`, the
+    member who asked (an approval activates what they asked for, and nothing they could not
+    ask for). `previewed`: what the wizard's preview computed each change from, when it is known;
+    otherwise Nue's own summary on the change order. Raises NotActivated, Stale, DraftLocked,
+    OperationInProgress or a NueError.
+    """
+    order = scope.order(order_id, fresh=True)
+    facts = DraftFacts.of(order)
+    if order.status == "Activated":
+        # A second click or a retry after the first one went through: nothing to decide.
+        return Outcome(order, Verdict(Decision.ACTIVATE, "", facts), None)
+    verdict = decide(membership, facts, timezone.localdate())
+    allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}
+    if verdict.decision not in allowed:
+        raise NotActivated(verdict)
+    if facts.kind == DraftKind.NEW_ORDER:
+        if not approving:
+            approvals.refuse_if_locked(order.id)
+        result = scope.activate(
+            order.id,
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            po_number=po_number,
+            po_date=po_date,
+        )
+        return Outcome(order, verdict, result)
+    changes = tuple(previewed) or order.changes
+    if not changes:
+        raise NueConflict(
+            f"Nue does not say what change order {order.order_number} was computed from, so "
+            "it cannot be checked against the subscriptions now: preview the change again."
+        )
+    applied = _apply(
+        scope, order.id, changes, actor, on_behalf_of, po_number, po_date, approving=approving
+    )
+    return Outcome(order, verdict, applied, changes)
+
+
+def _apply(
+    scope: CustomerNue,
+    order_id: str,
+    changes: Sequence[SubscriptionChange],
+    actor: User,
+    on_behalf_of: User | None,
+    po_number: str | None,
+    po_date: date | None,
+    *,
+    approving: bool,
+) -> ActivationResult | None:
+    """Activate a change order exactly once; None when an earlier submit already did.
+
+    Raises Stale when a subscription is no longer the version and quantity the draft was computed
+    from: activating it would apply the delta on top of someone else's change. Every subscription
+    of the draft is checked before it is activated, so a stale basket changes nothing.
+    """
+    with scope.hold([c.name for c in changes], order_id, actor, on_behalf_of):
+        # A new scope: nothing memoised, every read below is Nue's state under the hold.
+        fresh = for_customer(scope.account)
+        assert fresh is not None
+        order = fresh.order(order_id, fresh=True)
+        if order.status == "Activated":
+            return None
+        if order.status != "Draft":
+            raise NueConflict(f"Change order {order.order_number} is {order.status.lower()}.")
+        now = {c.name: fresh.subscription(c.name) for c in changes}
+        moved = [
+            (c.before, now[c.name])
+            for c in changes
+            if (c.before.version, c.before.quantity) != (now[c.name].version, now[c.name].quantity)
+        ]
+        if moved:
+            raise Stale(moved)
+        if not approving:  # an approval is what the pending request waits for
+            approvals.refuse_if_locked(order.id)
+        try:
+            return fresh.activate(
+                order.id,
+                actor=actor,
+                on_behalf_of=on_behalf_of,
+                po_number=po_number,
+                po_date=po_date,
+            )
+        except NueConflict as error:
+            if error.error_code == "SUBSCRIPTION_CHANGED":
+                raise Stale([(c.before, now[c.name]) for c in changes]) from error
+            raise
+
+
+def audit(
+    request: HttpRequest,
+    outcome: Outcome,
+    *,
+    reasons: Mapping[str, str] | None = None,
+    asked: Mapping[str, Mapping[str, str]] | None = None,
+    **details: Any,
+) -> None:
+    """The activation's audit events, the same for the same kind of change on every route.
+
+    A new order is one ACTIVATION; a change order one event per subscription it changes, a
+    CANCELLATION (with the reason given) where it cancels, a CHANGE_ORDER otherwise. `reasons`
+    and `asked` are per subscription name; `details` (an approval, a PO) go on every event.
+    """
+    if outcome.replayed:
+        return
+    order, facts = outcome.order, outcome.verdict.facts
+    assert outcome.result is not None
+    common = {
+        "order_id": order.id,
+        "order_number": order.order_number,
+        "draft_kind": facts.kind.value,
+        "total": order.total,
+        "operation": outcome.result.operation_id,
+        **details,
+    }
+    if facts.kind == DraftKind.NEW_ORDER:
+        record(request, AuditKind.ACTIVATION, **common)
+        return
+    for name, types in _types_by_subscription(order, outcome.changes).items():
+        record(
+            request,
+            AuditKind.CANCELLATION if "Cancel" in types else AuditKind.CHANGE_ORDER,
+            reason=(reasons or {}).get(name, ""),
+            subscription=name,
+            change=",".join(types),
+            asked=dict((asked or {}).get(name, {})),
+            **common,
+        )
+
+
+def _types_by_subscription(
+    order: Order, changes: Sequence[SubscriptionChange]
+) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {c.name: list(c.change_types) for c in changes}
+    for line in order.all_lines():
+        if line.change_type and line.subscription_name:
+            types = found.setdefault(line.subscription_name, [])
+            if line.change_type not in types:
+                types.append(line.change_type)
+    return {name: tuple(types) for name, types in found.items()}
+
+
+def repriced_lines(order: Order, today: date) -> list[LineRequest]:
+    """The draft's lines again, starting today (a line meant to start later keeps its day)."""
+    return [
+        LineRequest(
+            price_book_entry_id=line.price_book_entry_id or "",
+            quantity=line.quantity,
+            start_date=max(line.start_date or today, today),
+            term_months=int(line.term) if line.term else None,
+            add_ons=_add_ons(line),
+        )
+        for line in order.lines
+    ]
+
+
+def _add_ons(line: OrderLine) -> tuple[AddOn, ...]:
+    return tuple(
+        AddOn(child.product_option_id, quantity=child.quantity, add_ons=_add_ons(child))
+        for child in line.children
+        if child.product_option_id
+    )
+
+
+def reprice(scope: CustomerNue, order: Order) -> DraftResult:
+    """A new draft of an expired one: the same lines and PO from today (POST /orders).
+
+    The expired draft stays as it is: Nue documents no way to delete or change a draft.
+    """
+    today = timezone.localdate()
+    facts = DraftFacts.of(order)
+    if not order.is_draft:
+        raise NueConflict(f"Order {order.order_number} is no longer a draft.")
+    if facts.kind != DraftKind.NEW_ORDER:
+        raise NueConflict(
+            "A change order is re-priced by previewing the change again from the subscription."
+        )
+    if not is_expired(facts, today):
+        raise NueConflict(f"Draft {order.order_number} is still valid: activate it as it is.")
+    lines = repriced_lines(order, today)
+    return scope.create_draft(
+        lines,
+        effective_date=min(line.start_date or today for line in lines),
+        # Nue names an unnamed order after its number, which would name the new one after the old.
+        name=order.name if order.name and order.order_number not in order.name else None,
+        preview_invoice=True,
+        calculate_tax=True,
+        po_number=order.po_number,
+        po_date=order.po_date,
+    )
