@@ -89,7 +89,9 @@ def activate_draft(
     order = scope.order(order_id, fresh=True)
     facts = DraftFacts.of(order)
     if order.status == "Activated":
-        # A second click or a retry after the first one went through: nothing to decide.
+        # A second click or a retry after the first one went through: nothing to decide, but
+        # what its lost answer left open in the ledger settles now.
+        scope.settle([order.id, *facts.subscriptions])
         return Outcome(order, Verdict(Decision.ACTIVATE, "", facts), None)
     verdict = decide(membership, facts, timezone.localdate())
     allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}

@@ -2615,6 +2615,16 @@ class CustomerNue:
             result=fields.get("result", {}),
         )
 
+    def settle(self, targets: Iterable[str]) -> None:
+        """Resolve the open operations of `targets` by reading Nue: a retry that finds the work
+        done settles what the lost answer left open (and writes its audit events)."""
+        from orders.models import Operation
+
+        for op in Operation.objects.filter(
+            customer=self.account, target__in=list(targets), state__in=Operation.OPEN_STATES
+        ):
+            self.resolve(op)
+
     def resolve(self, op: Operation) -> Operation:
         """Settle an open operation by reading Nue; never sends anything again.
 

@@ -10,6 +10,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
     JsonResponse,
 )
 from django.shortcuts import redirect, render
@@ -56,7 +57,8 @@ def choose_customer(request: PortalRequest) -> HttpResponse:
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             next_url = "/"
-        return redirect(next_url)
+        # A plain redirect: redirect() would take a path without a slash ("0") for a view name.
+        return HttpResponseRedirect(next_url)
     ctx = {"memberships": memberships, "next": request.GET.get("next", "")}
     return render(request, "portal/choose_customer.html", ctx)
 
