@@ -26,11 +26,22 @@ SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 NUE_API_URL = env.str("NUE_API_URL", default="")
 NUE_API_KEY = env.str("NUE_API_KEY", default=DEV_NUE_API_KEY)
 
+# Nue: with NUE_API_URL unset the portal talks to the emulator inside this process, mounted at
+# /nue-emulator/ and reached through an in-process WSGI transport. Its API answers anyone holding
+# the key, so in production (DEBUG=false) it runs only when switched on explicitly, for demos.
+NUE_EMULATOR_ENABLED = env.bool("NUE_EMULATOR_ENABLED", default=DEBUG and not NUE_API_URL)
+
 if not DEBUG:
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters.")
-    if not NUE_API_KEY or (NUE_API_URL and NUE_API_KEY == DEV_NUE_API_KEY):
+    # The dev key is published: with it anyone could use the emulator's API, or send it to Nue.
+    if not NUE_API_KEY or NUE_API_KEY == DEV_NUE_API_KEY:
         raise ImproperlyConfigured("Set NUE_API_KEY to the tenant's Nue API key.")
+if bool(NUE_API_URL) == NUE_EMULATOR_ENABLED:
+    raise ImproperlyConfigured(
+        "Set NUE_API_URL to the tenant's Nue API, or NUE_EMULATOR_ENABLED=true for a demo"
+        " (not both)."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -231,10 +242,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Nue: with NUE_API_URL unset the portal talks to the emulator inside this process,
-# mounted at /nue-emulator/ and reached through an in-process WSGI transport.
-NUE_EMULATOR_ENABLED = not NUE_API_URL
 NUE_EMULATOR_PREFIX = "/nue-emulator"
+# Fault injection and the call journal are test and benchmark tools: never mounted in production.
+NUE_EMULATOR_CONTROL = DEBUG
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default=NUE_API_KEY)
 NUE_EMULATOR_WSGI_APP = "nue_emulator.embedded.application"
 
