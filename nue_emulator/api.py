@@ -336,8 +336,8 @@ def int_param(request: HttpRequest, name: str, default: int, low: int, high: int
 def public_base(request: HttpRequest) -> str:
     """Absolute URL of the emulator's mount point, for links a browser will open.
 
-    Embedded in the portal, links point at the portal (SITE_URL); standalone, at the host the
-    request came to.
+    On SITE_URL when the settings name one, else on the host the request came to (embedded, the
+    portal calls as the host its own browser request came to).
     """
     prefix = settings.NUE_EMULATOR_PREFIX.rstrip("/")
     site = getattr(settings, "SITE_URL", "")

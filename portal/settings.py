@@ -45,9 +45,9 @@ if bool(NUE_API_URL) == NUE_EMULATOR_ENABLED:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Absolute base of the portal; the embedded emulator builds browser-facing links
-# (quote links, invoice PDFs) from it.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute base of the portal for links in emails, quotes and invoices. Unset: the scheme and host
+# of the request being served (so `PORT=8001 make run` links to :8001).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "portal",
@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.no_store",
     "hijack.middleware.HijackUserMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -151,7 +152,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -159,10 +163,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five failures for one email from one address lock it for 15 minutes.
+# Login throttling: five failures for one email, from any addresses, or from one address, for
+# any emails, pause sign-in for it for 15 minutes (guessing one password from many machines, or
+# many passwords from one).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -243,6 +249,9 @@ LOGGING = {
 }
 
 NUE_EMULATOR_PREFIX = "/nue-emulator"
+# Where the portal's client addresses the in-process emulator; no socket is opened, and the links
+# the emulator hands out name SITE_URL or the host of the request served (orders.nue).
+NUE_EMULATOR_URL = "http://localhost" + NUE_EMULATOR_PREFIX
 # Fault injection and the call journal are test and benchmark tools: never mounted in production.
 NUE_EMULATOR_CONTROL = DEBUG
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default=NUE_API_KEY)
