@@ -80,9 +80,19 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
+def _error_page(
+    request: HttpRequest, template: str, ctx: dict[str, Any], status: int
+) -> HttpResponse:
+    """The page, or for an HTMX request its error block alone: htmx swaps it in place of the
+    element it targeted, where a whole document would nest a second page inside the first."""
+    htmx = getattr(request, "htmx", None)
+    partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
+    return render(request, template, {**ctx, "error_partial": partial}, status=status)
+
+
 @login_not_required
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+    return _error_page(request, "403.html", {"reason": str(exception or "")}, 403)
 
 
 CSRF_FAILURE_MESSAGE = (
@@ -95,12 +105,12 @@ CSRF_FAILURE_MESSAGE = (
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     # Django's own page carries an inline style, which the content security policy blocks; the
     # technical reason is for logs, not for the person whose form went stale.
-    return render(request, "403.html", {"reason": CSRF_FAILURE_MESSAGE}, status=403)
+    return _error_page(request, "403.html", {"reason": CSRF_FAILURE_MESSAGE}, 403)
 
 
 @login_not_required
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return _error_page(request, "404.html", {}, 404)
 
 
 @login_not_required
