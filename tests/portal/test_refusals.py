@@ -4,8 +4,10 @@ partial for an HTMX request (keeping the id of the element it replaces), the sam
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from nue_emulator.models import Order
+from tests.conftest import LOGIN_BACKEND
 from tests.nue_emulator.conftest import ACME
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +70,13 @@ def test_it_loads_htmx_without_the_debug_script_that_replaces_the_page(ada_clien
     page = ada_client.get("/").text
     assert "django_htmx/htmx-2.min.js" in page
     assert "django-htmx.js" not in page
+
+
+def test_it_answers_an_htmx_post_without_the_csrf_token_with_the_partial(ada):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada, backend=LOGIN_BACKEND)
+    response = client.post(PREVIEW, {}, headers=HTMX)
+    assert response.status_code == 403
+    assert "<html" not in response.text
+    assert 'id="preview"' in response.text
+    assert "This form had expired" in response.text
