@@ -99,3 +99,9 @@ def test_it_warns_in_the_deploy_check_when_the_emulator_serves():
     )
     assert result.returncode != 0
     assert "portal.W001" in result.stdout + result.stderr
+
+
+def test_it_refuses_both_a_nue_api_url_and_the_emulator():
+    result = manage("check", NUE_EMULATOR_ENABLED="true")
+    assert result.returncode != 0
+    assert "not both" in result.stderr
