@@ -83,7 +83,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 def _error_page(
     request: HttpRequest, template: str, ctx: dict[str, Any], status: int
 ) -> HttpResponse:
-    """The page, or for an HTMX request its error block alone: htmx swaps it in place of the
+    """The page, or for an HTMX request its error card alone: htmx swaps it in place of the
     element it targeted, where a whole document would nest a second page inside the first."""
     htmx = getattr(request, "htmx", None)
     partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
