@@ -61,6 +61,9 @@ def portal_env(tmp: Path, port: int) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DATABASE_URL": f"sqlite:///{tmp / 'portal.sqlite3'}",
         "SITE_URL": f"http://127.0.0.1:{port}",
+        # The embedded emulator as a production demo: switched on explicitly, with its own key.
+        "NUE_EMULATOR_ENABLED": "true",
+        "NUE_API_KEY": secrets.token_urlsafe(32),
         # No TLS on loopback: no redirect to https (the Secure cookies go in the header).
         "SECURE_SSL_REDIRECT": "false",
         "PORT": str(port),

@@ -1,6 +1,6 @@
 """HTTP plumbing shared by the emulator's API views: envelope, errors, auth, faults, journal.
 
-Every API view is wrapped by `endpoint()`: it checks the `nue-api-key` header, applies injected
+Every API view is wrapped by `endpoint()`: it checks the `nue-api-key` header, then applies injected
 faults, parses the JSON body, runs the view in one transaction (a rejected request changes
 nothing), turns `ApiError` into Nue's FAILURE envelope and records the call in the journal.
 """
@@ -208,6 +208,9 @@ def _handle(
     watcher: _WriteWatcher,
     kwargs: dict[str, Any],
 ) -> HttpResponse:
+    # The key first: a caller without it must neither trigger nor use up an injected fault.
+    if key and not api_key_ok(request):
+        return failure(ApiError(401, "UNAUTHORIZED", "Missing or invalid nue-api-key header."))
     latency = faults.global_latency_ms()
     fault = faults.take(route, request.method or "")
     if fault is not None:
@@ -224,8 +227,6 @@ def _handle(
         injected = _fault_response(fault)
         if injected is not None:
             return injected
-    if key and not api_key_ok(request):
-        return failure(ApiError(401, "UNAUTHORIZED", "Missing or invalid nue-api-key header."))
     if request.method not in methods:
         response = failure(
             ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here.")
@@ -335,8 +336,8 @@ def int_param(request: HttpRequest, name: str, default: int, low: int, high: int
 def public_base(request: HttpRequest) -> str:
     """Absolute URL of the emulator's mount point, for links a browser will open.
 
-    Embedded in the portal, links point at the portal (SITE_URL); standalone, at the host the
-    request came to.
+    On SITE_URL when the settings name one, else on the host the request came to (embedded, the
+    portal calls as the host its own browser request came to).
     """
     prefix = settings.NUE_EMULATOR_PREFIX.rstrip("/")
     site = getattr(settings, "SITE_URL", "")

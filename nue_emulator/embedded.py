@@ -1,6 +1,6 @@
 """The emulator as a WSGI callable for the portal's in-process transport.
 
-The portal wraps `application` in `httpx.WSGITransport`, with base URL SITE_URL + "/nue-emulator",
+The portal wraps `application` in `httpx.WSGITransport`, with base URL NUE_EMULATOR_URL,
 and calls it on the same thread and database connection as the portal request that is running.
 So this dispatcher deliberately skips Django's request handler: no portal middleware, no
 `request_started`/`request_finished` signals (they would close the caller's connection), no

@@ -55,6 +55,8 @@ LANGUAGE_CODE = "en-us"
 
 NUE_EMULATOR_PREFIX = "/nue-emulator"
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default="nue-emulator-dev-key")
+# The fault and journal endpoints: what benchmarks and out-of-process tests run it for.
+NUE_EMULATOR_CONTROL = env.bool("NUE_EMULATOR_CONTROL", default=True)
 SITE_URL = ""
 
 LOGGING = {

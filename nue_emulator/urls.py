@@ -3,6 +3,7 @@
 Namespaced, so names like "orders" never shadow the portal's own when it mounts these routes.
 """
 
+from django.conf import settings
 from django.urls import path
 
 from nue_emulator import pages, views
@@ -42,10 +43,16 @@ urlpatterns = [
         name="product-relationships",
     ),
     path("subscriptions/<str:subscription_id>", views.subscription, name="subscription"),
-    path("_emulator/faults", views.emulator_faults, name="emulator-faults"),
-    path("_emulator/faults/<str:fault_id>", views.emulator_fault, name="emulator-fault"),
-    path("_emulator/journal", views.emulator_journal, name="emulator-journal"),
     path("_emulator/print.css", pages.stylesheet, name="emulator-css"),
     path("view-order/<str:token>", pages.quote, name="quote-page"),
     path("view-invoice/<str:token>", pages.invoice, name="invoice-page"),
 ]
+
+# Fault injection and the call journal let a key holder slow or break every call and read what
+# others sent: tests and benchmarks only, so a production demo never mounts them.
+if getattr(settings, "NUE_EMULATOR_CONTROL", True):
+    urlpatterns += [
+        path("_emulator/faults", views.emulator_faults, name="emulator-faults"),
+        path("_emulator/faults/<str:fault_id>", views.emulator_fault, name="emulator-fault"),
+        path("_emulator/journal", views.emulator_journal, name="emulator-journal"),
+    ]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import copy_context
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import ApprovalRequest, QuoteLink
-from orders.nue import ActivationResult, CustomerNue, NueConflict, Order
+from orders.nue import ActivationResult, CustomerNue, NueConflict, Order, site_url
 from orders.templating.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 
@@ -184,7 +186,8 @@ def request_approval(
                 comment=comment,
                 figures=figures_of(order),
             )
-            transaction.on_commit(lambda: notify_managers(approval))
+            # Run in this request's context: its origin is the links' base without SITE_URL.
+            transaction.on_commit(partial(copy_context().run, notify_managers, approval))
     except IntegrityError:
         raise DraftLocked("Approval for this draft has already been requested.") from None
     return approval
@@ -216,7 +219,7 @@ def _decide(
             raise AlreadyDecided("This request has already been decided or withdrawn.")
         approval.refresh_from_db()
         if state != ApprovalRequest.State.WITHDRAWN:
-            transaction.on_commit(lambda: notify_requester(approval))
+            transaction.on_commit(partial(copy_context().run, notify_requester, approval))
     return approval
 
 
@@ -333,10 +336,6 @@ def generate_quote_link(
     return quote
 
 
-def _site_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def _send(subject: str, template: str, ctx: dict[str, Any], recipients: list[str]) -> None:
     if not recipients:
         return
@@ -358,7 +357,7 @@ def notify_managers(approval: ApprovalRequest) -> None:
     managers = approval.customer.managers.filter(is_active=True)
     ctx = {
         "approval": approval,
-        "link": _site_url(reverse("orders:review_request", args=[approval.pk])),
+        "link": site_url(reverse("orders:review_request", args=[approval.pk])),
     }
     subject = f"Approval requested: {approval.customer.name} order {approval.order_number}"
     _send(subject, "emails/approval_requested.txt", ctx, [m.email for m in managers])
@@ -367,7 +366,7 @@ def notify_managers(approval: ApprovalRequest) -> None:
 def notify_requester(approval: ApprovalRequest) -> None:
     ctx = {
         "approval": approval,
-        "link": _site_url(reverse("orders:order_detail", args=[approval.order_id])),
+        "link": site_url(reverse("orders:order_detail", args=[approval.order_id])),
     }
     verb = "approved" if approval.state == ApprovalRequest.State.APPROVED else "declined"
     subject = f"Order {approval.order_number} was {verb}"

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from orders.errors import upstream_error_response
-from orders.nue import NueError, for_customer
+from orders.nue import NueError, for_customer, serving_origin
 
 
 class NueMiddleware:
     """Sets `request.nue` (None without an acting customer) after portal.middleware.acting_customer.
 
-    Building the scope makes no call; Nue is reached only when a view uses a verb. A NueError a
+    Building the scope makes no call; Nue is reached only when a view uses a verb. While the
+    request is served, its origin is `serving_origin` (links built without SITE_URL). A NueError a
     view lets through becomes the friendly 404/409/422/502/503/504 answer of orders.errors.
     """
 
@@ -22,7 +23,11 @@ class NueMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.nue = for_customer(getattr(request, "customer", None))  # type: ignore[attr-defined]
-        return self.get_response(request)
+        token = serving_origin.set(f"{request.scheme}://{request.get_host()}")
+        try:
+            return self.get_response(request)
+        finally:
+            serving_origin.reset(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, NueError):

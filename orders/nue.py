@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -320,6 +321,14 @@ def _odate(d: Mapping[str, Any], *keys: str, kind: str) -> date | None:
     return None
 
 
+def _olink(value: str | None) -> str | None:
+    """A URL Nue gives for the browser to open, or None unless it is http(s): a page renders it
+    as a link, where `javascript:` or `data:` would run in the portal's origin."""
+    if value is None or not value.startswith(("https://", "http://")):
+        return None
+    return value
+
+
 def _ostr_any(d: Mapping[str, Any], *keys: str, kind: str) -> str | None:
     for key in keys:
         value = _ostr(d, key, kind)
@@ -597,8 +606,8 @@ class Invoice(NamedTuple):
             amount_without_tax=_odec(d, "amountWithoutTax", k),
             tax_amount=_money(d, "taxAmount", k),
             balance=_odec(d, "balance", k),
-            invoice_pdf=_ostr(d, "invoicePdf", k),
-            payment_url=_ostr_any(d, "paymentHostedUrl", "paymentUrl", kind=k),
+            invoice_pdf=_olink(_ostr(d, "invoicePdf", k)),
+            payment_url=_olink(_ostr_any(d, "paymentHostedUrl", "paymentUrl", kind=k)),
             items=tuple(InvoiceItem.parse(x) for x in _objs(d, "items", k)),
         )
 
@@ -1428,15 +1437,39 @@ def _json_default(value: object) -> object:
 _client: NueClient | None = None
 _client_lock = threading.Lock()
 
+# The origin ("https://portal.example.com") of the portal request being served, set by
+# orders.middleware: the in-process emulator answers as that host, so the quote and invoice links
+# it hands out open where the browser already is (unless SITE_URL names the portal's address).
+serving_origin: ContextVar[str] = ContextVar("serving_origin", default="")
+
+
+def site_url(path: str) -> str:
+    """An absolute link to a portal path: on SITE_URL when set, else on the request's own host."""
+    return (settings.SITE_URL or serving_origin.get()) + path
+
+
+def embedded_emulator() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """The in-process emulator's WSGI app, called as the host of the portal request served."""
+    app = import_string(settings.NUE_EMULATOR_WSGI_APP)
+
+    def as_serving_host(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        scheme, _, host = serving_origin.get().partition("://")
+        if host:
+            environ = {**environ, "wsgi.url_scheme": scheme, "HTTP_HOST": host}
+        return cast("Iterable[bytes]", app(environ, start_response))
+
+    return as_serving_host
+
 
 def build_default_client() -> NueClient:
     """The process-wide client from settings: in-process emulator, or Nue over the network."""
     if settings.NUE_EMULATOR_ENABLED:
-        app = import_string(settings.NUE_EMULATOR_WSGI_APP)
         return NueClient(
-            settings.SITE_URL + settings.NUE_EMULATOR_PREFIX,
+            settings.NUE_EMULATOR_URL,
             settings.NUE_API_KEY,
-            transport=httpx.WSGITransport(app=app),
+            transport=httpx.WSGITransport(app=embedded_emulator()),
         )
     return NueClient(settings.NUE_API_URL, settings.NUE_API_KEY)
 
@@ -1862,7 +1895,10 @@ def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tupl
     results: dict[str, T] = {}
     failure: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max(1, min(len(calls), MAX_CONCURRENT_READS))) as pool:
-        futures = {name: pool.submit(_in_worker, call) for name, call in calls.items()}
+        # Each worker runs in a copy of this context: it serves the same request (serving_origin).
+        futures = {
+            name: pool.submit(copy_context().run, _in_worker, call) for name, call in calls.items()
+        }
         try:
             here = local()
         except BaseException as error:  # re-raised below, after every worker finished

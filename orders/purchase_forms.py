@@ -29,6 +29,16 @@ MAX_TERM_MONTHS = 120  # Nue's longest subscription term
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 60
 DEFAULT_TERM_MONTHS = 12
+# The configuration is kept in the session as posted, so only a line's own fields are kept and
+# each within bounds: whatever else a request carries never reaches the session store.
+LINE_FIELDS = frozenset(
+    {"entry", "quantity", "start_date", "term_mode", "term_months", "coterm", "price_tag"}
+)
+ADDON_FIELD = re.compile(r"(addon|qty|start|term)_[\w.:-]{1,100}")
+MAX_KEY_CHARS = 16
+MAX_VALUE_CHARS = 255
+MAX_ADDON_FIELDS = 400  # per line: four fields for each add-on of a large bundle
+MAX_CONFIGURATION_CHARS = 200_000
 TERM = "term"
 COTERM = "coterm"
 
@@ -463,13 +473,28 @@ class OrderConfiguration:
 
     def __init__(self, data: Mapping[str, list[str]] | None = None) -> None:
         raw = dict(data or {})
-        self.data: dict[str, list[str]] = {
-            k: [str(v) for v in values]
-            for k, values in raw.items()
-            if k not in ("csrfmiddlewaretoken", "action", "add", "remove")
-        }
-        self.keys: list[str] = [k for k in self.data.get("line", []) if k.isalnum()][:MAX_LINES]
-        self.data["line"] = list(self.keys)
+        keys = dict.fromkeys(
+            str(k) for k in raw.get("line", []) if str(k).isalnum() and len(str(k)) <= MAX_KEY_CHARS
+        )
+        self.keys: list[str] = list(keys)[:MAX_LINES]
+        self.data: dict[str, list[str]] = {"line": list(self.keys)}
+        budget = MAX_CONFIGURATION_CHARS
+        per_line = dict.fromkeys(self.keys, 0)
+        for name, values in raw.items():
+            key, _, field_name = name.partition("-")
+            if key not in per_line or not values:
+                continue
+            if field_name not in LINE_FIELDS:
+                if not ADDON_FIELD.fullmatch(field_name) or per_line[key] >= MAX_ADDON_FIELDS:
+                    continue
+                per_line[key] += 1
+            value = str(values[-1])  # one value per field: the one a form would read
+            if len(value) > MAX_VALUE_CHARS:
+                continue
+            budget -= len(name) + len(value)
+            if budget < 0:
+                break
+            self.data[name] = [value]
 
     def add(self, item: CatalogEntry, today: date) -> str:
         key = new_key()

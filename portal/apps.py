@@ -7,7 +7,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal accounts"
 
     def ready(self) -> None:
-        import portal.audit  # noqa: F401  (connects the sign-in audit receivers)
+        # Imported for their effects: the sign-in audit receivers and the deploy checks.
+        import portal.audit
+        import portal.checks  # noqa: F401
         from portal.roles import ensure_support_group
 
         post_migrate.connect(ensure_support_group, sender=self)

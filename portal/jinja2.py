@@ -36,7 +36,6 @@ from django.test.signals import template_rendered
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import localize
-from django_htmx.jinja import htmx_script
 from markupsafe import Markup
 
 
@@ -137,6 +136,19 @@ class Environment(jinja2.Environment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         value = super().getattr(obj, attribute)
         return Method(value) if type(value) is MethodType else value
+
+
+def htmx_script(nonce: str) -> Markup:
+    """htmx itself, loaded with the nonce.
+
+    Not django-htmx's `htmx_script`: with DEBUG on it adds a script that replaces the whole page
+    with any 400/403/404/500 answer to an HTMX request and evals the scripts in it (which the CSP
+    refuses), so `make run` would show a bare document where production shows the portal's own
+    refusal or error partial. Both modes render the same.
+    """
+    return Markup('<script src="{}" defer nonce="{}"></script>').format(
+        static("django_htmx/htmx-2.min.js"), nonce
+    )
 
 
 def environment(**options: Any) -> jinja2.Environment:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from portal.models import Membership
 
@@ -37,5 +38,17 @@ def acting_customer(get_response: Callable[[HttpRequest], HttpResponse]):
         request.membership = membership  # type: ignore[attr-defined]
         request.customer = membership.account if membership else None  # type: ignore[attr-defined]
         return get_response(request)
+
+    return middleware
+
+
+def no_store(get_response: Callable[[HttpRequest], HttpResponse]):
+    """Signed-in pages and exports carry customer data: no browser or proxy may keep a copy."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
 
     return middleware

@@ -26,17 +26,28 @@ SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 NUE_API_URL = env.str("NUE_API_URL", default="")
 NUE_API_KEY = env.str("NUE_API_KEY", default=DEV_NUE_API_KEY)
 
+# Nue: with NUE_API_URL unset the portal talks to the emulator inside this process, mounted at
+# /nue-emulator/ and reached through an in-process WSGI transport. Its API answers anyone holding
+# the key, so in production (DEBUG=false) it runs only when switched on explicitly, for demos.
+NUE_EMULATOR_ENABLED = env.bool("NUE_EMULATOR_ENABLED", default=DEBUG and not NUE_API_URL)
+
 if not DEBUG:
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters.")
-    if not NUE_API_KEY or (NUE_API_URL and NUE_API_KEY == DEV_NUE_API_KEY):
+    # The dev key is published: with it anyone could use the emulator's API, or send it to Nue.
+    if not NUE_API_KEY or NUE_API_KEY == DEV_NUE_API_KEY:
         raise ImproperlyConfigured("Set NUE_API_KEY to the tenant's Nue API key.")
+if bool(NUE_API_URL) == NUE_EMULATOR_ENABLED:
+    raise ImproperlyConfigured(
+        "Set NUE_API_URL to the tenant's Nue API, or NUE_EMULATOR_ENABLED=true for a demo"
+        " (not both)."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Absolute base of the portal; the embedded emulator builds browser-facing links
-# (quote links, invoice PDFs) from it.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute base of the portal for links in emails, quotes and invoices. Unset: the scheme and host
+# of the request being served (so `PORT=8001 make run` links to :8001).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "portal",
@@ -62,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.no_store",
     "hijack.middleware.HijackUserMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -162,7 +174,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -170,10 +185,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five failures for one email from one address lock it for 15 minutes.
+# Login throttling: five failures for one email, from any addresses, or from one address, for
+# any emails, pause sign-in for it for 15 minutes (guessing one password from many machines, or
+# many passwords from one).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -253,10 +270,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Nue: with NUE_API_URL unset the portal talks to the emulator inside this process,
-# mounted at /nue-emulator/ and reached through an in-process WSGI transport.
-NUE_EMULATOR_ENABLED = not NUE_API_URL
 NUE_EMULATOR_PREFIX = "/nue-emulator"
+# Where the portal's client addresses the in-process emulator; no socket is opened, and the links
+# the emulator hands out name SITE_URL or the host of the request served (orders.nue).
+NUE_EMULATOR_URL = "http://localhost" + NUE_EMULATOR_PREFIX
+# Fault injection and the call journal are test and benchmark tools: never mounted in production.
+NUE_EMULATOR_CONTROL = DEBUG
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default=NUE_API_KEY)
 NUE_EMULATOR_WSGI_APP = "nue_emulator.embedded.application"
 

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import support_views, views
-from portal.forms import EmailAuthenticationForm, PortalPasswordResetForm
+from portal.forms import EmailAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,7 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(form_class=PortalPasswordResetForm),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import logging
+from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import DatabaseError, connection
@@ -20,7 +25,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from orders.views import dashboard
-from portal.forms import ChooseCustomerForm
+from portal.audit import client_ip
+from portal.forms import ChooseCustomerForm, PortalPasswordResetForm
 from portal.http import PortalRequest
 from portal.middleware import SESSION_KEY
 from portal.models import Membership
@@ -105,9 +111,19 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
+def _error_page(
+    request: HttpRequest, template: str, ctx: dict[str, Any], status: int
+) -> HttpResponse:
+    """The page, or for an HTMX request its error card alone: htmx swaps it in place of the
+    element it targeted, where a whole document would nest a second page inside the first."""
+    htmx = getattr(request, "htmx", None)
+    partial = htmx is not None and bool(htmx) and not htmx.history_restore_request
+    return render(request, template, {**ctx, "error_partial": partial}, status=status)
+
+
 @login_not_required
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+    return _error_page(request, "403.html", {"reason": str(exception or "")}, 403)
 
 
 CSRF_FAILURE_MESSAGE = (
@@ -120,15 +136,52 @@ CSRF_FAILURE_MESSAGE = (
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     # Django's own page carries an inline style, which the content security policy blocks; the
     # technical reason is for logs, not for the person whose form went stale.
-    return render(request, "403.html", {"reason": CSRF_FAILURE_MESSAGE}, status=403)
+    return _error_page(request, "403.html", {"reason": CSRF_FAILURE_MESSAGE}, 403)
 
 
 @login_not_required
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return _error_page(request, "404.html", {}, 404)
 
 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
     # Rendered without the request context: whatever failed must not fail again here.
     return render(None, "500.html", status=500)
+
+
+# Each reset request sends a mail: a few per email and per address in an hour, so nobody can
+# flood an inbox or use the portal to send mail in bulk.
+RESET_REQUESTS_PER_EMAIL = 3
+RESET_REQUESTS_PER_ADDRESS = 10
+RESET_WINDOW_SECONDS = 60 * 60
+
+
+def _count_reset_request(key: str) -> int:
+    cache.add(key, 0, RESET_WINDOW_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RESET_WINDOW_SECONDS)
+        return 1
+
+
+def reset_requests_exceeded(request: HttpRequest, email: str) -> bool:
+    """Counts this request; true once its email or its address asked too often this hour."""
+    digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    per_email = _count_reset_request(f"password-reset:email:{digest}")
+    per_address = _count_reset_request(f"password-reset:address:{client_ip(request)}")
+    return per_email > RESET_REQUESTS_PER_EMAIL or per_address > RESET_REQUESTS_PER_ADDRESS
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PortalPasswordResetForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if reset_requests_exceeded(self.request, form.cleaned_data["email"]):
+            # The same answer whether or not the email has an account.
+            return render(self.request, "registration/password_reset_paused.html", status=429)
+        if settings.SITE_URL:
+            site = urlsplit(settings.SITE_URL)
+            self.extra_email_context = {"protocol": site.scheme, "domain": site.netloc}
+        return super().form_valid(form)

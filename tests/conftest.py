@@ -30,7 +30,7 @@ def installed_client(
     The URL and key default to the embedded emulator's; `options` go to NueClient (`sleep`).
     """
     client = nue.NueClient(
-        base_url or settings.SITE_URL + settings.NUE_EMULATOR_PREFIX,
+        base_url or settings.NUE_EMULATOR_URL,
         api_key or settings.NUE_API_KEY,
         transport=transport,
         **options,

@@ -15,14 +15,6 @@ from .conftest import PHONE, sign_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def unexpected(errors: list[str]) -> list[str]:
-    """Console errors other than htmx's log of a stale preview it cancelled (hx-sync replace)."""
-    aborts = sum(1 for e in errors if e.startswith("htmx:sendAbort"))
-    after = [e for e in errors if e.startswith("htmx:afterRequest")]
-    rest = [e for e in errors if not e.startswith(("htmx:sendAbort", "htmx:afterRequest"))]
-    return rest + after[aborts:]
-
-
 def test_it_buys_a_bundle_end_to_end(page, watch):
     sign_in(page, "ada@acme.example")
     page.goto("/orders/new/")
@@ -63,7 +55,7 @@ def test_it_buys_a_bundle_end_to_end(page, watch):
     activations = [c for c in calls if c.method == "POST" and c.path.endswith(order_id)]
     assert len(activations) == 1
     watch.screenshot("new-order-activated")
-    assert unexpected(watch.errors) == []
+    assert watch.errors == []
 
 
 def test_it_configures_on_a_phone(page, watch):
@@ -74,7 +66,7 @@ def test_it_configures_on_a_phone(page, watch):
     page.get_by_label("Quantity", exact=True).fill("3")
     expect(page.locator("#preview")).to_contain_text("$75.00")
     watch.screenshot("new-order-phone")
-    assert unexpected(watch.errors) == []
+    assert watch.errors == []
 
 
 def test_it_shows_progress_while_a_slow_preview_loads(page, watch):
@@ -87,7 +79,7 @@ def test_it_shows_progress_while_a_slow_preview_loads(page, watch):
         expect(page.locator("#preview-progress")).to_have_css("opacity", "1")
         expect(page.locator("#preview")).to_contain_text("$50.00")
     expect(page.locator("#preview-progress")).to_have_css("opacity", "0")
-    assert unexpected(watch.errors) == []
+    assert watch.errors == []
 
 
 def test_it_works_without_javascript(browser, live_server):

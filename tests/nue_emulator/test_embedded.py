@@ -17,7 +17,7 @@ from tests.nue_emulator.conftest import ACME, ok
 
 @pytest.fixture
 def client(seeded, settings):
-    base = settings.SITE_URL + settings.NUE_EMULATOR_PREFIX
+    base = settings.NUE_EMULATOR_URL
     headers = {"nue-api-key": settings.NUE_EMULATOR_API_KEY}
     with httpx.Client(
         transport=httpx.WSGITransport(app=application), base_url=base, headers=headers
@@ -78,14 +78,21 @@ def test_it_drops_the_connection_on_a_reset_fault(client):
         client.get(f"/customers/{ACME}")
 
 
-def test_it_links_to_the_portal_host(client, settings):
+@pytest.mark.parametrize(
+    ("site_url", "base"),
+    [("", "http://localhost/nue-emulator"), ("https://portal.example", "https://portal.example")],
+)
+def test_it_links_to_the_site_url_or_else_the_host_called(client, settings, site_url, base):
+    settings.SITE_URL = site_url
     order_id = (
         Order.objects.filter(customer_id=ACME, status="Draft").values_list("id", flat=True).first()
     )
     link = client.get(f"/orders/magiclink/order/{order_id}").json()["magicLink"]
-    assert link.startswith(settings.SITE_URL + "/nue-emulator/view-order/")
+    assert link.startswith(base.removesuffix("/nue-emulator") + "/nue-emulator/view-order/")
     invoices = ok(client.get(f"/customers/{ACME}/invoices", params={"limit": 1}))
-    assert invoices[0]["invoicePdf"].startswith(settings.SITE_URL + "/nue-emulator/view-invoice/")
+    assert invoices[0]["invoicePdf"].startswith(
+        base.removesuffix("/nue-emulator") + "/nue-emulator/view-invoice/"
+    )
 
 
 def test_it_times_out_after_a_hang_fault(client):

@@ -143,3 +143,11 @@ def test_it_faults_a_share_of_the_calls(api, monkeypatch):
     assert statuses == [503, 200, 503, 200]
     error(api.post("/_emulator/faults", {"status": 503, "percent": 0}), 400)
     error(api.post("/_emulator/faults", {"status": 503, "percent": 101}), 400)
+
+
+def test_it_checks_the_key_before_a_fault_fires(api, anonymous):
+    with faults.inject("orders", "GET", status=503, times=1) as fault:
+        error(anonymous.get("/orders", customerIds=[ACME]), 401)
+        assert fault in faults.active()
+        assert api.get("/orders", customerIds=[ACME]).status_code == 503
+        assert fault not in faults.active()

@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import respx
-from django.conf import settings
-from django.utils.module_loading import import_string
 
 from orders import nue
 from tests.conftest import installed_client
@@ -235,10 +233,7 @@ class ApplyThenTimeout(httpx.BaseTransport):
 
 @pytest.fixture
 def emulator_transport() -> httpx.BaseTransport:
-    from django.conf import settings
-    from django.utils.module_loading import import_string
-
-    return httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
+    return httpx.WSGITransport(app=nue.embedded_emulator())
 
 
 @pytest.fixture
@@ -255,7 +250,7 @@ class Upstream(httpx.BaseTransport):
     and answered by `answer(request, emulator)` when a test gives one (the HTTP edge)."""
 
     def __init__(self, method: str, path_suffix: str, answer=None) -> None:
-        self.inner = httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
+        self.inner = httpx.WSGITransport(app=nue.embedded_emulator())
         self.method = method
         self.path_suffix = path_suffix
         self.answer = answer

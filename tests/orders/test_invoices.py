@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
 import pytest
 from django.utils import timezone
 
 from nue_emulator import faults
+from tests.orders.conftest import upstream
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_no_faults", "_clear_cache")]
 
@@ -135,3 +138,24 @@ def test_it_ignores_a_tampered_page(ada_client):
     assert response.status_code == 422
     assert names(response.text)
     assert ada_client.get("/invoices/", {"page": "abc"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(document.cookie)", " javascript:alert(1)", "data:text/html,<b>x</b>", "//x"],
+)
+def test_it_renders_only_http_links_nue_gives(ada_client, acme_nue, link):
+    invoice = next(i for i in acme_nue.invoices(limit=100).items if i.invoice_pdf)
+
+    def with_link(request: httpx.Request, emulator: httpx.BaseTransport) -> httpx.Response:
+        answer = json.loads(emulator.handle_request(request).read())
+        answer["data"]["invoicePdf"] = answer["data"]["paymentHostedUrl"] = link
+        return httpx.Response(200, json=answer)
+
+    with upstream("GET", f"/invoices/{invoice.id}", with_link) as nue:
+        html = ada_client.get(f"/invoices/{invoice.id}/").text
+    assert nue.calls == 1
+    assert invoice.name in html
+    assert "Download PDF" not in html
+    assert "Pay " not in html
+    assert link.strip() not in html

@@ -13,6 +13,7 @@ from django.urls import reverse
 from nue_emulator import faults, journal
 from nue_emulator.models import Product
 from orders.nue import for_customer
+from orders.purchase_state import CONFIG_KEY
 from orders.templating.dates import day_text
 from orders.templating.money import money
 from tests.conftest import signed_in
@@ -395,3 +396,15 @@ def test_it_limits_live_previews_per_person_without_asking_nue(
     assert 'id="preview"' in paused.content.decode()
     assert "catching up" in paused.content.decode()
     assert bob_client.post(url, data, HTTP_HX_REQUEST="true").status_code == 200
+
+
+def test_it_keeps_only_known_line_fields_of_bounded_size_in_the_session(ada_client):
+    known = line("la", PRO)
+    data = {**known, "la-price_tag": "SAVE10"}
+    data.update({f"junk{i}": "x" * 2000 for i in range(900)})  # 1.8 MB the session must not get
+    data.update({"lb-quantity": "3", "la-notes": "y" * 2000, "la-qty_opt-seats": "9" * 5000})
+    response = ada_client.post(PREVIEW_URL, data, **HTMX)
+    assert response.status_code == 200
+    stored = ada_client.session[CONFIG_KEY.format(customer=account().pk)]
+    expected = {name: [value] for name, value in known.items() if name != "line"}
+    assert stored == {"line": ["la"], **expected, "la-price_tag": ["SAVE10"]}

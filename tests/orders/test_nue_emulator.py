@@ -174,7 +174,7 @@ def test_it_resolves_an_applied_then_timed_out_activation_without_a_second_post(
 ):
     draft = new_draft(acme_nue)
     flaky = nue.NueClient(
-        settings.SITE_URL + settings.NUE_EMULATOR_PREFIX,
+        settings.NUE_EMULATOR_URL,
         settings.NUE_API_KEY,
         transport=ApplyThenTimeout(emulator_transport, "POST", f"/orders/{draft.id}"),
     )

@@ -41,7 +41,7 @@ def test_it_generates_a_link_for_a_draft_of_ones_own_customer(bob, bob_client, s
     assert response.status_code == 302
     assert response["Location"] == _detail(order.id) + "#quote-link"
     link = QuoteLink.objects.get(order_id=order.id)
-    assert link.url.startswith(settings.SITE_URL + "/nue-emulator/view-order/")
+    assert link.url.startswith("http://testserver/nue-emulator/view-order/")
     assert settings.NUE_API_KEY not in link.url
     assert link.generated_by == bob
     assert link.figures["grand_total"] == f"{order.total:.2f}"
@@ -179,3 +179,25 @@ def test_it_rejects_get(bob_client):
 def test_it_requires_sign_in(db, client):
     response = client.post(_url(big_draft().id), {"template": ""})
     assert response.status_code == 302
+
+
+def test_it_links_on_the_requests_own_host_without_a_site_url(bob_client, settings):
+    settings.SITE_URL = ""
+    order = big_draft()
+    bob_client.post(_url(order.id), {"template": ""}, HTTP_HOST="127.0.0.1:8001")
+    link = QuoteLink.objects.get(order_id=order.id)
+    assert link.url.startswith("http://127.0.0.1:8001/nue-emulator/view-order/")
+
+
+def test_it_links_on_the_site_url_when_set(bob_client, settings):
+    settings.SITE_URL = "https://portal.example.com"
+    order = big_draft()
+    bob_client.post(_url(order.id), {"template": ""}, HTTP_HOST="127.0.0.1:8001")
+    link = QuoteLink.objects.get(order_id=order.id)
+    assert link.url.startswith("https://portal.example.com/nue-emulator/view-order/")
+
+
+def test_it_links_invoice_pdfs_on_the_requests_own_host(ada_client, settings):
+    settings.SITE_URL = ""
+    html = ada_client.get("/invoices/", HTTP_HOST="localhost:8001").text
+    assert 'href="http://localhost:8001/nue-emulator/view-invoice/' in html

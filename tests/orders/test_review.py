@@ -159,7 +159,7 @@ def test_it_approves_by_activating_through_the_ledger(
     assert event.customer == approval.customer
     assert event.details["order_id"] == approval.order_id
     assert [m.to for m in mail.outbox] == [["bob@acme.example"]]
-    link = settings.SITE_URL + reverse("orders:order_detail", args=[approval.order_id])
+    link = "http://testserver" + reverse("orders:order_detail", args=[approval.order_id])
     assert link in mail.outbox[0].body
     assert "approved" in mail.outbox[0].subject
 

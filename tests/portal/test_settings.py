@@ -55,3 +55,53 @@ def test_it_refuses_to_start_without_a_nue_api_key():
     result = manage("check", NUE_API_KEY="")
     assert result.returncode != 0
     assert "NUE_API_KEY" in result.stderr
+
+
+def test_it_refuses_to_start_in_production_without_a_nue_api_url():
+    result = manage("check", NUE_API_URL="")
+    assert result.returncode != 0
+    assert "NUE_API_URL" in result.stderr
+    assert "NUE_EMULATOR_ENABLED" in result.stderr
+
+
+def test_it_refuses_the_emulators_published_key_for_a_production_demo():
+    result = manage(
+        "check", NUE_API_URL="", NUE_EMULATOR_ENABLED="true", NUE_API_KEY="nue-emulator-dev-key"
+    )
+    assert result.returncode != 0
+    assert "NUE_API_KEY" in result.stderr
+
+
+MOUNTED = """
+from django.urls import Resolver404, resolve
+for path in ("/nue-emulator/orders", "/nue-emulator/_emulator/faults",
+             "/nue-emulator/_emulator/journal"):
+    try:
+        print(path, resolve(path).url_name)
+    except Resolver404:
+        print(path, "absent")
+"""
+
+
+def test_it_serves_a_production_demo_emulator_without_faults_or_journal():
+    result = manage("shell", "-c", MOUNTED, NUE_API_URL="", NUE_EMULATOR_ENABLED="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-4:-1] == [
+        "/nue-emulator/orders orders",
+        "/nue-emulator/_emulator/faults absent",
+        "/nue-emulator/_emulator/journal absent",
+    ]
+
+
+def test_it_warns_in_the_deploy_check_when_the_emulator_serves():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", NUE_API_URL="", NUE_EMULATOR_ENABLED="true"
+    )
+    assert result.returncode != 0
+    assert "portal.W001" in result.stdout + result.stderr
+
+
+def test_it_refuses_both_a_nue_api_url_and_the_emulator():
+    result = manage("check", NUE_EMULATOR_ENABLED="true")
+    assert result.returncode != 0
+    assert "not both" in result.stderr
