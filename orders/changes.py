@@ -206,6 +206,8 @@ class Preview:
     asked: dict[str, str]
     changes: tuple[SubscriptionChange, ...]
     invoices: tuple[Invoice, ...]
+    # Nue's warnings on the draft, e.g. that tax could not be calculated without an address.
+    warnings: tuple[str, ...] = ()
 
     @property
     def kind_info(self) -> cf.Kind:
@@ -235,6 +237,7 @@ def _remember(
         asked=form.description(),
         changes=result.changes,
         invoices=result.preview_invoices,
+        warnings=result.warnings,
     )
     cache.set(_preview_key(scope, result.order.id), preview, PREVIEW_TTL)
     return preview
@@ -249,9 +252,16 @@ def _recall(scope: CustomerNue, name: str, order_id: str) -> Preview | None:
 
 
 class Money(NamedTuple):
+    """What a preview shows beside the order's own totals (which the page takes from Nue as they
+    are: list, discount, subtotal, tax, grand total).
+
+    Nue totals only the whole order, so credit and charge are its credit and charge lines, which
+    are before tax; due now and the next invoice are Nue's preview invoices, which are after tax;
+    the recurring price is the subscription's net price, before tax.
+    """
+
     credit: Decimal
     charge: Decimal
-    net: Decimal
     due_now: Decimal
     next_date: date | None
     next_amount: Decimal
@@ -268,7 +278,6 @@ def money(preview: Preview | BasketPreview) -> Money:
     return Money(
         credit=-sum((ln.total_price for ln in lines if ln.total_price < 0), Decimal(0)),
         charge=sum((ln.total_price for ln in lines if ln.total_price > 0), Decimal(0)),
-        net=preview.order.total,
         due_now=sum(
             (i.amount for i in dated if i.invoice_date is None or i.invoice_date <= today),
             Decimal(0),
@@ -325,6 +334,7 @@ def _preview_page(
         "preview": preview,
         "order": preview.order,
         "money": money(preview),
+        "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "decision": decision.value,
         "threshold": membership.account.effective_approval_threshold if membership else None,
@@ -577,6 +587,7 @@ class BasketPreview:
     items: tuple[Preview, ...]
     changes: tuple[SubscriptionChange, ...]
     invoices: tuple[Invoice, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_cancel(self) -> bool:
@@ -707,6 +718,7 @@ def _remember_basket(
         items=previews,
         changes=result.changes,
         invoices=result.preview_invoices,
+        warnings=result.warnings,
     )
 
 
@@ -738,6 +750,7 @@ def _basket_page(
         "basket": basket,
         "order": basket.order,
         "money": money(basket),
+        "warnings": basket.warnings,
         "explanations": [explain(line) for line in basket.order.all_lines()],
         "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),
         "decision": _basket_decision(membership, basket).value,

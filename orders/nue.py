@@ -691,6 +691,11 @@ class Order(NamedTuple):
         # The guides display `grandTotal || netTotal`.
         return self.grand_total or self.net_total
 
+    @property
+    def before_tax(self) -> Decimal:
+        # `subtotal` is Nue's figure before tax (nue-api.md §3.1); without it, netTotal is.
+        return self.net_total if self.subtotal is None else self.subtotal
+
     def all_lines(self) -> Iterable[OrderLine]:
         for line in self.lines:
             yield from line.walk()
@@ -2120,14 +2125,14 @@ class CustomerNue:
         description: str | None = None,
         bill_to_contact_id: str | None = None,
         preview_invoice: bool = True,
-        calculate_tax: bool = False,
     ) -> DraftResult:
         # POST /orders (a Draft: priced, no financial impact, so no ledger is needed)
+        # Always taxed, as every change order is (see `change`): a draft's total is what is billed.
         body: dict[str, Any] = {
             "customer": {"id": self._cid()},
             "effectiveDate": effective_date,
             "orderProducts": [line.to_nue() for line in lines],
-            "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
+            "options": {"previewInvoice": preview_invoice, "calculateTax": True},
         }
         if name:
             body["name"] = name
@@ -2202,10 +2207,12 @@ class CustomerNue:
         on_behalf_of: User | None = None,
         lines: Sequence[LineRequest] = (),
         preview_invoice: bool = True,
-        calculate_tax: bool = False,
     ) -> ChangeOrderResult:
         # POST /change-orders — ONE draft change order whose assetChanges[] change one or more
         # subscriptions (each names its own), through the operation ledger.
+        # Tax is always asked for, as for a new order: Nue taxes a change order only when
+        # options.calculateTax is set (nue-api.md §4), and every change the portal makes (wizard,
+        # basket, trial conversion, renewal) is billed with tax like the new order it mirrors.
         if not items:
             raise ValueError("A change order needs at least one subscription's changes.")
         # Every subscription is read (and checked to be this customer's) before anything is sent.
@@ -2216,7 +2223,7 @@ class CustomerNue:
                 for before, (_name, changes) in zip(befores, items, strict=True)
                 for c in changes
             ],
-            "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
+            "options": {"previewInvoice": preview_invoice, "calculateTax": True},
         }
         if lines:
             body["products"] = [line.to_nue() for line in lines]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from orders import nue
 from orders.models import ApprovalRequest, Operation
 from portal.models import AuditEvent, AuditKind
+from tests.orders import figures
 from tests.orders.conftest import upstream
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats, monthly billing
@@ -111,7 +112,12 @@ def test_it_previews_five_to_eight_seats_as_a_delta_of_three(ada_client, ada):
     assert "Credit for unused time" in page
     assert "Charge for the new period" in page
     assert "prorated by day" in page
-    assert "$67.50" in page  # due now: this month's share of the three new seats
+    # Taxed as the same seats on a new order are: Acme ships to California (7.25 %).
+    assert order.tax_amount == (order.before_tax * Decimal("0.0725")).quantize(Decimal("0.01"))
+    assert order.tax_amount > 0
+    assert figures.shown(page) == figures.nues(order)
+    # Due now: this month's share of the three new seats, $67.50 before tax, with its tax.
+    assert figures.due_now(page) == Decimal("67.50") + Decimal("4.89")
 
 
 def test_it_keeps_the_input_on_errors(ada_client):

@@ -452,7 +452,7 @@ def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scop
         ("SUB-00000002", "UpdateTerm"),
         ("SUB-00000001", "UpdateQuantity"),
     ]
-    assert body["options"] == {"previewInvoice": True, "calculateTax": False}
+    assert body["options"] == {"previewInvoice": True, "calculateTax": True}
     assert result.order.id == BASKET_ORDER_ID
     # Nue summarised nothing: each subscription is still known as it was, for the stale check.
     assert [(c.name, c.before.version, c.after) for c in result.changes] == [
