@@ -355,6 +355,33 @@ def test_it_renews_for_a_new_term(ada_client, ada):
     assert acme(ada).subscription(PRO).end_date == sub.end_date.replace(year=sub.end_date.year + 1)
 
 
+def change_data(ada, name: str, kind: str) -> dict:
+    if kind == "quantity":
+        return {"quantity": 8, "when": "today"}
+    if kind == "renew":
+        return {"renewal_term": 12}
+    trial = acme(ada).subscription(name)
+    return {"start": (trial.end_date + timedelta(days=1)).isoformat(), "term": 12}
+
+
+@pytest.mark.parametrize(("name", "kind"), [(PRO, "quantity"), (PRO, "renew"), (TRIAL, "trial")])
+def test_it_previews_and_activates_each_change_with_tax(ada_client, ada, name, kind):
+    order_id = preview(ada_client, name, kind, change_data(ada, name, kind))
+    draft = acme(ada).order(order_id, fresh=True)
+    # Acme ships to California: 7.25 %, as on a new order for the same seats.
+    assert draft.tax_amount == (draft.before_tax * Decimal("0.0725")).quantize(Decimal("0.01"))
+    assert draft.tax_amount > 0
+    page = ada_client.get(reverse("orders:change_preview", args=[name, order_id])).text
+    assert figures.shown(page) == figures.nues(draft)
+    assert confirm(ada_client, name, order_id).status_code == 302
+    activated = acme(ada).order(order_id, fresh=True)
+    assert activated.status == "Activated"
+    assert (activated.tax_amount, activated.total) == (draft.tax_amount, draft.total)
+    # The first invoice the activation issues carries its share of that tax.
+    assert activated.invoices
+    assert all(invoice.tax_amount > 0 for invoice in activated.invoices)
+
+
 def test_it_upgrades_with_credit_for_the_old_plan(ada_client, ada):
     page = ada_client.get(details_url(PRO, "upgrade")).content.decode()
     assert "Enterprise Plan (US)" in page
