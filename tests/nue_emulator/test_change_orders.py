@@ -557,3 +557,15 @@ def test_it_taxes_a_renewal_and_a_trial_conversion_when_asked(api, buy):
     }
     order = change(api, convert, options={"calculateTax": True})["order"]
     assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (1920, 139.2, 2059.2)
+
+
+def test_it_gives_back_the_tax_of_a_credit(api, buy):
+    """A credit for unused time returns the tax its charge carried: the change order's tax
+    follows its net amount, and subtotal + tax = grandTotal with a negative subtotal too."""
+    sub = buy(start=date(2026, 1, 1))[0]
+    cancel = {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-10-01"}
+    order = change(api, cancel, options={"calculateTax": True})["order"]
+    line = order["orderProducts"][0]
+    assert line["totalPrice"] == -375
+    assert line["tax"] == -27.19  # 375.00 at 7.25 %, half-up, given back
+    assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (-375, -27.19, -402.19)
