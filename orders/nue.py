@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -2239,7 +2239,9 @@ class CustomerNue:
         if replay is None:
             op.result = self._send_operation(
                 op,
-                lambda: self.client.post("/change-orders", body, field_renames=CHANGE_FIELDS),
+                lambda: _with_warnings(
+                    self.client.post("/change-orders", body, field_renames=CHANGE_FIELDS)
+                ),
             )
             self._forget("orders")
         else:
@@ -2592,6 +2594,15 @@ class CustomerNue:
             operation_id=op.pk,
             replayed=replayed,
         )
+
+
+def _with_warnings(envelope: Envelope) -> Envelope:
+    """The answer's data with the envelope's warnings in it: the ledger keeps only data, and a
+    change order read back from it must still say what Nue warned about (no tax calculated)."""
+    data = envelope.data
+    if not envelope.warnings or not isinstance(data, dict) or "warnings" in data:
+        return envelope
+    return replace(envelope, data={**data, "warnings": list(envelope.warnings)})
 
 
 def _ledger_target(names: Iterable[str]) -> str:

@@ -551,3 +551,20 @@ def test_it_never_resends_a_change_order_whose_answer_was_lost(ada_client, ada):
     else:  # still open within the grace period: refused, the customer's input kept
         assert retry.status_code == 409
         assert 'value="8"' in retry.content.decode()
+
+
+def test_it_says_why_a_change_was_not_taxed(db):
+    from orders.nue import for_customer
+    from tests.conftest import signed_in
+    from tests.orders.purchase_helpers import account, member
+
+    # Initech has no shipping address: Nue warns that it calculated no tax (nue-api.md §5.12).
+    peter = member("peter@initech.example", "admin", name="Initech LLC")
+    scope = for_customer(account("Initech LLC"))
+    assert scope is not None
+    [draft] = [o for o in scope.orders() if o.is_draft]
+    [sub] = scope.activate(draft.id, actor=peter).subscriptions
+    client = signed_in(peter)
+    response = client.post(details_url(sub.name, "quantity"), {"quantity": 6, "when": "today"})
+    page = client.get(response["Location"]).content.decode()
+    assert "No shipping address on the customer or bill-to contact" in page
