@@ -219,7 +219,8 @@ class Preview:
 
 
 def _preview_key(scope: CustomerNue, order_id: str) -> str:
-    return f"change:preview:{scope.account.pk}:{order_id}"
+    # v2: a preview carries Nue's warnings; one cached without them would not load its fields.
+    return f"change:preview:v2:{scope.account.pk}:{order_id}"
 
 
 def _remember(
@@ -595,7 +596,7 @@ class BasketPreview:
 
 
 def _basket_key(scope: CustomerNue, basket_id: str) -> str:
-    return f"change:basket:{scope.account.pk}:{basket_id}"
+    return f"change:basket:v2:{scope.account.pk}:{basket_id}"  # v2: see _preview_key
 
 
 @money_moving
