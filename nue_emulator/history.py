@@ -65,7 +65,9 @@ class History:
         actions.generate_invoices(order, order.doc, bill_until or on, active=True)
 
     def change(self, on: date, changes: list[dict[str, Any]], *, activate: bool) -> str:
-        priced = actions.create_change_order({"assetChanges": changes}, today=on)
+        # Taxed as the portal drafts every change order (options.calculateTax, nue-api.md §4).
+        body = {"assetChanges": changes, "options": {"calculateTax": True}}
+        priced = actions.create_change_order(body, today=on)
         order_id = str(priced.order["id"])
         backdate(order_id, on)
         if activate:

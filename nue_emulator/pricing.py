@@ -209,7 +209,10 @@ def tax_rate(country: str | None, state: str | None = None) -> Decimal:
 
 
 def tax(amount: Decimal, rate: Decimal) -> Decimal:
-    return money(amount * rate) if amount > 0 else ZERO
+    """Tax on a line at `rate`; a credit line (negative) gives back the tax its charge carried,
+    so a change order's tax follows its net amount (an upgrade's credit for the old plan offsets
+    the new plan's tax rather than leaving the customer taxed on the gross charge)."""
+    return money(amount * rate)
 
 
 @dataclass(frozen=True)

@@ -267,7 +267,6 @@ def reprice(scope: CustomerNue, order: Order) -> DraftResult:
         # Nue names an unnamed order after its number, which would name the new one after the old.
         name=order.name if order.name and order.order_number not in order.name else None,
         preview_invoice=True,
-        calculate_tax=True,
         po_number=order.po_number,
         po_date=order.po_date,
     )

@@ -201,6 +201,8 @@ class Preview:
     invoices: tuple[Invoice, ...]
     # Add-ons the change adds to a bundle: no subscription yet, so no before (see `cards`).
     added: tuple[SubscriptionSnapshot, ...] = ()
+    # Nue's warnings on the draft, e.g. that tax could not be calculated without an address.
+    warnings: tuple[str, ...] = ()
 
     @property
     def kind_info(self) -> cf.Kind:
@@ -216,7 +218,8 @@ class Preview:
 
 
 def _preview_key(scope: CustomerNue, order_id: str) -> str:
-    return f"change:preview:{scope.account.pk}:{order_id}"
+    # v2: a preview carries Nue's warnings; one cached without them would not load its fields.
+    return f"change:preview:v2:{scope.account.pk}:{order_id}"
 
 
 def _remember(
@@ -235,6 +238,7 @@ def _remember(
         changes=result.changes,
         invoices=result.preview_invoices,
         added=added_add_ons(result.order, sub, scope.subscriptions()) if kind == "addons" else (),
+        warnings=result.warnings,
     )
     cache.set(_preview_key(scope, result.order.id), preview, PREVIEW_TTL)
     return preview
@@ -323,9 +327,16 @@ def cards(preview: Preview | BasketPreview) -> list[Card]:
 
 
 class Money(NamedTuple):
+    """What a preview shows beside the order's own totals (which the page takes from Nue as they
+    are: list, discount, subtotal, tax, grand total).
+
+    Nue totals only the whole order, so credit and charge are its credit and charge lines, which
+    are before tax; due now and the next invoice are Nue's preview invoices, which are after tax;
+    the recurring price is the subscription's net price, before tax.
+    """
+
     credit: Decimal
     charge: Decimal
-    net: Decimal
     due_now: Decimal
     next_date: date | None
     next_amount: Decimal
@@ -342,7 +353,6 @@ def money(preview: Preview | BasketPreview) -> Money:
     return Money(
         credit=-sum((ln.total_price for ln in lines if ln.total_price < 0), Decimal(0)),
         charge=sum((ln.total_price for ln in lines if ln.total_price > 0), Decimal(0)),
-        net=preview.order.total,
         due_now=sum(
             (i.amount for i in dated if i.invoice_date is None or i.invoice_date <= today),
             Decimal(0),
@@ -400,6 +410,7 @@ def _preview_page(
         "preview": preview,
         "order": preview.order,
         "money": money(preview),
+        "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
         "credits": {c.name: credit_of(preview.order, c) for c in preview.changes},
@@ -560,6 +571,7 @@ class BasketPreview:
     items: tuple[Preview, ...]
     changes: tuple[SubscriptionChange, ...]
     invoices: tuple[Invoice, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_cancel(self) -> bool:
@@ -575,7 +587,7 @@ class BasketPreview:
 
 
 def _basket_key(scope: CustomerNue, basket_id: str) -> str:
-    return f"change:basket:{scope.account.pk}:{basket_id}"
+    return f"change:basket:v2:{scope.account.pk}:{basket_id}"  # v2: see _preview_key
 
 
 @money_moving
@@ -705,6 +717,7 @@ def _remember_basket(
         items=previews,
         changes=result.changes,
         invoices=result.preview_invoices,
+        warnings=result.warnings,
     )
 
 
@@ -736,6 +749,7 @@ def _basket_page(
         "basket": basket,
         "order": basket.order,
         "money": money(basket),
+        "warnings": basket.warnings,
         "explanations": [explain(line) for line in basket.order.all_lines()],
         "cards": cards(basket),
         "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),

@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar, copy_context
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -706,6 +706,11 @@ class Order(NamedTuple):
     def total(self) -> Decimal:
         # The guides display `grandTotal || netTotal`.
         return self.grand_total or self.net_total
+
+    @property
+    def before_tax(self) -> Decimal:
+        # `subtotal` is Nue's figure before tax (nue-api.md §3.1); without it, netTotal is.
+        return self.net_total if self.subtotal is None else self.subtotal
 
     def all_lines(self) -> Iterable[OrderLine]:
         for line in self.lines:
@@ -2187,16 +2192,16 @@ class CustomerNue:
         description: str | None = None,
         bill_to_contact_id: str | None = None,
         preview_invoice: bool = True,
-        calculate_tax: bool = False,
         po_number: str | None = None,
         po_date: date | None = None,
     ) -> DraftResult:
         # POST /orders (a Draft: priced, no financial impact, so no ledger is needed)
+        # Always taxed, as every change order is (see `change`): a draft's total is what is billed.
         body: dict[str, Any] = {
             "customer": {"id": self._cid()},
             "effectiveDate": effective_date,
             "orderProducts": [line.to_nue() for line in lines],
-            "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
+            "options": {"previewInvoice": preview_invoice, "calculateTax": True},
         }
         if name:
             body["name"] = name
@@ -2275,10 +2280,12 @@ class CustomerNue:
         on_behalf_of: User | None = None,
         lines: Sequence[LineRequest] = (),
         preview_invoice: bool = True,
-        calculate_tax: bool = False,
     ) -> ChangeOrderResult:
         # POST /change-orders — ONE draft change order whose assetChanges[] change one or more
         # subscriptions (each names its own), through the operation ledger.
+        # Tax is always asked for, as for a new order: Nue taxes a change order only when
+        # options.calculateTax is set (nue-api.md §4), and every change the portal makes (wizard,
+        # basket, trial conversion, renewal) is billed with tax like the new order it mirrors.
         if not items:
             raise ValueError("A change order needs at least one subscription's changes.")
         # Every subscription is read (and checked to be this customer's) before anything is sent.
@@ -2289,7 +2296,7 @@ class CustomerNue:
                 for before, (_name, changes) in zip(befores, items, strict=True)
                 for c in changes
             ],
-            "options": {"previewInvoice": preview_invoice, "calculateTax": calculate_tax},
+            "options": {"previewInvoice": preview_invoice, "calculateTax": True},
         }
         if lines:
             body["products"] = [line.to_nue() for line in lines]
@@ -2310,7 +2317,9 @@ class CustomerNue:
         if replay is None:
             op.result = self._send_operation(
                 op,
-                lambda: self.client.post("/change-orders", body, field_renames=CHANGE_FIELDS),
+                lambda: _with_warnings(
+                    self.client.post("/change-orders", body, field_renames=CHANGE_FIELDS)
+                ),
             )
             self._forget("orders")
         else:
@@ -2805,6 +2814,15 @@ class CustomerNue:
             operation_id=op.pk,
             replayed=replayed,
         )
+
+
+def _with_warnings(envelope: Envelope) -> Envelope:
+    """The answer's data with the envelope's warnings in it: the ledger keeps only data, and a
+    change order read back from it must still say what Nue warned about (no tax calculated)."""
+    data = envelope.data
+    if not envelope.warnings or not isinstance(data, dict) or "warnings" in data:
+        return envelope
+    return replace(envelope, data={**data, "warnings": list(envelope.warnings)})
 
 
 def _ledger_target(names: Iterable[str]) -> str:

@@ -355,7 +355,6 @@ def _create_draft(
                 requests,
                 effective_date=min(r.start_date or today for r in requests),
                 preview_invoice=True,
-                calculate_tax=True,
             )
         except NueError as error:
             status = _nue_errors(lines, order_form, error)

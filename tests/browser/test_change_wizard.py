@@ -37,7 +37,9 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
     expect(table).to_contain_text("5")
     expect(table).to_contain_text("8")
     expect(page.locator("main")).to_contain_text("Charge for the new period")
-    expect(page.locator("main")).to_contain_text("$67.50")
+    # Due now: this month's share of the three seats, $67.50, and Acme's 7.25 % tax on it.
+    due_now = page.locator(".change-facts > div", has_text="Due now, after tax")
+    expect(due_now).to_contain_text("$72.39")
     watch.screenshot("change-quantity-preview")
     order_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     with journal.capture() as calls:

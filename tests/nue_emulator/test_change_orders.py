@@ -609,3 +609,60 @@ def test_it_previews_a_change_without_persisting(api, buy):
     )
     assert sum(i["amount"] for i in data["invoices"]) == 450.0
     assert Order.objects.count() == before
+
+
+def test_it_taxes_a_change_order_as_a_new_order_when_asked(api, buy):
+    """Acme ships to California (7.25 %): a change order with calculateTax is taxed like the
+    same seats on a new order (nue-api.md §4, §5.12), and its invoices carry that tax."""
+    sub = buy(start=date(2026, 1, 1))[0]
+    seats = {
+        "changeType": "UpdateQuantity",
+        "assetNumber": sub["name"],
+        "quantity": 3,
+        "startDate": "2026-07-01",
+    }
+    untaxed = change(api, seats, options={"calculateTax": False})["order"]
+    assert untaxed["taxAmount"] == 0
+    data = change(api, seats, options={"previewInvoice": True, "calculateTax": True})
+    order = data["order"]
+    assert order["subtotal"] == 3 * 25 * 6
+    assert order["taxAmount"] == 32.63  # 450.00 at 7.25 %, half-up
+    assert order["listTotal"] - order["discountAmount"] == order["subtotal"]
+    assert order["subtotal"] + order["taxAmount"] == order["grandTotal"]
+    assert round(sum(i["taxAmount"] for i in data["invoices"]), 2) == order["taxAmount"]
+    invoices = activate(api, data)["invoices"]
+    assert round(sum(i["taxAmount"] for i in invoices), 2) == order["taxAmount"]
+    assert round(sum(i["amount"] for i in invoices), 2) == order["grandTotal"]
+
+
+def test_it_taxes_a_renewal_and_a_trial_conversion_when_asked(api, buy):
+    sub = buy(start=date(2026, 1, 1))[0]
+    renew = {
+        "changeType": "Renew",
+        "assetNumber": sub["name"],
+        "renewalTerm": 12,
+        "startDate": "2027-01-01",
+    }
+    order = change(api, renew, options={"calculateTax": True})["order"]
+    assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (1500, 108.75, 1608.75)
+    trial = buy("INSIGHTS", 4, start=TODAY, term=None, isFreeTrial=True)[0]
+    convert = {
+        "changeType": "ConvertFreeTrial",
+        "assetNumber": trial["name"],
+        "startDate": iso(TODAY + timedelta(days=30)),
+        "term": 12,
+    }
+    order = change(api, convert, options={"calculateTax": True})["order"]
+    assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (1920, 139.2, 2059.2)
+
+
+def test_it_gives_back_the_tax_of_a_credit(api, buy):
+    """A credit for unused time returns the tax its charge carried: the change order's tax
+    follows its net amount, and subtotal + tax = grandTotal with a negative subtotal too."""
+    sub = buy(start=date(2026, 1, 1))[0]
+    cancel = {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-10-01"}
+    order = change(api, cancel, options={"calculateTax": True})["order"]
+    line = order["orderProducts"][0]
+    assert line["totalPrice"] == -375
+    assert line["tax"] == -27.19  # 375.00 at 7.25 %, half-up, given back
+    assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (-375, -27.19, -402.19)

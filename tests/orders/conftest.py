@@ -67,10 +67,19 @@ def order_json(
         "name": f"Order {number}",
         "orderStartDate": "2026-01-01",
         "createdDate": "2026-01-01T10:00:00Z",
+        # Nue's header as §3.1 shows it: discountAmount is the whole discount, of which
+        # systemDiscountAmount came from price tags; list - discount = subtotal (= netTotal) and
+        # subtotal + tax = grandTotal (7.25 % tax).
         "listTotal": 1200.0,
+        "discount": 10.0,
         "discountAmount": 120.0,
+        "systemDiscount": 5.0,
+        "systemDiscountAmount": 60.0,
+        "subtotal": 1080.0,
+        "taxAmount": 78.30,
         "netTotal": 1080.0,
-        "grandTotal": 1080.0,
+        "grandTotal": 1158.30,
+        "totalAmount": 1158.30,
         "orderProducts": [
             {
                 "id": f"{order_id}-l1",
@@ -163,7 +172,7 @@ def activation_json(order_id: str = ORDER_ID) -> dict[str, object]:
         "order": order_json(order_id, status="Activated", activatedDate="2026-01-02"),
         "subscriptions": [subscription_json("SUB-00000009")],
         "assets": [],
-        "invoices": [{"id": "INV-00000009", "customerId": ACME_ID, "amount": 1080.0}],
+        "invoices": [{"id": "INV-00000009", "customerId": ACME_ID, "amount": 1158.30}],
     }
 
 

@@ -14,6 +14,7 @@ from orders import nue
 from orders.changes import BASKET_KEY
 from orders.models import ApprovalRequest, Operation
 from portal.models import AuditEvent, AuditKind
+from tests.orders import figures
 from tests.orders.conftest import upstream
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats
@@ -195,7 +196,9 @@ def test_it_makes_one_change_order_of_the_whole_basket(ada_client, ada):
     assert f'id="ba-{PRO}"' in text
     assert f'id="ba-{SUITE}"' in text
     assert draft.order_number in text
-    assert page.context["money"].net == draft.total
+    assert body["options"]["calculateTax"] is True
+    assert draft.tax_amount > 0
+    assert figures.shown(text) == figures.nues(draft)
 
     confirm = reverse("orders:change_basket_confirm", args=[basket_id])
     with journal.capture() as calls:
@@ -292,7 +295,10 @@ def test_it_weighs_the_one_orders_total_against_the_approval_limit(ada_client, a
         name = line.subscription_name
         by_subscription[name] = by_subscription.get(name, Decimal(0)) + line.total_price
     assert set(by_subscription) == {PRO, SUITE}
-    assert order.total == sum(by_subscription.values())
+    # The lines are before tax; the order is taxed as a new order is.
+    assert order.before_tax == sum(by_subscription.values())
+    assert order.tax_amount > 0
+    assert order.total == order.before_tax + order.tax_amount
     larger = max(by_subscription.values())
     account = ada.memberships.get().account
     account.approval_threshold = (larger + order.total) / 2

@@ -14,6 +14,7 @@ from orders import nue
 from orders.models import ApprovalRequest, Operation
 from orders.templating.money import money as money_text
 from portal.models import AuditEvent, AuditKind
+from tests.orders import figures
 from tests.orders.conftest import upstream
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats, monthly billing
@@ -112,7 +113,12 @@ def test_it_previews_five_to_eight_seats_as_a_delta_of_three(ada_client, ada):
     assert "Credit for unused time" in page
     assert "Charge for the new period" in page
     assert "prorated by day" in page
-    assert "$67.50" in page  # due now: this month's share of the three new seats
+    # Taxed as the same seats on a new order are: Acme ships to California (7.25 %).
+    assert order.tax_amount == (order.before_tax * Decimal("0.0725")).quantize(Decimal("0.01"))
+    assert order.tax_amount > 0
+    assert figures.shown(page) == figures.nues(order)
+    # Due now: this month's share of the three new seats, $67.50 before tax, with its tax.
+    assert figures.due_now(page) == Decimal("67.50") + Decimal("4.89")
 
 
 def test_it_keeps_the_input_on_errors(ada_client):
@@ -413,6 +419,33 @@ def test_it_renews_for_a_new_term(ada_client, ada):
     assert acme(ada).subscription(PRO).end_date == sub.end_date.replace(year=sub.end_date.year + 1)
 
 
+def change_data(ada, name: str, kind: str) -> dict:
+    if kind == "quantity":
+        return {"quantity": 8, "when": "today"}
+    if kind == "renew":
+        return {"renewal_term": 12}
+    trial = acme(ada).subscription(name)
+    return {"start": (trial.end_date + timedelta(days=1)).isoformat(), "term": 12}
+
+
+@pytest.mark.parametrize(("name", "kind"), [(PRO, "quantity"), (PRO, "renew"), (TRIAL, "trial")])
+def test_it_previews_and_activates_each_change_with_tax(ada_client, ada, name, kind):
+    order_id = preview(ada_client, name, kind, change_data(ada, name, kind))
+    draft = acme(ada).order(order_id, fresh=True)
+    # Acme ships to California: 7.25 %, as on a new order for the same seats.
+    assert draft.tax_amount == (draft.before_tax * Decimal("0.0725")).quantize(Decimal("0.01"))
+    assert draft.tax_amount > 0
+    page = ada_client.get(reverse("orders:change_preview", args=[name, order_id])).text
+    assert figures.shown(page) == figures.nues(draft)
+    assert confirm(ada_client, name, order_id).status_code == 302
+    activated = acme(ada).order(order_id, fresh=True)
+    assert activated.status == "Activated"
+    assert (activated.tax_amount, activated.total) == (draft.tax_amount, draft.total)
+    # The first invoice the activation issues carries its share of that tax.
+    assert activated.invoices
+    assert all(invoice.tax_amount > 0 for invoice in activated.invoices)
+
+
 def test_it_upgrades_with_credit_for_the_old_plan(ada_client, ada):
     page = ada_client.get(details_url(PRO, "upgrade")).content.decode()
     assert "Enterprise Plan (US)" in page
@@ -658,3 +691,20 @@ def test_it_never_resends_a_change_order_whose_answer_was_lost(ada_client, ada):
     else:  # still open within the grace period: refused, the customer's input kept
         assert retry.status_code == 409
         assert 'value="8"' in retry.content.decode()
+
+
+def test_it_says_why_a_change_was_not_taxed(db):
+    from orders.nue import for_customer
+    from tests.conftest import signed_in
+    from tests.orders.purchase_helpers import account, member
+
+    # Initech has no shipping address: Nue warns that it calculated no tax (nue-api.md §5.12).
+    peter = member("peter@initech.example", "admin", name="Initech LLC")
+    scope = for_customer(account("Initech LLC"))
+    assert scope is not None
+    [draft] = [o for o in scope.orders() if o.is_draft]
+    [sub] = scope.activate(draft.id, actor=peter).subscriptions
+    client = signed_in(peter)
+    response = client.post(details_url(sub.name, "quantity"), {"quantity": 6, "when": "today"})
+    page = client.get(response["Location"]).content.decode()
+    assert "No shipping address on the customer or bill-to contact" in page

@@ -33,7 +33,7 @@ def test_it_activates_once_and_records_the_result(ledger_scope, fake_orders, buy
     result = ledger_scope.activate(ORDER_ID, actor=buyer, po_number="PO-7")
     assert result.order.status == "Activated"
     assert [s.name for s in result.subscriptions] == ["SUB-00000009"]
-    assert result.invoices[0].amount == Decimal("1080.0")
+    assert result.invoices[0].amount == Decimal("1158.30")
     assert not result.replayed
     op = Operation.objects.get()
     assert (op.kind, op.target, op.state, op.actor, op.customer) == (

@@ -112,7 +112,9 @@ def test_it_parses_an_order_into_typed_values_and_a_bundle_tree(scope, nue_mock)
     assert order.order_number == "O-00000001"
     assert order.status == "Draft"
     assert order.is_draft
-    assert order.total == Decimal("1080.0")
+    assert order.total == Decimal("1158.30")
+    assert (order.discount_amount, order.system_discount_amount) == (Decimal(120), Decimal(60))
+    assert (order.before_tax, order.tax_amount) == (Decimal(1080), Decimal("78.30"))
     assert isinstance(order.list_total, Decimal)
     assert order.start_date == date(2026, 1, 1)
     (root,) = order.lines
@@ -456,7 +458,7 @@ def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scop
         ("SUB-00000002", "UpdateTerm"),
         ("SUB-00000001", "UpdateQuantity"),
     ]
-    assert body["options"] == {"previewInvoice": True, "calculateTax": False}
+    assert body["options"] == {"previewInvoice": True, "calculateTax": True}
     assert result.order.id == BASKET_ORDER_ID
     # Nue summarised nothing: each subscription is still known as it was, for the stale check.
     assert [(c.name, c.before.version, c.after) for c in result.changes] == [

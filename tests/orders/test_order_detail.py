@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
 from nue_emulator import faults
+from tests.orders import figures
+from tests.orders.conftest import ORDER_ID, ok, order_json
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_no_faults", "_clear_cache")]
 
@@ -115,3 +118,23 @@ def test_it_shows_a_draft_change_orders_terms_after_the_change(ada, ada_client, 
     assert quantity_row
     assert re.search(r"<td>5</td>\s*<td>8</td>", quantity_row.group(0))
     assert "See the lines below" not in response.text
+
+
+def test_it_shows_nues_discount_once_with_the_price_tag_part_of_it(ada, ada_client, nue_mock):
+    # §3.1 / §5.18a: discountAmount (120) is the whole discount, systemDiscountAmount (60) the
+    # part of it from price tags. Adding them would show 180 and break list - discount = subtotal.
+    customer_id = ada.memberships.get().account.nue_customer_id
+    order = order_json(customer_id=customer_id, status="Activated")
+    nue_mock.get("/orders").mock(return_value=ok([order]))
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order))
+    html = ada_client.get(f"/orders/{ORDER_ID}/").text
+    assert figures.shown(html) == {
+        "list": Decimal("1200.00"),
+        "discount": Decimal("120.00"),
+        "tag-discount": Decimal("60.00"),
+        "subtotal": Decimal("1080.00"),
+        "tax": Decimal("78.30"),
+        "total": Decimal("1158.30"),
+    }
+    assert "of which price tags: <span" in html
+    assert "$180.00" not in html

@@ -44,7 +44,7 @@ def test_it_exports_all_pages_of_the_filtered_and_sorted_list(ada_client, acme_n
     activated = [o for o in acme_nue.orders() if o.status == "Activated"]
     assert len(body) == len(activated)
     assert {r[2] for r in body} == {"Activated"}
-    totals = [float(r[9]) for r in body]
+    totals = [float(r[10]) for r in body]
     assert totals == sorted(totals, reverse=True)
 
 
@@ -52,7 +52,7 @@ def test_it_writes_numbers_as_plain_numbers(ada_client, acme_nue):
     platform = next(o for o in acme_nue.orders() if o.name == "Platform Suite")
     _, *body = rows(ada_client.get("/orders/export.csv", {"q": platform.order_number}))
     (row,) = body
-    assert row[9] == f"{platform.total:.2f}"
+    assert row[10] == f"{platform.total:.2f}"
     assert "$" not in ",".join(row)
     assert row[4] == platform.order_placed_date.isoformat()
 
@@ -66,7 +66,7 @@ def test_it_quotes_text_and_defuses_formulas(ada, ada_client, nue_mock):
     response = ada_client.get("/orders/export.csv")
     _, row = rows(response)
     assert row[1] == 'Keys, "big" batch\nsecond line'
-    assert row[12] == "'=HYPERLINK(1)"
+    assert row[13] == "'=HYPERLINK(1)"
 
 
 def test_it_exports_only_the_customers_own_orders(grace_client, acme_nue, globex_nue):
@@ -91,3 +91,17 @@ def test_it_shows_the_friendly_page_when_nue_fails(ada_client):
 
 def test_it_rejects_post(ada_client):
     assert ada_client.post("/orders/export.csv").status_code == 405
+
+
+def test_it_exports_nues_discount_once_and_its_subtotal(ada, ada_client, nue_mock):
+    customer_id = ada.memberships.get().account.nue_customer_id
+    nue_mock.get("/orders").mock(return_value=ok([order_json(customer_id=customer_id)]))
+    header, row = rows(ada_client.get("/orders/export.csv"))
+    figures = dict(zip(header, row, strict=True))
+    assert [figures[k] for k in ("List total", "Discount", "Subtotal", "Tax", "Total")] == [
+        "1200.00",
+        "120.00",
+        "1080.00",
+        "78.30",
+        "1158.30",
+    ]
