@@ -660,7 +660,8 @@ def test_it_gives_back_the_tax_of_a_credit(api, buy):
     """A credit for unused time returns the tax its charge carried: the change order's tax
     follows its net amount, and subtotal + tax = grandTotal with a negative subtotal too."""
     sub = buy(start=date(2026, 1, 1))[0]
-    cancel = {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-10-01"}
+    # The last day of service is 30 September: October to December are credited.
+    cancel = {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": "2026-09-30"}
     order = change(api, cancel, options={"calculateTax": True})["order"]
     line = order["orderProducts"][0]
     assert line["totalPrice"] == -375

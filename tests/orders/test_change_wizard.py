@@ -369,7 +369,7 @@ def test_it_shows_each_line_of_a_bundle_cancellation_with_its_own_credit(ada_cli
     assert money_text(-order.total) not in lose
     for credit in credits.values():
         if credit:
-            assert f"({money_text(credit)})" in lose
+            assert f"({money_text(credit)} before tax)" in lose
 
 
 def test_it_asks_why_when_the_reason_is_other(ada_client):
@@ -555,7 +555,7 @@ def test_it_previews_new_add_ons_from_none_and_the_bundle_as_it_is(ada_client):
     page = response.content.decode()
     assert page.count("new add-on") == 2
     assert "Recurring after (SUB-00000002)" in page
-    assert "$400.00 a month" in page
+    assert '$400.00</span> a month, before tax' in page
 
 
 def test_it_adds_an_option_of_an_option_to_an_existing_bundle(ada_client, ada):
