@@ -555,7 +555,7 @@ def test_it_previews_new_add_ons_from_none_and_the_bundle_as_it_is(ada_client):
     page = response.content.decode()
     assert page.count("new add-on") == 2
     assert "Recurring after (SUB-00000002)" in page
-    assert '$400.00</span> a month, before tax' in page
+    assert "$400.00</span> a month, before tax" in page
 
 
 def test_it_adds_an_option_of_an_option_to_an_existing_bundle(ada_client, ada):
