@@ -3,7 +3,9 @@
 The wizard's confirm, the basket's confirm, the draft page and an account manager's approval all
 call `activate_draft`: it reads the draft from Nue, asks `orders.policy.decide` what the member may
 do with what the draft is, runs the staleness check on every change order, activates it through
-the ledger, and `audit` writes the same event for the same kind of change whichever route it was.
+the ledger with the same audit events for the same kind of change whichever route it was. The
+ledger writes them once the activation is known to have happened, however that was learned (the
+answer, a retry, reconcile_operations), so a lost answer loses no audit event.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from orders.nue import (
     for_customer,
 )
 from orders.policy import Decision, DraftFacts, DraftKind, Verdict, decide, is_expired
-from portal.audit import record
-from portal.models import AuditKind, Membership, User
+from portal.audit import pending
+from portal.models import AuditKind, CustomerAccount, Membership, User
 
 
 class NotActivated(Exception):
@@ -50,6 +52,18 @@ class Stale(Exception):
     def __init__(self, pairs: list[tuple[SubscriptionSnapshot, Subscription]]) -> None:
         super().__init__("stale")
         self.pairs = pairs
+
+
+@dataclass(frozen=True)
+class AuditNotes:
+    """What a route knows for the audit events beyond the draft: per subscription the reason
+    given for a cancellation and what was asked; `details` (an approval, a PO) go on every event;
+    `customer` when the person acting is not the customer's member (an account manager)."""
+
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    asked: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    customer: CustomerAccount | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,8 @@ def activate_draft(
     po_number: str | None = None,
     po_date: date | None = None,
     approving: bool = False,
+    request: HttpRequest,
+    notes: AuditNotes | None = None,
 ) -> Outcome:
     """Activate the draft once if `membership` may, as `decide` says for what Nue has on it.
 
@@ -106,7 +122,9 @@ def activate_draft(
             on_behalf_of=on_behalf_of,
             po_number=po_number,
             po_date=po_date,
+            audit=audit_events(request, order, facts, (), notes or AuditNotes()),
         )
+        _recorded(request)
         return Outcome(order, verdict, result)
     changes = tuple(previewed) or order.changes
     if not changes:
@@ -114,10 +132,26 @@ def activate_draft(
             f"Nue does not say what change order {order.order_number} was computed from, so "
             "it cannot be checked against the subscriptions now: preview the change again."
         )
+    events = audit_events(request, order, facts, changes, notes or AuditNotes())
     applied = _apply(
-        scope, order.id, changes, actor, on_behalf_of, po_number, po_date, approving=approving
+        scope,
+        order.id,
+        changes,
+        actor,
+        on_behalf_of,
+        po_number,
+        po_date,
+        approving=approving,
+        audit=events,
     )
+    _recorded(request)
     return Outcome(order, verdict, applied, changes)
+
+
+def _recorded(request: HttpRequest) -> None:
+    # The ledger writes this request's events with the outcome; the impersonation middleware
+    # need not record the request as a plain step as well.
+    request.audit_recorded = True  # type: ignore[attr-defined]
 
 
 def _apply(
@@ -130,6 +164,7 @@ def _apply(
     po_date: date | None,
     *,
     approving: bool,
+    audit: Sequence[Mapping[str, Any]],
 ) -> ActivationResult | None:
     """Activate a change order exactly once; None when an earlier submit already did.
 
@@ -163,6 +198,7 @@ def _apply(
                 on_behalf_of=on_behalf_of,
                 po_number=po_number,
                 po_date=po_date,
+                audit=audit,
             )
         except NueConflict as error:
             if error.error_code == "SUBSCRIPTION_CHANGED":
@@ -170,45 +206,41 @@ def _apply(
             raise
 
 
-def audit(
+def audit_events(
     request: HttpRequest,
-    outcome: Outcome,
-    *,
-    reasons: Mapping[str, str] | None = None,
-    asked: Mapping[str, Mapping[str, str]] | None = None,
-    **details: Any,
-) -> None:
+    order: Order,
+    facts: DraftFacts,
+    changes: Sequence[SubscriptionChange],
+    notes: AuditNotes,
+) -> list[dict[str, Any]]:
     """The activation's audit events, the same for the same kind of change on every route.
 
     A new order is one ACTIVATION; a change order one event per subscription it changes, a
-    CANCELLATION (with the reason given) where it cancels, a CHANGE_ORDER otherwise. `reasons`
-    and `asked` are per subscription name; `details` (an approval, a PO) go on every event.
+    CANCELLATION (with the reason given) where it cancels, a CHANGE_ORDER otherwise. The ledger
+    writes them, with the operation, once the activation is known to have happened.
     """
-    if outcome.replayed:
-        return
-    order, facts = outcome.order, outcome.verdict.facts
-    assert outcome.result is not None
     common = {
         "order_id": order.id,
         "order_number": order.order_number,
         "draft_kind": facts.kind.value,
         "total": order.total,
-        "operation": outcome.result.operation_id,
-        **details,
+        **notes.details,
     }
     if facts.kind == DraftKind.NEW_ORDER:
-        record(request, AuditKind.ACTIVATION, **common)
-        return
-    for name, types in _types_by_subscription(order, outcome.changes).items():
-        record(
+        return [pending(request, AuditKind.ACTIVATION, customer=notes.customer, **common)]
+    return [
+        pending(
             request,
             AuditKind.CANCELLATION if "Cancel" in types else AuditKind.CHANGE_ORDER,
-            reason=(reasons or {}).get(name, ""),
+            reason=notes.reasons.get(name, ""),
+            customer=notes.customer,
             subscription=name,
             change=",".join(types),
-            asked=dict((asked or {}).get(name, {})),
+            asked=dict(notes.asked.get(name, {})),
             **common,
         )
+        for name, types in _types_by_subscription(order, changes).items()
+    ]
 
 
 def _types_by_subscription(

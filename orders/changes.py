@@ -27,7 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from orders import change_forms as cf
-from orders.activation import NotActivated, Stale, activate_draft, audit
+from orders.activation import AuditNotes, NotActivated, Stale, activate_draft
 from orders.errors import add_form_errors
 from orders.nue import (
     ChangeOrderResult,
@@ -479,13 +479,15 @@ def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpRespon
         raise Http404("This preview has expired.")
     actor, on_behalf_of = _actors(request)
     try:
-        outcome = activate_draft(
+        activate_draft(
             scope,
             preview.order.id,
             membership=getattr(request, "membership", None),
             actor=actor,
             on_behalf_of=on_behalf_of,
             previewed=preview.changes,
+            request=request,
+            notes=AuditNotes(reasons=_reasons([preview]), asked={preview.name: preview.asked}),
         )
     except NotActivated as refused:
         status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
@@ -494,7 +496,6 @@ def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpRespon
         return _preview_page(request, preview, status=409, stale=stale.pairs)
     except OperationInProgress as error:
         return _preview_page(request, preview, status=409, problem=error.message)
-    audit(request, outcome, reasons=_reasons([preview]), asked={preview.name: preview.asked})
     # The preview stays remembered: a second click finds the order activated and lands here too.
     return _go(request, reverse("orders:change_result", args=[name, order_id]))
 
@@ -776,6 +777,11 @@ def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
             actor=actor,
             on_behalf_of=on_behalf_of,
             previewed=basket.changes,
+            request=request,
+            notes=AuditNotes(
+                reasons=_reasons(basket.items),
+                asked={item.name: item.asked for item in basket.items},
+            ),
         )
     except NotActivated as refused:
         status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
@@ -785,8 +791,6 @@ def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
     except OperationInProgress as error:
         return _basket_page(request, basket_id, basket, status=409, problem=error.message)
     if not outcome.replayed:
-        asked = {item.name: item.asked for item in basket.items}
-        audit(request, outcome, reasons=_reasons(basket.items), asked=asked)
         _save_basket(request, scope, [])
     return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
 

@@ -58,6 +58,14 @@ class Operation(models.Model):
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    audit = models.JSONField(
+        default=list,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="The audit events (portal.audit.pending) written once the operation succeeds, "
+        "by whichever path learns it.",
+    )
+    audited_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     reference = models.CharField(
         max_length=32, blank=True, help_text="Request id of the Nue call, as shown to the user."

@@ -2245,8 +2245,11 @@ class CustomerNue:
         po_date: date | None = None,
         generate_invoice: bool = True,
         activate_invoice: bool = True,
+        audit: Sequence[Mapping[str, Any]] = (),
     ) -> ActivationResult:
         # POST /orders/{draftOrderId} — through the operation ledger: never sent twice.
+        # `audit`: the events (portal.audit.pending) the ledger writes once Nue shows the order
+        # activated, whether the answer says so, a retry reads it, or reconcile_operations does.
         order = self.order(order_id, fresh=True)
         body: dict[str, Any] = {
             "options": {"generateInvoice": generate_invoice, "activateInvoice": activate_invoice}
@@ -2258,7 +2261,7 @@ class CustomerNue:
         from orders.models import Operation
 
         op, replay = self._open_operation(
-            Operation.Kind.ACTIVATE, order.id, body, actor, on_behalf_of
+            Operation.Kind.ACTIVATE, order.id, body, actor, on_behalf_of, audit=audit
         )
         if replay is not None:
             return self._activation_result(replay, order, replayed=True)
@@ -2459,6 +2462,7 @@ class CustomerNue:
         on_behalf_of: User | None,
         *,
         request: Mapping[str, Any] | None = None,
+        audit: Sequence[Mapping[str, Any]] = (),
     ) -> tuple[Operation, Operation | None]:
         """Commit an in-flight ledger row for `target`, or explain why nothing may be sent.
 
@@ -2487,6 +2491,7 @@ class CustomerNue:
                         on_behalf_of=on_behalf_of,
                         payload_hash=payload_hash,
                         request=dict(request or {}),
+                        audit=[dict(event) for event in audit],
                         state=Operation.State.IN_FLIGHT,
                         sent_at=timezone.now(),
                     )
@@ -2559,6 +2564,7 @@ class CustomerNue:
             Operation.State.SUCCEEDED,
             result=envelope.data,
             reference=envelope.request_id,
+            learned_from_answer=True,
         )
         return envelope.data
 
@@ -2571,8 +2577,10 @@ class CustomerNue:
         reference: str | None = None,
         result: Any = None,
         sent: bool = True,
+        learned_from_answer: bool = False,
     ) -> None:
-        """`sent=False`: closed before the request left (the row was written in flight)."""
+        """`sent=False`: closed before the request left (the row was written in flight).
+        `learned_from_answer`: the outcome is Nue's answer to the request, not a later read."""
         from orders.models import Operation
 
         op.state = state
@@ -2582,12 +2590,28 @@ class CustomerNue:
         if result is not None:
             op.result = result
         op.finished_at = None if state == Operation.State.UNKNOWN else timezone.now()
-        # One UPDATE, atomic by itself: no transaction around it (two round trips fewer).
         fields = ["state", "error", "reference", "result", "finished_at", "updated_at"]
         if not sent:
             op.sent_at = None
             fields.append("sent_at")
-        op.save(update_fields=fields)
+        if state != Operation.State.SUCCEEDED or not op.audit:
+            # One UPDATE, atomic by itself: no transaction around it (two round trips fewer).
+            op.save(update_fields=fields)
+            return
+        # The outcome and its audit events commit together, exactly once: whichever path learns
+        # of the success first (the answer, a retry, reconcile) claims the events.
+        with transaction.atomic():
+            op.save(update_fields=fields)
+            now = timezone.now()
+            claimed = Operation.objects.filter(pk=op.pk, audited_at__isnull=True).update(
+                audited_at=now
+            )
+            if claimed:
+                from portal.audit import write
+
+                learned = "answer" if learned_from_answer else "read back from Nue"
+                for event in op.audit:
+                    write(event, operation=op.pk, outcome=learned)
 
     @contextmanager
     def hold(

@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from orders import approvals
-from orders.activation import NotActivated, Stale, activate_draft, audit, reprice
+from orders.activation import AuditNotes, NotActivated, Stale, activate_draft, reprice
 from orders.changes import remembered_change
 from orders.errors import add_form_errors
 from orders.nue import (
@@ -121,6 +121,16 @@ def _actors(request: PortalRequest) -> tuple[User, User | None]:
     return request.user, None
 
 
+def already_activated(order: Order, typed_po: str) -> str:
+    """What a second submit of an activated order is told: no PO it typed is silently dropped."""
+    text = f"Order {order.order_number} was already activated"
+    text += f" with PO number {order.po_number}." if order.po_number else " without a PO number."
+    typed_po = typed_po.strip()
+    if typed_po and typed_po != (order.po_number or ""):
+        text += f" The PO number {typed_po} you entered was not applied."
+    return text
+
+
 def _go(request: PortalRequest, url: str) -> HttpResponse:
     if _is_partial(request):
         return HttpResponseClientRedirect(url)
@@ -133,7 +143,10 @@ def _go(request: PortalRequest, url: str) -> HttpResponse:
 def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
     nue, order = _draft_for_user(request, order_id)
     if order.status == "Activated":
-        # A second click or a retry after the first one went through: show what it created.
+        # A second click, another tab, or a retry after a lost answer: the ledger settles (and
+        # audits) what that answer left open, and the page says what was activated, and how.
+        nue.settle([order.id])
+        messages.info(request, already_activated(order, request.POST.get("po_number", "")))
         return _go(request, reverse("orders:activation_result", args=[order.id]))
     approvals.refuse_if_locked(order.id)
     verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
@@ -150,16 +163,28 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
         status = 409
     elif form.is_valid():
         actor, on_behalf_of = _actors(request)
+        typed = form.cleaned_data["reason"]
+        if verdict.facts.cancels and (typed or not reasons):
+            # What the admin says here is the latest word; else the wizard's reason.
+            reasons = dict.fromkeys(verdict.facts.subscriptions, typed)
+        po_number = form.cleaned_data["po_number"]
+        notes = AuditNotes(
+            reasons=reasons,
+            asked={p.name: p.asked for p in remembered.items} if remembered else {},
+            details={"po_number": po_number},
+        )
         try:
-            outcome = activate_draft(
+            activate_draft(
                 nue,
                 order.id,
                 membership=request.membership,
                 actor=actor,
                 on_behalf_of=on_behalf_of,
                 previewed=remembered.changes if remembered else (),
-                po_number=form.cleaned_data["po_number"] or None,
+                po_number=po_number or None,
                 po_date=form.cleaned_data["po_date"],
+                request=request,
+                notes=notes,
             )
         except NotActivated as refused:
             raise PermissionDenied(refused.verdict.reason) from None
@@ -169,13 +194,6 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
         except (NueValidationError, NueConflict) as error:
             status = add_form_errors(form, error, ACTIVATE_FIELDS)
         else:
-            typed = form.cleaned_data["reason"]
-            if verdict.facts.cancels and (typed or not reasons):
-                # What the admin says here is the latest word; else the wizard's reason.
-                reasons = dict.fromkeys(verdict.facts.subscriptions, typed)
-            asked = {p.name: p.asked for p in remembered.items} if remembered else {}
-            po_number = form.cleaned_data["po_number"]
-            audit(request, outcome, reasons=reasons, asked=asked, po_number=po_number)
             forget_draft(request, order.id)
             return _go(request, reverse("orders:activation_result", args=[order.id]))
     ctx = {"order": order, "activate_form": form}

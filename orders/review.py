@@ -28,7 +28,14 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from orders import approvals
-from orders.activation import NotActivated, Outcome, Stale, activate_draft, audit, reprice
+from orders.activation import (
+    AuditNotes,
+    NotActivated,
+    Outcome,
+    Stale,
+    activate_draft,
+    reprice,
+)
 from orders.errors import TEXTS, add_form_errors, status_for
 from orders.models import ApprovalRequest
 from orders.nue import (
@@ -361,6 +368,8 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
                 membership=approvals.requester_membership(approval),
                 actor=request.user,
                 approving=True,
+                request=request,
+                notes=AuditNotes(customer=approval.customer, details={"approval": approval.pk}),
             )
             outcomes.append(outcome)
             return outcome.result
@@ -387,7 +396,6 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
                 operation=result.operation_id if result else None,
                 replayed=result is None or result.replayed,
             )
-            audit(request, outcomes[0], customer=approval.customer, approval=approval.pk)
             messages.success(request, f"Approved: order {order.order_number} is activated.")
             return _go(request, reverse("orders:review_request", args=[approval.pk]))
     ctx = _request_ctx(approval, order, approve_form=form)

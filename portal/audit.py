@@ -8,6 +8,7 @@ the customer user as `on_behalf_of` (see portal/impersonation.py, which sets
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,9 +41,31 @@ def record(
 ) -> AuditEvent:
     """Append an event for this request: who (both identities while impersonating), where, why.
 
-    Other code calls it for approvals, activations, change orders and cancellations, e.g.
-    `record(request, AuditKind.ACTIVATION, order_id=order.id, total=order.total)`; details must be
+    Other code calls it for approvals, declines and refusals, e.g.
+    `record(request, AuditKind.APPROVAL, order_id=order.id, total=order.total)`; details must be
     JSON-serialisable (Decimal, dates and UUIDs are fine). `actor` defaults to the signed-in user.
+    """
+    event = write(pending(request, kind, reason=reason, customer=customer, actor=actor, **details))
+    # The middleware records every impersonated request unless the view recorded something
+    # more specific already.
+    request.audit_recorded = True  # type: ignore[attr-defined]
+    return event
+
+
+def pending(
+    request: HttpRequest,
+    kind: AuditKind,
+    *,
+    reason: str = "",
+    customer: CustomerAccount | None = None,
+    actor: User | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """An event of this request to `write` later, once what it records is known to have happened.
+
+    The operation ledger keeps these with a money-moving operation and writes them with its
+    outcome, whichever path learns it: the request itself, a retry, or reconcile_operations.
+    The spec is plain JSON (ids, not objects), so it can wait in the database.
     """
     impersonation = getattr(request, "impersonation", None)
     on_behalf_of = None
@@ -51,24 +74,42 @@ def record(
     elif actor is None:
         user = getattr(request, "user", None)
         actor = user if isinstance(user, User) else None
-    # The middleware records every impersonated request unless the view recorded something
-    # more specific already.
-    request.audit_recorded = True  # type: ignore[attr-defined]
+    account = customer or (
+        impersonation.account if impersonation else getattr(request, "customer", None)
+    )
+    return {
+        "kind": str(kind),
+        "actor": actor.pk if isinstance(actor, User) else None,
+        "actor_email": actor.email if isinstance(actor, User) else "",
+        "on_behalf_of": on_behalf_of.pk if on_behalf_of is not None else None,
+        "on_behalf_of_email": on_behalf_of.email if on_behalf_of is not None else "",
+        "customer": account.pk if isinstance(account, CustomerAccount) else None,
+        "impersonation": str(impersonation.id) if impersonation is not None else None,
+        "ip": client_ip(request),
+        "user_agent": request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
+        "method": request.method or "",
+        "path": request.get_full_path()[:PATH_MAX],
+        "reason": reason,
+        "details": details,
+    }
+
+
+def write(spec: Mapping[str, Any], **more: Any) -> AuditEvent:
+    """The event `pending` described, with `more` details (what the outcome adds)."""
     return AuditEvent.objects.create(
-        kind=kind,
-        actor=actor,
-        actor_email=actor.email if isinstance(actor, User) else "",
-        on_behalf_of=on_behalf_of,
-        on_behalf_of_email=on_behalf_of.email if on_behalf_of is not None else "",
-        customer=customer
-        or (impersonation.account if impersonation else getattr(request, "customer", None)),
-        impersonation=impersonation.id if impersonation is not None else None,
-        ip=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
-        method=request.method or "",
-        path=request.get_full_path()[:PATH_MAX],
-        reason=reason,
-        details=details,
+        kind=spec["kind"],
+        actor_id=spec.get("actor"),
+        actor_email=spec.get("actor_email", ""),
+        on_behalf_of_id=spec.get("on_behalf_of"),
+        on_behalf_of_email=spec.get("on_behalf_of_email", ""),
+        customer_id=spec.get("customer"),
+        impersonation=uuid.UUID(spec["impersonation"]) if spec.get("impersonation") else None,
+        ip=spec.get("ip"),
+        user_agent=spec.get("user_agent", ""),
+        method=spec.get("method", ""),
+        path=spec.get("path", ""),
+        reason=spec.get("reason", ""),
+        details={**spec.get("details", {}), **more},
     )
 
 

@@ -157,3 +157,16 @@ def test_it_records_both_people_when_an_elevated_agent_activates(as_ada, draft_i
     op = Operation.objects.get(target=draft_id, state="succeeded")
     assert op.actor == sam
     assert op.on_behalf_of == ada
+
+
+def test_a_second_tab_is_told_the_order_was_already_activated_and_with_which_po(
+    ada_client, draft_id
+):
+    first = ada_client.post(activate_url(draft_id), {"consent": "on", "po_number": "PO-TAB-1"})
+    assert first.status_code == 302
+    second = ada_client.post(
+        activate_url(draft_id), {"consent": "on", "po_number": "PO-TAB-2"}, follow=True
+    )
+    page = second.content.decode()
+    assert "was already activated with PO number PO-TAB-1" in page
+    assert "The PO number PO-TAB-2 you entered was not applied." in page

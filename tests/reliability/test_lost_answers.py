@@ -152,3 +152,53 @@ def test_an_unknown_change_that_applied_settles_on_retry(losing, ada_client):
     assert set(Operation.objects.filter(kind="hold").values_list("state", flat=True)) == {
         "succeeded"
     }
+
+
+def test_a_lost_activation_is_audited_once_by_the_retry_that_learns_it(losing, ada_client, ada):
+    from portal.models import AuditEvent, AuditKind
+
+    order_id = create_draft(ada_client, line("la", PRO, quantity="2"))
+    url = reverse("orders:draft_activate", args=[order_id])
+    losing.lose = "reset"
+    ada_client.post(url, {"consent": "on", "po_number": "PO-LOST-2"})
+    assert not AuditEvent.objects.filter(kind=AuditKind.ACTIVATION, details__order_id=order_id)
+    ada_client.post(url, {"consent": "on", "po_number": "PO-LOST-2"})
+    ada_client.post(url, {"consent": "on", "po_number": "PO-LOST-2"})
+    (event,) = AuditEvent.objects.filter(kind=AuditKind.ACTIVATION, details__order_id=order_id)
+    assert event.actor == ada
+    assert event.details["po_number"] == "PO-LOST-2"
+    assert event.details["outcome"] == "read back from Nue"
+    op = Operation.objects.get(target=order_id, kind="activate")
+    assert (op.state, event.details["operation"]) == ("succeeded", op.pk)
+
+
+def test_a_lost_activation_is_audited_by_reconcile_when_nobody_retries(losing, ada_client, ada):
+    from django.core.management import call_command
+
+    from portal.models import AuditEvent, AuditKind
+
+    order_id = create_draft(ada_client, line("la", PRO, quantity="2"))
+    losing.lose = "502"
+    ada_client.post(reverse("orders:draft_activate", args=[order_id]), {"consent": "on"})
+    call_command("reconcile_operations", older_than=0, verbosity=0)
+    (event,) = AuditEvent.objects.filter(kind=AuditKind.ACTIVATION, details__order_id=order_id)
+    assert event.actor == ada
+    assert event.details["outcome"] == "read back from Nue"
+    call_command("reconcile_operations", older_than=0, verbosity=0)
+    assert (
+        AuditEvent.objects.filter(kind=AuditKind.ACTIVATION, details__order_id=order_id).count()
+        == 1
+    )
+
+
+def test_a_lost_change_is_audited_with_its_outcome(losing, ada_client, ada):
+    from portal.models import AuditEvent, AuditKind
+
+    location = _preview(ada_client, 9)
+    order_id = location.rstrip("/").split("/")[-1]
+    losing.lose = "malformed JSON"
+    _confirm(ada_client, location)
+    _confirm(ada_client, location)
+    (event,) = AuditEvent.objects.filter(kind=AuditKind.CHANGE_ORDER, details__order_id=order_id)
+    assert event.details["subscription"] == PRO_SUB
+    assert event.details["outcome"] == "read back from Nue"
