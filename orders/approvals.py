@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from contextvars import copy_context
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -167,6 +168,8 @@ def request_approval(
     requester: User,
     comment: str,
     agent: User | None = None,
+    po_number: str = "",
+    po_date: date | None = None,
 ) -> ApprovalRequest:
     """Record the request with the draft's figures, lock the draft, and tell the managers.
 
@@ -184,6 +187,9 @@ def request_approval(
                 requested_by=requester,
                 requested_via=agent,
                 comment=comment,
+                po_number=po_number,
+                po_date=po_date,
+                consented_at=timezone.now(),
                 figures=figures_of(order),
             )
             # Run in this request's context: its origin is the links' base without SITE_URL.

@@ -50,6 +50,13 @@ class Operation(models.Model):
         help_text="The customer user an impersonating staff member acted for.",
     )
     payload_hash = models.CharField(max_length=64)
+    amount = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="An activation's grand total as Nue gave it (a buyer's limit counts these).",
+    )
     request = models.JSONField(
         default=dict,
         blank=True,
@@ -126,6 +133,13 @@ class ApprovalRequest(models.Model):
     )
     requested_at = models.DateTimeField(auto_now_add=True)
     comment = models.TextField(blank=True)
+    po_number = models.CharField(max_length=255, blank=True)
+    po_date = models.DateField(null=True, blank=True)
+    consented_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the requester agreed that the saved payment method may be charged.",
+    )
     figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     decided_by = models.ForeignKey(

@@ -2261,7 +2261,13 @@ class CustomerNue:
         from orders.models import Operation
 
         op, replay = self._open_operation(
-            Operation.Kind.ACTIVATE, order.id, body, actor, on_behalf_of, audit=audit
+            Operation.Kind.ACTIVATE,
+            order.id,
+            body,
+            actor,
+            on_behalf_of,
+            audit=audit,
+            amount=order.total,
         )
         if replay is not None:
             return self._activation_result(replay, order, replayed=True)
@@ -2463,6 +2469,7 @@ class CustomerNue:
         *,
         request: Mapping[str, Any] | None = None,
         audit: Sequence[Mapping[str, Any]] = (),
+        amount: Decimal | None = None,
     ) -> tuple[Operation, Operation | None]:
         """Commit an in-flight ledger row for `target`, or explain why nothing may be sent.
 
@@ -2492,6 +2499,7 @@ class CustomerNue:
                         payload_hash=payload_hash,
                         request=dict(request or {}),
                         audit=[dict(event) for event in audit],
+                        amount=amount,
                         state=Operation.State.IN_FLIGHT,
                         sent_at=timezone.now(),
                     )

@@ -1,7 +1,8 @@
 """Who may do what with a customer's orders, by membership role and amount (design.md §2).
 
-viewer: reads only. buyer: drafts and previews; activates up to the account's approval
-threshold, above it must request approval. admin: activates any amount, cancels subscriptions.
+viewer: reads only. buyer: drafts and previews; activates within the account's approval
+threshold, counting what they activated in the last 24 hours, and beyond it must request
+approval. admin: activates any amount, cancels subscriptions.
 
 Activating a draft is one decision, `decide`, whatever route reaches it (the wizard's confirm,
 the draft page, an account manager's approval): it reads what the draft is from the order as Nue
@@ -12,11 +13,15 @@ draft can be opened without that preview.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from orders.templating.money import money as money_text
 from portal.models import AuditKind, Membership, Role
 
 if TYPE_CHECKING:
@@ -141,10 +146,40 @@ def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Ver
     if membership.role == Role.ADMIN:
         return Verdict(Decision.ACTIVATE, "", facts)
     threshold = membership.account.effective_approval_threshold
-    if facts.amount <= threshold:
+    spent = activated_in_last_day(membership)
+    if spent + max(facts.amount, Decimal(0)) <= threshold:
         return Verdict(Decision.ACTIVATE, "", facts)
     reason = (
         "This order's total is above your account's approval limit: request approval, "
         "or ask an admin of your account to activate it."
+        if not spent
+        else f"This order's total, with the {money_text(spent)} you activated in the last 24 "
+        "hours, is above your account's approval limit: request approval, or ask an admin of "
+        "your account to activate it."
     )
     return Verdict(Decision.REQUEST_APPROVAL, reason, facts)
+
+
+# A buyer's approval limit holds for what they activate within this long, not per order: two
+# orders just under the limit are, together, above it.
+LIMIT_WINDOW = timedelta(hours=24)
+
+
+def activated_in_last_day(membership: Membership) -> Decimal:
+    """What this member activated for their account within LIMIT_WINDOW, as the ledger holds it:
+    Nue's grand total of each activation that succeeded or whose outcome is still open (it may
+    have gone through), themselves or through support acting for them."""
+    from orders.models import Operation
+
+    total = (
+        Operation.objects.filter(
+            Q(actor=membership.user, on_behalf_of=None) | Q(on_behalf_of=membership.user),
+            kind=Operation.Kind.ACTIVATE,
+            customer=membership.account,
+            created_at__gte=timezone.now() - LIMIT_WINDOW,
+            amount__gt=0,
+        )
+        .exclude(state=Operation.State.FAILED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal(0)

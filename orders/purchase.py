@@ -321,7 +321,6 @@ def _page(
         "lines": lines,
         "order_form": order_form,
         "schedule": schedule,
-        "tags": shop.tags,
         "has_errors": bool(order_form.errors) or any(form.errors for form in lines),
     }
     if _is_partial(request):

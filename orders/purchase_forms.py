@@ -188,7 +188,8 @@ class LineForm(forms.Form):
         label="Price tag or promo code",
         max_length=64,
         required=False,
-        widget=forms.TextInput(attrs={"list": "price-tags", "autocomplete": "off"}),
+        # Typed, never listed: a promo code is for those who were given it.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
     def __init__(

@@ -147,6 +147,8 @@ def approval_request(request: PortalRequest, order_id: str) -> HttpResponse:
                 requester=request.user,
                 comment=form.cleaned_data["comment"],
                 agent=_agent(request),
+                po_number=form.cleaned_data["po_number"],
+                po_date=form.cleaned_data["po_date"],
             )
         except NueConflict as error:
             status = add_form_errors(form, error)
@@ -368,8 +370,18 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
                 membership=approvals.requester_membership(approval),
                 actor=request.user,
                 approving=True,
+                # Activated as the requester asked: their PO, under the consent they gave.
+                po_number=approval.po_number or None,
+                po_date=approval.po_date,
                 request=request,
-                notes=AuditNotes(customer=approval.customer, details={"approval": approval.pk}),
+                notes=AuditNotes(
+                    customer=approval.customer,
+                    details={
+                        "approval": approval.pk,
+                        "po_number": approval.po_number,
+                        "consented_at": approval.consented_at,
+                    },
+                ),
             )
             outcomes.append(outcome)
             return outcome.result

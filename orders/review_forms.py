@@ -9,6 +9,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from orders.fields import PlainTextField
+
 MAX_COMMENT = 2000
 # Quote templates are configured in the Nue account and no API lists them (nue-api.md §2.3);
 # these are the emulator's. A deployment names its own in settings.NUE_QUOTE_TEMPLATES.
@@ -29,12 +31,23 @@ def fingerprint(figures: dict[str, Any]) -> str:
 
 
 class ApprovalRequestForm(forms.Form):
+    """A buyer's request: what activating will say (PO) and their consent, kept for the approval,
+    which activates the order as they asked for it."""
+
     comment = forms.CharField(
         label="Note for your account manager",
         required=False,
         max_length=MAX_COMMENT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional: why you need it, by when, a budget reference.",
+    )
+    po_number = PlainTextField(label="PO number", max_length=255, required=False)
+    po_date = forms.DateField(
+        label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    consent = forms.BooleanField(
+        label="Once approved, charge the saved payment method for the invoices this order creates",
+        error_messages={"required": "Confirm that the saved payment method may be charged."},
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from nue_emulator import faults, journal
 from orders.models import Operation
@@ -170,3 +172,26 @@ def test_a_second_tab_is_told_the_order_was_already_activated_and_with_which_po(
     page = second.content.decode()
     assert "was already activated with PO number PO-TAB-1" in page
     assert "The PO number PO-TAB-2 you entered was not applied." in page
+
+
+def test_a_buyers_limit_counts_what_they_activated_in_the_last_24_hours(ada_client, db):
+    from orders.nue import for_customer
+
+    first = create_draft(ada_client, line("la", PRO, quantity="2"))
+    second = create_draft(ada_client, line("la", PRO, quantity="3"))
+    scope = for_customer(account())
+    totals = [scope.order(first).total, scope.order(second).total]
+    acme = account()
+    acme.approval_threshold = max(totals)  # each alone is within the limit, both are not
+    acme.save()
+    bob = signed_in(member("bob@acme.example", Role.BUYER))
+    assert bob.post(activate_url(first), {"consent": "on"}).status_code == 302
+    refused = bob.post(activate_url(second), {"consent": "on"})
+    assert refused.status_code == 403
+    assert "you activated in the last 24 hours" in refused.content.decode()
+    page = bob.get(reverse("orders:order_detail", args=[second])).content.decode()
+    assert "Request approval" in page
+
+    # A day later the first activation no longer counts.
+    Operation.objects.filter(target=first).update(created_at=timezone.now() - timedelta(hours=25))
+    assert bob.post(activate_url(second), {"consent": "on"}).status_code == 302

@@ -136,7 +136,7 @@ def test_it_refuses_a_stale_change_without_the_wizards_preview(ada_client, ada):
 
 def test_it_refuses_a_buyer_an_approval_request_for_a_cancellation(bob_client, cancellation):
     url = reverse("orders:approval_request", args=[cancellation])
-    response = bob_client.post(url, {"comment": "Please cancel"})
+    response = bob_client.post(url, {"comment": "Please cancel", "consent": "on"})
     assert response.status_code == 403
     assert not ApprovalRequest.objects.exists()
 
@@ -170,7 +170,7 @@ def test_it_audits_an_approved_change_as_a_change(maria_client, bob_client, bob,
     account.save(update_fields=["approval_threshold"])
     order_id = preview(bob_client, "quantity", {"quantity": "8", "when": "today"})
     url = reverse("orders:approval_request", args=[order_id])
-    assert bob_client.post(url, {"comment": "Three more seats"}).status_code == 302
+    assert bob_client.post(url, {"comment": "Three more seats", "consent": "on"}).status_code == 302
     approval = ApprovalRequest.objects.get(order_id=order_id)
     page = maria_client.get(reverse("orders:review_request", args=[approval.pk]))
     response = maria_client.post(

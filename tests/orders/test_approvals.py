@@ -57,7 +57,7 @@ def test_it_lets_only_a_buyer_above_the_threshold_request(bob, role, limit, expe
     lower_limit(limit=Decimal(limit))
     order = big_draft()
 
-    response = signed_in(bob).post(_request_url(order.id), {"comment": "Please"})
+    response = signed_in(bob).post(_request_url(order.id), {"comment": "Please", "consent": "on"})
 
     assert response.status_code == expected
     assert approvals.is_locked(order.id) is (expected == 302)
@@ -66,7 +66,7 @@ def test_it_lets_only_a_buyer_above_the_threshold_request(bob, role, limit, expe
 def test_it_uses_the_default_threshold_from_settings(bob_client, settings):
     settings.APPROVAL_THRESHOLD_DEFAULT = Decimal("500.00")
     assert account().approval_threshold is None
-    response = bob_client.post(_request_url(big_draft().id), {"comment": ""})
+    response = bob_client.post(_request_url(big_draft().id), {"comment": "", "consent": "on"})
     assert response.status_code == 302
 
 
@@ -74,7 +74,9 @@ def test_it_records_requester_time_figures_and_comment(bob, bob_client):
     lower_limit()
     order = big_draft()
 
-    response = bob_client.post(_request_url(order.id), {"comment": "Needed for the Q3 rollout"})
+    response = bob_client.post(
+        _request_url(order.id), {"comment": "Needed for the Q3 rollout", "consent": "on"}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("orders:order_detail", args=[order.id])
@@ -93,12 +95,12 @@ def test_it_records_requester_time_figures_and_comment(bob, bob_client):
 def test_it_locks_the_draft_while_pending(bob, bob_client):
     lower_limit()
     order = big_draft()
-    bob_client.post(_request_url(order.id), {"comment": ""})
+    bob_client.post(_request_url(order.id), {"comment": "", "consent": "on"})
 
     assert approvals.is_locked(order.id)
     with pytest.raises(approvals.DraftLocked):
         approvals.refuse_if_locked(order.id)
-    again = bob_client.post(_request_url(order.id), {"comment": "again"})
+    again = bob_client.post(_request_url(order.id), {"comment": "again", "consent": "on"})
     assert again.status_code == 409
     assert b"Awaiting approval" in again.content
     assert ApprovalRequest.objects.filter(order_id=order.id).count() == 1
@@ -184,12 +186,12 @@ def test_it_lists_requests_on_the_dashboard(bob, bob_client):
 
 def test_it_hides_another_customers_draft(grace_client):
     lower_limit()
-    response = grace_client.post(_request_url(big_draft().id), {"comment": ""})
+    response = grace_client.post(_request_url(big_draft().id), {"comment": "", "consent": "on"})
     assert response.status_code == 404
 
 
 def test_it_requires_sign_in(db, client):
-    response = client.post(_request_url(big_draft().id), {"comment": ""})
+    response = client.post(_request_url(big_draft().id), {"comment": "", "consent": "on"})
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
 
@@ -202,7 +204,7 @@ def test_it_answers_htmx_with_a_client_redirect(bob_client):
     lower_limit()
     order = big_draft()
     response = bob_client.post(
-        _request_url(order.id), {"comment": ""}, headers={"HX-Request": "true"}
+        _request_url(order.id), {"comment": "", "consent": "on"}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("orders:order_detail", args=[order.id])
@@ -212,7 +214,9 @@ def test_it_rerenders_a_too_long_comment_with_422(bob_client):
     lower_limit()
     order = big_draft()
     response = bob_client.post(
-        _request_url(order.id), {"comment": "x" * 2001}, headers={"HX-Request": "true"}
+        _request_url(order.id),
+        {"comment": "x" * 2001, "consent": "on"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 422
     assert b'id="approval-panel"' in response.content
@@ -225,7 +229,7 @@ def test_it_mails_the_managers_with_a_link_back(
     lower_limit()
     order = big_draft()
     with django_capture_on_commit_callbacks(execute=True):
-        bob_client.post(_request_url(order.id), {"comment": "Budget Q3"})
+        bob_client.post(_request_url(order.id), {"comment": "Budget Q3", "consent": "on"})
 
     approval = ApprovalRequest.objects.get(order_id=order.id)
     assert len(mail.outbox) == 1
@@ -252,7 +256,7 @@ def test_it_keeps_the_request_when_mail_fails(
     lower_limit()
     order = big_draft()
     with django_capture_on_commit_callbacks(execute=True):
-        response = bob_client.post(_request_url(order.id), {"comment": ""})
+        response = bob_client.post(_request_url(order.id), {"comment": "", "consent": "on"})
 
     assert response.status_code == 302
     assert approvals.is_locked(order.id)

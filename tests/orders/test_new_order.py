@@ -408,3 +408,15 @@ def test_it_keeps_only_known_line_fields_of_bounded_size_in_the_session(ada_clie
     stored = ada_client.session[CONFIG_KEY.format(customer=account().pk)]
     expected = {name: [value] for name, value in known.items() if name != "line"}
     assert stored == {"line": ["la"], **expected, "la-price_tag": ["SAVE10"]}
+
+
+def test_it_never_lists_price_tag_codes_to_the_buyer(ada_client):
+    from orders.nue import for_customer
+    from tests.orders.purchase_helpers import account
+
+    codes = [tag.code for tag in for_customer(account()).price_tags() if tag.code]
+    assert codes
+    page = ada_client.post(reverse("orders:new_order"), line("la", PRO)).content.decode()
+    assert "<datalist" not in page
+    for code in codes:
+        assert code not in page

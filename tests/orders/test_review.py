@@ -279,3 +279,23 @@ def test_it_shows_the_rest_of_the_book_when_one_customers_read_fails(maria_clien
     assert len(failed) == 1
     assert failed[0].reference in response.content.decode()
     assert len(response.context["rows"]) == 2
+
+
+def test_an_approved_order_keeps_the_buyers_po_and_consent(bob, maria_client):
+    lower_limit()
+    order = big_draft()
+    bob_client = signed_in(bob)
+    asked = {"comment": "Q3", "po_number": "PO-APPROVE-7", "po_date": "2026-12-01"}
+    refused = bob_client.post(reverse("orders:approval_request", args=[order.id]), asked)
+    assert refused.status_code == 422  # no consent, no request
+    assert not ApprovalRequest.objects.filter(order_id=order.id).exists()
+    bob_client.post(reverse("orders:approval_request", args=[order.id]), {**asked, "consent": "on"})
+    approval = ApprovalRequest.objects.get(order_id=order.id)
+    assert approval.consented_at is not None
+    assert _approve(maria_client, approval).status_code == 302
+    activated = CustomerNue(account()).order(order.id, fresh=True)
+    assert activated.status == "Activated"
+    assert activated.po_number == "PO-APPROVE-7"
+    event = AuditEvent.objects.get(kind=AuditKind.ACTIVATION, details__order_id=order.id)
+    assert event.details["po_number"] == "PO-APPROVE-7"
+    assert event.details["consented_at"]

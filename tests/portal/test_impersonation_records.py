@@ -43,7 +43,8 @@ def test_it_refuses_an_approval_request_while_read_only(as_bob):
     draft = big_draft()
     with journal.capture() as calls:
         response = as_bob.post(
-            reverse("orders:approval_request", args=[draft.id]), {"comment": "Please"}
+            reverse("orders:approval_request", args=[draft.id]),
+            {"comment": "Please", "consent": "on"},
         )
     assert response.status_code == 403
     assert "Refused: you are impersonating read-only" in response.content.decode()
@@ -103,7 +104,8 @@ def test_it_names_the_agent_on_an_approval_request_and_its_mail(
     draft = big_draft()
     with django_capture_on_commit_callbacks(execute=True):
         response = as_bob.post(
-            reverse("orders:approval_request", args=[draft.id]), {"comment": "Budget Q3"}
+            reverse("orders:approval_request", args=[draft.id]),
+            {"comment": "Budget Q3", "consent": "on"},
         )
     assert response.status_code == 302
     approval = ApprovalRequest.objects.get()
@@ -145,7 +147,9 @@ def test_it_names_no_agent_when_the_customer_asks(
     lower_limit()
     draft = big_draft()
     with django_capture_on_commit_callbacks(execute=True):
-        bob_client.post(reverse("orders:approval_request", args=[draft.id]), {"comment": "Q3"})
+        bob_client.post(
+            reverse("orders:approval_request", args=[draft.id]), {"comment": "Q3", "consent": "on"}
+        )
     approval = ApprovalRequest.objects.get()
     assert (approval.requested_by, approval.requested_via) == (bob, None)
     assert "impersonating" not in mail.outbox[0].body

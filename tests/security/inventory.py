@@ -298,7 +298,7 @@ ROUTES: tuple[Route, ...] = (
         frozenset({BOB}),
         Owner.DRAFT,
         kwargs=_draft,
-        body=lambda ids: {"comment": "Budget Q3"},
+        body=lambda ids: {"comment": "Budget Q3", "consent": "on"},
         writes=True,
     ),
     Route("orders:approval_withdraw", ("POST",), BUYERS, Owner.DRAFT, kwargs=_draft, writes=True),
