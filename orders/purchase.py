@@ -348,7 +348,8 @@ def new_order(request: PortalRequest) -> HttpResponse:
         return _create_draft(request, nue, shop, config, today)
     config = OrderConfiguration(saved_configuration(request))
     lines = shop.line_forms(config, today)
-    order_form = forms.Form()
+    # Bound, so that Nue's errors about the order as a whole can be put on it.
+    order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
     return _page(request, shop, lines, order_form, schedule)
 
@@ -386,7 +387,7 @@ def _create_draft(
 @require_POST
 @vary_on_headers("HX-Request")
 def new_order_preview(request: PortalRequest) -> HttpResponse:
-    """The live preview: saves the configuration as typed, answers with the preview partial."""
+    """The live preview: keeps the configuration once it validates, answers with the preview."""
     nue = _buyer_nue(request)
     if not _is_partial(request):
         return new_order(request)
@@ -398,8 +399,10 @@ def new_order_preview(request: PortalRequest) -> HttpResponse:
     shop = _shop(nue)
     today = timezone.localdate()
     config = OrderConfiguration(dict(request.POST.lists()))
-    save_configuration(request, config.data)
     lines = shop.line_forms(config, today)
-    order_form = forms.Form()
+    if all(form.is_valid() for form in lines):
+        # Kept for the next visit only once it validates: what is kept is shown again then.
+        save_configuration(request, config.data)
+    order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
     return _page(request, shop, lines, order_form, schedule)

@@ -26,6 +26,9 @@ from orders.purchase_schedule import add_months
 from orders.templating.dates import day_text
 
 MAX_TERM_MONTHS = 120  # Nue's longest subscription term
+# How far ahead a purchase may start. Nue documents no bound; a start years away is a contract
+# to negotiate, not a checkout, and the dates a line computes from it must stay real dates.
+START_HORIZON = timedelta(days=2 * 366)
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 60
 DEFAULT_TERM_MONTHS = 12
@@ -271,9 +274,20 @@ class LineForm(forms.Form):
 
     def clean_start_date(self) -> date:
         start: date = self.cleaned_data["start_date"]
-        if start < self.today:
-            raise forms.ValidationError("The start date cannot be in the past.")
+        problem = self._start_problem(start)
+        if problem:
+            raise forms.ValidationError(problem)
         return start
+
+    def _start_problem(self, start: date) -> str:
+        """Why a line or an add-on may not start on `start` ("" when it may): not in the past,
+        and not further ahead than a self-service purchase is priced (START_HORIZON)."""
+        if start < self.today:
+            return "The start date cannot be in the past."
+        latest = self.today + START_HORIZON
+        if start > latest:
+            return f"Choose a start date by {day_text(latest)}; for a later start, ask us."
+        return ""
 
     def clean_price_tag(self) -> str:
         code = self.cleaned_data["price_tag"].strip().upper()
@@ -361,6 +375,10 @@ class LineForm(forms.Form):
                 f"{node.name} must start between {day_text(parent_start)} and "
                 f"{day_text(parent_end)}, within the term of what it belongs to.",
             )
+            return parent
+        problem = self._start_problem(own_start) if own_start is not None else ""
+        if problem:  # the parent's own start was refused: its term bounds nothing
+            self.add_error(start_name, problem)
             return parent
         start = own_start or parent_start
         if months is None or start is None:
