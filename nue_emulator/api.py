@@ -64,6 +64,8 @@ class InjectedTimeout(TimeoutError):
 
 # Set by embedded.application on the WSGI environ of in-process calls.
 EMBEDDED_FLAG = "nue_emulator.embedded"
+# Set by the portal's in-process transport: the seconds its client waits for an answer.
+EMBEDDED_READ_TIMEOUT = "nue_emulator.read_timeout"
 
 
 def encode(value: Any) -> Any:
@@ -219,9 +221,12 @@ def _handle(
         time.sleep(latency / 1000)
     if fault is not None:
         if fault.hang_seconds:
-            time.sleep(fault.hang_seconds)
             if request.META.get(EMBEDDED_FLAG):
+                # In-process no socket ends the wait: the caller's read timeout does.
+                budget = request.META.get(EMBEDDED_READ_TIMEOUT)
+                time.sleep(min(fault.hang_seconds, budget) if budget else fault.hang_seconds)
                 raise InjectedTimeout("Injected fault: the emulator did not answer in time.")
+            time.sleep(fault.hang_seconds)
         if fault.reset:
             _reset_connection(request)
         injected = _fault_response(fault)

@@ -1453,6 +1453,13 @@ def site_url(path: str) -> str:
     return (settings.SITE_URL or serving_origin.get()) + path
 
 
+# The in-process emulator runs on the caller's thread, where no socket timeout can end a wait:
+# the transport hands it the client's read timeout on the WSGI environ under this key, and the
+# emulator answers within it as a server behind a socket would appear to.
+EMBEDDED_READ_TIMEOUT = "nue_emulator.read_timeout"
+_read_timeout: ContextVar[float | None] = ContextVar("_read_timeout", default=None)
+
+
 def embedded_emulator() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
     """The in-process emulator's WSGI app, called as the host of the portal request served."""
     app = import_string(settings.NUE_EMULATOR_WSGI_APP)
@@ -1461,11 +1468,29 @@ def embedded_emulator() -> Callable[[dict[str, Any], Callable[..., Any]], Iterab
         environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         scheme, _, host = serving_origin.get().partition("://")
+        environ = {**environ, EMBEDDED_READ_TIMEOUT: _read_timeout.get()}
         if host:
             environ = {**environ, "wsgi.url_scheme": scheme, "HTTP_HOST": host}
         return cast("Iterable[bytes]", app(environ, start_response))
 
     return as_serving_host
+
+
+class EmbeddedTransport(httpx.BaseTransport):
+    """The in-process emulator, with the client's read timeout as a socket would impose it."""
+
+    def __init__(self, app: Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]):
+        self._inner = httpx.WSGITransport(app=app)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout") or {}
+        token = _read_timeout.set(timeout.get("read"))
+        try:
+            return self._inner.handle_request(request)
+        except TimeoutError as error:
+            raise httpx.ReadTimeout(str(error), request=request) from error
+        finally:
+            _read_timeout.reset(token)
 
 
 def build_default_client() -> NueClient:
@@ -1474,7 +1499,7 @@ def build_default_client() -> NueClient:
         return NueClient(
             settings.NUE_EMULATOR_URL,
             settings.NUE_API_KEY,
-            transport=httpx.WSGITransport(app=embedded_emulator()),
+            transport=EmbeddedTransport(embedded_emulator()),
         )
     return NueClient(settings.NUE_API_URL, settings.NUE_API_KEY)
 

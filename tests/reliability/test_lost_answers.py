@@ -202,3 +202,18 @@ def test_a_lost_change_is_audited_with_its_outcome(losing, ada_client, ada):
     (event,) = AuditEvent.objects.filter(kind=AuditKind.CHANGE_ORDER, details__order_id=order_id)
     assert event.details["subscription"] == PRO_SUB
     assert event.details["outcome"] == "read back from Nue"
+
+
+def test_a_hang_of_the_embedded_emulator_ends_at_the_clients_read_timeout(ada_client):
+    from nue_emulator import faults
+    from orders import nue
+
+    timeout = httpx.Timeout(connect=1.0, read=0.2, write=1.0, pool=1.0)
+    transport = nue.EmbeddedTransport(nue.embedded_emulator())
+    with (
+        installed_client(transport, timeout=timeout, sleep=lambda seconds: None),
+        faults.inject("orders", "GET", hang_seconds=3),
+    ):
+        response = ada_client.get("/orders/")
+    assert response.status_code == 504
+    assert TEXTS[504][0] in response.content.decode()
