@@ -3,22 +3,53 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
+from django.test.utils import override_settings
 from pytest_django.plugin import blocking_manager_key
 
 from orders import nue
 from portal.models import User
 
 LOGIN_BACKEND = "portal.backends.MembershipBackend"
+# Tests only: the demo is seeded again after every transactional test and each of its seven
+# sign-ins would cost a production-strength hash; every browser test signs in too.
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+REDIS_DATABASES = 16
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test settings, in place before any fixture, seed or live server reads them."""
+    overrides: dict[str, Any] = {"PASSWORD_HASHERS": [FAST_HASHER]}
+    cache = settings.CACHES["default"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and cache["BACKEND"] == "portal.cache.RedisCache":
+        overrides["CACHES"] = {"default": {**cache, "LOCATION": worker_redis_url(cache, worker)}}
+    override_settings(**overrides).enable()
+
+
+def worker_redis_url(cache: dict[str, Any], worker: str) -> str:
+    """REDIS_URL's database for the first pytest-xdist worker, the ones below it for the others.
+
+    A database each rather than a key prefix each: cache.clear() empties the whole database, and
+    with it the other worker's sessions.
+    """
+    index = int(worker.removeprefix("gw"))
+    if index >= REDIS_DATABASES:
+        raise pytest.UsageError(f"{index + 1} workers, but Redis has {REDIS_DATABASES} databases")
+    url = urlsplit(str(cache["LOCATION"]))
+    database = int(url.path.strip("/") or 0)
+    return urlunsplit(url._replace(path=f"/{(database - index) % REDIS_DATABASES}"))
 
 
 @contextmanager
