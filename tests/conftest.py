@@ -20,6 +20,7 @@ from pytest_django.plugin import blocking_manager_key
 
 from orders import nue
 from portal.models import User
+from tests import demo
 
 LOGIN_BACKEND = "portal.backends.MembershipBackend"
 # Tests only: the demo is seeded again after every transactional test and each of its seven
@@ -132,42 +133,42 @@ def _persona(email: str) -> User:
 @pytest.fixture
 def ada(db) -> User:
     """Admin member of Acme."""
-    return _persona("ada@acme.example")
+    return _persona(demo.ADA)
 
 
 @pytest.fixture
 def ben(db) -> User:
     """Viewer member of Acme."""
-    return _persona("ben@acme.example")
+    return _persona(demo.BEN)
 
 
 @pytest.fixture
 def bob(db) -> User:
     """Buyer member of Acme: activates up to the approval threshold."""
-    return _persona("bob@acme.example")
+    return _persona(demo.BOB)
 
 
 @pytest.fixture
 def grace(db) -> User:
     """Admin member of Globex, who must never see Acme's data."""
-    return _persona("grace@globex.example")
+    return _persona(demo.GRACE)
 
 
 @pytest.fixture
 def maria(db) -> User:
     """Account manager with Acme and Globex in her book."""
-    return _persona("maria@nue.example")
+    return _persona(demo.MARIA)
 
 
 @pytest.fixture
 def sam(db) -> User:
     """Support agent with the impersonate permission."""
-    return _persona("sam@nue.example")
+    return _persona(demo.SAM)
 
 
 @pytest.fixture
 def superuser(db) -> User:
-    return _persona("admin@nue.example")
+    return _persona(demo.SUPERUSER)
 
 
 def signed_in(user: User) -> Client:
