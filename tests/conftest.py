@@ -25,8 +25,9 @@ from portal.models import User
 from tests import demo
 
 LOGIN_BACKEND = "portal.backends.MembershipBackend"
-# Tests only: the demo is seeded again after every transactional test and each of its seven
-# sign-ins would cost a production-strength hash; every browser test signs in too.
+# Tests only: every seeding of the demo hashes its seven sign-ins' passwords (on SQLite after
+# every transactional test) and browser tests sign in; a production-strength hash each time
+# would be most of their cost.
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 REDIS_DATABASES = 16
 
