@@ -14,6 +14,7 @@ import httpx
 import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
@@ -164,6 +165,14 @@ def pytest_runtest_teardown(item, nextitem):
         with item.config.stash[blocking_manager_key].unblock():
             restore_demo_tenant()
     return result
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache. Cached Nue answers outlive the rows they came from:
+    a test's transaction is rolled back or its tables emptied, while a catalog it poisoned stays
+    cached under the generation it set, for whichever test the worker runs next."""
+    cache.clear()
 
 
 def _is_local(host: str) -> bool:
