@@ -3,22 +3,81 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import override_settings
 from pytest_django.plugin import blocking_manager_key
 
 from orders import nue
 from portal.models import User
+from tests import demo
 
 LOGIN_BACKEND = "portal.backends.MembershipBackend"
+# Tests only: every seeding of the demo hashes its seven sign-ins' passwords (on SQLite after
+# every transactional test) and browser tests sign in; a production-strength hash each time
+# would be most of their cost.
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+REDIS_DATABASES = 16
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test settings, in place before any fixture, seed or live server reads them."""
+    overrides: dict[str, Any] = {"PASSWORD_HASHERS": [FAST_HASHER]}
+    cache = settings.CACHES["default"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and cache["BACKEND"] == "portal.cache.RedisCache":
+        overrides["CACHES"] = {"default": {**cache, "LOCATION": worker_redis_url(cache, worker)}}
+    override_settings(**overrides).enable()
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        flush_with_delete()
+
+
+def flush_with_delete() -> None:
+    """PostgreSQL: empty the tables after each transactional test with DELETE, not TRUNCATE.
+
+    TRUNCATE gives every table and index a new file, a fixed cost per table that is many times
+    what deleting the demo's few hundred rows costs. Django's foreign keys on PostgreSQL are
+    checked at commit and the flush is one transaction, so the order of the tables is free.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return [f"DELETE FROM {self.quote_name(table)};" for table in tables]
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+def worker_redis_url(cache: dict[str, Any], worker: str) -> str:
+    """REDIS_URL's database for the first pytest-xdist worker, the ones below it for the others.
+
+    A database each rather than a key prefix each: cache.clear() empties the whole database, and
+    with it the other worker's sessions.
+    """
+    index = int(worker.removeprefix("gw"))
+    if index >= REDIS_DATABASES:
+        raise pytest.UsageError(f"{index + 1} workers, but Redis has {REDIS_DATABASES} databases")
+    url = urlsplit(str(cache["LOCATION"]))
+    database = int(url.path.strip("/") or 0)
+    return urlunsplit(url._replace(path=f"/{(database - index) % REDIS_DATABASES}"))
 
 
 @contextmanager
@@ -48,11 +107,49 @@ def seed_demo_tenant() -> None:
     call_command("seed_demo", verbosity=0, force=True)
 
 
+# PostgreSQL: the tables as first seeded, copied into a schema of their own (out of the search
+# path, so no flush sees it) and copied back after each transactional test. Seeding again goes
+# through the emulator's pricing, hundreds of queries; the copy is two statements a table.
+SNAPSHOT = "demo_snapshot"
+_snapshot_tables: list[str] = []
+
+
+def take_snapshot() -> None:
+    tables = sorted(
+        connection.introspection.django_table_names(only_existing=True, include_views=False)
+    )
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE")
+        cursor.execute(f"CREATE SCHEMA {SNAPSHOT}")
+        for table in tables:
+            cursor.execute(f"CREATE TABLE {SNAPSHOT}.{quote(table)} AS TABLE {quote(table)}")
+    _snapshot_tables[:] = tables
+
+
+def restore_demo_tenant() -> None:
+    """The demo tenant back as first seeded; seeded again where there is no snapshot."""
+    if not _snapshot_tables:
+        seed_demo_tenant()
+        return
+    quote = connection.ops.quote_name
+    # One transaction: the foreign keys are checked at its commit, whatever the table order.
+    # The flush's post_migrate made content types and permissions anew; the copies replace them.
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in _snapshot_tables:
+            cursor.execute(f"DELETE FROM {quote(table)}")
+        for table in _snapshot_tables:
+            cursor.execute(f"INSERT INTO {quote(table)} TABLE {SNAPSHOT}.{quote(table)}")
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Seed the emulator's demo tenant and the portal's demo sign-ins once per run."""
     with django_db_blocker.unblock():
         seed_demo_tenant()
+        if connection.vendor == "postgresql":
+            take_snapshot()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -66,8 +163,16 @@ def pytest_runtest_teardown(item, nextitem):
     # After the last test the session's test database is already gone.
     if nextitem is not None and marker is not None and marker.kwargs.get("transaction"):
         with item.config.stash[blocking_manager_key].unblock():
-            seed_demo_tenant()
+            restore_demo_tenant()
     return result
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache. Cached Nue answers outlive the rows they came from:
+    a test's transaction is rolled back or its tables emptied, while a catalog it poisoned stays
+    cached under the generation it set, for whichever test the worker runs next."""
+    cache.clear()
 
 
 def _is_local(host: str) -> bool:
@@ -108,42 +213,42 @@ def _persona(email: str) -> User:
 @pytest.fixture
 def ada(db) -> User:
     """Admin member of Acme."""
-    return _persona("ada@acme.example")
+    return _persona(demo.ADA)
 
 
 @pytest.fixture
 def ben(db) -> User:
     """Viewer member of Acme."""
-    return _persona("ben@acme.example")
+    return _persona(demo.BEN)
 
 
 @pytest.fixture
 def bob(db) -> User:
     """Buyer member of Acme: activates up to the approval threshold."""
-    return _persona("bob@acme.example")
+    return _persona(demo.BOB)
 
 
 @pytest.fixture
 def grace(db) -> User:
     """Admin member of Globex, who must never see Acme's data."""
-    return _persona("grace@globex.example")
+    return _persona(demo.GRACE)
 
 
 @pytest.fixture
 def maria(db) -> User:
     """Account manager with Acme and Globex in her book."""
-    return _persona("maria@nue.example")
+    return _persona(demo.MARIA)
 
 
 @pytest.fixture
 def sam(db) -> User:
     """Support agent with the impersonate permission."""
-    return _persona("sam@nue.example")
+    return _persona(demo.SAM)
 
 
 @pytest.fixture
 def superuser(db) -> User:
-    return _persona("admin@nue.example")
+    return _persona(demo.SUPERUSER)
 
 
 def signed_in(user: User) -> Client:

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from tests import demo
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -125,7 +127,7 @@ def watch(page) -> PageWatch:
     return PageWatch(page)
 
 
-def sign_in(page, email: str, password: str = "portal-demo") -> None:
+def sign_in(page, email: str, password: str = demo.PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)

@@ -9,17 +9,16 @@ import pytest
 from playwright.sync_api import expect
 
 from nue_emulator import journal
+from tests import demo
 
 from .conftest import PHONE, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PRO = "SUB-00000001"
-
 
 def test_it_changes_seats_then_plan_then_cancels(page, watch):
-    sign_in(page, "ada@acme.example")
-    page.goto(f"/subscriptions/{PRO}/change/")
+    sign_in(page, demo.ADA)
+    page.goto(f"/subscriptions/{demo.PRO}/change/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Change this subscription")
     expect(page.locator("main")).to_contain_text("Only for free trials.")
     watch.screenshot("change-choose")
@@ -51,7 +50,7 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
     watch.screenshot("change-quantity-done")
 
     # Downgrade: offered at the end of the billing period by default.
-    page.goto(f"/subscriptions/{PRO}/change/downgrade/")
+    page.goto(f"/subscriptions/{demo.PRO}/change/downgrade/")
     expect(page.get_by_label(re.compile("End of the billing period"))).to_be_checked()
     page.get_by_label("Starter Plan (US)").check()
     page.get_by_role("button", name="Preview the change").click()
@@ -63,7 +62,7 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
     expect(page.locator("main")).to_contain_text("Starter Plan (US)")
 
     # Cancel with a reason: what is lost and until when, then the credit.
-    page.goto(f"/subscriptions/{PRO}/change/cancel/")
+    page.goto(f"/subscriptions/{demo.PRO}/change/cancel/")
     expect(page.locator("#change-form")).to_contain_text("What you lose")
     page.get_by_label("We are switching to another product").check()
     page.get_by_label("Today", exact=False).first.check()
@@ -84,8 +83,8 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
 
 def test_it_previews_on_a_phone(page, watch):
     page.set_viewport_size(PHONE)
-    sign_in(page, "ada@acme.example")
-    page.goto(f"/subscriptions/{PRO}/change/quantity/")
+    sign_in(page, demo.ADA)
+    page.goto(f"/subscriptions/{demo.PRO}/change/quantity/")
     page.get_by_label("New quantity").fill("7")
     page.get_by_role("button", name="Preview the change").click()
     page.wait_for_url(re.compile(r"/change/preview/"))
@@ -97,8 +96,8 @@ def test_it_previews_on_a_phone(page, watch):
 
 
 def test_it_previews_a_basket_of_two_changes_together(page, watch):
-    sign_in(page, "ada@acme.example")
-    page.goto(f"/subscriptions/{PRO}/change/quantity/")
+    sign_in(page, demo.ADA)
+    page.goto(f"/subscriptions/{demo.PRO}/change/quantity/")
     page.get_by_label("New quantity").fill("6")
     page.get_by_role("button", name="Add to basket").click()
     page.wait_for_url("**/changes/basket/")

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests import demo
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,7 +19,7 @@ def fits_the_width(page) -> bool:
 
 
 def test_it_filters_the_history_opens_an_order_and_a_subscription_and_downloads_csv(page, watch):
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
     assert page.locator("#billing-panel svg.spend-chart__svg").is_visible()
     watch.screenshot("customer-dashboard-desktop")
 
@@ -131,7 +132,7 @@ def test_it_works_without_javascript(browser, live_server):
     )
     page = context.new_page()
     try:
-        sign_in(page, "ada@acme.example")
+        sign_in(page, demo.ADA)
         page.goto("/orders/")
         page.get_by_label("Status").select_option("draft")
         page.get_by_role("button", name="Apply filters").click()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import demo
 from tests.browser.conftest import sign_in
 from tests.security.hostile import HOSTILE, poison
 from tests.security.inventory import ACME, Ids
@@ -40,7 +41,7 @@ def test_it_opens_no_dialog_and_fires_no_request_for_hostile_text(page, watch, l
 
     page.on("dialog", on_dialog)
     page.on("request", on_request)
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
     for path in (
         "/",
         "/orders/",

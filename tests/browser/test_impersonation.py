@@ -10,6 +10,7 @@ from django.urls import path
 
 from portal import urls as portal_urls
 from portal.impersonation import money_moving
+from tests import demo
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,13 +20,13 @@ REASON = "Ticket SUP-1234: invoice question"
 
 
 def test_it_lets_support_impersonate_visibly_and_the_customer_see_it(page, watch):
-    sign_in(page, "sam@nue.example")
+    sign_in(page, demo.SAM)
     page.get_by_role("link", name="Support").click()
     page.wait_for_url("**/support/")
     page.get_by_label("Find a customer or user").fill("ada@acme")
     page.get_by_role("button", name="Search").click()
     page.wait_for_url(re.compile(r".*/support/\?q=ada%40acme"))
-    member = page.locator(".support-member", has_text="ada@acme.example")
+    member = page.locator(".support-member", has_text=demo.ADA)
     member.get_by_label("Reason").fill(REASON)
     watch.screenshot("support-search-desktop")
     page.set_viewport_size(PHONE)
@@ -70,7 +71,7 @@ def test_it_lets_support_impersonate_visibly_and_the_customer_see_it(page, watch
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/accounts/login/")
 
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
     page.get_by_role("link", name="Access log").click()
     session = page.locator(".access-session").first
     assert "Sam Support" in session.inner_text()
@@ -85,9 +86,9 @@ def test_it_lets_support_impersonate_visibly_and_the_customer_see_it(page, watch
 
 
 def test_it_keeps_the_stop_button_in_reach_of_the_keyboard(page, watch):
-    sign_in(page, "sam@nue.example")
+    sign_in(page, demo.SAM)
     page.goto("/support/?q=ben%40acme")
-    member = page.locator(".support-member", has_text="ben@acme.example")
+    member = page.locator(".support-member", has_text=demo.BEN)
     member.get_by_label("Reason").fill("SUP-77")
     member.get_by_label("Reason").press("Enter")
     page.wait_for_url("**/")
@@ -133,9 +134,9 @@ handler404 = portal_urls.handler404
 
 @pytest.mark.urls(__name__)
 def test_it_refuses_an_activation_until_support_elevates(page, watch):
-    sign_in(page, "sam@nue.example")
+    sign_in(page, demo.SAM)
     page.goto("/support/?q=ada%40acme")
-    member = page.locator(".support-member", has_text="ada@acme.example")
+    member = page.locator(".support-member", has_text=demo.ADA)
     member.get_by_label("Reason").fill("SUP-9: activation stuck")
     member.get_by_role("button", name=re.compile("Impersonate")).click()
     page.wait_for_url("**/")
@@ -165,9 +166,9 @@ def test_it_refuses_an_activation_until_support_elevates(page, watch):
 
 
 def test_it_refuses_an_order_activation_until_support_elevates(page, watch):
-    sign_in(page, "sam@nue.example")
+    sign_in(page, demo.SAM)
     page.goto("/support/?q=ada%40acme")
-    member = page.locator(".support-member", has_text="ada@acme.example")
+    member = page.locator(".support-member", has_text=demo.ADA)
     member.get_by_label("Reason").fill("SUP-10: draft will not activate")
     member.get_by_role("button", name=re.compile("Impersonate")).click()
     page.wait_for_url("**/")

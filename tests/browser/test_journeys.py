@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from nue_emulator import journal
 from portal.models import User
+from tests import demo
 from tests.browser.conftest import DESKTOP, PageWatch, sign_in
+from tests.conftest import signed_in
 from tests.orders.approval_helpers import lower_limit, pending_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,21 +32,32 @@ document.addEventListener("securitypolicyviolation", (event) => {
   );
 });
 """
-PRO = "SUB-00000001"
 
 
 @contextmanager
-def role_page(browser, live_server, email: str | None = None) -> Iterator[tuple[object, PageWatch]]:
+def role_page(
+    browser, live_server, email: str | None = None, *, by_form: bool = True
+) -> Iterator[tuple[object, PageWatch]]:
     """A fresh context for one role, signed in when `email` is given, watched for CSP and console
-    errors."""
+    errors.
+
+    `by_form=False` signs in with a session cookie instead of the sign-in form, for tests about
+    another page: it skips the sign-in page and the dashboard it leads to.
+    """
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     page.set_default_timeout(15_000)
     watch = PageWatch(page)
     try:
-        if email:
+        if email and by_form:
             sign_in(page, email)
+        elif email:
+            client = signed_in(User.objects.get(email=email))
+            session = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
         yield page, watch
     finally:
         context.close()
@@ -65,7 +79,7 @@ def first_link(page, url: str, selector: str) -> str:
 
 
 def test_it_walks_ada_through_buying_changing_and_billing(browser, live_server):
-    with role_page(browser, live_server, "ada@acme.example") as (page, watch):
+    with role_page(browser, live_server, demo.ADA) as (page, watch):
         page.wait_for_load_state("networkidle")
         expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
 
@@ -88,7 +102,7 @@ def test_it_walks_ada_through_buying_changing_and_billing(browser, live_server):
         page.wait_for_url(re.compile(r"/activated/$"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("is active")
 
-        page.goto(f"/subscriptions/{PRO}/")
+        page.goto(f"/subscriptions/{demo.PRO}/")
         page.get_by_role("link", name=re.compile("Change")).first.click()
         page.get_by_role("link", name=re.compile("Change quantity")).click()
         page.get_by_label("New quantity").fill("6")
@@ -108,7 +122,7 @@ def test_it_walks_ada_through_buying_changing_and_billing(browser, live_server):
 
 
 def test_it_walks_ben_the_viewer_through_reading_only(browser, live_server):
-    with role_page(browser, live_server, "ben@acme.example") as (page, watch):
+    with role_page(browser, live_server, demo.BEN) as (page, watch):
         page.wait_for_load_state("networkidle")
         page.get_by_role("link", name="Subscriptions", exact=True).click()
         page.get_by_role("link", name="Pro Plan (US)").first.click()
@@ -124,7 +138,7 @@ def test_it_walks_ben_the_viewer_through_reading_only(browser, live_server):
 
 def test_it_walks_bob_the_buyer_to_an_approval_request(browser, live_server):
     lower_limit()
-    with role_page(browser, live_server, "bob@acme.example") as (page, watch):
+    with role_page(browser, live_server, demo.BOB) as (page, watch):
         page.wait_for_load_state("networkidle")
         drafts = page.locator("#order-list tbody th a")
         page.goto("/orders/?status=draft&sort=total")
@@ -141,8 +155,8 @@ def test_it_walks_bob_the_buyer_to_an_approval_request(browser, live_server):
 
 def test_it_walks_maria_through_her_review_queue(browser, live_server):
     lower_limit()
-    pending_request(User.objects.get(email="bob@acme.example"), comment="Q3 budget")
-    with role_page(browser, live_server, "maria@nue.example") as (page, watch):
+    pending_request(User.objects.get(email=demo.BOB), comment="Q3 budget")
+    with role_page(browser, live_server, demo.MARIA) as (page, watch):
         page.get_by_role("link", name="Review").click()
         page.wait_for_url("**/review/")
         page.wait_for_load_state("networkidle")
@@ -158,7 +172,7 @@ def test_it_walks_maria_through_her_review_queue(browser, live_server):
 
 
 def test_it_walks_sam_through_impersonation_and_the_audit(browser, live_server):
-    with role_page(browser, live_server, "sam@nue.example") as (page, watch):
+    with role_page(browser, live_server, demo.SAM) as (page, watch):
         page.get_by_role("link", name="Support").click()
         page.get_by_label("Find a customer or user").fill("ada@acme")
         page.get_by_role("button", name="Search").click()
@@ -166,7 +180,7 @@ def test_it_walks_sam_through_impersonation_and_the_audit(browser, live_server):
         # Load the result page afresh: the search box's delayed htmx search may still swap the
         # results (and the reason typed into them) after the button's.
         page.goto(page.url)
-        member = page.locator(".support-member", has_text="ada@acme.example")
+        member = page.locator(".support-member", has_text=demo.ADA)
         member.get_by_label("Reason").fill("SUP-42: invoice question")
         member.get_by_role("button", name=re.compile("Impersonate")).click()
         page.wait_for_url("**/")
@@ -181,7 +195,7 @@ def test_it_walks_sam_through_impersonation_and_the_audit(browser, live_server):
 
 
 def test_it_walks_the_superuser_to_the_admin(browser, live_server):
-    with role_page(browser, live_server, "admin@nue.example") as (page, watch):
+    with role_page(browser, live_server, demo.SUPERUSER) as (page, watch):
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         page.get_by_role("link", name="Admin").click()
         page.wait_for_url("**/admin/")

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from nue_emulator import faults, journal
+from tests import demo
 
 from .conftest import PHONE, sign_in
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_it_buys_a_bundle_end_to_end(page, watch):
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
     page.goto("/orders/new/")
     page.get_by_role("button", name="Add Platform Suite to order").click()
     preview = page.locator("#preview")
@@ -60,7 +61,7 @@ def test_it_buys_a_bundle_end_to_end(page, watch):
 
 def test_it_configures_on_a_phone(page, watch):
     page.set_viewport_size(PHONE)
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
     page.goto("/orders/new/")
     page.get_by_role("button", name="Add Pro Plan (US) to order").click()
     page.get_by_label("Quantity", exact=True).fill("3")
@@ -70,7 +71,7 @@ def test_it_configures_on_a_phone(page, watch):
 
 
 def test_it_shows_progress_while_a_slow_preview_loads(page, watch):
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
     page.goto("/orders/new/")
     page.get_by_role("button", name="Add Pro Plan (US) to order").click()
     expect(page.locator("#preview")).to_contain_text("$25.00")
@@ -86,7 +87,7 @@ def test_it_works_without_javascript(browser, live_server):
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     page = context.new_page()
     try:
-        sign_in(page, "ada@acme.example")
+        sign_in(page, demo.ADA)
         page.goto("/orders/new/")
         page.get_by_role("button", name="Add Pro Plan (US) to order").click()
         page.get_by_label("Quantity", exact=True).fill("4")

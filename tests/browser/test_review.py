@@ -12,6 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from orders.nue import CustomerNue, LineRequest
+from tests import demo
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, sign_in
 from tests.orders.approval_helpers import account, make_buyer
 
@@ -51,7 +52,7 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     order_id = _prepare_big_order()
 
     # Bob, a buyer at Acme, opens his draft: above the limit, he may only ask for approval.
-    sign_in(page, "bob@acme.example")
+    sign_in(page, demo.BOB)
     page.goto(f"/orders/{order_id}/")
     panel = page.locator("#approval-panel")
     assert "above your account's approval limit" in panel.inner_text()
@@ -68,7 +69,7 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     assert "Awaiting approval" in page.locator("#approval-panel").inner_text()
     watch.screenshot("approval-pending-desktop")
     _fits_phone(page, watch, "approval-pending")
-    assert [m.to for m in mail.outbox] == [["maria@nue.example"]]
+    assert [m.to for m in mail.outbox] == [[demo.MARIA]]
     review_link = re.search(r"http\S+/review/requests/\d+/", mail.outbox[0].body)
     assert review_link is not None
 
@@ -76,7 +77,7 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     manager = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     maria = manager.new_page()
     maria.set_default_timeout(15_000)
-    sign_in(maria, "maria@nue.example")
+    sign_in(maria, demo.MARIA)
     maria.get_by_role("link", name="Review").click()
     maria.wait_for_url("**/review/")
     queue = maria.get_by_role("table").filter(has_text="Insights for every team")
@@ -106,6 +107,6 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     summary = page.locator("#approval-summary")
     assert "Approved" in summary.inner_text()
     _fits_phone(page, watch, "approval-dashboard")
-    assert mail.outbox[-1].to == ["bob@acme.example"]
+    assert mail.outbox[-1].to == [demo.BOB]
     assert f"/orders/{order_id}/" in mail.outbox[-1].body
     assert watch.errors == []

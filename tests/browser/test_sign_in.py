@@ -1,5 +1,6 @@
 import pytest
 
+from tests import demo
 from tests.browser.conftest import PHONE, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -10,7 +11,7 @@ def test_it_signs_ada_in_and_shows_the_shell_for_acme(page, watch):
     assert "/accounts/login/" in page.url
     watch.screenshot("sign-in-desktop")
 
-    sign_in(page, "ada@acme.example")
+    sign_in(page, demo.ADA)
 
     assert page.get_by_role("link", name="Acting for Acme").is_visible() or (
         page.locator(".acting-customer").inner_text().startswith("Acme")
@@ -24,7 +25,7 @@ def test_it_signs_ada_in_and_shows_the_shell_for_acme(page, watch):
 
 
 def test_it_signs_out_with_the_button(page, watch):
-    sign_in(page, "ben@acme.example")
+    sign_in(page, demo.BEN)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/accounts/login/")
     page.goto("/")

@@ -12,12 +12,12 @@ from django.test import Client
 
 from nue_emulator import faults, journal
 from nue_emulator.models import Customer
-from nue_emulator.seed import demo_uuid
+from tests import demo
 
 PREFIX = "/nue-emulator"
-ACME = demo_uuid("customer:acme")
-GLOBEX = demo_uuid("customer:globex")
-INITECH = demo_uuid("customer:initech")
+ACME = demo.ACME_ID
+GLOBEX = demo.GLOBEX_ID
+INITECH = demo.INITECH_ID
 
 
 class Api:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import get_hasher
 
 from portal.models import CustomerAccount
 
@@ -76,7 +77,9 @@ def poison(account: CustomerAccount) -> None:
 
 
 def evaluated_template(body: str) -> bool:
-    """Whether template syntax in the data was run: the debug dump or the password hash shows."""
-    return (
-        "pbkdf2_" in body or "argon2" in body or "SECRET_KEY" in body or settings.SECRET_KEY in body
-    )
+    """Whether template syntax in the data was run: the debug dump or the password hash shows.
+
+    The suite hashes with a fast hasher (tests/conftest.py), so its prefix is looked for too.
+    """
+    hashes = ("pbkdf2_", "argon2", f"{get_hasher().algorithm}$")
+    return any(mark in body for mark in (*hashes, "SECRET_KEY", settings.SECRET_KEY))
