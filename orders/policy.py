@@ -171,6 +171,8 @@ def activated_in_last_day(membership: Membership) -> Decimal:
     have gone through), themselves or through support acting for them."""
     from orders.models import Operation
 
+    if membership.pk is None:  # not a member yet: nothing activated
+        return Decimal(0)
     total = (
         Operation.objects.filter(
             Q(actor=membership.user, on_behalf_of=None) | Q(on_behalf_of=membership.user),

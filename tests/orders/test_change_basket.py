@@ -312,5 +312,5 @@ def test_it_weighs_the_one_orders_total_against_the_approval_limit(ada_client, a
     request_url = reverse("orders:approval_request", args=[order_id])
     page = bob_client.get(reverse("orders:change_basket_preview", args=[basket_id]))
     assert f'action="{request_url}"' in page.content.decode()
-    bob_client.post(request_url, {"comment": "Seats and the renewal together"})
+    bob_client.post(request_url, {"comment": "Seats and the renewal together", "consent": "on"})
     assert ApprovalRequest.objects.get(order_id=order_id).is_pending

@@ -283,7 +283,7 @@ def test_it_asks_for_approval_above_a_buyers_threshold(ada_client, ada):
     assert response.status_code == 403
     assert acme(ada).subscription(PRO).quantity == 5
     # The buyer asks their account manager from the preview itself.
-    ada_client.post(request_url, {"comment": "Two more seats for the new hires"})
+    ada_client.post(request_url, {"comment": "Two more seats for the new hires", "consent": "on"})
     pending = ApprovalRequest.objects.get(order_id=order_id)
     assert pending.is_pending
     assert acme(ada).subscription(PRO).quantity == 5
