@@ -714,10 +714,17 @@ class AddonsForm(ChangeForm):
 
 
 def _option_help(option: ProductOption, quantity: Decimal, fixed: bool) -> str:
-    have = f"You have {int(quantity)}." if quantity else "Not included yet."
     if option.type == "required":
+        have = f"You have {int(quantity)}." if quantity else "Not included yet."
         return f"{have} Required: at least {int(option.min_quantity or 1)}."
-    return f"{have} {'0 or 1' if fixed else 'Enter 0 to remove it'}."
+    if not quantity:
+        return (
+            "Not included yet: enter 1 to add it."
+            if fixed
+            else "Not included yet: enter how many to add."
+        )
+    remove = "Enter 0 to remove it." if fixed else "Enter 0 to remove them."
+    return f"You have {int(quantity)}. {remove}"
 
 
 def bundle_add_ons(sub: Subscription, subscriptions: Sequence[Subscription]) -> list[Subscription]:

@@ -389,9 +389,13 @@ def explain(line: OrderLine) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def change_preview(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
-    preview = _recall(_scope(request), name, order_id)
+    scope = _scope(request)
+    preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
+    if scope.was_activated(preview.order.id):
+        # Confirmed already (in this tab or another): the result, not a draft to confirm again.
+        return _go(request, reverse("orders:change_result", args=[name, order_id]))
     return _preview_page(request, preview, status=200)
 
 
@@ -732,7 +736,10 @@ def _basket_preview(scope: CustomerNue, basket_id: str) -> BasketPreview:
 @require_GET
 def change_basket_preview(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
-    return _basket_page(request, basket_id, _basket_preview(scope, basket_id), status=200)
+    basket = _basket_preview(scope, basket_id)
+    if scope.was_activated(basket.order.id):
+        return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
+    return _basket_page(request, basket_id, basket, status=200)
 
 
 def _basket_page(

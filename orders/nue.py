@@ -2717,6 +2717,18 @@ class CustomerNue:
             result=fields.get("result", {}),
         )
 
+    def was_activated(self, order_id: str) -> bool:
+        """Whether the ledger holds a succeeded activation of this order (every route activates
+        through it): a page showing the draft as a draft would offer to do it again."""
+        from orders.models import Operation
+
+        return Operation.objects.filter(
+            customer=self.account,
+            kind=Operation.Kind.ACTIVATE,
+            target=order_id,
+            state=Operation.State.SUCCEEDED,
+        ).exists()
+
     def settle(self, targets: Iterable[str]) -> None:
         """Resolve the open operations of `targets` by reading Nue: a retry that finds the work
         done settles what the lost answer left open (and writes its audit events)."""

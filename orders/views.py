@@ -141,8 +141,13 @@ def _subscriptions_panel(subscriptions: list[Subscription] | PanelError) -> dict
         return {"subscriptions_error": subscriptions}
     today = _today()
     main = [s for s in _top_level(subscriptions) if s.status in ("Active", "Pending")]
+    # A subscription scheduled to cancel ends on its last day: it is not up for renewal.
     renewals = [
-        s for s in main if s.end_date is not None and today <= s.end_date <= today + RENEWAL_WINDOW
+        s
+        for s in main
+        if s.end_date is not None
+        and s.cancels_on is None
+        and today <= s.end_date <= today + RENEWAL_WINDOW
     ]
     return {"active_subscriptions": main, "renewals": renewals}
 

@@ -28,3 +28,20 @@ def day(value: object) -> str:
     # Digits and English month names only: nothing to escape (format_html would escape anyway,
     # at a cost that shows on lists of hundreds of dates).
     return mark_safe(f'<time datetime="{value.isoformat()}">{day_text(value)}</time>')  # noqa: S308
+
+
+# Nue's billing periods (nue-api.md §4: Monthly, Quarterly, Semi-Annual, Annual, Same as
+# Subscription Term) as the end of "billed …".
+BILLING_WORDS = {
+    "monthly": "monthly",
+    "quarterly": "quarterly",
+    "semi-annual": "every six months",
+    "annual": "annually",
+    "same as subscription term": "once for the whole term",
+}
+
+
+def billing(period: object) -> str:
+    """`billed {{ period|billing }}`: "billed annually", never "billed annual"."""
+    text = str(period or "").strip()
+    return BILLING_WORDS.get(text.lower(), text.lower())

@@ -14,7 +14,7 @@ from orders.templating.badges import (
     subscription_badge,
 )
 from orders.templating.charts import spend_chart
-from orders.templating.dates import day
+from orders.templating.dates import billing, day
 from orders.templating.money import money
 from orders.templating.numbers import quantity
 from orders.templating.purchase import draft_panel
@@ -24,6 +24,7 @@ def install(env: jinja2.Environment) -> None:
     env.filters.update(
         money=money,
         day=day,
+        billing=billing,
         quantity=quantity,
         order_badge=order_badge,
         subscription_badge=subscription_badge,

@@ -277,3 +277,18 @@ def test_it_removes_an_option_with_its_parent():
     assert form.is_valid(), form.errors
     (change,) = form.changes()
     assert [(a.product_option_id, a.quantity) for a in change.add_ons] == [("pack", Decimal(0))]
+
+
+def test_an_add_on_not_included_yet_says_how_to_add_it_not_how_to_remove_it():
+    from decimal import Decimal
+
+    from orders.change_forms import _option_help
+    from orders.nue import ProductOption
+
+    fields = dict.fromkeys(ProductOption._fields)
+    option = ProductOption(**{**fields, "type": "optional", "quantity_editable": True})
+    assert _option_help(option, Decimal(0), fixed=False) == (
+        "Not included yet: enter how many to add."
+    )
+    assert "remove" not in _option_help(option, Decimal(0), fixed=True)
+    assert "Enter 0 to remove" in _option_help(option, Decimal(3), fixed=False)

@@ -708,3 +708,24 @@ def test_it_says_why_a_change_was_not_taxed(db):
     response = client.post(details_url(sub.name, "quantity"), {"quantity": 6, "when": "today"})
     page = client.get(response["Location"]).content.decode()
     assert "No shipping address on the customer or bill-to contact" in page
+
+
+def test_a_confirmed_preview_opens_as_its_result_not_as_a_draft(ada_client):
+    order_id = preview(ada_client, PRO, "quantity", {"quantity": 7, "when": "today"})
+    assert confirm(ada_client, PRO, order_id).status_code == 302
+    again = ada_client.get(reverse("orders:change_preview", args=[PRO, order_id]))
+    assert again.status_code == 302
+    assert again["Location"] == reverse("orders:change_result", args=[PRO, order_id])
+
+
+def test_a_scheduled_cancellation_is_not_a_renewal_due(ada_client, ada):
+    last_day = timezone.localdate() + timedelta(days=10)
+    order_id = preview(
+        ada_client,
+        PRO,
+        "cancel",
+        {"reason": "not_using", "when": "date", "on": last_day.isoformat()},
+    )
+    confirm(ada_client, PRO, order_id)
+    dashboard = ada_client.get(reverse("home"))
+    assert PRO not in [s.name for s in dashboard.context["renewals"]]

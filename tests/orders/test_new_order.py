@@ -420,3 +420,13 @@ def test_it_never_lists_price_tag_codes_to_the_buyer(ada_client):
     assert "<datalist" not in page
     for code in codes:
         assert code not in page
+
+
+def test_it_says_how_often_a_product_is_billed_in_words(ada_client):
+    from orders.templating.dates import billing
+
+    assert billing("Annual") == "annually"
+    assert billing("Semi-Annual") == "every six months"
+    page = ada_client.get(reverse("orders:new_order")).content.decode()
+    assert "billed annually" in page
+    assert "billed annual<" not in page
