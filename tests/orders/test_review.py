@@ -299,3 +299,9 @@ def test_an_approved_order_keeps_the_buyers_po_and_consent(bob, maria_client):
     event = AuditEvent.objects.get(kind=AuditKind.ACTIVATION, details__order_id=order.id)
     assert event.details["po_number"] == "PO-APPROVE-7"
     assert event.details["consented_at"]
+
+
+def test_a_request_just_made_reads_just_now(maria_client, approval):
+    page = maria_client.get(reverse("orders:review")).content.decode()
+    assert "just now" in page
+    assert "0\xa0minutes ago" not in page
