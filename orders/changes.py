@@ -48,8 +48,7 @@ from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare
 from orders.templating.dates import day_text, days_text
 from orders.templating.money import money as money_text
 from orders.templating.numbers import quantity as quantity_text
-from portal.impersonation import money_moving
-from portal.models import User
+from portal.impersonation import actors, money_moving
 
 # What a draft was computed from (its before/after and preview invoices) is kept in the shared
 # cache per customer: reading the draft back from Nue returns neither, and any member of the
@@ -66,14 +65,6 @@ def _scope(request: HttpRequest) -> CustomerNue:
     if scope is None:
         raise Http404("No acting customer.")
     return scope
-
-
-def _actors(request: HttpRequest) -> tuple[User, User | None]:
-    impersonation = getattr(request, "impersonation", None)
-    if impersonation is not None:
-        return impersonation.impersonator, impersonation.target
-    assert isinstance(request.user, User)
-    return request.user, None
 
 
 def _go(request: HttpRequest, url: str) -> HttpResponse:
@@ -169,7 +160,7 @@ def _draft(
 ) -> ChangeOrderResult:
     """Create one draft change order holding every form's changes to its subscription
     (POST /change-orders with previewInvoice)."""
-    actor, on_behalf_of = _actors(request)
+    actor, on_behalf_of = actors(request)
     result = scope.change(
         [(name, form.changes()) for name, form in item_forms],
         actor=actor,
@@ -481,7 +472,7 @@ def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpRespon
     preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
-    actor, on_behalf_of = _actors(request)
+    actor, on_behalf_of = actors(request)
     try:
         activate_draft(
             scope,
@@ -775,7 +766,7 @@ def _basket_page(
 def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
     basket = _basket_preview(scope, basket_id)
-    actor, on_behalf_of = _actors(request)
+    actor, on_behalf_of = actors(request)
     try:
         outcome = activate_draft(
             scope,

@@ -1953,6 +1953,10 @@ NUE_SETTLES_WITHIN = timedelta(minutes=10)
 # A hold whose holder never sent the activation it held for (its worker died before) is released
 # this long after it was taken: nothing was sent under it, so there is no outcome to wait for.
 STALE_HOLD = timedelta(minutes=5)
+# A pending or in-flight row younger than this belongs to a worker still at work (one request:
+# the reads, Nue's answer within the read timeout, the worker's own time limit); only its owner
+# closes it. Older, its worker is gone (a crash, a database blip) and Nue is asked instead.
+OWNER_AT_WORK = timedelta(seconds=90)
 # The same change order submitted again this soon after the first succeeded is a double submit.
 DUPLICATE_WINDOW = timedelta(minutes=2)
 
@@ -2749,6 +2753,10 @@ class CustomerNue:
         from orders.models import Operation
 
         if not op.is_open:
+            return op
+        if op.state != Operation.State.UNKNOWN and timezone.now() - op.updated_at < OWNER_AT_WORK:
+            # Its worker may still be sending it: Nue showing the order activated could be
+            # another row's doing, and this one must not be credited with it.
             return op
         settled = timezone.now() - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
         if op.kind == Operation.Kind.HOLD:

@@ -56,8 +56,8 @@ from orders.purchase_state import (
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.audit import record
 from portal.http import PortalRequest
-from portal.impersonation import money_moving
-from portal.models import AuditKind, User
+from portal.impersonation import actors, money_moving
+from portal.models import AuditKind
 
 ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
 
@@ -113,14 +113,6 @@ STALE_TEXT = (
 )
 
 
-def _actors(request: PortalRequest) -> tuple[User, User | None]:
-    impersonation = getattr(request, "impersonation", None)
-    if impersonation is not None:
-        return impersonation.impersonator, impersonation.target
-    assert isinstance(request.user, User)
-    return request.user, None
-
-
 def already_activated(order: Order, typed_po: str) -> str:
     """What a second submit of an activated order is told: no PO it typed is silently dropped."""
     text = f"Order {order.order_number} was already activated"
@@ -162,7 +154,7 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
         form.add_error(None, verdict.reason)
         status = 409
     elif form.is_valid():
-        actor, on_behalf_of = _actors(request)
+        actor, on_behalf_of = actors(request)
         typed = form.cleaned_data["reason"]
         if verdict.facts.cancels and (typed or not reasons):
             # What the admin says here is the latest word; else the wizard's reason.

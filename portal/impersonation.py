@@ -135,6 +135,16 @@ class Impersonation:
         }
 
 
+def actors(request: HttpRequest) -> tuple[User, User | None]:
+    """Who acts in this request, and for whom: the agent and the customer user while
+    impersonating, else the signed-in user alone. Every record of an action names both."""
+    impersonation = getattr(request, "impersonation", None)
+    if impersonation is not None:
+        return impersonation.impersonator, impersonation.target
+    assert isinstance(request.user, User)
+    return request.user, None
+
+
 def current(request: HttpRequest) -> Impersonation | None:
     return getattr(request, "impersonation", None)
 

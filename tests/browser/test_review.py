@@ -64,6 +64,8 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     link = page.get_by_role("textbox", name="Quote link").input_value()
     assert page.evaluate("navigator.clipboard.readText()") == link
     panel.get_by_label("Note for your account manager").fill("For the Q1 analytics rollout.")
+    panel.get_by_label("PO number").fill("PO-Q1-ANALYTICS")
+    panel.get_by_label(re.compile("Once approved, charge")).check()
     panel.get_by_role("button", name="Request approval").click()
     page.get_by_text("Approval requested").wait_for()
     assert "Awaiting approval" in page.locator("#approval-panel").inner_text()
@@ -102,6 +104,7 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     page.goto(f"/orders/{order_id}/")
     assert "Activated" in page.locator(".page-header").inner_text()
     assert "Maria Manager" in page.locator("#approval-panel").inner_text()
+    assert "PO-Q1-ANALYTICS" in page.content()  # activated with the PO Bob gave
     watch.screenshot("approval-approved-desktop")
     page.goto("/")
     summary = page.locator("#approval-summary")

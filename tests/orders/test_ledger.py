@@ -181,7 +181,15 @@ def test_it_settles_an_open_activation_as_soon_as_nue_shows_it_done(ledger_scope
         state=State.IN_FLIGHT,
         sent_at=timezone.now(),
     )
-    # A worker that died mid-call (a database blip) left the row in flight: Nue says it is done.
+    # While its worker may still be at work, the row is that worker's to close.
+    ledger_scope.resolve(op)
+    op.refresh_from_db()
+    assert op.state == State.IN_FLIGHT
+    # A worker that died mid-call (a database blip) left the row in flight: a minute and a
+    # half later (not five), Nue says it is done, and that settles it.
+    gone = timezone.now() - nue.OWNER_AT_WORK - timedelta(seconds=1)
+    Operation.objects.filter(pk=op.pk).update(updated_at=gone, sent_at=gone)
+    op.refresh_from_db()
     ledger_scope.resolve(op)
     op.refresh_from_db()
     assert op.state == State.SUCCEEDED
