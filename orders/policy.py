@@ -124,6 +124,12 @@ def is_expired(facts: DraftFacts, today: date) -> bool:
     return facts.start is not None and facts.start < today
 
 
+def can_decide_approvals(membership: Membership | None) -> bool:
+    """An admin of the account decides its buyers' approval requests, as its account manager
+    may: activating one is what the admin could do directly, were the draft not locked."""
+    return membership is not None and membership.role == Role.ADMIN
+
+
 def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Verdict:
     """What pressing "activate" on this draft does for this member, on the customer's `today`.
 

@@ -49,7 +49,7 @@ from orders.nue import (
     Subscription,
     fetch_concurrently,
 )
-from orders.policy import Decision, DraftFacts, can_prepare, decide
+from orders.policy import Decision, DraftFacts, can_decide_approvals, can_prepare, decide
 from orders.review_forms import (
     ApprovalRequestForm,
     ApproveForm,
@@ -357,62 +357,98 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
     if order is None:
         raise Http404("The draft no longer exists; decline the request instead.")
     form = ApproveForm(request.POST, current=approvals.figures_of(order))
-    status = 422
-    if form.is_valid():
-        outcomes: list[Outcome] = []
-
-        def activate() -> ActivationResult | None:
-            # The one activation path, deciding for the member who asked: an approval activates
-            # only what they could ask for, and runs the wizard's staleness check.
-            outcome = activate_draft(
-                nue,
-                approval.order_id,
-                membership=approvals.requester_membership(approval),
-                actor=request.user,
-                approving=True,
-                # Activated as the requester asked: their PO, under the consent they gave.
-                po_number=approval.po_number or None,
-                po_date=approval.po_date,
-                request=request,
-                notes=AuditNotes(
-                    customer=approval.customer,
-                    details={
-                        "approval": approval.pk,
-                        "po_number": approval.po_number,
-                        "consented_at": approval.consented_at,
-                    },
-                ),
-            )
-            outcomes.append(outcome)
-            return outcome.result
-
-        try:
-            result = approvals.approve(approval, activate, manager=request.user)
-        except NotActivated as refused:
-            form.add_error(None, refused.verdict.reason)
-            status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
-        except Stale:
-            form.add_error(None, STALE_TEXT)
-            status = 409
-        except (NueValidationError, NueConflict) as error:
-            status = add_form_errors(form, error)
-        else:
-            record(
-                request,
-                AuditKind.APPROVAL,
-                customer=approval.customer,
-                approval=approval.pk,
-                order_id=order.id,
-                order_number=order.order_number,
-                total=order.total,
-                operation=result.operation_id if result else None,
-                replayed=result is None or result.replayed,
-            )
-            messages.success(request, f"Approved: order {order.order_number} is activated.")
-            return _go(request, reverse("orders:review_request", args=[approval.pk]))
+    status = _approve(request, approval, nue, order, form)
+    if status is None:
+        messages.success(request, f"Approved: order {order.order_number} is activated.")
+        return _go(request, reverse("orders:review_request", args=[approval.pk]))
     ctx = _request_ctx(approval, order, approve_form=form)
     template = "review/request.html#decision" if _partial(request) else "review/request.html"
     return render(request, template, ctx, status=status)
+
+
+@require_POST
+@money_moving
+@vary_on_headers("HX-Request")
+def approval_approve(request: PortalRequest, order_id: str) -> HttpResponse:
+    """An admin of the account approves a buyer's pending request from the order's page."""
+    nue, order = _customer_draft(request, order_id)
+    if not can_decide_approvals(request.membership):
+        raise PermissionDenied("Only an admin of the account may approve a request.")
+    approval = approvals.pending_for(order.id)
+    if approval is None:
+        raise NueConflict("This draft has no pending approval request.")
+    form = ApproveForm(request.POST, current=approvals.figures_of(order))
+    status = _approve(request, approval, nue, order, form)
+    if status is None:
+        messages.success(request, f"Approved: order {order.order_number} is activated.")
+    else:
+        messages.error(
+            request, " ".join(str(e) for e in form.non_field_errors() or ["Not approved."])
+        )
+    return _go(request, reverse("orders:order_detail", args=[order.id]))
+
+
+def _approve(
+    request: PortalRequest,
+    approval: ApprovalRequest,
+    nue: CustomerNue,
+    order: Order,
+    form: ApproveForm,
+) -> int | None:
+    """Approve `approval` as the signed-in person (its account manager or an admin of the
+    account): None when the order is activated and the approval recorded, else the status the
+    form's errors go back with."""
+    if not form.is_valid():
+        return 422
+    outcomes: list[Outcome] = []
+
+    def activate() -> ActivationResult | None:
+        # The one activation path, deciding for the member who asked: an approval activates
+        # only what they could ask for, and runs the wizard's staleness check.
+        outcome = activate_draft(
+            nue,
+            approval.order_id,
+            membership=approvals.requester_membership(approval),
+            actor=request.user,
+            approving=True,
+            # Activated as the requester asked: their PO, under the consent they gave.
+            po_number=approval.po_number or None,
+            po_date=approval.po_date,
+            request=request,
+            notes=AuditNotes(
+                customer=approval.customer,
+                details={
+                    "approval": approval.pk,
+                    "po_number": approval.po_number,
+                    "consented_at": approval.consented_at,
+                },
+            ),
+        )
+        outcomes.append(outcome)
+        return outcome.result
+
+    try:
+        result = approvals.approve(approval, activate, manager=request.user)
+    except NotActivated as refused:
+        form.add_error(None, refused.verdict.reason)
+        return 409 if refused.verdict.decision == Decision.EXPIRED else 403
+    except Stale:
+        form.add_error(None, STALE_TEXT)
+        return 409
+    except (NueValidationError, NueConflict) as error:
+        return add_form_errors(form, error)
+    record(
+        request,
+        AuditKind.APPROVAL,
+        customer=approval.customer,
+        approval=approval.pk,
+        order_id=order.id,
+        order_number=order.order_number,
+        total=order.total,
+        operation=result.operation_id if result else None,
+        replayed=result is None or result.replayed,
+    )
+    return None
 
 
 @require_POST

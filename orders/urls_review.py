@@ -7,6 +7,11 @@ from orders import review
 urlpatterns = [
     path("orders/<str:order_id>/approval/", review.approval_request, name="approval_request"),
     path(
+        "orders/<str:order_id>/approval/approve/",
+        review.approval_approve,
+        name="approval_approve",
+    ),
+    path(
         "orders/<str:order_id>/approval/withdraw/",
         review.approval_withdraw,
         name="approval_withdraw",

@@ -17,8 +17,8 @@ from jinja2.runtime import Context
 from orders import approvals
 from orders.models import ApprovalRequest
 from orders.nue import Order
-from orders.policy import Decision, DraftFacts, can_prepare, decide
-from orders.review_forms import ApprovalRequestForm, QuoteTemplateForm
+from orders.policy import Decision, DraftFacts, can_decide_approvals, can_prepare, decide
+from orders.review_forms import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
 from portal.models import CustomerAccount, Role
 
 
@@ -50,9 +50,13 @@ def approval_panel(
         pending.requested_by_id == getattr(user, "pk", None)
         or (membership is not None and membership.role == Role.ADMIN)
     )
+    may_decide = pending is not None and order.is_draft and can_decide_approvals(membership)
     return {
         "pending": pending,
         "latest": latest,
+        "may_decide": may_decide,
+        # The figures the admin approves are the ones this page shows them (as for a manager).
+        "approve_form": ApproveForm(current=approvals.figures_of(order)) if may_decide else None,
         "needs_approval": decision == Decision.REQUEST_APPROVAL,
         "may_request": decision == Decision.REQUEST_APPROVAL and pending is None,
         "may_withdraw": may_withdraw,

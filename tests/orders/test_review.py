@@ -305,3 +305,40 @@ def test_a_request_just_made_reads_just_now(maria_client, approval):
     page = maria_client.get(reverse("orders:review")).content.decode()
     assert "just now" in page
     assert "0\xa0minutes ago" not in page
+
+
+def test_an_admin_of_the_account_approves_a_buyers_request(bob, ada_client):
+    lower_limit()
+    order = big_draft()
+    signed_in(bob).post(
+        reverse("orders:approval_request", args=[order.id]),
+        {"comment": "Q3", "po_number": "PO-ADMIN-1", "consent": "on"},
+    )
+    page = ada_client.get(reverse("orders:order_detail", args=[order.id]))
+    assert "Approve and activate" in page.content.decode()
+    form_html = page.content.decode()
+    marker = 'name="figures" value="'
+    seen = form_html[form_html.index(marker) + len(marker) :].split('"', 1)[0]
+    response = ada_client.post(
+        reverse("orders:approval_approve", args=[order.id]), {"figures": seen}
+    )
+    assert response.status_code == 302
+    approval = ApprovalRequest.objects.get(order_id=order.id)
+    assert approval.state == ApprovalRequest.State.APPROVED
+    assert approval.decided_by.email == "ada@acme.example"
+    activated = CustomerNue(account()).order(order.id, fresh=True)
+    assert (activated.status, activated.po_number) == ("Activated", "PO-ADMIN-1")
+
+
+def test_a_buyer_may_not_approve_their_own_request(bob):
+    lower_limit()
+    order = big_draft()
+    client = signed_in(bob)
+    client.post(
+        reverse("orders:approval_request", args=[order.id]), {"comment": "", "consent": "on"}
+    )
+    page = client.get(reverse("orders:order_detail", args=[order.id])).content.decode()
+    assert "Approve and activate" not in page
+    response = client.post(reverse("orders:approval_approve", args=[order.id]), {"figures": "x"})
+    assert response.status_code == 403
+    assert ApprovalRequest.objects.get(order_id=order.id).is_pending
