@@ -9,7 +9,7 @@ after the decision is committed, and a mail failure is logged, never raised.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import date
@@ -20,12 +20,12 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import ApprovalRequest, QuoteLink
+from orders.models import ApprovalRequest, Operation, QuoteLink
 from orders.nue import ActivationResult, CustomerNue, NueConflict, Order, site_url
 from orders.templating.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
@@ -95,6 +95,43 @@ def refuse_if_locked(order_id: str) -> None:
             "This draft is awaiting approval and cannot be changed until it is approved, "
             "declined or the request is withdrawn."
         )
+
+
+def kept(order_ids: Iterable[str]) -> set[str]:
+    """The drafts among `order_ids` someone chose to keep: shared as a quote, or sent for
+    approval (and not withdrawn)."""
+    ids = list(order_ids)
+    quoted = QuoteLink.objects.filter(order_id__in=ids).values_list("order_id", flat=True)
+    asked = ApprovalRequest.objects.filter(
+        order_id__in=ids, state=ApprovalRequest.State.PENDING
+    ).values_list("order_id", flat=True)
+    return set(quoted) | set(asked)
+
+
+def awaiting(drafts: Sequence[Order]) -> list[Order]:
+    """The drafts that await someone. The portal makes a change order when its customer goes on
+    to confirm it (issue 20, item 5): one walked away from there awaits nobody unless someone
+    kept it. Every other draft does: new orders made with "Create draft", and change orders
+    made in Nue by the vendor's people."""
+    changes = [o.id for o in drafts if o.order_type == "Change"]
+    if not changes:
+        return list(drafts)
+    walked_away = _made_for_confirming(changes) - kept(changes)
+    return [o for o in drafts if o.id not in walked_away]
+
+
+def _made_for_confirming(order_ids: Sequence[str]) -> set[str]:
+    """The change orders among `order_ids` that the portal's ledger made (for confirming)."""
+    rows = Operation.objects.filter(
+        kind=Operation.Kind.CHANGE, state=Operation.State.SUCCEEDED
+    ).filter(Q(result__order__id__in=order_ids) | Q(result__resolvedOrderId__in=order_ids))
+    found: set[str] = set()
+    for result in rows.values_list("result", flat=True):
+        if isinstance(result, dict):
+            order = result.get("order")
+            found.add(str(order.get("id")) if isinstance(order, dict) else "")
+            found.add(str(result.get("resolvedOrderId") or ""))
+    return found & set(order_ids)
 
 
 def pending_for(order_id: str) -> ApprovalRequest | None:

@@ -48,6 +48,7 @@ from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare
 from orders.templating.dates import day_text, days_text
 from orders.templating.money import money as money_text
 from orders.templating.numbers import quantity as quantity_text
+from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.impersonation import actors, money_moving
 
 # What a draft was computed from (its before/after and preview invoices) is kept in the shared
@@ -134,7 +135,12 @@ def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
     choice = _choice(request, scope, sub, kind)
     form = _form(scope, sub, kind, request.POST or None, timezone.localdate())
     status = 200 if not choice.reason else (403 if choice.forbidden else 409)
-    if request.method == "POST" and not choice.reason:
+    estimate: Estimate | None = None
+    if request.method == "POST" and not choice.reason and request.POST.get("action") == "estimate":
+        # The estimate without JavaScript: the page again, with the form as typed and its price.
+        estimate = _estimate(scope, sub, form)
+        status = 200 if form.is_valid() else 422
+    elif request.method == "POST" and not choice.reason:
         status = 422
         if form.is_valid() and request.POST.get("action") == "basket":
             _add_to_basket(request, scope, sub, kind, form)
@@ -148,11 +154,55 @@ def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
                 _remember(scope, sub, kind, form, result)
                 url = reverse("orders:change_preview", args=[sub.name, result.order.id])
                 return _go(request, url)
-    ctx = {"sub": sub, "choice": choice, "kind": choice.kind, "form": form}
+    ctx = {"sub": sub, "choice": choice, "kind": choice.kind, "form": form, "estimate": estimate}
     template = "orders/change/details.html"
     return render(
         request, template + ("#change-form" if _partial(request) else ""), ctx, status=status
     )
+
+
+class Estimate(NamedTuple):
+    """What a change would bill, priced by Nue with nothing kept (POST /orders/invoice-preview
+    with assetChanges, nue-api.md §2.4): before tax, which Nue adds only to a draft."""
+
+    invoices: tuple[Invoice, ...]
+    warnings: tuple[str, ...]
+    problem: str = ""
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.amount for i in self.invoices), Decimal(0))
+
+
+def _estimate(scope: CustomerNue, sub: Subscription, form: cf.ChangeForm) -> Estimate | None:
+    """The change's invoices as Nue would bill them, or None while the form is incomplete."""
+    if not form.is_valid():
+        return None
+    try:
+        preview = scope.preview_change(sub.name, form.changes())
+    except NueValidationError as error:
+        return Estimate((), (), problem=error.message)
+    return Estimate(preview.invoices, preview.warnings)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def change_estimate(request: HttpRequest, name: str, kind: str) -> HttpResponse:
+    """The live estimate beside the details form: priced while the customer edits, kept nowhere,
+    so a change walked away from leaves nothing in Nue. The draft change order (with tax) is made
+    only when they continue to confirm it."""
+    scope = _scope(request)
+    sub = scope.subscription(name)
+    choice = _choice(request, scope, sub, kind)
+    if choice.reason:
+        raise PermissionDenied(choice.reason)
+    if not allow_live_preview(request):  # type: ignore[arg-type]
+        response = render(request, "orders/change/_estimate_paused.html", status=429)
+        response["Retry-After"] = str(LIVE_PREVIEW_WINDOW)
+        return response
+    form = _form(scope, sub, kind, request.POST, timezone.localdate())
+    ctx = {"sub": sub, "kind": choice.kind, "estimate": _estimate(scope, sub, form)}
+    return render(request, "orders/change/details.html#estimate", ctx)
 
 
 def _draft(

@@ -278,7 +278,7 @@ def _book_row(
         for days in RENEWAL_WINDOWS
     }
     row.awaiting = {p.order_id for p in pending}
-    row.change_orders = [o for o in drafts if o.order_type == "Change"]
+    row.change_orders = [o for o in approvals.awaiting(drafts) if o.order_type == "Change"]
     row.drafts = [o for o in drafts if o.order_type != "Change"]
     return row
 

@@ -47,4 +47,9 @@ urlpatterns = [
         changes.change_details,
         name="change_details",
     ),
+    path(
+        "subscriptions/<str:name>/change/<slug:kind>/estimate/",
+        changes.change_estimate,
+        name="change_estimate",
+    ),
 ]

@@ -156,7 +156,7 @@ def _activity_panel(orders: list[Order] | PanelError) -> dict[str, Any]:
     if isinstance(orders, PanelError):
         return {"activity_error": orders}
     by_date = sorted(orders, key=lambda o: order_date(o) or date.min, reverse=True)
-    drafts = [o for o in by_date if o.is_draft]
+    drafts = approvals.awaiting([o for o in by_date if o.is_draft])
     return {
         "awaiting": drafts[:AWAITING_SHOWN],
         "awaiting_count": len(drafts),
@@ -557,11 +557,13 @@ def subscription_detail(request: PortalRequest, name: str) -> HttpResponse:
     ctx = {
         "subscription": subscription,
         "versions": list(reversed(versions)),
-        "pending": [
-            o
-            for o in orders
-            if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
-        ],
+        "pending": approvals.awaiting(
+            [
+                o
+                for o in orders
+                if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
+            ]
+        ),
         # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3); an add-on
         # with options of its own (Integration Pack) lists those by their parentId.
         "add_ons": [

@@ -114,3 +114,17 @@ def test_it_previews_a_basket_of_two_changes_together(page, watch):
     page.wait_for_url(re.compile(r"/done/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("2 changes applied")
     assert watch.errors == []
+
+
+def test_it_estimates_the_change_as_the_customer_types_and_keeps_nothing(page, watch):
+    sign_in(page, demo.ADA)
+    page.goto(f"/subscriptions/{demo.PRO}/change/quantity/")
+    estimate = page.locator("#estimate")
+    expect(estimate).to_contain_text("Fill in the change")
+    with journal.capture() as calls:
+        page.get_by_label("New quantity").fill("9")
+        expect(estimate).to_contain_text("Before tax", timeout=10_000)
+        expect(estimate.locator("tbody tr").first).to_be_visible()
+    watch.screenshot("change-quantity-estimate")
+    assert [c.route for c in calls if c.method == "POST"] == ["invoice-preview"]
+    assert watch.errors == []

@@ -415,6 +415,17 @@ ROUTES: tuple[Route, ...] = (
         writes=True,
         moves_money=True,
     ),
+    # The live estimate: priced by Nue, kept nowhere (a POST like the new order's live preview).
+    Route(
+        "orders:change_estimate",
+        ("POST",),
+        BUYERS,
+        Owner.SUBSCRIPTION,
+        kwargs=lambda ids: {"name": ids.subscription, "kind": "quantity"},
+        body=lambda ids: {"quantity": "9", "when": "today"},
+        writes=True,
+        htmx_only=True,
+    ),
 )
 
 BY_NAME = {route.name: route for route in ROUTES}
