@@ -45,3 +45,11 @@ def test_it_puts_overdue_before_the_payment_status():
     assert str(invoice_badge(invoice)).startswith('<span class="badge badge--warn">Due</span>')
     paid = SimpleNamespace(status="Posted", payment_status="Paid")
     assert str(invoice_badge(paid)) == '<span class="badge badge--ok">Paid</span>'
+
+
+def test_it_labels_a_free_trial_as_one(ada_client, acme_nue):
+    trial = next(s for s in acme_nue.subscriptions() if s.is_free_trial)
+    page = ada_client.get("/subscriptions/").content.decode()
+    assert "Free trial until" in page
+    detail = ada_client.get(f"/subscriptions/{trial.name}/").content.decode()
+    assert "Free trial" in detail
