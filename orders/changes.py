@@ -1,8 +1,10 @@
 """The change-order wizard: choose → details → preview (a draft change order) → confirm → result.
 
-Each step is a real URL that works as a plain form post; HTMX swaps the form regions. The draft
-change order is created from a fresh read of the subscription when the details are submitted, and
-activated only if the subscription is still what the draft was computed from (see `apply`).
+Each step is a real URL that works as a plain form post; HTMX swaps the form regions. While the
+customer edits the details, a live estimate prices the change with nothing kept; the draft change
+order is created, taxed, from a fresh read of the subscription when they go on to preview it, and
+activated only if the subscription is still what the draft was computed from
+(orders.activation). What a preview shows is worked out in orders.change_figures.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from orders import change_forms as cf
 from orders.activation import AuditNotes, NotActivated, Stale, activate_draft
+from orders.change_figures import added_add_ons, cards, credit_of, explain, money
 from orders.errors import add_form_errors
 from orders.nue import (
     ChangeOrderResult,
@@ -38,16 +41,12 @@ from orders.nue import (
     NueValidationError,
     OperationInProgress,
     Order,
-    OrderLine,
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
     fetch_alongside,
 )
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
-from orders.templating.dates import day_text, days_text
-from orders.templating.money import money as money_text
-from orders.templating.numbers import quantity as quantity_text
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.impersonation import actors, money_moving
 
@@ -316,117 +315,6 @@ def remembered_change(scope: CustomerNue, order_id: str) -> Remembered | None:
 # --- Step 3: preview --------------------------------------------------------------------------
 
 
-def added_add_ons(
-    order: Order, bundle: Subscription, subscriptions: Sequence[Subscription]
-) -> tuple[SubscriptionSnapshot, ...]:
-    """The add-ons a Reconfigure change order adds to `bundle`, as its lines price them.
-
-    A Reconfigure line of an add-on the bundle has names that add-on's subscription; one the
-    bundle does not have yet names the bundle or nothing, since its subscription is created on
-    activation.
-    """
-    have = {s.name for s in subscriptions if s.name != bundle.name}
-    return tuple(
-        SubscriptionSnapshot(
-            version=None,
-            product_id=ln.product_id,
-            product_name=ln.product_name,
-            price_book_entry_id=ln.price_book_entry_id,
-            quantity=ln.quantity,
-            start_date=ln.start_date,
-            end_date=ln.end_date,
-            term=ln.term,
-            status=None,
-            sales_price=ln.sales_price,
-            total_amount=ln.total_price,
-        )
-        for ln in order.all_lines()
-        if ln.change_type == "Reconfigure" and ln.quantity > 0 and ln.subscription_name not in have
-    )
-
-
-class Card(NamedTuple):
-    """One before/after card of a preview: a subscription the change order touches, or an add-on
-    it adds (no name and no before yet)."""
-
-    name: str
-    before: SubscriptionSnapshot | None
-    after: SubscriptionSnapshot | None
-
-
-def cards(preview: Preview | BasketPreview) -> list[Card]:
-    """A card per subscription changed and per add-on added.
-
-    Reconfigure changes a bundle's add-ons, not the bundle's own terms (nue-api.md §2.2), so a
-    reconfigured bundle Nue does not summarise is shown as it is, not as gone.
-    """
-    touched = [
-        Card(c.name, c.before, c.after or (c.before if c.name in preview.reconfigured else None))
-        for c in preview.changes
-    ]
-    return touched + [Card("", None, snapshot) for snapshot in preview.added]
-
-
-class Money(NamedTuple):
-    """What a preview shows beside the order's own totals (which the page takes from Nue as they
-    are: list, discount, subtotal, tax, grand total).
-
-    Nue totals only the whole order, so credit and charge are its credit and charge lines, which
-    are before tax; due now and the next invoice are Nue's preview invoices, which are after tax;
-    the recurring price is the subscription's net price, before tax.
-    """
-
-    credit: Decimal
-    charge: Decimal
-    due_now: Decimal
-    next_date: date | None
-    next_amount: Decimal
-    recurring: list[tuple[str, Decimal | None]]
-
-
-def money(preview: Preview | BasketPreview) -> Money:
-    """The three blocks of a preview (or a basket's): credit, charge, and when it is billed."""
-    today = timezone.localdate()
-    lines = [ln for ln in preview.order.all_lines() if ln.total_price]
-    dated = sorted(preview.invoices, key=lambda i: i.invoice_date or today)
-    later = [i.invoice_date for i in dated if i.invoice_date and i.invoice_date > today]
-    next_date = min(later, default=None)
-    return Money(
-        credit=-sum((ln.total_price for ln in lines if ln.total_price < 0), Decimal(0)),
-        charge=sum((ln.total_price for ln in lines if ln.total_price > 0), Decimal(0)),
-        due_now=sum(
-            (i.amount for i in dated if i.invoice_date is None or i.invoice_date <= today),
-            Decimal(0),
-        ),
-        next_date=next_date,
-        next_amount=sum((i.amount for i in dated if i.invoice_date == next_date), Decimal(0)),
-        recurring=[
-            (c.name or (c.after and c.after.product_name) or "", monthly(c.after))
-            for c in cards(preview)
-        ],
-    )
-
-
-def monthly(snapshot: SubscriptionSnapshot | None) -> Decimal | None:
-    """Recurring price per month once the change applies; None when nothing recurs."""
-    if snapshot is None or snapshot.status == "Canceled" or snapshot.sales_price is None:
-        return None
-    return snapshot.sales_price * snapshot.quantity
-
-
-def explain(line: OrderLine) -> str:
-    """One order line's proration in words."""
-    if line.start_date is None or line.end_date is None:
-        return f"{line.product_name}: {money_text(line.total_price)}"
-    days = days_text((line.end_date - line.start_date).days + 1)
-    span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days})"
-    what = f"{quantity_text(abs(line.quantity))} \N{MULTIPLICATION SIGN} {line.product_name}"
-    if line.total_price < 0:
-        return f"Credit for {what} you no longer use {span}."
-    price = f" at {money_text(line.sales_price)} a month each" if line.sales_price else ""
-    return f"{what} {span}{price}, prorated by day."
-
-
 @require_GET
 @vary_on_headers("HX-Request")
 def change_preview(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
@@ -482,20 +370,6 @@ def _service_until(preview: Preview) -> date | None:
     if not preview.is_cancel or "effective" not in preview.asked:
         return None
     return date.fromisoformat(preview.asked["effective"])
-
-
-def credit_of(order: Order, change: SubscriptionChange) -> Decimal | None:
-    """The credit Nue gives back for one subscription of the order, as a positive amount.
-
-    Nue's own figure for that subscription: its asset change summary's amount, else its one
-    credit line; None when Nue gives neither (several lines are not added up here).
-    """
-    if change.amount is not None:
-        return -change.amount if change.amount < 0 else None
-    credits = [
-        ln for ln in order.all_lines() if ln.subscription_name == change.name and ln.total_price < 0
-    ]
-    return -credits[0].total_price if len(credits) == 1 else None
 
 
 @require_GET

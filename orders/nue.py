@@ -1791,6 +1791,23 @@ class SubscriptionSnapshot(NamedTuple):
         )
 
     @classmethod
+    def of_line(cls, line: OrderLine) -> SubscriptionSnapshot:
+        """A subscription a line will create, as the line prices it (no version or status yet)."""
+        return cls(
+            version=None,
+            product_id=line.product_id,
+            product_name=line.product_name,
+            price_book_entry_id=line.price_book_entry_id,
+            quantity=line.quantity,
+            start_date=line.start_date,
+            end_date=line.end_date,
+            term=line.term,
+            status=None,
+            sales_price=line.sales_price,
+            total_amount=line.total_price,
+        )
+
+    @classmethod
     def of(cls, subscription: Subscription) -> SubscriptionSnapshot:
         return cls(
             version=subscription.version,
