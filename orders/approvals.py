@@ -20,13 +20,20 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import ApprovalRequest, Operation, QuoteLink
-from orders.nue import ActivationResult, CustomerNue, NueConflict, Order, site_url
+from orders.models import ApprovalRequest, QuoteLink
+from orders.nue import (
+    ActivationResult,
+    CustomerNue,
+    NueConflict,
+    Order,
+    change_orders_made,
+    site_url,
+)
 from orders.templating.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 
@@ -116,22 +123,8 @@ def awaiting(drafts: Sequence[Order]) -> list[Order]:
     changes = [o.id for o in drafts if o.order_type == "Change"]
     if not changes:
         return list(drafts)
-    walked_away = _made_for_confirming(changes) - kept(changes)
+    walked_away = change_orders_made(changes) - kept(changes)
     return [o for o in drafts if o.id not in walked_away]
-
-
-def _made_for_confirming(order_ids: Sequence[str]) -> set[str]:
-    """The change orders among `order_ids` that the portal's ledger made (for confirming)."""
-    rows = Operation.objects.filter(
-        kind=Operation.Kind.CHANGE, state=Operation.State.SUCCEEDED
-    ).filter(Q(result__order__id__in=order_ids) | Q(result__resolvedOrderId__in=order_ids))
-    found: set[str] = set()
-    for result in rows.values_list("result", flat=True):
-        if isinstance(result, dict):
-            order = result.get("order")
-            found.add(str(order.get("id")) if isinstance(order, dict) else "")
-            found.add(str(result.get("resolvedOrderId") or ""))
-    return found & set(order_ids)
 
 
 def pending_for(order_id: str) -> ApprovalRequest | None:

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django import forms
@@ -167,10 +166,6 @@ class Estimate(NamedTuple):
     invoices: tuple[Invoice, ...]
     warnings: tuple[str, ...]
     problem: str = ""
-
-    @property
-    def total(self) -> Decimal:
-        return sum((i.amount for i in self.invoices), Decimal(0))
 
 
 def _estimate(scope: CustomerNue, sub: Subscription, form: cf.ChangeForm) -> Estimate | None:

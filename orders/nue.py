@@ -35,6 +35,7 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -2834,21 +2835,13 @@ class CustomerNue:
         the ledger, whose lines hold exactly the requested changes (`_draft_holds`). Anything
         else, including two candidates, is not this request's.
         """
-        from orders.models import Operation
-
         since = (op.sent_at or op.created_at).date()
-        claimed: set[str] = set()
-        for result in Operation.objects.filter(
-            customer=self.account,
-            kind=Operation.Kind.CHANGE,
-            state=Operation.State.SUCCEEDED,
-            created_at__date__gte=since - timedelta(days=1),
-        ).values_list("result", flat=True):
-            claimed.add(_claimed_order_id(result))
         self._forget("orders")
+        drafts = self.orders(status="draft", includes=("orderProducts",))
+        claimed = change_orders_made([order.id for order in drafts])
         candidates = [
             order
-            for order in self.orders(status="draft", includes=("orderProducts",))
+            for order in drafts
             if order.id not in claimed
             and (order.created_date is None or order.created_date >= since)
             and _draft_holds(order, op.request)
@@ -2938,6 +2931,21 @@ def _ledger_target(names: Iterable[str]) -> str:
 
 def _ledger_names(target: str) -> set[str]:
     return set(target.partition("#")[0].split(","))
+
+
+def change_orders_made(order_ids: Sequence[str]) -> set[str]:
+    """The orders among `order_ids` that the ledger's change operations made (a draft change
+    order it created, or found it had created when the answer was lost)."""
+    from orders.models import Operation
+
+    if not order_ids:
+        return set()
+    rows = Operation.objects.filter(
+        kind=Operation.Kind.CHANGE, state=Operation.State.SUCCEEDED
+    ).filter(Q(result__order__id__in=order_ids) | Q(result__resolvedOrderId__in=order_ids))
+    return {_claimed_order_id(result) for result in rows.values_list("result", flat=True)} & set(
+        order_ids
+    )
 
 
 def _claimed_order_id(result: object) -> str:
