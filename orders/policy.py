@@ -130,6 +130,13 @@ def can_decide_approvals(membership: Membership | None) -> bool:
     return membership is not None and membership.role == Role.ADMIN
 
 
+def can_withdraw_approval(membership: Membership | None, requested_by_id: int | None) -> bool:
+    """The requester takes their own request back; an admin of the account may too."""
+    if membership is None:
+        return False
+    return membership.user_id == requested_by_id or membership.role == Role.ADMIN
+
+
 def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Verdict:
     """What pressing "activate" on this draft does for this member, on the customer's `today`.
 

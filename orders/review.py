@@ -49,7 +49,14 @@ from orders.nue import (
     Subscription,
     fetch_concurrently,
 )
-from orders.policy import Decision, DraftFacts, can_decide_approvals, can_prepare, decide
+from orders.policy import (
+    Decision,
+    DraftFacts,
+    can_decide_approvals,
+    can_prepare,
+    can_withdraw_approval,
+    decide,
+)
 from orders.review_forms import (
     ApprovalRequestForm,
     ApproveForm,
@@ -59,7 +66,7 @@ from orders.review_forms import (
 from portal.audit import record
 from portal.http import PortalRequest
 from portal.impersonation import money_moving
-from portal.models import AuditKind, CustomerAccount, Role, User
+from portal.models import AuditKind, CustomerAccount, User
 
 logger = logging.getLogger("orders.review")
 
@@ -177,8 +184,7 @@ def approval_withdraw(request: PortalRequest, order_id: str) -> HttpResponse:
     pending = approvals.pending_for(order.id)
     if pending is None:
         raise Http404("No pending approval request for this order.")
-    is_admin = request.membership is not None and request.membership.role == Role.ADMIN
-    if pending.requested_by_id != request.user.pk and not is_admin:
+    if not can_withdraw_approval(request.membership, pending.requested_by_id):
         raise PermissionDenied("Only the requester or an admin of the account may withdraw it.")
     approvals.withdraw(pending, by=request.user, via=_agent(request))
     record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)

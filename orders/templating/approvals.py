@@ -17,9 +17,16 @@ from jinja2.runtime import Context
 from orders import approvals
 from orders.models import ApprovalRequest
 from orders.nue import Order
-from orders.policy import Decision, DraftFacts, can_decide_approvals, can_prepare, decide
+from orders.policy import (
+    Decision,
+    DraftFacts,
+    can_decide_approvals,
+    can_prepare,
+    can_withdraw_approval,
+    decide,
+)
 from orders.review_forms import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
-from portal.models import CustomerAccount, Role
+from portal.models import CustomerAccount
 
 
 def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
@@ -45,10 +52,8 @@ def approval_panel(
         if order.is_draft
         else None
     )
-    user = getattr(request, "user", None)
-    may_withdraw = pending is not None and (
-        pending.requested_by_id == getattr(user, "pk", None)
-        or (membership is not None and membership.role == Role.ADMIN)
+    may_withdraw = pending is not None and can_withdraw_approval(
+        membership, pending.requested_by_id
     )
     may_decide = pending is not None and order.is_draft and can_decide_approvals(membership)
     return {
