@@ -79,6 +79,8 @@ class Stack:
         self.emulator_key = "bench-" + secrets.token_hex(16)
         self.secret_key = secrets.token_urlsafe(64)
         self.emulator_url = ""
+        # What reaches the portal instead of the real services (bench/fault_test.py's relays).
+        self.portal_overrides: dict[str, str] = {}
         self._empty_conf = self.dir / "empty.gunicorn.conf.py"
         self._empty_conf.write_text("")
         # Bounded time: whatever happens, the benchmark ends and its children with it.
@@ -205,6 +207,7 @@ class Stack:
             "NUE_API_KEY": self.emulator_key,
             "LOG_LEVEL": "WARNING",
             "EMAIL_URL": "dummymail://",
+            **self.portal_overrides,
             **extra,
         }
 
