@@ -6,7 +6,6 @@ tenant's state is checked here, before anything is written, so a rejected reques
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,6 +15,16 @@ from typing import Any
 from django.utils import timezone
 
 from nue_emulator import inputs, pricing
+from nue_emulator.actions.common import (
+    DEFAULT_BILLING_PERIOD,
+    Context,
+    as_date,
+    dec,
+    find_subscription,
+    new_id,
+    now_iso,
+    opt_date,
+)
 from nue_emulator.api import ApiError, invalid, not_found
 from nue_emulator.catalog import Catalog, Entry, eligible
 from nue_emulator.models import Asset, Contact, Customer, Invoice, Order, Sequence, Subscription
@@ -35,29 +44,7 @@ CHANGE_TYPES = (
     "Reconfigure",
 )
 MAX_ADDON_DEPTH = 3
-DEFAULT_BILLING_PERIOD = "Monthly"
 DEFAULT_PAYMENT_TERM_DAYS = 30
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def dec(value: Any) -> Decimal:
-    """Money read back from a stored document (a JSON number) or still in memory (a Decimal)."""
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def opt_date(value: Any) -> date | None:
-    return None if value is None else as_date(value)
-
-
-def now_iso() -> str:
-    return timezone.now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def payment_term_days(customer: Customer) -> int:
@@ -180,18 +167,6 @@ class Line:
         return line
 
 
-@dataclass
-class Context:
-    catalog: Catalog
-    customer: Customer
-    today: date
-    warnings: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def account(self) -> dict[str, Any]:
-        return self.customer.doc
-
-
 def customer_from_body(body: dict[str, Any]) -> Customer:
     ref = inputs.obj(body.get("customer"), "customer", required="customerId" not in body)
     customer_id = inputs.required_text(
@@ -240,19 +215,6 @@ def resolve_tags(ctx: Context, raw: dict[str, Any], path: str) -> list[dict[str,
             )
         tags.append(tag)
     return tags
-
-
-def find_subscription(customer: Customer | None, ref: str) -> Subscription | None:
-    """The current version of a subscription by name (`SUB-…`) or id, scoped to the customer."""
-    query = Subscription.objects.filter(is_current=True)
-    if customer is not None:
-        query = query.filter(customer=customer)
-    found = query.filter(name=ref).first()
-    if found is None:
-        by_id = Subscription.objects.filter(id=ref).first()
-        if by_id is not None and (customer is None or by_id.customer_id == customer.id):
-            found = query.filter(name=by_id.name).first()
-    return found
 
 
 def coterm_end(ctx: Context, asset: str, start: date, path: str) -> date:
