@@ -23,15 +23,35 @@ from nue_emulator.actions.common import (
     find_subscription,
     new_id,
     now_iso,
-    opt_date,
 )
+from nue_emulator.actions.contacts import create_contacts
 from nue_emulator.actions.invoicing import generate_invoices, preview_invoices
 from nue_emulator.actions.lines import Line, addon_quantity, build_product_lines, expand_addons
+from nue_emulator.actions.subscriptions import present_subscription, update_subscription
 from nue_emulator.api import ApiError, invalid, not_found
 from nue_emulator.catalog import Catalog, Entry
 from nue_emulator.models import Asset, Contact, Customer, Order, Sequence, Subscription
 from nue_emulator.pricing import ZERO, money
 from nue_emulator.seed import salesforce_id
+
+__all__ = [
+    "activate",
+    "as_date",
+    "change_response",
+    "create_change_order",
+    "create_contacts",
+    "create_draft",
+    "discard",
+    "draft_response",
+    "generate_invoices",
+    "new_id",
+    "order_or_404",
+    "present_subscription",
+    "price_change_order",
+    "price_new_order",
+    "relationships",
+    "update_subscription",
+]
 
 CHANGE_TYPES = (
     "UpdateQuantity",
@@ -1389,127 +1409,3 @@ def discard(order_id: str) -> dict[str, Any]:
     }
     order.save(update_fields=["doc"])
     return order.doc
-
-
-# Reading ------------------------------------------------------------------------------------------
-
-
-def subscription_status(doc: dict[str, Any], today: date) -> str:
-    # A cancellation takes effect on its date (nue-api.md §2.2): until then the subscription is
-    # still in service and reads as it would otherwise, ending on that date with autoRenew off.
-    if doc.get("status") == "Canceled":
-        cancels = opt_date(doc.get("cancellationDate"))
-        if cancels is None or cancels <= today:
-            return "Canceled"
-    if as_date(doc["subscriptionStartDate"]) > today:
-        return "Pending"
-    if as_date(doc["subscriptionEndDate"]) < today:
-        return "Expired"
-    return "Active"
-
-
-def present_subscription(doc: dict[str, Any], today: date) -> dict[str, Any]:
-    """A stored subscription as of `today`: status and next billing date depend on the date."""
-    result = dict(doc)
-    result["status"] = subscription_status(doc, today)
-    next_billing = None
-    if result["status"] in ("Active", "Pending") and not doc.get("isFreeTrial"):
-        for start, _end, _partial in pricing.billing_periods(
-            as_date(doc["subscriptionStartDate"]),
-            as_date(doc["subscriptionEndDate"]),
-            doc.get("billingPeriod") or DEFAULT_BILLING_PERIOD,
-        ):
-            if start > today:
-                next_billing = start
-                break
-    result["nextBillingDate"] = next_billing
-    return result
-
-
-# Subscriptions and contacts --------------------------------------------------------------------
-
-
-def update_subscription(ref: str, body: dict[str, Any]) -> dict[str, Any]:
-    """`PATCH /subscriptions/{id}`: only `autoRenew` and custom fields (nue-api.md §2.7); quantity,
-    term and product change through change orders. Updates the current version in place."""
-    row = find_subscription(None, ref)
-    if row is None:
-        raise not_found("Subscription", ref)
-    unknown = sorted(k for k in body if k != "autoRenew" and not k.endswith("__c"))
-    if unknown:
-        raise invalid(
-            unknown[0], "cannot be updated here; only autoRenew and custom fields (__c) can."
-        )
-    changes = inputs.custom_fields(body)
-    if "autoRenew" in body:
-        changes["autoRenew"] = inputs.flag(body["autoRenew"], "autoRenew")
-    if not changes:
-        raise invalid("body", "give autoRenew or a custom field to update.")
-    row.doc = {**row.doc, **changes, "lastModifiedDate": now_iso()}
-    row.save(update_fields=["doc"])
-    return present_subscription(row.doc, timezone.localdate())
-
-
-MAX_CONTACTS_PER_REQUEST = 200
-
-
-def create_contacts(customer: Customer, body: Any) -> list[dict[str, Any]]:
-    """`POST /customers/{id}/contacts`: an array of contacts; emails are unique tenant-wide."""
-    raw_contacts = inputs.items(body, "body", max_items=MAX_CONTACTS_PER_REQUEST)
-    created = []
-    seen: set[str] = set()
-    for index, raw_value in enumerate(raw_contacts):
-        path = f"[{index}]"
-        raw = inputs.obj(raw_value, path)
-        assert raw is not None
-        first = inputs.required_text(raw.get("firstName"), f"{path}.firstName", max_length=40)
-        last = inputs.required_text(raw.get("lastName"), f"{path}.lastName", max_length=80)
-        name = inputs.text(raw.get("name"), f"{path}.name", required=False) or f"{first} {last}"
-        email = inputs.required_text(raw.get("email"), f"{path}.email", max_length=254)
-        local, _, domain = email.partition("@")
-        if not local or "." not in domain or " " in email:
-            raise invalid(f"{path}.email", f"{email!r} is not a valid email address.")
-        key = email.lower()
-        if key in seen or Contact.objects.filter(email=key).exists():
-            raise ApiError(
-                400,
-                "DUPLICATE_EMAIL",
-                f"A contact with email {email} already exists.",
-                [{"field": f"{path}.email", "message": "already in use"}],
-            )
-        seen.add(key)
-        stamp = now_iso()
-        contact_id = new_id()
-        doc = {
-            "id": contact_id,
-            "customerId": customer.id,
-            "name": name,
-            "firstName": first,
-            "lastName": last,
-            **{
-                field_name: inputs.text(raw.get(field_name), f"{path}.{field_name}", required=False)
-                for field_name in CONTACT_FIELDS
-            },
-            "email": email,
-            "externalId": None,
-            "createdDate": stamp,
-            "lastModifiedDate": stamp,
-        }
-        Contact.objects.create(id=contact_id, customer=customer, email=key, doc=doc)
-        created.append(doc)
-    return created
-
-
-CONTACT_FIELDS = (
-    "middleName",
-    "suffix",
-    "title",
-    "phone",
-    "mobilePhone",
-    "birthday",
-    "shippingStreet",
-    "shippingCity",
-    "shippingState",
-    "shippingPostalCode",
-    "shippingCountry",
-)
