@@ -36,7 +36,6 @@ from nue_emulator.seed import salesforce_id
 
 __all__ = [
     "activate",
-    "as_date",
     "change_response",
     "create_change_order",
     "create_contacts",
@@ -44,7 +43,6 @@ __all__ = [
     "discard",
     "draft_response",
     "generate_invoices",
-    "new_id",
     "order_or_404",
     "present_subscription",
     "price_change_order",
