@@ -16,20 +16,18 @@ from django.utils import timezone
 
 from nue_emulator import inputs
 from nue_emulator.actions.asset_changes import ChangeBuilder, snapshot
-from nue_emulator.actions.common import new_id
 from nue_emulator.actions.drafts import (
     Priced,
-    apply_tax,
     customer_from_body,
     draft_response,
     options_of,
     order_doc,
+    store_draft,
 )
 from nue_emulator.actions.invoicing import preview_invoices
 from nue_emulator.actions.lines import build_product_lines
 from nue_emulator.api import invalid
 from nue_emulator.catalog import Catalog
-from nue_emulator.models import Order, Sequence
 from nue_emulator.pricing import ZERO
 
 
@@ -59,19 +57,12 @@ def price_change_order(
     for line in cross_sell:
         line.price()
     lines = builder.lines + cross_sell
-    if calculate_tax and not preview_only:
-        apply_tax(ctx, lines, None)
-    order_id = number = None
-    if persist:
-        order_id = new_id()
-        number = f"O-{Sequence.take('order'):08d}"
     effective = min((line.start for line in lines), default=ctx.today)
     doc = order_doc(
         ctx,
         body,
         lines,
-        order_id=order_id,
-        number=number,
+        persist=persist,
         order_type="Change",
         effective=effective,
         billing_period=None,
@@ -113,17 +104,7 @@ def price_change_order(
 
 
 def create_change_order(body: dict[str, Any], today: date | None = None) -> Priced:
-    priced = price_change_order(body, persist=True, today=today)
-    Order.objects.create(
-        id=priced.order["id"],
-        number=priced.order["orderNumber"],
-        customer=priced.ctx.customer,
-        status="Draft",
-        order_type="Change",
-        doc=priced.order,
-        plan=priced.plan,
-    )
-    return priced
+    return store_draft(price_change_order(body, persist=True, today=today))
 
 
 def change_response(priced: Priced) -> dict[str, Any]:

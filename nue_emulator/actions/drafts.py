@@ -1,9 +1,9 @@
 """What every draft is made of, new order or change order alike: the customer the body names,
-the options it sets, tax on its lines, the order document with its totals, and the response
-(`order`, pending `assets`, `previewInvoices`).
+the options it sets, the order document (its lines taxed, its number taken when stored), the
+response (`order`, pending `assets`, `previewInvoices`) and the stored Order.
 
 Separate so that new-order pricing and change-order pricing each build their lines their own way
-and then share one document and one response, without importing each other.
+and then share one document, one response and one way of storing, without importing each other.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from datetime import date
 from typing import Any
 
 from nue_emulator import inputs, pricing
-from nue_emulator.actions.common import Context, now_iso
+from nue_emulator.actions.common import Context, new_id, now_iso
 from nue_emulator.actions.lines import Line
 from nue_emulator.api import ApiError, invalid
-from nue_emulator.models import Contact, Customer
+from nue_emulator.models import Contact, Customer, Order, Sequence
 
 
 def customer_from_body(body: dict[str, Any]) -> Customer:
@@ -86,14 +86,20 @@ def order_doc(
     body: dict[str, Any],
     lines: list[Line],
     *,
-    order_id: str | None,
-    number: str | None,
+    persist: bool,
     order_type: str,
     effective: date,
     billing_period: str | None,
     calculate_tax: bool,
     bill_to: Contact | None,
 ) -> dict[str, Any]:
+    """The draft's order document: its lines taxed when asked, an id and number when stored."""
+    if calculate_tax:
+        apply_tax(ctx, lines, bill_to)
+    order_id = number = None
+    if persist:
+        order_id = new_id()
+        number = f"O-{Sequence.take('order'):08d}"
     totals = pricing.totals(line.priced() for line in lines)
     starts = [line.start for line in lines]
     ends = [line.end for line in lines if line.end]
@@ -177,3 +183,17 @@ def draft_response(priced: Priced) -> dict[str, Any]:
         "previewInvoices": priced.invoices,
     }
     return data
+
+
+def store_draft(priced: Priced) -> Priced:
+    """Saves a priced draft with the plan activation will carry out."""
+    Order.objects.create(
+        id=priced.order["id"],
+        number=priced.order["orderNumber"],
+        customer=priced.ctx.customer,
+        status="Draft",
+        order_type=priced.order["orderType"],
+        doc=priced.order,
+        plan=priced.plan,
+    )
+    return priced

@@ -13,13 +13,19 @@ from typing import Any
 from django.utils import timezone
 
 from nue_emulator import inputs, pricing
-from nue_emulator.actions.common import Context, new_id
-from nue_emulator.actions.drafts import Priced, apply_tax, customer_from_body, options_of, order_doc
+from nue_emulator.actions.common import Context
+from nue_emulator.actions.drafts import (
+    Priced,
+    customer_from_body,
+    options_of,
+    order_doc,
+    store_draft,
+)
 from nue_emulator.actions.invoicing import preview_invoices
 from nue_emulator.actions.lines import build_product_lines
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Catalog
-from nue_emulator.models import Contact, Customer, Order, Sequence
+from nue_emulator.models import Contact, Customer
 
 
 def billing_period_of(value: Any, field_name: str) -> str | None:
@@ -82,18 +88,11 @@ def price_new_order(
     lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
     for line in lines:
         line.price()
-    if calculate_tax and not preview_only:
-        apply_tax(ctx, lines, bill_to)
-    order_id = number = None
-    if persist:
-        order_id = new_id()
-        number = f"O-{Sequence.take('order'):08d}"
     doc = order_doc(
         ctx,
         body,
         lines,
-        order_id=order_id,
-        number=number,
+        persist=persist,
         order_type="New",
         effective=effective,
         billing_period=order_period,
@@ -106,14 +105,4 @@ def price_new_order(
 
 
 def create_draft(body: dict[str, Any], today: date | None = None) -> Priced:
-    priced = price_new_order(body, persist=True, today=today)
-    Order.objects.create(
-        id=priced.order["id"],
-        number=priced.order["orderNumber"],
-        customer=priced.ctx.customer,
-        status="Draft",
-        order_type="New",
-        doc=priced.order,
-        plan=priced.plan,
-    )
-    return priced
+    return store_draft(price_new_order(body, persist=True, today=today))
