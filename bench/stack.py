@@ -159,7 +159,8 @@ class Stack:
         for command in commands:
             subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, timeout=300)
         port = free_port()
-        # One process: the fault registry is per process, so every thread must see one list.
+        # One process, many threads: on SQLite the emulator's writers take turns within a process
+        # (nue_emulator/db.py); worker processes would contend for the file's lock instead.
         self.spawn(
             "emulator",
             [
