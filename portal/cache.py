@@ -5,8 +5,8 @@ response callbacks (about a thousand entries), paid for the session and every ca
 every request. A client over a connection pool is safe to share between threads, so each pool
 gets one, made when the pool is first used.
 
-Redis holds nothing the portal cannot do without: sessions are backed by the database
-(`cached_db`), and cached Nue reads are read again from Nue. So when Redis refuses, resets or
+Redis holds nothing the portal cannot do without: sessions live in the database (settings), and
+cached Nue reads are read again from Nue. So when Redis refuses, resets or
 stops answering, an operation answers as a miss (reads) or as not stored (writes), and the
 process leaves Redis alone for `RETRY_AFTER` seconds: a blackholed Redis costs one socket
 timeout per process in that time, not one per operation of every request.

@@ -156,11 +156,13 @@ if REDIS_URL:
             },
         }
     }
-    # Sessions live in the database with Redis in front: an outage of Redis signs nobody out.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Sessions live in the database alone, so an outage of Redis signs nobody out. Not with Redis in
+# front (cached_db): a write Redis missed during an outage would leave it serving the session as
+# it was before, after it recovers: a sign-out undone, an ended impersonation resumed.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
