@@ -284,15 +284,16 @@ def seen(response: httpx.Response | None) -> str:
         where = re.sub(UUID, "…", where)
         return f"{response.status_code} → {where}"
     text = response.text
-    # An error page's heading and message; else the first alert on the page; else its heading.
+    # An error page's heading; else the page's first alert, to its first full stop; else its
+    # heading.
     match = (
-        re.search(r'class="error-page[^>]*>.*?<h1>(.*?)</p>', text, re.S)
-        or re.search(r'role="alert"[^>]*>(.*?)</(?:p|div|section)>', text, re.S)
+        re.search(r'class="error-page[^>]*>.*?<h1>(.*?)</h1>', text, re.S)
+        or re.search(r'role="alert"[^>]*>(.*?)(?:\.|</(?:p|div|section)>)', text, re.S)
         or re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S)
     )
-    words = re.sub(r"<[^>]+>", " ", match.group(1)) if match else text[:120]
+    words = re.sub(r"<[^>]+>", " ", match.group(1)) if match else text[:80]
     words = " ".join(html.unescape(words).split())
-    return f"{response.status_code} {words[:160]}"
+    return f"{response.status_code} {words[:120]}"
 
 
 Experiment = tuple[str, Callable[[str], Outcome]]
