@@ -75,7 +75,7 @@ def timed(fn: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
 def measure() -> list[tuple[str, float, float, str]]:
     from django.test import Client
 
-    from orders.nue import CustomerNue
+    from orders.scope import CustomerNue
 
     user, account = bench_user()
     client = Client()

@@ -122,7 +122,8 @@ def print_parts(fetch: Page, runs: int) -> None:
     from django.db.backends.utils import CursorWrapper
     from django.db.models.sql.compiler import SQLCompiler
 
-    from orders.nue import CustomerNue, NueClient
+    from orders.nue import NueClient
+    from orders.scope import CustomerNue
     from portal import middleware
     from portal.jinja2 import Template
 

@@ -22,7 +22,6 @@ from orders import approvals
 from orders.nue import (
     ActivationResult,
     AddOn,
-    CustomerNue,
     DraftResult,
     LineRequest,
     NueConflict,
@@ -31,9 +30,9 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
-    for_customer,
 )
 from orders.policy import Decision, DraftFacts, DraftKind, Verdict, decide, is_expired
+from orders.scope import CustomerNue, for_customer
 from portal.audit import pending
 from portal.models import AuditKind, CustomerAccount, Membership, User
 

@@ -33,7 +33,6 @@ from orders.change_figures import added_add_ons, cards, credit_of, explain, mone
 from orders.errors import add_form_errors
 from orders.nue import (
     ChangeOrderResult,
-    CustomerNue,
     Invoice,
     NueConflict,
     NueError,
@@ -43,9 +42,9 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
-    fetch_alongside,
 )
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
+from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.impersonation import actors, money_moving
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from orders.errors import upstream_error_response
-from orders.nue import NueError, for_customer, serving_origin
+from orders.nue import NueError, serving_origin
+from orders.scope import for_customer
 
 
 class NueMiddleware:
