@@ -136,7 +136,7 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
     if order.status == "Activated":
         # A second click, another tab, or a retry after a lost answer: the ledger settles (and
         # audits) what that answer left open, and the page says what was activated, and how.
-        nue.settle([order.id])
+        nue.ledger.settle([order.id])
         messages.info(request, already_activated(order, request.POST.get("po_number", "")))
         return _go(request, reverse("orders:activation_result", args=[order.id]))
     approvals.refuse_if_locked(order.id)

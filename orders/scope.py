@@ -4,30 +4,26 @@ No verb takes a customer id: it is fixed from the session's membership, every ob
 is checked against it, and ids are validated before any call. A customer's reads are memoised
 for the request; the catalog, price tags and relationships are kept in the shared cache; a
 page's independent reads run at once (`fetch_concurrently`, `fetch_alongside`). Activations and
-change orders go through the operation ledger, written here too.
+change orders go through the operation ledger (orders.ledger), which this module calls into.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
 from contextvars import copy_context
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Q
-from django.utils import timezone
+from django.db import connection, connections
 
+from orders.ledger import Ledger
 from orders.nue import (
     ActivationResult,
     Asset,
@@ -41,11 +37,8 @@ from orders.nue import (
     MagicLink,
     NueClient,
     NueConflict,
-    NueError,
     NueNotFound,
     NueProtocolError,
-    NueUnavailable,
-    OperationInProgress,
     Order,
     Page,
     PriceTag,
@@ -70,7 +63,7 @@ from orders.nue.requests import (
     TEMPLATE_ID,
     _check_id,
 )
-from orders.nue.transport import _json_default, _json_list_param, _list_data
+from orders.nue.transport import _json_list_param, _list_data
 
 if TYPE_CHECKING:
     from orders.models import Operation
@@ -142,22 +135,6 @@ def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tupl
     return here, results
 
 
-# An open operation settles as "not done" only when Nue shows the work not done this long after
-# the request left: by then any request Nue received has been answered or abandoned, so a slow
-# activation is never taken for a lost one and sent again. Nue showing the work done settles it
-# at once, however recent.
-NUE_SETTLES_WITHIN = timedelta(minutes=10)
-# A hold whose holder never sent the activation it held for (its worker died before) is released
-# this long after it was taken: nothing was sent under it, so there is no outcome to wait for.
-STALE_HOLD = timedelta(minutes=5)
-# A pending or in-flight row younger than this belongs to a worker still at work (one request:
-# the reads, Nue's answer within the read timeout, the worker's own time limit); only its owner
-# closes it. Older, its worker is gone (a crash, a database blip) and Nue is asked instead.
-OWNER_AT_WORK = timedelta(seconds=90)
-# The same change order submitted again this soon after the first succeeded is a double submit.
-DUPLICATE_WINDOW = timedelta(minutes=2)
-
-
 class _Owned(Protocol):
     @property
     def customer_id(self) -> str | None: ...
@@ -186,11 +163,6 @@ class Arrangement(Generic[_O]):
     arrange: Callable[[Sequence[_O]], Sequence[_O]]
 
 
-def _payload_hash(body: object) -> str:
-    canonical = json.dumps(body, default=_json_default, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 class CustomerNue:
     """Everything the portal may do in Nue for one customer. Built per request by the middleware.
 
@@ -204,6 +176,7 @@ class CustomerNue:
         self._client = client
         self._memo: dict[tuple[object, ...], object] = {}
         self._memo_lock = threading.Lock()
+        self.ledger = Ledger(account, self)
 
     def __repr__(self) -> str:
         return f"<CustomerNue {self.customer_id}>"
@@ -219,9 +192,12 @@ class CustomerNue:
         status: str | None = None,
         includes: Sequence[str] = (),
         arrangement: Arrangement[Order] | None = None,
+        *,
+        fresh: bool = False,
     ) -> list[Order]:
         # GET /orders?customerIds=[...]&status=...&includes=...
-        # `arrangement` sorts and filters them; done once per answer (ParsedAnswer).
+        # `arrangement` sorts and filters them; done once per answer (ParsedAnswer). `fresh`:
+        # asked of Nue again, not answered from this request's memo.
         params = self._scope_params()
         if status is not None:
             if status.lower() not in ORDER_STATUS_FILTERS:
@@ -232,6 +208,8 @@ class CustomerNue:
             raise ValueError(f"Unknown order includes {sorted(unknown)}.")
         if includes:
             params["includes"] = ",".join(sorted(includes))
+        if fresh:
+            self._forget("orders")
         arranged = arrangement.key if arrangement is not None else None
         key = ("orders", params.get("status"), params.get("includes"), arranged)
         return self._memoised(
@@ -484,23 +462,15 @@ class CustomerNue:
             body["poNumber"] = po_number
         if po_date is not None:
             body["poDate"] = po_date
-        from orders.models import Operation
-
-        op, replay = self._open_operation(
-            Operation.Kind.ACTIVATE,
-            order.id,
-            body,
-            actor,
-            on_behalf_of,
-            audit=audit,
-            amount=order.total,
+        op, replay = self.ledger.open_activation(
+            order.id, body, actor, on_behalf_of, audit=audit, amount=order.total
         )
         if replay is not None:
             return self._activation_result(replay, order, replayed=True)
         if not order.is_draft:
-            self._close(op, Operation.State.FAILED, error="The order is not a draft.", sent=False)
+            self.ledger.refuse(op, "The order is not a draft.")
             raise NueConflict("This order is no longer a draft.")
-        data = self._send_operation(
+        data = self.ledger.send(
             op, lambda: self.client.post(f"/orders/{order.id}", body, field_renames=ACTIVATE_FIELDS)
         )
         self.invalidate_cache()
@@ -535,22 +505,10 @@ class CustomerNue:
         }
         if lines:
             body["products"] = [line.to_nue() for line in lines]
-        from orders.models import Operation
-
-        # Quantity and term changes are deltas: the same body against a newer version of any of
-        # the subscriptions is a new change, not a double click, so the versions are in the hash.
         versions = {before.name: before.version for before in befores}
-        fingerprint = {"body": body, "subscriptionVersions": versions}
-        op, replay = self._open_operation(
-            Operation.Kind.CHANGE,
-            _ledger_target(versions),
-            fingerprint,
-            actor,
-            on_behalf_of,
-            request=body,
-        )
+        op, replay = self.ledger.open_change(versions, body, actor, on_behalf_of)
         if replay is None:
-            op.result = self._send_operation(
+            op.result = self.ledger.send(
                 op,
                 lambda: _with_warnings(
                     self.client.post("/change-orders", body, field_renames=CHANGE_FIELDS)
@@ -683,349 +641,7 @@ class CustomerNue:
                 raise NueNotFound("No such customer.")
         return InvoicePreview(invoices=invoices, warnings=envelope.warnings)
 
-    # Operation ledger ----------------------------------------------------------------------------
-
-    def _open_operation(
-        self,
-        kind: str,
-        target: str,
-        body: object,
-        actor: User,
-        on_behalf_of: User | None,
-        *,
-        request: Mapping[str, Any] | None = None,
-        audit: Sequence[Mapping[str, Any]] = (),
-        amount: Decimal | None = None,
-    ) -> tuple[Operation, Operation | None]:
-        """Commit an in-flight ledger row for `target`, or explain why nothing may be sent.
-
-        Returns (row, None) when this submit may send, or (row, replay) when an earlier submit
-        already did the work: the caller answers with the replay's result and sends nothing.
-        Raises OperationInProgress while another submit's outcome is open.
-        """
-        from orders.models import Operation
-
-        payload_hash = _payload_hash(body)
-        # In autocommit (every request) the INSERT commits by itself; inside a caller's
-        # transaction a savepoint keeps a refused INSERT from breaking that transaction.
-        guard = transaction.atomic if connection.in_atomic_block else nullcontext
-        for _attempt in range(3):
-            try:
-                with guard():
-                    # Written in flight, so sending needs no second commit: until the send,
-                    # only the read for an earlier identical submit runs, and a row whose
-                    # worker died before sending is settled by resolve() as any stale open
-                    # row is (it asks Nue; it never sends again).
-                    op = Operation.objects.create(
-                        kind=kind,
-                        target=target,
-                        customer=self.account,
-                        actor=actor,
-                        on_behalf_of=on_behalf_of,
-                        payload_hash=payload_hash,
-                        request=dict(request or {}),
-                        audit=[dict(event) for event in audit],
-                        amount=amount,
-                        state=Operation.State.IN_FLIGHT,
-                        sent_at=timezone.now(),
-                    )
-            except IntegrityError:
-                existing = Operation.objects.filter(
-                    target=target, state__in=Operation.OPEN_STATES
-                ).first()
-                if existing is None:
-                    continue  # closed between our insert and this read; try again
-                if existing.customer_id != self.account.pk:
-                    raise NueNotFound("No such object.") from None
-                resolved = self.resolve(existing)
-                # Only the same request is answered with an earlier one's result: an order is
-                # activated once, whoever asks; a change order is this change order only if it
-                # holds exactly this change (another change, or a hold, just finished first).
-                same = resolved.kind == kind and (
-                    kind == Operation.Kind.ACTIVATE or resolved.payload_hash == payload_hash
-                )
-                if resolved.state == Operation.State.SUCCEEDED and same:
-                    return resolved, resolved
-                if resolved.is_open:
-                    raise OperationInProgress(
-                        "This is already in progress. Please wait a moment and reload.",
-                        reference=resolved.reference or None,
-                    ) from None
-                continue
-            # A submit that arrives just after an identical one finished gets that one's answer:
-            # an order is activated only once; the same change sent twice within the window is a
-            # double click, not a second change order.
-            done = Operation.objects.filter(
-                kind=kind, target=target, state=Operation.State.SUCCEEDED
-            ).exclude(pk=op.pk)
-            if kind == Operation.Kind.CHANGE:
-                done = done.filter(
-                    payload_hash=payload_hash,
-                    finished_at__gte=timezone.now() - DUPLICATE_WINDOW,
-                )
-            previous = done.order_by("-finished_at").first()
-            if previous is not None:
-                self._close(
-                    op, Operation.State.FAILED, error=f"Duplicate of #{previous.pk}.", sent=False
-                )
-                return previous, previous
-            return op, None
-        raise OperationInProgress("This is already in progress. Please wait a moment and reload.")
-
-    def _send_operation(self, op: Operation, send: Callable[[], Envelope]) -> Any:
-        from orders.models import Operation
-
-        try:
-            envelope = send()
-        except NueUnavailable as error:
-            error.outcome_unknown = not error.never_sent
-            state = Operation.State.UNKNOWN if error.outcome_unknown else Operation.State.FAILED
-            self._close(op, state, error=error.message, reference=error.reference)
-            raise
-        except NueProtocolError as error:
-            # Nue may have done the work and then sent something unreadable: find out later.
-            error.outcome_unknown = True
-            self._close(op, Operation.State.UNKNOWN, error=error.message, reference=error.reference)
-            raise
-        except NueError as error:
-            self._close(op, Operation.State.FAILED, error=error.message, reference=error.reference)
-            raise
-        except BaseException as error:
-            self._close(op, Operation.State.UNKNOWN, error=repr(error))
-            raise
-        self._close(
-            op,
-            Operation.State.SUCCEEDED,
-            result=envelope.data,
-            reference=envelope.request_id,
-            learned_from_answer=True,
-        )
-        return envelope.data
-
-    def _close(
-        self,
-        op: Operation,
-        state: str,
-        *,
-        error: str = "",
-        reference: str | None = None,
-        result: Any = None,
-        sent: bool = True,
-        learned_from_answer: bool = False,
-    ) -> None:
-        """`sent=False`: closed before the request left (the row was written in flight).
-        `learned_from_answer`: the outcome is Nue's answer to the request, not a later read."""
-        from orders.models import Operation
-
-        op.state = state
-        op.error = error[:2000]
-        if reference:
-            op.reference = reference
-        if result is not None:
-            op.result = result
-        op.finished_at = None if state == Operation.State.UNKNOWN else timezone.now()
-        fields = ["state", "error", "reference", "result", "finished_at", "updated_at"]
-        if not sent:
-            op.sent_at = None
-            fields.append("sent_at")
-        if state != Operation.State.SUCCEEDED or not op.audit:
-            # One UPDATE, atomic by itself: no transaction around it (two round trips fewer).
-            op.save(update_fields=fields)
-            return
-        # The outcome and its audit events commit together, exactly once: whichever path learns
-        # of the success first (the answer, a retry, reconcile) claims the events.
-        with transaction.atomic():
-            op.save(update_fields=fields)
-            now = timezone.now()
-            claimed = Operation.objects.filter(pk=op.pk, audited_at__isnull=True).update(
-                audited_at=now
-            )
-            if claimed:
-                from portal.audit import write
-
-                learned = "answer" if learned_from_answer else "read back from Nue"
-                for event in op.audit:
-                    write(event, operation=op.pk, outcome=learned)
-
-    @contextmanager
-    def hold(
-        self, names: Sequence[str], order_id: str, actor: User, on_behalf_of: User | None
-    ) -> Iterator[None]:
-        """Hold the ledger's one open operation for each subscription while the change order
-        `order_id` is activated.
-
-        Two confirmations of different drafts for one subscription never overlap: the second is
-        refused as in progress, or comes after the first and finds its draft stale. When the
-        activation's outcome is unknown the holds stay open: nothing else may change those
-        subscriptions until Nue shows whether it applied (`resolve`).
-        """
-        from orders.models import Operation
-
-        held: list[Operation] = []
-        try:
-            for target in sorted(set(names)):
-                held.append(self._hold(target, order_id, actor, on_behalf_of))
-            yield
-        except NueError as error:
-            state = Operation.State.UNKNOWN if error.outcome_unknown else Operation.State.FAILED
-            self._release(held, state, error=error.message)
-            raise
-        except BaseException as error:
-            self._release(held, Operation.State.FAILED, error=repr(error))
-            raise
-        self._release(held, Operation.State.SUCCEEDED, result={"orderId": order_id})
-
-    def _hold(
-        self, target: str, order_id: str, actor: User, on_behalf_of: User | None
-    ) -> Operation:
-        from orders.models import Operation
-
-        for _attempt in range(3):
-            try:
-                with transaction.atomic():
-                    return Operation.objects.create(
-                        kind=Operation.Kind.HOLD,
-                        target=target,
-                        customer=self.account,
-                        actor=actor,
-                        on_behalf_of=on_behalf_of,
-                        payload_hash=hashlib.sha256(order_id.encode()).hexdigest(),
-                        request={"orderId": order_id},
-                        state=Operation.State.IN_FLIGHT,
-                        sent_at=timezone.now(),
-                    )
-            except IntegrityError:
-                existing = Operation.objects.filter(
-                    target=target, state__in=Operation.OPEN_STATES
-                ).first()
-                # Whatever holds it is settled by reading Nue, not by waiting for it to age.
-                if existing is not None and self.resolve(existing).is_open:
-                    break
-        raise OperationInProgress(
-            f"Another change to {target} is being applied right now. Reload in a moment."
-        )
-
-    @staticmethod
-    def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
-        from orders.models import Operation
-
-        now = timezone.now()
-        Operation.objects.filter(pk__in=[op.pk for op in held]).update(
-            state=state,
-            finished_at=None if state == Operation.State.UNKNOWN else now,
-            updated_at=now,
-            error=str(fields.get("error", ""))[:2000],
-            result=fields.get("result", {}),
-        )
-
-    def was_activated(self, order_id: str) -> bool:
-        """Whether the ledger holds a succeeded activation of this order (every route activates
-        through it): a page showing the draft as a draft would offer to do it again."""
-        from orders.models import Operation
-
-        return Operation.objects.filter(
-            customer=self.account,
-            kind=Operation.Kind.ACTIVATE,
-            target=order_id,
-            state=Operation.State.SUCCEEDED,
-        ).exists()
-
-    def settle(self, targets: Iterable[str]) -> None:
-        """Resolve the open operations of `targets` by reading Nue: a retry that finds the work
-        done settles what the lost answer left open (and writes its audit events)."""
-        from orders.models import Operation
-
-        for op in Operation.objects.filter(
-            customer=self.account, target__in=list(targets), state__in=Operation.OPEN_STATES
-        ):
-            self.resolve(op)
-
-    def resolve(self, op: Operation) -> Operation:
-        """Settle an open operation by reading Nue; never sends anything again.
-
-        Succeeded as soon as Nue shows exactly the work done (the order activated; a draft change
-        order holding exactly the requested change). Failed only when Nue still shows it not done
-        NUE_SETTLES_WITHIN after the request left. Otherwise it stays open, and so does its lock.
-        """
-        from orders.models import Operation
-
-        if not op.is_open:
-            return op
-        if op.state != Operation.State.UNKNOWN and timezone.now() - op.updated_at < OWNER_AT_WORK:
-            # Its worker may still be sending it: Nue showing the order activated could be
-            # another row's doing, and this one must not be credited with it.
-            return op
-        settled = timezone.now() - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
-        if op.kind == Operation.Kind.HOLD:
-            return self._resolve_hold(op)
-        if op.kind == Operation.Kind.ACTIVATE:
-            try:
-                order = self.order(op.target, fresh=True)
-            except NueNotFound:
-                if settled:
-                    self._close(op, Operation.State.FAILED, error="The order no longer exists.")
-                return op
-            if order.status == "Activated":
-                self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": order.id})
-            elif settled:
-                self._close(
-                    op, Operation.State.FAILED, error=f"Nue shows the order {order.status}."
-                )
-            return op
-        found = self._change_order_for(op)
-        if found is not None:
-            self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": found.id})
-        elif settled:
-            self._close(
-                op, Operation.State.FAILED, error="Nue shows no change order for this request."
-            )
-        return op
-
-    def _resolve_hold(self, op: Operation) -> Operation:
-        """A hold settles with the activation of the order it held for."""
-        from orders.models import Operation
-
-        order_id = str(op.request.get("orderId", ""))
-        activation = (
-            Operation.objects.filter(
-                kind=Operation.Kind.ACTIVATE, target=order_id, customer=self.account
-            )
-            .order_by("-created_at")
-            .first()
-            if order_id
-            else None
-        )
-        if activation is None or activation.created_at < op.created_at:
-            # Nothing was sent under this hold yet; its holder may still be reading Nue.
-            if timezone.now() - op.created_at >= STALE_HOLD:
-                self._close(op, Operation.State.FAILED, error="Released: nothing was sent.")
-            return op
-        activation = self.resolve(activation)
-        if activation.state == Operation.State.SUCCEEDED:
-            self._close(op, Operation.State.SUCCEEDED, result={"orderId": order_id})
-        elif not activation.is_open:
-            self._close(op, Operation.State.FAILED, error=f"Activation #{activation.pk} failed.")
-        return op
-
-    def _change_order_for(self, op: Operation) -> Order | None:
-        """The draft change order op's request created, if Nue shows exactly one.
-
-        A candidate is a draft created since the request left, claimed by no other operation of
-        the ledger, whose lines hold exactly the requested changes (`_draft_holds`). Anything
-        else, including two candidates, is not this request's.
-        """
-        since = (op.sent_at or op.created_at).date()
-        self._forget("orders")
-        drafts = self.orders(status="draft", includes=("orderProducts",))
-        claimed = change_orders_made([order.id for order in drafts])
-        candidates = [
-            order
-            for order in drafts
-            if order.id not in claimed
-            and (order.created_date is None or order.created_date >= since)
-            and _draft_holds(order, op.request)
-        ]
-        return candidates[0] if len(candidates) == 1 else None
+    # Results of the ledger's writes --------------------------------------------------------------
 
     def _activation_result(
         self, op: Operation, order: Order, *, replayed: bool
@@ -1095,87 +711,6 @@ def _warning_text(warning: object) -> str:
     if isinstance(warning, dict):
         return str(warning.get("message", warning))
     return str(warning)
-
-
-def _ledger_target(names: Iterable[str]) -> str:
-    """The ledger key of a change order: its subscription names, sorted and joined.
-
-    Too many names for the column keep the whole names that fit and a digest of all of them, so
-    the key still differs between baskets and `resolve` still finds the draft by those names.
-    """
-    from orders.models import Operation
-
-    width = Operation._meta.get_field("target").max_length or 0
-    joined = ",".join(sorted(set(names)))
-    if len(joined) <= width:
-        return joined
-    digest = hashlib.sha256(joined.encode()).hexdigest()[:16]
-    head = joined[: width - len(digest) - 1].rpartition(",")[0]
-    return f"{head}#{digest}"
-
-
-def _ledger_names(target: str) -> set[str]:
-    return set(target.partition("#")[0].split(","))
-
-
-def change_orders_made(order_ids: Sequence[str]) -> set[str]:
-    """The orders among `order_ids` that the ledger's change operations made (a draft change
-    order it created, or found it had created when the answer was lost)."""
-    from orders.models import Operation
-
-    if not order_ids:
-        return set()
-    rows = Operation.objects.filter(
-        kind=Operation.Kind.CHANGE, state=Operation.State.SUCCEEDED
-    ).filter(Q(result__order__id__in=order_ids) | Q(result__resolvedOrderId__in=order_ids))
-    return {_claimed_order_id(result) for result in rows.values_list("result", flat=True)} & set(
-        order_ids
-    )
-
-
-def _claimed_order_id(result: object) -> str:
-    """The order a settled operation's result names (its answer's order, or the one resolved)."""
-    if not isinstance(result, dict):
-        return ""
-    order = result.get("order")
-    if isinstance(order, dict) and isinstance(order.get("id"), str):
-        return str(order["id"])
-    resolved = result.get("resolvedOrderId")
-    return resolved if isinstance(resolved, str) else ""
-
-
-def _draft_holds(order: Order, request: Mapping[str, Any]) -> bool:
-    """Whether a draft change order holds exactly the changes of `request` (a POST /change-orders
-    body): the same change types on the same subscriptions, the same quantity deltas and start
-    dates, the same cross-sold products. Where Nue's lines do not say which change and which
-    subscription they carry, nothing can be proven, and the draft is not the request's."""
-    asked = [c for c in request.get("assetChanges", ()) if isinstance(c, dict)]
-    lines = list(order.all_lines())
-    typed = [ln for ln in lines if ln.change_type and ln.subscription_name]
-    if not asked or not typed:
-        return False
-    wanted = {(c.get("changeType"), c.get("assetNumber")) for c in asked}
-    names = {name for _, name in wanted}
-    held = {(ln.change_type, ln.subscription_name) for ln in typed if ln.subscription_name in names}
-    # Lines on other subscriptions (a bundle's add-ons) may follow a change, never add a kind.
-    if held != wanted or any(ln.change_type not in {k for k, _ in wanted} for ln in typed):
-        return False
-    for change in asked:
-        key = (change.get("changeType"), change.get("assetNumber"))
-        mine = [ln for ln in typed if (ln.change_type, ln.subscription_name) == key]
-        moved = sum((ln.quantity for ln in mine), Decimal(0))
-        if key[0] == "UpdateQuantity" and moved != Decimal(str(change.get("quantity"))):
-            return False
-        start = change.get("startDate")
-        first = min((ln.start_date for ln in mine if ln.start_date), default=None)
-        if start is not None and (first is None or first.isoformat() != str(start)):
-            return False
-    products = [p for p in request.get("products", ()) if isinstance(p, dict)]
-    plain = [ln for ln in order.lines if not ln.change_type]
-    sold = sorted(
-        (str(p.get("priceBookEntryId")), Decimal(str(p.get("quantity")))) for p in products
-    )
-    return sorted((str(ln.price_book_entry_id), ln.quantity) for ln in plain) == sold
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked

@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import nue
+from orders.ledger import NUE_SETTLES_WITHIN, OWNER_AT_WORK
 from orders.models import Operation
-from orders.scope import NUE_SETTLES_WITHIN, OWNER_AT_WORK, CustomerNue
+from orders.scope import CustomerNue
 
 from .conftest import (
     ACME_ID,
@@ -184,7 +185,7 @@ def test_it_settles_an_open_activation_as_soon_as_nue_shows_it_done(ledger_scope
         sent_at=timezone.now(),
     )
     # While its worker may still be at work, the row is that worker's to close.
-    ledger_scope.resolve(op)
+    ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.IN_FLIGHT
     # A worker that died mid-call (a database blip) left the row in flight: a minute and a
@@ -192,7 +193,7 @@ def test_it_settles_an_open_activation_as_soon_as_nue_shows_it_done(ledger_scope
     gone = timezone.now() - OWNER_AT_WORK - timedelta(seconds=1)
     Operation.objects.filter(pk=op.pk).update(updated_at=gone, sent_at=gone)
     op.refresh_from_db()
-    ledger_scope.resolve(op)
+    ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.SUCCEEDED
     assert orders.posts == 0

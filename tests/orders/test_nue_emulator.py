@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from nue_emulator import faults, journal
 from orders import nue
+from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
-from orders.scope import NUE_SETTLES_WITHIN, CustomerNue, fetch_concurrently
+from orders.scope import CustomerNue, fetch_concurrently
 
 from .conftest import ApplyThenTimeout
 

@@ -17,8 +17,9 @@ import pytest
 from django.utils import timezone
 
 from orders import nue
+from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
-from orders.scope import NUE_SETTLES_WITHIN, CustomerNue
+from orders.scope import CustomerNue
 from tests.orders.conftest import change_order_json, ok
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +43,12 @@ def test_a_lost_change_never_settles_on_another_quantity(
     seven = nue.AssetChange("UpdateQuantity", quantity=Decimal(2), start_date=date(2026, 3, 1))
     six = change_order_json("six-draft", quantity=1)
     op = _lost_change(ledger_scope, nue_mock, buyer, seven, [six])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN  # still open: Nue may yet answer
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN  # still open: Nue may yet answer
     Operation.objects.filter(pk=op.pk).update(
         sent_at=timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
     )
     op.refresh_from_db()
-    assert ledger_scope.resolve(op).state == State.FAILED
+    assert ledger_scope.ledger.resolve(op).state == State.FAILED
     assert "resolvedOrderId" not in op.result
 
 
@@ -71,7 +72,7 @@ def test_a_lost_change_settles_on_the_draft_that_holds_exactly_it(
     other_day = change_order_json("other-day", start="2026-04-01")
     exact = change_order_json("exact")
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [other_day, exact])
-    resolved = ledger_scope.resolve(op)
+    resolved = ledger_scope.ledger.resolve(op)
     assert resolved.state == State.SUCCEEDED
     assert resolved.result == {"resolvedOrderId": "exact"}
 
@@ -94,7 +95,7 @@ def test_a_draft_another_operation_claimed_is_never_this_ones(
     three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     theirs = change_order_json("colleagues-draft")
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [theirs])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
 
 
 def test_lines_that_do_not_say_what_they_change_prove_nothing(
@@ -103,7 +104,7 @@ def test_lines_that_do_not_say_what_they_change_prove_nothing(
     three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     silent = change_order_json("silent", change_type="", subscription=None)
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [silent])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
 
 
 def test_a_finished_different_change_is_not_replayed_for_this_one(
