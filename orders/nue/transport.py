@@ -57,8 +57,8 @@ MAX_RETRY_AFTER = 3.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # List answers at least this large are parsed again only when their bytes change
 # (ParsedAnswers), which keeps at most PARSED_ANSWERS_BUDGET bytes of answers per process, each
-# with its parse. A parse takes 1.5 to 2.5 times its answer's size in memory (10,000 orders: an
-# 11.4 MB answer, 16 MB parsed), so the memo holds up to about 3.5 times its budget.
+# with its parse. A parse takes more memory than the bytes it was parsed from, so the memo holds
+# a few times its budget.
 PARSED_ANSWER_MIN_BYTES = 16 * 1024
 PARSED_ANSWERS_BUDGET = 32 * 1024 * 1024
 USER_AGENT = "nue-customer-portal/0.1 (+httpx)"
@@ -145,12 +145,14 @@ class ParsedAnswers:
     """The parses of the last large answers, one per question, least recently used first out.
 
     Paging, sorting or filtering an order history asks Nue for the same list each time, and
-    decoding and parsing 10,000 orders costs about 200 ms of CPU. Nue is still asked on every
-    request, so nothing is served stale: when its answer is, byte for byte, the one last parsed
-    for the same question (path, query and parse), that parse serves again. Comparing the bytes
-    is exact and cheap, and NueClient does it while they arrive (0.5 ms for the 10,000-order
-    history's 11 MB, where hashing them took 6). Parses are tuples of immutable records, safe to
-    share between requests; the budget counts the bytes of the answers kept to compare with.
+    decoding and parsing a long history is most of such a page's time: it is kept because a
+    side-by-side run with it off (bench/pages_history.py --memo) shows it saving more than a
+    tenth of the pages a user waits for. Nue is still asked on every request, so nothing is
+    served stale: when its answer is, byte for byte, the one last parsed for the same question
+    (path, query and parse), that parse serves again. Comparing the bytes is exact and much
+    cheaper than hashing them, and NueClient does it while they arrive. Parses are tuples of
+    immutable records, safe to share between requests; the budget counts the bytes of the
+    answers kept to compare with.
     """
 
     def __init__(self, budget: int) -> None:
@@ -344,7 +346,7 @@ class NueClient:
         """One request; its status, body and Retry-After.
 
         The body is compared with `expected` while it arrives, and if it is the same bytes,
-        `expected` itself is returned: the page that reads an unchanged 11 MB answer neither
+        `expected` itself is returned: the page that reads an unchanged large answer neither
         joins its chunks nor compares them after the last one came.
         """
         try:
