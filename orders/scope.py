@@ -220,9 +220,9 @@ class CustomerNue:
         # GET /orders/{orderId}?includes=orderProducts,assets,invoices, checked against the
         # customer; on 404, GET /orders?customerIds=[...]&includes=... and this id.
         # Nue documents only the list (nue-api.md §2.1, §5.5), but the list costs the customer's
-        # whole history per detail page (21 MB for the emulator's 10,000-order customer,
-        # bench/RESULTS.md). So: the single GET first (the emulator serves it, and ownership is
-        # verified on the answer), and the documented list when Nue has no such path.
+        # whole history per detail page, with every order's lines, assets and invoices. So: the
+        # single GET first (the emulator serves it, and ownership is verified on the answer), and
+        # the documented list when Nue has no such path.
         _check_id(order_id, ORDER_ID)
         if fresh:
             self._forget("orders")

@@ -1,9 +1,10 @@
 """What Nue answers, as typed, immutable models: customers, orders and their lines, subscriptions,
 invoices, the catalog, and a change order's before/after summary.
 
-What Nue returns becomes typed NamedTuples: immutable, slot-free, and built in one C call. Frozen
-dataclasses spent a third of a 100-order parse in their per-field object.__setattr__
-(bench/nue_gateway.py); what the portal sends and the write results stay frozen dataclasses.
+What Nue returns becomes typed NamedTuples: immutable, slot-free, and built in one C call, where
+frozen dataclasses pay a per-field object.__setattr__ on every record of a list
+(bench/nue_gateway.py times the parse). What the portal sends and the write results stay frozen
+dataclasses.
 A body that does not parse raises NueProtocolError (orders.nue.fields).
 """
 

@@ -52,8 +52,8 @@ MAX_GET_RETRIES = 2
 RETRY_BACKOFF_BASE = 0.2
 # Retry-After is honoured up to this many seconds; a longer wait is not worth holding a worker.
 MAX_RETRY_AFTER = 3.0
-# Refuse rather than buffer anything larger: the biggest legitimate answer seen is 21 MB (10,000
-# orders with lines, assets and invoices, bench/RESULTS.md).
+# Refuse rather than buffer anything larger: well above the largest legitimate answer measured,
+# a 10,000-order history with lines, assets and invoices (bench/RESULTS.md).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 # List answers at least this large are parsed again only when their bytes change
 # (ParsedAnswers), which keeps at most PARSED_ANSWERS_BUDGET bytes of answers per process, each
