@@ -79,6 +79,8 @@ class Stack:
         self.emulator_key = "bench-" + secrets.token_hex(16)
         self.secret_key = secrets.token_urlsafe(64)
         self.emulator_url = ""
+        # What reaches the portal instead of the real services (bench/fault_test.py's relays).
+        self.portal_overrides: dict[str, str] = {}
         self._empty_conf = self.dir / "empty.gunicorn.conf.py"
         self._empty_conf.write_text("")
         # Bounded time: whatever happens, the benchmark ends and its children with it.
@@ -157,7 +159,8 @@ class Stack:
         for command in commands:
             subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, timeout=300)
         port = free_port()
-        # One process: the fault registry is per process, so every thread must see one list.
+        # One process, many threads: on SQLite the emulator's writers take turns within a process
+        # (nue_emulator/db.py); worker processes would contend for the file's lock instead.
         self.spawn(
             "emulator",
             [
@@ -205,6 +208,7 @@ class Stack:
             "NUE_API_KEY": self.emulator_key,
             "LOG_LEVEL": "WARNING",
             "EMAIL_URL": "dummymail://",
+            **self.portal_overrides,
             **extra,
         }
 

@@ -2,17 +2,19 @@
 
 Every API view is wrapped by `endpoint()`: it checks the `nue-api-key` header, then applies injected
 faults, parses the JSON body, runs the view in one transaction (a rejected request changes
-nothing), turns `ApiError` into Nue's FAILURE envelope and records the call in the journal.
+nothing), turns `ApiError` into Nue's FAILURE envelope and records the call in the journal. The
+fault taken and the journal row are written outside that transaction (db.bookkeeping): they are
+shared through the database by every worker and instance, and must outlast a rolled-back call.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
@@ -25,10 +27,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from nue_emulator import faults, journal
+from nue_emulator.db import SQLITE_LOCK_RETRIES, SQLITE_LOCK_WAIT, serialised, sqlite_locked
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
-# SQLite reports a busy shared-cache table at once instead of waiting; retry a few times.
-SQLITE_LOCK_RETRIES = 50
 
 
 class ApiError(Exception):
@@ -150,26 +153,25 @@ class _WriteWatcher:
         return execute(sql, params, many, context)
 
 
-_sqlite_writers = threading.Lock()
-
-
-@contextmanager
-def _serialised() -> Iterator[None]:
-    """On SQLite, one writing request at a time per process; PostgreSQL needs no help."""
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        with _sqlite_writers:
-            yield
-    else:
-        yield
-
-
 def api_key_ok(request: HttpRequest) -> bool:
     supplied = request.headers.get("nue-api-key", "")
     return bool(supplied) and secrets.compare_digest(supplied, settings.NUE_EMULATOR_API_KEY)
 
 
+# The views endpoint() made: embedded.dispatch() leaves their transactions to them.
+_endpoints: set[Callable[..., HttpResponse]] = set()
+
+
+def is_endpoint(view: Callable[..., Any]) -> bool:
+    return view in _endpoints
+
+
 def endpoint(route: str, methods: tuple[str, ...], *, key: bool = True) -> Callable[..., Any]:
-    """Decorate an API view `view(request, body, **kwargs) -> (payload, status)`."""
+    """Decorate an API view `view(request, body, **kwargs) -> (payload, status)`.
+
+    The view runs in its own transaction; the fault it takes and its journal row are written
+    outside it, so both last when the call is rejected and rolled back, or drops the connection.
+    """
 
     def decorate(view: Callable[..., tuple[Any, int]]) -> Callable[..., HttpResponse]:
         @login_not_required
@@ -184,7 +186,7 @@ def endpoint(route: str, methods: tuple[str, ...], *, key: bool = True) -> Calla
                 return response
             finally:
                 if not route.startswith(faults.CONTROL_PREFIX):
-                    journal.record(
+                    _journal(
                         journal.Entry(
                             method=request.method or "",
                             path=request.path,
@@ -196,9 +198,18 @@ def endpoint(route: str, methods: tuple[str, ...], *, key: bool = True) -> Calla
                         )
                     )
 
+        _endpoints.add(wrapper)
         return wrapper
 
     return decorate
+
+
+def _journal(entry: journal.Entry) -> None:
+    # The journal is for tests to read; a call it cannot record is still answered.
+    try:
+        journal.record(entry)
+    except Exception:
+        logger.exception("Nue emulator could not journal %s %s", entry.method, entry.path)
 
 
 def _handle(
@@ -245,17 +256,17 @@ def _handle(
             try:
                 with connection.execute_wrapper(watcher):
                     if writes:
-                        with _serialised(), transaction.atomic():
+                        with serialised(), transaction.atomic():
                             payload, status = view(request, body, **kwargs)
                     else:
                         with transaction.atomic():
                             payload, status = view(request, body, **kwargs)
                 break
             except OperationalError as error:
-                locked = "locked" in str(error) and connection.vendor == "sqlite"
+                locked = sqlite_locked(error)
                 if not locked or attempt == SQLITE_LOCK_RETRIES - 1 or connection.in_atomic_block:
                     raise
-                time.sleep(0.02)
+                time.sleep(SQLITE_LOCK_WAIT)
     except ApiError as error:
         return failure(error)
     except IntegrityError:

@@ -4,9 +4,13 @@ The portal wraps `application` in `httpx.WSGITransport`, with base URL NUE_EMULA
 and calls it on the same thread and database connection as the portal request that is running.
 So this dispatcher deliberately skips Django's request handler: no portal middleware, no
 `request_started`/`request_finished` signals (they would close the caller's connection), no
-`set_script_prefix` (thread-local; would corrupt the caller's reverse()). Each call runs in its own
-`transaction.atomic()` (a savepoint inside the caller's transaction) so a rejected request changes
-nothing, and an unexpected exception becomes a JSON 500 FAILURE envelope, never a traceback.
+`set_script_prefix` (thread-local; would corrupt the caller's reverse()).
+
+An API view runs in its own transaction (api.endpoint; a savepoint inside the caller's
+transaction), so a rejected request changes nothing, while the fault it used up and its journal
+row are written outside it and stay, as they do behind gunicorn. Any other route (the link pages)
+runs in a savepoint of its own, so a database error there leaves the caller's transaction usable.
+An unexpected exception becomes a JSON 500 FAILURE envelope, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.urls import Resolver404, URLResolver, get_resolver
 
-from nue_emulator.api import EMBEDDED_FLAG, ApiError, ConnectionReset, InjectedTimeout, failure
+from nue_emulator.api import (
+    EMBEDDED_FLAG,
+    ApiError,
+    ConnectionReset,
+    InjectedTimeout,
+    failure,
+    is_endpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +56,13 @@ def dispatch(request: WSGIRequest, path: str) -> HttpResponse:
     except Resolver404:
         return failure(ApiError(404, "NOT_FOUND", f"No emulator route for {path}."))
     request.resolver_match = match
+    view = match.func
     try:
-        with transaction.atomic():
-            response = match.func(request, *match.args, **match.kwargs)
+        if is_endpoint(view):
+            response = view(request, *match.args, **match.kwargs)
+        else:
+            with transaction.atomic():
+                response = view(request, *match.args, **match.kwargs)
     except (ConnectionReset, InjectedTimeout):
         # Injected transport faults reach the caller as the OSError a socket would raise.
         raise

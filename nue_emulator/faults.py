@@ -1,20 +1,31 @@
 """Fault injection: make chosen routes slow, fail, answer garbage, hang or drop the connection.
 
-A process-local, thread-safe registry. Tests use the `inject()` context manager; benchmarks and
-out-of-process tests use the HTTP control endpoint (`/_emulator/faults`, see views.py);
+The registry is a table of the emulator's database (models.InjectedFault), not process memory:
+a fault added by a test or through the HTTP control endpoint reaches every gunicorn worker and
+every emulator instance on that database, and its `times` are used up once across all of them,
+which is what multi-worker and two-instance fault tests need. Tests use the `inject()` context
+manager; benchmarks and out-of-process tests use `/_emulator/faults` (views.py);
 `NUE_EMULATOR_LATENCY_MS` adds a latency to every call (standalone load tests).
+
+Faults apply in the order they were added. Taking one is written beside the API call's own
+transaction (db.bookkeeping), so a call that is rolled back or drops its connection still used
+it up.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from django.db.models import F, Q, QuerySet
+
+from nue_emulator.db import bookkeeping
+from nue_emulator.models import InjectedFault
 
 BODIES = ("malformed", "empty", "html")
 CONTROL_PREFIX = "emulator-"
@@ -70,46 +81,91 @@ class Fault:
         }
 
 
-_lock = threading.Lock()
-_faults: list[Fault] = []
+def _row(fault: Fault) -> InjectedFault:
+    return InjectedFault(
+        key=fault.id,
+        route=fault.route,
+        method=fault.method,
+        status=fault.status,
+        body=fault.body or "",
+        latency_ms=fault.latency_ms,
+        hang_seconds=fault.hang_seconds,
+        retry_after=fault.retry_after,
+        reset=fault.reset,
+        times=fault.times,
+        percent=fault.percent,
+    )
+
+
+def _fault(row: InjectedFault) -> Fault:
+    return Fault(
+        route=row.route,
+        method=row.method,
+        status=row.status,
+        body=row.body or None,
+        latency_ms=row.latency_ms,
+        hang_seconds=row.hang_seconds,
+        retry_after=row.retry_after,
+        reset=row.reset,
+        times=row.times,
+        percent=row.percent,
+        id=row.key,
+    )
+
+
+def _in_force() -> QuerySet[InjectedFault]:
+    # A row used up by a take whose delete has not run yet is no longer a fault.
+    return InjectedFault.objects.filter(Q(times__isnull=True) | Q(times__gte=1)).order_by("pk")
 
 
 def add(fault: Fault) -> Fault:
-    with _lock:
-        _faults.append(fault)
+    bookkeeping(lambda: _row(fault).save(force_insert=True), writes=True)
     return fault
 
 
 def remove(fault_id: str) -> bool:
-    with _lock:
-        before = len(_faults)
-        _faults[:] = [f for f in _faults if f.id != fault_id]
-        return len(_faults) != before
+    deleted, _ = bookkeeping(
+        lambda: InjectedFault.objects.filter(key=fault_id).delete(), writes=True
+    )
+    return deleted > 0
 
 
 def clear() -> None:
-    with _lock:
-        _faults.clear()
+    bookkeeping(lambda: InjectedFault.objects.all().delete(), writes=True)
 
 
 def active() -> list[Fault]:
-    with _lock:
-        return list(_faults)
+    return [_fault(row) for row in bookkeeping(lambda: list(_in_force()))]
 
 
 def take(route: str, method: str) -> Fault | None:
-    """The first fault matching this call, counting it against its `times`."""
-    with _lock:
-        for fault in _faults:
-            if fault.matches(route, method):
-                if fault.percent < 100 and random.randrange(100) >= fault.percent:  # noqa: S311
-                    continue
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        _faults.remove(fault)
-                return fault
+    """The first fault matching this call, counting it against its `times` (returned with the
+    `times` it had when read)."""
+    method = method.upper()
+    rows = bookkeeping(
+        lambda: list(_in_force().filter(route__in=("*", route), method__in=("*", method)))
+    )
+    for row in rows:
+        fault = _fault(row)
+        if not fault.matches(route, method):
+            continue
+        if fault.percent < 100 and random.randrange(100) >= fault.percent:  # noqa: S311
+            continue
+        if fault.times is None or _claim(row.pk):
+            return fault
     return None
+
+
+def _claim(pk: int) -> bool:
+    """One call of a `times` fault, by an UPDATE that succeeds only while one is left: of several
+    workers taking at once, exactly one gets the last call and the others look further."""
+    claimed = bookkeeping(
+        lambda: InjectedFault.objects.filter(pk=pk, times__gte=1).update(times=F("times") - 1),
+        writes=True,
+    )
+    if claimed:
+        bookkeeping(lambda: InjectedFault.objects.filter(pk=pk, times__lte=0).delete(), writes=True)
+    return bool(claimed)
 
 
 def global_latency_ms() -> int:

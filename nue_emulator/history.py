@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from nue_emulator import actions
+from nue_emulator.actions.common import as_date, new_id
 from nue_emulator.catalog import Catalog
 from nue_emulator.models import Contact, Customer, Invoice, Order, Sequence, order_header
 from nue_emulator.seed import demo_uuid
@@ -91,7 +92,7 @@ def settle_invoices(customer: Customer, today: date, overdue: int = 0) -> None:
     """Invoices due before today are paid, except the `overdue` most recent of them."""
     past_due = []
     for invoice in Invoice.objects.filter(customer=customer).order_by("-invoice_date", "-number"):
-        due = actions.as_date(invoice.doc["dueDate"])
+        due = as_date(invoice.doc["dueDate"])
         if due >= today:
             continue
         past_due.append(invoice)
@@ -287,7 +288,7 @@ def seed_bulk(name: str, count: int, today: date | None = None) -> int:
     for offset in range(missing):
         on = today - timedelta(days=offset % 730)
         doc = copy.deepcopy(priced.order)
-        order_id = actions.new_id()
+        order_id = new_id()
         number = f"O-{first + offset:08d}"
         status = statuses[offset % len(statuses)]
         stamp = f"{on.isoformat()}T09:00:00Z"
@@ -304,7 +305,7 @@ def seed_bulk(name: str, count: int, today: date | None = None) -> int:
             }
         )
         for line in doc["orderProducts"]:
-            line["id"] = actions.new_id()
+            line["id"] = new_id()
         batch.append(
             Order(
                 id=order_id,

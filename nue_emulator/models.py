@@ -3,6 +3,9 @@
 Indexed columns carry only what the API filters and sorts on (customer, status, number, dates), so
 a list endpoint reads one column of pre-built JSON instead of re-assembling records from joins. That
 is what keeps `GET /orders` for a customer with 10,000 orders well under a second.
+
+`InjectedFault` and `JournalEntry` are not Nue's state but the emulator's test controls
+(faults.py, journal.py), kept here so every worker and every instance on this database shares them.
 """
 
 from __future__ import annotations
@@ -174,3 +177,37 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class InjectedFault(models.Model):
+    """A fault of faults.py; the auto `id` orders them (first added, first applied)."""
+
+    key = models.CharField(max_length=32, unique=True)  # the fault's "id" in the API
+    route = models.TextField(default="*")
+    method = models.TextField(default="*")
+    status = models.PositiveSmallIntegerField(null=True)
+    body = models.CharField(max_length=16, default="")  # "" keeps the JSON error envelope
+    latency_ms = models.PositiveIntegerField(default=0)
+    hang_seconds = models.FloatField(default=0.0)
+    retry_after = models.PositiveIntegerField(null=True)
+    reset = models.BooleanField(default=False)
+    times = models.PositiveIntegerField(null=True)  # calls left; null = until removed
+    percent = models.PositiveSmallIntegerField(default=100)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+class JournalEntry(models.Model):
+    """A call the emulator answered (journal.py); the auto `id` orders them."""
+
+    method = models.TextField()
+    path = models.TextField()
+    query = models.TextField()
+    route = models.TextField()
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    wrote = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"

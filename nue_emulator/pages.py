@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from nue_emulator.actions import as_date
+from nue_emulator.actions.common import as_date
 from nue_emulator.models import Invoice, Order
 from nue_emulator.views import INVOICE_SALT, LINK_MAX_AGE, QUOTE_SALT, QUOTE_TEMPLATES
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from django import forms
 from django.core.handlers.exception import response_for_exception
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -117,14 +120,46 @@ def upstream_error_response(request: HttpRequest, error: NueError) -> HttpRespon
     if status == 404:
         return response_for_exception(request, Http404("No such object."))
     title, message = _texts(error, status, request)
+    field_errors = getattr(error, "field_errors", {})
+    response = _error_page(request, status, title, message, error.reference, field_errors)
+    if isinstance(error, NueRateLimited) and error.retry_after:
+        response["Retry-After"] = str(int(error.retry_after) or 1)
+    return response
+
+
+def database_error_response(request: HttpRequest, error: DatabaseError) -> HttpResponse:
+    """The portal's own database failed. Never the answer to a money-moving write that Nue
+    answered: the ledger raises that as a NueError whose outcome is unknown."""
+    reference = uuid.uuid4().hex[:12]
+    logger.error(
+        "database failure reference=%s kind=%s method=%s path=%s: %s",
+        reference,
+        type(error).__name__,
+        request.method,
+        request.path,
+        error,
+    )
+    title, message = TEXTS[503]
+    return _error_page(request, 503, title, message, reference, {})
+
+
+def _error_page(
+    request: HttpRequest,
+    status: int,
+    title: str,
+    message: str,
+    reference: str,
+    field_errors: dict[str, Any],
+) -> HttpResponse:
+    """The error card, or the whole page, with a button that repeats the request as it was."""
     htmx = _is_htmx(request)
     target = request.htmx.target if htmx else None  # type: ignore[attr-defined]
     ctx = {
         "status": status,
         "title": title,
         "message": message,
-        "reference": error.reference,
-        "field_errors": getattr(error, "field_errors", {}),
+        "reference": reference,
+        "field_errors": field_errors,
         "retry_url": request.get_full_path(),
         "retry_method": "post" if request.method == "POST" else "get",
         "retry_fields": [
@@ -144,10 +179,7 @@ def upstream_error_response(request: HttpRequest, error: NueError) -> HttpRespon
         template = f"{status}.html"
     else:
         template = "orders/upstream_error.html"
-    response = render(request, template, ctx, status=status)
-    if isinstance(error, NueRateLimited) and error.retry_after:
-        response["Retry-After"] = str(int(error.retry_after) or 1)
-    return response
+    return render(request, template, ctx, status=status)
 
 
 def add_form_errors(

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from django.db import IntegrityError, connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,17 +38,20 @@ from orders.nue.transport import _json_default
 from portal.audit import write
 from portal.models import CustomerAccount, User
 
+# The service module's logger: what the ledger could not record is logged with its Nue calls.
+logger = logging.getLogger("orders.nue")
+
 # An open operation settles as "not done" only when Nue shows the work not done this long after
 # the request left: by then any request Nue received has been answered or abandoned, so a slow
 # activation is never taken for a lost one and sent again. Nue showing the work done settles it
 # at once, however recent.
-NUE_SETTLES_WITHIN = timedelta(minutes=10)
+NUE_SETTLES_WITHIN = timedelta(seconds=settings.NUE_SETTLES_WITHIN_SECONDS)
 # A hold whose holder never sent the activation it held for (its worker died before) is released
 # this long after it was taken: nothing was sent under it, so there is no outcome to wait for.
 STALE_HOLD = timedelta(minutes=5)
-# A pending or in-flight row younger than this belongs to a worker still at work (one request:
-# the reads, Nue's answer within the read timeout, the worker's own time limit); only its owner
-# closes it. Older, its worker is gone (a crash, a database blip) and Nue is asked instead.
+# A pending or in-flight row younger than this may belong to a worker still at work (one request:
+# the reads, Nue's answer within the read timeout, the worker's own time limit): it settles as
+# done as soon as Nue shows its work done, but never as failed while its worker may still send.
 OWNER_AT_WORK = timedelta(seconds=90)
 # The same change order submitted again this soon after the first succeeded is a double submit.
 DUPLICATE_WINDOW = timedelta(minutes=2)
@@ -177,8 +182,7 @@ class Ledger:
                     return resolved, resolved
                 if resolved.is_open:
                     raise OperationInProgress(
-                        "This is already in progress. Please wait a moment and reload.",
-                        reference=resolved.reference or None,
+                        _still_open(resolved), reference=resolved.reference or None
                     ) from None
                 continue
             # A submit that arrives just after an identical one finished gets that one's answer:
@@ -209,27 +213,47 @@ class Ledger:
         except NueUnavailable as error:
             error.outcome_unknown = not error.never_sent
             state = Operation.State.UNKNOWN if error.outcome_unknown else Operation.State.FAILED
-            self._close(op, state, error=error.message, reference=error.reference)
+            self._close_or_leave(op, state, error=error.message, reference=error.reference)
             raise
         except NueProtocolError as error:
             # Nue may have done the work and then sent something unreadable: find out later.
             error.outcome_unknown = True
-            self._close(op, Operation.State.UNKNOWN, error=error.message, reference=error.reference)
+            state = Operation.State.UNKNOWN
+            self._close_or_leave(op, state, error=error.message, reference=error.reference)
             raise
         except NueError as error:
-            self._close(op, Operation.State.FAILED, error=error.message, reference=error.reference)
+            state = Operation.State.FAILED
+            self._close_or_leave(op, state, error=error.message, reference=error.reference)
             raise
         except BaseException as error:
-            self._close(op, Operation.State.UNKNOWN, error=repr(error))
+            self._close_or_leave(op, Operation.State.UNKNOWN, error=repr(error))
             raise
-        self._close(
-            op,
-            Operation.State.SUCCEEDED,
-            result=envelope.data,
-            reference=envelope.request_id,
-            learned_from_answer=True,
-        )
+        try:
+            self._close(
+                op,
+                Operation.State.SUCCEEDED,
+                result=envelope.data,
+                reference=envelope.request_id,
+                learned_from_answer=True,
+            )
+        except DatabaseError as error:
+            # Nue did the work, and the ledger could not say so: the row stays in flight until a
+            # retry or reconcile_operations reads Nue, settles it and writes its audit events.
+            logger.exception("Ledger row #%s: Nue answered, the outcome was not recorded", op.pk)
+            unrecorded = NueUnavailable(
+                "Nue answered; the portal could not record it.", reference=envelope.request_id
+            )
+            unrecorded.outcome_unknown = True
+            raise unrecorded from error
         return envelope.data
+
+    def _close_or_leave(self, op: Operation, state: str, **fields: Any) -> None:
+        """Close a row whose request failed; when the database fails too, leave the row open for
+        resolve() and let the caller raise the failure the user should see."""
+        try:
+            self._close(op, state, **fields)
+        except DatabaseError:
+            logger.exception("Ledger row #%s: the outcome %s was not recorded", op.pk, state)
 
     def _close(
         self,
@@ -244,26 +268,33 @@ class Ledger:
     ) -> None:
         """`sent=False`: closed before the request left (the row was written in flight).
         `learned_from_answer`: the outcome is Nue's answer to the request, not a later read."""
-        op.state = state
-        op.error = error[:2000]
-        if reference:
-            op.reference = reference
-        if result is not None:
-            op.result = result
-        op.finished_at = None if state == Operation.State.UNKNOWN else timezone.now()
-        fields = ["state", "error", "reference", "result", "finished_at", "updated_at"]
+        now = timezone.now()
+        values: dict[str, Any] = {
+            "state": state,
+            "error": error[:2000],
+            "reference": reference or op.reference,
+            "result": op.result if result is None else result,
+            "finished_at": None if state == Operation.State.UNKNOWN else now,
+            "updated_at": now,
+        }
         if not sent:
-            op.sent_at = None
-            fields.append("sent_at")
+            values["sent_at"] = None
+        # Only an open row is closed: whichever path settles it first (the answer, a retry or
+        # reconcile reading Nue) decides, and a later one finds it settled and keeps that.
+        still_open = Operation.objects.filter(pk=op.pk, state__in=Operation.OPEN_STATES)
         if state != Operation.State.SUCCEEDED or not op.audit:
             # One UPDATE, atomic by itself: no transaction around it (two round trips fewer).
-            op.save(update_fields=fields)
+            if still_open.update(**values):
+                _assign(op, values)
+            else:
+                op.refresh_from_db()
             return
-        # The outcome and its audit events commit together, exactly once: whichever path learns
-        # of the success first (the answer, a retry, reconcile) claims the events.
+        # The outcome and its audit events commit together, exactly once.
         with transaction.atomic():
-            op.save(update_fields=fields)
-            now = timezone.now()
+            if not still_open.update(**values):
+                op.refresh_from_db()
+                return
+            _assign(op, values)
             claimed = Operation.objects.filter(pk=op.pk, audited_at__isnull=True).update(
                 audited_at=now
             )
@@ -345,14 +376,21 @@ class Ledger:
 
     @staticmethod
     def _release(held: Sequence[Operation], state: str, **fields: Any) -> None:
+        """Settle the holds with the activation's outcome. When the database fails, they stay
+        open and settle with the activation's row when something reads Nue (_resolve_hold)."""
         now = timezone.now()
-        Operation.objects.filter(pk__in=[op.pk for op in held]).update(
-            state=state,
-            finished_at=None if state == Operation.State.UNKNOWN else now,
-            updated_at=now,
-            error=str(fields.get("error", ""))[:2000],
-            result=fields.get("result", {}),
-        )
+        try:
+            Operation.objects.filter(
+                pk__in=[op.pk for op in held], state__in=Operation.OPEN_STATES
+            ).update(
+                state=state,
+                finished_at=None if state == Operation.State.UNKNOWN else now,
+                updated_at=now,
+                error=str(fields.get("error", ""))[:2000],
+                result=fields.get("result", {}),
+            )
+        except DatabaseError:
+            logger.exception("Holds %s: the outcome %s was not recorded", held, state)
 
     def was_activated(self, order_id: str) -> bool:
         """Whether the ledger holds a succeeded activation of this order (every route activates
@@ -381,13 +419,14 @@ class Ledger:
         """
         if not op.is_open:
             return op
-        if op.state != Operation.State.UNKNOWN and timezone.now() - op.updated_at < OWNER_AT_WORK:
-            # Its worker may still be sending it: Nue showing the order activated could be
-            # another row's doing, and this one must not be credited with it.
-            return op
-        settled = timezone.now() - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
         if op.kind == Operation.Kind.HOLD:
             return self._resolve_hold(op)
+        now = timezone.now()
+        # A worker still at work may yet send: its row is never taken for failed meanwhile. Nue
+        # showing the work done settles any open row (a worker whose database failed after Nue
+        # answered, or one still waiting for the answer, then finds it settled).
+        at_work = op.state != Operation.State.UNKNOWN and now - op.updated_at < OWNER_AT_WORK
+        settled = not at_work and now - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
         if op.kind == Operation.Kind.ACTIVATE:
             try:
                 order = self.reads.order(op.target, fresh=True)
@@ -395,7 +434,20 @@ class Ledger:
                 if settled:
                     self._close(op, Operation.State.FAILED, error="The order no longer exists.")
                 return op
-            if order.status == "Activated":
+            earlier = (
+                Operation.objects.filter(
+                    kind=Operation.Kind.ACTIVATE,
+                    target=op.target,
+                    state=Operation.State.SUCCEEDED,
+                )
+                .exclude(pk=op.pk)
+                .first()
+            )
+            if order.status == "Activated" and earlier is not None:
+                # The ledger's one open row per order means an earlier row did it: this one is
+                # a duplicate that Nue refused or never saw.
+                self._close(op, Operation.State.FAILED, error=f"Duplicate of #{earlier.pk}.")
+            elif order.status == "Activated":
                 self._close(op, Operation.State.SUCCEEDED, result={"resolvedOrderId": order.id})
             elif settled:
                 self._close(
@@ -453,6 +505,24 @@ class Ledger:
             and _draft_holds(order, op.request)
         ]
         return candidates[0] if len(candidates) == 1 else None
+
+
+def _assign(op: Operation, values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(op, name, value)
+
+
+def _still_open(op: Operation) -> str:
+    """What a retry is told while an earlier submit's outcome is open."""
+    if op.state != Operation.State.UNKNOWN:
+        return "This is already in progress. Please wait a moment and reload."
+    left = (op.sent_at or op.created_at) + NUE_SETTLES_WITHIN - timezone.now()
+    minutes = max(1, -(-int(left.total_seconds()) // 60))
+    return (
+        "We are still checking with the billing system whether the earlier attempt went "
+        "through, and send nothing again until we know: at most "
+        f"{minutes} more minute{'s' if minutes != 1 else ''}. Reload then to see the result."
+    )
 
 
 def _open_on(target: str) -> Operation | None:

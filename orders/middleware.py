@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from orders.errors import upstream_error_response
+from orders.errors import database_error_response, upstream_error_response
 from orders.nue import NueError, serving_origin
 from orders.scope import for_customer
 
@@ -16,7 +17,8 @@ class NueMiddleware:
 
     Building the scope makes no call; Nue is reached only when a view uses a verb. While the
     request is served, its origin is `serving_origin` (links built without SITE_URL). A NueError a
-    view lets through becomes the friendly 404/409/422/502/503/504 answer of orders.errors.
+    view lets through becomes the friendly 404/409/422/502/503/504 answer of orders.errors; so
+    does a failure of the portal's own database (503).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -33,4 +35,8 @@ class NueMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, NueError):
             return upstream_error_response(request, exception)
+        if isinstance(exception, DatabaseError):
+            # The portal's database is down or partitioned: a friendly 503 with a retry button
+            # instead of a 500, as for Nue being unreachable.
+            return database_error_response(request, exception)
         return None

@@ -283,6 +283,10 @@ NUE_EMULATOR_WSGI_APP = "nue_emulator.embedded.application"
 # ten seconds; more in one window (orders.throttle) is a script or a stuck key.
 LIVE_PREVIEWS_PER_WINDOW = env.int("LIVE_PREVIEWS_PER_WINDOW", default=30)
 
+# How long after a write whose answer was lost the portal keeps reading Nue before it takes the
+# work for not done (orders.nue.NUE_SETTLES_WITHIN): longer than the tenant ever takes to answer.
+NUE_SETTLES_WITHIN_SECONDS = env.int("NUE_SETTLES_WITHIN_SECONDS", default=600)
+
 # Approval threshold for activations by buyers (per account, defaulting to this).
 APPROVAL_THRESHOLD_DEFAULT = Decimal(env.str("APPROVAL_THRESHOLD_DEFAULT", default="10000.00"))
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -146,7 +147,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
-    # Rendered without the request context: whatever failed must not fail again here.
+    # Rendered without the request context: whatever failed must not fail again here. Django
+    # calls this while handling the exception, so the portal's database failing before a view
+    # ran (loading the session or the user) reads as the outage it is, not as a bug.
+    if isinstance(sys.exc_info()[1], DatabaseError):
+        return render(None, "503.html", status=503)
     return render(None, "500.html", status=500)
 
 

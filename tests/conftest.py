@@ -21,6 +21,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from pytest_django.plugin import blocking_manager_key
 
+from nue_emulator import journal
 from orders import nue
 from portal.models import User
 from tests import demo
@@ -35,7 +36,10 @@ REDIS_DATABASES = 16
 
 def pytest_configure(config: pytest.Config) -> None:
     """Test settings, in place before any fixture, seed or live server reads them."""
-    overrides: dict[str, Any] = {"PASSWORD_HASHERS": [FAST_HASHER]}
+    # The emulator keeps its journal only while its control endpoints are on (DEBUG in the
+    # portal's settings); tests assert on upstream traffic through it whatever DEBUG says, and an
+    # empty journal would pass every "nothing was written" assertion.
+    overrides: dict[str, Any] = {"PASSWORD_HASHERS": [FAST_HASHER], "NUE_EMULATOR_CONTROL": True}
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker and cache["BACKEND"] == "portal.cache.RedisCache":
@@ -105,6 +109,9 @@ def installed_client(
 def seed_demo_tenant() -> None:
     call_command("seed_emulator", verbosity=0)
     call_command("seed_demo", verbosity=0, force=True)
+    # Seeding the sign-ins calls the emulator; its journal is in the database now, and each test
+    # starts from an empty one as it starts from the seeded tenant.
+    journal.clear()
 
 
 # PostgreSQL: the tables as first seeded, copied into a schema of their own (out of the search

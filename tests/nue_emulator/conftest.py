@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from nue_emulator import faults, journal
 from nue_emulator.models import Customer
 from tests import demo
 
@@ -63,15 +62,6 @@ def api(seeded) -> Api:
 @pytest.fixture
 def anonymous(seeded) -> Api:
     return Api(None)
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults_and_journal():
-    faults.clear()
-    journal.clear()
-    yield
-    faults.clear()
-    journal.clear()
 
 
 @pytest.fixture

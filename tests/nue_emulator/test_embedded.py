@@ -9,7 +9,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.urls import get_script_prefix
 
-from nue_emulator import faults
+from nue_emulator import faults, journal
 from nue_emulator.embedded import application
 from nue_emulator.models import Order
 from tests.nue_emulator.conftest import ACME, ok
@@ -98,3 +98,16 @@ def test_it_links_to_the_site_url_or_else_the_host_called(client, settings, site
 def test_it_times_out_after_a_hang_fault(client):
     with faults.inject("customer", hang_seconds=0.05), pytest.raises(TimeoutError):
         client.get(f"/customers/{ACME}")
+
+
+@pytest.mark.parametrize("fault", [{"reset": True}, {"hang_seconds": 0.01}], ids=["reset", "hang"])
+def test_a_dropped_call_still_uses_up_its_fault_and_is_journaled(client, fault):
+    with journal.capture() as calls, faults.inject("customer", "GET", times=2, **fault) as added:
+        with pytest.raises(OSError):
+            client.get(f"/customers/{ACME}")
+        assert [f.times for f in faults.active() if f.id == added.id] == [1]
+        with pytest.raises(OSError):
+            client.get(f"/customers/{ACME}")
+        assert faults.active() == []
+        assert client.get(f"/customers/{ACME}").status_code == 200
+    assert [(c.route, c.status) for c in calls] == [("customer", 500)] * 2 + [("customer", 200)]

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
 
 from nue_emulator import faults, journal
-from tests.nue_emulator.conftest import ACME, error, ok
+from nue_emulator.models import Customer, InjectedFault, JournalEntry
+from tests.concurrency import run_together
+from tests.nue_emulator.conftest import ACME, Api, error, ok
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_it_injects_a_status_with_retry_after_for_a_number_of_calls(api):
@@ -151,3 +165,125 @@ def test_it_checks_the_key_before_a_fault_fires(api, anonymous):
         assert fault in faults.active()
         assert api.get("/orders", customerIds=[ACME]).status_code == 503
         assert fault not in faults.active()
+
+
+def test_it_applies_faults_in_the_order_they_were_added(api):
+    with (
+        faults.inject("customer", "GET", status=503, times=1) as first,
+        faults.inject("customer", "GET", status=502) as second,
+    ):
+        assert [f.id for f in faults.active()] == [first.id, second.id]
+        assert len(first.id) == 32
+        assert api.get(f"/customers/{ACME}").status_code == 503
+        assert api.get(f"/customers/{ACME}").status_code == 502
+        assert faults.active() == [second]
+
+
+# One emulator process of two on one database: `add` a fault, `call` it twice, `read` the state.
+INSTANCE = textwrap.dedent(
+    """
+    import json, sys
+
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from nue_emulator import faults, journal
+
+    step = sys.argv[1]
+    if step == "add":
+        faults.add(faults.Fault(route="customer", method="GET", status=503, times=1))
+    elif step == "call":
+        client = Client(headers={"nue-api-key": "two-instances-key"})
+        calls = [client.get("/nue-emulator/customers/C-1").status_code for _ in range(2)]
+        print(json.dumps(calls))
+    else:
+        entries = [[e.route, e.status] for e in journal.entries()]
+        print(json.dumps({"faults": len(faults.active()), "journal": entries}))
+    """
+)
+
+
+def test_two_emulator_processes_on_one_database_share_faults_and_the_journal(tmp_path):
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("NUE_EMULATOR_")
+    }
+    environment.update(
+        DJANGO_SETTINGS_MODULE="nue_emulator.settings",
+        NUE_EMULATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'emulator.sqlite3'}",
+        NUE_EMULATOR_API_KEY="two-instances-key",
+        NUE_EMULATOR_ALLOWED_HOSTS="testserver",
+    )
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    run("manage.py", "migrate", "--verbosity", "0")
+    run("-c", INSTANCE, "add")
+    # Another process: the fault fires once there, then is used up (no such customer: 404).
+    assert json.loads(run("-c", INSTANCE, "call")) == [503, 404]
+    assert json.loads(run("-c", INSTANCE, "read")) == {
+        "faults": 0,
+        "journal": [["customer", 503], ["customer", 404]],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_callers_on_other_connections_use_up_a_fault_exactly_once():
+    if not Customer.objects.exists():
+        call_command("seed_emulator", verbosity=0)
+    callers = 8
+
+    def call() -> int:
+        return Api(settings.NUE_EMULATOR_API_KEY).get(f"/customers/{ACME}").status_code
+
+    faults.add(faults.Fault(route="customer", method="GET", status=503, times=1))
+    with journal.capture() as calls:
+        statuses = run_together([call] * callers)
+    assert sorted(statuses) == [200] * (callers - 1) + [503]
+    assert faults.active() == []
+    assert not InjectedFault.objects.exists()
+    assert sorted(c.status for c in calls if c.route == "customer") == sorted(statuses)
+
+
+def test_it_answers_when_the_journal_cannot_be_written(api, caplog):
+    # The table gone, every journal write fails; the test's transaction brings it back.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {JournalEntry._meta.db_table}")
+    with caplog.at_level(logging.ERROR):
+        response = api.get(f"/customers/{ACME}")
+    assert ok(response)["id"] == ACME
+    assert "could not journal GET /nue-emulator/customers/" in caplog.text
+    # The failed write left the transaction it ran in usable (PostgreSQL aborts one otherwise).
+    assert Customer.objects.filter(id=ACME).exists()
+    assert ok(api.get(f"/customers/{ACME}"))["id"] == ACME
+
+
+def test_it_journals_nothing_when_the_control_endpoints_are_off(api, settings):
+    settings.NUE_EMULATOR_CONTROL = False
+    with journal.capture() as calls:
+        assert api.get(f"/customers/{ACME}").status_code == 200
+    assert calls == []
+    assert journal.entries() == []
+
+
+def test_it_keeps_the_journal_bounded(db, monkeypatch):
+    monkeypatch.setattr(journal, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(journal, "PRUNE_EVERY", 5)
+    for number in range(40):
+        journal.record(journal.Entry("GET", f"/call/{number}", "", "customer", 200, 1.0, False))
+    paths = [e.path for e in journal.entries()]
+    assert paths[-10:] == [f"/call/{number}" for number in range(30, 40)]
+    assert len(paths) == 10
+    assert JournalEntry.objects.count() <= 10 + 5

@@ -247,7 +247,8 @@ def emulator_transport() -> httpx.BaseTransport:
 
 
 @pytest.fixture
-def _no_faults() -> Iterator[None]:
+def _no_faults(db) -> Iterator[None]:
+    # The emulator keeps its faults in the database.
     from nue_emulator import faults
 
     faults.clear()

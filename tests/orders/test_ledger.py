@@ -17,6 +17,7 @@ from orders import nue
 from orders.ledger import NUE_SETTLES_WITHIN, OWNER_AT_WORK
 from orders.models import Operation
 from orders.scope import CustomerNue
+from portal.models import AuditEvent
 
 from .conftest import (
     ACME_ID,
@@ -184,19 +185,80 @@ def test_it_settles_an_open_activation_as_soon_as_nue_shows_it_done(ledger_scope
         state=State.IN_FLIGHT,
         sent_at=timezone.now(),
     )
-    # While its worker may still be at work, the row is that worker's to close.
-    ledger_scope.ledger.resolve(op)
-    op.refresh_from_db()
-    assert op.state == State.IN_FLIGHT
-    # A worker that died mid-call (a database blip) left the row in flight: a minute and a
-    # half later (not five), Nue says it is done, and that settles it.
-    gone = timezone.now() - OWNER_AT_WORK - timedelta(seconds=1)
-    Operation.objects.filter(pk=op.pk).update(updated_at=gone, sent_at=gone)
-    op.refresh_from_db()
+    # However recent: a worker whose database failed after Nue answered left it in flight, and
+    # the retry that reads Nue settles it at once instead of blocking the order for minutes.
     ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.SUCCEEDED
     assert orders.posts == 0
+
+
+def test_an_in_flight_row_is_not_failed_while_its_worker_may_still_send(
+    ledger_scope, nue_mock, buyer
+):
+    FakeOrders(nue_mock)  # Nue shows the order still a draft
+    long_ago = timezone.now() - NUE_SETTLES_WITHIN - timedelta(minutes=1)
+    op = Operation.objects.create(
+        kind="activate",
+        target=ORDER_ID,
+        customer=ledger_scope.account,
+        actor=buyer,
+        payload_hash="x",
+        state=State.IN_FLIGHT,
+        sent_at=long_ago,
+    )
+    ledger_scope.ledger.resolve(op)
+    op.refresh_from_db()
+    assert op.state == State.IN_FLIGHT
+
+    gone = timezone.now() - OWNER_AT_WORK - timedelta(seconds=1)
+    Operation.objects.filter(pk=op.pk).update(updated_at=gone)
+    op.refresh_from_db()
+    ledger_scope.ledger.resolve(op)
+    op.refresh_from_db()
+    assert op.state == State.FAILED
+
+
+def test_an_activation_an_earlier_row_did_settles_as_its_duplicate(ledger_scope, nue_mock, buyer):
+    FakeOrders(nue_mock).status = "Activated"
+    fields = {"kind": "activate", "target": ORDER_ID, "customer": ledger_scope.account}
+    earlier = Operation.objects.create(
+        **fields, actor=buyer, payload_hash="x", state=State.SUCCEEDED
+    )
+    op = Operation.objects.create(
+        **fields, actor=buyer, payload_hash="y", state=State.UNKNOWN, sent_at=timezone.now()
+    )
+    ledger_scope.ledger.resolve(op)
+    op.refresh_from_db()
+    assert op.state == State.FAILED
+    assert op.error == f"Duplicate of #{earlier.pk}."
+
+
+def test_the_first_path_to_settle_a_row_decides_and_audits_once(ledger_scope, nue_mock, buyer):
+    FakeOrders(nue_mock).status = "Activated"
+    event = {"kind": "activation", "actor": buyer.pk, "customer": ledger_scope.account.pk}
+    op = Operation.objects.create(
+        kind="activate",
+        target=ORDER_ID,
+        customer=ledger_scope.account,
+        actor=buyer,
+        payload_hash="x",
+        state=State.IN_FLIGHT,
+        sent_at=timezone.now(),
+        audit=[event],
+    )
+    ledger_scope.ledger.resolve(op)  # a retry reads Nue first
+    late = Operation.objects.get(pk=op.pk)
+    late.state = State.IN_FLIGHT  # what the worker still holds in memory
+    # Then the worker's own answer arrives, as a success and as a failure: neither changes the
+    # settled row, and its audit event is written once.
+    ledger = ledger_scope.ledger
+    ledger._close(late, State.SUCCEEDED, result={"order": {}}, learned_from_answer=True)
+    ledger._close(late, State.FAILED, error="Nue refused: not a draft.")
+    op.refresh_from_db()
+    assert op.state == State.SUCCEEDED
+    assert late.state == State.SUCCEEDED
+    assert AuditEvent.objects.filter(kind="activation").count() == 1
 
 
 def test_it_fails_the_operation_when_nue_rejects_it(ledger_scope, nue_mock, buyer):

@@ -1,0 +1,108 @@
+"""New-order pricing: `POST /orders` (a draft) and `POST /orders/invoice-preview` for new products.
+The header is validated, the bill-to contact found, lines built from `orderProducts` and priced,
+and, for a draft, numbered and stored with the plan activation will carry out.
+
+Separate from change orders, which start from existing subscriptions instead of products.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from nue_emulator import inputs, pricing
+from nue_emulator.actions.common import Context
+from nue_emulator.actions.drafts import (
+    Priced,
+    customer_from_body,
+    options_of,
+    order_doc,
+    store_draft,
+)
+from nue_emulator.actions.invoicing import preview_invoices
+from nue_emulator.actions.lines import build_product_lines
+from nue_emulator.api import ApiError, invalid
+from nue_emulator.catalog import Catalog
+from nue_emulator.models import Contact, Customer
+
+
+def billing_period_of(value: Any, field_name: str) -> str | None:
+    if value is None:
+        return None
+    if value not in pricing.BILLING_PERIODS:
+        raise invalid(field_name, f"must be one of {', '.join(pricing.BILLING_PERIODS)}.")
+    return str(value)
+
+
+def bill_to_contact(customer: Customer, body: dict[str, Any]) -> Contact | None:
+    ref = inputs.obj(body.get("billToContact"), "billToContact", required=False)
+    contact_id = ref.get("id") if ref else body.get("billToContactId")
+    path = "billToContact.id" if ref else "billToContactId"
+    contact_id = inputs.text(contact_id, path, required=False)
+    if contact_id is None:
+        return None
+    contact = Contact.objects.filter(id=contact_id, customer=customer).first()
+    if contact is None:
+        raise ApiError(
+            400,
+            "CONTACT_NOT_FOUND",
+            f"Contact {contact_id} is not a contact of this customer.",
+            [{"field": path, "message": "unknown contact"}],
+        )
+    return contact
+
+
+def validate_header(body: dict[str, Any]) -> None:
+    for name in (
+        "name",
+        "description",
+        "orderReferenceNumber",
+        "poNumber",
+        "billingAccountId",
+        "paymentMethod",
+    ):
+        inputs.text(
+            body.get(name), name, required=False, max_length=2000 if name == "description" else 255
+        )
+    inputs.day(body.get("poDate"), "poDate", required=False)
+    inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
+
+
+def price_new_order(
+    body: dict[str, Any], *, persist: bool, today: date | None = None, preview_only: bool = False
+) -> Priced:
+    customer = customer_from_body(body)
+    ctx = Context(Catalog.load(), customer, today or timezone.localdate())
+    effective = (
+        inputs.required_day(body.get("effectiveDate"), "effectiveDate")
+        if not preview_only
+        else (inputs.day(body.get("effectiveDate"), "effectiveDate", required=False) or ctx.today)
+    )
+    validate_header(body)
+    preview, calculate_tax = options_of(body, preview=preview_only)
+    order_period = billing_period_of(body.get("billingPeriod"), "billingPeriod")
+    bill_to = bill_to_contact(customer, body)
+    raw_products = inputs.items(body.get("orderProducts"), "orderProducts")
+    lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
+    for line in lines:
+        line.price()
+    doc = order_doc(
+        ctx,
+        body,
+        lines,
+        persist=persist,
+        order_type="New",
+        effective=effective,
+        billing_period=order_period,
+        calculate_tax=calculate_tax and not preview_only,
+        bill_to=bill_to,
+    )
+    invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
+    plan = {"kind": "new", "newLines": [line.as_api() for line in lines]}
+    return Priced(ctx, lines, doc, invoices, preview, plan)
+
+
+def create_draft(body: dict[str, Any], today: date | None = None) -> Priced:
+    return store_draft(price_new_order(body, persist=True, today=today))
