@@ -1,4 +1,4 @@
-"""Benchmarks of orders/nue.py: the fan-out of a three-read page, and the module's own overhead.
+"""Benchmarks of the Nue service module: a three-read page's fan-out, and the module's overhead.
 
     .venv/bin/python bench/nue_gateway.py [--latency-ms 50] [--rounds 30] [--write]
 
@@ -114,16 +114,17 @@ def timed(call: Callable[[], object], rounds: int) -> list[float]:
 
 def fan_out(rounds: int) -> dict[str, float]:
     from orders import nue
+    from orders.scope import CustomerNue, fetch_concurrently
     from portal.models import CustomerAccount
 
     (contact,) = nue.tenant().contacts_by_email(["ada@acme.example"])
     account = CustomerAccount(nue_customer_id=contact.customer_id, name="Acme")
 
-    def scope() -> nue.CustomerNue:
+    def scope() -> CustomerNue:
         # A fresh scope per sample: each page view starts with an empty request memo.
-        return nue.CustomerNue(account)
+        return CustomerNue(account)
 
-    reads: dict[str, Callable[[nue.CustomerNue], object]] = {
+    reads: dict[str, Callable[[CustomerNue], object]] = {
         "orders": lambda s: s.orders(),
         "subscriptions": lambda s: s.subscriptions(),
         "invoices": lambda s: s.invoices(limit=25),
@@ -136,7 +137,7 @@ def fan_out(rounds: int) -> dict[str, float]:
 
     def page() -> None:
         s = scope()
-        nue.fetch_concurrently(**{name: (lambda r=read: r(s)) for name, read in reads.items()})
+        fetch_concurrently(**{name: (lambda r=read: r(s)) for name, read in reads.items()})
 
     def sequential() -> None:
         s = scope()
@@ -155,11 +156,12 @@ def overhead(rounds: int) -> dict[str, float]:
     import httpx
 
     from orders import nue
+    from orders.scope import CustomerNue
     from portal.models import CustomerAccount
 
     (contact,) = nue.tenant().contacts_by_email(["ada@acme.example"])
     account = CustomerAccount(nue_customer_id=contact.customer_id, name="Acme")
-    live = nue.CustomerNue(account).client.get(
+    live = CustomerNue(account).client.get(
         "/orders",
         {"customerIds": json.dumps([contact.customer_id]), "includes": "orderProducts"},
     )
@@ -189,10 +191,10 @@ def overhead(rounds: int) -> dict[str, float]:
             "k",
             transport=httpx.MockTransport(lambda request, b=body: httpx.Response(200, content=b)),
         )
-        scope = nue.CustomerNue(account, client)
+        scope = CustomerNue(account, client)
         decoded = json.loads(body, parse_float=Decimal)["data"]
 
-        def parse(decoded: list[object] = decoded, scope: nue.CustomerNue = scope) -> None:
+        def parse(decoded: list[object] = decoded, scope: CustomerNue = scope) -> None:
             scope._own([nue.Order.parse(raw) for raw in decoded], "orders")
 
         many = rounds * 10
@@ -226,7 +228,7 @@ def main() -> None:
     ratio = fan["three reads, concurrently"] / fan["slowest single read"]
     lines = [
         "",
-        "## orders/nue.py: fan-out and per-call overhead",
+        "## The Nue service module (orders/nue/, orders/scope.py): fan-out and per-call overhead",
         "",
         f"Command: `.venv/bin/python bench/nue_gateway.py --latency-ms {args.latency_ms} "
         f"--rounds {args.rounds}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "

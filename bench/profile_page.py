@@ -122,7 +122,8 @@ def print_parts(fetch: Page, runs: int) -> None:
     from django.db.backends.utils import CursorWrapper
     from django.db.models.sql.compiler import SQLCompiler
 
-    from orders.nue import CustomerNue, NueClient
+    from orders.ledger import Ledger
+    from orders.nue import NueClient
     from portal import middleware
     from portal.jinja2 import Template
 
@@ -157,8 +158,8 @@ def print_parts(fetch: Page, runs: int) -> None:
     timed(CursorWrapper, "execute", "SQL run")
     # The middleware's first look at request.user loads the session and the user.
     timed(middleware, "resolve_membership", "acting membership and user")
-    timed(CustomerNue, "_open_operation", "operation ledger")
-    timed(CustomerNue, "_close", "operation ledger")
+    timed(Ledger, "_open", "operation ledger")
+    timed(Ledger, "_close", "operation ledger")
     timed(NueClient, "_send", "Nue calls")
     for method in ("get", "set", "get_many", "set_many", "delete"):
         timed(type(caches["default"]), method, "shared cache")

@@ -22,7 +22,6 @@ from orders import approvals
 from orders.nue import (
     ActivationResult,
     AddOn,
-    CustomerNue,
     DraftResult,
     LineRequest,
     NueConflict,
@@ -31,9 +30,9 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
-    for_customer,
 )
 from orders.policy import Decision, DraftFacts, DraftKind, Verdict, decide, is_expired
+from orders.scope import CustomerNue, for_customer
 from portal.audit import pending
 from portal.models import AuditKind, CustomerAccount, Membership, User
 
@@ -107,7 +106,7 @@ def activate_draft(
     if order.status == "Activated":
         # A second click or a retry after the first one went through: nothing to decide, but
         # what its lost answer left open in the ledger settles now.
-        scope.settle([order.id, *facts.subscriptions])
+        scope.ledger.settle([order.id, *facts.subscriptions])
         return Outcome(order, Verdict(Decision.ACTIVATE, "", facts), None)
     verdict = decide(membership, facts, timezone.localdate())
     allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}
@@ -172,7 +171,7 @@ def _apply(
     from: activating it would apply the delta on top of someone else's change. Every subscription
     of the draft is checked before it is activated, so a stale basket changes nothing.
     """
-    with scope.hold([c.name for c in changes], order_id, actor, on_behalf_of):
+    with scope.ledger.hold([c.name for c in changes], order_id, actor, on_behalf_of):
         # A new scope: nothing memoised, every read below is Nue's state under the hold.
         fresh = for_customer(scope.account)
         assert fresh is not None

@@ -8,7 +8,7 @@ from orders.models import Operation
 
 @admin.register(Operation)
 class OperationAdmin(admin.ModelAdmin):
-    """Read-only: the ledger is written only by orders.nue, and is an audit trail."""
+    """Read-only: the ledger is written only by orders.ledger, and is an audit trail."""
 
     list_display = ["created_at", "kind", "target", "customer", "actor", "on_behalf_of", "state"]
     list_filter = ["state", "kind"]

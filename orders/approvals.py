@@ -25,15 +25,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.ledger import change_orders_made
 from orders.models import ApprovalRequest, QuoteLink
-from orders.nue import (
-    ActivationResult,
-    CustomerNue,
-    NueConflict,
-    Order,
-    change_orders_made,
-    site_url,
-)
+from orders.nue import ActivationResult, NueConflict, Order, site_url
+from orders.scope import CustomerNue
 from orders.templating.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 

@@ -33,7 +33,6 @@ from orders.change_figures import added_add_ons, cards, credit_of, explain, mone
 from orders.errors import add_form_errors
 from orders.nue import (
     ChangeOrderResult,
-    CustomerNue,
     Invoice,
     NueConflict,
     NueError,
@@ -43,9 +42,9 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
-    fetch_alongside,
 )
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
+from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.impersonation import actors, money_moving
 
@@ -317,7 +316,7 @@ def change_preview(request: HttpRequest, name: str, order_id: str) -> HttpRespon
     preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
-    if scope.was_activated(preview.order.id):
+    if scope.ledger.was_activated(preview.order.id):
         # Confirmed already (in this tab or another): the result, not a draft to confirm again.
         return _go(request, reverse("orders:change_result", args=[name, order_id]))
     return _preview_page(request, preview, status=200)
@@ -647,7 +646,7 @@ def _basket_preview(scope: CustomerNue, basket_id: str) -> BasketPreview:
 def change_basket_preview(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
     basket = _basket_preview(scope, basket_id)
-    if scope.was_activated(basket.order.id):
+    if scope.ledger.was_activated(basket.order.id):
         return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
     return _basket_page(request, basket_id, basket, status=200)
 

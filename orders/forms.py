@@ -16,7 +16,8 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from orders.nue import Arrangement, Order
+from orders.nue import Order
+from orders.scope import Arrangement
 
 SORTS: dict[str, Callable[[Order], Any]] = {
     "number": lambda o: o.order_number,

@@ -8,7 +8,8 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from orders.errors import database_error_response, upstream_error_response
-from orders.nue import NueError, for_customer, serving_origin
+from orders.nue import NueError, serving_origin
+from orders.scope import for_customer
 
 
 class NueMiddleware:

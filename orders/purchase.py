@@ -24,7 +24,6 @@ from orders.activation import AuditNotes, NotActivated, Stale, activate_draft, r
 from orders.changes import remembered_change
 from orders.errors import add_form_errors
 from orders.nue import (
-    CustomerNue,
     Invoice,
     NueConflict,
     NueError,
@@ -33,7 +32,6 @@ from orders.nue import (
     PriceBookEntry,
     PriceTag,
     Subscription,
-    fetch_alongside,
 )
 from orders.policy import Decision, DraftFacts, can_prepare, decide
 from orders.purchase_forms import (
@@ -53,6 +51,7 @@ from orders.purchase_state import (
     saved_configuration,
     store_draft,
 )
+from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.audit import record
 from portal.http import PortalRequest
@@ -137,7 +136,7 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
     if order.status == "Activated":
         # A second click, another tab, or a retry after a lost answer: the ledger settles (and
         # audits) what that answer left open, and the page says what was activated, and how.
-        nue.settle([order.id])
+        nue.ledger.settle([order.id])
         messages.info(request, already_activated(order, request.POST.get("po_number", "")))
         return _go(request, reverse("orders:activation_result", args=[order.id]))
     approvals.refuse_if_locked(order.id)

@@ -40,14 +40,12 @@ from orders.errors import TEXTS, add_form_errors, status_for
 from orders.models import ApprovalRequest
 from orders.nue import (
     ActivationResult,
-    CustomerNue,
     NueConflict,
     NueError,
     NueNotFound,
     NueValidationError,
     Order,
     Subscription,
-    fetch_concurrently,
 )
 from orders.policy import (
     Decision,
@@ -63,6 +61,7 @@ from orders.review_forms import (
     DeclineForm,
     QuoteTemplateForm,
 )
+from orders.scope import CustomerNue, fetch_concurrently
 from portal.audit import record
 from portal.http import PortalRequest
 from portal.impersonation import money_moving

@@ -42,7 +42,6 @@ from orders.forms import (
 )
 from orders.nue import (
     Asset,
-    CustomerNue,
     Invoice,
     NueError,
     Order,
@@ -50,9 +49,8 @@ from orders.nue import (
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,
-    fetch_alongside,
-    fetch_concurrently,
 )
+from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently
 from portal.http import PortalRequest
 
 logger = logging.getLogger("orders.views")

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
 
-    from orders.nue import CustomerNue
+    from orders.scope import CustomerNue
     from portal.impersonation import Impersonation
     from portal.models import CustomerAccount, Membership, User
 

@@ -11,7 +11,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from orders.nue import CustomerNue, LineRequest
+from orders.nue import LineRequest
+from orders.scope import CustomerNue
 from tests import demo
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, sign_in
 from tests.orders.approval_helpers import account, make_buyer

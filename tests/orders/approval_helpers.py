@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from orders import approvals
 from orders.models import ApprovalRequest
-from orders.nue import CustomerNue, Order
+from orders.nue import Order
+from orders.scope import CustomerNue
 from portal.models import CustomerAccount, Membership, Role, User
 
 ACME = "Acme Corporation"

@@ -14,6 +14,7 @@ import pytest
 import respx
 
 from orders import nue
+from orders.scope import CustomerNue
 from tests.conftest import installed_client
 
 MOCK_BASE_URL = "https://nue.test"
@@ -135,7 +136,7 @@ def acme():
 
 @pytest.fixture
 def scope(acme, nue_mock):
-    return nue.CustomerNue(acme)
+    return CustomerNue(acme)
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ def buyer(db):
 
 @pytest.fixture
 def ledger_scope(ledger_account, nue_mock):
-    return nue.CustomerNue(ledger_account)
+    return CustomerNue(ledger_account)
 
 
 def activation_json(order_id: str = ORDER_ID) -> dict[str, object]:
@@ -216,12 +217,12 @@ def fake_orders(nue_mock):
 @pytest.fixture
 def acme_nue(ada):
     """Acme's scope against the in-process emulator seeded by the session fixtures."""
-    return nue.CustomerNue(ada.memberships.get().account)
+    return CustomerNue(ada.memberships.get().account)
 
 
 @pytest.fixture
 def globex_nue(grace):
-    return nue.CustomerNue(grace.memberships.get().account)
+    return CustomerNue(grace.memberships.get().account)
 
 
 class ApplyThenTimeout(httpx.BaseTransport):

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.nue import for_customer
+from orders.scope import for_customer
 from portal.models import CustomerAccount, Membership, Role, User
 
 ACME = "Acme Corporation"

@@ -175,7 +175,7 @@ def test_a_second_tab_is_told_the_order_was_already_activated_and_with_which_po(
 
 
 def test_a_buyers_limit_counts_what_they_activated_in_the_last_24_hours(ada_client, db):
-    from orders.nue import for_customer
+    from orders.scope import for_customer
 
     first = create_draft(ada_client, line("la", PRO, quantity="2"))
     second = create_draft(ada_client, line("la", PRO, quantity="3"))

@@ -11,7 +11,7 @@ from django.urls import reverse
 from nue_emulator import journal
 from orders import approvals
 from orders.models import ApprovalRequest
-from orders.nue import CustomerNue
+from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind, User
 
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats

@@ -13,6 +13,7 @@ from nue_emulator import journal
 from orders import nue
 from orders.changes import BASKET_KEY
 from orders.models import ApprovalRequest, Operation
+from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind
 from tests.orders import figures
 from tests.orders.conftest import upstream
@@ -23,8 +24,8 @@ GLOBEX_PRO = "SUB-00000007"
 BASKET = reverse("orders:change_basket")
 
 
-def acme(ada) -> nue.CustomerNue:
-    return nue.CustomerNue(ada.memberships.get().account)
+def acme(ada) -> CustomerNue:
+    return CustomerNue(ada.memberships.get().account)
 
 
 def add(client, name: str, kind: str, data: dict):

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from orders import nue
 from orders.models import Operation
+from orders.scope import CustomerNue
 from tests.concurrency import run_together
 from tests.conftest import signed_in
 
@@ -41,7 +42,7 @@ def confirm(client, location: str) -> int:
 
 
 def pro(ada) -> nue.Subscription:
-    return nue.CustomerNue(ada.memberships.get().account).subscription(PRO)
+    return CustomerNue(ada.memberships.get().account).subscription(PRO)
 
 
 def test_it_ends_at_eight_when_ten_tabs_confirm_set_to_eight(ada):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from nue_emulator import journal
 from orders import approvals
-from orders.nue import CustomerNue
+from orders.scope import CustomerNue
 from tests.orders.purchase_helpers import account
 
 PRO = "SUB-00000001"

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders import nue
 from orders.models import ApprovalRequest, Operation
+from orders.scope import CustomerNue
 from orders.templating.money import money as money_text
 from portal.models import AuditEvent, AuditKind
 from tests.orders import figures
@@ -28,8 +29,8 @@ def details_url(name: str, kind: str) -> str:
     return reverse("orders:change_details", args=[name, kind])
 
 
-def acme(ada) -> nue.CustomerNue:
-    return nue.CustomerNue(ada.memberships.get().account)
+def acme(ada) -> CustomerNue:
+    return CustomerNue(ada.memberships.get().account)
 
 
 def preview_id(response) -> str:
@@ -694,7 +695,7 @@ def test_it_never_resends_a_change_order_whose_answer_was_lost(ada_client, ada):
 
 
 def test_it_says_why_a_change_was_not_taxed(db):
-    from orders.nue import for_customer
+    from orders.scope import for_customer
     from tests.conftest import signed_in
     from tests.orders.purchase_helpers import account, member
 

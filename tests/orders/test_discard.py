@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from orders.nue import NueNotFound, for_customer
+from orders.nue import NueNotFound
+from orders.scope import for_customer
 
 from .purchase_helpers import PRO, account, create_draft, line
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 from nue_emulator import journal
 from orders import approvals
 from orders.models import ApprovalRequest
-from orders.nue import AddOn, CustomerNue, LineRequest, Order
+from orders.nue import AddOn, LineRequest, Order
+from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind, User
 from tests.conftest import signed_in
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
@@ -13,7 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import nue
+from orders.ledger import NUE_SETTLES_WITHIN, OWNER_AT_WORK
 from orders.models import Operation
+from orders.scope import CustomerNue
 from portal.models import AuditEvent
 
 from .conftest import (
@@ -69,8 +72,8 @@ def test_the_row_is_in_flight_before_the_post_leaves_with_one_write(
 
 
 def test_it_sends_po_fields_and_invoice_options(ledger_scope, nue_mock, fake_orders, buyer):
-    ledger_scope.activate(ORDER_ID, actor=buyer, po_number="PO-7", po_date=nue.date(2026, 1, 2))
-    body = nue.json.loads(nue_mock.calls.last.request.content)
+    ledger_scope.activate(ORDER_ID, actor=buyer, po_number="PO-7", po_date=date(2026, 1, 2))
+    body = json.loads(nue_mock.calls.last.request.content)
     assert body == {
         "options": {"generateInvoice": True, "activateInvoice": True},
         "poNumber": "PO-7",
@@ -80,7 +83,7 @@ def test_it_sends_po_fields_and_invoice_options(ledger_scope, nue_mock, fake_ord
 
 def test_it_answers_a_double_submit_with_the_first_result(ledger_scope, fake_orders, buyer):
     ledger_scope.activate(ORDER_ID, actor=buyer)
-    again = nue.CustomerNue(ledger_scope.account).activate(ORDER_ID, actor=buyer)
+    again = CustomerNue(ledger_scope.account).activate(ORDER_ID, actor=buyer)
     assert again.replayed
     assert again.order.status == "Activated"
     assert fake_orders.posts == 1
@@ -125,7 +128,7 @@ def test_it_marks_a_timed_out_activation_unknown_and_resolves_it_by_reading(
     assert op.state == State.UNKNOWN
     assert op.reference == caught.value.reference
 
-    result = nue.CustomerNue(ledger_scope.account).activate(ORDER_ID, actor=buyer)
+    result = CustomerNue(ledger_scope.account).activate(ORDER_ID, actor=buyer)
     assert result.replayed
     assert result.order.status == "Activated"
     op.refresh_from_db()
@@ -160,9 +163,9 @@ def test_it_keeps_an_unknown_activation_open_while_nue_could_still_apply_it(
     op.refresh_from_db()
     assert op.state == State.UNKNOWN
 
-    later = timezone.now() - nue.NUE_SETTLES_WITHIN - timedelta(seconds=1)
+    later = timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
     Operation.objects.filter(pk=op.pk).update(sent_at=later)
-    result = nue.CustomerNue(ledger_scope.account).activate(ORDER_ID, actor=buyer)
+    result = CustomerNue(ledger_scope.account).activate(ORDER_ID, actor=buyer)
     assert not result.replayed
     assert orders.posts == 1
     op.refresh_from_db()
@@ -184,7 +187,7 @@ def test_it_settles_an_open_activation_as_soon_as_nue_shows_it_done(ledger_scope
     )
     # However recent: a worker whose database failed after Nue answered left it in flight, and
     # the retry that reads Nue settles it at once instead of blocking the order for minutes.
-    ledger_scope.resolve(op)
+    ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.SUCCEEDED
     assert orders.posts == 0
@@ -194,7 +197,7 @@ def test_an_in_flight_row_is_not_failed_while_its_worker_may_still_send(
     ledger_scope, nue_mock, buyer
 ):
     FakeOrders(nue_mock)  # Nue shows the order still a draft
-    long_ago = timezone.now() - nue.NUE_SETTLES_WITHIN - timedelta(minutes=1)
+    long_ago = timezone.now() - NUE_SETTLES_WITHIN - timedelta(minutes=1)
     op = Operation.objects.create(
         kind="activate",
         target=ORDER_ID,
@@ -204,14 +207,14 @@ def test_an_in_flight_row_is_not_failed_while_its_worker_may_still_send(
         state=State.IN_FLIGHT,
         sent_at=long_ago,
     )
-    ledger_scope.resolve(op)
+    ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.IN_FLIGHT
 
-    gone = timezone.now() - nue.OWNER_AT_WORK - timedelta(seconds=1)
+    gone = timezone.now() - OWNER_AT_WORK - timedelta(seconds=1)
     Operation.objects.filter(pk=op.pk).update(updated_at=gone)
     op.refresh_from_db()
-    ledger_scope.resolve(op)
+    ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.FAILED
 
@@ -225,7 +228,7 @@ def test_an_activation_an_earlier_row_did_settles_as_its_duplicate(ledger_scope,
     op = Operation.objects.create(
         **fields, actor=buyer, payload_hash="y", state=State.UNKNOWN, sent_at=timezone.now()
     )
-    ledger_scope.resolve(op)
+    ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.FAILED
     assert op.error == f"Duplicate of #{earlier.pk}."
@@ -244,13 +247,14 @@ def test_the_first_path_to_settle_a_row_decides_and_audits_once(ledger_scope, nu
         sent_at=timezone.now(),
         audit=[event],
     )
-    ledger_scope.resolve(op)  # a retry reads Nue first
+    ledger_scope.ledger.resolve(op)  # a retry reads Nue first
     late = Operation.objects.get(pk=op.pk)
     late.state = State.IN_FLIGHT  # what the worker still holds in memory
     # Then the worker's own answer arrives, as a success and as a failure: neither changes the
     # settled row, and its audit event is written once.
-    ledger_scope._close(late, State.SUCCEEDED, result={"order": {}}, learned_from_answer=True)
-    ledger_scope._close(late, State.FAILED, error="Nue refused: not a draft.")
+    ledger = ledger_scope.ledger
+    ledger._close(late, State.SUCCEEDED, result={"order": {}}, learned_from_answer=True)
+    ledger._close(late, State.FAILED, error="Nue refused: not a draft.")
     op.refresh_from_db()
     assert op.state == State.SUCCEEDED
     assert late.state == State.SUCCEEDED
@@ -270,7 +274,7 @@ def test_it_fails_the_operation_when_nue_rejects_it(ledger_scope, nue_mock, buye
         )
     )
     with pytest.raises(nue.NueValidationError) as caught:
-        ledger_scope.activate(ORDER_ID, actor=buyer, po_date=nue.date(2020, 1, 1))
+        ledger_scope.activate(ORDER_ID, actor=buyer, po_date=date(2020, 1, 1))
     assert caught.value.field_errors == {"po_date": ("Must not be in the past.",)}
     op = Operation.objects.get()
     assert op.state == State.FAILED
@@ -323,10 +327,10 @@ def test_it_invalidates_the_customer_cache_after_activation(
         return_value=httpx.Response(200, json=[])
     )
     ledger_scope.catalog()
-    nue.CustomerNue(ledger_scope.account).catalog()
+    CustomerNue(ledger_scope.account).catalog()
     assert catalog.call_count == 1
     ledger_scope.activate(ORDER_ID, actor=buyer)
-    nue.CustomerNue(ledger_scope.account).catalog()
+    CustomerNue(ledger_scope.account).catalog()
     assert catalog.call_count == 2
 
 
@@ -364,13 +368,13 @@ def test_it_creates_a_change_order_once(ledger_scope, nue_mock, subscriptions, b
             },
         )
     )
-    change = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
+    change = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     result = ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
     assert result.order.id == CHANGE_ORDER_ID
     assert result.preview_invoices[0].amount == Decimal("75.0")
     (summary,) = result.changes
     assert (summary.name, summary.before.quantity) == ("SUB-00000001", Decimal(5))
-    body = nue.json.loads(route.calls.last.request.content)
+    body = json.loads(route.calls.last.request.content)
     assert body["assetChanges"] == [
         {
             "changeType": "UpdateQuantity",
@@ -390,12 +394,12 @@ def test_it_resolves_a_timed_out_change_order_from_the_drafts(
     draft = change_order_json(change_type="Cancel", quantity=-5, start="2026-07-01")
     nue_mock.get("/orders").mock(return_value=ok([draft]))
     nue_mock.get(f"/orders/{CHANGE_ORDER_ID}").mock(return_value=ok(draft))
-    change = nue.AssetChange("Cancel", cancellation_date=nue.date(2026, 6, 30))
+    change = nue.AssetChange("Cancel", cancellation_date=date(2026, 6, 30))
     with pytest.raises(nue.NueUnavailable):
         ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
     assert Operation.objects.get().state == State.UNKNOWN
 
-    again = nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [change])], actor=buyer)
+    again = CustomerNue(ledger_scope.account).change([("SUB-00000001", [change])], actor=buyer)
     assert again.replayed
     assert again.order.id == CHANGE_ORDER_ID
     assert route.call_count == 1
@@ -419,17 +423,15 @@ def test_it_answers_a_repeated_identical_change_with_the_first_change_order(
             201, json={"status": "SUCCESS", "data": {"order": change_order_json()}}
         )
     )
-    change = nue.AssetChange("UpdateQuantity", quantity=Decimal(1), start_date=nue.date(2026, 3, 1))
+    change = nue.AssetChange("UpdateQuantity", quantity=Decimal(1), start_date=date(2026, 3, 1))
     first = ledger_scope.change([("SUB-00000001", [change])], actor=buyer)
-    again = nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [change])], actor=buyer)
+    again = CustomerNue(ledger_scope.account).change([("SUB-00000001", [change])], actor=buyer)
     assert again.replayed
     assert again.order.id == first.order.id
     assert route.call_count == 1
     duplicate = Operation.objects.get(error__startswith="Duplicate of")
     assert duplicate.sent_at is None
 
-    different = nue.AssetChange(
-        "UpdateQuantity", quantity=Decimal(2), start_date=nue.date(2026, 3, 1)
-    )
-    nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [different])], actor=buyer)
+    different = nue.AssetChange("UpdateQuantity", quantity=Decimal(2), start_date=date(2026, 3, 1))
+    CustomerNue(ledger_scope.account).change([("SUB-00000001", [different])], actor=buyer)
     assert route.call_count == 2

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
 
 from orders import nue
 from orders.models import Operation
+from orders.scope import CustomerNue
 from tests.concurrency import run_together
 
 from .conftest import ORDER_ID, FakeOrders
@@ -43,7 +45,7 @@ def test_it_sends_one_activation_for_twenty_concurrent_submits(ledger_account, b
     orders = FakeOrders(nue_mock, post_effect=lambda: time.sleep(0.3))
 
     def submit() -> str:
-        result = nue.CustomerNue(ledger_account).activate(ORDER_ID, actor=buyer)
+        result = CustomerNue(ledger_account).activate(ORDER_ID, actor=buyer)
         return "replayed" if result.replayed else "activated"
 
     outcomes = race(submit)
@@ -69,18 +71,18 @@ def test_it_activates_one_emulator_draft_once_under_twenty_submits():
         nue_customer_id=contact.customer_id, defaults={"name": "Acme"}
     )
     buyer = User.objects.create_user("race-buyer@acme.example")
-    scope = nue.CustomerNue(account)
+    scope = CustomerNue(account)
     (plan,) = [p for p in scope.catalog() if p.sku == "PLAN-PRO-US"]
     line = nue.LineRequest(
         plan.price_book_entries[0].id,
-        nue.Decimal(2),
+        Decimal(2),
         start_date=timezone.localdate(),
         term_months=12,
     )
     draft = scope.create_draft([line], effective_date=timezone.localdate()).order
 
     def submit() -> str:
-        result = nue.CustomerNue(account).activate(draft.id, actor=buyer)
+        result = CustomerNue(account).activate(draft.id, actor=buyer)
         return "replayed" if result.replayed else "activated"
 
     with journal.capture() as calls:
@@ -89,4 +91,4 @@ def test_it_activates_one_emulator_draft_once_under_twenty_submits():
     assert len(posts) == 1
     assert outcomes["activated"] == 1
     assert set(outcomes) <= {"activated", "replayed", "in progress"}
-    assert nue.CustomerNue(account).order(draft.id).status == "Activated"
+    assert CustomerNue(account).order(draft.id).status == "Activated"

@@ -20,7 +20,8 @@ from django.urls import reverse
 
 from nue_emulator import history
 from nue_emulator.seed import demo_uuid
-from orders.nue import Order, for_customer
+from orders.nue import Order
+from orders.scope import for_customer
 from portal.models import CustomerAccount, Membership, Role, User
 from tests.conftest import signed_in
 from tests.orders import figures

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from nue_emulator import faults, journal
 from nue_emulator.models import Product
-from orders.nue import for_customer
 from orders.purchase_state import CONFIG_KEY
+from orders.scope import for_customer
 from orders.templating.dates import day_text
 from orders.templating.money import money
 from tests.conftest import signed_in
@@ -411,7 +411,7 @@ def test_it_keeps_only_known_line_fields_of_bounded_size_in_the_session(ada_clie
 
 
 def test_it_never_lists_price_tag_codes_to_the_buyer(ada_client):
-    from orders.nue import for_customer
+    from orders.scope import for_customer
     from tests.orders.purchase_helpers import account
 
     codes = [tag.code for tag in for_customer(account()).price_tags() if tag.code]

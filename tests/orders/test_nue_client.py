@@ -1,13 +1,16 @@
-"""The HTTP edge of orders/nue.py: status mapping, retries, protocol errors, logging."""
+"""The HTTP edge of orders/nue/ (NueClient): status mapping, retries, protocol errors, logging."""
 
 from __future__ import annotations
 
 import logging
+from datetime import date
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from orders import nue
+from orders.scope import CustomerNue
 
 from .conftest import ACME_ID, ORDER_ID, ok, order_json
 
@@ -60,11 +63,11 @@ def test_it_maps_validation_errors_to_the_verbs_field_paths(scope, nue_mock):
     )
     line = nue.LineRequest(
         "01uABCDEFGHIJKLMNO",
-        nue.Decimal(1),
+        Decimal(1),
         add_ons=(nue.AddOn("opt-a"), nue.AddOn("opt-b")),
     )
     with pytest.raises(nue.NueValidationError) as caught:
-        scope.create_draft([line], effective_date=nue.date(2026, 1, 1))
+        scope.create_draft([line], effective_date=date(2026, 1, 1))
     assert caught.value.error_code == "INVALID_ADDON_PRODUCT"
     assert caught.value.field_errors == {
         "lines[0].add_ons[1].product_option_id": ("Not an option of this bundle.",),
@@ -134,9 +137,9 @@ def test_it_raises_rate_limited_with_retry_after_when_retries_run_out(scope, nue
 
 def test_it_never_retries_a_post_after_a_read_timeout(scope, nue_mock, sleeps):
     route = nue_mock.post("/orders").mock(side_effect=httpx.ReadTimeout("slow"))
-    line = nue.LineRequest("01uABCDEFGHIJKLMNO", nue.Decimal(1))
+    line = nue.LineRequest("01uABCDEFGHIJKLMNO", Decimal(1))
     with pytest.raises(nue.NueUnavailable) as caught:
-        scope.create_draft([line], effective_date=nue.date(2026, 1, 1))
+        scope.create_draft([line], effective_date=date(2026, 1, 1))
     assert caught.value.timed_out
     assert route.call_count == 1
     assert sleeps.calls == []
@@ -166,8 +169,8 @@ def test_it_never_retries_a_post_answered_with_503(scope, nue_mock):
     )
     with pytest.raises(nue.NueUnavailable):
         scope.create_draft(
-            [nue.LineRequest("01uABCDEFGHIJKLMNO", nue.Decimal(1))],
-            effective_date=nue.date(2026, 1, 1),
+            [nue.LineRequest("01uABCDEFGHIJKLMNO", Decimal(1))],
+            effective_date=date(2026, 1, 1),
         )
     assert route.call_count == 1
 
@@ -177,8 +180,8 @@ def test_it_resends_a_post_whose_connection_never_opened(scope, nue_mock):
         side_effect=[httpx.ConnectError("refused"), ok({"order": order_json(), "invoices": []})]
     )
     result = scope.create_draft(
-        [nue.LineRequest("01uABCDEFGHIJKLMNO", nue.Decimal(1))],
-        effective_date=nue.date(2026, 1, 1),
+        [nue.LineRequest("01uABCDEFGHIJKLMNO", Decimal(1))],
+        effective_date=date(2026, 1, 1),
     )
     assert result.order.id == ORDER_ID
     assert route.call_count == 2
@@ -225,7 +228,7 @@ def test_it_refuses_a_huge_body(scope, nue_mock):
         max_body_bytes=1024,
     )
     with pytest.raises(nue.NueProtocolError, match="larger"):
-        nue.CustomerNue(scope.account, client).orders()
+        CustomerNue(scope.account, client).orders()
 
 
 def test_it_maps_an_html_error_page_to_unavailable(scope, nue_mock):
@@ -240,7 +243,7 @@ def test_it_maps_a_reset_from_an_in_process_app_to_unavailable(acme):
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(reset))
     with pytest.raises(nue.NueUnavailable):
-        nue.CustomerNue(acme, client).orders()
+        CustomerNue(acme, client).orders()
 
 
 def test_it_sends_the_key_agent_and_a_request_id_and_follows_no_redirect(scope, nue_mock):
@@ -275,16 +278,16 @@ def test_it_sends_explicit_timeouts(acme):
         return ok([])
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(handler))
-    nue.CustomerNue(acme, client).orders()
+    CustomerNue(acme, client).orders()
     assert seen == {"connect": 3.0, "read": 15.0, "write": 10.0, "pool": 3.0}
 
 
 def test_it_sends_an_add_ons_own_start_and_term():
-    add_on = nue.AddOn("opt-a", nue.Decimal(2), start_date=nue.date(2026, 2, 1), term_months=6)
+    add_on = nue.AddOn("opt-a", Decimal(2), start_date=date(2026, 2, 1), term_months=6)
     assert add_on.to_nue() == {
         "productOptionId": "opt-a",
-        "productOptionQuantity": nue.Decimal(2),
-        "subscriptionStartDate": nue.date(2026, 2, 1),
+        "productOptionQuantity": Decimal(2),
+        "subscriptionStartDate": date(2026, 2, 1),
         "subscriptionTerm": 6,
     }
     # Left out, the option follows its bundle.

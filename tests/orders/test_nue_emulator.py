@@ -13,19 +13,21 @@ from django.utils import timezone
 
 from nue_emulator import faults, journal
 from orders import nue
+from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
+from orders.scope import CustomerNue, fetch_concurrently
 
 from .conftest import ApplyThenTimeout
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_no_faults", "_clear_cache")]
 
 
-def entry_id(scope: nue.CustomerNue, sku: str) -> str:
+def entry_id(scope: CustomerNue, sku: str) -> str:
     (product,) = [p for p in scope.catalog() if p.sku == sku]
     return product.price_book_entries[0].id
 
 
-def new_draft(scope: nue.CustomerNue, quantity: int = 3) -> nue.Order:
+def new_draft(scope: CustomerNue, quantity: int = 3) -> nue.Order:
     line = nue.LineRequest(
         entry_id(scope, "PLAN-PRO-US"),
         Decimal(quantity),
@@ -128,7 +130,7 @@ def test_it_previews_invoices_without_creating_anything(acme_nue):
     assert preview.invoices
     assert preview.total > 0
     assert preview.invoices[0].items[0].details
-    assert len(nue.CustomerNue(acme_nue.account).orders()) == before
+    assert len(CustomerNue(acme_nue.account).orders()) == before
 
 
 def test_it_maps_a_bundle_error_back_to_the_line(acme_nue):
@@ -159,7 +161,7 @@ def test_it_activates_a_draft_once_through_the_ledger(acme_nue, ada):
     draft = new_draft(acme_nue)
     with journal.capture() as calls:
         result = acme_nue.activate(draft.id, actor=ada, po_number="PO-1")
-        again = nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
+        again = CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
     assert result.order.status == "Activated"
     assert result.subscriptions
     assert again.replayed
@@ -180,7 +182,7 @@ def test_it_resolves_an_applied_then_timed_out_activation_without_a_second_post(
     )
     with journal.capture() as calls:
         with pytest.raises(nue.NueUnavailable):
-            nue.CustomerNue(acme_nue.account, flaky).activate(draft.id, actor=ada)
+            CustomerNue(acme_nue.account, flaky).activate(draft.id, actor=ada)
         op = Operation.objects.get(target=draft.id)
         assert op.state == Operation.State.UNKNOWN
         Operation.objects.filter(pk=op.pk).update(updated_at=timezone.now() - timedelta(minutes=2))
@@ -198,15 +200,15 @@ def test_it_retries_an_activation_reset_before_it_reached_the_order(acme_nue, ad
         op = Operation.objects.get(target=draft.id)
         assert op.state == Operation.State.UNKNOWN
         with pytest.raises(nue.OperationInProgress):
-            nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
+            CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
         # Minutes later Nue could still be working on it; only once it must have answered does
         # a draft that still reads Draft mean the reset came before the order was reached.
         Operation.objects.filter(pk=op.pk).update(sent_at=timezone.now() - timedelta(minutes=2))
         with pytest.raises(nue.OperationInProgress):
-            nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
-        settled = timezone.now() - nue.NUE_SETTLES_WITHIN - timedelta(seconds=1)
+            CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
+        settled = timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
         Operation.objects.filter(pk=op.pk).update(sent_at=settled)
-        result = nue.CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
+        result = CustomerNue(acme_nue.account).activate(draft.id, actor=ada)
     assert result.order.status == "Activated"
     op.refresh_from_db()
     assert op.state == Operation.State.FAILED
@@ -261,7 +263,7 @@ def test_it_refuses_garbage_from_the_emulator(acme_nue, body):
 
 
 def test_it_fetches_a_dashboard_concurrently(acme_nue):
-    results = nue.fetch_concurrently(
+    results = fetch_concurrently(
         orders=acme_nue.orders,
         subscriptions=acme_nue.subscriptions,
         invoices=lambda: acme_nue.invoices(limit=5),

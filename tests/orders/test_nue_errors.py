@@ -12,6 +12,7 @@ from django_htmx.middleware import HtmxDetails
 from orders import nue
 from orders.errors import add_form_errors, upstream_error_response
 from orders.middleware import NueMiddleware
+from orders.scope import CustomerNue
 
 from .conftest import ACME_ID
 
@@ -169,7 +170,7 @@ def test_the_middleware_scopes_request_nue_to_the_acting_customer():
     request = make_request()
     request.customer = CustomerAccount(nue_customer_id=ACME_ID, name="Acme")
     NueMiddleware(lambda r: HttpResponse())(request)
-    assert isinstance(request.nue, nue.CustomerNue)
+    assert isinstance(request.nue, CustomerNue)
     assert request.nue.customer_id == ACME_ID
 
 
@@ -186,7 +187,7 @@ def test_the_middleware_turns_only_nue_errors_into_responses():
 def test_a_signed_in_member_gets_a_scope_for_the_acting_customer(ada_client, ada):
     response = ada_client.get("/")
     scope = response.wsgi_request.nue
-    assert isinstance(scope, nue.CustomerNue)
+    assert isinstance(scope, CustomerNue)
     assert scope.customer_id == ada.memberships.get().account.nue_customer_id
 
 

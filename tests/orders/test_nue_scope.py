@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -10,10 +11,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from orders import nue
+from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently, for_customer
 
 from .conftest import ACME_ID, GLOBEX_ID, ORDER_ID, ok, order_json, subscription_json
 
@@ -233,7 +236,7 @@ def test_it_reads_catalog_options_and_caches_per_customer(acme, nue_mock):
             ],
         )
     )
-    (product,) = nue.CustomerNue(acme).catalog()
+    (product,) = CustomerNue(acme).catalog()
     option = product.options[0]
     assert (option.type, option.default_quantity, option.quantity_editable) == (
         "required",
@@ -243,10 +246,10 @@ def test_it_reads_catalog_options_and_caches_per_customer(acme, nue_mock):
     assert option.options[0].type == "bundled"
     assert product.price_book_entries[0].list_price == Decimal("400.0")
     assert product.price_book_entries[0].uom == "Acct"
-    nue.CustomerNue(acme).catalog()
+    CustomerNue(acme).catalog()
     assert route.call_count == 1
-    nue.CustomerNue(acme).invalidate_cache()
-    nue.CustomerNue(acme).catalog()
+    CustomerNue(acme).invalidate_cache()
+    CustomerNue(acme).catalog()
     assert route.call_count == 2
 
 
@@ -256,15 +259,15 @@ def test_a_request_reads_the_cache_generation_once_and_again_after_invalidating(
     products = nue_mock.get(f"/customers/{ACME_ID}/products").mock(return_value=ok([]))
     nue_mock.get("/catalog/price-tags").mock(return_value=ok([]))
     reads: list[str] = []
-    get = nue.cache.get
+    get = cache.get
 
     def counting(key, *args, **kwargs):
         if key.endswith(":generation"):
             reads.append(key)
         return get(key, *args, **kwargs)
 
-    monkeypatch.setattr(nue.cache, "get", counting)
-    scope = nue.CustomerNue(acme)
+    monkeypatch.setattr(cache, "get", counting)
+    scope = CustomerNue(acme)
     scope.catalog()
     scope.price_tags()
     assert len(reads) == 1
@@ -282,8 +285,8 @@ def test_a_catalog_that_does_not_parse_is_not_kept(acme, nue_mock):
     )
 
     with pytest.raises(nue.NueProtocolError):
-        nue.CustomerNue(acme).catalog()
-    assert nue.CustomerNue(acme).catalog() == []  # Nue is asked again, not the cache
+        CustomerNue(acme).catalog()
+    assert CustomerNue(acme).catalog() == []  # Nue is asked again, not the cache
     assert route.call_count == 2
 
 
@@ -317,8 +320,8 @@ def test_it_fetches_independent_reads_concurrently(acme):
         return ok([])
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(meet))
-    scope = nue.CustomerNue(acme, client)
-    results = nue.fetch_concurrently(
+    scope = CustomerNue(acme, client)
+    results = fetch_concurrently(
         orders=scope.orders, subscriptions=scope.subscriptions, assets=scope.assets
     )
     assert not together.broken
@@ -336,14 +339,14 @@ def test_it_runs_local_work_while_the_reads_are_in_flight(acme):
         return ok([])
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(meet))
-    scope = nue.CustomerNue(acme, client)
+    scope = CustomerNue(acme, client)
 
     def database_work() -> int:
         together.wait()
         return threading.get_ident()
 
     caller = threading.get_ident()
-    here, results = nue.fetch_alongside(database_work, orders=scope.orders, assets=scope.assets)
+    here, results = fetch_alongside(database_work, orders=scope.orders, assets=scope.assets)
     assert not together.broken
     assert here == caller  # the local work ran on the request's thread (its DB connection)
     assert results == {"orders": [], "assets": []}
@@ -360,9 +363,9 @@ def test_inside_a_transaction_every_read_runs_on_the_callers_thread(acme):
         return ok([])
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(answer))
-    scope = nue.CustomerNue(acme, client)
+    scope = CustomerNue(acme, client)
     with transaction.atomic():
-        here, results = nue.fetch_alongside(
+        here, results = fetch_alongside(
             threading.get_ident, orders=scope.orders, assets=scope.assets
         )
     assert threads == [here, here] == [threading.get_ident()] * 2
@@ -381,9 +384,9 @@ def test_a_local_failure_is_raised_after_the_reads_finish(acme):
         raise ValueError("database down")
 
     client = nue.NueClient("https://nue.test", "k", transport=httpx.MockTransport(slow))
-    scope = nue.CustomerNue(acme, client)
+    scope = CustomerNue(acme, client)
     with pytest.raises(ValueError, match="database down"):
-        nue.fetch_alongside(broken, orders=scope.orders)
+        fetch_alongside(broken, orders=scope.orders)
     assert finished == ["/orders"]
 
 
@@ -391,11 +394,11 @@ def test_it_raises_the_first_failure_of_a_fan_out(scope, nue_mock):
     nue_mock.get("/orders").mock(return_value=ok([]))
     nue_mock.get("/assets").mock(return_value=httpx.Response(409, json={"status": "FAILURE"}))
     with pytest.raises(nue.NueConflict):
-        nue.fetch_concurrently(orders=scope.orders, assets=scope.assets)
+        fetch_concurrently(orders=scope.orders, assets=scope.assets)
 
 
 def test_it_gives_no_scope_without_an_acting_customer():
-    assert nue.for_customer(None) is None
+    assert for_customer(None) is None
 
 
 def test_it_reads_an_order_by_its_number_through_the_list(scope, nue_mock):
@@ -453,7 +456,7 @@ def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scop
         [("SUB-00000002", [LONGER]), ("SUB-00000001", [SEATS])], actor=buyer
     )
     assert route.call_count == 1
-    body = nue.json.loads(route.calls.last.request.content)
+    body = json.loads(route.calls.last.request.content)
     assert [(c["assetNumber"], c["changeType"]) for c in body["assetChanges"]] == [
         ("SUB-00000002", "UpdateTerm"),
         ("SUB-00000001", "UpdateQuantity"),
@@ -519,7 +522,7 @@ def test_it_fingerprints_every_subscriptions_version(ledger_scope, nue_mock, buy
     )
     mock_subscriptions(nue_mock, subscription_json(names[0]), subscription_json(names[1]))
     first = ledger_scope.change(items, actor=buyer)
-    again = nue.CustomerNue(ledger_scope.account).change(items, actor=buyer)
+    again = CustomerNue(ledger_scope.account).change(items, actor=buyer)
     assert again.replayed
     assert again.order.id == first.order.id
     assert route.call_count == 1
@@ -527,7 +530,7 @@ def test_it_fingerprints_every_subscriptions_version(ledger_scope, nue_mock, buy
     mock_subscriptions(
         nue_mock, subscription_json(names[0]), subscription_json(names[1], version=2)
     )
-    moved = nue.CustomerNue(ledger_scope.account).change(items, actor=buyer)
+    moved = CustomerNue(ledger_scope.account).change(items, actor=buyer)
     assert not moved.replayed
     assert route.call_count == 2
 
@@ -549,7 +552,7 @@ def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
     op = Operation.objects.get()
     assert len(op.target) <= Operation._meta.get_field("target").max_length
     assert op.target.startswith("SUB-00000001,SUB-00000002,")
-    again = nue.CustomerNue(ledger_scope.account).change(items, actor=buyer)
+    again = CustomerNue(ledger_scope.account).change(items, actor=buyer)
     assert again.replayed
     assert again.order.id == BASKET_ORDER_ID
     assert route.call_count == 1

@@ -8,20 +8,22 @@ import httpx
 import pytest
 
 from orders import nue
+from orders.nue.transport import PARSED_ANSWERS, ParsedAnswer, ParsedAnswers
+from orders.scope import Arrangement, CustomerNue
 
 from .conftest import ACME_ID, GLOBEX_ID, ok, order_json
 
 
 @pytest.fixture(autouse=True)
 def _empty_memo():
-    nue.PARSED_ANSWERS.clear()
+    PARSED_ANSWERS.clear()
     yield
-    nue.PARSED_ANSWERS.clear()
+    PARSED_ANSWERS.clear()
 
 
-def _request(acme) -> nue.CustomerNue:
+def _request(acme) -> CustomerNue:
     """A new scope, as each request gets (its own per-request memo)."""
-    return nue.CustomerNue(acme)
+    return CustomerNue(acme)
 
 
 def _orders(count: int, customer_id: str = ACME_ID) -> list[dict[str, object]]:
@@ -116,13 +118,13 @@ def test_only_the_last_answer_to_a_question_is_kept(acme, nue_mock, parses):
     assert len(parses) == 60 + 61 + 60  # the fourth answer is the third's bytes
 
 
-def _kept(memo: nue.ParsedAnswers, key: str) -> object:
+def _kept(memo: ParsedAnswers, key: str) -> object:
     latest = memo.latest(key)
     return None if latest is None else latest[1]
 
 
 def test_the_memo_keeps_the_most_recently_used_within_its_budget():
-    memo = nue.ParsedAnswers(budget=100)
+    memo = ParsedAnswers(budget=100)
     memo.put("a", b"a" * 40, ("A",))
     memo.put("b", b"b" * 40, ("B",))
     assert _kept(memo, "a") == ("A",)  # now the most recently used
@@ -138,7 +140,7 @@ def test_the_memo_keeps_the_most_recently_used_within_its_budget():
 
 
 def test_a_new_answer_replaces_the_old_and_the_budget_counts_it_once():
-    memo = nue.ParsedAnswers(budget=100)
+    memo = ParsedAnswers(budget=100)
     memo.put("a", b"a" * 40, ("A",))
     memo.put("a", b"b" * 60, ("B",))
     memo.put("c", b"c" * 40, ("C",))
@@ -245,8 +247,8 @@ def test_an_unchanged_answer_after_a_retry_is_not_parsed_again(acme, parses):
         sleep=lambda seconds: None,
     )
 
-    first = nue.CustomerNue(acme, client).orders()
-    again = nue.CustomerNue(acme, client).orders()  # a 503, then the same bytes
+    first = CustomerNue(acme, client).orders()
+    again = CustomerNue(acme, client).orders()  # a 503, then the same bytes
 
     assert len(parses) == 60
     assert again == first
@@ -256,19 +258,19 @@ def test_an_unchanged_answer_in_pieces_is_not_parsed_again(acme, parses):
     body = ok(_orders(60)).content
     client = _client(body[:5000], body[5000:30000], body[30000:])
 
-    first = nue.CustomerNue(acme, client).orders()
-    again = nue.CustomerNue(acme, client).orders()
+    first = CustomerNue(acme, client).orders()
+    again = CustomerNue(acme, client).orders()
 
     assert len(parses) == 60
     assert again == first
 
 
-def _by_number(descending: bool, calls: list[bool]) -> nue.Arrangement[nue.Order]:
+def _by_number(descending: bool, calls: list[bool]) -> Arrangement[nue.Order]:
     def arrange(orders):
         calls.append(descending)
         return sorted(orders, key=lambda o: o.order_number, reverse=descending)
 
-    return nue.Arrangement(("number", descending), arrange)
+    return Arrangement(("number", descending), arrange)
 
 
 def test_an_answer_is_arranged_once_per_arrangement(acme, nue_mock):
@@ -313,8 +315,8 @@ def test_another_customers_orders_are_never_arranged_and_alerted_every_time(acme
 
 
 def test_a_parse_keeps_only_its_latest_derivations():
-    answer = nue.ParsedAnswer((3, 1, 2))
-    for n in range(nue.ParsedAnswer.DERIVED_LIMIT + 1):
+    answer = ParsedAnswer((3, 1, 2))
+    for n in range(ParsedAnswer.DERIVED_LIMIT + 1):
         answer.derive(n, lambda items, n=n: tuple(sorted(items))[: n % 3])
     computed: list[int] = []
 
@@ -322,7 +324,7 @@ def test_a_parse_keeps_only_its_latest_derivations():
         computed.append(1)
         return tuple(sorted(items))
 
-    answer.derive(nue.ParsedAnswer.DERIVED_LIMIT, count)  # still kept
+    answer.derive(ParsedAnswer.DERIVED_LIMIT, count)  # still kept
     assert computed == []
     assert answer.derive(0, count) == (1, 2, 3)  # the oldest went
     assert computed == [1]

@@ -154,7 +154,7 @@ def test_it_is_not_found_for_a_customer_outside_the_book(db):
 
 
 def test_it_refuses_an_activated_order(ada_client):
-    from orders.nue import CustomerNue
+    from orders.scope import CustomerNue
 
     scope = CustomerNue(account())
     activated = next(o for o in scope.orders() if o.status == "Activated")

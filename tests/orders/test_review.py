@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from orders import approvals
 from orders.models import ApprovalRequest, Operation
-from orders.nue import CustomerNue
+from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind, User
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import (

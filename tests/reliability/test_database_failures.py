@@ -13,10 +13,12 @@ import httpx
 import pytest
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from nue_emulator import journal
 from orders.errors import TEXTS, TIMED_OUT_WRITE
+from orders.ledger import NUE_SETTLES_WITHIN, _still_open
 from orders.models import Operation
 from portal.models import AuditEvent, AuditKind
 from tests.conftest import installed_client
@@ -106,8 +108,6 @@ def test_a_database_failure_after_nue_answered_is_checked_and_audited_once(answe
 
 
 def test_an_unknown_outcome_tells_the_retry_how_long_the_check_takes(settings, ledger_scope, buyer):
-    from orders import nue
-
     op = Operation.objects.create(
         kind="activate",
         target="O-1",
@@ -115,11 +115,11 @@ def test_an_unknown_outcome_tells_the_retry_how_long_the_check_takes(settings, l
         actor=buyer,
         payload_hash="x",
         state=Operation.State.UNKNOWN,
-        sent_at=nue.timezone.now(),
+        sent_at=timezone.now(),
     )
-    text = nue._still_open(op)
+    text = _still_open(op)
     assert "whether the earlier attempt went through" in text
-    assert f"at most {nue.NUE_SETTLES_WITHIN.seconds // 60} more minutes" in text
+    assert f"at most {NUE_SETTLES_WITHIN.seconds // 60} more minutes" in text
 
 
 def test_a_database_outage_before_any_view_ran_is_a_503_not_a_500(ada_client):

@@ -15,7 +15,7 @@ import pytest
 
 from nue_emulator import faults, journal
 from orders.errors import TEXTS
-from orders.nue import CustomerNue
+from orders.scope import CustomerNue
 from portal.models import CustomerAccount
 from tests.reliability.conftest import CANARY
 from tests.security.inventory import ADA, BOB, GRACE, MARIA, ROUTES, SAM, SUPERUSER, route_id

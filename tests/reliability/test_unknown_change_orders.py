@@ -9,7 +9,7 @@ retry confirmed an abandoned cancellation).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
@@ -17,7 +17,9 @@ import pytest
 from django.utils import timezone
 
 from orders import nue
+from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
+from orders.scope import CustomerNue
 from tests.orders.conftest import change_order_json, ok
 
 pytestmark = pytest.mark.django_db
@@ -38,27 +40,27 @@ def test_a_lost_change_never_settles_on_another_quantity(
 ):
     """Preview "quantity 6", go back, preview "quantity 7" while the answer is lost: the
     quantity-6 draft is not the quantity-7 request's, now or later."""
-    seven = nue.AssetChange("UpdateQuantity", quantity=Decimal(2), start_date=nue.date(2026, 3, 1))
+    seven = nue.AssetChange("UpdateQuantity", quantity=Decimal(2), start_date=date(2026, 3, 1))
     six = change_order_json("six-draft", quantity=1)
     op = _lost_change(ledger_scope, nue_mock, buyer, seven, [six])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN  # still open: Nue may yet answer
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN  # still open: Nue may yet answer
     Operation.objects.filter(pk=op.pk).update(
-        sent_at=timezone.now() - nue.NUE_SETTLES_WITHIN - timedelta(seconds=1)
+        sent_at=timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
     )
     op.refresh_from_db()
-    assert ledger_scope.resolve(op).state == State.FAILED
+    assert ledger_scope.ledger.resolve(op).state == State.FAILED
     assert "resolvedOrderId" not in op.result
 
 
 def test_a_lost_change_never_settles_on_an_abandoned_cancellation(
     ledger_scope, nue_mock, subscriptions, buyer
 ):
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     cancel = change_order_json("cancel-draft", change_type="Cancel", quantity=-5, start=None)
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [cancel])
     # The retry of the same request finds the lock still held, never the cancellation.
     with pytest.raises(nue.OperationInProgress):
-        nue.CustomerNue(ledger_scope.account).change([("SUB-00000001", [three])], actor=buyer)
+        CustomerNue(ledger_scope.account).change([("SUB-00000001", [three])], actor=buyer)
     op.refresh_from_db()
     assert op.state == State.UNKNOWN
 
@@ -66,11 +68,11 @@ def test_a_lost_change_never_settles_on_an_abandoned_cancellation(
 def test_a_lost_change_settles_on_the_draft_that_holds_exactly_it(
     ledger_scope, nue_mock, subscriptions, buyer
 ):
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     other_day = change_order_json("other-day", start="2026-04-01")
     exact = change_order_json("exact")
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [other_day, exact])
-    resolved = ledger_scope.resolve(op)
+    resolved = ledger_scope.ledger.resolve(op)
     assert resolved.state == State.SUCCEEDED
     assert resolved.result == {"resolvedOrderId": "exact"}
 
@@ -90,19 +92,19 @@ def test_a_draft_another_operation_claimed_is_never_this_ones(
         state=State.SUCCEEDED,
         result={"order": {"id": "colleagues-draft"}},
     )
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     theirs = change_order_json("colleagues-draft")
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [theirs])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
 
 
 def test_lines_that_do_not_say_what_they_change_prove_nothing(
     ledger_scope, nue_mock, subscriptions, buyer
 ):
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     silent = change_order_json("silent", change_type="", subscription=None)
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [silent])
-    assert ledger_scope.resolve(op).state == State.UNKNOWN
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
 
 
 def test_a_finished_different_change_is_not_replayed_for_this_one(
@@ -135,7 +137,7 @@ def test_a_finished_different_change_is_not_replayed_for_this_one(
         state=State.UNKNOWN,
         sent_at=timezone.now(),
     )
-    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=nue.date(2026, 3, 1))
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
     result = ledger_scope.change([("SUB-00000001", [three])], actor=buyer)
     assert not result.replayed
     assert result.order.id == "mine"

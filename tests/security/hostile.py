@@ -71,7 +71,7 @@ def poison(account: CustomerAccount) -> None:
     # The portal's copy of the customer's name, cached from Nue.
     account.name = HOSTILE[:255]
     account.save(update_fields=["name"])
-    from orders.nue import CustomerNue
+    from orders.scope import CustomerNue
 
     CustomerNue(account).invalidate_cache()
 

@@ -21,7 +21,8 @@ from django.test import Client
 from django.urls import reverse
 
 from orders import approvals
-from orders.nue import CustomerNue, Order
+from orders.nue import Order
+from orders.scope import CustomerNue
 from portal.models import CustomerAccount, Membership, User
 
 EXCLUDED_PREFIXES = ("admin/", "nue-emulator/")

@@ -2,7 +2,7 @@
 
 Run from cron every few minutes. A row settles as succeeded as soon as Nue shows exactly its work
 done, and as failed only once Nue still shows it not done NUE_SETTLES_WITHIN after it was sent
-(orders.nue.CustomerNue.resolve): a request Nue is still working on is never taken for a failure.
+(orders.ledger.Ledger.resolve): a request Nue is still working on is never taken for a failure.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from orders.models import Operation
-from orders.nue import CustomerNue, NueError
+from orders.nue import NueError
+from orders.scope import CustomerNue
 
 
 class Command(BaseCommand):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
         for op in rows:
             scope = scopes.setdefault(op.customer_id, CustomerNue(op.customer))
             try:
-                resolved = scope.resolve(op)
+                resolved = scope.ledger.resolve(op)
             except NueError as error:
                 counts["unreachable"] += 1
                 self.stderr.write(f"#{op.pk} {op}: Nue unreachable ({error.reference})")

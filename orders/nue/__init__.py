@@ -1,0 +1,139 @@
+"""The one gateway to Nue: HTTP client, typed models, request bodies and the error taxonomy.
+
+Nothing else in the portal imports httpx, and this package imports no ORM, no views and nothing
+of the portal outside it. Views get `request.nue` (orders.scope.CustomerNue, bound to the acting
+customer by orders.middleware) and call domain verbs that return the typed, immutable results
+defined here; they never see a dict, an `httpx.Response` or a customer id. Account mapping
+(server side only) uses `tenant()`. Tests swap the process-wide client with `install_client()`.
+
+- errors: NueError and its kinds.
+- fields: Nue's spelling variants and the readers every model parses with.
+- models: what Nue answers (Order, Subscription, Invoice, Product, ...).
+- results: what the write verbs return.
+- requests: id formats and what the verbs send (LineRequest, AddOn, AssetChange).
+- transport: NueClient, the envelope, the process-wide client, the in-process emulator.
+- tenant: unscoped reads for account mapping.
+"""
+
+from orders.nue.errors import (
+    NueAuthError,
+    NueConflict,
+    NueError,
+    NueNotFound,
+    NueProtocolError,
+    NueRateLimited,
+    NueUnavailable,
+    NueValidationError,
+    OperationInProgress,
+)
+from orders.nue.models import (
+    Asset,
+    Contact,
+    Customer,
+    Invoice,
+    InvoiceDetail,
+    InvoiceItem,
+    InvoicePreview,
+    MagicLink,
+    Order,
+    OrderLine,
+    Page,
+    PriceBookEntry,
+    PriceTag,
+    PriceTier,
+    Product,
+    ProductOption,
+    ProductRelationship,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionSnapshot,
+)
+from orders.nue.requests import (
+    CATALOG_ID,
+    CHANGE_TYPES,
+    CUSTOMER_ID,
+    INVOICE_ID,
+    ORDER_ID,
+    SUBSCRIPTION_NAME,
+    TEMPLATE_ID,
+    AddOn,
+    AssetChange,
+    LineRequest,
+)
+from orders.nue.results import ActivationResult, ChangeOrderResult, DraftResult
+from orders.nue.tenant import Tenant, tenant
+from orders.nue.transport import (
+    DEFAULT_TIMEOUT,
+    MAX_BODY_BYTES,
+    MAX_GET_RETRIES,
+    MAX_RETRY_AFTER,
+    EmbeddedTransport,
+    Envelope,
+    NueClient,
+    build_default_client,
+    embedded_emulator,
+    get_client,
+    install_client,
+    serving_origin,
+    site_url,
+)
+
+__all__ = [
+    "CATALOG_ID",
+    "CHANGE_TYPES",
+    "CUSTOMER_ID",
+    "DEFAULT_TIMEOUT",
+    "INVOICE_ID",
+    "MAX_BODY_BYTES",
+    "MAX_GET_RETRIES",
+    "MAX_RETRY_AFTER",
+    "ORDER_ID",
+    "SUBSCRIPTION_NAME",
+    "TEMPLATE_ID",
+    "ActivationResult",
+    "AddOn",
+    "Asset",
+    "AssetChange",
+    "ChangeOrderResult",
+    "Contact",
+    "Customer",
+    "DraftResult",
+    "EmbeddedTransport",
+    "Envelope",
+    "Invoice",
+    "InvoiceDetail",
+    "InvoiceItem",
+    "InvoicePreview",
+    "LineRequest",
+    "MagicLink",
+    "NueAuthError",
+    "NueClient",
+    "NueConflict",
+    "NueError",
+    "NueNotFound",
+    "NueProtocolError",
+    "NueRateLimited",
+    "NueUnavailable",
+    "NueValidationError",
+    "OperationInProgress",
+    "Order",
+    "OrderLine",
+    "Page",
+    "PriceBookEntry",
+    "PriceTag",
+    "PriceTier",
+    "Product",
+    "ProductOption",
+    "ProductRelationship",
+    "Subscription",
+    "SubscriptionChange",
+    "SubscriptionSnapshot",
+    "Tenant",
+    "build_default_client",
+    "embedded_emulator",
+    "get_client",
+    "install_client",
+    "serving_origin",
+    "site_url",
+    "tenant",
+]

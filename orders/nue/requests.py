@@ -1,0 +1,176 @@
+"""What the verbs send: id formats, and typed request bodies (so views never build Nue JSON).
+
+Ids are checked before any call: no path injection, no pointless round trip; a malformed id is
+NueNotFound, as an unknown one is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from orders.nue.errors import NueNotFound, NueValidationError
+
+UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# Salesforce ids: 15 or 18 alphanumerics (001… accounts, 01t… products, 01u… entries, 801… orders).
+SALESFORCE_ID_RE = r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?"
+CUSTOMER_ID = re.compile(rf"(?:{UUID_RE}|{SALESFORCE_ID_RE})")
+# An order is named by its id or by its number (O-00000300); both are accepted by order().
+ORDER_ID = re.compile(rf"(?:{UUID_RE}|{SALESFORCE_ID_RE}|O-\d{{1,12}})")
+SUBSCRIPTION_NAME = re.compile(r"SUB-\d{1,12}")
+INVOICE_ID = re.compile(rf"(?:{UUID_RE}|INV-\d{{1,12}})")
+# Catalog ids (entries, products, options): Salesforce ids, UUIDs, or slugs like pbe-seat-pro.
+CATALOG_ID = re.compile(rf"(?:{UUID_RE}|{SALESFORCE_ID_RE}|[a-z0-9][a-z0-9_-]{{1,63}})")
+TEMPLATE_ID = CATALOG_ID
+
+
+def _check_id(value: object, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise NueNotFound("No such object.")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class AddOn:
+    """A bundle option on a new line, or (Reconfigure) its new absolute quantity from a date.
+
+    On a new line an option may start later or run for another term than its bundle
+    (`subscriptionStartDate`, `subscriptionTerm` on `addOns[]`, new-orders guide).
+    """
+
+    product_option_id: str
+    quantity: Decimal | None = None
+    add_ons: tuple[AddOn, ...] = ()
+    effective_date: date | None = None
+    start_date: date | None = None
+    term_months: int | None = None
+
+    def to_nue(self) -> dict[str, Any]:
+        _check_id(self.product_option_id, CATALOG_ID)
+        body: dict[str, Any] = {"productOptionId": self.product_option_id}
+        if self.quantity is not None:
+            body["productOptionQuantity"] = self.quantity
+        if self.effective_date is not None:
+            body["reconfigureEffectiveDate"] = self.effective_date
+        if self.start_date is not None:
+            body["subscriptionStartDate"] = self.start_date
+        if self.term_months is not None:
+            body["subscriptionTerm"] = self.term_months
+        if self.add_ons:
+            body["addOns"] = [a.to_nue() for a in self.add_ons]
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    """One product on a new order; either `term_months` or `coterm_subscription` sets its end."""
+
+    price_book_entry_id: str
+    quantity: Decimal
+    start_date: date | None = None
+    term_months: int | None = None
+    coterm_subscription: str | None = None
+    add_ons: tuple[AddOn, ...] = ()
+    price_tag_codes: tuple[str, ...] = ()
+
+    def to_nue(self) -> dict[str, Any]:
+        _check_id(self.price_book_entry_id, CATALOG_ID)
+        body: dict[str, Any] = {
+            "priceBookEntryId": self.price_book_entry_id,
+            "quantity": self.quantity,
+        }
+        if self.start_date is not None:
+            body["subscriptionStartDate"] = self.start_date
+        if self.term_months is not None:
+            body["subscriptionTerm"] = self.term_months
+        if self.coterm_subscription is not None:
+            # nue-api.md §2.1a: the portal sends coTermAsset (the guide's flattened `cotermasset`).
+            body["coTermAsset"] = _check_id(self.coterm_subscription, SUBSCRIPTION_NAME)
+        if self.add_ons:
+            body["addOns"] = [a.to_nue() for a in self.add_ons]
+        if self.price_tag_codes:
+            body["priceTagCodes"] = list(self.price_tag_codes)
+        return body
+
+
+CHANGE_TYPES = frozenset(
+    {
+        "UpdateQuantity",
+        "UpdateTerm",
+        "Renew",
+        "CoTerm",
+        "Cancel",
+        "ConvertFreeTrial",
+        "Upgrade",
+        "Downgrade",
+        "Swap",
+        "Reconfigure",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetChange:
+    """One change to the subscription a `change()` call targets (nue-api.md §2.2).
+
+    `quantity` and `term` are deltas for UpdateQuantity / UpdateTerm, as in Nue.
+    """
+
+    change_type: str
+    quantity: Decimal | None = None
+    start_date: date | None = None
+    term: int | None = None
+    renewal_term: int | None = None
+    co_term_date: date | None = None
+    cancellation_date: date | None = None
+    target_price_book_entry_id: str | None = None
+    add_ons: tuple[AddOn, ...] = ()
+
+    def to_nue(self, subscription_name: str) -> dict[str, Any]:
+        if self.change_type not in CHANGE_TYPES:
+            raise NueValidationError(
+                "Unknown change type.", field_errors={"change_type": ["Unknown change type."]}
+            )
+        body: dict[str, Any] = {"changeType": self.change_type, "assetNumber": subscription_name}
+        fields: tuple[tuple[str, object], ...] = (
+            ("quantity", self.quantity),
+            ("startDate", self.start_date),
+            ("term", self.term),
+            ("renewalTerm", self.renewal_term),
+            ("coTermDate", self.co_term_date),
+            ("cancellationDate", self.cancellation_date),
+        )
+        body.update({key: value for key, value in fields if value is not None})
+        if self.target_price_book_entry_id is not None:
+            _check_id(self.target_price_book_entry_id, CATALOG_ID)
+            body["targetPriceBookEntryId"] = self.target_price_book_entry_id
+        if self.add_ons:
+            body["addOns"] = [a.to_nue() for a in self.add_ons]
+        return body
+
+
+# Nue's request field names -> the verbs' argument names, for NueValidationError.field_errors.
+DRAFT_FIELDS = {
+    "orderProducts": "lines",
+    "addOns": "add_ons",
+    "productOptionQuantity": "quantity",
+    "subscriptionStartDate": "start_date",
+    "subscriptionTerm": "term_months",
+    "coTermAsset": "coterm_subscription",
+    "cotermAsset": "coterm_subscription",
+    "priceTagCodes": "price_tag_codes",
+}
+CHANGE_FIELDS = {
+    "assetChanges": "changes",
+    "products": "lines",
+    "addOns": "add_ons",
+    "productOptionQuantity": "quantity",
+    "reconfigureEffectiveDate": "effective_date",
+    "subscriptionStartDate": "start_date",
+    "subscriptionTerm": "term_months",
+    "assetNumber": "subscription_name",
+}
+ACTIVATE_FIELDS = {"poNumber": "po_number", "poDate": "po_date"}
