@@ -23,6 +23,7 @@ from orders import approvals
 from orders.activation import AuditNotes, NotActivated, Stale, activate_draft, reprice
 from orders.changes import remembered_change
 from orders.errors import add_form_errors
+from orders.http import CustomerRequest
 from orders.nue import (
     Invoice,
     NueConflict,
@@ -54,18 +55,17 @@ from orders.purchase_state import (
 from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.audit import record
-from portal.http import PortalRequest
 from portal.impersonation import actors, money_moving
 from portal.models import AuditKind
 
 ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
 
 
-def _is_partial(request: PortalRequest) -> bool:
+def _is_partial(request: CustomerRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _buyer_nue(request: PortalRequest) -> CustomerNue:
+def _buyer_nue(request: CustomerRequest) -> CustomerNue:
     """The acting customer's Nue scope, for a member who may prepare orders (viewers may not)."""
     if request.nue is None:
         raise Http404("No acting customer.")
@@ -100,7 +100,7 @@ def _shop(nue: CustomerNue) -> Shop:
     )
 
 
-def _draft_for_user(request: PortalRequest, order_id: str) -> tuple[CustomerNue, Order]:
+def _draft_for_user(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
     nue = _buyer_nue(request)
     return nue, nue.order(order_id, fresh=True)
 
@@ -122,7 +122,7 @@ def already_activated(order: Order, typed_po: str) -> str:
     return text
 
 
-def _go(request: PortalRequest, url: str) -> HttpResponse:
+def _go(request: CustomerRequest, url: str) -> HttpResponse:
     if _is_partial(request):
         return HttpResponseClientRedirect(url)
     return redirect(url)
@@ -131,7 +131,7 @@ def _go(request: PortalRequest, url: str) -> HttpResponse:
 @require_POST
 @money_moving
 @vary_on_headers("HX-Request")
-def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
+def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _draft_for_user(request, order_id)
     if order.status == "Activated":
         # A second click, another tab, or a retry after a lost answer: the ledger settles (and
@@ -196,7 +196,7 @@ def draft_activate(request: PortalRequest, order_id: str) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def draft_reprice(request: PortalRequest, order_id: str) -> HttpResponse:
+def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
     """An expired draft again from today, as a new draft (the old one stays as it is)."""
     nue, order = _draft_for_user(request, order_id)
     result = reprice(nue, order)
@@ -219,7 +219,7 @@ def draft_reprice(request: PortalRequest, order_id: str) -> HttpResponse:
 
 
 @require_GET
-def activation_result(request: PortalRequest, order_id: str) -> HttpResponse:
+def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _draft_for_user(request, order_id)
     if order.status != "Activated":
         return redirect("orders:order_detail", order_id=order.id)
@@ -235,7 +235,7 @@ def activation_result(request: PortalRequest, order_id: str) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def draft_discard(request: PortalRequest, order_id: str) -> HttpResponse:
+def draft_discard(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _draft_for_user(request, order_id)
     approvals.refuse_if_locked(order.id)
     discarded = nue.discard_draft(order.id)
@@ -297,7 +297,7 @@ def _schedule(
 
 
 def _page(
-    request: PortalRequest,
+    request: CustomerRequest,
     shop: Shop,
     lines: list[LineForm],
     order_form: forms.Form,
@@ -322,7 +322,7 @@ def _page(
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def new_order(request: PortalRequest) -> HttpResponse:
+def new_order(request: CustomerRequest) -> HttpResponse:
     nue = _buyer_nue(request)
     shop = _shop(nue)
     today = timezone.localdate()
@@ -346,7 +346,7 @@ def new_order(request: PortalRequest) -> HttpResponse:
 
 
 def _create_draft(
-    request: PortalRequest,
+    request: CustomerRequest,
     nue: CustomerNue,
     shop: Shop,
     config: OrderConfiguration,
@@ -377,7 +377,7 @@ def _create_draft(
 
 @require_POST
 @vary_on_headers("HX-Request")
-def new_order_preview(request: PortalRequest) -> HttpResponse:
+def new_order_preview(request: CustomerRequest) -> HttpResponse:
     """The live preview: keeps the configuration once it validates, answers with the preview."""
     nue = _buyer_nue(request)
     if not _is_partial(request):

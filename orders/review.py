@@ -37,6 +37,7 @@ from orders.activation import (
     reprice,
 )
 from orders.errors import TEXTS, add_form_errors, status_for
+from orders.http import CustomerRequest
 from orders.models import ApprovalRequest
 from orders.nue import (
     ActivationResult,
@@ -63,7 +64,6 @@ from orders.review_forms import (
 )
 from orders.scope import CustomerNue, fetch_concurrently
 from portal.audit import record
-from portal.http import PortalRequest
 from portal.impersonation import money_moving
 from portal.models import AuditKind, CustomerAccount, User
 
@@ -77,29 +77,29 @@ STALE_TEXT = (
 )
 
 
-def _partial(request: PortalRequest) -> bool:
+def _partial(request: CustomerRequest) -> bool:
     return bool(request.htmx and not request.htmx.history_restore_request)
 
 
-def _agent(request: PortalRequest) -> User | None:
+def _agent(request: CustomerRequest) -> User | None:
     """The support agent impersonating the signed-in customer user, whom records name too."""
     return getattr(request, "impersonator", None)
 
 
-def _go(request: PortalRequest, url: str) -> HttpResponse:
+def _go(request: CustomerRequest, url: str) -> HttpResponse:
     if _partial(request):
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
-def _customer_draft(request: PortalRequest, order_id: str) -> tuple[CustomerNue, Order]:
+def _customer_draft(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
     """The acting customer's order, freshly read; 404 without an acting customer."""
     if request.nue is None:
         raise Http404("No customer account is selected.")
     return request.nue, request.nue.order(order_id, fresh=True)
 
 
-def _book(request: PortalRequest) -> QuerySet[CustomerAccount]:
+def _book(request: CustomerRequest) -> QuerySet[CustomerAccount]:
     """The signed-in account manager's customers; everyone else finds no /review/ pages."""
     if not request.user.is_staff:
         raise Http404("No such page.")
@@ -109,14 +109,14 @@ def _book(request: PortalRequest) -> QuerySet[CustomerAccount]:
     return book
 
 
-def _account_in_book(request: PortalRequest, account_id: int) -> CustomerAccount:
+def _account_in_book(request: CustomerRequest, account_id: int) -> CustomerAccount:
     account = _book(request).filter(pk=account_id).first()
     if account is None:
         raise Http404("No such customer in your book.")
     return account
 
 
-def _request_in_book(request: PortalRequest, pk: int) -> ApprovalRequest:
+def _request_in_book(request: CustomerRequest, pk: int) -> ApprovalRequest:
     approval = (
         ApprovalRequest.objects.select_related(
             "customer", "requested_by", "requested_via", "decided_by"
@@ -134,7 +134,7 @@ def _request_in_book(request: PortalRequest, pk: int) -> ApprovalRequest:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def approval_request(request: PortalRequest, order_id: str) -> HttpResponse:
+def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _customer_draft(request, order_id)
     verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
     if verdict.decision == Decision.EXPIRED:
@@ -178,7 +178,7 @@ def approval_request(request: PortalRequest, order_id: str) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def approval_withdraw(request: PortalRequest, order_id: str) -> HttpResponse:
+def approval_withdraw(request: CustomerRequest, order_id: str) -> HttpResponse:
     _nue, order = _customer_draft(request, order_id)
     pending = approvals.pending_for(order.id)
     if pending is None:
@@ -193,7 +193,7 @@ def approval_withdraw(request: PortalRequest, order_id: str) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def quote_link(request: PortalRequest, order_id: str) -> HttpResponse:
+def quote_link(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _customer_draft(request, order_id)
     if not can_prepare(request.membership):
         raise PermissionDenied("Your role may not make quote links.")
@@ -202,7 +202,7 @@ def quote_link(request: PortalRequest, order_id: str) -> HttpResponse:
 
 
 def _generate_quote_link(
-    request: PortalRequest, nue: CustomerNue, order: Order, back: str
+    request: CustomerRequest, nue: CustomerNue, order: Order, back: str
 ) -> HttpResponse:
     form = QuoteTemplateForm(request.POST)
     if not form.is_valid():
@@ -289,7 +289,7 @@ def _book_row(
 
 
 @require_GET
-def review(request: PortalRequest) -> HttpResponse:
+def review(request: CustomerRequest) -> HttpResponse:
     accounts = list(_book(request))
     scopes = {a.pk: CustomerNue(a) for a in accounts}
     calls: dict[str, Any] = {}
@@ -346,7 +346,7 @@ def _fresh_order(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
 
 
 @require_GET
-def review_request(request: PortalRequest, pk: int) -> HttpResponse:
+def review_request(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
     _nue, order = _fresh_order(approval)
     ctx = _request_ctx(approval, order)
@@ -356,7 +356,7 @@ def review_request(request: PortalRequest, pk: int) -> HttpResponse:
 @require_POST
 @money_moving
 @vary_on_headers("HX-Request")
-def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
+def review_approve(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
     nue, order = _fresh_order(approval)
     if order is None:
@@ -374,7 +374,7 @@ def review_approve(request: PortalRequest, pk: int) -> HttpResponse:
 @require_POST
 @money_moving
 @vary_on_headers("HX-Request")
-def approval_approve(request: PortalRequest, order_id: str) -> HttpResponse:
+def approval_approve(request: CustomerRequest, order_id: str) -> HttpResponse:
     """An admin of the account approves a buyer's pending request from the order's page."""
     nue, order = _customer_draft(request, order_id)
     if not can_decide_approvals(request.membership):
@@ -394,7 +394,7 @@ def approval_approve(request: PortalRequest, order_id: str) -> HttpResponse:
 
 
 def _approve(
-    request: PortalRequest,
+    request: CustomerRequest,
     approval: ApprovalRequest,
     nue: CustomerNue,
     order: Order,
@@ -458,7 +458,7 @@ def _approve(
 
 @require_POST
 @vary_on_headers("HX-Request")
-def review_reprice(request: PortalRequest, pk: int) -> HttpResponse:
+def review_reprice(request: CustomerRequest, pk: int) -> HttpResponse:
     """An expired draft of the request re-priced from today; the request follows it."""
     approval = _request_in_book(request, pk)
     if not approval.is_pending:
@@ -489,7 +489,7 @@ def review_reprice(request: PortalRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def review_decline(request: PortalRequest, pk: int) -> HttpResponse:
+def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
     form = DeclineForm(request.POST)
     status = 422
@@ -517,7 +517,7 @@ def review_decline(request: PortalRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def review_draft(request: PortalRequest, account_id: int, order_id: str) -> HttpResponse:
+def review_draft(request: CustomerRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account_in_book(request, account_id)
     order = CustomerNue(account).order(order_id, fresh=True)
     ctx = {
@@ -530,7 +530,7 @@ def review_draft(request: PortalRequest, account_id: int, order_id: str) -> Http
 
 @require_POST
 @vary_on_headers("HX-Request")
-def review_quote_link(request: PortalRequest, account_id: int, order_id: str) -> HttpResponse:
+def review_quote_link(request: CustomerRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account_in_book(request, account_id)
     nue = CustomerNue(account)
     order = nue.order(order_id, fresh=True)

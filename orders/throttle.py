@@ -11,12 +11,12 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from portal.http import PortalRequest
+from orders.http import CustomerRequest
 
 LIVE_PREVIEW_WINDOW = 10
 
 
-def allow_live_preview(request: PortalRequest) -> bool:
+def allow_live_preview(request: CustomerRequest) -> bool:
     window = int(time.time() // LIVE_PREVIEW_WINDOW)
     key = f"throttle:live-preview:{request.user.pk}:{window}"
     if cache.add(key, 1, LIVE_PREVIEW_WINDOW + 1):

@@ -40,6 +40,7 @@ from orders.forms import (
     reportable_errors,
     with_defaults,
 )
+from orders.http import CustomerRequest
 from orders.nue import (
     Asset,
     Invoice,
@@ -51,7 +52,6 @@ from orders.nue import (
     SubscriptionSnapshot,
 )
 from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently
-from portal.http import PortalRequest
 
 logger = logging.getLogger("orders.views")
 T = TypeVar("T")
@@ -91,11 +91,11 @@ CSV_HEADER = (
 )
 
 
-def _partial(request: PortalRequest) -> bool:
+def _partial(request: CustomerRequest) -> bool:
     return bool(request.htmx and not request.htmx.history_restore_request)
 
 
-def _nue(request: PortalRequest) -> CustomerNue:
+def _nue(request: CustomerRequest) -> CustomerNue:
     """The acting customer's scope; without one (staff, no membership) these pages do not exist."""
     if request.nue is None:
         raise Http404("No customer account is selected.")
@@ -191,10 +191,21 @@ PANELS: dict[str, tuple[Callable[[CustomerNue], Any], Callable[[Any], dict[str, 
 
 
 @require_GET
+def home(request: CustomerRequest) -> HttpResponse:
+    """`/`: the acting customer's dashboard; a member who has not chosen a customer chooses
+    one; staff without a customer see their book."""
+    if request.customer is None and request.user.memberships.exists():
+        return redirect("choose_customer")
+    if request.customer is not None:
+        return dashboard(request)
+    ctx = {"book": request.user.book.order_by("name") if request.user.is_staff else []}
+    return render(request, "portal/home.html", ctx)
+
+
 @vary_on_headers("HX-Request")
-def dashboard(request: PortalRequest) -> HttpResponse:
-    """`/` for a customer member (portal.views.home hands over); the three reads run at once,
-    and the approvals summary is read from the database while they are in flight."""
+def dashboard(request: CustomerRequest) -> HttpResponse:
+    """The three reads run at once, and the approvals summary is read from the database while
+    they are in flight."""
     nue = _nue(request)
     summary, reads = fetch_alongside(
         partial(approvals.for_customer, nue.account),
@@ -208,7 +219,7 @@ def dashboard(request: PortalRequest) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def dashboard_panel(request: PortalRequest, panel: str) -> HttpResponse:
+def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
     """One dashboard panel again (its retry button); a failure here is the upstream partial."""
     if panel not in PANELS:
         raise Http404("No such panel.")
@@ -253,7 +264,7 @@ def _top_level(subscriptions: list[Subscription]) -> list[Subscription]:
 # --- Order history and export ---------------------------------------------------------------------
 
 
-def _filtered_orders(request: PortalRequest, form: OrderFilterForm) -> list[Order]:
+def _filtered_orders(request: CustomerRequest, form: OrderFilterForm) -> list[Order]:
     # Nue filters by status itself; product names come only with the lines, read when searching.
     status = form.value("status") or None
     includes = ("orderProducts",) if form.needs_lines else ()
@@ -296,7 +307,7 @@ def _columns(params: QueryDict, form: OrderFilterForm) -> list[dict[str, Any]]:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def order_list(request: PortalRequest) -> HttpResponse:
+def order_list(request: CustomerRequest) -> HttpResponse:
     form = OrderFilterForm(with_defaults(request.GET))
     orders = _filtered_orders(request, form)
     per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
@@ -352,7 +363,7 @@ def _csv_rows(orders: list[Order]) -> Iterator[str]:
 
 
 @require_GET
-def order_export(request: PortalRequest) -> HttpResponse | StreamingHttpResponse:
+def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpResponse:
     """The filtered, sorted history (every page) as CSV, streamed row by row."""
     form = OrderFilterForm(with_defaults(request.GET))
     if reportable_errors(form):
@@ -396,7 +407,7 @@ def _line_rows(lines: tuple[OrderLine, ...]) -> list[LineRow]:
 
 
 @require_GET
-def order_detail(request: PortalRequest, order_id: str) -> HttpResponse:
+def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = _nue(request)
     # The approval panel's row is read while Nue answers; it is shown only if Nue then finds
     # the order among this customer's (a foreign or unknown id is the 404 page).
@@ -521,7 +532,7 @@ def subscription_versions(orders: list[Order], name: str) -> list[Version]:
 
 
 @require_GET
-def subscription_list(request: PortalRequest) -> HttpResponse:
+def subscription_list(request: CustomerRequest) -> HttpResponse:
     subscriptions = _nue(request).subscriptions()
     # Grouped under the bundle at the top (rootId, nue-api.md §3.3): an option of an option, such
     # as a bundled Connector Runtime under Integration Pack, is listed with the rest.
@@ -534,12 +545,12 @@ def subscription_list(request: PortalRequest) -> HttpResponse:
     return render(request, "orders/subscription_list.html", ctx)
 
 
-def _subscription_for(request: PortalRequest, name: str) -> Subscription:
+def _subscription_for(request: CustomerRequest, name: str) -> Subscription:
     return _nue(request).subscription(name)
 
 
 @require_GET
-def subscription_detail(request: PortalRequest, name: str) -> HttpResponse:
+def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
     subscription = _subscription_for(request, name)
     nue = _nue(request)
     # The subscription itself is the page; its history is a panel: a failing read of the order
@@ -579,7 +590,7 @@ def subscription_detail(request: PortalRequest, name: str) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def invoice_list(request: PortalRequest) -> HttpResponse:
+def invoice_list(request: CustomerRequest) -> HttpResponse:
     form = InvoiceFilterForm(with_defaults(request.GET))
     per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
     invoices = _nue(request).invoices(
@@ -602,12 +613,12 @@ def invoice_list(request: PortalRequest) -> HttpResponse:
     return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
 
 
-def _invoice_for(request: PortalRequest, invoice_id: str) -> Invoice:
+def _invoice_for(request: CustomerRequest, invoice_id: str) -> Invoice:
     return _nue(request).invoice(invoice_id)
 
 
 @require_GET
-def invoice_detail(request: PortalRequest, invoice_id: str) -> HttpResponse:
+def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
     invoice = _invoice_for(request, invoice_id)
     ctx = {"invoice": invoice, "overdue": _is_overdue(invoice, _today())}
     return render(request, "orders/invoice_detail.html", ctx)

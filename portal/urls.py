@@ -7,7 +7,8 @@ from portal import support_views, views
 from portal.forms import EmailAuthenticationForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The home page is the acting customer's dashboard: the orders app serves it, as "home".
+    path("", include("orders.urls_home")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

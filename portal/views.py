@@ -19,13 +19,12 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from orders.views import dashboard
 from portal.audit import client_ip
 from portal.forms import ChooseCustomerForm, PortalPasswordResetForm
 from portal.http import PortalRequest
@@ -33,18 +32,6 @@ from portal.middleware import SESSION_KEY
 from portal.models import Membership
 
 logger = logging.getLogger(__name__)
-
-
-@require_GET
-def home(request: PortalRequest) -> HttpResponse:
-    if request.customer is None and request.user.memberships.exists():
-        return redirect("choose_customer")
-    if request.customer is not None:
-        return dashboard(request)
-    ctx = {
-        "book": request.user.book.order_by("name") if request.user.is_staff else [],
-    }
-    return render(request, "portal/home.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])

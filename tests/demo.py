@@ -4,7 +4,7 @@ customers and subscriptions they find. Tests name these instead of repeating the
 from __future__ import annotations
 
 from nue_emulator.seed import demo_uuid
-from portal.management.commands.seed_demo import DEMO_PASSWORD
+from orders.management.commands.seed_demo import DEMO_PASSWORD
 
 PASSWORD = DEMO_PASSWORD
 
