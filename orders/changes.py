@@ -45,6 +45,7 @@ from orders.nue import (
     SubscriptionSnapshot,
     fetch_alongside,
 )
+from orders.panels import approval_panel
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from portal.impersonation import actors, money_moving
@@ -348,11 +349,22 @@ def _preview_page(
         "stale": stale,
         "problem": problem,
         "service_until": _service_until(preview),
+        "approval_panel": _approval_panel(request, preview.order, verdict, stale),
     }
     template = "orders/change/preview.html"
     if _partial(request):
         template += f"#{partial}"
     return render(request, template, ctx, status=status)
+
+
+def _approval_panel(
+    request: HttpRequest, order: Order, verdict: Verdict, stale: Sequence[object]
+) -> dict[str, Any] | None:
+    """The approval panel the whole page shows below the confirm step of a draft that needs
+    approval (the confirm partial does not)."""
+    if verdict.decision != Decision.REQUEST_APPROVAL or stale or _partial(request):
+        return None
+    return approval_panel(request, order)
 
 
 def _verdict(membership: Any, order: Order) -> Verdict:
@@ -675,6 +687,7 @@ def _basket_page(
         "reason": verdict.reason,
         "stale": stale,
         "problem": problem,
+        "approval_panel": _approval_panel(request, basket.order, verdict, stale),
     }
     template = "orders/change/basket_preview.html" + ("#confirm" if _partial(request) else "")
     return render(request, template, ctx, status=status)

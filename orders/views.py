@@ -53,6 +53,7 @@ from orders.nue import (
     fetch_alongside,
     fetch_concurrently,
 )
+from orders.panels import approval_panel, draft_panel, quote_link_panel
 from portal.http import PortalRequest
 
 logger = logging.getLogger("orders.views")
@@ -412,7 +413,9 @@ def order_detail(request: PortalRequest, order_id: str) -> HttpResponse:
         "rows": _line_rows(order.lines),
         "subscription_names": names,
         "changes": _changes(nue, order) if order.order_type == "Change" else [],
-        "approval_read": approval_read,
+        "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
+        "approval_panel": approval_panel(request, order, read=approval_read),
+        "quote_panel": quote_link_panel(request, order) if order.is_draft else None,
     }
     return render(request, "orders/order_detail.html", ctx)
 

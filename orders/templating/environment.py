@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 
 from orders.change_forms import change_type_label
-from orders.templating.approvals import approval_badge, approval_panel, quote_link_panel
+from orders.templating.approvals import approval_badge
 from orders.templating.badges import (
     invoice_badge,
     order_badge,
@@ -17,7 +17,6 @@ from orders.templating.charts import spend_chart
 from orders.templating.dates import billing, day
 from orders.templating.money import money
 from orders.templating.numbers import quantity
-from orders.templating.purchase import draft_panel
 
 
 def install(env: jinja2.Environment) -> None:
@@ -34,9 +33,4 @@ def install(env: jinja2.Environment) -> None:
         approval_badge=approval_badge,
         change_type=change_type_label,
     )
-    env.globals.update(
-        approval_panel=approval_panel,
-        quote_link_panel=quote_link_panel,
-        draft_panel=draft_panel,
-        spend_chart=spend_chart,
-    )
+    env.globals.update(spend_chart=spend_chart)
