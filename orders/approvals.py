@@ -34,7 +34,7 @@ from orders.nue import (
     change_orders_made,
     site_url,
 )
-from orders.templating.numbers import quantity
+from orders.templatetags.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 
 logger = logging.getLogger("orders.approvals")

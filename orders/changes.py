@@ -252,6 +252,11 @@ class Preview:
     def reconfigured(self) -> set[str]:
         return {self.name} if self.kind == "addons" else set()
 
+    @property
+    def posted_fields(self) -> list[tuple[str, str]]:
+        """The wizard's form as it was posted, a (name, value) pair per value, to post again."""
+        return [(name, value) for name, values in self.data.items() for value in values]
+
 
 def _preview_key(scope: CustomerNue, order_id: str) -> str:
     # v2: a preview carries Nue's warnings; one cached without them would not load its fields.
@@ -342,7 +347,7 @@ def _preview_page(
         "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
-        "credits": {c.name: credit_of(preview.order, c) for c in preview.changes},
+        "credits": [(c, credit_of(preview.order, c)) for c in preview.changes],
         "decision": verdict.decision.value,
         "reason": verdict.reason,
         "threshold": membership.account.effective_approval_threshold if membership else None,
@@ -733,5 +738,12 @@ def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
     if order.status != "Activated":
         raise Http404("This basket is not confirmed.")
     subs = [scope.subscription(c.name) for c in basket.changes]
-    ctx = {"order": order, "items": basket.items, "subs": subs}
+    add_ons = sum(1 for s in subs if s.parent_id)
+    ctx = {
+        "order": order,
+        "items": basket.items,
+        "subs": subs,
+        "changed": len(subs) - add_ons,
+        "add_ons": add_ons,
+    }
     return render(request, "orders/change/basket_result.html", ctx)

@@ -124,7 +124,12 @@ def upstream_error_response(request: HttpRequest, error: NueError) -> HttpRespon
         "title": title,
         "message": message,
         "reference": error.reference,
-        "field_errors": getattr(error, "field_errors", {}),
+        # Flat: a dict's `.items` in a template would be its "items" key if Nue named a field so.
+        "field_messages": [
+            message
+            for messages in getattr(error, "field_errors", {}).values()
+            for message in messages
+        ],
         "retry_url": request.get_full_path(),
         "retry_method": "post" if request.method == "POST" else "get",
         "retry_fields": [

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orders.templating.badges import invoice_badge, order_badge, subscription_badge
+from orders.templatetags.badges import invoice_badge, order_badge, subscription_badge
 
 
 def test_it_marks_a_change_order_beside_its_status():
