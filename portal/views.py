@@ -41,7 +41,7 @@ def home(request: PortalRequest) -> HttpResponse:
     if request.customer is not None:
         return dashboard(request)
     ctx = {
-        "book": request.user.book.order_by("name") if request.user.is_staff else [],
+        "book": list(request.user.book.order_by("name")) if request.user.is_staff else [],
     }
     return render(request, "portal/home.html", ctx)
 
@@ -65,7 +65,7 @@ def choose_customer(request: PortalRequest) -> HttpResponse:
             next_url = "/"
         # A plain redirect: redirect() would take a path without a slash ("0") for a view name.
         return HttpResponseRedirect(next_url)
-    ctx = {"memberships": memberships, "next": request.GET.get("next", "")}
+    ctx = {"memberships": list(memberships), "next": request.GET.get("next", "")}
     return render(request, "portal/choose_customer.html", ctx)
 
 
