@@ -42,7 +42,7 @@ class DraftLocked(NueConflict):
     """The draft awaits an approval decision: nothing may change it until then.
 
     A conflict (409) like any other wrong-state action, so a view may simply let it propagate
-    (orders.middleware renders it) or put it on its form with orders.errors.add_form_errors.
+    (orders.middleware renders it) or put it on its form with orders.views.errors.add_form_errors.
     """
 
 

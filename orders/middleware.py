@@ -7,9 +7,9 @@ from collections.abc import Callable
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from orders.errors import database_error_response, upstream_error_response
 from orders.nue import NueError, serving_origin
 from orders.scope import for_customer
+from orders.views.errors import database_error_response, upstream_error_response
 
 
 class NueMiddleware:
@@ -17,7 +17,7 @@ class NueMiddleware:
 
     Building the scope makes no call; Nue is reached only when a view uses a verb. While the
     request is served, its origin is `serving_origin` (links built without SITE_URL). A NueError a
-    view lets through becomes the friendly 404/409/422/502/503/504 answer of orders.errors; so
+    view lets through becomes the friendly 404/409/422/502/503/504 answer of orders.views.errors; so
     does a failure of the portal's own database (503).
     """
 

@@ -1,16 +1,117 @@
-"""Customer-facing routes, one module of routes per feature (all in the "orders" namespace).
+"""Customer-facing routes, in the "orders" namespace: one list per feature, each pointing at its
+module of orders.views (the home page, outside the namespace, is orders/urls_home.py).
 
 Purchase and change routes come first: their fixed segments (`orders/new/`) must win over the
 order-detail pattern.
 """
 
-from django.urls import include, path
+from django.urls import path
+
+from orders.views import changes, pages, purchase, review
 
 app_name = "orders"
 
-urlpatterns = [
-    path("", include("orders.urls_purchase")),
-    path("", include("orders.urls_changes")),
-    path("", include("orders.urls_review")),
-    path("", include("orders.urls_pages")),
+purchase_urls = [
+    path("orders/new/", purchase.new_order, name="new_order"),
+    path("orders/new/preview/", purchase.new_order_preview, name="new_order_preview"),
+    path("orders/<str:order_id>/activate/", purchase.draft_activate, name="draft_activate"),
+    path("orders/<str:order_id>/activated/", purchase.activation_result, name="activation_result"),
+    path("orders/<str:order_id>/discard/", purchase.draft_discard, name="draft_discard"),
+    path("orders/<str:order_id>/reprice/", purchase.draft_reprice, name="draft_reprice"),
 ]
+
+# The change wizard (issue 7).
+change_urls = [
+    path("changes/basket/", changes.change_basket, name="change_basket"),
+    path(
+        "changes/basket/<str:basket_id>/",
+        changes.change_basket_preview,
+        name="change_basket_preview",
+    ),
+    path(
+        "changes/basket/<str:basket_id>/confirm/",
+        changes.change_basket_confirm,
+        name="change_basket_confirm",
+    ),
+    path(
+        "changes/basket/<str:basket_id>/done/",
+        changes.change_basket_result,
+        name="change_basket_result",
+    ),
+    path("subscriptions/<str:name>/change/", changes.change_start, name="change_start"),
+    path(
+        "subscriptions/<str:name>/change/preview/<str:order_id>/",
+        changes.change_preview,
+        name="change_preview",
+    ),
+    path(
+        "subscriptions/<str:name>/change/preview/<str:order_id>/quote/",
+        changes.change_quote,
+        name="change_quote",
+    ),
+    path(
+        "subscriptions/<str:name>/change/confirm/<str:order_id>/",
+        changes.change_confirm,
+        name="change_confirm",
+    ),
+    path(
+        "subscriptions/<str:name>/change/done/<str:order_id>/",
+        changes.change_result,
+        name="change_result",
+    ),
+    path(
+        "subscriptions/<str:name>/change/<slug:kind>/",
+        changes.change_details,
+        name="change_details",
+    ),
+    path(
+        "subscriptions/<str:name>/change/<slug:kind>/estimate/",
+        changes.change_estimate,
+        name="change_estimate",
+    ),
+]
+
+# Approvals, quote links and the account manager's review.
+review_urls = [
+    path("orders/<str:order_id>/approval/", review.approval_request, name="approval_request"),
+    path(
+        "orders/<str:order_id>/approval/approve/",
+        review.approval_approve,
+        name="approval_approve",
+    ),
+    path(
+        "orders/<str:order_id>/approval/withdraw/",
+        review.approval_withdraw,
+        name="approval_withdraw",
+    ),
+    path("orders/<str:order_id>/quote-link/", review.quote_link, name="quote_link"),
+    path("review/", review.review, name="review"),
+    path("review/requests/<int:pk>/", review.review_request, name="review_request"),
+    path("review/requests/<int:pk>/approve/", review.review_approve, name="review_approve"),
+    path("review/requests/<int:pk>/decline/", review.review_decline, name="review_decline"),
+    path("review/requests/<int:pk>/reprice/", review.review_reprice, name="review_reprice"),
+    path(
+        "review/customers/<int:account_id>/orders/<str:order_id>/",
+        review.review_draft,
+        name="review_draft",
+    ),
+    path(
+        "review/customers/<int:account_id>/orders/<str:order_id>/quote-link/",
+        review.review_quote_link,
+        name="review_quote_link",
+    ),
+]
+
+# The dashboard itself is `home` (/).
+page_urls = [
+    path("dashboard/<slug:panel>/", pages.dashboard_panel, name="dashboard_panel"),
+    path("orders/", pages.order_list, name="order_list"),
+    path("orders/export.csv", pages.order_export, name="order_export"),
+    path("orders/<str:order_id>/", pages.order_detail, name="order_detail"),
+    path("subscriptions/", pages.subscription_list, name="subscription_list"),
+    path("subscriptions/<str:name>/", pages.subscription_detail, name="subscription_detail"),
+    path("invoices/", pages.invoice_list, name="invoice_list"),
+    path("invoices/<str:invoice_id>/", pages.invoice_detail, name="invoice_detail"),
+]
+
+urlpatterns = purchase_urls + change_urls + review_urls + page_urls

@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from orders import views
+from orders.views import pages
 
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [path("", pages.home, name="home")]

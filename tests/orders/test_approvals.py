@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from orders import approvals
 from orders.models import ApprovalRequest
-from orders.panels import approval_panel
+from orders.views.panels import approval_panel
 from portal.models import AuditEvent, AuditKind, Membership, Role, User
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import (

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from nue_emulator import journal
 from orders import nue
-from orders.changes import BASKET_KEY
 from orders.models import ApprovalRequest, Operation
 from orders.scope import CustomerNue
+from orders.views.changes import BASKET_KEY
 from portal.models import AuditEvent, AuditKind
 from tests.orders import figures
 from tests.orders.conftest import upstream

@@ -1,4 +1,4 @@
-"""How Nue failures become responses (orders/errors.py) and how request.nue is built."""
+"""How Nue failures become responses (orders/views/errors.py) and how request.nue is built."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from django.test import RequestFactory
 from django_htmx.middleware import HtmxDetails
 
 from orders import nue
-from orders.errors import add_form_errors, upstream_error_response
 from orders.middleware import NueMiddleware
 from orders.scope import CustomerNue
+from orders.views.errors import add_form_errors, upstream_error_response
 
 from .conftest import ACME_ID
 

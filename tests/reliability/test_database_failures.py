@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from nue_emulator import journal
-from orders.errors import TEXTS, TIMED_OUT_WRITE
 from orders.ledger import NUE_SETTLES_WITHIN, _still_open
 from orders.models import Operation
+from orders.views.errors import TEXTS, TIMED_OUT_WRITE
 from portal.models import AuditEvent, AuditKind
 from tests.conftest import installed_client
 from tests.orders.purchase_helpers import PRO, create_draft, line

@@ -1,5 +1,6 @@
 """Every page and HTMX partial, for every way Nue can fail: a friendly answer with the right status
-(orders.errors.status_for), no traceback, and never the API key — in the body or in any log line.
+(orders.views.errors.status_for), no traceback, and never the API key — in the body or in any
+log line.
 
 Connection-level faults come from a broken transport (tests/reliability/conftest.py); HTTP-level
 ones from the emulator's fault injection. The client runs with a canary API key.
@@ -14,8 +15,8 @@ from contextlib import contextmanager
 import pytest
 
 from nue_emulator import faults, journal
-from orders.errors import TEXTS
 from orders.scope import CustomerNue
+from orders.views.errors import TEXTS
 from portal.models import CustomerAccount
 from tests.reliability.conftest import CANARY
 from tests.security.inventory import ADA, BOB, GRACE, MARIA, ROUTES, SAM, SUPERUSER, route_id

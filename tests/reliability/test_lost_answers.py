@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from nue_emulator import journal
-from orders.errors import TEXTS, TIMED_OUT_WRITE
 from orders.models import Operation
+from orders.views.errors import TEXTS, TIMED_OUT_WRITE
 from tests.conftest import installed_client
 from tests.orders.purchase_helpers import PRO, create_draft, line
 

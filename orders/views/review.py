@@ -25,7 +25,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from orders import approvals
 from orders.activation import (
@@ -36,7 +35,6 @@ from orders.activation import (
     activate_draft,
     reprice,
 )
-from orders.errors import TEXTS, add_form_errors, status_for
 from orders.http import CustomerRequest
 from orders.models import ApprovalRequest
 from orders.nue import (
@@ -48,7 +46,6 @@ from orders.nue import (
     Order,
     Subscription,
 )
-from orders.panels import approval_panel, quote_link_panel
 from orders.policy import (
     Decision,
     DraftFacts,
@@ -64,6 +61,9 @@ from orders.review_forms import (
     QuoteTemplateForm,
 )
 from orders.scope import CustomerNue, fetch_concurrently
+from orders.views.common import customer_scope, go, is_partial
+from orders.views.errors import TEXTS, add_form_errors, status_for
+from orders.views.panels import approval_panel, quote_link_panel
 from portal.audit import record
 from portal.impersonation import money_moving
 from portal.models import AuditKind, CustomerAccount, User
@@ -78,26 +78,15 @@ STALE_TEXT = (
 )
 
 
-def _partial(request: CustomerRequest) -> bool:
-    return bool(request.htmx and not request.htmx.history_restore_request)
-
-
 def _agent(request: CustomerRequest) -> User | None:
     """The support agent impersonating the signed-in customer user, whom records name too."""
     return getattr(request, "impersonator", None)
 
 
-def _go(request: CustomerRequest, url: str) -> HttpResponse:
-    if _partial(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
 def _customer_draft(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
     """The acting customer's order, freshly read; 404 without an acting customer."""
-    if request.nue is None:
-        raise Http404("No customer account is selected.")
-    return request.nue, request.nue.order(order_id, fresh=True)
+    nue = customer_scope(request)
+    return nue, nue.order(order_id, fresh=True)
 
 
 def _book(request: CustomerRequest) -> QuerySet[CustomerAccount]:
@@ -170,10 +159,10 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
                 total=order.total,
             )
             messages.success(request, "Approval requested. Your account manager has been told.")
-            return _go(request, reverse("orders:order_detail", args=[order.id]))
+            return go(request, reverse("orders:order_detail", args=[order.id]))
     ctx = {"order": order, "approval_panel": approval_panel(request, order, form)}
     partial_or_page = ("orders/_approval_panel.html", "review/request_approval.html")
-    template = partial_or_page[0] if _partial(request) else partial_or_page[1]
+    template = partial_or_page[0] if is_partial(request) else partial_or_page[1]
     return render(request, template, ctx, status=status)
 
 
@@ -189,7 +178,7 @@ def approval_withdraw(request: CustomerRequest, order_id: str) -> HttpResponse:
     approvals.withdraw(pending, by=request.user, via=_agent(request))
     record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)
     messages.success(request, "Approval request withdrawn. The draft can be changed again.")
-    return _go(request, reverse("orders:order_detail", args=[order.id]))
+    return go(request, reverse("orders:order_detail", args=[order.id]))
 
 
 @require_POST
@@ -222,7 +211,7 @@ def _generate_quote_link(
         order_id=order.id,
         template=link.template_id,
     )
-    if _partial(request):
+    if is_partial(request):
         ctx = {"order": order, "quote_panel": quote_link_panel(request, order)}
         return render(request, "orders/_quote_link.html", ctx)
     return redirect(back + "#quote-link")
@@ -375,9 +364,9 @@ def review_approve(request: CustomerRequest, pk: int) -> HttpResponse:
     status = _approve(request, approval, nue, order, form)
     if status is None:
         messages.success(request, f"Approved: order {order.order_number} is activated.")
-        return _go(request, reverse("orders:review_request", args=[approval.pk]))
+        return go(request, reverse("orders:review_request", args=[approval.pk]))
     return _request_page(
-        request, approval, order, status=status, partial=_partial(request), approve_form=form
+        request, approval, order, status=status, partial=is_partial(request), approve_form=form
     )
 
 
@@ -400,7 +389,7 @@ def approval_approve(request: CustomerRequest, order_id: str) -> HttpResponse:
         messages.error(
             request, " ".join(str(e) for e in form.non_field_errors() or ["Not approved."])
         )
-    return _go(request, reverse("orders:order_detail", args=[order.id]))
+    return go(request, reverse("orders:order_detail", args=[order.id]))
 
 
 def _approve(
@@ -494,7 +483,7 @@ def review_reprice(request: CustomerRequest, pk: int) -> HttpResponse:
         request,
         f"Draft {result.order.order_number} prices the order from today; the request moved to it.",
     )
-    return _go(request, reverse("orders:review_request", args=[moved.pk]))
+    return go(request, reverse("orders:review_request", args=[moved.pk]))
 
 
 @require_POST
@@ -519,10 +508,10 @@ def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
             )
             messages.success(request, f"Declined: {approval.requested_by} has been told why.")
-            return _go(request, reverse("orders:review_request", args=[approval.pk]))
+            return go(request, reverse("orders:review_request", args=[approval.pk]))
     _nue, order = _fresh_order(approval)
     return _request_page(
-        request, approval, order, status=status, partial=_partial(request), decline_form=form
+        request, approval, order, status=status, partial=is_partial(request), decline_form=form
     )
 
 

@@ -33,6 +33,7 @@ from orders.nue import (
     NueValidationError,
     OperationInProgress,
 )
+from orders.views.common import is_partial
 
 logger = logging.getLogger("orders.errors")
 
@@ -99,11 +100,6 @@ def _texts(error: NueError, status: int, request: HttpRequest) -> tuple[str, str
     return TEXTS[status]
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request
-
-
 def upstream_error_response(request: HttpRequest, error: NueError) -> HttpResponse:
     status = 502 if _refused_read(request, error) else status_for(error)
     level = logging.ERROR if isinstance(error, NueAuthError | NueProtocolError) else logging.WARNING
@@ -152,7 +148,7 @@ def _error_page(
     field_errors: dict[str, Any],
 ) -> HttpResponse:
     """The error card, or the whole page, with a button that repeats the request as it was."""
-    htmx = _is_htmx(request)
+    htmx = is_partial(request)
     target = request.htmx.target if htmx else None  # type: ignore[attr-defined]
     ctx = {
         "status": status,

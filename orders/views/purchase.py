@@ -11,18 +11,15 @@ from datetime import date
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from orders import approvals
 from orders.activation import AuditNotes, NotActivated, Stale, activate_draft, reprice
-from orders.changes import remembered_change
-from orders.errors import add_form_errors
 from orders.http import CustomerRequest
 from orders.nue import (
     Invoice,
@@ -34,8 +31,7 @@ from orders.nue import (
     PriceTag,
     Subscription,
 )
-from orders.panels import draft_panel
-from orders.policy import Decision, DraftFacts, can_prepare, decide
+from orders.policy import Decision, DraftFacts, decide
 from orders.purchase_forms import (
     ActivateForm,
     CatalogEntry,
@@ -55,24 +51,15 @@ from orders.purchase_state import (
 )
 from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
+from orders.views.changes import remembered_change
+from orders.views.common import customer_scope, go, is_partial
+from orders.views.errors import add_form_errors
+from orders.views.panels import draft_panel
 from portal.audit import record
 from portal.impersonation import actors, money_moving
 from portal.models import AuditKind
 
 ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
-
-
-def _is_partial(request: CustomerRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _buyer_nue(request: CustomerRequest) -> CustomerNue:
-    """The acting customer's Nue scope, for a member who may prepare orders (viewers may not)."""
-    if request.nue is None:
-        raise Http404("No acting customer.")
-    if not can_prepare(request.membership):
-        raise PermissionDenied("Your role may not buy for this account.")
-    return request.nue
 
 
 @dataclass(frozen=True)
@@ -102,7 +89,7 @@ def _shop(nue: CustomerNue) -> Shop:
 
 
 def _draft_for_user(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
-    nue = _buyer_nue(request)
+    nue = customer_scope(request, buyer=True)
     return nue, nue.order(order_id, fresh=True)
 
 
@@ -123,12 +110,6 @@ def already_activated(order: Order, typed_po: str) -> str:
     return text
 
 
-def _go(request: CustomerRequest, url: str) -> HttpResponse:
-    if _is_partial(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
 @require_POST
 @money_moving
 @vary_on_headers("HX-Request")
@@ -139,7 +120,7 @@ def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
         # audits) what that answer left open, and the page says what was activated, and how.
         nue.ledger.settle([order.id])
         messages.info(request, already_activated(order, request.POST.get("po_number", "")))
-        return _go(request, reverse("orders:activation_result", args=[order.id]))
+        return go(request, reverse("orders:activation_result", args=[order.id]))
     approvals.refuse_if_locked(order.id)
     verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
     if verdict.decision in (Decision.FORBIDDEN, Decision.REQUEST_APPROVAL):
@@ -187,11 +168,9 @@ def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
             status = add_form_errors(form, error, ACTIVATE_FIELDS)
         else:
             forget_draft(request, order.id)
-            return _go(request, reverse("orders:activation_result", args=[order.id]))
+            return go(request, reverse("orders:activation_result", args=[order.id]))
     ctx = {"order": order, "draft_panel": draft_panel(request, order, form)}
-    template = (
-        "orders/_draft_actions.html" if _is_partial(request) else "orders/draft_activate.html"
-    )
+    template = "orders/_draft_actions.html" if is_partial(request) else "orders/draft_activate.html"
     return render(request, template, ctx, status=status)
 
 
@@ -216,7 +195,7 @@ def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
         f"Draft {result.order.order_number} prices the same order from today; "
         f"{order.order_number} is left as it was.",
     )
-    return _go(request, reverse("orders:order_detail", args=[result.order.id]))
+    return go(request, reverse("orders:order_detail", args=[result.order.id]))
 
 
 @require_GET
@@ -243,7 +222,7 @@ def draft_discard(request: CustomerRequest, order_id: str) -> HttpResponse:
     forget_draft(request, order.id)
     record(request, AuditKind.ACTION, action="discard_draft", order_id=order.id)
     messages.success(request, f"Draft {discarded.order_number} was discarded.")
-    return _go(request, reverse("orders:new_order"))
+    return go(request, reverse("orders:new_order"))
 
 
 LINE_PATH = re.compile(r"lines\[(\d+)\]\.(.+)")
@@ -315,7 +294,7 @@ def _page(
         "schedule": schedule,
         "has_errors": bool(order_form.errors) or any(form.errors for form in lines),
     }
-    if _is_partial(request):
+    if is_partial(request):
         target = request.htmx.target if request.htmx.target in ("catalog", "preview") else "preview"
         return render(request, f"orders/new_order.html#{target}", ctx, status=status)
     return render(request, "orders/new_order.html", ctx, status=status)
@@ -324,7 +303,7 @@ def _page(
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def new_order(request: CustomerRequest) -> HttpResponse:
-    nue = _buyer_nue(request)
+    nue = customer_scope(request, buyer=True)
     shop = _shop(nue)
     today = timezone.localdate()
     if request.method == "POST":
@@ -372,7 +351,7 @@ def _create_draft(
             store_draft(request, result)
             forget_configuration(request)
             messages.success(request, f"Draft {result.order.order_number} is ready to review.")
-            return _go(request, reverse("orders:order_detail", args=[result.order.id]))
+            return go(request, reverse("orders:order_detail", args=[result.order.id]))
     return _page(request, shop, lines, order_form, None, status=status)
 
 
@@ -380,8 +359,8 @@ def _create_draft(
 @vary_on_headers("HX-Request")
 def new_order_preview(request: CustomerRequest) -> HttpResponse:
     """The live preview: keeps the configuration once it validates, answers with the preview."""
-    nue = _buyer_nue(request)
-    if not _is_partial(request):
+    nue = customer_scope(request, buyer=True)
+    if not is_partial(request):
         return new_order(request)
     if not allow_live_preview(request):
         # Nothing reaches Nue; the next pause in typing, or "Update preview", prices it again.

@@ -19,18 +19,17 @@ from typing import Any, NamedTuple
 from django import forms
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from orders import change_forms as cf
 from orders.activation import AuditNotes, NotActivated, Stale, activate_draft
 from orders.change_figures import added_add_ons, cards, credit_of, explain, money
-from orders.errors import add_form_errors
+from orders.http import CustomerRequest
 from orders.nue import (
     ChangeOrderResult,
     Invoice,
@@ -43,10 +42,12 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
-from orders.panels import approval_panel
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
 from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
+from orders.views.common import customer_scope, go, is_partial
+from orders.views.errors import add_form_errors
+from orders.views.panels import approval_panel
 from portal.impersonation import actors, money_moving
 
 # What a draft was computed from (its before/after and preview invoices) is kept in the shared
@@ -55,23 +56,7 @@ from portal.impersonation import actors, money_moving
 PREVIEW_TTL = 7 * 24 * 3600
 
 
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx and not request.htmx.history_restore_request)  # type: ignore[attr-defined]
-
-
-def _scope(request: HttpRequest) -> CustomerNue:
-    scope: CustomerNue | None = getattr(request, "nue", None)
-    if scope is None:
-        raise Http404("No acting customer.")
-    return scope
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    # Never a 302 to htmx: it would swap the next page into the form's region.
-    return HttpResponseClientRedirect(url) if request.htmx else HttpResponseRedirect(url)  # type: ignore[attr-defined]
-
-
-def _choices(request: HttpRequest, scope: CustomerNue, sub: Subscription) -> list[cf.Choice]:
+def _choices(request: CustomerRequest, scope: CustomerNue, sub: Subscription) -> list[cf.Choice]:
     # Relationships and catalog come from the shared cache; subscriptions from this request's memo.
     membership = getattr(request, "membership", None)
     return cf.choices_for(
@@ -85,7 +70,9 @@ def _choices(request: HttpRequest, scope: CustomerNue, sub: Subscription) -> lis
     )
 
 
-def _choice(request: HttpRequest, scope: CustomerNue, sub: Subscription, kind: str) -> cf.Choice:
+def _choice(
+    request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str
+) -> cf.Choice:
     if kind not in cf.KINDS_BY_SLUG:
         raise Http404("No such change.")
     return next(c for c in _choices(request, scope, sub) if c.kind.slug == kind)
@@ -95,8 +82,8 @@ def _choice(request: HttpRequest, scope: CustomerNue, sub: Subscription, kind: s
 
 
 @require_GET
-def change_start(request: HttpRequest, name: str) -> HttpResponse:
-    scope = _scope(request)
+def change_start(request: CustomerRequest, name: str) -> HttpResponse:
+    scope = customer_scope(request)
     sub = scope.subscription(name)
     choices = _choices(request, scope, sub)
     ctx = {"sub": sub, "choices": choices, "basket": _basket(request, scope)}
@@ -124,8 +111,8 @@ def _form(
 @money_moving
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
-    scope = _scope(request)
+def change_details(request: CustomerRequest, name: str, kind: str) -> HttpResponse:
+    scope = customer_scope(request)
     # On a POST this is the first read of the request: the delta is computed from Nue's state now.
     # The catalog, which the choices need, comes from the shared cache meanwhile.
     _, reads = fetch_alongside(scope.catalog, sub=lambda: scope.subscription(name))
@@ -142,7 +129,7 @@ def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
         status = 422
         if form.is_valid() and request.POST.get("action") == "basket":
             _add_to_basket(request, scope, sub, kind, form)
-            return _go(request, reverse("orders:change_basket"))
+            return go(request, reverse("orders:change_basket"))
         if form.is_valid():
             try:
                 result = _draft(scope, [(sub.name, form)], request)
@@ -151,11 +138,11 @@ def change_details(request: HttpRequest, name: str, kind: str) -> HttpResponse:
             else:
                 _remember(scope, sub, kind, form, result)
                 url = reverse("orders:change_preview", args=[sub.name, result.order.id])
-                return _go(request, url)
+                return go(request, url)
     ctx = {"sub": sub, "choice": choice, "kind": choice.kind, "form": form, "estimate": estimate}
     template = "orders/change/details.html"
     return render(
-        request, template + ("#change-form" if _partial(request) else ""), ctx, status=status
+        request, template + ("#change-form" if is_partial(request) else ""), ctx, status=status
     )
 
 
@@ -181,16 +168,16 @@ def _estimate(scope: CustomerNue, sub: Subscription, form: cf.ChangeForm) -> Est
 
 @require_POST
 @vary_on_headers("HX-Request")
-def change_estimate(request: HttpRequest, name: str, kind: str) -> HttpResponse:
+def change_estimate(request: CustomerRequest, name: str, kind: str) -> HttpResponse:
     """The live estimate beside the details form: priced while the customer edits, kept nowhere,
     so a change walked away from leaves nothing in Nue. The draft change order (with tax) is made
     only when they continue to confirm it."""
-    scope = _scope(request)
+    scope = customer_scope(request)
     sub = scope.subscription(name)
     choice = _choice(request, scope, sub, kind)
     if choice.reason:
         raise PermissionDenied(choice.reason)
-    if not allow_live_preview(request):  # type: ignore[arg-type]
+    if not allow_live_preview(request):
         response = render(request, "orders/change/_estimate_paused.html", status=429)
         response["Retry-After"] = str(LIVE_PREVIEW_WINDOW)
         return response
@@ -200,7 +187,7 @@ def change_estimate(request: HttpRequest, name: str, kind: str) -> HttpResponse:
 
 
 def _draft(
-    scope: CustomerNue, item_forms: Sequence[tuple[str, cf.ChangeForm]], request: HttpRequest
+    scope: CustomerNue, item_forms: Sequence[tuple[str, cf.ChangeForm]], request: CustomerRequest
 ) -> ChangeOrderResult:
     """Create one draft change order holding every form's changes to its subscription
     (POST /change-orders with previewInvoice)."""
@@ -317,19 +304,19 @@ def remembered_change(scope: CustomerNue, order_id: str) -> Remembered | None:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def change_preview(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
-    scope = _scope(request)
+def change_preview(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
+    scope = customer_scope(request)
     preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
     if scope.ledger.was_activated(preview.order.id):
         # Confirmed already (in this tab or another): the result, not a draft to confirm again.
-        return _go(request, reverse("orders:change_result", args=[name, order_id]))
+        return go(request, reverse("orders:change_result", args=[name, order_id]))
     return _preview_page(request, preview, status=200)
 
 
 def _preview_page(
-    request: HttpRequest,
+    request: CustomerRequest,
     preview: Preview,
     *,
     status: int,
@@ -356,17 +343,17 @@ def _preview_page(
         "approval_panel": _approval_panel(request, preview.order, verdict, stale),
     }
     template = "orders/change/preview.html"
-    if _partial(request):
+    if is_partial(request):
         template += f"#{partial}"
     return render(request, template, ctx, status=status)
 
 
 def _approval_panel(
-    request: HttpRequest, order: Order, verdict: Verdict, stale: Sequence[object]
+    request: CustomerRequest, order: Order, verdict: Verdict, stale: Sequence[object]
 ) -> dict[str, Any] | None:
     """The approval panel the whole page shows below the confirm step of a draft that needs
     approval (the confirm partial does not)."""
-    if verdict.decision != Decision.REQUEST_APPROVAL or stale or _partial(request):
+    if verdict.decision != Decision.REQUEST_APPROVAL or stale or is_partial(request):
         return None
     return approval_panel(request, order)
 
@@ -385,15 +372,15 @@ def _service_until(preview: Preview) -> date | None:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def change_quote(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
+def change_quote(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
     """Keep the draft and share it: a magic link to Nue's quote (nue-api.md §2.5)."""
-    scope = _scope(request)
+    scope = customer_scope(request)
     preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
     link = scope.magic_link(preview.order.id)
     ctx = {"preview": preview, "link": link}
-    template = "orders/change/quote.html" + ("#quote-link" if _partial(request) else "")
+    template = "orders/change/quote.html" + ("#quote-link" if is_partial(request) else "")
     return render(request, template, ctx)
 
 
@@ -402,8 +389,8 @@ def change_quote(request: HttpRequest, name: str, order_id: str) -> HttpResponse
 
 @money_moving
 @require_POST
-def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
-    scope = _scope(request)
+def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
+    scope = customer_scope(request)
     preview = _recall(scope, name, order_id)
     if preview is None:
         raise Http404("This preview has expired.")
@@ -427,7 +414,7 @@ def change_confirm(request: HttpRequest, name: str, order_id: str) -> HttpRespon
     except OperationInProgress as error:
         return _preview_page(request, preview, status=409, problem=error.message)
     # The preview stays remembered: a second click finds the order activated and lands here too.
-    return _go(request, reverse("orders:change_result", args=[name, order_id]))
+    return go(request, reverse("orders:change_result", args=[name, order_id]))
 
 
 def _reasons(previews: Sequence[Preview]) -> dict[str, str]:
@@ -436,8 +423,8 @@ def _reasons(previews: Sequence[Preview]) -> dict[str, str]:
 
 
 @require_GET
-def change_result(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
-    scope = _scope(request)
+def change_result(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
+    scope = customer_scope(request)
     order = scope.order(order_id)
     sub = scope.subscription(name)
     # A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
@@ -466,20 +453,20 @@ class BasketItem(NamedTuple):
         return cf.KINDS_BY_SLUG[self.kind]
 
 
-def _basket(request: HttpRequest, scope: CustomerNue) -> list[BasketItem]:
+def _basket(request: CustomerRequest, scope: CustomerNue) -> list[BasketItem]:
     # Per acting customer: switching customers never carries a basket across.
     stored = request.session.get(BASKET_KEY, {}).get(str(scope.account.pk), [])
     return [BasketItem(*item) for item in stored]
 
 
-def _save_basket(request: HttpRequest, scope: CustomerNue, items: Sequence[BasketItem]) -> None:
+def _save_basket(request: CustomerRequest, scope: CustomerNue, items: Sequence[BasketItem]) -> None:
     baskets = dict(request.session.get(BASKET_KEY, {}))
     baskets[str(scope.account.pk)] = [list(item) for item in items]
     request.session[BASKET_KEY] = baskets
 
 
 def _add_to_basket(
-    request: HttpRequest, scope: CustomerNue, sub: Subscription, kind: str, form: cf.ChangeForm
+    request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str, form: cf.ChangeForm
 ) -> None:
     # One change per subscription: each item is computed from its subscription as it is, so a
     # second one for the same subscription in the same change order would apply on top of it.
@@ -523,8 +510,8 @@ def _basket_key(scope: CustomerNue, basket_id: str) -> str:
 
 @money_moving
 @require_http_methods(["GET", "POST"])
-def change_basket(request: HttpRequest) -> HttpResponse:
-    scope = _scope(request)
+def change_basket(request: CustomerRequest) -> HttpResponse:
+    scope = customer_scope(request)
     # A basket filled under a buyer role must not become a draft once the role is gone.
     if request.method == "POST" and not can_prepare(getattr(request, "membership", None)):
         raise PermissionDenied("Your role may not change subscriptions.")
@@ -532,7 +519,7 @@ def change_basket(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action")
     if request.method == "POST" and action == "remove":
         _save_basket(request, scope, [i for i in items if i.name != request.POST.get("name")])
-        return _go(request, reverse("orders:change_basket"))
+        return go(request, reverse("orders:change_basket"))
     status = 200
     errors: dict[str, list[str]] = {}
     problems: list[str] = []
@@ -543,13 +530,13 @@ def change_basket(request: HttpRequest) -> HttpResponse:
             cache.set(_basket_key(scope, basket_id), basket, PREVIEW_TTL)
             # The draft page finds it by its order: what it was computed from, the reasons.
             cache.set(_preview_key(scope, basket.order.id), basket, PREVIEW_TTL)
-            return _go(request, reverse("orders:change_basket_preview", args=[basket_id]))
+            return go(request, reverse("orders:change_basket_preview", args=[basket_id]))
     ctx = {"items": items, "errors": errors, "problems": problems}
     return render(request, "orders/change/basket.html", ctx, status=status)
 
 
 def _draft_basket(
-    request: HttpRequest, scope: CustomerNue, items: Sequence[BasketItem]
+    request: CustomerRequest, scope: CustomerNue, items: Sequence[BasketItem]
 ) -> tuple[BasketPreview | None, int, dict[str, list[str]], list[str]]:
     """One draft change order for every item, each priced from its subscription as Nue has it now.
 
@@ -660,16 +647,16 @@ def _basket_preview(scope: CustomerNue, basket_id: str) -> BasketPreview:
 
 
 @require_GET
-def change_basket_preview(request: HttpRequest, basket_id: str) -> HttpResponse:
-    scope = _scope(request)
+def change_basket_preview(request: CustomerRequest, basket_id: str) -> HttpResponse:
+    scope = customer_scope(request)
     basket = _basket_preview(scope, basket_id)
     if scope.ledger.was_activated(basket.order.id):
-        return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
+        return go(request, reverse("orders:change_basket_result", args=[basket_id]))
     return _basket_page(request, basket_id, basket, status=200)
 
 
 def _basket_page(
-    request: HttpRequest,
+    request: CustomerRequest,
     basket_id: str,
     basket: BasketPreview,
     *,
@@ -693,14 +680,14 @@ def _basket_page(
         "problem": problem,
         "approval_panel": _approval_panel(request, basket.order, verdict, stale),
     }
-    template = "orders/change/basket_preview.html" + ("#confirm" if _partial(request) else "")
+    template = "orders/change/basket_preview.html" + ("#confirm" if is_partial(request) else "")
     return render(request, template, ctx, status=status)
 
 
 @money_moving
 @require_POST
-def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
-    scope = _scope(request)
+def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpResponse:
+    scope = customer_scope(request)
     basket = _basket_preview(scope, basket_id)
     actor, on_behalf_of = actors(request)
     try:
@@ -726,12 +713,12 @@ def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
         return _basket_page(request, basket_id, basket, status=409, problem=error.message)
     if not outcome.replayed:
         _save_basket(request, scope, [])
-    return _go(request, reverse("orders:change_basket_result", args=[basket_id]))
+    return go(request, reverse("orders:change_basket_result", args=[basket_id]))
 
 
 @require_GET
-def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
-    scope = _scope(request)
+def change_basket_result(request: CustomerRequest, basket_id: str) -> HttpResponse:
+    scope = customer_scope(request)
     basket = _basket_preview(scope, basket_id)
     order = scope.order(basket.order.id)
     if order.status != "Activated":

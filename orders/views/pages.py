@@ -1,8 +1,8 @@
 """Customer pages: dashboard, order history (and CSV), order detail, subscriptions, invoices.
 
 Every read goes through `request.nue`, scoped to the acting customer. A NueError a view lets
-through becomes orders.errors' 404 / friendly 5xx page or HTMX partial (orders.middleware); the
-dashboard instead settles each panel's read on its own, so one failing read costs one panel.
+through becomes orders.views.errors' 404 / friendly 5xx page or HTMX partial (orders.middleware);
+the dashboard instead settles each panel's read on its own, so one failing read costs one panel.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from orders import approvals
-from orders.errors import TEXTS, status_for
 from orders.forms import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
@@ -51,8 +50,10 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
-from orders.panels import approval_panel, draft_panel, quote_link_panel
 from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently
+from orders.views.common import customer_scope, is_partial
+from orders.views.errors import TEXTS, status_for
+from orders.views.panels import approval_panel, draft_panel, quote_link_panel
 
 logger = logging.getLogger("orders.views")
 T = TypeVar("T")
@@ -90,17 +91,6 @@ CSV_HEADER = (
     "TCV",
     "PO number",
 )
-
-
-def _partial(request: CustomerRequest) -> bool:
-    return bool(request.htmx and not request.htmx.history_restore_request)
-
-
-def _nue(request: CustomerRequest) -> CustomerNue:
-    """The acting customer's scope; without one (staff, no membership) these pages do not exist."""
-    if request.nue is None:
-        raise Http404("No customer account is selected.")
-    return request.nue
 
 
 def _today() -> date:
@@ -207,7 +197,7 @@ def home(request: CustomerRequest) -> HttpResponse:
 def dashboard(request: CustomerRequest) -> HttpResponse:
     """The three reads run at once, and the approvals summary is read from the database while
     they are in flight."""
-    nue = _nue(request)
+    nue = customer_scope(request)
     summary, reads = fetch_alongside(
         partial(approvals.for_customer, nue.account),
         **{name: _settled(partial(read, nue)) for name, (read, _) in PANELS.items()},
@@ -224,10 +214,10 @@ def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
     """One dashboard panel again (its retry button); a failure here is the upstream partial."""
     if panel not in PANELS:
         raise Http404("No such panel.")
-    if not _partial(request):
+    if not is_partial(request):
         return redirect("home")
     read, build = PANELS[panel]
-    ctx = {"today": _today(), **build(read(_nue(request)))}
+    ctx = {"today": _today(), **build(read(customer_scope(request)))}
     return render(request, f"orders/dashboard.html#{panel}", ctx)
 
 
@@ -269,7 +259,9 @@ def _filtered_orders(request: CustomerRequest, form: OrderFilterForm) -> list[Or
     # Nue filters by status itself; product names come only with the lines, read when searching.
     status = form.value("status") or None
     includes = ("orderProducts",) if form.needs_lines else ()
-    return _nue(request).orders(status=status, includes=includes, arrangement=form.arrangement)
+    return customer_scope(request).orders(
+        status=status, includes=includes, arrangement=form.arrangement
+    )
 
 
 def _query(params: QueryDict, **changes: object) -> str:
@@ -323,10 +315,10 @@ def order_list(request: CustomerRequest) -> HttpResponse:
         else None,
         "next_url": _query(request.GET, page=page.next_page_number()) if page.has_next() else None,
         "export_query": _query(request.GET, page=None),
-        "htmx_partial": _partial(request),
+        "htmx_partial": is_partial(request),
     }
     template = "orders/order_list.html"
-    if _partial(request):
+    if is_partial(request):
         template += "#order-list"
     return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
 
@@ -409,7 +401,7 @@ def _line_rows(lines: tuple[OrderLine, ...]) -> list[LineRow]:
 
 @require_GET
 def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
-    nue = _nue(request)
+    nue = customer_scope(request)
     # The approval panel's row is read while Nue answers; it is shown only if Nue then finds
     # the order among this customer's (a foreign or unknown id is the 404 page).
     approval_read, reads = fetch_alongside(
@@ -536,7 +528,7 @@ def subscription_versions(orders: list[Order], name: str) -> list[Version]:
 
 @require_GET
 def subscription_list(request: CustomerRequest) -> HttpResponse:
-    subscriptions = _nue(request).subscriptions()
+    subscriptions = customer_scope(request).subscriptions()
     # Grouped under the bundle at the top (rootId, nue-api.md §3.3): an option of an option, such
     # as a bundled Connector Runtime under Integration Pack, is listed with the rest.
     children: dict[str, list[Subscription]] = {}
@@ -549,13 +541,13 @@ def subscription_list(request: CustomerRequest) -> HttpResponse:
 
 
 def _subscription_for(request: CustomerRequest, name: str) -> Subscription:
-    return _nue(request).subscription(name)
+    return customer_scope(request).subscription(name)
 
 
 @require_GET
 def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
     subscription = _subscription_for(request, name)
-    nue = _nue(request)
+    nue = customer_scope(request)
     # The subscription itself is the page; its history is a panel: a failing read of the order
     # history costs that panel, not the page.
     reads: dict[str, Any] = fetch_concurrently(
@@ -596,7 +588,7 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
 def invoice_list(request: CustomerRequest) -> HttpResponse:
     form = InvoiceFilterForm(with_defaults(request.GET))
     per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
-    invoices = _nue(request).invoices(
+    invoices = customer_scope(request).invoices(
         page=form.value("page") or 1, limit=per_page, status=form.value("status") or None
     )
     today = _today()
@@ -611,13 +603,13 @@ def invoice_list(request: CustomerRequest) -> HttpResponse:
         "pages": max(1, -(-invoices.total // per_page)),
     }
     template = "orders/invoice_list.html"
-    if _partial(request):
+    if is_partial(request):
         template += "#invoice-list"
     return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
 
 
 def _invoice_for(request: CustomerRequest, invoice_id: str) -> Invoice:
-    return _nue(request).invoice(invoice_id)
+    return customer_scope(request).invoice(invoice_id)
 
 
 @require_GET

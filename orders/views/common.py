@@ -1,0 +1,42 @@
+"""What every view of the orders app shares: whether to answer with a partial, where to send the
+browser next, and the acting customer's Nue scope."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+from orders.http import CustomerRequest
+from orders.policy import can_prepare
+from orders.scope import CustomerNue
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """Answer with the region HTMX swaps rather than the page: an HTMX request, unless it
+    restores history (which needs the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+def go(request: HttpRequest, to: str, *args: object) -> HttpResponse:
+    """Send the browser to `to` (a URL, or a URL name and its arguments) after a write.
+
+    Never a 302 to HTMX: it would swap the next page into the form's region; HTMX is told to
+    load the page instead.
+    """
+    url = resolve_url(to, *args)
+    if is_partial(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def customer_scope(request: CustomerRequest, *, buyer: bool = False) -> CustomerNue:
+    """The acting customer's Nue scope; without one (staff, no membership chosen) the customer
+    pages do not exist (404). `buyer`: for a member whose role may prepare orders (403 else)."""
+    if request.nue is None:
+        raise Http404("No customer account is selected.")
+    if buyer and not can_prepare(request.membership):
+        raise PermissionDenied("Your role may not buy for this account.")
+    return request.nue
