@@ -1,8 +1,9 @@
 """Customer pages: dashboard, order history (and CSV), order detail, subscriptions, invoices.
 
-Every read goes through `request.nue`, scoped to the acting customer. A NueError a view lets
-through becomes orders.views.errors' 404 / friendly 5xx page or HTMX partial (orders.middleware);
-the dashboard instead settles each panel's read on its own, so one failing read costs one panel.
+Every read goes through `request.nue`, scoped to the acting customer, or an action of
+orders.actions.history that derives what the page shows. A NueError a view lets through becomes
+orders.views.errors' 404 / friendly 5xx page or HTMX partial (orders.middleware); the dashboard
+instead settles each panel's read on its own, so one failing read costs one panel.
 """
 
 from __future__ import annotations
@@ -11,61 +12,35 @@ import csv
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import (
-    Http404,
-    HttpResponse,
-    QueryDict,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from orders import approvals
+from orders.actions import history
 from orders.forms import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
     OrderFilterForm,
-    csv_number,
-    csv_text,
-    order_date,
     reportable_errors,
     with_defaults,
 )
 from orders.http import CustomerRequest
-from orders.nue import (
-    Asset,
-    Invoice,
-    NueError,
-    Order,
-    OrderLine,
-    Subscription,
-    SubscriptionChange,
-    SubscriptionSnapshot,
-)
-from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently
+from orders.nue import Invoice, NueError, Order, Subscription
 from orders.views.common import customer_scope, is_partial
 from orders.views.errors import TEXTS, status_for
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
 
 logger = logging.getLogger("orders.views")
-T = TypeVar("T")
 
-RENEWAL_WINDOW = timedelta(days=90)
-RECENT_ORDERS = 5
 # The dashboard is a glance: more open drafts than this link to the filtered history instead.
 AWAITING_SHOWN = 6
-SPEND_MONTHS = 12
-# One page of Nue's invoice list covers a year of any demo customer; more is not "at a glance".
-DASHBOARD_INVOICES = 500
-DETAIL_INCLUDES = ("orderProducts", "assets", "invoices")
 COLUMNS = (
     ("number", "Order", False),
     ("name", "Name", False),
@@ -109,75 +84,49 @@ class PanelError:
     reference: str
 
 
-def _settled(call: Callable[[], T]) -> Callable[[], T | PanelError]:
-    def run() -> T | PanelError:
-        try:
-            return call()
-        except NueError as error:
-            logger.warning(
-                "panel read failed reference=%s kind=%s",
-                error.reference,
-                type(error).__name__,
-            )
-            title, message = TEXTS.get(status_for(error), TEXTS[502])
-            return PanelError(title, message, error.reference)
-
-    return run
+def _panel_error(error: NueError) -> PanelError:
+    logger.warning("panel read failed reference=%s kind=%s", error.reference, type(error).__name__)
+    title, message = TEXTS.get(status_for(error), TEXTS[502])
+    return PanelError(title, message, error.reference)
 
 
-def _subscriptions_panel(subscriptions: list[Subscription] | PanelError) -> dict[str, Any]:
-    if isinstance(subscriptions, PanelError):
-        return {"subscriptions_error": subscriptions}
-    today = _today()
-    main = [s for s in _top_level(subscriptions) if s.status in ("Active", "Pending")]
-    # A subscription scheduled to cancel ends on its last day: it is not up for renewal.
-    renewals = [
-        s
-        for s in main
-        if s.end_date is not None
-        and s.cancels_on is None
-        and today <= s.end_date <= today + RENEWAL_WINDOW
-    ]
-    return {"active_subscriptions": main, "renewals": renewals}
+def _subscriptions_panel(subscriptions: list[Subscription] | NueError) -> dict[str, Any]:
+    if isinstance(subscriptions, NueError):
+        return {"subscriptions_error": _panel_error(subscriptions)}
+    glance = history.subscriptions_glance(subscriptions, _today())
+    return {"active_subscriptions": glance.active, "renewals": glance.renewals}
 
 
-def _activity_panel(orders: list[Order] | PanelError) -> dict[str, Any]:
-    if isinstance(orders, PanelError):
-        return {"activity_error": orders}
-    by_date = sorted(orders, key=lambda o: order_date(o) or date.min, reverse=True)
-    drafts = approvals.awaiting([o for o in by_date if o.is_draft])
+def _activity_panel(orders: list[Order] | NueError) -> dict[str, Any]:
+    if isinstance(orders, NueError):
+        return {"activity_error": _panel_error(orders)}
+    glance = history.activity_glance(orders)
     return {
-        "awaiting": drafts[:AWAITING_SHOWN],
-        "awaiting_count": len(drafts),
-        "recent_orders": by_date[:RECENT_ORDERS],
+        "awaiting": glance.awaiting[:AWAITING_SHOWN],
+        "awaiting_count": len(glance.awaiting),
+        "recent_orders": glance.recent,
     }
 
 
-def _billing_panel(invoices: list[Invoice] | PanelError) -> dict[str, Any]:
-    if isinstance(invoices, PanelError):
-        return {"billing_error": invoices}
-    today = _today()
-    months = _spend_by_month(invoices, today)
-    open_invoices = [i for i in invoices if (i.balance or 0) > 0]
-    overdue = [i for i in open_invoices if _is_overdue(i, today)]
+def _billing_panel(invoices: list[Invoice] | NueError) -> dict[str, Any]:
+    if isinstance(invoices, NueError):
+        return {"billing_error": _panel_error(invoices)}
+    glance = history.billing_glance(invoices, _today())
     return {
-        "spend_months": months,
-        "invoiced_total": sum((amount for _, amount in months), Decimal(0)),
-        "open_invoices": open_invoices,
-        "open_total": sum((i.balance or Decimal(0) for i in open_invoices), Decimal(0)),
-        "overdue_count": len(overdue),
-        "overdue_total": sum((i.balance or Decimal(0) for i in overdue), Decimal(0)),
+        "spend_months": glance.spend_months,
+        "invoiced_total": glance.invoiced_total,
+        "open_invoices": glance.open_invoices,
+        "open_total": glance.open_total,
+        "overdue_count": glance.overdue_count,
+        "overdue_total": glance.overdue_total,
     }
 
 
-def _dashboard_invoices(nue: CustomerNue) -> list[Invoice]:
-    return list(nue.invoices(page=1, limit=DASHBOARD_INVOICES).items)
-
-
-PANELS: dict[str, tuple[Callable[[CustomerNue], Any], Callable[[Any], dict[str, Any]]]] = {
-    "subscriptions-panel": (lambda nue: nue.subscriptions(), _subscriptions_panel),
-    "activity-panel": (lambda nue: nue.orders(), _activity_panel),
-    "billing-panel": (_dashboard_invoices, _billing_panel),
+# What each panel of the dashboard shows of its read (history.PANEL_READS).
+PANELS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "subscriptions-panel": _subscriptions_panel,
+    "activity-panel": _activity_panel,
+    "billing-panel": _billing_panel,
 }
 
 
@@ -195,16 +144,10 @@ def home(request: CustomerRequest) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def dashboard(request: CustomerRequest) -> HttpResponse:
-    """The three reads run at once, and the approvals summary is read from the database while
-    they are in flight."""
-    nue = customer_scope(request)
-    summary, reads = fetch_alongside(
-        partial(approvals.for_customer, nue.account),
-        **{name: _settled(partial(read, nue)) for name, (read, _) in PANELS.items()},
-    )
-    ctx: dict[str, Any] = {"today": _today(), "approvals": summary}
-    for name, (_, build) in PANELS.items():
-        ctx.update(build(reads[name]))
+    found = history.dashboard(customer_scope(request))
+    ctx: dict[str, Any] = {"today": _today(), "approvals": found.approvals}
+    for name, build in PANELS.items():
+        ctx.update(build(found.reads[name]))
     return render(request, "orders/dashboard.html", ctx)
 
 
@@ -216,52 +159,12 @@ def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
         raise Http404("No such panel.")
     if not is_partial(request):
         return redirect("home")
-    read, build = PANELS[panel]
-    ctx = {"today": _today(), **build(read(customer_scope(request)))}
+    read = history.PANEL_READS[panel](customer_scope(request))
+    ctx = {"today": _today(), **PANELS[panel](read)}
     return render(request, f"orders/dashboard.html#{panel}", ctx)
 
 
-def _spend_by_month(invoices: list[Invoice], today: date) -> list[tuple[date, Decimal]]:
-    """Invoiced amounts of the last 12 calendar months, this one included, oldest first."""
-    months = []
-    first = today.replace(day=1)
-    for _ in range(SPEND_MONTHS):
-        months.append(first)
-        first = (first - timedelta(days=1)).replace(day=1)
-    months.reverse()
-    totals = dict.fromkeys(months, Decimal(0))
-    for invoice in invoices:
-        if invoice.invoice_date is None or invoice.status == "Canceled":
-            continue
-        month = invoice.invoice_date.replace(day=1)
-        if month in totals:
-            totals[month] += invoice.amount
-    return list(totals.items())
-
-
-def _is_overdue(invoice: Invoice, today: date) -> bool:
-    return (
-        (invoice.balance or 0) > 0
-        and invoice.due_date is not None
-        and invoice.due_date < today
-        and invoice.status != "Canceled"
-    )
-
-
-def _top_level(subscriptions: list[Subscription]) -> list[Subscription]:
-    return [s for s in subscriptions if not s.is_add_on]
-
-
 # --- Order history and export ---------------------------------------------------------------------
-
-
-def _filtered_orders(request: CustomerRequest, form: OrderFilterForm) -> list[Order]:
-    # Nue filters by status itself; product names come only with the lines, read when searching.
-    status = form.value("status") or None
-    includes = ("orderProducts",) if form.needs_lines else ()
-    return customer_scope(request).orders(
-        status=status, includes=includes, arrangement=form.arrangement
-    )
 
 
 def _query(params: QueryDict, **changes: object) -> str:
@@ -275,21 +178,21 @@ def _query(params: QueryDict, **changes: object) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-def _columns(params: QueryDict, form: OrderFilterForm) -> list[dict[str, Any]]:
+def _columns(params: QueryDict, filters: history.OrderFilters) -> list[dict[str, Any]]:
     columns = []
     for key, label, numeric in COLUMNS:
-        current = form.sort_key == key
+        current = filters.sort == key
         if current:
-            next_dir = "asc" if form.descending else "desc"
+            next_dir = "asc" if filters.descending else "desc"
         else:
-            next_dir = "desc" if key in ("date", "start", "total", "acv", "number") else "asc"
+            next_dir = "desc" if key in history.DESCENDING_FIRST else "asc"
         columns.append(
             {
                 "key": key,
                 "label": label,
                 "numeric": numeric,
                 "url": _query(params, sort=key, dir=next_dir, page=None),
-                "aria_sort": ("descending" if form.descending else "ascending")
+                "aria_sort": ("descending" if filters.descending else "ascending")
                 if current
                 else None,
                 "next": "descending" if next_dir == "desc" else "ascending",
@@ -302,13 +205,15 @@ def _columns(params: QueryDict, form: OrderFilterForm) -> list[dict[str, Any]]:
 @vary_on_headers("HX-Request")
 def order_list(request: CustomerRequest) -> HttpResponse:
     form = OrderFilterForm(with_defaults(request.GET))
-    orders = _filtered_orders(request, form)
-    per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
-    page = Paginator(orders, per_page).get_page(form.value("page"))
+    filters = form.filters()
+    orders = history.order_history(customer_scope(request), filters)
+    page = Paginator(orders, form.value("per_page") or DEFAULT_PAGE_SIZE).get_page(
+        form.value("page")
+    )
     ctx = {
         "form": form,
         "page": page,
-        "columns": _columns(request.GET, form),
+        "columns": _columns(request.GET, filters),
         "filtered": any(form.value(k) for k in ("q", "status", "date_from", "date_to")),
         "previous_url": _query(request.GET, page=page.previous_page_number())
         if page.has_previous()
@@ -317,9 +222,7 @@ def order_list(request: CustomerRequest) -> HttpResponse:
         "export_query": _query(request.GET, page=None),
         "htmx_partial": is_partial(request),
     }
-    template = "orders/order_list.html"
-    if is_partial(request):
-        template += "#order-list"
+    template = "orders/order_list.html" + ("#order-list" if is_partial(request) else "")
     return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
 
 
@@ -330,11 +233,22 @@ class _Echo:
         return value
 
 
+def csv_text(value: str | None) -> str:
+    """Text for a spreadsheet cell: a leading = + - @ would make it a formula (CSV injection)."""
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_number(value: Decimal | None) -> str:
+    # Plain digits with a dot: spreadsheets read them as numbers in any locale's import dialog.
+    return "" if value is None else f"{value:.2f}"
+
+
 def _csv_rows(orders: list[Order]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
     for o in orders:
-        placed, start = order_date(o), o.start_date
+        placed, start = history.order_date(o), o.start_date
         yield writer.writerow(
             (
                 o.order_number,
@@ -360,60 +274,33 @@ def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpRespon
     """The filtered, sorted history (every page) as CSV, streamed row by row."""
     form = OrderFilterForm(with_defaults(request.GET))
     if reportable_errors(form):
-        return render(request, "orders/order_list.html", _export_error_ctx(form), status=422)
-    orders = _filtered_orders(request, form)
+        ctx: dict[str, Any] = {
+            "form": form,
+            "page": None,
+            "columns": [],
+            "filtered": True,
+            "export_query": "?",
+        }
+        return render(request, "orders/order_list.html", ctx, status=422)
+    orders = history.order_history(customer_scope(request), form.filters())
     response = StreamingHttpResponse(_csv_rows(orders), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="orders-{_today():%Y-%m-%d}.csv"'
     return response
 
 
-def _export_error_ctx(form: OrderFilterForm) -> dict[str, Any]:
-    return {"form": form, "page": None, "columns": [], "filtered": True, "export_query": "?"}
-
-
 # --- Order detail ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LineRow:
-    line: OrderLine
-    depth: int
-    parent: OrderLine | None
-
-    @property
-    def included(self) -> bool:
-        """A $0 add-on that comes with its bundle (Bundled option type)."""
-        return self.parent is not None and self.line.total_price == 0
-
-
-def _line_rows(lines: tuple[OrderLine, ...]) -> list[LineRow]:
-    rows: list[LineRow] = []
-
-    def visit(line: OrderLine, depth: int, parent: OrderLine | None) -> None:
-        rows.append(LineRow(line, depth, parent))
-        for child in line.children:
-            visit(child, depth + 1, line)
-
-    for line in lines:
-        visit(line, 0, None)
-    return rows
 
 
 @require_GET
 def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request)
-    # The approval panel's row is read while Nue answers; it is shown only if Nue then finds
-    # the order among this customer's (a foreign or unknown id is the 404 page).
-    approval_read, reads = fetch_alongside(
-        partial(approvals.LatestRead.of, order_id), order=partial(nue.order, order_id)
-    )
-    order = reads["order"]
+    order, approval_read = history.order_with_approval(nue, order_id)
     names = sorted({ln.subscription_name for ln in order.all_lines() if ln.subscription_name})
     ctx = {
         "order": order,
-        "rows": _line_rows(order.lines),
+        "rows": history.line_rows(order.lines),
         "subscription_names": names,
-        "changes": _changes(nue, order) if order.order_type == "Change" else [],
+        "changes": history.order_changes(nue, order) if order.order_type == "Change" else [],
         "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
         "approval_panel": approval_panel(request, order, read=approval_read),
         "quote_panel": quote_link_panel(request, order) if order.is_draft else None,
@@ -421,161 +308,27 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     return render(request, "orders/order_detail.html", ctx)
 
 
-def _changes(nue: CustomerNue, order: Order) -> list[SubscriptionChange]:
-    """Each subscription a change order touches: before and after.
-
-    Nue's own summary on the order is used when it sends one. Otherwise a draft's "before" is the
-    subscription as it is now, and an activated order's before/after are the versions its
-    activation closed and created, read from the orders' subscription records.
-    """
-    if order.changes:
-        return list(order.changes)
-    orders = nue.orders(includes=DETAIL_INCLUDES)
-    # The current version of each subscription (the list may carry older versions too).
-    current = {s.name: s for s in sorted(nue.subscriptions(), key=lambda s: s.version)}
-    result = []
-    touched = {ln.subscription_name for ln in order.all_lines() if ln.change_type}
-    for name in sorted(n for n in touched if n is not None):
-        lines = [ln for ln in order.all_lines() if ln.subscription_name == name]
-        types = tuple(dict.fromkeys(ln.change_type for ln in lines if ln.change_type))
-        amount = sum((ln.total_price for ln in lines), Decimal(0))
-        versions = subscription_versions(orders, name)
-        mine = next((i for i, v in enumerate(versions) if v.order.id == order.id), None)
-        if order.is_draft and name in current:
-            before, after = SubscriptionSnapshot.of(current[name]), None
-        elif mine:  # index 0 would mean this order created the subscription: nothing before it
-            before, after = versions[mine - 1].snapshot, versions[mine].snapshot
-        else:
-            continue
-        result.append(SubscriptionChange(name, types, before, after, amount))
-    return result
-
-
 # --- Subscriptions --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Version:
-    """One version of a subscription: the order that made it and the terms it set."""
-
-    number: int
-    order: Order
-    change_types: tuple[str, ...]
-    snapshot: SubscriptionSnapshot
-    differences: tuple[str, ...]
-
-
-def _snapshot(asset: Asset, number: int) -> SubscriptionSnapshot:
-    return SubscriptionSnapshot(
-        version=number,
-        product_id=asset.product_id,
-        product_name=asset.product_name,
-        price_book_entry_id=None,
-        quantity=asset.quantity if asset.quantity is not None else Decimal(0),
-        start_date=asset.start_date,
-        end_date=asset.end_date,
-        term=None,
-        status=asset.status,
-        sales_price=None,
-        total_amount=None,
-    )
-
-
-def _differences(before: SubscriptionSnapshot | None, after: SubscriptionSnapshot) -> list[str]:
-    if before is None:
-        return ["Created"]
-    found = []
-    if before.product_name != after.product_name:
-        found.append(f"Product {before.product_name} → {after.product_name}")
-    if before.quantity != after.quantity:
-        found.append(f"Quantity {before.quantity:g} → {after.quantity:g}")
-    if before.end_date != after.end_date and after.end_date is not None:
-        ends = f"{_text_day(before.end_date)} → {_text_day(after.end_date)}"
-        found.append(f"Ends {ends}")
-    if before.status != after.status:
-        found.append(f"Status {before.status} → {after.status}")
-    return found or ["No change to quantity, product or dates"]
-
-
-def _text_day(value: date | None) -> str:
-    return f"{value.day} {value:%b %Y}" if value else "—"
-
-
-def subscription_versions(orders: list[Order], name: str) -> list[Version]:
-    """The activated orders that created a version of `name`, oldest first."""
-    made = []
-    for order in orders:
-        if order.status != "Activated":
-            continue
-        asset = next((a for a in order.assets if a.name == name), None)
-        if asset is not None:
-            made.append((order, asset))
-    made.sort(key=lambda pair: (pair[0].activated_date or date.min, pair[0].order_number))
-    versions: list[Version] = []
-    for number, (order, asset) in enumerate(made, start=1):
-        snapshot = _snapshot(asset, number)
-        before = versions[-1].snapshot if versions else None
-        types = tuple(
-            dict.fromkeys(
-                ln.change_type or "New" for ln in order.all_lines() if ln.subscription_name == name
-            )
-        ) or ("New",)
-        versions.append(
-            Version(number, order, types, snapshot, tuple(_differences(before, snapshot)))
-        )
-    return versions
 
 
 @require_GET
 def subscription_list(request: CustomerRequest) -> HttpResponse:
     subscriptions = customer_scope(request).subscriptions()
-    # Grouped under the bundle at the top (rootId, nue-api.md §3.3): an option of an option, such
-    # as a bundled Connector Runtime under Integration Pack, is listed with the rest.
-    children: dict[str, list[Subscription]] = {}
-    for s in subscriptions:
-        if s.is_add_on and s.root_id is not None:
-            children.setdefault(s.root_id, []).append(s)
-    groups = [(s, children.get(s.id, [])) for s in _top_level(subscriptions)]
-    ctx = {"groups": groups, "count": len(subscriptions)}
+    ctx = {"groups": history.subscription_groups(subscriptions), "count": len(subscriptions)}
     return render(request, "orders/subscription_list.html", ctx)
-
-
-def _subscription_for(request: CustomerRequest, name: str) -> Subscription:
-    return customer_scope(request).subscription(name)
 
 
 @require_GET
 def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
-    subscription = _subscription_for(request, name)
     nue = customer_scope(request)
-    # The subscription itself is the page; its history is a panel: a failing read of the order
-    # history costs that panel, not the page.
-    reads: dict[str, Any] = fetch_concurrently(
-        subscriptions=nue.subscriptions,
-        orders=_settled(lambda: nue.orders(includes=DETAIL_INCLUDES)),
-    )
-    history_error = reads["orders"] if isinstance(reads["orders"], PanelError) else None
-    orders: list[Order] = [] if history_error else reads["orders"]
-    versions = subscription_versions(orders, subscription.name)
-    version_ids = {subscription.id} | {a.id for o in orders for a in o.assets if a.name == name}
+    subscription = nue.subscription(name)
+    found = history.subscription_history(nue, subscription)
     ctx = {
         "subscription": subscription,
-        "versions": list(reversed(versions)),
-        "pending": approvals.awaiting(
-            [
-                o
-                for o in orders
-                if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
-            ]
-        ),
-        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3); an add-on
-        # with options of its own (Integration Pack) lists those by their parentId.
-        "add_ons": [
-            s
-            for s in reads["subscriptions"]
-            if (s.root_id in version_ids or s.parent_id in version_ids) and s.id != subscription.id
-        ],
-        "history_error": history_error,
+        "versions": found.versions,
+        "pending": found.pending,
+        "add_ons": found.add_ons,
+        "history_error": _panel_error(found.error) if found.error else None,
     }
     return render(request, "orders/subscription_detail.html", ctx)
 
@@ -595,25 +348,19 @@ def invoice_list(request: CustomerRequest) -> HttpResponse:
     ctx = {
         "form": form,
         "invoices": invoices,
-        "overdue_ids": {i.id for i in invoices.items if _is_overdue(i, today)},
+        "overdue_ids": {i.id for i in invoices.items if history.is_overdue(i, today)},
         "previous_url": _query(request.GET, page=invoices.page - 1)
         if invoices.has_previous
         else None,
         "next_url": _query(request.GET, page=invoices.page + 1) if invoices.has_next else None,
         "pages": max(1, -(-invoices.total // per_page)),
     }
-    template = "orders/invoice_list.html"
-    if is_partial(request):
-        template += "#invoice-list"
+    template = "orders/invoice_list.html" + ("#invoice-list" if is_partial(request) else "")
     return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
-
-
-def _invoice_for(request: CustomerRequest, invoice_id: str) -> Invoice:
-    return customer_scope(request).invoice(invoice_id)
 
 
 @require_GET
 def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
-    invoice = _invoice_for(request, invoice_id)
-    ctx = {"invoice": invoice, "overdue": _is_overdue(invoice, _today())}
+    invoice = customer_scope(request).invoice(invoice_id)
+    ctx = {"invoice": invoice, "overdue": history.is_overdue(invoice, _today())}
     return render(request, "orders/invoice_detail.html", ctx)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from nue_emulator import faults
-from orders.forms import order_date
+from orders.actions.history import order_date
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_no_faults", "_clear_cache")]
 

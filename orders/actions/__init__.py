@@ -1,0 +1,9 @@
+"""What the portal does, as named steps with plain arguments (zulip's `actions/`): the acting
+customer's scope (orders.scope), the member or user acting, typed values. No request objects and
+no responses: views parse input with forms, call these, and render what they return.
+
+purchase.py buys (catalog, preview, drafts); changes.py and change_figures.py change
+subscriptions; activation.py is the one path that activates a draft; approvals.py and quotes.py
+are what account managers and customers do with a draft before it is activated; history.py
+derives what the pages show from Nue's records (subscription versions, spend by month).
+"""

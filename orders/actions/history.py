@@ -1,0 +1,455 @@
+"""Views of a customer's Nue records that Nue does not give as such: the dashboard's glance
+(renewals due, drafts awaiting someone, spend by month), the order history as filtered and
+sorted, an order's lines as a bundle tree and what a change order changed, and the versions of a
+subscription. Every function reads through the acting customer's scope or takes its answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
+
+from orders import approvals
+from orders.nue import (
+    Asset,
+    Invoice,
+    NueError,
+    Order,
+    OrderLine,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionSnapshot,
+)
+from orders.scope import Arrangement, CustomerNue, fetch_alongside, fetch_concurrently
+
+T = TypeVar("T")
+
+RENEWAL_WINDOW = timedelta(days=90)
+RECENT_ORDERS = 5
+SPEND_MONTHS = 12
+# One page of Nue's invoice list covers a year of any demo customer; more is not "at a glance".
+DASHBOARD_INVOICES = 500
+DETAIL_INCLUDES = ("orderProducts", "assets", "invoices")
+# Nue's order numbers (O-00000300): searching for one needs no order lines.
+ORDER_NUMBER = re.compile(r"O-\d{1,12}")
+
+
+def settled(call: Callable[[], T]) -> Callable[[], T | NueError]:
+    """`call`, answering its Nue failure instead of raising it: one failing read of a page that
+    makes several costs only what that read shows."""
+
+    def run() -> T | NueError:
+        try:
+            return call()
+        except NueError as error:
+            return error
+
+    return run
+
+
+# --- The dashboard ---------------------------------------------------------------------------
+
+
+def _dashboard_invoices(nue: CustomerNue) -> list[Invoice]:
+    return list(nue.invoices(page=1, limit=DASHBOARD_INVOICES).items)
+
+
+# Each panel of the dashboard and the read it shows.
+PANEL_READS: dict[str, Callable[[CustomerNue], Any]] = {
+    "subscriptions-panel": lambda nue: nue.subscriptions(),
+    "activity-panel": lambda nue: nue.orders(),
+    "billing-panel": _dashboard_invoices,
+}
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    approvals: approvals.CustomerApprovals
+    reads: dict[str, Any]  # per panel: its read's answer, or the NueError it failed with
+
+
+def dashboard(nue: CustomerNue) -> Dashboard:
+    """The panels' reads, at once, each settled on its own; the approvals summary is read from
+    the database while they are in flight."""
+    summary, reads = fetch_alongside(
+        partial(approvals.for_customer, nue.account),
+        **{name: settled(partial(read, nue)) for name, read in PANEL_READS.items()},
+    )
+    return Dashboard(summary, reads)
+
+
+def top_level(subscriptions: Sequence[Subscription]) -> list[Subscription]:
+    return [s for s in subscriptions if not s.is_add_on]
+
+
+@dataclass(frozen=True)
+class SubscriptionsGlance:
+    active: list[Subscription]
+    renewals: list[Subscription]
+
+
+def subscriptions_glance(subscriptions: Sequence[Subscription], today: date) -> SubscriptionsGlance:
+    main = [s for s in top_level(subscriptions) if s.status in ("Active", "Pending")]
+    # A subscription scheduled to cancel ends on its last day: it is not up for renewal.
+    renewals = [
+        s
+        for s in main
+        if s.end_date is not None
+        and s.cancels_on is None
+        and today <= s.end_date <= today + RENEWAL_WINDOW
+    ]
+    return SubscriptionsGlance(main, renewals)
+
+
+@dataclass(frozen=True)
+class ActivityGlance:
+    awaiting: list[Order]  # drafts that await someone, newest first
+    recent: list[Order]
+
+
+def activity_glance(orders: Sequence[Order]) -> ActivityGlance:
+    by_date = sorted(orders, key=lambda o: order_date(o) or date.min, reverse=True)
+    drafts = approvals.awaiting([o for o in by_date if o.is_draft])
+    return ActivityGlance(drafts, by_date[:RECENT_ORDERS])
+
+
+@dataclass(frozen=True)
+class BillingGlance:
+    spend_months: list[tuple[date, Decimal]]
+    invoiced_total: Decimal
+    open_invoices: list[Invoice]
+    open_total: Decimal
+    overdue_count: int
+    overdue_total: Decimal
+
+
+def billing_glance(invoices: Sequence[Invoice], today: date) -> BillingGlance:
+    months = spend_by_month(invoices, today)
+    open_invoices = [i for i in invoices if (i.balance or 0) > 0]
+    overdue = [i for i in open_invoices if is_overdue(i, today)]
+    return BillingGlance(
+        spend_months=months,
+        invoiced_total=sum((amount for _, amount in months), Decimal(0)),
+        open_invoices=open_invoices,
+        open_total=sum((i.balance or Decimal(0) for i in open_invoices), Decimal(0)),
+        overdue_count=len(overdue),
+        overdue_total=sum((i.balance or Decimal(0) for i in overdue), Decimal(0)),
+    )
+
+
+def spend_by_month(invoices: Sequence[Invoice], today: date) -> list[tuple[date, Decimal]]:
+    """Invoiced amounts of the last 12 calendar months, this one included, oldest first."""
+    months = []
+    first = today.replace(day=1)
+    for _ in range(SPEND_MONTHS):
+        months.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    months.reverse()
+    totals = dict.fromkeys(months, Decimal(0))
+    for invoice in invoices:
+        if invoice.invoice_date is None or invoice.status == "Canceled":
+            continue
+        month = invoice.invoice_date.replace(day=1)
+        if month in totals:
+            totals[month] += invoice.amount
+    return list(totals.items())
+
+
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    return (
+        (invoice.balance or 0) > 0
+        and invoice.due_date is not None
+        and invoice.due_date < today
+        and invoice.status != "Canceled"
+    )
+
+
+# --- The order history ---------------------------------------------------------------------------
+
+
+def order_date(order: Order) -> date | None:
+    """When the order was placed; a draft has not been, so its creation date stands in."""
+    return order.order_placed_date or order.created_date
+
+
+SORTS: dict[str, Callable[[Order], Any]] = {
+    "number": lambda o: o.order_number,
+    "name": lambda o: (o.name or "").casefold(),
+    "status": lambda o: o.status,
+    "date": lambda o: order_date(o),
+    "start": lambda o: o.start_date,
+    "total": lambda o: o.total,
+    "acv": lambda o: o.order_acv,
+}
+# Dates and amounts read best newest / largest first; text columns A to Z.
+DESCENDING_FIRST = ("date", "start", "total", "acv", "number")
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """How the order history is searched, filtered and sorted (Nue lists a customer's orders
+    without paging, nue-api.md §5.18, so it happens here, on the typed orders)."""
+
+    q: str = ""
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "date"
+    descending: bool = True
+
+    @property
+    def needs_lines(self) -> bool:
+        """Product names come only with the order lines; an order number is in the header."""
+        q = self.q.strip()
+        return bool(q) and ORDER_NUMBER.fullmatch(q.upper()) is None
+
+    @property
+    def arrangement(self) -> Arrangement[Order]:
+        """Search, filters and sort, as Nue's answer is to be arranged (once per answer)."""
+        key = (self.q, self.status, self.date_from, self.date_to, self.sort, self.descending)
+        return Arrangement(key, self.arrange)
+
+    def arrange(self, orders: Sequence[Order]) -> list[Order]:
+        q = self.q.strip().casefold()
+        status, start, end = self.status, self.date_from, self.date_to
+        kept = list(orders)
+        if status or start or end or q:
+            kept = [order for order in kept if _keeps(order, q, status, start, end)]
+        # Lists run to 10,000 orders: each key is computed once, and the sort moves positions
+        # rather than (key, order) pairs, so no container per order is allocated for the
+        # garbage collector to scan.
+        key = SORTS[self.sort]
+        keys = [key(order) for order in kept]
+        ranked = sorted(
+            (i for i, k in enumerate(keys) if k is not None),
+            key=keys.__getitem__,
+            reverse=self.descending,
+        )
+        # Orders without the sorted value (a draft's ACV, say) go last in either direction.
+        return [kept[i] for i in ranked] + [o for o, k in zip(kept, keys, strict=True) if k is None]
+
+
+def _keeps(order: Order, q: str, status: str | None, start: date | None, end: date | None) -> bool:
+    if status and order.status.casefold() != status:
+        return False
+    if start or end:
+        day = order_date(order)
+        if day is None or (start and day < start) or (end and day > end):
+            return False
+    return not q or _matches(order, q)
+
+
+def _matches(order: Order, q: str) -> bool:
+    texts = [order.order_number, order.name or "", order.po_number or ""]
+    texts.extend(line.product_name for line in order.all_lines())
+    return any(q in text.casefold() for text in texts)
+
+
+def order_history(nue: CustomerNue, filters: OrderFilters) -> list[Order]:
+    # Nue filters by status itself; product names come only with the lines, read when searching.
+    includes = ("orderProducts",) if filters.needs_lines else ()
+    return nue.orders(status=filters.status, includes=includes, arrangement=filters.arrangement)
+
+
+# --- One order ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineRow:
+    line: OrderLine
+    depth: int
+    parent: OrderLine | None
+
+    @property
+    def included(self) -> bool:
+        """A $0 add-on that comes with its bundle (Bundled option type)."""
+        return self.parent is not None and self.line.total_price == 0
+
+
+def line_rows(lines: Sequence[OrderLine]) -> list[LineRow]:
+    """An order's lines as its bundle tree, depth first."""
+    rows: list[LineRow] = []
+
+    def visit(line: OrderLine, depth: int, parent: OrderLine | None) -> None:
+        rows.append(LineRow(line, depth, parent))
+        for child in line.children:
+            visit(child, depth + 1, line)
+
+    for line in lines:
+        visit(line, 0, None)
+    return rows
+
+
+def order_changes(nue: CustomerNue, order: Order) -> list[SubscriptionChange]:
+    """Each subscription a change order touches: before and after.
+
+    Nue's own summary on the order is used when it sends one. Otherwise a draft's "before" is the
+    subscription as it is now, and an activated order's before/after are the versions its
+    activation closed and created, read from the orders' subscription records.
+    """
+    if order.changes:
+        return list(order.changes)
+    orders = nue.orders(includes=DETAIL_INCLUDES)
+    # The current version of each subscription (the list may carry older versions too).
+    current = {s.name: s for s in sorted(nue.subscriptions(), key=lambda s: s.version)}
+    result = []
+    touched = {ln.subscription_name for ln in order.all_lines() if ln.change_type}
+    for name in sorted(n for n in touched if n is not None):
+        lines = [ln for ln in order.all_lines() if ln.subscription_name == name]
+        types = tuple(dict.fromkeys(ln.change_type for ln in lines if ln.change_type))
+        amount = sum((ln.total_price for ln in lines), Decimal(0))
+        versions = subscription_versions(orders, name)
+        mine = next((i for i, v in enumerate(versions) if v.order.id == order.id), None)
+        if order.is_draft and name in current:
+            before, after = SubscriptionSnapshot.of(current[name]), None
+        elif mine:  # index 0 would mean this order created the subscription: nothing before it
+            before, after = versions[mine - 1].snapshot, versions[mine].snapshot
+        else:
+            continue
+        result.append(SubscriptionChange(name, types, before, after, amount))
+    return result
+
+
+def order_with_approval(nue: CustomerNue, order_id: str) -> tuple[Order, approvals.LatestRead]:
+    """The order, and its latest approval request, read from the database while Nue answers;
+    the request is for showing only once Nue finds the order among this customer's (a foreign or
+    unknown id raises NueNotFound)."""
+    approval_read, reads = fetch_alongside(
+        partial(approvals.LatestRead.of, order_id), order=partial(nue.order, order_id)
+    )
+    return reads["order"], approval_read
+
+
+# --- Subscriptions --------------------------------------------------------------------------------
+
+
+def subscription_groups(
+    subscriptions: Sequence[Subscription],
+) -> list[tuple[Subscription, list[Subscription]]]:
+    """Each top-level subscription with its add-ons.
+
+    Grouped under the bundle at the top (rootId, nue-api.md §3.3): an option of an option, such
+    as a bundled Connector Runtime under Integration Pack, is listed with the rest.
+    """
+    children: dict[str, list[Subscription]] = {}
+    for s in subscriptions:
+        if s.is_add_on and s.root_id is not None:
+            children.setdefault(s.root_id, []).append(s)
+    return [(s, children.get(s.id, [])) for s in top_level(subscriptions)]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a subscription: the order that made it and the terms it set."""
+
+    number: int
+    order: Order
+    change_types: tuple[str, ...]
+    snapshot: SubscriptionSnapshot
+    differences: tuple[str, ...]
+
+
+def _snapshot(asset: Asset, number: int) -> SubscriptionSnapshot:
+    return SubscriptionSnapshot(
+        version=number,
+        product_id=asset.product_id,
+        product_name=asset.product_name,
+        price_book_entry_id=None,
+        quantity=asset.quantity if asset.quantity is not None else Decimal(0),
+        start_date=asset.start_date,
+        end_date=asset.end_date,
+        term=None,
+        status=asset.status,
+        sales_price=None,
+        total_amount=None,
+    )
+
+
+def _differences(before: SubscriptionSnapshot | None, after: SubscriptionSnapshot) -> list[str]:
+    if before is None:
+        return ["Created"]
+    found = []
+    if before.product_name != after.product_name:
+        found.append(f"Product {before.product_name} → {after.product_name}")
+    if before.quantity != after.quantity:
+        found.append(f"Quantity {before.quantity:g} → {after.quantity:g}")
+    if before.end_date != after.end_date and after.end_date is not None:
+        ends = f"{_text_day(before.end_date)} → {_text_day(after.end_date)}"
+        found.append(f"Ends {ends}")
+    if before.status != after.status:
+        found.append(f"Status {before.status} → {after.status}")
+    return found or ["No change to quantity, product or dates"]
+
+
+def _text_day(value: date | None) -> str:
+    return f"{value.day} {value:%b %Y}" if value else "—"
+
+
+def subscription_versions(orders: Sequence[Order], name: str) -> list[Version]:
+    """The activated orders that created a version of `name`, oldest first."""
+    made = []
+    for order in orders:
+        if order.status != "Activated":
+            continue
+        asset = next((a for a in order.assets if a.name == name), None)
+        if asset is not None:
+            made.append((order, asset))
+    made.sort(key=lambda pair: (pair[0].activated_date or date.min, pair[0].order_number))
+    versions: list[Version] = []
+    for number, (order, asset) in enumerate(made, start=1):
+        snapshot = _snapshot(asset, number)
+        before = versions[-1].snapshot if versions else None
+        types = tuple(
+            dict.fromkeys(
+                ln.change_type or "New" for ln in order.all_lines() if ln.subscription_name == name
+            )
+        ) or ("New",)
+        versions.append(
+            Version(number, order, types, snapshot, tuple(_differences(before, snapshot)))
+        )
+    return versions
+
+
+@dataclass(frozen=True)
+class SubscriptionHistory:
+    """What a subscription's page shows beside the subscription itself."""
+
+    versions: list[Version]  # newest first
+    pending: list[Order]  # drafts that change it and await someone
+    add_ons: list[Subscription]
+    error: NueError | None  # the order history could not be read: no versions, no drafts
+
+
+def subscription_history(nue: CustomerNue, subscription: Subscription) -> SubscriptionHistory:
+    """The subscription's versions, its drafts and its add-ons. Its history is read from the
+    orders, settled on its own: a failing read of the order history costs that, not the page."""
+    reads: dict[str, Any] = fetch_concurrently(
+        subscriptions=nue.subscriptions,
+        orders=settled(lambda: nue.orders(includes=DETAIL_INCLUDES)),
+    )
+    error = reads["orders"] if isinstance(reads["orders"], NueError) else None
+    orders: list[Order] = [] if error else reads["orders"]
+    name = subscription.name
+    version_ids = {subscription.id} | {a.id for o in orders for a in o.assets if a.name == name}
+    drafts = [
+        o
+        for o in orders
+        if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
+    ]
+    return SubscriptionHistory(
+        versions=list(reversed(subscription_versions(orders, name))),
+        pending=approvals.awaiting(drafts),
+        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3); an add-on
+        # with options of its own (Integration Pack) lists those by their parentId.
+        add_ons=[
+            s
+            for s in reads["subscriptions"]
+            if (s.root_id in version_ids or s.parent_id in version_ids) and s.id != subscription.id
+        ],
+        error=error,
+    )
