@@ -269,8 +269,8 @@ def approve(
     *,
     manager: User,
 ) -> ActivationResult | None:
-    """Activate the draft (`activate`: orders.activation's one path, as the manager), then mark
-    the request approved.
+    """Activate the draft (`activate`: orders.actions.activation's one path, as the manager),
+    then mark the request approved.
 
     The activation comes first: if Nue or the policy refuses, the request stays pending. If
     another manager's approval already activated it, the ledger replays that result (or the

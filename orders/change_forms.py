@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from django import forms
 
-from orders.fields import WholeNumberField
+from orders.forms.fields import WholeNumberField
 from orders.nue import AddOn, AssetChange, Product, ProductOption, ProductRelationship, Subscription
 from orders.templatetags.dates import day_text
 

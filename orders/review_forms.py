@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from orders.fields import PlainTextField
+from orders.forms.fields import PlainTextField
 
 MAX_COMMENT = 2000
 # Quote templates are configured in the Nue account and no API lists them (nue-api.md §2.3);

@@ -94,6 +94,15 @@ def pending(
     }
 
 
+def pending_from(
+    spec: Mapping[str, Any], kind: AuditKind, *, reason: str = "", **details: Any
+) -> dict[str, Any]:
+    """Another event of the request `spec` (a `pending` one) describes: the same people, place
+    and customer, with its own kind, reason and details. Code that holds no request (an action
+    of the orders app) describes its events from the spec its view built."""
+    return {**spec, "kind": str(kind), "reason": reason, "details": details}
+
+
 def write(spec: Mapping[str, Any], **more: Any) -> AuditEvent:
     """The event `pending` described, with `more` details (what the outcome adds)."""
     return AuditEvent.objects.create(

@@ -52,9 +52,6 @@ def settled(call: Callable[[], T]) -> Callable[[], T | NueError]:
     return run
 
 
-# --- The dashboard ---------------------------------------------------------------------------
-
-
 def _dashboard_invoices(nue: CustomerNue) -> list[Invoice]:
     return list(nue.invoices(page=1, limit=DASHBOARD_INVOICES).items)
 
@@ -169,9 +166,6 @@ def is_overdue(invoice: Invoice, today: date) -> bool:
     )
 
 
-# --- The order history ---------------------------------------------------------------------------
-
-
 def order_date(order: Order) -> date | None:
     """When the order was placed; a draft has not been, so its creation date stands in."""
     return order.order_placed_date or order.created_date
@@ -256,9 +250,6 @@ def order_history(nue: CustomerNue, filters: OrderFilters) -> list[Order]:
     return nue.orders(status=filters.status, includes=includes, arrangement=filters.arrangement)
 
 
-# --- One order ------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class LineRow:
     line: OrderLine
@@ -323,9 +314,6 @@ def order_with_approval(nue: CustomerNue, order_id: str) -> tuple[Order, approva
         partial(approvals.LatestRead.of, order_id), order=partial(nue.order, order_id)
     )
     return reads["order"], approval_read
-
-
-# --- Subscriptions --------------------------------------------------------------------------------
 
 
 def subscription_groups(

@@ -4,7 +4,7 @@ Each step is a real URL that works as a plain form post; HTMX swaps the form reg
 customer edits the details, a live estimate prices the change with nothing kept; the draft change
 order is created, taxed, from a fresh read of the subscription when they go on to preview it, and
 activated only if the subscription is still what the draft was computed from
-(orders.activation). What a preview shows is worked out in orders.change_figures.
+(orders.actions.activation). What a preview shows is worked out in orders.change_figures.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from orders import change_forms as cf
-from orders.activation import AuditNotes, NotActivated, Stale, activate_draft
+from orders.actions.activation import AuditNotes, NotActivated, Stale
 from orders.change_figures import added_add_ons, cards, credit_of, explain, money
 from orders.http import CustomerRequest
 from orders.nue import (
@@ -45,7 +45,7 @@ from orders.nue import (
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
 from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
-from orders.views.common import customer_scope, go, is_partial
+from orders.views.common import activate, customer_scope, go, is_partial
 from orders.views.errors import add_form_errors
 from orders.views.panels import approval_panel
 from portal.impersonation import actors, money_moving
@@ -78,9 +78,6 @@ def _choice(
     return next(c for c in _choices(request, scope, sub) if c.kind.slug == kind)
 
 
-# --- Step 1: choose ---------------------------------------------------------------------------
-
-
 @require_GET
 def change_start(request: CustomerRequest, name: str) -> HttpResponse:
     scope = customer_scope(request)
@@ -88,9 +85,6 @@ def change_start(request: CustomerRequest, name: str) -> HttpResponse:
     choices = _choices(request, scope, sub)
     ctx = {"sub": sub, "choices": choices, "basket": _basket(request, scope)}
     return render(request, "orders/change/start.html", ctx)
-
-
-# --- Step 2: details --------------------------------------------------------------------------
 
 
 def _form(
@@ -207,9 +201,6 @@ def _draft(
     return result
 
 
-# --- Remembered previews ---------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class Preview:
     """A draft change order as it was previewed."""
@@ -299,9 +290,6 @@ def remembered_change(scope: CustomerNue, order_id: str) -> Remembered | None:
     return None
 
 
-# --- Step 3: preview --------------------------------------------------------------------------
-
-
 @require_GET
 @vary_on_headers("HX-Request")
 def change_preview(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
@@ -384,9 +372,6 @@ def change_quote(request: CustomerRequest, name: str, order_id: str) -> HttpResp
     return render(request, template, ctx)
 
 
-# --- Step 4: confirm --------------------------------------------------------------------------
-
-
 @money_moving
 @require_POST
 def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
@@ -396,14 +381,14 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
         raise Http404("This preview has expired.")
     actor, on_behalf_of = actors(request)
     try:
-        activate_draft(
+        activate(
+            request,
             scope,
             preview.order.id,
             membership=getattr(request, "membership", None),
             actor=actor,
             on_behalf_of=on_behalf_of,
             previewed=preview.changes,
-            request=request,
             notes=AuditNotes(reasons=_reasons([preview]), asked={preview.name: preview.asked}),
         )
     except NotActivated as refused:
@@ -436,8 +421,6 @@ def change_result(request: CustomerRequest, name: str, order_id: str) -> HttpRes
     ctx = {"order": order, "sub": sub, "changed": name in touched, "add_ons": add_ons}
     return render(request, "orders/change/result.html", ctx)
 
-
-# --- The basket: changes to several subscriptions, previewed and confirmed together -------------
 
 BASKET_KEY = "change_basket"
 
@@ -691,14 +674,14 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
     basket = _basket_preview(scope, basket_id)
     actor, on_behalf_of = actors(request)
     try:
-        outcome = activate_draft(
+        outcome = activate(
+            request,
             scope,
             basket.order.id,
             membership=getattr(request, "membership", None),
             actor=actor,
             on_behalf_of=on_behalf_of,
             previewed=basket.changes,
-            request=request,
             notes=AuditNotes(
                 reasons=_reasons(basket.items),
                 asked={item.name: item.asked for item in basket.items},

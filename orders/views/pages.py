@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from orders.actions import history
-from orders.forms import (
+from orders.forms.pages import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
     OrderFilterForm,
@@ -70,9 +70,6 @@ CSV_HEADER = (
 
 def _today() -> date:
     return timezone.localdate()
-
-
-# --- Dashboard ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -162,9 +159,6 @@ def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
     read = history.PANEL_READS[panel](customer_scope(request))
     ctx = {"today": _today(), **PANELS[panel](read)}
     return render(request, f"orders/dashboard.html#{panel}", ctx)
-
-
-# --- Order history and export ---------------------------------------------------------------------
 
 
 def _query(params: QueryDict, **changes: object) -> str:
@@ -288,9 +282,6 @@ def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpRespon
     return response
 
 
-# --- Order detail ---------------------------------------------------------------------------------
-
-
 @require_GET
 def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request)
@@ -306,9 +297,6 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
         "quote_panel": quote_link_panel(request, order) if order.is_draft else None,
     }
     return render(request, "orders/order_detail.html", ctx)
-
-
-# --- Subscriptions --------------------------------------------------------------------------------
 
 
 @require_GET
@@ -331,9 +319,6 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
         "history_error": _panel_error(found.error) if found.error else None,
     }
     return render(request, "orders/subscription_detail.html", ctx)
-
-
-# --- Invoices -------------------------------------------------------------------------------------
 
 
 @require_GET

@@ -15,6 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders import approvals
+from orders.actions.purchase import stored_draft
+from orders.actions.schedule import build_schedule
+from orders.forms.purchase import ActivateForm
 from orders.nue import Order
 from orders.policy import (
     Decision,
@@ -24,9 +27,6 @@ from orders.policy import (
     can_withdraw_approval,
     decide,
 )
-from orders.purchase_forms import ActivateForm
-from orders.purchase_schedule import build_schedule
-from orders.purchase_state import stored_draft
 from orders.review_forms import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
 from portal.models import CustomerAccount
 
@@ -40,7 +40,8 @@ def draft_panel(
     membership = getattr(request, "membership", None)
     verdict = decide(membership, DraftFacts.of(order), timezone.localdate())
     decision = verdict.decision
-    stored = stored_draft(request, order.id)
+    customer = getattr(request, "customer", None)
+    stored = stored_draft(customer, order.id) if customer is not None else None
     schedule = None
     if stored is not None and stored["invoices"]:
         schedule = build_schedule(stored["invoices"], today=timezone.localdate())

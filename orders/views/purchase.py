@@ -1,11 +1,11 @@
-"""The purchase flow: configure a new order with a live invoice preview, create the draft,
-activate or discard it (issue 6; nue-api.md §2.1, §2.4, §2.5)."""
+"""The purchase flow's pages: configure a new order with a live invoice preview, create the
+draft, activate, re-price or discard it (issue 6). What they do is orders.actions.purchase and
+orders.actions.activation; the configuration in progress lives in the session (per customer), so
+it survives a failed Nue call and a reload."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from django import forms
@@ -19,40 +19,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from orders import approvals
-from orders.activation import AuditNotes, NotActivated, Stale, activate_draft, reprice
+from orders.actions import purchase
+from orders.actions.activation import NotActivated, Stale, reprice
+from orders.actions.schedule import Schedule
+from orders.forms.purchase import ActivateForm, CatalogFilterForm, LineForm, OrderConfiguration
 from orders.http import CustomerRequest
-from orders.nue import (
-    Invoice,
-    NueConflict,
-    NueError,
-    NueValidationError,
-    Order,
-    PriceBookEntry,
-    PriceTag,
-    Subscription,
-)
+from orders.nue import NueConflict, NueError, NueValidationError, Order
 from orders.policy import Decision, DraftFacts, decide
-from orders.purchase_forms import (
-    ActivateForm,
-    CatalogEntry,
-    CatalogFilterForm,
-    LineForm,
-    OrderConfiguration,
-    buyable,
-    entry_names,
-)
-from orders.purchase_schedule import Schedule, build_schedule
-from orders.purchase_state import (
-    forget_configuration,
-    forget_draft,
-    save_configuration,
-    saved_configuration,
-    store_draft,
-)
-from orders.scope import CustomerNue, fetch_alongside
+from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
-from orders.views.changes import remembered_change
-from orders.views.common import customer_scope, go, is_partial
+from orders.views.changes import Remembered, remembered_change
+from orders.views.common import activate, customer_scope, go, is_partial
 from orders.views.errors import add_form_errors
 from orders.views.panels import draft_panel
 from portal.audit import record
@@ -60,39 +37,8 @@ from portal.impersonation import actors, money_moving
 from portal.models import AuditKind
 
 ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
-
-
-@dataclass(frozen=True)
-class Shop:
-    """What configuring a new order needs from Nue: the catalog, tags and subscriptions."""
-
-    catalog: dict[str, CatalogEntry]
-    names: dict[str, tuple[str, PriceBookEntry]]
-    tags: list[PriceTag]
-    subscriptions: list[Subscription]
-
-    def line_forms(self, config: OrderConfiguration, today: date) -> list[LineForm]:
-        return config.forms(self.catalog, self.names, self.subscriptions, self.tags, today)
-
-
-def _shop(nue: CustomerNue) -> Shop:
-    # The catalog and tags come from the shared cache while Nue lists the subscriptions.
-    (catalog, tags), reads = fetch_alongside(
-        lambda: (nue.catalog(), nue.price_tags()), subscriptions=nue.subscriptions
-    )
-    return Shop(
-        catalog=buyable(catalog),
-        names=entry_names(catalog),
-        tags=[t for t in tags if t.active],
-        subscriptions=reads["subscriptions"],
-    )
-
-
-def _draft_for_user(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
-    nue = customer_scope(request, buyer=True)
-    return nue, nue.order(order_id, fresh=True)
-
-
+CONFIG_KEY = "purchase:config:{customer}"
+LINE_PATH = re.compile(r"lines\[(\d+)\]\.(.+)")
 STALE_TEXT = (
     "A subscription this change order changes has changed since it was priced: activating it "
     "would apply the change on top of something else. Nothing was changed; preview the change "
@@ -100,87 +46,120 @@ STALE_TEXT = (
 )
 
 
-def already_activated(order: Order, typed_po: str) -> str:
-    """What a second submit of an activated order is told: no PO it typed is silently dropped."""
-    text = f"Order {order.order_number} was already activated"
-    text += f" with PO number {order.po_number}." if order.po_number else " without a PO number."
-    typed_po = typed_po.strip()
-    if typed_po and typed_po != (order.po_number or ""):
-        text += f" The PO number {typed_po} you entered was not applied."
-    return text
+def _config_key(request: CustomerRequest) -> str:
+    customer = request.customer
+    return CONFIG_KEY.format(customer=customer.pk if customer is not None else "none")
+
+
+def _saved_configuration(request: CustomerRequest) -> dict[str, list[str]] | None:
+    data = request.session.get(_config_key(request))
+    return data if isinstance(data, dict) else None
+
+
+def _save_configuration(request: CustomerRequest, data: dict[str, list[str]]) -> None:
+    session = request.session
+    if session.get(_config_key(request)) == data:
+        return  # the change and input events of one edit send the same configuration twice
+    session[_config_key(request)] = data
+    # Saved now, not by SessionMiddleware: it skips the save when the response is a 5xx, which
+    # is exactly when the configuration must survive (a failed preview or draft call). An
+    # existing session needs no second write by the middleware.
+    existed = session.session_key is not None
+    session.save()
+    session.modified = not existed
+
+
+def _line_forms(shop: purchase.Shop, config: OrderConfiguration, today: date) -> list[LineForm]:
+    return config.forms(shop.catalog, shop.names, shop.subscriptions, shop.tags, today)
 
 
 @require_POST
 @money_moving
 @vary_on_headers("HX-Request")
 def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
-    nue, order = _draft_for_user(request, order_id)
+    nue = customer_scope(request, buyer=True)
+    order = nue.order(order_id, fresh=True)
     if order.status == "Activated":
         # A second click, another tab, or a retry after a lost answer: the ledger settles (and
         # audits) what that answer left open, and the page says what was activated, and how.
         nue.ledger.settle([order.id])
-        messages.info(request, already_activated(order, request.POST.get("po_number", "")))
-        return go(request, reverse("orders:activation_result", args=[order.id]))
+        typed_po = request.POST.get("po_number", "")
+        messages.info(request, purchase.already_activated(order, typed_po))
+        return go(request, "orders:activation_result", order.id)
     approvals.refuse_if_locked(order.id)
     verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
     if verdict.decision in (Decision.FORBIDDEN, Decision.REQUEST_APPROVAL):
         raise PermissionDenied(verdict.reason)
     remembered = remembered_change(nue, order.id)
-    reasons = remembered.reasons if remembered else {}
-    form = ActivateForm(request.POST, cancels=verdict.facts.cancels and not reasons)
-    status = 422
+    asks_reason = verdict.facts.cancels and not (remembered and remembered.reasons)
+    form = ActivateForm(request.POST, cancels=asks_reason)
+    status: int | None
     if verdict.decision == Decision.EXPIRED:
         # Refused before anything is sent; the page offers to re-price it from today.
         form.is_valid()
         form.add_error(None, verdict.reason)
         status = 409
-    elif form.is_valid():
-        actor, on_behalf_of = actors(request)
-        typed = form.cleaned_data["reason"]
-        if verdict.facts.cancels and (typed or not reasons):
-            # What the admin says here is the latest word; else the wizard's reason.
-            reasons = dict.fromkeys(verdict.facts.subscriptions, typed)
-        po_number = form.cleaned_data["po_number"]
-        notes = AuditNotes(
-            reasons=reasons,
-            asked={p.name: p.asked for p in remembered.items} if remembered else {},
-            details={"po_number": po_number},
-        )
-        try:
-            activate_draft(
-                nue,
-                order.id,
-                membership=request.membership,
-                actor=actor,
-                on_behalf_of=on_behalf_of,
-                previewed=remembered.changes if remembered else (),
-                po_number=po_number or None,
-                po_date=form.cleaned_data["po_date"],
-                request=request,
-                notes=notes,
-            )
-        except NotActivated as refused:
-            raise PermissionDenied(refused.verdict.reason) from None
-        except Stale:
-            form.add_error(None, STALE_TEXT)
-            status = 409
-        except (NueValidationError, NueConflict) as error:
-            status = add_form_errors(form, error, ACTIVATE_FIELDS)
-        else:
-            forget_draft(request, order.id)
-            return go(request, reverse("orders:activation_result", args=[order.id]))
+    else:
+        status = _activate(request, nue, order, form, remembered)
+        if status is None:
+            purchase.forget_draft(nue.account, order.id)
+            return go(request, "orders:activation_result", order.id)
     ctx = {"order": order, "draft_panel": draft_panel(request, order, form)}
     template = "orders/_draft_actions.html" if is_partial(request) else "orders/draft_activate.html"
     return render(request, template, ctx, status=status)
+
+
+def _activate(
+    request: CustomerRequest,
+    nue: CustomerNue,
+    order: Order,
+    form: ActivateForm,
+    remembered: Remembered | None,
+) -> int | None:
+    """Activate the draft as the form asks, with what the change wizard remembers of it: None
+    once it is activated, else the status the form's errors go back with."""
+    if not form.is_valid():
+        return 422
+    actor, on_behalf_of = actors(request)
+    po_number = form.cleaned_data["po_number"]
+    notes = purchase.activation_notes(
+        DraftFacts.of(order),
+        reasons=remembered.reasons if remembered else {},
+        asked={p.name: p.asked for p in remembered.items} if remembered else {},
+        typed_reason=form.cleaned_data["reason"],
+        po_number=po_number,
+    )
+    try:
+        activate(
+            request,
+            nue,
+            order.id,
+            membership=request.membership,
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            previewed=remembered.changes if remembered else (),
+            po_number=po_number or None,
+            po_date=form.cleaned_data["po_date"],
+            notes=notes,
+        )
+    except NotActivated as refused:
+        raise PermissionDenied(refused.verdict.reason) from None
+    except Stale:
+        form.add_error(None, STALE_TEXT)
+        return 409
+    except (NueValidationError, NueConflict) as error:
+        return add_form_errors(form, error, ACTIVATE_FIELDS)
+    return None
 
 
 @require_POST
 @vary_on_headers("HX-Request")
 def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
     """An expired draft again from today, as a new draft (the old one stays as it is)."""
-    nue, order = _draft_for_user(request, order_id)
+    nue = customer_scope(request, buyer=True)
+    order = nue.order(order_id, fresh=True)
     result = reprice(nue, order)
-    store_draft(request, result)
+    purchase.store_draft(nue.account, result)
     record(
         request,
         AuditKind.ACTION,
@@ -195,19 +174,18 @@ def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
         f"Draft {result.order.order_number} prices the same order from today; "
         f"{order.order_number} is left as it was.",
     )
-    return go(request, reverse("orders:order_detail", args=[result.order.id]))
+    return go(request, "orders:order_detail", result.order.id)
 
 
 @require_GET
 def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
-    nue, order = _draft_for_user(request, order_id)
+    nue = customer_scope(request, buyer=True)
+    order = nue.order(order_id, fresh=True)
     if order.status != "Activated":
         return redirect("orders:order_detail", order_id=order.id)
-    # Subscriptions come back among the order's assets, named SUB-… (an assetNumber or a name).
-    names = {a.asset_number or a.name for a in order.assets}
     ctx = {
         "order": order,
-        "subscriptions": [s for s in nue.subscriptions() if s.name in names],
+        "subscriptions": purchase.activated_subscriptions(nue, order),
         "invoices": order.invoices,
     }
     return render(request, "orders/activation_result.html", ctx)
@@ -216,16 +194,12 @@ def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def draft_discard(request: CustomerRequest, order_id: str) -> HttpResponse:
-    nue, order = _draft_for_user(request, order_id)
-    approvals.refuse_if_locked(order.id)
-    discarded = nue.discard_draft(order.id)
-    forget_draft(request, order.id)
+    nue = customer_scope(request, buyer=True)
+    order = nue.order(order_id, fresh=True)
+    discarded = purchase.discard(nue, order)
     record(request, AuditKind.ACTION, action="discard_draft", order_id=order.id)
     messages.success(request, f"Draft {discarded.order_number} was discarded.")
-    return go(request, reverse("orders:new_order"))
-
-
-LINE_PATH = re.compile(r"lines\[(\d+)\]\.(.+)")
+    return go(request, "orders:new_order")
 
 
 def _nue_errors(lines: list[LineForm], order_form: forms.Form, error: NueError) -> int:
@@ -249,45 +223,39 @@ def _nue_errors(lines: list[LineForm], order_form: forms.Form, error: NueError) 
 
 
 def _preview(
-    nue: CustomerNue, shop: Shop, lines: list[LineForm], order_form: forms.Form, today: date
+    nue: CustomerNue,
+    shop: purchase.Shop,
+    lines: list[LineForm],
+    order_form: forms.Form,
+    today: date,
 ) -> Schedule | None:
-    """The invoice preview of valid lines (POST /orders/invoice-preview); None while invalid."""
+    """The invoice preview of valid lines; None while any is invalid or Nue refuses them."""
     if not lines or not all(form.is_valid() for form in lines):
         return None
     requests = [form.line_request() for form in lines]
-    try:
-        preview = nue.preview(requests, effective_date=min(r.start_date or today for r in requests))
-    except NueValidationError as error:
-        _nue_errors(lines, order_form, error)
-        return None
-    return _schedule(shop, lines, preview.invoices, today)
-
-
-def _schedule(
-    shop: Shop, lines: list[LineForm], invoices: Sequence[Invoice], today: date
-) -> Schedule:
-    periods = {e.product.id: e.entry.billing_period for e in shop.catalog.values()}
-    tags = {t.code: t.name for t in shop.tags}
-    discounts = {
-        form.item.product.id: tags.get(form.cleaned_data["price_tag"], "")
+    tags = {
+        form.item.product.id: form.cleaned_data["price_tag"]
         for form in lines
         if form.cleaned_data.get("price_tag")
     }
-    return build_schedule(invoices, today=today, periods=periods, discounts=discounts)
+    try:
+        return purchase.preview(nue, shop, requests, today, tag_codes=tags)
+    except NueValidationError as error:
+        _nue_errors(lines, order_form, error)
+        return None
 
 
 def _page(
     request: CustomerRequest,
-    shop: Shop,
+    shop: purchase.Shop,
     lines: list[LineForm],
     order_form: forms.Form,
     schedule: Schedule | None,
     status: int = 200,
 ) -> HttpResponse:
-    categories = sorted({e.product.product_category or "" for e in shop.catalog.values()} - {""})
-    filters = CatalogFilterForm(request.GET or None, categories=categories)
+    filters = CatalogFilterForm(request.GET or None, categories=shop.categories)
     ctx = {
-        "catalog": filters.apply(list(shop.catalog.values())),
+        "catalog": shop.matching(*filters.search()),
         "filters": filters,
         "lines": lines,
         "order_form": order_form,
@@ -304,7 +272,7 @@ def _page(
 @vary_on_headers("HX-Request")
 def new_order(request: CustomerRequest) -> HttpResponse:
     nue = customer_scope(request, buyer=True)
-    shop = _shop(nue)
+    shop = purchase.shop(nue)
     today = timezone.localdate()
     if request.method == "POST":
         config = OrderConfiguration(dict(request.POST.lists()))
@@ -313,12 +281,11 @@ def new_order(request: CustomerRequest) -> HttpResponse:
         if item is not None:
             anchor = "#" + config.add(item, today)
         config.remove(request.POST.get("remove", ""))
-        save_configuration(request, config.data)
+        _save_configuration(request, config.data)
         if request.POST.get("action") != "draft":
             return redirect(reverse("orders:new_order") + anchor)
         return _create_draft(request, nue, shop, config, today)
-    config = OrderConfiguration(saved_configuration(request))
-    lines = shop.line_forms(config, today)
+    lines = _line_forms(shop, OrderConfiguration(_saved_configuration(request)), today)
     # Bound, so that Nue's errors about the order as a whole can be put on it.
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
@@ -328,11 +295,11 @@ def new_order(request: CustomerRequest) -> HttpResponse:
 def _create_draft(
     request: CustomerRequest,
     nue: CustomerNue,
-    shop: Shop,
+    shop: purchase.Shop,
     config: OrderConfiguration,
     today: date,
 ) -> HttpResponse:
-    lines = shop.line_forms(config, today)
+    lines = _line_forms(shop, config, today)
     order_form = forms.Form({})
     status = 422
     if not lines:
@@ -340,18 +307,13 @@ def _create_draft(
     elif all(form.is_valid() for form in lines):
         requests = [form.line_request() for form in lines]
         try:
-            result = nue.create_draft(
-                requests,
-                effective_date=min(r.start_date or today for r in requests),
-                preview_invoice=True,
-            )
+            result = purchase.create_draft(nue, requests, today)
         except NueError as error:
             status = _nue_errors(lines, order_form, error)
         else:
-            store_draft(request, result)
-            forget_configuration(request)
+            request.session.pop(_config_key(request), None)
             messages.success(request, f"Draft {result.order.order_number} is ready to review.")
-            return go(request, reverse("orders:order_detail", args=[result.order.id]))
+            return go(request, "orders:order_detail", result.order.id)
     return _page(request, shop, lines, order_form, None, status=status)
 
 
@@ -367,13 +329,13 @@ def new_order_preview(request: CustomerRequest) -> HttpResponse:
         response = render(request, "orders/_preview_paused.html", status=429)
         response["Retry-After"] = str(LIVE_PREVIEW_WINDOW)
         return response
-    shop = _shop(nue)
+    shop = purchase.shop(nue)
     today = timezone.localdate()
     config = OrderConfiguration(dict(request.POST.lists()))
-    lines = shop.line_forms(config, today)
+    lines = _line_forms(shop, config, today)
     if all(form.is_valid() for form in lines):
         # Kept for the next visit only once it validates: what is kept is shown again then.
-        save_configuration(request, config.data)
+        _save_configuration(request, config.data)
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
     return _page(request, shop, lines, order_form, schedule)

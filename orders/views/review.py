@@ -27,14 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from orders import approvals
-from orders.activation import (
-    AuditNotes,
-    NotActivated,
-    Outcome,
-    Stale,
-    activate_draft,
-    reprice,
-)
+from orders.actions.activation import AuditNotes, NotActivated, Outcome, Stale, reprice
 from orders.http import CustomerRequest
 from orders.models import ApprovalRequest
 from orders.nue import (
@@ -61,7 +54,7 @@ from orders.review_forms import (
     QuoteTemplateForm,
 )
 from orders.scope import CustomerNue, fetch_concurrently
-from orders.views.common import customer_scope, go, is_partial
+from orders.views.common import activate, customer_scope, go, is_partial
 from orders.views.errors import TEXTS, add_form_errors, status_for
 from orders.views.panels import approval_panel, quote_link_panel
 from portal.audit import record
@@ -406,10 +399,11 @@ def _approve(
         return 422
     outcomes: list[Outcome] = []
 
-    def activate() -> ActivationResult | None:
+    def activated() -> ActivationResult | None:
         # The one activation path, deciding for the member who asked: an approval activates
         # only what they could ask for, and runs the wizard's staleness check.
-        outcome = activate_draft(
+        outcome = activate(
+            request,
             nue,
             approval.order_id,
             membership=approvals.requester_membership(approval),
@@ -418,9 +412,8 @@ def _approve(
             # Activated as the requester asked: their PO, under the consent they gave.
             po_number=approval.po_number or None,
             po_date=approval.po_date,
-            request=request,
+            customer=approval.customer,
             notes=AuditNotes(
-                customer=approval.customer,
                 details={
                     "approval": approval.pk,
                     "po_number": approval.po_number,
@@ -432,7 +425,7 @@ def _approve(
         return outcome.result
 
     try:
-        result = approvals.approve(approval, activate, manager=request.user)
+        result = approvals.approve(approval, activated, manager=request.user)
     except NotActivated as refused:
         form.add_error(None, refused.verdict.reason)
         return 409 if refused.verdict.decision == Decision.EXPIRED else 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from orders.fields import PlainTextField, WholeNumberField
+from orders.forms.fields import PlainTextField, WholeNumberField
 from tests.orders.purchase_helpers import PRO, create_draft, line
 
 

@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from nue_emulator import faults, journal
 from nue_emulator.models import Product
-from orders.purchase_state import CONFIG_KEY
 from orders.scope import for_customer
 from orders.templatetags.dates import day_text
 from orders.templatetags.money import money
+from orders.views.purchase import CONFIG_KEY
 from tests.conftest import signed_in
 
 from .purchase_helpers import (

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from nue_emulator import journal
-from orders.purchase_forms import START_HORIZON
+from orders.forms.purchase import START_HORIZON
 from tests.conftest import installed_client
 from tests.orders.purchase_helpers import PRO, line
 
@@ -61,7 +61,7 @@ def test_nues_error_about_the_order_as_a_whole_lands_on_the_form(ada_client, set
 
 
 def test_a_configuration_is_kept_only_once_it_validates(ada_client):
-    from orders.purchase_state import CONFIG_KEY
+    from orders.views.purchase import CONFIG_KEY
     from tests.orders.purchase_helpers import account
 
     key = CONFIG_KEY.format(customer=account().pk)

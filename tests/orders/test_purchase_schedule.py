@@ -1,12 +1,12 @@
-"""The invoice schedule summary and proration in words (orders.purchase_schedule)."""
+"""The invoice schedule summary and proration in words (orders.actions.schedule)."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
+from orders.actions.schedule import add_months, build_schedule
 from orders.nue import Invoice, InvoiceDetail, InvoiceItem
-from orders.purchase_schedule import add_months, build_schedule
 
 
 def invoice(day: date, end: date, amount: str, *, prorated: bool = False) -> Invoice:

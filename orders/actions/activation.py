@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 
 from orders import approvals
@@ -33,8 +32,8 @@ from orders.nue import (
 )
 from orders.policy import Decision, DraftFacts, DraftKind, Verdict, decide, is_expired
 from orders.scope import CustomerNue, for_customer
-from portal.audit import pending
-from portal.models import AuditKind, CustomerAccount, Membership, User
+from portal.audit import pending_from
+from portal.models import AuditKind, Membership, User
 
 
 class NotActivated(Exception):
@@ -56,13 +55,11 @@ class Stale(Exception):
 @dataclass(frozen=True)
 class AuditNotes:
     """What a route knows for the audit events beyond the draft: per subscription the reason
-    given for a cancellation and what was asked; `details` (an approval, a PO) go on every event;
-    `customer` when the person acting is not the customer's member (an account manager)."""
+    given for a cancellation and what was asked; `details` (an approval, a PO) go on every event."""
 
     reasons: Mapping[str, str] = field(default_factory=dict)
     asked: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
-    customer: CustomerAccount | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,9 @@ class Outcome:
     verdict: Verdict
     result: ActivationResult | None
     changes: tuple[SubscriptionChange, ...] = field(default=())
+    # The ledger writes (or has written) this request's audit events with the outcome; False when
+    # the draft was found activated already and nothing of this request is recorded.
+    audited: bool = True
 
     @property
     def replayed(self) -> bool:
@@ -90,7 +90,7 @@ def activate_draft(
     po_number: str | None = None,
     po_date: date | None = None,
     approving: bool = False,
-    request: HttpRequest,
+    audit: Mapping[str, Any],
     notes: AuditNotes | None = None,
 ) -> Outcome:
     """Activate the draft once if `membership` may, as `decide` says for what Nue has on it.
@@ -98,7 +98,9 @@ def activate_draft(
     `membership` is the member who activates or, when an account manager is `approving`, the
     member who asked (an approval activates what they asked for, and nothing they could not
     ask for). `previewed`: what the wizard's preview computed each change from, when it is known;
-    otherwise Nue's own summary on the change order. Raises NotActivated, Stale, DraftLocked,
+    otherwise Nue's own summary on the change order. `audit`: the request's event as
+    portal.audit.pending describes it (who, from where, for which customer), which each audit
+    event of the activation repeats. Raises NotActivated, Stale, DraftLocked,
     OperationInProgress or a NueError.
     """
     order = scope.order(order_id, fresh=True)
@@ -107,7 +109,7 @@ def activate_draft(
         # A second click or a retry after the first one went through: nothing to decide, but
         # what its lost answer left open in the ledger settles now.
         scope.ledger.settle([order.id, *facts.subscriptions])
-        return Outcome(order, Verdict(Decision.ACTIVATE, "", facts), None)
+        return Outcome(order, Verdict(Decision.ACTIVATE, "", facts), None, audited=False)
     verdict = decide(membership, facts, timezone.localdate())
     allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}
     if verdict.decision not in allowed:
@@ -121,9 +123,8 @@ def activate_draft(
             on_behalf_of=on_behalf_of,
             po_number=po_number,
             po_date=po_date,
-            audit=audit_events(request, order, facts, (), notes or AuditNotes()),
+            audit=audit_events(audit, order, facts, (), notes or AuditNotes()),
         )
-        _recorded(request)
         return Outcome(order, verdict, result)
     changes = tuple(previewed) or order.changes
     if not changes:
@@ -131,7 +132,7 @@ def activate_draft(
             f"Nue does not say what change order {order.order_number} was computed from, so "
             "it cannot be checked against the subscriptions now: preview the change again."
         )
-    events = audit_events(request, order, facts, changes, notes or AuditNotes())
+    events = audit_events(audit, order, facts, changes, notes or AuditNotes())
     applied = _apply(
         scope,
         order.id,
@@ -143,14 +144,7 @@ def activate_draft(
         approving=approving,
         audit=events,
     )
-    _recorded(request)
     return Outcome(order, verdict, applied, changes)
-
-
-def _recorded(request: HttpRequest) -> None:
-    # The ledger writes this request's events with the outcome; the impersonation middleware
-    # need not record the request as a plain step as well.
-    request.audit_recorded = True  # type: ignore[attr-defined]
 
 
 def _apply(
@@ -206,7 +200,7 @@ def _apply(
 
 
 def audit_events(
-    request: HttpRequest,
+    audit: Mapping[str, Any],
     order: Order,
     facts: DraftFacts,
     changes: Sequence[SubscriptionChange],
@@ -226,13 +220,12 @@ def audit_events(
         **notes.details,
     }
     if facts.kind == DraftKind.NEW_ORDER:
-        return [pending(request, AuditKind.ACTIVATION, customer=notes.customer, **common)]
+        return [pending_from(audit, AuditKind.ACTIVATION, **common)]
     return [
-        pending(
-            request,
+        pending_from(
+            audit,
             AuditKind.CANCELLATION if "Cancel" in types else AuditKind.CHANGE_ORDER,
             reason=notes.reasons.get(name, ""),
-            customer=notes.customer,
             subscription=name,
             change=",".join(types),
             asked=dict(notes.asked.get(name, {})),

@@ -1,5 +1,5 @@
-"""Forms of the purchase flow: the lines of a new order (with a bundle's add-on tree), and
-activating a draft.
+"""Forms of the purchase flow: the lines of a new order (with a bundle's add-on tree), the
+catalog's filter, and activating a draft.
 
 A line's fields carry the line's key as prefix (`k3f9a-quantity`); the add-on tree adds one
 checkbox per optional add-on and one quantity field per add-on whose quantity is editable.
@@ -19,10 +19,11 @@ from typing import Any
 from django import forms
 from django.utils.datastructures import MultiValueDict
 
-from orders.fields import PlainTextField, WholeNumberField
-from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, Product, ProductOption
+from orders.actions.purchase import CatalogEntry
+from orders.actions.schedule import add_months
+from orders.forms.fields import PlainTextField, WholeNumberField
+from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, ProductOption
 from orders.nue import Subscription as NueSubscription
-from orders.purchase_schedule import add_months
 from orders.templatetags.dates import day_text
 
 MAX_TERM_MONTHS = 120  # Nue's longest subscription term
@@ -67,57 +68,6 @@ class ActivateForm(forms.Form):
         # A cancellation is recorded with its reason; the wizard asks it, this form when the
         # draft is activated without the wizard's preview.
         self.fields["reason"].required = cancels
-
-
-@dataclass(frozen=True)
-class BundleItem:
-    """One option of a bundle as the catalog lists it."""
-
-    name: str
-    kind: str
-    children: tuple[BundleItem, ...] = ()
-
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """A price book entry this customer may buy, with its product and its bundle contents."""
-
-    product: Product
-    entry: PriceBookEntry
-    contents: tuple[BundleItem, ...] = ()
-
-    @property
-    def recurring(self) -> bool:
-        return "/" in (self.entry.uom or "") or self.product.product_category == "RecurringServices"
-
-
-def buyable(catalog: Sequence[Product]) -> dict[str, CatalogEntry]:
-    """Entries sold on their own: a product that only appears as a bundle option is left out."""
-    option_entries = {
-        o.price_book_entry_id for p in catalog for top in p.options for o in top.walk()
-    }
-    names = entry_names(catalog)
-
-    def contents(options: Sequence[ProductOption]) -> tuple[BundleItem, ...]:
-        return tuple(
-            BundleItem(
-                name=names.get(o.price_book_entry_id or "", (o.product_name or o.id,))[0],
-                kind=o.type,
-                children=contents(o.options),
-            )
-            for o in options
-        )
-
-    return {
-        e.id: CatalogEntry(p, e, contents(p.options))
-        for p in catalog
-        for e in p.price_book_entries
-        if e.id not in option_entries
-    }
-
-
-def entry_names(catalog: Sequence[Product]) -> dict[str, tuple[str, PriceBookEntry]]:
-    return {e.id: (p.name, e) for p in catalog for e in p.price_book_entries}
 
 
 def term_end(start: date, months: int) -> date:
@@ -556,46 +506,21 @@ class OrderConfiguration:
         return result
 
 
-# Nue's product categories (nue-api.md §3.8), in the words a customer uses.
-CATEGORY_LABELS = {
-    "RecurringServices": "Subscriptions",
-    "PhysicalGoods": "Physical goods",
-    "ProfessionalServices": "Professional services",
-    "CustomerSupport": "Customer support",
-}
-
-
-def category_label(category: str) -> str:
-    """A category's label; one Nue adds later reads as words: "DigitalGoods" → "Digital goods"."""
-    if category in CATEGORY_LABELS or not category.strip():
-        return CATEGORY_LABELS.get(category, category)
-    first, *rest = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", " ", category).replace("_", " ").split()
-    return " ".join([first, *(w.lower() if w.istitle() else w for w in rest)])
-
-
 class CatalogFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
     category = forms.ChoiceField(label="Category", required=False)
 
-    def __init__(self, *args: Any, categories: Sequence[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, categories: Sequence[tuple[str, str]] = (), **kwargs: Any
+    ) -> None:
+        """`categories`: the catalog's, each with its label (orders.actions.purchase.Shop)."""
         super().__init__(*args, **kwargs)
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = [("", "All categories")] + [(c, category_label(c)) for c in categories]
+        category.choices = [("", "All categories"), *categories]
 
-    def apply(self, items: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+    def search(self) -> tuple[str, str]:
+        """The search text and category asked for; none when the filter is invalid."""
         if not self.is_valid():
-            return list(items)
-        q = self.cleaned_data["q"].strip().casefold()
-        category = self.cleaned_data["category"]
-        return [
-            i
-            for i in items
-            if (not category or i.product.product_category == category)
-            and (
-                not q
-                or q in i.product.name.casefold()
-                or q in (i.product.description or "").casefold()
-                or q in (i.product.sku or "").casefold()
-            )
-        ]
+            return "", ""
+        return self.cleaned_data["q"], self.cleaned_data["category"]

@@ -1,0 +1,288 @@
+"""Buying: the catalog a customer may buy from, the live invoice preview of what they configure,
+the draft made from it, and what is kept of that draft (issue 6; nue-api.md §2.1, §2.4, §2.5).
+
+The preview invoices and warnings Nue returned for a new draft live in the shared cache per
+customer and order: reading the stored draft later (GET /orders/{id}) returns no preview
+invoices, every member of the account may open the draft (an admin activating a buyer's draft,
+say), and a late live-preview request rewriting the session cannot lose them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+
+from orders import approvals
+from orders.actions.activation import AuditNotes
+from orders.actions.schedule import Schedule, build_schedule
+from orders.nue import (
+    DraftResult,
+    Invoice,
+    InvoiceDetail,
+    InvoiceItem,
+    LineRequest,
+    Order,
+    PriceBookEntry,
+    PriceTag,
+    Product,
+    ProductOption,
+    Subscription,
+)
+from orders.policy import DraftFacts
+from orders.scope import CustomerNue, fetch_alongside
+from portal.models import CustomerAccount
+
+DRAFT_KEY = "purchase:draft:{customer}:{order}"
+DRAFT_TTL = 30 * 24 * 3600  # a draft's breakdown outlives a session; Nue keeps drafts open
+DECIMALS = frozenset(
+    {"amount", "amount_without_tax", "tax_amount", "balance", "quantity", "unit_price"}
+)
+DATES = frozenset({"invoice_date", "due_date", "start_date", "end_date"})
+
+
+@dataclass(frozen=True)
+class BundleItem:
+    """One option of a bundle as the catalog lists it."""
+
+    name: str
+    kind: str
+    children: tuple[BundleItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A price book entry this customer may buy, with its product and its bundle contents."""
+
+    product: Product
+    entry: PriceBookEntry
+    contents: tuple[BundleItem, ...] = ()
+
+    @property
+    def recurring(self) -> bool:
+        return "/" in (self.entry.uom or "") or self.product.product_category == "RecurringServices"
+
+
+def buyable(catalog: Sequence[Product]) -> dict[str, CatalogEntry]:
+    """Entries sold on their own: a product that only appears as a bundle option is left out."""
+    option_entries = {
+        o.price_book_entry_id for p in catalog for top in p.options for o in top.walk()
+    }
+    names = entry_names(catalog)
+
+    def contents(options: Sequence[ProductOption]) -> tuple[BundleItem, ...]:
+        return tuple(
+            BundleItem(
+                name=names.get(o.price_book_entry_id or "", (o.product_name or o.id,))[0],
+                kind=o.type,
+                children=contents(o.options),
+            )
+            for o in options
+        )
+
+    return {
+        e.id: CatalogEntry(p, e, contents(p.options))
+        for p in catalog
+        for e in p.price_book_entries
+        if e.id not in option_entries
+    }
+
+
+def entry_names(catalog: Sequence[Product]) -> dict[str, tuple[str, PriceBookEntry]]:
+    return {e.id: (p.name, e) for p in catalog for e in p.price_book_entries}
+
+
+# Nue's product categories (nue-api.md §3.8), in the words a customer uses.
+CATEGORY_LABELS = {
+    "RecurringServices": "Subscriptions",
+    "PhysicalGoods": "Physical goods",
+    "ProfessionalServices": "Professional services",
+    "CustomerSupport": "Customer support",
+}
+
+
+def category_label(category: str) -> str:
+    """A category's label; one Nue adds later reads as words: "DigitalGoods" → "Digital goods"."""
+    if category in CATEGORY_LABELS or not category.strip():
+        return CATEGORY_LABELS.get(category, category)
+    first, *rest = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", " ", category).replace("_", " ").split()
+    return " ".join([first, *(w.lower() if w.istitle() else w for w in rest)])
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What configuring a new order needs from Nue: the catalog, tags and subscriptions."""
+
+    catalog: dict[str, CatalogEntry]
+    names: dict[str, tuple[str, PriceBookEntry]]
+    tags: list[PriceTag]
+    subscriptions: list[Subscription]
+
+    @property
+    def categories(self) -> list[tuple[str, str]]:
+        """The catalog's categories, each with its label, for the catalog's filter."""
+        found = sorted({e.product.product_category or "" for e in self.catalog.values()} - {""})
+        return [(category, category_label(category)) for category in found]
+
+    def matching(self, q: str, category: str) -> list[CatalogEntry]:
+        """The entries in `category` (any when empty) whose name, description or SKU has `q`."""
+        q = q.strip().casefold()
+        return [
+            i
+            for i in self.catalog.values()
+            if (not category or i.product.product_category == category)
+            and (
+                not q
+                or q in i.product.name.casefold()
+                or q in (i.product.description or "").casefold()
+                or q in (i.product.sku or "").casefold()
+            )
+        ]
+
+
+def shop(nue: CustomerNue) -> Shop:
+    # The catalog and tags come from the shared cache while Nue lists the subscriptions.
+    (catalog, tags), reads = fetch_alongside(
+        lambda: (nue.catalog(), nue.price_tags()), subscriptions=nue.subscriptions
+    )
+    return Shop(
+        catalog=buyable(catalog),
+        names=entry_names(catalog),
+        tags=[t for t in tags if t.active],
+        subscriptions=reads["subscriptions"],
+    )
+
+
+def _effective_date(lines: Sequence[LineRequest], today: date) -> date:
+    return min(line.start_date or today for line in lines)
+
+
+def preview(
+    nue: CustomerNue,
+    shop: Shop,
+    lines: Sequence[LineRequest],
+    today: date,
+    tag_codes: Mapping[str, str] | None = None,
+) -> Schedule:
+    """The invoice schedule the lines would bill (POST /orders/invoice-preview), each item with
+    its proration in words and, by product id, the price tag `tag_codes` applied to it. Raises
+    NueValidationError when Nue refuses the lines."""
+    found = nue.preview(list(lines), effective_date=_effective_date(lines, today))
+    periods = {e.product.id: e.entry.billing_period for e in shop.catalog.values()}
+    names = {t.code: t.name for t in shop.tags}
+    discounts = {product: names.get(code, "") for product, code in (tag_codes or {}).items()}
+    return build_schedule(found.invoices, today=today, periods=periods, discounts=discounts)
+
+
+def create_draft(nue: CustomerNue, lines: Sequence[LineRequest], today: date) -> DraftResult:
+    """The draft order of the lines, with Nue's preview of its invoices (POST /orders), whose
+    breakdown is kept for whoever opens the draft next (`stored_draft`)."""
+    result = nue.create_draft(
+        list(lines), effective_date=_effective_date(lines, today), preview_invoice=True
+    )
+    store_draft(nue.account, result)
+    return result
+
+
+def discard(nue: CustomerNue, order: Order) -> Order:
+    """Discard the draft, unless it awaits an approval (DraftLocked), and forget its breakdown."""
+    approvals.refuse_if_locked(order.id)
+    discarded = nue.discard_draft(order.id)
+    forget_draft(nue.account, order.id)
+    return discarded
+
+
+def activated_subscriptions(nue: CustomerNue, order: Order) -> list[Subscription]:
+    """The subscriptions an activated order made or changed."""
+    # Subscriptions come back among the order's assets, named SUB-… (an assetNumber or a name).
+    names = {a.asset_number or a.name for a in order.assets}
+    return [s for s in nue.subscriptions() if s.name in names]
+
+
+def activation_notes(
+    facts: DraftFacts,
+    *,
+    reasons: Mapping[str, str],
+    asked: Mapping[str, Mapping[str, str]],
+    typed_reason: str,
+    po_number: str,
+) -> AuditNotes:
+    """The audit notes of a draft activated from its own page. `reasons` and `asked` are what
+    the change wizard remembered of it, if anything; a cancellation's reason typed here is the
+    latest word, else the wizard's."""
+    if facts.cancels and (typed_reason or not reasons):
+        reasons = dict.fromkeys(facts.subscriptions, typed_reason)
+    return AuditNotes(reasons=reasons, asked=asked, details={"po_number": po_number})
+
+
+def already_activated(order: Order, typed_po: str) -> str:
+    """What a second submit of an activated order is told: no PO it typed is silently dropped."""
+    text = f"Order {order.order_number} was already activated"
+    text += f" with PO number {order.po_number}." if order.po_number else " without a PO number."
+    typed_po = typed_po.strip()
+    if typed_po and typed_po != (order.po_number or ""):
+        text += f" The PO number {typed_po} you entered was not applied."
+    return text
+
+
+def _dump(value: object) -> object:
+    if isinstance(value, Decimal | date):
+        return str(value)
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: _dump(v) for k, v in value._asdict().items()}
+    if isinstance(value, tuple | list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _fields(d: dict[str, Any]) -> dict[str, Any]:
+    def load(key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if key in DECIMALS:
+            return Decimal(value)
+        if key in DATES:
+            return date.fromisoformat(value)
+        return value
+
+    return {k: load(k, v) for k, v in d.items()}
+
+
+def _invoice(d: dict[str, Any]) -> Invoice:
+    items = tuple(
+        InvoiceItem(
+            **{
+                **_fields(item),
+                "details": tuple(InvoiceDetail(**_fields(x)) for x in item["details"]),
+            }
+        )
+        for item in d["items"]
+    )
+    return Invoice(**{**_fields(d), "items": items})
+
+
+def _draft_key(account: CustomerAccount, order_id: str) -> str:
+    return DRAFT_KEY.format(customer=account.pk, order=order_id)
+
+
+def store_draft(account: CustomerAccount, result: DraftResult) -> None:
+    data = {"invoices": _dump(result.preview_invoices), "warnings": list(result.warnings)}
+    cache.set(_draft_key(account, result.order.id), data, DRAFT_TTL)
+
+
+def stored_draft(account: CustomerAccount, order_id: str) -> dict[str, Any] | None:
+    """The preview invoices and warnings Nue returned when the draft was created, if known."""
+    data = cache.get(_draft_key(account, order_id))
+    if not isinstance(data, dict):
+        return None
+    invoices = tuple(_invoice(d) for d in data.get("invoices", []))
+    return {"invoices": invoices, "warnings": tuple(data.get("warnings", []))}
+
+
+def forget_draft(account: CustomerAccount, order_id: str) -> None:
+    cache.delete(_draft_key(account, order_id))
