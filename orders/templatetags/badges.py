@@ -15,7 +15,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from orders.change_forms import change_type_label
+from orders.kinds import change_type_label
 from orders.models import ApprovalRequest
 from orders.templatetags.dates import day_text
 
@@ -92,7 +92,7 @@ def order_badge(order: Any) -> SafeString:
 def subscription_badge(subscription: Any) -> SafeString:
     cancels_on = getattr(subscription, "cancels_on", None)
     if getattr(subscription, "is_free_trial", False) and subscription.status == "Active":
-        # The same fact the wizard offers "Convert trial to paid" on (orders.change_forms).
+        # The same fact the wizard offers "Convert trial to paid" on (orders.actions.changes).
         ends = getattr(subscription, "free_trial_end_date", None) or subscription.end_date
         return _badge(f"Free trial until {day_text(ends)}" if ends else "Free trial", "accent")
     if cancels_on is not None:

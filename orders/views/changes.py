@@ -3,43 +3,40 @@
 Each step is a real URL that works as a plain form post; HTMX swaps the form regions. While the
 customer edits the details, a live estimate prices the change with nothing kept; the draft change
 order is created, taxed, from a fresh read of the subscription when they go on to preview it, and
-activated only if the subscription is still what the draft was computed from
-(orders.actions.activation). What a preview shows is worked out in orders.change_figures.
+activated only if the subscription is still what the draft was computed from. What the steps do
+is orders.actions.changes and orders.actions.activation; what a preview shows is
+orders.actions.change_figures. The basket waits in the session, per acting customer.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from django import forms
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders import change_forms as cf
+from orders.actions import changes
 from orders.actions.activation import AuditNotes, NotActivated, Stale
-from orders.change_figures import added_add_ons, cards, credit_of, explain, money
+from orders.actions.change_figures import cards, credit_of, explain, money
+from orders.actions.changes import BasketItem, BasketPreview, Choice, Preview
+from orders.forms.changes import FORMS, ChangeForm
 from orders.http import CustomerRequest
+from orders.kinds import KINDS_BY_SLUG
 from orders.nue import (
-    ChangeOrderResult,
-    Invoice,
-    NueConflict,
+    AssetChange,
     NueError,
     NueValidationError,
     OperationInProgress,
     Order,
     Subscription,
-    SubscriptionChange,
     SubscriptionSnapshot,
 )
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
@@ -50,32 +47,39 @@ from orders.views.errors import add_form_errors
 from orders.views.panels import approval_panel
 from portal.impersonation import actors, money_moving
 
-# What a draft was computed from (its before/after and preview invoices) is kept in the shared
-# cache per customer: reading the draft back from Nue returns neither, and any member of the
-# account may open the preview (an admin confirming a buyer's change above the threshold).
-PREVIEW_TTL = 7 * 24 * 3600
+BASKET_KEY = "change_basket"
 
 
-def _choices(request: CustomerRequest, scope: CustomerNue, sub: Subscription) -> list[cf.Choice]:
-    # Relationships and catalog come from the shared cache; subscriptions from this request's memo.
-    membership = getattr(request, "membership", None)
-    return cf.choices_for(
+def _choices(request: CustomerRequest, scope: CustomerNue, sub: Subscription) -> list[Choice]:
+    return changes.subscription_choices(
+        scope,
         sub,
-        others=scope.subscriptions(),
-        relationships=scope.product_relationships([sub.name]),
-        catalog=scope.catalog(),
-        may_prepare=can_prepare(membership),
-        may_cancel=can_cancel(membership),
+        may_prepare=can_prepare(request.membership),
+        may_cancel=can_cancel(request.membership),
         today=timezone.localdate(),
     )
 
 
-def _choice(
-    request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str
-) -> cf.Choice:
-    if kind not in cf.KINDS_BY_SLUG:
+def _choice(request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str) -> Choice:
+    if kind not in KINDS_BY_SLUG:
         raise Http404("No such change.")
     return next(c for c in _choices(request, scope, sub) if c.kind.slug == kind)
+
+
+def _form(scope: CustomerNue, sub: Subscription, kind: str, data: Any, today: date) -> ChangeForm:
+    offer = changes.offer(scope, sub, kind, today)
+    return FORMS[kind](data, sub=sub, today=today, offer=offer, prefix=None)
+
+
+def _changes_of(form: ChangeForm) -> list[AssetChange]:
+    """What a valid form asks, as Nue's changes to its subscription."""
+    return changes.asset_changes(form.sub, form.asked(), form.today)
+
+
+def _posted(form: ChangeForm, *skipped: str) -> dict[str, list[str]]:
+    """The form's fields as posted, to post again (a preview's, a basket item's)."""
+    ignored = {"csrfmiddlewaretoken", *skipped}
+    return {k: v for k, v in form.data.lists() if k not in ignored}  # type: ignore[attr-defined]
 
 
 @require_GET
@@ -85,21 +89,6 @@ def change_start(request: CustomerRequest, name: str) -> HttpResponse:
     choices = _choices(request, scope, sub)
     ctx = {"sub": sub, "choices": choices, "basket": _basket(request, scope)}
     return render(request, "orders/change/start.html", ctx)
-
-
-def _form(
-    scope: CustomerNue, sub: Subscription, kind: str, data: Any, today: date
-) -> cf.ChangeForm:
-    extra: dict[str, Any] = {}
-    if kind in cf.PRODUCT_KINDS:
-        extra = {"kind": kind, "relationships": scope.product_relationships([sub.name])}
-    elif kind == "coterm":
-        extra = {"others": scope.subscriptions(), "lookup": scope.subscription}
-    elif kind == "addons":
-        children = cf.bundle_add_ons(sub, scope.subscriptions())
-        extra = {"options": cf.bundle_options(sub, scope.catalog(), children)}
-    form_class = cf.FORMS[kind]
-    return form_class(data, sub=sub, today=today, prefix=None, **extra)
 
 
 @money_moving
@@ -114,50 +103,46 @@ def change_details(request: CustomerRequest, name: str, kind: str) -> HttpRespon
     choice = _choice(request, scope, sub, kind)
     form = _form(scope, sub, kind, request.POST or None, timezone.localdate())
     status = 200 if not choice.reason else (403 if choice.forbidden else 409)
-    estimate: Estimate | None = None
-    if request.method == "POST" and not choice.reason and request.POST.get("action") == "estimate":
-        # The estimate without JavaScript: the page again, with the form as typed and its price.
-        estimate = _estimate(scope, sub, form)
-        status = 200 if form.is_valid() else 422
-    elif request.method == "POST" and not choice.reason:
-        status = 422
-        if form.is_valid() and request.POST.get("action") == "basket":
+    estimate: changes.Estimate | None = None
+    action = request.POST.get("action")
+    if request.method == "POST" and not choice.reason:
+        if action == "estimate":
+            # The estimate without JavaScript: the page again, with the form as typed and its
+            # price.
+            estimate = _estimate(scope, sub, form)
+            status = 200 if form.is_valid() else 422
+        elif form.is_valid() and action == "basket":
             _add_to_basket(request, scope, sub, kind, form)
-            return go(request, reverse("orders:change_basket"))
-        if form.is_valid():
-            try:
-                result = _draft(scope, [(sub.name, form)], request)
-            except NueError as error:
-                status = add_form_errors(form, error, form.field_map)
-            else:
-                _remember(scope, sub, kind, form, result)
-                url = reverse("orders:change_preview", args=[sub.name, result.order.id])
-                return go(request, url)
+            return go(request, "orders:change_basket")
+        else:
+            made = _preview_of(request, scope, sub, kind, form)
+            if isinstance(made, Preview):
+                return go(request, "orders:change_preview", sub.name, made.order.id)
+            status = made
     ctx = {"sub": sub, "choice": choice, "kind": choice.kind, "form": form, "estimate": estimate}
-    template = "orders/change/details.html"
-    return render(
-        request, template + ("#change-form" if is_partial(request) else ""), ctx, status=status
-    )
+    template = "orders/change/details.html" + ("#change-form" if is_partial(request) else "")
+    return render(request, template, ctx, status=status)
 
 
-class Estimate(NamedTuple):
-    """What a change would bill, priced by Nue with nothing kept (POST /orders/invoice-preview
-    with assetChanges, nue-api.md §2.4): before tax, which Nue adds only to a draft."""
-
-    invoices: tuple[Invoice, ...]
-    warnings: tuple[str, ...]
-    problem: str = ""
-
-
-def _estimate(scope: CustomerNue, sub: Subscription, form: cf.ChangeForm) -> Estimate | None:
-    """The change's invoices as Nue would bill them, or None while the form is incomplete."""
+def _preview_of(
+    request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str, form: ChangeForm
+) -> Preview | int:
+    """The draft change order a valid form asks for, remembered for its preview; else the
+    status the form's errors go back with."""
     if not form.is_valid():
-        return None
+        return 422
+    asked = _changes_of(form)
+    actor, on_behalf_of = actors(request)
     try:
-        preview = scope.preview_change(sub.name, form.changes())
-    except NueValidationError as error:
-        return Estimate((), (), problem=error.message)
-    return Estimate(preview.invoices, preview.warnings)
+        result = changes.draft(scope, [(sub.name, asked)], actor=actor, on_behalf_of=on_behalf_of)
+    except NueError as error:
+        return add_form_errors(form, error, form.fields_of(asked))
+    return changes.remember(scope, sub, kind, result, data=_posted(form), asked=form.description())
+
+
+def _estimate(scope: CustomerNue, sub: Subscription, form: ChangeForm) -> changes.Estimate | None:
+    """The change's invoices as Nue would bill them, or None while the form is incomplete."""
+    return changes.estimate(scope, sub, _changes_of(form)) if form.is_valid() else None
 
 
 @require_POST
@@ -180,127 +165,37 @@ def change_estimate(request: CustomerRequest, name: str, kind: str) -> HttpRespo
     return render(request, "orders/change/details.html#estimate", ctx)
 
 
-def _draft(
-    scope: CustomerNue, item_forms: Sequence[tuple[str, cf.ChangeForm]], request: CustomerRequest
-) -> ChangeOrderResult:
-    """Create one draft change order holding every form's changes to its subscription
-    (POST /change-orders with previewInvoice)."""
-    actor, on_behalf_of = actors(request)
-    result = scope.change(
-        [(name, form.changes()) for name, form in item_forms],
-        actor=actor,
-        on_behalf_of=on_behalf_of,
-    )
-    if result.replayed and not scope.order(result.order.id, fresh=True).is_draft:
-        # The ledger answers an identical change sent moments ago with that change order; if it
-        # was applied since, previewing it would show the customer a change already made.
-        raise NueConflict(
-            f"This exact change was just applied as {result.order.order_number}. "
-            "Check the subscription before making it again."
-        )
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """A draft change order as it was previewed."""
-
-    order: Order
-    name: str
-    kind: str
-    data: dict[str, list[str]]
-    asked: dict[str, str]
-    changes: tuple[SubscriptionChange, ...]
-    invoices: tuple[Invoice, ...]
-    # Add-ons the change adds to a bundle: no subscription yet, so no before (see `cards`).
-    added: tuple[SubscriptionSnapshot, ...] = ()
-    # Nue's warnings on the draft, e.g. that tax could not be calculated without an address.
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def kind_info(self) -> cf.Kind:
-        return cf.KINDS_BY_SLUG[self.kind]
-
-    @property
-    def is_cancel(self) -> bool:
-        return self.kind == "cancel"
-
-    @property
-    def reconfigured(self) -> set[str]:
-        return {self.name} if self.kind == "addons" else set()
-
-    @property
-    def posted_fields(self) -> list[tuple[str, str]]:
-        """The wizard's form as it was posted, a (name, value) pair per value, to post again."""
-        return [(name, value) for name, values in self.data.items() for value in values]
-
-
-def _preview_key(scope: CustomerNue, order_id: str) -> str:
-    # v2: a preview carries Nue's warnings; one cached without them would not load its fields.
-    return f"change:preview:v2:{scope.account.pk}:{order_id}"
-
-
-def _remember(
-    scope: CustomerNue,
-    sub: Subscription,
-    kind: str,
-    form: cf.ChangeForm,
-    result: ChangeOrderResult,
-) -> Preview:
-    preview = Preview(
-        order=result.order,
-        name=sub.name,
-        kind=kind,
-        data={k: v for k, v in form.data.lists() if k != "csrfmiddlewaretoken"},  # type: ignore[attr-defined]
-        asked=form.description(),
-        changes=result.changes,
-        invoices=result.preview_invoices,
-        added=added_add_ons(result.order, sub, scope.subscriptions()) if kind == "addons" else (),
-        warnings=result.warnings,
-    )
-    cache.set(_preview_key(scope, result.order.id), preview, PREVIEW_TTL)
+def _recalled(scope: CustomerNue, name: str, order_id: str) -> Preview:
+    preview = changes.recall(scope, name, order_id)
+    if preview is None:
+        raise Http404("This preview has expired.")
     return preview
-
-
-def _recall(scope: CustomerNue, name: str, order_id: str) -> Preview | None:
-    preview = cache.get(_preview_key(scope, order_id))
-    return preview if isinstance(preview, Preview) and preview.name == name else None
-
-
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    """What the wizard remembers of a draft change order: what each change was computed from
-    and what each item asked (the reason of a cancellation)."""
-
-    changes: tuple[SubscriptionChange, ...]
-    items: tuple[Preview, ...]
-
-    @property
-    def reasons(self) -> dict[str, str]:
-        return _reasons(self.items)
-
-
-def remembered_change(scope: CustomerNue, order_id: str) -> Remembered | None:
-    """The wizard's or the basket's preview of this draft, for the draft page; None if unknown."""
-    found = cache.get(_preview_key(scope, order_id))
-    if isinstance(found, Preview):
-        return Remembered(found.changes, (found,))
-    if isinstance(found, BasketPreview):
-        return Remembered(found.changes, found.items)
-    return None
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def change_preview(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
     scope = customer_scope(request)
-    preview = _recall(scope, name, order_id)
-    if preview is None:
-        raise Http404("This preview has expired.")
+    preview = _recalled(scope, name, order_id)
     if scope.ledger.was_activated(preview.order.id):
         # Confirmed already (in this tab or another): the result, not a draft to confirm again.
-        return go(request, reverse("orders:change_result", args=[name, order_id]))
+        return go(request, "orders:change_result", name, order_id)
     return _preview_page(request, preview, status=200)
+
+
+def _verdict(request: CustomerRequest, order: Order) -> Verdict:
+    """What confirming shows and does: orders.policy's one decision on what the draft is."""
+    return decide(request.membership, DraftFacts.of(order), timezone.localdate())
+
+
+def _approval_panel(
+    request: CustomerRequest, order: Order, verdict: Verdict, stale: Sequence[object]
+) -> dict[str, Any] | None:
+    """The approval panel the whole page shows below the confirm step of a draft that needs
+    approval (the confirm partial does not)."""
+    if verdict.decision != Decision.REQUEST_APPROVAL or stale or is_partial(request):
+        return None
+    return approval_panel(request, order)
 
 
 def _preview_page(
@@ -310,10 +205,9 @@ def _preview_page(
     status: int,
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
-    partial: str = "confirm",
 ) -> HttpResponse:
-    membership = getattr(request, "membership", None)
-    verdict = _verdict(membership, preview.order)
+    membership = request.membership
+    verdict = _verdict(request, preview.order)
     ctx = {
         "preview": preview,
         "order": preview.order,
@@ -327,35 +221,11 @@ def _preview_page(
         "threshold": membership.account.effective_approval_threshold if membership else None,
         "stale": stale,
         "problem": problem,
-        "service_until": _service_until(preview),
+        "service_until": preview.service_until,
         "approval_panel": _approval_panel(request, preview.order, verdict, stale),
     }
-    template = "orders/change/preview.html"
-    if is_partial(request):
-        template += f"#{partial}"
+    template = "orders/change/preview.html" + ("#confirm" if is_partial(request) else "")
     return render(request, template, ctx, status=status)
-
-
-def _approval_panel(
-    request: CustomerRequest, order: Order, verdict: Verdict, stale: Sequence[object]
-) -> dict[str, Any] | None:
-    """The approval panel the whole page shows below the confirm step of a draft that needs
-    approval (the confirm partial does not)."""
-    if verdict.decision != Decision.REQUEST_APPROVAL or stale or is_partial(request):
-        return None
-    return approval_panel(request, order)
-
-
-def _verdict(membership: Any, order: Order) -> Verdict:
-    """What confirming shows and does: orders.policy's one decision on what the draft is."""
-    return decide(membership, DraftFacts.of(order), timezone.localdate())
-
-
-def _service_until(preview: Preview) -> date | None:
-    # The cancellation date is the last day of service (nue-api.md §2.2, see CancelForm).
-    if not preview.is_cancel or "effective" not in preview.asked:
-        return None
-    return date.fromisoformat(preview.asked["effective"])
 
 
 @require_GET
@@ -363,11 +233,8 @@ def _service_until(preview: Preview) -> date | None:
 def change_quote(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
     """Keep the draft and share it: a magic link to Nue's quote (nue-api.md §2.5)."""
     scope = customer_scope(request)
-    preview = _recall(scope, name, order_id)
-    if preview is None:
-        raise Http404("This preview has expired.")
-    link = scope.magic_link(preview.order.id)
-    ctx = {"preview": preview, "link": link}
+    preview = _recalled(scope, name, order_id)
+    ctx = {"preview": preview, "link": scope.magic_link(preview.order.id)}
     template = "orders/change/quote.html" + ("#quote-link" if is_partial(request) else "")
     return render(request, template, ctx)
 
@@ -376,20 +243,20 @@ def change_quote(request: CustomerRequest, name: str, order_id: str) -> HttpResp
 @require_POST
 def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
     scope = customer_scope(request)
-    preview = _recall(scope, name, order_id)
-    if preview is None:
-        raise Http404("This preview has expired.")
+    preview = _recalled(scope, name, order_id)
     actor, on_behalf_of = actors(request)
     try:
         activate(
             request,
             scope,
             preview.order.id,
-            membership=getattr(request, "membership", None),
+            membership=request.membership,
             actor=actor,
             on_behalf_of=on_behalf_of,
             previewed=preview.changes,
-            notes=AuditNotes(reasons=_reasons([preview]), asked={preview.name: preview.asked}),
+            notes=AuditNotes(
+                reasons=changes.reasons([preview]), asked={preview.name: preview.asked}
+            ),
         )
     except NotActivated as refused:
         status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
@@ -399,12 +266,7 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
     except OperationInProgress as error:
         return _preview_page(request, preview, status=409, problem=error.message)
     # The preview stays remembered: a second click finds the order activated and lands here too.
-    return go(request, reverse("orders:change_result", args=[name, order_id]))
-
-
-def _reasons(previews: Sequence[Preview]) -> dict[str, str]:
-    """The reason given for each cancellation, for its audit event."""
-    return {p.name: p.asked.get("reason", "") for p in previews if p.is_cancel}
+    return go(request, "orders:change_result", name, order_id)
 
 
 @require_GET
@@ -412,28 +274,11 @@ def change_result(request: CustomerRequest, name: str, order_id: str) -> HttpRes
     scope = customer_scope(request)
     order = scope.order(order_id)
     sub = scope.subscription(name)
-    # A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
-    # this subscription's when its lines name it or one of its add-ons (by rootId, §3.3).
-    touched = {line.subscription_name for line in order.all_lines()}
-    add_ons = [s for s in cf.bundle_add_ons(sub, scope.subscriptions()) if s.name in touched]
-    if order.status != "Activated" or (name not in touched and not add_ons):
+    made = changes.change_made(scope, order, sub)
+    if made is None:
         raise Http404("No such change.")
-    ctx = {"order": order, "sub": sub, "changed": name in touched, "add_ons": add_ons}
+    ctx = {"order": order, "sub": sub, "changed": made.changed, "add_ons": made.add_ons}
     return render(request, "orders/change/result.html", ctx)
-
-
-BASKET_KEY = "change_basket"
-
-
-class BasketItem(NamedTuple):
-    name: str
-    kind: str
-    asked: str
-    data: dict[str, list[str]]
-
-    @property
-    def kind_info(self) -> cf.Kind:
-        return cf.KINDS_BY_SLUG[self.kind]
 
 
 def _basket(request: CustomerRequest, scope: CustomerNue) -> list[BasketItem]:
@@ -449,46 +294,13 @@ def _save_basket(request: CustomerRequest, scope: CustomerNue, items: Sequence[B
 
 
 def _add_to_basket(
-    request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str, form: cf.ChangeForm
+    request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str, form: ChangeForm
 ) -> None:
     # One change per subscription: each item is computed from its subscription as it is, so a
     # second one for the same subscription in the same change order would apply on top of it.
-    data = {k: v for k, v in form.data.lists() if k not in ("csrfmiddlewaretoken", "action")}  # type: ignore[attr-defined]
-    item = BasketItem(sub.name, kind, form.description().get("asked", ""), data)
+    item = BasketItem(sub.name, kind, form.description().get("asked", ""), _posted(form, "action"))
     items = [i for i in _basket(request, scope) if i.name != sub.name]
     _save_basket(request, scope, [*items, item])
-
-
-@dataclass(frozen=True, slots=True)
-class BasketPreview:
-    """A basket as previewed: ONE draft change order holding every item's changes.
-
-    `changes` and `invoices` are the whole order's (a before/after for every subscription it
-    touches); `items` are what each item asked for, each a Preview of that same order with the
-    changes to its own subscription.
-    """
-
-    order: Order
-    items: tuple[Preview, ...]
-    changes: tuple[SubscriptionChange, ...]
-    invoices: tuple[Invoice, ...]
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def is_cancel(self) -> bool:
-        return any(item.is_cancel for item in self.items)
-
-    @property
-    def reconfigured(self) -> set[str]:
-        return {name for item in self.items for name in item.reconfigured}
-
-    @property
-    def added(self) -> tuple[SubscriptionSnapshot, ...]:
-        return tuple(snapshot for item in self.items for snapshot in item.added)
-
-
-def _basket_key(scope: CustomerNue, basket_id: str) -> str:
-    return f"change:basket:v2:{scope.account.pk}:{basket_id}"  # v2: see _preview_key
 
 
 @money_moving
@@ -496,64 +308,69 @@ def _basket_key(scope: CustomerNue, basket_id: str) -> str:
 def change_basket(request: CustomerRequest) -> HttpResponse:
     scope = customer_scope(request)
     # A basket filled under a buyer role must not become a draft once the role is gone.
-    if request.method == "POST" and not can_prepare(getattr(request, "membership", None)):
+    if request.method == "POST" and not can_prepare(request.membership):
         raise PermissionDenied("Your role may not change subscriptions.")
     items = _basket(request, scope)
     action = request.POST.get("action")
     if request.method == "POST" and action == "remove":
         _save_basket(request, scope, [i for i in items if i.name != request.POST.get("name")])
-        return go(request, reverse("orders:change_basket"))
+        return go(request, "orders:change_basket")
     status = 200
     errors: dict[str, list[str]] = {}
     problems: list[str] = []
     if request.method == "POST" and action == "preview" and items:
-        basket, status, errors, problems = _draft_basket(request, scope, items)
-        if basket is not None:
-            basket_id = uuid.uuid4().hex
-            cache.set(_basket_key(scope, basket_id), basket, PREVIEW_TTL)
-            # The draft page finds it by its order: what it was computed from, the reasons.
-            cache.set(_preview_key(scope, basket.order.id), basket, PREVIEW_TTL)
-            return go(request, reverse("orders:change_basket_preview", args=[basket_id]))
+        basket_id, status, errors, problems = _draft_basket(request, scope, items)
+        if basket_id is not None:
+            return go(request, "orders:change_basket_preview", basket_id)
     ctx = {"items": items, "errors": errors, "problems": problems}
     return render(request, "orders/change/basket.html", ctx, status=status)
 
 
 def _draft_basket(
     request: CustomerRequest, scope: CustomerNue, items: Sequence[BasketItem]
-) -> tuple[BasketPreview | None, int, dict[str, list[str]], list[str]]:
+) -> tuple[str | None, int, dict[str, list[str]], list[str]]:
     """One draft change order for every item, each priced from its subscription as Nue has it now.
 
     Every item is validated against a fresh read of its subscription before anything is sent; a
     foreign or missing subscription is a 404 and nothing is sent at all.
     """
     today = timezone.localdate()
-    item_forms: list[tuple[str, cf.ChangeForm]] = []
+    item_forms: list[ChangeForm] = []
     for item in items:
         sub = scope.subscription(item.name)
         data = QueryDict(mutable=True)
         for key, values in item.data.items():
             data.setlist(key, values)
-        item_forms.append((sub.name, _form(scope, sub, item.kind, data, today)))
+        item_forms.append(_form(scope, sub, item.kind, data, today))
     status = 422
     basket_form = forms.Form({})
-    valid = [form.is_valid() for _name, form in item_forms]  # every item's errors, not the first's
+    valid = [form.is_valid() for form in item_forms]  # every item's errors, not the first's
     if all(valid):
+        asked = [_changes_of(form) for form in item_forms]
+        actor, on_behalf_of = actors(request)
+        draft = [
+            (form.sub.name, changes_) for form, changes_ in zip(item_forms, asked, strict=True)
+        ]
         try:
-            result = _draft(scope, item_forms, request)
+            result = changes.draft(scope, draft, actor=actor, on_behalf_of=on_behalf_of)
         except NueError as error:
-            status = _add_basket_errors(error, item_forms, basket_form)
+            status = _add_basket_errors(error, item_forms, asked, basket_form)
         else:
-            return _remember_basket(items, item_forms, result, scope.subscriptions()), 200, {}, []
+            described = [(i, form.description()) for i, form in zip(items, item_forms, strict=True)]
+            return changes.remember_basket(scope, described, result), 200, {}, []
     errors = {
-        name: [str(e) for field in form.errors.values() for e in field]
-        for name, form in item_forms
+        form.sub.name: [str(e) for field in form.errors.values() for e in field]
+        for form in item_forms
         if form.errors
     }
     return None, status, errors, [str(e) for e in basket_form.non_field_errors()]
 
 
 def _add_basket_errors(
-    error: NueError, item_forms: Sequence[tuple[str, cf.ChangeForm]], basket_form: forms.Form
+    error: NueError,
+    item_forms: Sequence[ChangeForm],
+    asked: Sequence[Sequence[AssetChange]],
+    basket_form: forms.Form,
 ) -> int:
     """Put a Nue failure on the item whose changes it names: assetChanges[i] is the item whose
     changes occupy index i of the one order. What names no item goes on the basket."""
@@ -562,8 +379,8 @@ def _add_basket_errors(
         return add_form_errors(basket_form, error)
     # For each index of the order's changes[]: the item it belongs to and that item's first index.
     owners: list[tuple[int, int]] = []
-    for position, (_name, form) in enumerate(item_forms):
-        owners += [(position, len(owners))] * len(form.changes())
+    for position, item_changes in enumerate(asked):
+        owners += [(position, len(owners))] * len(item_changes)
     per_item: dict[int, dict[str, tuple[str, ...]]] = {}
     unplaced: dict[str, tuple[str, ...]] = {}
     for path, messages in error.field_errors.items():
@@ -574,8 +391,8 @@ def _add_basket_errors(
         position, first = owners[int(found[1])]
         per_item.setdefault(position, {})[f"changes[{int(found[1]) - first}]{found[2]}"] = messages
     for position, field_errors in per_item.items():
-        form = item_forms[position][1]
-        add_form_errors(form, _narrowed(error, field_errors), form.field_map)
+        form = item_forms[position]
+        add_form_errors(form, _narrowed(error, field_errors), form.fields_of(asked[position]))
     if unplaced or not per_item:
         add_form_errors(basket_form, _narrowed(error, unplaced))
     return 422
@@ -591,40 +408,9 @@ def _narrowed(error: NueValidationError, field_errors: dict[str, tuple[str, ...]
     )
 
 
-def _remember_basket(
-    items: Sequence[BasketItem],
-    item_forms: Sequence[tuple[str, cf.ChangeForm]],
-    result: ChangeOrderResult,
-    subscriptions: Sequence[Subscription],
-) -> BasketPreview:
-    by_name = {s.name: s for s in subscriptions}
-    previews = tuple(
-        Preview(
-            order=result.order,
-            name=name,
-            kind=item.kind,
-            data=item.data,
-            asked=form.description(),
-            changes=tuple(c for c in result.changes if c.name == name),
-            invoices=(),
-            added=added_add_ons(result.order, by_name[name], subscriptions)
-            if item.kind == "addons" and name in by_name
-            else (),
-        )
-        for item, (name, form) in zip(items, item_forms, strict=True)
-    )
-    return BasketPreview(
-        order=result.order,
-        items=previews,
-        changes=result.changes,
-        invoices=result.preview_invoices,
-        warnings=result.warnings,
-    )
-
-
 def _basket_preview(scope: CustomerNue, basket_id: str) -> BasketPreview:
-    basket = cache.get(_basket_key(scope, basket_id))
-    if not isinstance(basket, BasketPreview):
+    basket = changes.basket_preview(scope, basket_id)
+    if basket is None:
         raise Http404("This basket preview has expired.")
     return basket
 
@@ -634,7 +420,7 @@ def change_basket_preview(request: CustomerRequest, basket_id: str) -> HttpRespo
     scope = customer_scope(request)
     basket = _basket_preview(scope, basket_id)
     if scope.ledger.was_activated(basket.order.id):
-        return go(request, reverse("orders:change_basket_result", args=[basket_id]))
+        return go(request, "orders:change_basket_result", basket_id)
     return _basket_page(request, basket_id, basket, status=200)
 
 
@@ -647,7 +433,7 @@ def _basket_page(
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
 ) -> HttpResponse:
-    verdict = _verdict(getattr(request, "membership", None), basket.order)
+    verdict = _verdict(request, basket.order)
     ctx = {
         "basket_id": basket_id,
         "basket": basket,
@@ -678,12 +464,12 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
             request,
             scope,
             basket.order.id,
-            membership=getattr(request, "membership", None),
+            membership=request.membership,
             actor=actor,
             on_behalf_of=on_behalf_of,
             previewed=basket.changes,
             notes=AuditNotes(
-                reasons=_reasons(basket.items),
+                reasons=changes.reasons(basket.items),
                 asked={item.name: item.asked for item in basket.items},
             ),
         )
@@ -696,7 +482,7 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
         return _basket_page(request, basket_id, basket, status=409, problem=error.message)
     if not outcome.replayed:
         _save_basket(request, scope, [])
-    return go(request, reverse("orders:change_basket_result", args=[basket_id]))
+    return go(request, "orders:change_basket_result", basket_id)
 
 
 @require_GET

@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from orders import approvals
 from orders.actions import purchase
 from orders.actions.activation import NotActivated, Stale, reprice
+from orders.actions.changes import Remembered, remembered_change
 from orders.actions.schedule import Schedule
 from orders.forms.purchase import ActivateForm, CatalogFilterForm, LineForm, OrderConfiguration
 from orders.http import CustomerRequest
@@ -28,7 +29,6 @@ from orders.nue import NueConflict, NueError, NueValidationError, Order
 from orders.policy import Decision, DraftFacts, decide
 from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
-from orders.views.changes import Remembered, remembered_change
 from orders.views.common import activate, customer_scope, go, is_partial
 from orders.views.errors import add_form_errors
 from orders.views.panels import draft_panel

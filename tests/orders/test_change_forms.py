@@ -1,4 +1,5 @@
-"""The wizard's rules without HTTP: what a subscription allows, dates, absolute -> delta."""
+"""The wizard's rules and forms without HTTP: what a subscription allows, dates, what each form
+offers, absolute -> delta (orders.actions.changes, orders.forms.changes)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from orders import change_forms as cf
-from orders.nue import Product, ProductOption, Subscription
+from orders.actions import changes
+from orders.forms import changes as cf
+from orders.kinds import change_type_label
+from orders.nue import AssetChange, Product, ProductOption, Subscription
 
 TODAY = date(2026, 11, 23)
 
@@ -45,6 +48,18 @@ def sub(**changes) -> Subscription:
     return base._replace(**changes)
 
 
+def bound(
+    form_class, data=None, *, sub: Subscription, today: date = TODAY, **reads
+) -> cf.ChangeForm:
+    """The form of a change to `sub`, offering what the customer's records `reads` allow."""
+    offer = changes.offer_from(sub, form_class.kind, today, **reads)
+    return form_class(data, sub=sub, today=today, offer=offer)
+
+
+def asked(form: cf.ChangeForm) -> list[AssetChange]:
+    return changes.asset_changes(form.sub, form.asked(), form.today)
+
+
 def reasons(subscription: Subscription, **kw) -> dict[str, str]:
     options = {
         "others": [],
@@ -55,18 +70,18 @@ def reasons(subscription: Subscription, **kw) -> dict[str, str]:
         "today": TODAY,
         **kw,
     }
-    return {c.kind.slug: c.reason for c in cf.choices_for(subscription, **options)}
+    return {c.kind.slug: c.reason for c in changes.choices_for(subscription, **options)}
 
 
 def test_it_adds_calendar_months_clamping_the_day():
-    assert cf.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
-    assert cf.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
-    assert cf.extended_end(date(2027, 1, 26), 6) == date(2027, 7, 26)
-    assert cf.extended_end(date(2027, 2, 28), 1) == date(2027, 3, 31)
+    assert changes.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert changes.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert changes.extended_end(date(2027, 1, 26), 6) == date(2027, 7, 26)
+    assert changes.extended_end(date(2027, 2, 28), 1) == date(2027, 3, 31)
 
 
 def test_it_names_days_in_the_portals_one_date_format():
-    form = cf.QuantityForm(sub=sub(), today=date(2026, 11, 3))
+    form = bound(cf.QuantityForm, sub=sub(), today=date(2026, 11, 3))
     labels = dict(form.fields["when"].choices)
     assert labels["today"] == "Today, 3 Nov 2026"  # as the day filter shows dates on pages
 
@@ -86,7 +101,7 @@ def test_it_offers_conversion_while_the_trial_runs():
 def test_it_explains_what_a_role_may_not_do():
     assert reasons(sub(), may_cancel=False)["cancel"].startswith("Only an account admin")
     assert all("role" in r for r in reasons(sub(), may_prepare=False).values())
-    choices = cf.choices_for(
+    choices = changes.choices_for(
         sub(),
         others=[],
         relationships=[],
@@ -105,42 +120,42 @@ def test_it_offers_only_renewal_for_an_expired_subscription():
 
 
 def test_it_turns_a_target_quantity_into_a_delta_from_the_state_it_was_bound_with():
-    form = cf.QuantityForm({"quantity": 8, "when": "today"}, sub=sub(), today=TODAY)
+    form = bound(cf.QuantityForm, {"quantity": 8, "when": "today"}, sub=sub())
     assert form.is_valid(), form.errors
-    (change,) = form.changes()
+    (change,) = asked(form)
     assert change.change_type == "UpdateQuantity"
     assert change.quantity == 3
     assert change.start_date == TODAY
-    later = cf.QuantityForm({"quantity": 8, "when": "today"}, sub=sub(quantity=6), today=TODAY)
+    later = bound(cf.QuantityForm, {"quantity": 8, "when": "today"}, sub=sub(quantity=6))
     assert later.is_valid()
-    assert later.changes()[0].quantity == 2
+    assert asked(later)[0].quantity == 2
 
 
 def test_it_turns_a_smaller_total_into_a_negative_delta_at_the_period_end():
-    form = cf.QuantityForm({"quantity": 2, "when": "period_end"}, sub=sub(), today=TODAY)
+    form = bound(cf.QuantityForm, {"quantity": 2, "when": "period_end"}, sub=sub())
     assert form.is_valid(), form.errors
-    (change,) = form.changes()
+    (change,) = asked(form)
     assert change.quantity == -3
     assert change.start_date == date(2026, 11, 27)
 
 
 def test_it_turns_a_new_end_date_into_whole_months():
-    form = cf.TermForm({"new_end": "2027-07-26"}, sub=sub(), today=TODAY)
+    form = bound(cf.TermForm, {"new_end": "2027-07-26"}, sub=sub())
     assert form.is_valid(), form.errors
-    assert form.changes()[0].term == 6
-    moved = cf.TermForm({"new_end": "2027-07-26"}, sub=sub(end_date=date(2027, 2, 10)), today=TODAY)
+    assert asked(form)[0].term == 6
+    moved = bound(cf.TermForm, {"new_end": "2027-07-26"}, sub=sub(end_date=date(2027, 2, 10)))
     assert not moved.is_valid()
 
 
 def test_it_describes_a_new_end_date_in_the_portals_date_format():
-    form = cf.TermForm({"new_end": "2027-07-26"}, sub=sub(), today=TODAY)
+    form = bound(cf.TermForm, {"new_end": "2027-07-26"}, sub=sub())
     assert form.is_valid(), form.errors
     assert form.description() == {"asked": "End on 26 Jul 2027"}
 
 
 def test_it_cancels_no_earlier_than_today():
-    form = cf.CancelForm(
-        {"reason": "not_using", "when": "date", "on": "2026-11-01"}, sub=sub(), today=TODAY
+    form = bound(
+        cf.CancelForm, {"reason": "not_using", "when": "date", "on": "2026-11-01"}, sub=sub()
     )
     assert not form.is_valid()
     assert "cannot start in the past" in str(form.errors["on"])
@@ -155,19 +170,19 @@ def test_it_cancels_no_earlier_than_today():
     ],
 )
 def test_a_change_type_reads_as_the_wizard_names_it(change_type, label):
-    assert cf.change_type_label(change_type) == label
+    assert change_type_label(change_type) == label
 
 
 def test_it_cancels_at_the_end_of_the_billing_period_on_its_last_day():
     # Nue's cancellationDate is the last day of service: the period billed until 27 Nov ends
     # on 26 Nov, so nothing of it is credited.
-    form = cf.CancelForm({"reason": "not_using", "when": "period_end"}, sub=sub(), today=TODAY)
+    form = bound(cf.CancelForm, {"reason": "not_using", "when": "period_end"}, sub=sub())
     assert form.is_valid(), form.errors
-    assert form.changes()[0].cancellation_date == date(2026, 11, 26)
+    assert asked(form)[0].cancellation_date == date(2026, 11, 26)
     annual = sub(billing_period="Annual", next_billing_date=None)
-    form = cf.CancelForm({"reason": "not_using", "when": "period_end"}, sub=annual, today=TODAY)
+    form = bound(cf.CancelForm, {"reason": "not_using", "when": "period_end"}, sub=annual)
     assert form.is_valid(), form.errors
-    assert form.changes()[0].cancellation_date == date(2027, 1, 26)
+    assert asked(form)[0].cancellation_date == date(2027, 1, 26)
 
 
 def test_it_offers_no_change_to_a_subscription_whose_cancellation_is_scheduled():
@@ -232,8 +247,7 @@ def addons_form(data, have=()):
         sub(id=f"c-{o}", product_id=f"p-{o}", quantity=Decimal(1), root_id="s1", level=2)
         for o in have
     ]
-    options = cf.bundle_options(bundle, [SUITE_PRODUCT], children)
-    return cf.AddonsForm(data, sub=bundle, today=TODAY, options=options)
+    return bound(cf.AddonsForm, data, sub=bundle, catalog=[SUITE_PRODUCT], subscriptions=children)
 
 
 def test_it_offers_options_of_options_but_not_bundled_ones():
@@ -250,17 +264,18 @@ def test_it_offers_options_of_options_but_not_bundled_ones():
 def test_it_nests_an_option_under_its_parent_added_with_it():
     form = addons_form({"option_pack": 1, "option_connector": 1})
     assert form.is_valid(), form.errors
-    (change,) = form.changes()
+    (change,) = asked(form)
     (pack,) = change.add_ons
     assert pack.product_option_id == "pack"
     assert [a.product_option_id for a in pack.add_ons] == ["connector"]
-    assert form.field_map["changes[0].add_ons[0].add_ons[0].quantity"] == "option_connector"
+    field_map = form.fields_of([change])
+    assert field_map["changes[0].add_ons[0].add_ons[0].quantity"] == "option_connector"
 
 
 def test_it_sends_an_option_on_its_own_when_the_bundle_has_its_parent():
     form = addons_form({"option_endpoints": 4}, have=["pack"])
     assert form.is_valid(), form.errors
-    (change,) = form.changes()
+    (change,) = asked(form)
     assert [(a.product_option_id, a.quantity, a.add_ons) for a in change.add_ons] == [
         ("endpoints", Decimal(4), ())
     ]
@@ -275,14 +290,14 @@ def test_it_refuses_an_option_without_its_parent():
 def test_it_removes_an_option_with_its_parent():
     form = addons_form({"option_pack": 0, "option_connector": 0}, have=["pack", "connector"])
     assert form.is_valid(), form.errors
-    (change,) = form.changes()
+    (change,) = asked(form)
     assert [(a.product_option_id, a.quantity) for a in change.add_ons] == [("pack", Decimal(0))]
 
 
 def test_an_add_on_not_included_yet_says_how_to_add_it_not_how_to_remove_it():
     from decimal import Decimal
 
-    from orders.change_forms import _option_help
+    from orders.forms.changes import _option_help
     from orders.nue import ProductOption
 
     fields = dict.fromkeys(ProductOption._fields)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.template import engines
 
-from orders.change_figures import explain
+from orders.actions.change_figures import explain
 from orders.nue import OrderLine
 from orders.templatetags.numbers import quantity
 

@@ -1,0 +1,485 @@
+"""The change wizard's forms: the customer's input for each kind of change, validated against
+the subscription as read when the form was submitted and what the kind may offer for it
+(orders.actions.changes.Offer, computed by the view's action). A valid form's `asked()` is what
+orders.actions.changes.asset_changes turns into Nue's deltas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from orders.actions.changes import AddOnAsked, Asked, BundleOption, Offer
+from orders.forms.fields import WholeNumberField
+from orders.nue import AssetChange, NueNotFound, ProductOption, Subscription
+from orders.templatetags.dates import day_text
+
+MAX_QUANTITY = 10_000
+CONVERSION_TERMS = (1, 12, 24, 36)
+WHEN_TODAY, WHEN_PERIOD_END, WHEN_DATE = "today", "period_end", "date"
+
+
+class ChangeForm(forms.Form):
+    """Base of the wizard's detail forms, bound to the subscription as read at submit time."""
+
+    kind: str = ""
+    # Nue's field paths (as renamed by orders.nue) -> this form's fields, for add_form_errors.
+    field_map: dict[str, str] = {}
+
+    def __init__(
+        self, *args: Any, sub: Subscription, today: date, offer: Offer, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.sub = sub
+        self.today = today
+        self.offer = offer
+
+    def asked(self) -> Asked:
+        """What a valid form asks, in absolute terms (each detail form says)."""
+        raise NotImplementedError
+
+    def fields_of(self, changes: Sequence[AssetChange]) -> dict[str, str]:
+        """`field_map` for the changes this form's ask became (the add-ons form names each)."""
+        return self.field_map
+
+    def description(self) -> dict[str, str]:
+        """What the customer asked for, in their words, for the preview and the audit trail."""
+        return {}
+
+
+class EffectiveDateMixin(forms.Form):
+    """When a change takes effect: today, the end of the billing period, or a chosen day."""
+
+    when = forms.ChoiceField(label="Effective", widget=forms.RadioSelect)
+    on = forms.DateField(
+        label="On this day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Used when you choose a specific day.",
+    )
+    sub: Subscription
+    today: date
+    offer: Offer
+
+    def setup_when(self) -> None:
+        period_end = self.offer.period_end
+        options = [(WHEN_TODAY, f"Today, {day_text(self.today)}")]
+        if period_end is not None and period_end > self.today:
+            options.append((WHEN_PERIOD_END, f"End of the billing period, {day_text(period_end)}"))
+        options.append((WHEN_DATE, "On a specific day"))
+        field = self.fields["when"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = options
+        default = WHEN_PERIOD_END if self.offer.at_period_end else WHEN_TODAY
+        field.initial = default if default in dict(options) else WHEN_TODAY
+        on = self.fields["on"]
+        on.widget.attrs["min"] = self.offer.earliest.isoformat()
+        if self.sub.end_date is not None:
+            on.widget.attrs["max"] = self.sub.end_date.isoformat()
+
+    def effective_date(self) -> date:
+        when = self.cleaned_data.get("when")
+        if when == WHEN_PERIOD_END:
+            return self.offer.period_end or self.today
+        if when == WHEN_DATE:
+            return self.cleaned_data["on"]
+        return self.today
+
+    def clean_effective(self) -> None:
+        when = self.cleaned_data.get("when")
+        if when == WHEN_DATE and not self.cleaned_data.get("on"):
+            self.add_error("on", "Choose the day the change takes effect.")
+            return
+        if when is None:
+            return
+        day, earliest = self.effective_date(), self.offer.earliest
+        if day < earliest:
+            self.add_error(
+                "on" if when == WHEN_DATE else "when",
+                f"Choose {day_text(earliest)} or later: a change cannot start in the past "
+                "or before the subscription starts.",
+            )
+        elif self.sub.end_date is not None and day > self.sub.end_date:
+            self.add_error(
+                "on" if when == WHEN_DATE else "when",
+                f"Choose {day_text(self.sub.end_date)} or earlier: the subscription ends then.",
+            )
+
+
+class QuantityForm(EffectiveDateMixin, ChangeForm):
+    kind = "quantity"
+    field_order = ("quantity", "when", "on")
+    quantity = WholeNumberField(
+        label="New quantity",
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        help_text="The total you want, not the difference.",
+    )
+    field_map = {
+        "changes[].quantity": "quantity",
+        "changes[].start_date": "on",
+        "changes[].subscription_name": "quantity",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quantity"].initial = int(self.sub.quantity)
+        self.fields["quantity"].widget.attrs.update({"inputmode": "numeric", "min": 1})
+        self.setup_when()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        quantity = cleaned.get("quantity")
+        if quantity is not None and Decimal(quantity) == self.sub.quantity:
+            self.add_error("quantity", f"It already has {quantity}. Enter a different total.")
+        self.clean_effective()
+        return cleaned
+
+    def asked(self) -> Asked:
+        quantity = self.cleaned_data["quantity"]
+        return Asked(self.kind, quantity=quantity, effective=self.effective_date())
+
+    def description(self) -> dict[str, str]:
+        return {
+            "asked": f"Set quantity to {self.cleaned_data['quantity']}",
+            "effective": self.effective_date().isoformat(),
+        }
+
+
+class TermForm(ChangeForm):
+    kind = "term"
+    new_end = forms.ChoiceField(
+        label="New end date",
+        error_messages={
+            "invalid_choice": "The term changed since this page was loaded; choose the new "
+            "end date again."
+        },
+    )
+    field_map = {"changes[].term": "new_end"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_end"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (iso, f"{day_text(date.fromisoformat(iso))} (+{m} month{'s' if m > 1 else ''})")
+            for iso, m in self.offer.term_ends.items()
+        ]
+        end = self.sub.end_date or self.today
+        field.help_text = f"Today it ends {day_text(end)}. New units and prices follow the new end."
+
+    def asked(self) -> Asked:
+        return Asked(self.kind, months=self.offer.term_ends[self.cleaned_data["new_end"]])
+
+    def description(self) -> dict[str, str]:
+        return {"asked": f"End on {day_text(date.fromisoformat(self.cleaned_data['new_end']))}"}
+
+
+class ProductForm(EffectiveDateMixin, ChangeForm):
+    """Upgrade, downgrade or swap to one of the product relationships' targets."""
+
+    field_order = ("target", "quantity", "when", "on")
+    target = forms.ChoiceField(label="New product", widget=forms.RadioSelect)
+    quantity = WholeNumberField(
+        label="Quantity",
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        required=False,
+        help_text="Leave empty to keep the current quantity.",
+    )
+    field_map = {
+        "changes[].target_price_book_entry_id": "target",
+        "changes[].quantity": "quantity",
+        "changes[].start_date": "on",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = self.offer.kind.slug
+        field = self.fields["target"]
+        assert isinstance(field, forms.ChoiceField)
+        targets = self.offer.targets
+        field.choices = [(pbe, r.product_name or pbe) for pbe, r in targets.items()]
+        if len(targets) == 1:
+            field.initial = next(iter(targets))
+        self.setup_when()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.clean_effective()
+        return cleaned
+
+    def asked(self) -> Asked:
+        return Asked(
+            self.kind,
+            quantity=self.cleaned_data.get("quantity"),
+            effective=self.effective_date(),
+            target=self.cleaned_data["target"],
+        )
+
+    def description(self) -> dict[str, str]:
+        target = self.offer.targets[self.cleaned_data["target"]]
+        return {
+            "asked": f"{self.offer.kind.change_type} to {target.product_name}",
+            "effective": self.effective_date().isoformat(),
+        }
+
+
+class RenewForm(ChangeForm):
+    kind = "renew"
+    renewal_term = forms.TypedChoiceField(
+        label="Renew for", coerce=int, widget=forms.RadioSelect, initial=12
+    )
+    field_map = {"changes[].renewal_term": "renewal_term", "changes[].start_date": "renewal_term"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["renewal_term"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [
+            (m, f"{m} months, until {day_text(end)}") for m, end in self.offer.renewals
+        ]
+        field.help_text = f"The new term starts {day_text(self.offer.renewal_start)}."
+
+    def asked(self) -> Asked:
+        return Asked(self.kind, months=self.cleaned_data["renewal_term"])
+
+    def description(self) -> dict[str, str]:
+        return {"asked": f"Renew for {self.cleaned_data['renewal_term']} months"}
+
+
+class CotermForm(ChangeForm):
+    kind = "coterm"
+    # A CharField, not a ChoiceField: a posted name that is not among the choices is looked up,
+    # so another customer's subscription is a 404 like everywhere else, not a form error.
+    target = forms.CharField(label="End together with", widget=forms.RadioSelect)
+    field_map = {"changes[].co_term_date": "target"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["target"].widget
+        assert isinstance(widget, forms.RadioSelect)
+        widget.choices = [
+            (o.name, f"{o.product_name} ({o.name}), ends {day_text(o.end_date)}")
+            for o in self.offer.coterm_targets
+            if o.end_date is not None
+        ]
+
+    def clean_target(self) -> str:
+        name: str = self.cleaned_data["target"]
+        target = self.offer.subscriptions.get(name)
+        if target is None:
+            raise NueNotFound("No such subscription.")
+        if target.name == self.sub.name or target.status != "Active":
+            raise forms.ValidationError("Choose another active subscription.")
+        if target.end_date is None or target.end_date == self.sub.end_date:
+            raise forms.ValidationError("It already ends on the same day; choose another.")
+        return name
+
+    def asked(self) -> Asked:
+        target = self.offer.subscriptions[self.cleaned_data["target"]]
+        return Asked(self.kind, target=target.name, co_term_date=target.end_date)
+
+    def description(self) -> dict[str, str]:
+        return {"asked": f"End together with {self.cleaned_data['target']}"}
+
+
+CANCEL_REASONS = (
+    ("too_expensive", "It is too expensive"),
+    ("missing_features", "It is missing features we need"),
+    ("switching", "We are switching to another product"),
+    ("not_using", "We do not use it enough"),
+    ("temporary", "We only needed it for a while"),
+    ("other", "Something else"),
+)
+
+
+class CancelForm(EffectiveDateMixin, ChangeForm):
+    """A cancellation; its end of the billing period is the period's last day of service
+    (orders.actions.changes.last_service_day)."""
+
+    kind = "cancel"
+    field_order = ("reason", "details", "when", "on")
+    reason = forms.ChoiceField(
+        label="Why are you canceling?", choices=CANCEL_REASONS, widget=forms.RadioSelect
+    )
+    details = forms.CharField(
+        label="Anything else we should know?",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    field_map = {"changes[].cancellation_date": "on"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_when()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("reason") == "other" and not cleaned.get("details", "").strip():
+            self.add_error("details", "Tell us a little about why, please.")
+        self.clean_effective()
+        return cleaned
+
+    def asked(self) -> Asked:
+        return Asked(self.kind, effective=self.effective_date())
+
+    def description(self) -> dict[str, str]:
+        return {
+            "asked": "Cancel",
+            "effective": self.effective_date().isoformat(),
+            "reason": dict(CANCEL_REASONS)[self.cleaned_data["reason"]],
+            "details": self.cleaned_data.get("details", ""),
+        }
+
+
+class TrialForm(ChangeForm):
+    kind = "trial"
+    start = forms.ChoiceField(label="Start paying", widget=forms.RadioSelect)
+    term = forms.TypedChoiceField(
+        label="Term",
+        coerce=int,
+        initial=12,
+        choices=[(m, f"{m} month{'s' if m > 1 else ''}") for m in CONVERSION_TERMS],
+        widget=forms.RadioSelect,
+    )
+    field_map = {"changes[].start_date": "start", "changes[].term": "term"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        now, *after = self.offer.trial_starts
+        options = [(now.isoformat(), f"Now, {day_text(now)}")]
+        options += [(day.isoformat(), f"When the trial ends, {day_text(day)}") for day in after]
+        field = self.fields["start"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = options
+        field.initial = options[-1][0]
+
+    def asked(self) -> Asked:
+        start = date.fromisoformat(self.cleaned_data["start"])
+        return Asked(self.kind, start=start, months=self.cleaned_data["term"])
+
+    def description(self) -> dict[str, str]:
+        return {"asked": f"Convert to paid for {self.cleaned_data['term']} months"}
+
+
+class AddonsForm(ChangeForm):
+    """A bundle's add-ons as absolute quantities; 0 removes an optional one."""
+
+    kind = "addons"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.options: Sequence[BundleOption] = self.offer.add_ons
+        self.current: dict[str, Decimal] = {}
+        self.parents: dict[str, str | None] = {}
+        names = {o.option.id: o.name for o in self.options}
+        for option, name, quantity, parent in self.options:
+            key = f"option_{option.id}"
+            self.current[option.id] = quantity
+            self.parents[option.id] = parent.id if parent is not None else None
+            fixed = option.max_quantity == 1 or not option.quantity_editable
+            minimum = int(option.min_quantity or 1) if option.type == "required" else 0
+            maximum = 1 if fixed else int(option.max_quantity or MAX_QUANTITY)
+            help_text = _option_help(option, quantity, fixed)
+            if parent is not None:
+                help_text += f" Comes with {names.get(parent.id, parent.product_name)}."
+            self.fields[key] = WholeNumberField(
+                label=name if parent is None else f"{name} (in {names.get(parent.id, '')})",
+                min_value=minimum,
+                max_value=maximum,
+                initial=int(quantity),
+                help_text=help_text,
+                # Left empty, an add-on stays as it is.
+                required=False,
+            )
+
+    def _value(self, option_id: str) -> Decimal:
+        value = self.cleaned_data.get(f"option_{option_id}")
+        return self.current[option_id] if value is None else Decimal(value)
+
+    def wanted(self) -> list[tuple[str, int]]:
+        return [
+            (option_id, self.cleaned_data[f"option_{option_id}"])
+            for option_id, now in self.current.items()
+            if self.cleaned_data.get(f"option_{option_id}") is not None
+            and Decimal(self.cleaned_data[f"option_{option_id}"]) != now
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        if not self.wanted():
+            raise forms.ValidationError("Change at least one add-on's quantity.")
+        for option_id, quantity in self.wanted():
+            parent = self.parents.get(option_id)
+            if parent is None or parent not in self.parents or not quantity:
+                continue
+            if self._value(parent) == 0:
+                parent_label = self.fields[f"option_{parent}"].label
+                self.add_error(
+                    f"option_{option_id}",
+                    f"It comes with {parent_label}: set {parent_label} to 1 or more as well.",
+                )
+        return cleaned
+
+    def asked(self) -> Asked:
+        add_ons = tuple(
+            AddOnAsked(option_id, self._value(option_id), now, self.parents[option_id])
+            for option_id, now in self.current.items()
+        )
+        return Asked(self.kind, add_ons=add_ons)
+
+    def fields_of(self, changes: Sequence[AssetChange]) -> dict[str, str]:
+        """Each add-on's place in the changes (`changes[0].add_ons[1].add_ons[0]`), for Nue's
+        errors about its quantity or option."""
+        found: dict[str, str] = {}
+
+        def visit(add_ons: Sequence[Any], path: str) -> None:
+            for index, add_on in enumerate(add_ons):
+                here = f"{path}.add_ons[{index}]"
+                found[f"{here}.quantity"] = f"option_{add_on.product_option_id}"
+                found[f"{here}.product_option_id"] = f"option_{add_on.product_option_id}"
+                visit(add_on.add_ons, here)
+
+        for index, change in enumerate(changes):
+            visit(change.add_ons, f"changes[{index}]")
+        return found
+
+    def description(self) -> dict[str, str]:
+        asked = ", ".join(f"{self.fields['option_' + o].label}: {q}" for o, q in self.wanted())
+        return {"asked": asked}
+
+
+def _option_help(option: ProductOption, quantity: Decimal, fixed: bool) -> str:
+    if option.type == "required":
+        have = f"You have {int(quantity)}." if quantity else "Not included yet."
+        return f"{have} Required: at least {int(option.min_quantity or 1)}."
+    if not quantity:
+        return (
+            "Not included yet: enter 1 to add it."
+            if fixed
+            else "Not included yet: enter how many to add."
+        )
+    remove = "Enter 0 to remove it." if fixed else "Enter 0 to remove them."
+    return f"You have {int(quantity)}. {remove}"
+
+
+FORMS: dict[str, type[ChangeForm]] = {
+    "quantity": QuantityForm,
+    "term": TermForm,
+    "upgrade": ProductForm,
+    "downgrade": ProductForm,
+    "swap": ProductForm,
+    "renew": RenewForm,
+    "coterm": CotermForm,
+    "cancel": CancelForm,
+    "trial": TrialForm,
+    "addons": AddonsForm,
+}

@@ -1,0 +1,41 @@
+"""The kinds of change the wizard offers, each with Nue's change type (nue-api.md §2.2) and the
+words a customer reads: the one vocabulary of the change actions, their forms and the badges."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    slug: str
+    change_type: str
+    label: str
+    summary: str
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("quantity", "UpdateQuantity", "Change quantity", "Add or remove seats or units."),
+    Kind("term", "UpdateTerm", "Extend the term", "Move the end date out by whole months."),
+    Kind("upgrade", "Upgrade", "Upgrade", "Move to a higher plan."),
+    Kind("downgrade", "Downgrade", "Downgrade", "Move to a lower plan."),
+    Kind("swap", "Swap", "Swap", "Switch to an equivalent product."),
+    Kind("renew", "Renew", "Renew", "Add a new term starting the day after this one ends."),
+    Kind("coterm", "CoTerm", "Align end dates", "End together with another subscription."),
+    Kind("trial", "ConvertFreeTrial", "Convert trial to paid", "Keep it after the free trial."),
+    Kind("addons", "Reconfigure", "Change add-ons", "Add, remove or resize a bundle's add-ons."),
+    Kind("cancel", "Cancel", "Cancel", "End the subscription and get credit for unused time."),
+)
+KINDS_BY_SLUG = {k.slug: k for k in KINDS}
+KINDS_BY_CHANGE_TYPE = {k.change_type: k for k in KINDS}
+# Upgrade, downgrade and swap move to another product, one of the subscription's relationships.
+PRODUCT_KINDS = ("upgrade", "downgrade", "swap")
+
+
+def change_type_label(change_type: str) -> str:
+    """What the wizard calls one of Nue's change types: UpdateQuantity is "Change quantity"."""
+    kind = KINDS_BY_CHANGE_TYPE.get(change_type)
+    if kind is not None:
+        return kind.label
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", change_type).capitalize()
