@@ -104,8 +104,9 @@ class Operation(models.Model):
 class ApprovalRequest(models.Model):
     """A buyer's request that an account manager activate a draft above the approval threshold.
 
-    While pending, the draft is locked against edits (orders.approvals.is_locked). `figures` is the
-    draft as the buyer saw it (orders.approvals.figures_of), so the manager sees what changed.
+    While pending, the draft is locked against edits (orders.actions.approvals.is_locked).
+    `figures` is the draft as the buyer saw it (orders.actions.approvals.figures_of), so the
+    manager sees what changed.
     """
 
     class State(models.TextChoices):

@@ -7,3 +7,25 @@ subscriptions; activation.py is the one path that activates a draft; approvals.p
 are what account managers and customers do with a draft before it is activated; history.py
 derives what the pages show from Nue's records (subscription versions, spend by month).
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from orders.nue import NueError
+
+T = TypeVar("T")
+
+
+def settled(call: Callable[[], T]) -> Callable[[], T | NueError]:
+    """`call`, answering its Nue failure instead of raising it: one failing read of a page that
+    makes several costs only what that read shows."""
+
+    def run() -> T | NueError:
+        try:
+            return call()
+        except NueError as error:
+            return error
+
+    return run

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from orders import approvals
+from orders.actions import approvals
 from orders.nue import (
     ActivationResult,
     AddOn,

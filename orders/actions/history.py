@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from orders import approvals
+from orders.actions import approvals, settled
 from orders.nue import (
     Asset,
     Invoice,
@@ -27,8 +27,6 @@ from orders.nue import (
 )
 from orders.scope import Arrangement, CustomerNue, fetch_alongside, fetch_concurrently
 
-T = TypeVar("T")
-
 RENEWAL_WINDOW = timedelta(days=90)
 RECENT_ORDERS = 5
 SPEND_MONTHS = 12
@@ -37,19 +35,6 @@ DASHBOARD_INVOICES = 500
 DETAIL_INCLUDES = ("orderProducts", "assets", "invoices")
 # Nue's order numbers (O-00000300): searching for one needs no order lines.
 ORDER_NUMBER = re.compile(r"O-\d{1,12}")
-
-
-def settled(call: Callable[[], T]) -> Callable[[], T | NueError]:
-    """`call`, answering its Nue failure instead of raising it: one failing read of a page that
-    makes several costs only what that read shows."""
-
-    def run() -> T | NueError:
-        try:
-            return call()
-        except NueError as error:
-            return error
-
-    return run
 
 
 def _dashboard_invoices(nue: CustomerNue) -> list[Invoice]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from orders import approvals
+from orders.actions import approvals
 from orders.actions.activation import AuditNotes
 from orders.actions.schedule import Schedule, build_schedule
 from orders.nue import (

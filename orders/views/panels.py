@@ -14,10 +14,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import approvals
+from orders.actions import approvals, quotes
 from orders.actions.purchase import stored_draft
 from orders.actions.schedule import build_schedule
 from orders.forms.purchase import ActivateForm
+from orders.forms.review import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
 from orders.nue import Order
 from orders.policy import (
     Decision,
@@ -27,7 +28,6 @@ from orders.policy import (
     can_withdraw_approval,
     decide,
 )
-from orders.review_forms import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
 from portal.models import CustomerAccount
 
 
@@ -86,7 +86,9 @@ def approval_panel(
         "latest": latest,
         "may_decide": may_decide,
         # The figures the admin approves are the ones this page shows them (as for a manager).
-        "approve_form": ApproveForm(current=approvals.figures_of(order)) if may_decide else None,
+        "approve_form": ApproveForm(current=approvals.fingerprint_of(order))
+        if may_decide
+        else None,
         "needs_approval": decision == Decision.REQUEST_APPROVAL,
         "may_request": decision == Decision.REQUEST_APPROVAL and pending is None,
         "may_withdraw": may_withdraw,
@@ -121,11 +123,14 @@ def quote_link_panel(request: HttpRequest, order: Order) -> dict[str, Any]:
         if account is not None:
             may_see = True
             post_url = reverse("orders:review_quote_link", args=[account.pk, order.id])
-    link = approvals.quote_link_for(order.id) if may_see else None
+    link = quotes.quote_link_for(order.id) if may_see else None
     return {
         "visible": may_see and order.is_draft,
         "link": link,
         "stale": approvals.changed_figures(link.figures, order) if link is not None else [],
         "post_url": post_url,
-        "form": QuoteTemplateForm(initial={"template": link.template_id if link else ""}),
+        "form": QuoteTemplateForm(
+            initial={"template": link.template_id if link else ""},
+            templates=quotes.quote_templates(),
+        ),
     }

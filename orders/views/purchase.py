@@ -18,8 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders import approvals
-from orders.actions import purchase
+from orders.actions import approvals, purchase
 from orders.actions.activation import NotActivated, Stale, reprice
 from orders.actions.changes import Remembered, remembered_change
 from orders.actions.schedule import Schedule

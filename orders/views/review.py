@@ -8,13 +8,7 @@ Anything outside a manager's book, and /review/ for anyone but a manager, is a 4
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
-from functools import partial
-from typing import Any
+from dataclasses import replace
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -26,18 +20,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders import approvals
+from orders.actions import approvals, quotes
 from orders.actions.activation import AuditNotes, NotActivated, Outcome, Stale, reprice
+from orders.forms.review import (
+    ApprovalRequestForm,
+    ApproveForm,
+    DeclineForm,
+    QuoteTemplateForm,
+)
 from orders.http import CustomerRequest
 from orders.models import ApprovalRequest
 from orders.nue import (
     ActivationResult,
     NueConflict,
     NueError,
-    NueNotFound,
     NueValidationError,
     Order,
-    Subscription,
 )
 from orders.policy import (
     Decision,
@@ -47,13 +45,7 @@ from orders.policy import (
     can_withdraw_approval,
     decide,
 )
-from orders.review_forms import (
-    ApprovalRequestForm,
-    ApproveForm,
-    DeclineForm,
-    QuoteTemplateForm,
-)
-from orders.scope import CustomerNue, fetch_concurrently
+from orders.scope import CustomerNue
 from orders.views.common import activate, customer_scope, go, is_partial
 from orders.views.errors import TEXTS, add_form_errors, status_for
 from orders.views.panels import approval_panel, quote_link_panel
@@ -61,9 +53,6 @@ from portal.audit import record
 from portal.impersonation import money_moving
 from portal.models import AuditKind, CustomerAccount, User
 
-logger = logging.getLogger("orders.review")
-
-RENEWAL_WINDOWS = (30, 60, 90)
 STALE_TEXT = (
     "A subscription this change order changes has changed since it was priced: approving it "
     "would apply the change on top of something else. Nothing was changed; decline it so the "
@@ -84,9 +73,7 @@ def _customer_draft(request: CustomerRequest, order_id: str) -> tuple[CustomerNu
 
 def _book(request: CustomerRequest) -> QuerySet[CustomerAccount]:
     """The signed-in account manager's customers; everyone else finds no /review/ pages."""
-    if not request.user.is_staff:
-        raise Http404("No such page.")
-    book = request.user.book.order_by("name")
+    book = approvals.book_of(request.user)
     if not book.exists():
         raise Http404("No such page.")
     return book
@@ -100,19 +87,11 @@ def _account_in_book(request: CustomerRequest, account_id: int) -> CustomerAccou
 
 
 def _request_in_book(request: CustomerRequest, pk: int) -> ApprovalRequest:
-    approval = (
-        ApprovalRequest.objects.select_related(
-            "customer", "requested_by", "requested_via", "decided_by"
-        )
-        .filter(pk=pk, customer__in=_book(request))
-        .first()
-    )
+    _book(request)
+    approval = approvals.request_in_book(request.user, pk)
     if approval is None:
         raise Http404("No such approval request.")
     return approval
-
-
-# Customer side ----------------------------------------------------------------------------------
 
 
 @require_POST
@@ -152,7 +131,7 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
                 total=order.total,
             )
             messages.success(request, "Approval requested. Your account manager has been told.")
-            return go(request, reverse("orders:order_detail", args=[order.id]))
+            return go(request, "orders:order_detail", order.id)
     ctx = {"order": order, "approval_panel": approval_panel(request, order, form)}
     partial_or_page = ("orders/_approval_panel.html", "review/request_approval.html")
     template = partial_or_page[0] if is_partial(request) else partial_or_page[1]
@@ -171,7 +150,7 @@ def approval_withdraw(request: CustomerRequest, order_id: str) -> HttpResponse:
     approvals.withdraw(pending, by=request.user, via=_agent(request))
     record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)
     messages.success(request, "Approval request withdrawn. The draft can be changed again.")
-    return go(request, reverse("orders:order_detail", args=[order.id]))
+    return go(request, "orders:order_detail", order.id)
 
 
 @require_POST
@@ -187,12 +166,12 @@ def quote_link(request: CustomerRequest, order_id: str) -> HttpResponse:
 def _generate_quote_link(
     request: CustomerRequest, nue: CustomerNue, order: Order, back: str
 ) -> HttpResponse:
-    form = QuoteTemplateForm(request.POST)
+    form = QuoteTemplateForm(request.POST, templates=quotes.quote_templates())
     if not form.is_valid():
         ctx = {"order": order, "quote_panel": quote_link_panel(request, order)}
         return render(request, "orders/_quote_link.html", ctx, status=422)
     template_id = form.cleaned_data["template"] or None
-    link = approvals.generate_quote_link(
+    link = quotes.generate_quote_link(
         nue, order, user=request.user, template_id=template_id, agent=_agent(request)
     )
     # The link itself is a credential: the audit keeps who made one and when, not the URL.
@@ -210,90 +189,18 @@ def _generate_quote_link(
     return redirect(back + "#quote-link")
 
 
-# Account manager side -----------------------------------------------------------------------------
-
-
-@dataclass
-class BookRow:
-    """One customer of the book, as /review/ lists it."""
-
-    account: CustomerAccount
-    arr: Decimal = Decimal(0)
-    renewals: dict[int, int] = field(default_factory=dict)
-    drafts: list[Order] = field(default_factory=list)
-    change_orders: list[Order] = field(default_factory=list)
-    pending: list[ApprovalRequest] = field(default_factory=list)
-    awaiting: set[str] = field(default_factory=set)  # order ids with a pending request
-    error: str | None = None
-    reference: str | None = None
-
-
-def _settled(call: Callable[[], Any]) -> Callable[[], Any]:
-    """One customer's failing read costs that customer's row, not the whole book."""
-
-    def run() -> Any:
-        try:
-            return call()
-        except NueError as error:
-            return error
-
-    return run
-
-
-def _failed(row: BookRow, error: NueError) -> BookRow:
-    row.error = TEXTS.get(status_for(error), TEXTS[502])[1]
-    row.reference = error.reference
-    return row
-
-
-def _book_row(
-    account: CustomerAccount,
-    subscriptions: list[Subscription] | NueError,
-    drafts: list[Order] | NueError,
-    pending: list[ApprovalRequest],
-    today: date,
-) -> BookRow:
-    row = BookRow(account=account, pending=pending)
-    if isinstance(subscriptions, NueError):
-        return _failed(row, subscriptions)
-    if isinstance(drafts, NueError):
-        return _failed(row, drafts)
-    active = [s for s in subscriptions if s.parent_id is None and s.status == "Active"]
-    row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
-    ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
-    row.renewals = {
-        days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
-        for days in RENEWAL_WINDOWS
-    }
-    row.awaiting = {p.order_id for p in pending}
-    row.change_orders = [o for o in approvals.awaiting(drafts) if o.order_type == "Change"]
-    row.drafts = [o for o in drafts if o.order_type != "Change"]
-    return row
-
-
 @require_GET
 def review(request: CustomerRequest) -> HttpResponse:
-    accounts = list(_book(request))
-    scopes = {a.pk: CustomerNue(a) for a in accounts}
-    calls: dict[str, Any] = {}
-    for pk, nue in scopes.items():
-        calls[f"subscriptions_{pk}"] = _settled(nue.subscriptions)
-        calls[f"drafts_{pk}"] = _settled(partial(nue.orders, status="draft"))
-    results = fetch_concurrently(**calls)
-    pending = list(approvals.pending_in_book(request.user))
-    today = timezone.localdate()
+    found = approvals.book(request.user, list(_book(request)), timezone.localdate())
     rows = [
-        _book_row(
-            a,
-            results[f"subscriptions_{a.pk}"],
-            results[f"drafts_{a.pk}"],
-            [p for p in pending if p.customer_id == a.pk],
-            today,
-        )
-        for a in accounts
+        replace(row, error=_failure_text(row.failure)) if row.failure else row for row in found.rows
     ]
-    ctx = {"rows": rows, "pending": pending, "windows": RENEWAL_WINDOWS}
+    ctx = {"rows": rows, "pending": found.pending, "windows": approvals.RENEWAL_WINDOWS}
     return render(request, "review/book.html", ctx)
+
+
+def _failure_text(error: NueError) -> str:
+    return TEXTS.get(status_for(error), TEXTS[502])[1]
 
 
 def _request_page(
@@ -309,6 +216,7 @@ def _request_page(
     """The approval request's page, or `partial`: its decision alone (the quote link panel
     below it is not part of that partial)."""
     current = approvals.figures_of(order) if order is not None else None
+    fingerprint = approvals.fingerprint(current) if current else None
     verdict = None
     if order is not None and order.is_draft:
         requester = approvals.requester_membership(approval)
@@ -319,7 +227,7 @@ def _request_page(
         "order": order,
         "current": current,
         "changed": approvals.changed_figures(approval.figures, order) if order else [],
-        "approve_form": approve_form or (ApproveForm(current=current) if current else None),
+        "approve_form": approve_form or (ApproveForm(current=fingerprint) if fingerprint else None),
         "decline_form": decline_form or DeclineForm(),
         "quote_panel": quote_link_panel(request, order)
         if order is not None and order.is_draft and not partial
@@ -329,19 +237,10 @@ def _request_page(
     return render(request, template, ctx, status=status)
 
 
-def _fresh_order(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
-    """The request's draft re-read from Nue (re-priced); None when Nue no longer has it."""
-    nue = CustomerNue(approval.customer)
-    try:
-        return nue, nue.order(approval.order_id, fresh=True)
-    except NueNotFound:
-        return nue, None
-
-
 @require_GET
 def review_request(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
-    _nue, order = _fresh_order(approval)
+    _nue, order = approvals.draft_of(approval)
     return _request_page(request, approval, order, status=200, partial=False)
 
 
@@ -350,14 +249,14 @@ def review_request(request: CustomerRequest, pk: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def review_approve(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
-    nue, order = _fresh_order(approval)
+    nue, order = approvals.draft_of(approval)
     if order is None:
         raise Http404("The draft no longer exists; decline the request instead.")
-    form = ApproveForm(request.POST, current=approvals.figures_of(order))
+    form = ApproveForm(request.POST, current=approvals.fingerprint_of(order))
     status = _approve(request, approval, nue, order, form)
     if status is None:
         messages.success(request, f"Approved: order {order.order_number} is activated.")
-        return go(request, reverse("orders:review_request", args=[approval.pk]))
+        return go(request, "orders:review_request", approval.pk)
     return _request_page(
         request, approval, order, status=status, partial=is_partial(request), approve_form=form
     )
@@ -374,7 +273,7 @@ def approval_approve(request: CustomerRequest, order_id: str) -> HttpResponse:
     approval = approvals.pending_for(order.id)
     if approval is None:
         raise NueConflict("This draft has no pending approval request.")
-    form = ApproveForm(request.POST, current=approvals.figures_of(order))
+    form = ApproveForm(request.POST, current=approvals.fingerprint_of(order))
     status = _approve(request, approval, nue, order, form)
     if status is None:
         messages.success(request, f"Approved: order {order.order_number} is activated.")
@@ -382,7 +281,7 @@ def approval_approve(request: CustomerRequest, order_id: str) -> HttpResponse:
         messages.error(
             request, " ".join(str(e) for e in form.non_field_errors() or ["Not approved."])
         )
-    return go(request, reverse("orders:order_detail", args=[order.id]))
+    return go(request, "orders:order_detail", order.id)
 
 
 def _approve(
@@ -455,7 +354,7 @@ def review_reprice(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
     if not approval.is_pending:
         raise NueConflict("This request has already been decided or withdrawn.")
-    nue, order = _fresh_order(approval)
+    nue, order = approvals.draft_of(approval)
     if order is None:
         raise Http404("The draft no longer exists; decline the request instead.")
     result = reprice(nue, order)
@@ -476,7 +375,7 @@ def review_reprice(request: CustomerRequest, pk: int) -> HttpResponse:
         request,
         f"Draft {result.order.order_number} prices the order from today; the request moved to it.",
     )
-    return go(request, reverse("orders:review_request", args=[moved.pk]))
+    return go(request, "orders:review_request", moved.pk)
 
 
 @require_POST
@@ -501,8 +400,8 @@ def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
             )
             messages.success(request, f"Declined: {approval.requested_by} has been told why.")
-            return go(request, reverse("orders:review_request", args=[approval.pk]))
-    _nue, order = _fresh_order(approval)
+            return go(request, "orders:review_request", approval.pk)
+    _nue, order = approvals.draft_of(approval)
     return _request_page(
         request, approval, order, status=status, partial=is_partial(request), decline_form=form
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from orders import approvals
+from orders.actions import approvals
 from orders.models import ApprovalRequest
 from orders.nue import Order
 from orders.scope import CustomerNue

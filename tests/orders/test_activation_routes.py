@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from nue_emulator import journal
-from orders import approvals
+from orders.actions import approvals
 from orders.models import ApprovalRequest
 from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind, User

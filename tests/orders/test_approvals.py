@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders import approvals
+from orders.actions import approvals
 from orders.models import ApprovalRequest
 from orders.views.panels import approval_panel
 from portal.models import AuditEvent, AuditKind, Membership, Role, User

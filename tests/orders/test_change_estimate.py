@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from nue_emulator import journal
-from orders import approvals
+from orders.actions import approvals
 from orders.scope import CustomerNue
 from tests.orders.purchase_helpers import account
 

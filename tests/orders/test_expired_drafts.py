@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from nue_emulator import journal
-from orders import approvals
+from orders.actions import approvals
 from orders.models import ApprovalRequest
 from orders.nue import AddOn, LineRequest, Order
 from orders.scope import CustomerNue
@@ -166,9 +166,9 @@ def test_it_refuses_to_approve_an_expired_draft(maria_client, expired_request):
 
 def test_it_refuses_an_expired_approval_even_with_the_right_figures(maria_client, expired_request):
     draft = acme().order(expired_request.order_id, fresh=True)
-    from orders.review_forms import ApproveForm
+    from orders.forms.review import ApproveForm
 
-    figures = ApproveForm(current=approvals.figures_of(draft))["figures"].value()
+    figures = ApproveForm(current=approvals.fingerprint_of(draft))["figures"].value()
     with journal.capture() as calls:
         response = maria_client.post(
             reverse("orders:review_approve", args=[expired_request.pk]), {"figures": figures}

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import approvals
+from orders.actions import approvals
 from orders.models import ApprovalRequest, Operation
 from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind, User

@@ -20,7 +20,7 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
-from orders import approvals
+from orders.actions import approvals
 from orders.nue import Order
 from orders.scope import CustomerNue
 from portal.models import CustomerAccount, Membership, User

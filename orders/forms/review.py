@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.conf import settings
 
 from orders.forms.fields import PlainTextField
 
 MAX_COMMENT = 2000
-# Quote templates are configured in the Nue account and no API lists them (nue-api.md §2.3);
-# these are the emulator's. A deployment names its own in settings.NUE_QUOTE_TEMPLATES.
-DEFAULT_QUOTE_TEMPLATES = {
-    "custom-branded-template": "Branded quote",
-    "compact": "Compact quote",
-}
-
-
-def quote_templates() -> dict[str, str]:
-    return dict(getattr(settings, "NUE_QUOTE_TEMPLATES", DEFAULT_QUOTE_TEMPLATES))
-
-
-def fingerprint(figures: dict[str, Any]) -> str:
-    """A short hash of a draft's figures: what the approving manager was shown."""
-    canonical = json.dumps(figures, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 class ApprovalRequestForm(forms.Form):
@@ -52,14 +34,17 @@ class ApprovalRequestForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
-    """Approve exactly the figures the manager saw: a re-price in between refuses the approval."""
+    """Approve exactly the figures the manager saw: a re-price in between refuses the approval.
+
+    `current`: the fingerprint of the draft's figures now (orders.actions.approvals.fingerprint).
+    """
 
     figures = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, current: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.current = fingerprint(current)
-        self.fields["figures"].initial = self.current
+        self.current = current
+        self.fields["figures"].initial = current
 
     def clean_figures(self) -> str:
         seen: str = self.cleaned_data["figures"]
@@ -86,8 +71,9 @@ class QuoteTemplateForm(forms.Form):
 
     template = forms.ChoiceField(label="Layout", required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, templates: Mapping[str, str], **kwargs: Any) -> None:
+        """`templates`: the layouts by id (orders.actions.quotes.quote_templates)."""
         super().__init__(*args, **kwargs)
         template = self.fields["template"]
         assert isinstance(template, forms.ChoiceField)
-        template.choices = [("", "Standard quote"), *quote_templates().items()]
+        template.choices = [("", "Standard quote"), *templates.items()]

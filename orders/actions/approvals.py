@@ -1,18 +1,21 @@
-"""Approval requests and quote links: the business steps behind issue 8, separate from views.
+"""Approval requests and the account manager's book: the business steps behind issue 8.
 
 A buyer whose draft is above the account's approval threshold (orders.policy) requests approval;
 the draft is then locked against edits until an account manager of the customer's book approves
 (activates it through the operation ledger), declines, or the requester withdraws. Mail goes out
-after the decision is committed, and a mail failure is logged, never raised.
+after the decision is committed, and a mail failure is logged, never raised. Quote links are
+orders.actions.quotes'.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import copy_context
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -25,10 +28,19 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.actions import settled
 from orders.ledger import change_orders_made
 from orders.models import ApprovalRequest, QuoteLink
-from orders.nue import ActivationResult, NueConflict, Order, site_url
-from orders.scope import CustomerNue
+from orders.nue import (
+    ActivationResult,
+    NueConflict,
+    NueError,
+    NueNotFound,
+    Order,
+    Subscription,
+    site_url,
+)
+from orders.scope import CustomerNue, fetch_concurrently
 from orders.templatetags.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 
@@ -42,7 +54,7 @@ class DraftLocked(NueConflict):
     """The draft awaits an approval decision: nothing may change it until then.
 
     A conflict (409) like any other wrong-state action, so a view may simply let it propagate
-    (orders.middleware renders it) or put it on its form with orders.views.errors.add_form_errors.
+    (orders.middleware renders it) or put it on its form.
     """
 
 
@@ -72,6 +84,17 @@ def figures_of(order: Order) -> dict[str, Any]:
 
 
 FIGURE_LABELS = {"grand_total": "Total", "acv": "ACV", "tcv": "TCV", "lines": "Lines"}
+
+
+def fingerprint(figures: dict[str, Any]) -> str:
+    """A short hash of a draft's figures: what the approving person was shown."""
+    canonical = json.dumps(figures, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def fingerprint_of(order: Order) -> str:
+    """The fingerprint of the order's figures now."""
+    return fingerprint(figures_of(order))
 
 
 def changed_figures(before: dict[str, Any], order: Order) -> list[str]:
@@ -334,37 +357,113 @@ def withdraw(approval: ApprovalRequest, *, by: User, via: User | None = None) ->
     return _decide(approval, ApprovalRequest.State.WITHDRAWN, by=by, via=via)
 
 
-def quote_link_for(order_id: str) -> QuoteLink | None:
-    return QuoteLink.objects.select_related("generated_by").filter(order_id=order_id).first()
+RENEWAL_WINDOWS = (30, 60, 90)
 
 
-def generate_quote_link(
-    nue: CustomerNue,
-    order: Order,
-    *,
-    user: User,
-    template_id: str | None = None,
-    agent: User | None = None,
-) -> QuoteLink:
-    """Ask Nue for a fresh magic link to the draft's quote and remember it with its figures.
+def book_of(user: User) -> QuerySet[CustomerAccount]:
+    """The customers in an account manager's book, by name (none for anyone but staff)."""
+    if not user.is_staff:
+        return CustomerAccount.objects.none()
+    return user.book.order_by("name")
 
-    `agent`: the support agent impersonating `user`."""
-    if not order.is_draft:
-        raise NueConflict("Quote links are made for drafts only.")
-    link = nue.magic_link(order.id, template_id=template_id)
-    quote, _ = QuoteLink.objects.update_or_create(
-        order_id=order.id,
-        defaults={
-            "customer": nue.account,
-            "template_id": template_id or "",
-            "url": link.url,
-            "figures": figures_of(order),
-            "generated_by": user,
-            "generated_via": agent,
-            "generated_at": timezone.now(),
-        },
+
+def request_in_book(user: User, pk: int) -> ApprovalRequest | None:
+    """Approval request `pk` if its customer is in `user`'s book."""
+    return (
+        ApprovalRequest.objects.select_related(
+            "customer", "requested_by", "requested_via", "decided_by"
+        )
+        .filter(pk=pk, customer__in=book_of(user))
+        .first()
     )
-    return quote
+
+
+def draft_of(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
+    """The request's draft re-read from Nue (re-priced), through its customer's scope; None when
+    Nue no longer has it."""
+    nue = CustomerNue(approval.customer)
+    try:
+        return nue, nue.order(approval.order_id, fresh=True)
+    except NueNotFound:
+        return nue, None
+
+
+@dataclass
+class BookRow:
+    """One customer of the book, as /review/ lists it: `failure` when reading it from Nue failed
+    (that customer's row says so; the rest of the book is shown), with `error` the words the
+    page says it in."""
+
+    account: CustomerAccount
+    arr: Decimal = Decimal(0)
+    renewals: dict[int, int] = field(default_factory=dict)
+    drafts: list[Order] = field(default_factory=list)
+    change_orders: list[Order] = field(default_factory=list)
+    pending: list[ApprovalRequest] = field(default_factory=list)
+    awaiting: set[str] = field(default_factory=set)  # order ids with a pending request
+    failure: NueError | None = None
+    error: str = ""
+
+    @property
+    def reference(self) -> str | None:
+        return self.failure.reference if self.failure is not None else None
+
+
+@dataclass(frozen=True)
+class Book:
+    rows: list[BookRow]
+    pending: list[ApprovalRequest]  # every pending request of the book, oldest first
+
+
+def book(manager: User, accounts: Sequence[CustomerAccount], today: date) -> Book:
+    """The manager's book: each customer's ARR, renewals due, open drafts and change orders, and
+    the pending requests. The customers are read from Nue at once, each settled on its own: one
+    customer's failing read costs that customer's row."""
+    scopes = {a.pk: CustomerNue(a) for a in accounts}
+    calls: dict[str, Callable[[], Any]] = {}
+    for pk, nue in scopes.items():
+        calls[f"subscriptions_{pk}"] = settled(nue.subscriptions)
+        calls[f"drafts_{pk}"] = settled(partial(nue.orders, status="draft"))
+    results = fetch_concurrently(**calls)
+    pending = list(pending_in_book(manager))
+    rows = [
+        _book_row(
+            a,
+            results[f"subscriptions_{a.pk}"],
+            results[f"drafts_{a.pk}"],
+            [p for p in pending if p.customer_id == a.pk],
+            today,
+        )
+        for a in accounts
+    ]
+    return Book(rows, pending)
+
+
+def _book_row(
+    account: CustomerAccount,
+    subscriptions: list[Subscription] | NueError,
+    drafts: list[Order] | NueError,
+    pending: list[ApprovalRequest],
+    today: date,
+) -> BookRow:
+    row = BookRow(account=account, pending=pending)
+    if isinstance(subscriptions, NueError):
+        row.failure = subscriptions
+        return row
+    if isinstance(drafts, NueError):
+        row.failure = drafts
+        return row
+    active = [s for s in subscriptions if s.parent_id is None and s.status == "Active"]
+    row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
+    ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
+    row.renewals = {
+        days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
+        for days in RENEWAL_WINDOWS
+    }
+    row.awaiting = {p.order_id for p in pending}
+    row.change_orders = [o for o in awaiting(drafts) if o.order_type == "Change"]
+    row.drafts = [o for o in drafts if o.order_type != "Change"]
+    return row
 
 
 def _send(subject: str, template: str, ctx: dict[str, Any], recipients: list[str]) -> None:
