@@ -11,7 +11,6 @@ orders.actions.activation's, and what a preview shows is orders.actions.change_f
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import NamedTuple
 from django.core.cache import cache
 
 from orders.actions.change_figures import added_add_ons
+from orders.actions.schedule import add_months
 from orders.kinds import KINDS, KINDS_BY_SLUG, PRODUCT_KINDS, Kind
 from orders.nue import (
     AddOn,
@@ -48,14 +48,6 @@ RENEWAL_TERMS = (12, 24, 36)
 # cache per customer: reading the draft back from Nue returns neither, and any member of the
 # account may open the preview (an admin confirming a buyer's change above the threshold).
 PREVIEW_TTL = 7 * 24 * 3600
-
-
-def add_months(day: date, months: int) -> date:
-    """Calendar months; the day is clamped to the month's last (Jan 31 + 1 month = Feb 28/29)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 def extended_end(end: date, months: int) -> date:

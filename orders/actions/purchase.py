@@ -120,8 +120,13 @@ class Shop:
 
     catalog: dict[str, CatalogEntry]
     names: dict[str, tuple[str, PriceBookEntry]]
-    tags: list[PriceTag]
+    tags: list[PriceTag]  # the active ones
     subscriptions: list[Subscription]
+
+    @property
+    def coterm_targets(self) -> list[Subscription]:
+        """The subscriptions a new line may end together with: the active ones."""
+        return [s for s in self.subscriptions if s.status == "Active"]
 
     @property
     def categories(self) -> list[tuple[str, str]]:

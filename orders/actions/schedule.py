@@ -23,6 +23,7 @@ PERIOD_MONTHS = {
 
 
 def add_months(day: date, months: int) -> date:
+    """Calendar months; the day is clamped to the month's last (Jan 31 + 1 month = Feb 28/29)."""
     month = day.month - 1 + months
     year = day.year + month // 12
     month = month % 12 + 1

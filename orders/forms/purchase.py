@@ -155,11 +155,13 @@ class LineForm(forms.Form):
         today: date,
         **kwargs: Any,
     ) -> None:
+        """`subscriptions`: those the line may end together with, `tags`: those a typed code
+        may name (orders.actions.purchase.Shop decides both)."""
         super().__init__(*args, **kwargs)
         self.item = item
         self.today = today
-        self.tags = {t.code.upper(): t for t in tags if t.active}
-        self.subscriptions = {s.name: s for s in subscriptions if s.status == "Active"}
+        self.tags = {t.code.upper(): t for t in tags}
+        self.subscriptions = {s.name: s for s in subscriptions}
         coterm = self.fields["coterm"]
         assert isinstance(coterm, forms.ChoiceField)
         coterm.choices = [("", "Choose a subscription")] + [

@@ -69,7 +69,7 @@ def _save_configuration(request: CustomerRequest, data: dict[str, list[str]]) ->
 
 
 def _line_forms(shop: purchase.Shop, config: OrderConfiguration, today: date) -> list[LineForm]:
-    return config.forms(shop.catalog, shop.names, shop.subscriptions, shop.tags, today)
+    return config.forms(shop.catalog, shop.names, shop.coterm_targets, shop.tags, today)
 
 
 @require_POST
