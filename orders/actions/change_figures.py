@@ -1,8 +1,8 @@
 """What a change preview shows, worked out from Nue's draft change order: the before/after cards,
 the credit, charge and billing dates, and each line's proration in words.
 
-Used by the wizard's preview and the basket's (orders.changes), which remember what the draft was
-computed from; these functions only read it.
+Used by the wizard's preview and the basket's (orders.actions.changes remembers what the draft
+was computed from); these functions only read it.
 """
 
 from __future__ import annotations
