@@ -9,6 +9,7 @@ Anything outside a manager's book, and /review/ for anyone but a manager, is a 4
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from orders.actions import approvals, quotes
-from orders.actions.activation import AuditNotes, NotActivated, Outcome, Stale, reprice
+from orders.actions.activation import AuditNotes, NotActivated, Stale, reprice
 from orders.forms.review import (
     ApprovalRequestForm,
     ApproveForm,
@@ -296,34 +297,8 @@ def _approve(
     form's errors go back with."""
     if not form.is_valid():
         return 422
-    outcomes: list[Outcome] = []
-
-    def activated() -> ActivationResult | None:
-        # The one activation path, deciding for the member who asked: an approval activates
-        # only what they could ask for, and runs the wizard's staleness check.
-        outcome = activate(
-            request,
-            nue,
-            approval.order_id,
-            membership=approvals.requester_membership(approval),
-            actor=request.user,
-            approving=True,
-            # Activated as the requester asked: their PO, under the consent they gave.
-            po_number=approval.po_number or None,
-            po_date=approval.po_date,
-            customer=approval.customer,
-            notes=AuditNotes(
-                details={
-                    "approval": approval.pk,
-                    "po_number": approval.po_number,
-                    "consented_at": approval.consented_at,
-                },
-            ),
-        )
-        outcomes.append(outcome)
-        return outcome.result
-
     try:
+        activated = partial(_activate_approved, request, nue, approval)
         result = approvals.approve(approval, activated, manager=request.user)
     except NotActivated as refused:
         form.add_error(None, refused.verdict.reason)
@@ -345,6 +320,33 @@ def _approve(
         replayed=result is None or result.replayed,
     )
     return None
+
+
+def _activate_approved(
+    request: CustomerRequest, nue: CustomerNue, approval: ApprovalRequest
+) -> ActivationResult | None:
+    """The one activation path, deciding for the member who asked: an approval activates only
+    what they could ask for, and runs the wizard's staleness check."""
+    outcome = activate(
+        request,
+        nue,
+        approval.order_id,
+        membership=approvals.requester_membership(approval),
+        actor=request.user,
+        approving=True,
+        # Activated as the requester asked: their PO, under the consent they gave.
+        po_number=approval.po_number or None,
+        po_date=approval.po_date,
+        customer=approval.customer,
+        notes=AuditNotes(
+            details={
+                "approval": approval.pk,
+                "po_number": approval.po_number,
+                "consented_at": approval.consented_at,
+            },
+        ),
+    )
+    return outcome.result
 
 
 @require_POST
