@@ -13,7 +13,7 @@ defined here; they never see a dict, an `httpx.Response` or a customer id. Accou
 - requests: id formats and what the verbs send (LineRequest, AddOn, AssetChange), in a tenant's
   Dialect (what the guides leave open, as `manage.py nue_check` found it).
 - transport: NueClient, the envelope, the process-wide client, the in-process emulator.
-- tenant: unscoped reads for account mapping.
+- tenant: unscoped calls for account mapping and for nue_check.
 """
 
 from orders.nue.errors import (
@@ -66,7 +66,12 @@ from orders.nue.requests import (
     Dialect,
     LineRequest,
 )
-from orders.nue.results import ActivationResult, ChangeOrderResult, DraftResult
+from orders.nue.results import (
+    ActivationResult,
+    ChangeOrderResult,
+    DraftChangeOrder,
+    DraftResult,
+)
 from orders.nue.tenant import Tenant, tenant
 from orders.nue.transport import (
     DEFAULT_TIMEOUT,
@@ -108,6 +113,7 @@ __all__ = [
     "Contact",
     "Customer",
     "Dialect",
+    "DraftChangeOrder",
     "DraftResult",
     "EmbeddedTransport",
     "Envelope",
