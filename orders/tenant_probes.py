@@ -11,8 +11,10 @@ one, so an operator cancels them in Nue.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from orders.models import TenantCapabilities
 from orders.nue import (
@@ -71,37 +73,55 @@ def probe_coterm_field(run: Run) -> Finding:
             "no active subscription of the customer whose product it can still buy",
         )
     sub, entry_id = pick
-    tried: list[str] = []
-    for spelling in COTERM_FIELDS:
+    line = LineRequest(entry_id, Decimal(1), start_date=today, coterm_subscription=sub.name)
+
+    def attempt(spelling: str) -> Attempt:
         probe = CustomerNue(scope.account, dialect=Dialect(coterm_field=spelling))
-        line = LineRequest(entry_id, Decimal(1), start_date=today, coterm_subscription=sub.name)
+        draft = probe.create_draft(
+            [line],
+            effective_date=today,
+            name=PROBE_NAME,
+            description=PROBE_DESCRIPTION,
+            preview_invoice=False,
+        )
+        run.drafts.append(draft.order)
+        lines = draft.order.lines or probe.order(draft.order.id, fresh=True).lines
+        end = lines[0].end_date if lines else None
+        if end is not None and end == sub.end_date:
+            return Attempt(draft.order, True, f"ends {end}, as {sub.name} does")
+        return Attempt(draft.order, False, f"ends {end}, not with {sub.name} ({sub.end_date})")
+
+    return _first_honoured(COTERM, "coterm_field", COTERM_FIELDS, attempt)
+
+
+class Attempt(NamedTuple):
+    """A draft one spelling made, whether it shows the spelling honoured, and what it shows."""
+
+    draft: Order
+    honoured: bool
+    shows: str
+
+
+def _first_honoured(
+    name: str, field_name: str, spellings: Sequence[str], attempt: Callable[[str], Attempt]
+) -> Finding:
+    """Each spelling in turn until a draft shows one honoured; a refused one makes no draft."""
+    tried: list[str] = []
+    for spelling in spellings:
         try:
-            draft = probe.create_draft(
-                [line],
-                effective_date=today,
-                name=PROBE_NAME,
-                description=PROBE_DESCRIPTION,
-                preview_invoice=False,
-            )
+            made = attempt(spelling)
         except NueValidationError as error:
             tried.append(f"{spelling}: refused ({error.message})")
             continue
         except NueError as error:
             tried.append(f"{spelling}: {describe(error)}")
-            return Finding(COTERM, "could not tell", "; ".join(tried))
-        run.drafts.append(draft.order)
-        lines = draft.order.lines or probe.order(draft.order.id, fresh=True).lines
-        end = lines[0].end_date if lines else None
-        if end is not None and end == sub.end_date:
-            tried.append(
-                f"{spelling}: draft {draft.order.order_number} ends {end}, as {sub.name} does"
-            )
-            return Finding(COTERM, spelling, "; ".join(tried), "coterm_field", spelling)
-        tried.append(
-            f"{spelling}: accepted, but draft {draft.order.order_number} ends {end}, "
-            f"not with {sub.name} ({sub.end_date})"
-        )
-    return Finding(COTERM, "neither honoured", "; ".join(tried))
+            return Finding(name, "could not tell", "; ".join(tried))
+        number = made.draft.order_number
+        if made.honoured:
+            tried.append(f"{spelling}: draft {number} {made.shows}")
+            return Finding(name, spelling, "; ".join(tried), field_name, spelling)
+        tried.append(f"{spelling}: accepted, but draft {number} {made.shows}")
+    return Finding(name, "not honoured", "; ".join(tried))
 
 
 def _coterm_sample(run: Run) -> tuple[Subscription, str] | None:
@@ -141,33 +161,22 @@ def probe_upgrade_target(run: Run) -> Finding:
         start_date=max(run.today, sub.start_date or run.today),
         target_price_book_entry_id=target.price_book_entry_id,
     )
-    tried: list[str] = []
-    for spelling in UPGRADE_TARGET_FIELDS:
-        try:
-            draft = run.tenant.draft_change_order(
-                customer.id,
-                [(sub.name, change)],
-                name=PROBE_NAME,
-                dialect=Dialect(upgrade_target_field=spelling),
-            )
-        except NueValidationError as error:
-            tried.append(f"{spelling}: refused ({error.message})")
-            continue
-        except NueError as error:
-            tried.append(f"{spelling}: {describe(error)}")
-            return Finding(UPGRADE_TARGET, "could not tell", "; ".join(tried))
+
+    def attempt(spelling: str) -> Attempt:
+        draft = run.tenant.draft_change_order(
+            customer.id,
+            [(sub.name, change)],
+            name=PROBE_NAME,
+            dialect=Dialect(upgrade_target_field=spelling),
+        )
         run.drafts.append(draft.order)
-        number = draft.order.order_number
+        what = f"({target.relationship_type} of {sub.name})"
         if _shows_target(draft, target):
-            tried.append(
-                f"{spelling}: draft {number} ({target.relationship_type} of {sub.name}) "
-                f"carries {target.product_name or target.price_book_entry_id}"
-            )
-            return Finding(
-                UPGRADE_TARGET, spelling, "; ".join(tried), "upgrade_target_field", spelling
-            )
-        tried.append(f"{spelling}: accepted, but draft {number} does not show the target")
-    return Finding(UPGRADE_TARGET, "none honoured", "; ".join(tried))
+            shown = target.product_name or target.price_book_entry_id
+            return Attempt(draft.order, True, f"{what} carries {shown}")
+        return Attempt(draft.order, False, f"{what} does not show the target")
+
+    return _first_honoured(UPGRADE_TARGET, "upgrade_target_field", UPGRADE_TARGET_FIELDS, attempt)
 
 
 def _shows_target(draft: DraftChangeOrder, target: ProductRelationship) -> bool:

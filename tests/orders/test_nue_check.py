@@ -30,7 +30,7 @@ from orders.nue import (
     embedded_emulator,
 )
 from orders.scope import CustomerNue
-from orders.tenant_probes import PROBE_NAME, probe_reconfigure
+from orders.tenant_probes import PROBE_NAME, probe_coterm_field, probe_reconfigure
 from portal.models import CustomerAccount
 from tests import demo
 from tests.conftest import installed_client
@@ -275,6 +275,7 @@ def subscription(name: str, product: str, quantity: int, **extra: object) -> Sub
             "status": "Active",
             "quantity": quantity,
             "productId": product,
+            "priceBookEntryId": f"pbe-{product}",
             "subscriptionStartDate": "2025-07-01",
             "subscriptionEndDate": "2026-06-30",
             **extra,
@@ -294,7 +295,7 @@ def product(product_id: str, *, options: list[dict[str, object]] = ()) -> Produc
     )
 
 
-def reconfigure_run() -> tenant_check.Run:
+def probe_run() -> tenant_check.Run:
     seats = {
         "productOptionId": "opt-seats",
         "productId": "p-seats",
@@ -354,7 +355,7 @@ def test_it_reads_a_reconfigure_from_lines_whichever_quantity_they_carry(
             ]
         )
     )
-    run = reconfigure_run()
+    run = probe_run()
     finding = probe_reconfigure(run)
     assert (finding.result, finding.value) == (result, value)
     sent = json.loads(route.calls.last.request.content)
@@ -375,7 +376,7 @@ def test_it_leaves_a_reconfigure_unsettled_when_either_reading_fits(nue_mock):
     nue_mock.post("/change-orders").mock(
         return_value=change_order([line(1, "SUB-00000004", 4, "Reconfigure")])
     )
-    finding = probe_reconfigure(reconfigure_run())
+    finding = probe_reconfigure(probe_run())
     assert finding.result == "could not tell"
     assert finding.value is None
     assert "which either reading gives" in finding.evidence
@@ -395,3 +396,44 @@ def test_it_stores_only_settled_answers():
     )
     stored = tenant_check.store(report, "https://nue.example", with_drafts=False)
     assert (stored.coterm_field, stored.subtotal) == ("cotermAsset", "before_discount")
+
+
+def test_it_settles_the_coterm_casing_nue_takes_after_one_it_refuses(nue_mock):
+    def orders(request: httpx.Request) -> httpx.Response:
+        (line,) = json.loads(request.content)["orderProducts"]
+        if "cotermAsset" not in line:
+            return httpx.Response(
+                400,
+                json={
+                    "status": "FAILURE",
+                    "message": "either subscriptionTerm or cotermAsset is required",
+                },
+            )
+        order = order_json(
+            orderProducts=[
+                {
+                    "id": "line-1",
+                    "productName": "p-pro",
+                    "quantity": 1,
+                    "totalPrice": 10,
+                    "subscriptionStartDate": "2026-01-15",
+                    "subscriptionEndDate": "2026-06-30",
+                }
+            ]
+        )
+        return httpx.Response(201, json={"status": "SUCCESS", "data": {"order": order}})
+
+    route = nue_mock.post("/orders").mock(side_effect=orders)
+    run = probe_run()
+    finding = probe_coterm_field(run)
+    assert (finding.result, finding.field, finding.value) == (
+        "cotermAsset",
+        "coterm_field",
+        "cotermAsset",
+    )
+    assert finding.evidence.startswith("coTermAsset: refused (either subscriptionTerm")
+    assert "cotermAsset: draft O-00000001 ends 2026-06-30, as SUB-00000001 does" in finding.evidence
+    assert route.call_count == 2
+    assert [d.order_number for d in run.drafts] == ["O-00000001"]
+    sent = json.loads(route.calls.last.request.content)
+    assert (sent["name"], sent["orderProducts"][0]["priceBookEntryId"]) == (PROBE_NAME, "pbe-p-pro")
