@@ -160,7 +160,7 @@ def test_it_exits_non_zero_when_a_read_the_portal_relies_on_does_not_parse():
     out = io.StringIO()
     with (
         faults.inject("subscriptions", "GET", body="malformed"),
-        pytest.raises(CommandError, match="1 reads the portal relies on failed: Subscriptions"),
+        pytest.raises(CommandError, match="1 checks failed: Subscriptions"),
     ):
         call_command("nue_check", customer=demo.ACME, stdout=out)
     result, evidence = row(out.getvalue(), "Subscriptions")
@@ -172,7 +172,7 @@ def test_it_exits_non_zero_when_a_read_the_portal_relies_on_does_not_parse():
 
 def test_it_names_a_customer_it_cannot_find():
     out = io.StringIO()
-    with pytest.raises(CommandError, match="Customer"):
+    with pytest.raises(CommandError, match="1 checks failed: Customer"):
         call_command("nue_check", customer="No Such Customer Ltd", stdout=out)
     assert row(out.getvalue(), "Customer") == (
         "not found",

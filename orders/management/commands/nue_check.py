@@ -3,8 +3,9 @@ findings, and store the answers in the tenant's capability record, which the por
 
 Read-only unless --with-drafts: then it also creates draft orders named
 "nue_check probe — safe to delete" (never activated) and lists every one it created, since Nue
-documents no way to delete them. Exits non-zero when the key is refused or a read the portal
-relies on fails. The findings are orders.tenant_check's and orders.tenant_probes'.
+documents no way to delete them. Exits non-zero when the key is refused, the customer is not
+found, or a read the portal relies on fails. The findings are orders.tenant_check's and
+orders.tenant_probes'.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nStored in the capability record of {record.api_url}.")
         if report.failed:
             names = ", ".join(f.name for f in report.failed)
-            raise CommandError(f"{len(report.failed)} reads the portal relies on failed: {names}")
+            raise CommandError(f"{len(report.failed)} checks failed: {names}")
 
 
 def table(findings: tuple[tenant_check.Finding, ...]) -> str:
