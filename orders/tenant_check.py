@@ -430,12 +430,11 @@ def check_system_discount(run: Run) -> Finding:
 
 
 def _discount_example(order: Order) -> str:
-    after = order.net_total
+    subtotal = "none" if order.subtotal is None else _money(order.subtotal)
     return (
         f"{order.order_number}: list {_money(order.list_total)}, discount "
         f"{_money(order.discount_amount)}, system discount {_money(order.system_discount_amount)}, "
-        f"netTotal {_money(after)}, subtotal "
-        f"{_money(order.subtotal) if order.subtotal is not None else 'none'}"
+        f"netTotal {_money(order.net_total)}, subtotal {subtotal}"
     )
 
 
