@@ -49,7 +49,14 @@ from orders.nue import (
     SubscriptionSnapshot,
     get_client,
 )
-from orders.nue.fields import ORDER_STATUS_FILTERS, _obj, _objs, _ostr, _str
+from orders.nue.fields import (
+    ORDER_STATUS_FILTERS,
+    ORDER_STATUS_QUERY,
+    _obj,
+    _objs,
+    _ostr,
+    _str,
+)
 from orders.nue.models import _preview_invoices
 from orders.nue.requests import (
     ACTIVATE_FIELDS,
@@ -163,6 +170,16 @@ class Arrangement(Generic[_O]):
     arrange: Callable[[Sequence[_O]], Sequence[_O]]
 
 
+def _of_status(status: str, then: Arrangement[Order] | None) -> Arrangement[Order]:
+    """The orders of one record status, arranged as `then` says."""
+
+    def arrange(orders: Sequence[Order]) -> Sequence[Order]:
+        kept = [o for o in orders if o.status == status]
+        return then.arrange(kept) if then is not None else kept
+
+    return Arrangement(("status", status, then.key if then is not None else None), arrange)
+
+
 class CustomerNue:
     """Everything the portal may do in Nue for one customer. Built per request by the middleware.
 
@@ -197,12 +214,17 @@ class CustomerNue:
     ) -> list[Order]:
         # GET /orders?customerIds=[...]&status=...&includes=...
         # `arrangement` sorts and filters them; done once per answer (ParsedAnswer). `fresh`:
-        # asked of Nue again, not answered from this request's memo.
+        # asked of Nue again, not answered from this request's memo. `status` keeps the orders
+        # whose own status it names, whatever Nue's filter did (fields.ORDER_STATUS_QUERY).
         params = self._scope_params()
+        wanted = None
         if status is not None:
             if status.lower() not in ORDER_STATUS_FILTERS:
                 raise ValueError(f"Unknown order status filter {status!r}.")
-            params["status"] = ORDER_STATUS_FILTERS[status.lower()]
+            wanted = ORDER_STATUS_FILTERS[status.lower()]
+            if wanted in ORDER_STATUS_QUERY:
+                params["status"] = ORDER_STATUS_QUERY[wanted]
+            arrangement = _of_status(wanted, arrangement)
         unknown = set(includes) - ORDER_INCLUDES
         if unknown:
             raise ValueError(f"Unknown order includes {sorted(unknown)}.")
@@ -211,7 +233,7 @@ class CustomerNue:
         if fresh:
             self._forget("orders")
         arranged = arrangement.key if arrangement is not None else None
-        key = ("orders", params.get("status"), params.get("includes"), arranged)
+        key = ("orders", wanted, params.get("includes"), arranged)
         return self._memoised(
             key, lambda: self._list("/orders", params, Order.parse, "orders", arrangement)
         )

@@ -556,3 +556,40 @@ def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
     assert again.replayed
     assert again.order.id == BASKET_ORDER_ID
     assert route.call_count == 1
+
+
+def _mixed_statuses() -> list[dict[str, object]]:
+    return [
+        order_json("10000000-0000-4000-8000-000000000001", number=1, status="Draft"),
+        order_json("10000000-0000-4000-8000-000000000002", number=2, status="Activated"),
+        order_json("10000000-0000-4000-8000-000000000003", number=3, status="Canceled"),
+    ]
+
+
+@pytest.mark.parametrize("asked", ["activated", "active", "Activated"])
+def test_it_asks_for_activated_orders_without_a_disputed_filter(scope, nue_mock, asked):
+    # The guides send `activated` (getting-started) and `active` (retrieve-orders): neither is
+    # sent; the record status picks them.
+    route = nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
+    orders = scope.orders(status=asked)
+    assert "status" not in route.calls.last.request.url.params
+    assert [o.order_number for o in orders] == ["O-00000002"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent", "number"), [("draft", "draft", 1), ("canceled", "canceled", 3)]
+)
+def test_it_sends_the_documented_filter_and_still_checks_each_status(
+    scope, nue_mock, asked, sent, number
+):
+    # Nue answering with every status (a filter it ignored) still shows only the asked-for one.
+    route = nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
+    orders = scope.orders(status=asked)
+    assert route.calls.last.request.url.params["status"] == sent
+    assert [o.order_number for o in orders] == [f"O-{number:08d}"]
+
+
+def test_a_status_filtered_list_is_not_taken_for_the_whole_list(scope, nue_mock):
+    nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
+    assert len(scope.orders(status="activated")) == 1
+    assert len(scope.orders()) == 3
