@@ -252,6 +252,7 @@ def _nue_errors(lines: list[LineForm], order_form: forms.Form, error: NueError) 
     """Put Nue's answer on the fields it names (`lines[1].add_ons[0].quantity`), else on top."""
     if not isinstance(error, NueValidationError):
         return add_form_errors(order_form, error)
+    # One error: Nue's summary says it in full (the entry may say only "out of range").
     single = sum(len(v) for v in error.field_errors.values()) == 1
     for path, texts in error.field_errors.items():
         match = LINE_PATH.fullmatch(path)

@@ -722,11 +722,19 @@ class CustomerNue:
 
 def _with_warnings(envelope: Envelope) -> Envelope:
     """The answer's data with the envelope's warnings in it: the ledger keeps only data, and a
-    change order read back from it must still say what Nue warned about (no tax calculated)."""
+    change order read back from it must still say what Nue warned about (no tax calculated).
+    Nue puts warnings at the envelope's top level (nue-api.md §1.4); any the data carries too
+    are kept after them."""
     data = envelope.data
-    if not envelope.warnings or not isinstance(data, dict) or "warnings" in data:
+    if not envelope.warnings or not isinstance(data, dict):
         return envelope
-    return replace(envelope, data={**data, "warnings": list(envelope.warnings)})
+    inner = data.get("warnings")
+    extra = (
+        [w for w in inner if _warning_text(w) not in envelope.warnings]
+        if isinstance(inner, list)
+        else []
+    )
+    return replace(envelope, data={**data, "warnings": [*envelope.warnings, *extra]})
 
 
 def _warning_text(warning: object) -> str:

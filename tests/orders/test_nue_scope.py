@@ -593,3 +593,17 @@ def test_a_status_filtered_list_is_not_taken_for_the_whole_list(scope, nue_mock)
     nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
     assert len(scope.orders(status="activated")) == 1
     assert len(scope.orders()) == 3
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_warnings_nue_puts_at_the_envelopes_top_level(ledger_scope, nue_mock, buyer):
+    # nue-api.md §1.4: warnings sit beside data; the create-draft guide reads each one's message.
+    mock_subscriptions(nue_mock, subscription_json("SUB-00000001"))
+    body = {
+        "status": "SUCCESS",
+        "data": {"order": basket_order_json(["SUB-00000001"]), "warnings": []},
+        "warnings": [{"message": "Tax was not calculated: the customer has no shipping address."}],
+    }
+    nue_mock.post("/change-orders").mock(return_value=httpx.Response(201, json=body))
+    result = ledger_scope.change([("SUB-00000001", [SEATS])], actor=buyer)
+    assert result.warnings == ("Tax was not calculated: the customer has no shipping address.",)
