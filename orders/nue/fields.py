@@ -139,6 +139,9 @@ def _int(d: Mapping[str, Any], key: str, kind: str, default: int | None = None) 
         return value
     if value is None and default is not None:
         return default
+    if isinstance(value, str) and value:
+        # A number sent as a string, as amounts may be (see _to_dec).
+        value = _to_dec(value, kind, key)
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise _fail(kind, key, "is missing or not an integer")
     if isinstance(value, Decimal) and value != value.to_integral_value():

@@ -136,12 +136,17 @@ def test_it_normalises_status_casing(scope, nue_mock):
     assert scope.orders()[0].status == "Activated"
 
 
-def test_it_rejects_a_parent_cycle(scope, nue_mock):
+def test_it_rejects_a_parent_cycle(scope, nue_mock, caplog):
     raw = order_json()
     raw["orderProducts"][0]["parentId"] = raw["orderProducts"][2]["id"]
     nue_mock.get("/orders").mock(return_value=ok([raw]))
-    with pytest.raises(nue.NueProtocolError, match="cycle"):
+    # The only order does not parse: the list as a whole is unreadable, and the log says why.
+    with (
+        caplog.at_level(logging.WARNING, logger="orders.nue"),
+        pytest.raises(nue.NueProtocolError, match="none of which could be read"),
+    ):
         scope.orders()
+    assert any("cycle" in r.getMessage() for r in caplog.records)
 
 
 def test_it_memoises_reads_within_a_request(scope, nue_mock):
