@@ -73,7 +73,7 @@ from orders.nue.requests import (
     TEMPLATE_ID,
     _check_id,
 )
-from orders.nue.transport import _json_list_param, _list_data
+from orders.nue.transport import _json_list_param, _list_data, warning_texts
 
 if TYPE_CHECKING:
     from orders.models import Operation
@@ -887,7 +887,7 @@ class CustomerNue:
             order=order,
             preview_invoices=invoices.items,
             changes=(*summarised, *unsummarised),
-            warnings=tuple(_warning_text(w) for w in data.get("warnings", ()) or ()),
+            warnings=warning_texts(data.get("warnings")),
             operation_id=op.pk,
             replayed=replayed,
         )
@@ -901,19 +901,8 @@ def _with_warnings(envelope: Envelope) -> Envelope:
     data = envelope.data
     if not envelope.warnings or not isinstance(data, dict):
         return envelope
-    inner = data.get("warnings")
-    extra = (
-        [w for w in inner if _warning_text(w) not in envelope.warnings]
-        if isinstance(inner, list)
-        else []
-    )
+    extra = [w for w in warning_texts(data.get("warnings")) if w not in envelope.warnings]
     return replace(envelope, data={**data, "warnings": [*envelope.warnings, *extra]})
-
-
-def _warning_text(warning: object) -> str:
-    if isinstance(warning, dict):
-        return str(warning.get("message", warning))
-    return str(warning)
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked

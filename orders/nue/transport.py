@@ -416,14 +416,7 @@ class NueClient:
                 raise NueProtocolError(
                     "Nue sent an envelope without data.", status=status, reference=request_id
                 )
-            warnings = tuple(
-                w
-                if isinstance(w, str)
-                else str(w.get("message", w))
-                if isinstance(w, dict)
-                else str(w)
-                for w in (body.get("warnings") or ())
-            )
+            warnings = warning_texts(body.get("warnings"))
             pagination = body.get("pagination")
             total = pagination.get("total") if isinstance(pagination, dict) else None
             return Envelope(
@@ -498,6 +491,17 @@ class NueClient:
             attempt,
             f" error={detail}" if detail else "",
         )
+
+
+def warning_texts(warnings: object) -> tuple[str, ...]:
+    """The texts of a `warnings` list: strings, or objects with a `message` (the create-draft
+    guide prints `warning.message`); one without a text says nothing a customer can read."""
+    texts: list[str] = []
+    for warning in warnings if isinstance(warnings, list) else ():
+        text = warning.get("message") if isinstance(warning, dict) else warning
+        if isinstance(text, str) and text:
+            texts.append(text)
+    return tuple(texts)
 
 
 def _error_entries(errors: object) -> list[tuple[str, str]]:

@@ -346,3 +346,23 @@ def test_a_conflict_without_a_summary_says_what_errors_says(scope, nue_mock):
     )
     with pytest.raises(nue.NueConflict, match=r"Order is not a draft\."):
         scope.orders()
+
+
+@pytest.mark.parametrize(
+    ("warnings", "texts"),
+    [
+        (
+            [{"message": "No tax: no shipping address."}, "Plain text."],
+            ("No tax: no shipping address.", "Plain text."),
+        ),
+        ([{"message": None}, {"code": "X"}, None, ""], ()),
+        ("not a list", ()),
+    ],
+)
+def test_it_reads_the_texts_of_the_envelopes_warnings(scope, nue_mock, warnings, texts):
+    nue_mock.get("/catalog/price-tags").mock(
+        return_value=httpx.Response(
+            200, json={"status": "SUCCESS", "data": [], "warnings": warnings}
+        )
+    )
+    assert scope.client.get("/catalog/price-tags").warnings == texts
