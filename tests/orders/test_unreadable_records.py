@@ -300,3 +300,25 @@ def test_an_activation_whose_answered_order_does_not_parse_reads_it_again(
     nue_mock.post(f"/orders/{ORDER_ID}").mock(side_effect=activate)
     result = ledger_scope.activate(ORDER_ID, actor=buyer)
     assert (result.order.order_number, result.order.status) == ("O-00000001", "Activated")
+
+
+@pytest.mark.django_db
+def test_the_live_preview_says_an_invoice_of_it_could_not_be_shown(ada_client):
+    def unreadable(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+        response = inner.handle_request(request)
+        body = json.loads(response.read())
+        data = body["data"]
+        for invoices in [data] if isinstance(data, list) else [data[k] for k in data]:
+            if isinstance(invoices, list) and invoices:
+                invoices[0].pop("amount")
+        return httpx.Response(response.status_code, json=body)
+
+    with upstream("POST", "/orders/invoice-preview", unreadable):
+        response = ada_client.post(
+            reverse("orders:new_order_preview"),
+            line("la", PRO, quantity="3"),
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="preview",
+        )
+    assert response.status_code == 200
+    assert "invoice of this preview could not be shown" in _notice(response.content.decode())
