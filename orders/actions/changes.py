@@ -411,6 +411,7 @@ def _reconfigure(add_ons: Sequence[AddOnAsked], today: date) -> AssetChange:
             asked[option_id].quantity,
             add_ons=tuple(entry(child) for child in children),
             effective_date=today,
+            current_quantity=asked[option_id].current,
         )
 
     top = [
@@ -437,7 +438,10 @@ def estimate(scope: CustomerNue, sub: Subscription, changes: Sequence[AssetChang
         preview = scope.preview_change(sub.name, list(changes))
     except NueValidationError as error:
         return Estimate((), (), problem=error.message)
-    return Estimate(preview.invoices, preview.warnings)
+    gaps = tuple(
+        f"{gap.text} Reference: {gap.reference}" for gap in scope.omitted("preview invoices")
+    )
+    return Estimate(preview.invoices, (*preview.warnings, *gaps))
 
 
 def draft(

@@ -43,7 +43,7 @@ from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare
 from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from orders.views.common import activate, customer_scope, go, is_partial
-from orders.views.errors import add_form_errors
+from orders.views.errors import add_form_errors, flash_omitted
 from orders.views.panels import approval_panel
 from portal.impersonation import actors, money_moving
 
@@ -137,6 +137,7 @@ def _preview_of(
         result = changes.draft(scope, [(sub.name, asked)], actor=actor, on_behalf_of=on_behalf_of)
     except NueError as error:
         return add_form_errors(form, error, form.fields_of(asked))
+    flash_omitted(request, scope.omitted("preview invoices"))
     return changes.remember(scope, sub, kind, result, data=_posted(form), asked=form.description())
 
 
@@ -356,6 +357,7 @@ def _draft_basket(
         except NueError as error:
             status = _add_basket_errors(error, item_forms, asked, basket_form)
         else:
+            flash_omitted(request, scope.omitted("preview invoices"))
             described = [(i, form.description()) for i, form in zip(items, item_forms, strict=True)]
             return changes.remember_basket(scope, described, result), 200, {}, []
     errors = {

@@ -200,13 +200,15 @@ def _columns(params: QueryDict, filters: history.OrderFilters) -> list[dict[str,
 def order_list(request: CustomerRequest) -> HttpResponse:
     form = OrderFilterForm(with_defaults(request.GET))
     filters = form.filters()
-    orders = history.order_history(customer_scope(request), filters)
+    nue = customer_scope(request)
+    orders = history.order_history(nue, filters)
     page = Paginator(orders, form.value("per_page") or DEFAULT_PAGE_SIZE).get_page(
         form.value("page")
     )
     ctx = {
         "form": form,
         "page": page,
+        "omitted": nue.omitted("orders"),
         "columns": _columns(request.GET, filters),
         "filtered": any(form.value(k) for k in ("q", "status", "date_from", "date_to")),
         "previous_url": _query(request.GET, page=page.previous_page_number())
@@ -301,8 +303,13 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
 
 @require_GET
 def subscription_list(request: CustomerRequest) -> HttpResponse:
-    subscriptions = customer_scope(request).subscriptions()
-    ctx = {"groups": history.subscription_groups(subscriptions), "count": len(subscriptions)}
+    nue = customer_scope(request)
+    subscriptions = nue.subscriptions()
+    ctx = {
+        "groups": history.subscription_groups(subscriptions),
+        "count": len(subscriptions),
+        "omitted": nue.omitted("subscriptions"),
+    }
     return render(request, "orders/subscription_list.html", ctx)
 
 
@@ -326,7 +333,8 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
 def invoice_list(request: CustomerRequest) -> HttpResponse:
     form = InvoiceFilterForm(with_defaults(request.GET))
     per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
-    invoices = customer_scope(request).invoices(
+    nue = customer_scope(request)
+    invoices = nue.invoices(
         page=form.value("page") or 1, limit=per_page, status=form.value("status") or None
     )
     today = _today()
@@ -339,6 +347,7 @@ def invoice_list(request: CustomerRequest) -> HttpResponse:
         else None,
         "next_url": _query(request.GET, page=invoices.page + 1) if invoices.has_next else None,
         "pages": max(1, -(-invoices.total // per_page)),
+        "omitted": nue.omitted("invoices"),
     }
     template = "orders/invoice_list.html" + ("#invoice-list" if is_partial(request) else "")
     return render(request, template, ctx, status=422 if reportable_errors(form) else 200)

@@ -29,7 +29,7 @@ from orders.policy import Decision, DraftFacts, decide
 from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from orders.views.common import activate, customer_scope, go, is_partial
-from orders.views.errors import add_form_errors
+from orders.views.errors import add_form_errors, flash_omitted
 from orders.views.panels import draft_panel
 from portal.audit import record
 from portal.impersonation import actors, money_moving
@@ -205,6 +205,7 @@ def _nue_errors(lines: list[LineForm], order_form: forms.Form, error: NueError) 
     """Put Nue's answer on the fields it names (`lines[1].add_ons[0].quantity`), else on top."""
     if not isinstance(error, NueValidationError):
         return add_form_errors(order_form, error)
+    # One error: Nue's summary says it in full (the entry may say only "out of range").
     single = sum(len(v) for v in error.field_errors.values()) == 1
     for path, texts in error.field_errors.items():
         match = LINE_PATH.fullmatch(path)
@@ -246,6 +247,7 @@ def _preview(
 
 def _page(
     request: CustomerRequest,
+    nue: CustomerNue,
     shop: purchase.Shop,
     lines: list[LineForm],
     order_form: forms.Form,
@@ -260,6 +262,8 @@ def _page(
         "order_form": order_form,
         "schedule": schedule,
         "has_errors": bool(order_form.errors) or any(form.errors for form in lines),
+        "omitted": nue.omitted("products", "price tags", "subscriptions"),
+        "preview_omitted": nue.omitted("preview invoices"),
     }
     if is_partial(request):
         target = request.htmx.target if request.htmx.target in ("catalog", "preview") else "preview"
@@ -288,7 +292,7 @@ def new_order(request: CustomerRequest) -> HttpResponse:
     # Bound, so that Nue's errors about the order as a whole can be put on it.
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
-    return _page(request, shop, lines, order_form, schedule)
+    return _page(request, nue, shop, lines, order_form, schedule)
 
 
 def _create_draft(
@@ -312,8 +316,9 @@ def _create_draft(
         else:
             request.session.pop(_config_key(request), None)
             messages.success(request, f"Draft {result.order.order_number} is ready to review.")
+            flash_omitted(request, nue.omitted("preview invoices"))
             return go(request, "orders:order_detail", result.order.id)
-    return _page(request, shop, lines, order_form, None, status=status)
+    return _page(request, nue, shop, lines, order_form, None, status=status)
 
 
 @require_POST
@@ -337,4 +342,4 @@ def new_order_preview(request: CustomerRequest) -> HttpResponse:
         _save_configuration(request, config.data)
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
-    return _page(request, shop, lines, order_form, schedule)
+    return _page(request, nue, shop, lines, order_form, schedule)

@@ -11,7 +11,7 @@ import pytest
 from orders.actions import changes
 from orders.forms import changes as cf
 from orders.kinds import change_type_label
-from orders.nue import AssetChange, Product, ProductOption, Subscription
+from orders.nue import AssetChange, Dialect, Product, ProductOption, Subscription
 
 TODAY = date(2026, 11, 23)
 
@@ -307,3 +307,15 @@ def test_an_add_on_not_included_yet_says_how_to_add_it_not_how_to_remove_it():
     )
     assert "remove" not in _option_help(option, Decimal(0), fixed=True)
     assert "Enter 0 to remove" in _option_help(option, Decimal(3), fixed=False)
+
+
+def test_it_tells_each_add_on_what_it_has_now_for_a_tenant_that_reads_changes():
+    form = addons_form({"option_connector": 1, "option_endpoints": 4}, have=["pack", "endpoints"])
+    assert form.is_valid(), form.errors
+    (change,) = asked(form)
+    assert [(a.product_option_id, a.quantity, a.current_quantity) for a in change.add_ons] == [
+        ("connector", Decimal(1), Decimal(0)),
+        ("endpoints", Decimal(4), Decimal(1)),
+    ]
+    delta = change.to_nue("SUB-00000002", Dialect(reconfigure_delta=True))["addOns"]
+    assert [a["productOptionQuantity"] for a in delta] == [Decimal(1), Decimal(3)]
