@@ -22,6 +22,7 @@ from nue_emulator.api import (
     ApiError,
     encode,
     endpoint,
+    extensions_enabled,
     includes_param,
     int_param,
     invalid,
@@ -153,7 +154,8 @@ def catalog_products(request: HttpRequest, body: Any) -> Result:
     return products, 200
 
 
-@endpoint("catalog-product", ("GET",))
+# Nue's guide shows a product read by id but not how (nue-api.md §2.5): an extension.
+@endpoint("catalog-product", (), extensions=("GET",))
 def catalog_product(request: HttpRequest, body: Any, product_id: str) -> Result:
     found = (
         Product.objects.filter(id=product_id).first()
@@ -280,7 +282,9 @@ def _attach(
                 doc[name] = related[doc["id"]][name] if doc["id"] in related else []
 
 
-@endpoint("order", ("GET", "POST", "DELETE"))
+# Nue documents only activation here (POST); reading one order and discarding a draft are the
+# emulator's own (nue-api.md §5.4, §5.5) and served only with the extensions on.
+@endpoint("order", ("POST",), extensions=("GET", "DELETE"))
 def order(request: HttpRequest, body: Any, order_id: str) -> Result:
     if request.method == "POST":
         return success(actions.activate(order_id, inputs.body_obj(body)))
@@ -380,9 +384,15 @@ def subscription(request: HttpRequest, body: Any, subscription_id: str) -> Resul
 
 
 def _as_of(request: HttpRequest) -> date:
-    """Snapshot view (nue-api.md §5.16): statuses as of `asOfDate`, default today."""
+    """Snapshot view (nue-api.md §5.16): statuses as of `asOfDate`, default today.
+
+    Nue describes a snapshot view but not how to ask for it (§2.7), so `asOfDate` is an
+    extension. Without the extensions it is ignored, not rejected: Nue documents no error for a
+    query parameter it does not read, and the emulator ignores every other such parameter; the
+    answer is then the documented default, the current view, whatever date was sent.
+    """
     raw = request.GET.get("asOfDate")
-    if not raw:
+    if not raw or not extensions_enabled():
         return timezone.localdate()
     day = inputs.day(raw, "asOfDate")
     assert day is not None

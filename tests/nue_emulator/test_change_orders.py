@@ -227,7 +227,7 @@ def test_it_ends_on_the_cancellation_date_with_no_credit_for_that_day(api, buy):
     assert all(c["after"]["subscriptionEndDate"] == "2026-12-31" for c in data["assetChanges"])
 
 
-def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy):
+def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy, extensions):
     sub = buy(start=TODAY - timedelta(days=30))[0]
     last_day = TODAY + timedelta(days=60)
     data = change(
