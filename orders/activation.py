@@ -101,7 +101,8 @@ def activate_draft(
     otherwise Nue's own summary on the change order. Raises NotActivated, Stale, DraftLocked,
     OperationInProgress or a NueError.
     """
-    order = scope.order(order_id, fresh=True)
+    # The draft as this request read it, if it did: nothing was sent since.
+    order = scope.order(order_id, status="draft")
     facts = DraftFacts.of(order)
     if order.status == "Activated":
         # A second click or a retry after the first one went through: nothing to decide, but
@@ -175,7 +176,7 @@ def _apply(
         # A new scope: nothing memoised, every read below is Nue's state under the hold.
         fresh = for_customer(scope.account)
         assert fresh is not None
-        order = fresh.order(order_id, fresh=True)
+        order = fresh.order(order_id, status="draft")
         if order.status == "Activated":
             return None
         if order.status != "Draft":

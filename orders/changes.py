@@ -209,7 +209,7 @@ def _draft(
         actor=actor,
         on_behalf_of=on_behalf_of,
     )
-    if result.replayed and not scope.order(result.order.id, fresh=True).is_draft:
+    if result.replayed and not scope.order(result.order.id, status="draft", fresh=True).is_draft:
         # The ledger answers an identical change sent moments ago with that change order; if it
         # was applied since, previewing it would show the customer a change already made.
         raise NueConflict(
@@ -421,7 +421,7 @@ def _reasons(previews: Sequence[Preview]) -> dict[str, str]:
 @require_GET
 def change_result(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
     scope = _scope(request)
-    order = scope.order(order_id)
+    order = scope.order(order_id, status="active")
     sub = scope.subscription(name)
     # A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
     # this subscription's when its lines name it or one of its add-ons (by rootId, §3.3).
@@ -715,7 +715,7 @@ def change_basket_confirm(request: HttpRequest, basket_id: str) -> HttpResponse:
 def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
     scope = _scope(request)
     basket = _basket_preview(scope, basket_id)
-    order = scope.order(basket.order.id)
+    order = scope.order(basket.order.id, status="active", includes=())
     if order.status != "Activated":
         raise Http404("This basket is not confirmed.")
     subs = [scope.subscription(c.name) for c in basket.changes]

@@ -66,7 +66,14 @@ class Reads(Protocol):
     """What the ledger reads back from Nue to settle an operation: the acting customer's scope
     (orders.scope.CustomerNue), whose every read is checked to be that customer's."""
 
-    def order(self, order_id: str, *, fresh: bool = False) -> Order: ...
+    def order(
+        self,
+        order_id: str,
+        *,
+        status: str | None = None,
+        includes: Sequence[str] = ("orderProducts",),
+        fresh: bool = False,
+    ) -> Order: ...
 
     def orders(
         self, status: str | None = None, includes: Sequence[str] = (), *, fresh: bool = False
@@ -402,6 +409,12 @@ class Ledger:
             state=Operation.State.SUCCEEDED,
         ).exists()
 
+    def in_progress(self, target: str) -> bool:
+        """Whether an operation on `target` is open: what Nue shows of it may yet change."""
+        return Operation.objects.filter(
+            customer=self.account, target=target, state__in=Operation.OPEN_STATES
+        ).exists()
+
     def settle(self, targets: Iterable[str]) -> None:
         """Resolve the open operations of `targets` by reading Nue: a retry that finds the work
         done settles what the lost answer left open (and writes its audit events)."""
@@ -429,7 +442,9 @@ class Ledger:
         settled = not at_work and now - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
         if op.kind == Operation.Kind.ACTIVATE:
             try:
-                order = self.reads.order(op.target, fresh=True)
+                # Whether it is activated is all this needs: the activated orders' headers, and
+                # only when it is not among them, all of them.
+                order = self.reads.order(op.target, status="active", includes=(), fresh=True)
             except NueNotFound:
                 if settled:
                     self._close(op, Operation.State.FAILED, error="The order no longer exists.")

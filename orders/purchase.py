@@ -100,9 +100,16 @@ def _shop(nue: CustomerNue) -> Shop:
     )
 
 
-def _draft_for_user(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
+def _draft_for_user(
+    request: CustomerRequest,
+    order_id: str,
+    status: str = "draft",
+    includes: Sequence[str] = ("orderProducts",),
+) -> tuple[CustomerNue, Order]:
+    """The acting customer's order, read among those of `status` with `includes` (an order
+    in another status is still found, and the view tells what it is now)."""
     nue = _buyer_nue(request)
-    return nue, nue.order(order_id, fresh=True)
+    return nue, nue.order(order_id, status=status, includes=includes)
 
 
 STALE_TEXT = (
@@ -220,7 +227,7 @@ def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
 
 @require_GET
 def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
-    nue, order = _draft_for_user(request, order_id)
+    nue, order = _draft_for_user(request, order_id, "active", ("assets", "invoices"))
     if order.status != "Activated":
         return redirect("orders:order_detail", order_id=order.id)
     # Subscriptions come back among the order's assets, named SUB-… (an assetNumber or a name).
@@ -236,11 +243,18 @@ def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def draft_discard(request: CustomerRequest, order_id: str) -> HttpResponse:
-    nue, order = _draft_for_user(request, order_id)
+    """The portal stops offering the draft; in Nue it stays a draft (CustomerNue.discard_draft)."""
+    nue, order = _draft_for_user(request, order_id, includes=())
     approvals.refuse_if_locked(order.id)
-    discarded = nue.discard_draft(order.id)
+    discarded = nue.discard_draft(order.id, by=request.user, via=request.impersonator)
     forget_draft(request, order.id)
-    record(request, AuditKind.ACTION, action="discard_draft", order_id=order.id)
+    record(
+        request,
+        AuditKind.ACTION,
+        action="discard_draft",
+        order_id=discarded.id,
+        order_number=discarded.order_number,
+    )
     messages.success(request, f"Draft {discarded.order_number} was discarded.")
     return _go(request, reverse("orders:new_order"))
 

@@ -2,7 +2,7 @@
 
 The configuration in progress lives in the session (per customer), so it survives a failed Nue
 call and a reload. The preview invoices and warnings Nue returned for a new draft live in the
-shared cache per customer and order: reading the stored draft later (GET /orders/{id}) returns no
+shared cache per customer and order: reading the stored draft later (GET /orders) returns no
 preview invoices, every member of the account may open the draft (an admin activating a buyer's
 draft, say), and a late live-preview request rewriting the session cannot lose them.
 """

@@ -93,10 +93,11 @@ def _go(request: CustomerRequest, url: str) -> HttpResponse:
 
 
 def _customer_draft(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
-    """The acting customer's order, freshly read; 404 without an acting customer."""
+    """The acting customer's order, read among its drafts (found also when it no longer is
+    one); 404 without an acting customer."""
     if request.nue is None:
         raise Http404("No customer account is selected.")
-    return request.nue, request.nue.order(order_id, fresh=True)
+    return request.nue, request.nue.order(order_id, status="draft")
 
 
 def _book(request: CustomerRequest) -> QuerySet[CustomerAccount]:
@@ -340,7 +341,7 @@ def _fresh_order(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
     """The request's draft re-read from Nue (re-priced); None when Nue no longer has it."""
     nue = CustomerNue(approval.customer)
     try:
-        return nue, nue.order(approval.order_id, fresh=True)
+        return nue, nue.order(approval.order_id, status="draft")
     except NueNotFound:
         return nue, None
 
@@ -519,7 +520,7 @@ def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
 @require_GET
 def review_draft(request: CustomerRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account_in_book(request, account_id)
-    order = CustomerNue(account).order(order_id, fresh=True)
+    order = CustomerNue(account).order(order_id, status="draft")
     ctx = {
         "account": account,
         "order": order,
@@ -533,6 +534,6 @@ def review_draft(request: CustomerRequest, account_id: int, order_id: str) -> Ht
 def review_quote_link(request: CustomerRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account_in_book(request, account_id)
     nue = CustomerNue(account)
-    order = nue.order(order_id, fresh=True)
+    order = nue.order(order_id, status="draft")
     back = reverse("orders:review_draft", args=[account.pk, order.id])
     return _generate_quote_link(request, nue, order, back)

@@ -18,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from django.core.cache import cache
 from django.db import connection, connections
 
 from orders.ledger import Ledger
+from orders.models import DiscardedDraft
 from orders.nue import (
     ActivationResult,
     Asset,
@@ -39,6 +40,7 @@ from orders.nue import (
     NueConflict,
     NueNotFound,
     NueProtocolError,
+    OperationInProgress,
     Order,
     Page,
     PriceTag,
@@ -197,58 +199,74 @@ class CustomerNue:
     ) -> list[Order]:
         # GET /orders?customerIds=[...]&status=...&includes=...
         # `arrangement` sorts and filters them; done once per answer (ParsedAnswer). `fresh`:
-        # asked of Nue again, not answered from this request's memo.
-        params = self._scope_params()
-        if status is not None:
-            if status.lower() not in ORDER_STATUS_FILTERS:
-                raise ValueError(f"Unknown order status filter {status!r}.")
-            params["status"] = ORDER_STATUS_FILTERS[status.lower()]
-        unknown = set(includes) - ORDER_INCLUDES
-        if unknown:
-            raise ValueError(f"Unknown order includes {sorted(unknown)}.")
-        if includes:
-            params["includes"] = ",".join(sorted(includes))
+        # asked of Nue again, not answered from this request's memo. The drafts this customer
+        # discarded in the portal are left out (discard_draft).
         if fresh:
             self._forget("orders")
+        return self._offered(self._order_list(status, includes, arrangement))
+
+    def order(
+        self,
+        order_id: str,
+        *,
+        status: str | None = None,
+        includes: Sequence[str] = ("orderProducts",),
+        fresh: bool = False,
+    ) -> Order:
+        # GET /orders?customerIds=[...]&status=...&includes=..., and this id among them.
+        # Nue documents no read of one order (nue-api.md §2.1, §5.5): the customer's list is read,
+        # narrowed by `status` when the caller knows what the order should be (a draft to
+        # activate) and by `includes` to what the page shows. A list this request already read
+        # that holds at least that answers without a call. An order not among `status`'s is
+        # looked for among all of them (same includes): the caller learns what it is now (a
+        # draft activated by an earlier click), at a wider read only on that rare path.
+        _check_id(order_id, ORDER_ID)
+        if fresh:
+            self._forget("orders")
+        found = self._find_order(order_id, status, includes)
+        if found is None and status is not None:
+            found = self._find_order(order_id, None, includes)
+        if found is None or not self._offered([found]):
+            raise NueNotFound("No such order.")
+        return found
+
+    def _order_list(
+        self,
+        status: str | None,
+        includes: Sequence[str],
+        arrangement: Arrangement[Order] | None = None,
+    ) -> list[Order]:
+        """The customer's orders as Nue lists them (discarded drafts too), memoised."""
+        wanted_status, wanted_includes = _order_query(status, includes)
+        params = self._scope_params()
+        if wanted_status is not None:
+            params["status"] = wanted_status
+        if wanted_includes:
+            params["includes"] = ",".join(sorted(wanted_includes))
         arranged = arrangement.key if arrangement is not None else None
-        key = ("orders", params.get("status"), params.get("includes"), arranged)
+        key = ("orders", wanted_status, params.get("includes"), arranged)
         return self._memoised(
             key, lambda: self._list("/orders", params, Order.parse, "orders", arrangement)
         )
 
-    def order(self, order_id: str, *, fresh: bool = False) -> Order:
-        # GET /orders/{orderId}?includes=orderProducts,assets,invoices, checked against the
-        # customer; on 404, GET /orders?customerIds=[...]&includes=... and this id.
-        # Nue documents only the list (nue-api.md §2.1, §5.5), but the list costs the customer's
-        # whole history per detail page, with every order's lines, assets and invoices. So: the
-        # single GET first (the emulator serves it, and ownership is verified on the answer), and
-        # the documented list when Nue has no such path.
-        _check_id(order_id, ORDER_ID)
-        if fresh:
-            self._forget("orders")
-        return self._memoised(("order", order_id), lambda: self._load_order(order_id))
-
-    def _load_order(self, order_id: str) -> Order:
-        includes = {"includes": ",".join(sorted(ORDER_INCLUDES))}
-        try:
-            envelope = self.client.get(f"/orders/{order_id}", includes)
-        except NueNotFound:
-            for order in self.orders(includes=sorted(ORDER_INCLUDES)):
-                if order_id in (order.id, order.order_number):
-                    return order
-            raise
-        order = Order.parse(envelope.data)
-        if order_id not in (order.id, order.order_number):
-            raise NueProtocolError("Nue answered with another order than the one asked for.")
-        if order.customer_id != self.customer_id:
-            # Expected when someone tries another customer's id: the by-id path is unscoped.
-            security_logger.warning(
-                "Customer %s asked for order %s of another customer; answered 404",
-                self.customer_id,
-                order_id,
-            )
-            raise NueNotFound("No such order.")
-        return order
+    def _find_order(
+        self, order_id: str, status: str | None, includes: Sequence[str]
+    ) -> Order | None:
+        """`order_id` among this customer's orders of `status`, read with at least `includes`:
+        from a list this request already read that covers them, else from a new read."""
+        wanted_status, wanted_includes = _order_query(status, includes)
+        with self._memo_lock:
+            lists = [(key, value) for key, value in self._memo.items() if key[0] == "orders"]
+        for (_kind, listed_status, listed_includes, arranged), listed in lists:
+            held = set(str(listed_includes or "").split(",")) - {""}
+            # An arranged list may have left the order out; a list without an include lacks it.
+            if arranged is not None or not wanted_includes <= held:
+                continue
+            if listed_status not in (None, wanted_status):
+                continue
+            # It covers every order `status` allows: where it has no such order, there is none.
+            return _with_id(order_id, cast("list[Order]", listed))
+        return _with_id(order_id, self._order_list(status, includes))
 
     def subscriptions(self) -> list[Subscription]:
         # GET /subscriptions?customerIds=[...]
@@ -374,7 +392,8 @@ class CustomerNue:
 
     def magic_link(self, order_id: str, template_id: str | None = None) -> MagicLink:
         # GET /orders/magiclink/order/{orderId}[/template/{templateId}] (bare {"magicLink": url})
-        order = self.order(order_id)
+        # The order is this customer's draft first (nue-api.md §2.3: links are for drafts).
+        order = self.order(order_id, status="draft", includes=())
         path = f"/orders/magiclink/order/{order.id}"
         if template_id is not None:
             path += f"/template/{_check_id(template_id, TEMPLATE_ID)}"
@@ -427,17 +446,26 @@ class CustomerNue:
             warnings=envelope.warnings,
         )
 
-    def discard_draft(self, order_id: str) -> Order:
-        # DELETE /orders/{orderId} — emulator-only (nue-api.md §5.4); against Nue a 404/405 means
-        # "not supported" and the draft simply stays in Draft.
-        order = self.order(order_id, fresh=True)
+    def discard_draft(self, order_id: str, *, by: User, via: User | None = None) -> Order:
+        # No Nue call: Nue documents no way to cancel or delete a draft (nue-api.md §2.1, §5.4).
+        # The draft stays Draft in Nue and the portal stops offering it (DiscardedDraft); read
+        # as GET /orders?customerIds=[...]&status=draft. `via`: the support agent acting as `by`.
+        order = self.order(order_id, status="draft", includes=())
         if not order.is_draft:
-            raise NueConflict("Only a draft order can be discarded.")
-        envelope = self.client.delete(f"/orders/{order.id}")
-        self._forget("orders")
-        data = envelope.data
-        raw = data.get("order", data) if isinstance(data, dict) else data
-        return self._own_one(Order.parse(raw), "order")
+            raise NueConflict(f"Order {order.order_number} is no longer a draft.")
+        if self.ledger.in_progress(order.id):
+            raise OperationInProgress("This draft is being activated. Reload in a moment.")
+        DiscardedDraft.objects.get_or_create(
+            order_id=order.id,
+            defaults={
+                "customer": self.account,
+                "order_number": order.order_number,
+                "discarded_by": by,
+                "discarded_via": via,
+            },
+        )
+        self._forget("discarded")
+        return order
 
     def activate(
         self,
@@ -454,7 +482,9 @@ class CustomerNue:
         # POST /orders/{draftOrderId} — through the operation ledger: never sent twice.
         # `audit`: the events (portal.audit.pending) the ledger writes once Nue shows the order
         # activated, whether the answer says so, a retry reads it, or reconcile_operations does.
-        order = self.order(order_id, fresh=True)
+        # The draft as this request read it (the ledger, not a second read, keeps it from being
+        # sent twice).
+        order = self.order(order_id, status="draft")
         body: dict[str, Any] = {
             "options": {"generateInvoice": generate_invoice, "activateInvoice": activate_invoice}
         }
@@ -566,9 +596,26 @@ class CustomerNue:
         with self._memo_lock:
             for key in [k for k in self._memo if k[0] == kind]:
                 del self._memo[key]
-            if kind == "orders":
-                for key in [k for k in self._memo if k[0] == "order"]:
-                    del self._memo[key]
+
+    def _offered(self, orders: list[Order]) -> list[Order]:
+        """`orders` without the drafts this customer discarded in the portal, for as long as Nue
+        shows them as drafts: one activated in Nue after all (by the vendor) is shown again."""
+        discarded = self._discarded() if any(o.is_draft for o in orders) else frozenset()
+        if not discarded:
+            return orders
+        return [o for o in orders if not (o.is_draft and o.id in discarded)]
+
+    def _discarded(self) -> frozenset[str]:
+        if self.account.pk is None:  # an account not saved has discarded nothing
+            return frozenset()
+        return self._memoised(
+            ("discarded",),
+            lambda: frozenset(
+                DiscardedDraft.objects.filter(customer_id=self.account.pk).values_list(
+                    "order_id", flat=True
+                )
+            ),
+        )
 
     # Scope checks --------------------------------------------------------------------------------
 
@@ -650,7 +697,7 @@ class CustomerNue:
         if "order" in data:
             activated = self._own_one(Order.parse(data["order"]), "order")
         else:
-            activated = self.order(order.id, fresh=True)
+            activated = self.order(order.id, status="active", fresh=True)
         return ActivationResult(
             order=activated,
             subscriptions=tuple(
@@ -674,7 +721,7 @@ class CustomerNue:
         if "order" in data:
             order = self._own_one(Order.parse(data["order"]), "order")
         else:
-            order = self.order(str(data.get("resolvedOrderId", "")), fresh=True)
+            order = self.order(str(data.get("resolvedOrderId", "")), status="draft", fresh=True)
         # The emulator summarises each touched subscription in data.assetChanges (and on the
         # stored order); without it, the portal still knows each subscription as it was, and the
         # confirm step checks every one of them for a newer version.
@@ -714,8 +761,29 @@ def _warning_text(warning: object) -> str:
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked
-# for `orderProducts`, so the detail view asks for it too.
+# for `orderProducts`, as the getting-started guide asks for them.
 ORDER_INCLUDES = frozenset({"orderProducts", "assets", "invoices"})
+
+
+def _order_query(status: str | None, includes: Sequence[str]) -> tuple[str | None, frozenset[str]]:
+    """Nue's status filter value (nue-api.md §2.1: active, draft, canceled) and the includes,
+    checked: a typo in the portal is a bug, not a wider read."""
+    wanted = None
+    if status is not None:
+        if status.lower() not in ORDER_STATUS_FILTERS:
+            raise ValueError(f"Unknown order status filter {status!r}.")
+        wanted = ORDER_STATUS_FILTERS[status.lower()]
+    unknown = set(includes) - ORDER_INCLUDES
+    if unknown:
+        raise ValueError(f"Unknown order includes {sorted(unknown)}.")
+    return wanted, frozenset(includes)
+
+
+def _with_id(order_id: str, orders: Sequence[Order]) -> Order | None:
+    """The order of this id (or order number, as a link may name it) among `orders`."""
+    return next((o for o in orders if order_id in (o.id, o.order_number)), None)
+
+
 MAX_INVOICE_PAGE = 500
 
 

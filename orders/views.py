@@ -64,6 +64,8 @@ SPEND_MONTHS = 12
 # One page of Nue's invoice list covers a year of any demo customer; more is not "at a glance".
 DASHBOARD_INVOICES = 500
 DETAIL_INCLUDES = ("orderProducts", "assets", "invoices")
+# The order page shows its lines and invoices; its status is what it shows, so it is not filtered.
+ORDER_PAGE_INCLUDES = ("orderProducts", "invoices")
 COLUMNS = (
     ("number", "Order", False),
     ("name", "Name", False),
@@ -412,7 +414,8 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     # The approval panel's row is read while Nue answers; it is shown only if Nue then finds
     # the order among this customer's (a foreign or unknown id is the 404 page).
     approval_read, reads = fetch_alongside(
-        partial(approvals.LatestRead.of, order_id), order=partial(nue.order, order_id)
+        partial(approvals.LatestRead.of, order_id),
+        order=partial(nue.order, order_id, includes=ORDER_PAGE_INCLUDES),
     )
     order = reads["order"]
     names = sorted({ln.subscription_name for ln in order.all_lines() if ln.subscription_name})

@@ -177,23 +177,30 @@ def activation_json(order_id: str = ORDER_ID) -> dict[str, object]:
     }
 
 
+# Nue's documented status filter values of GET /orders (nue-api.md §2.1).
+STATUS_FILTERS = {"draft": "Draft", "active": "Activated", "canceled": "Canceled"}
+
+
+def listed(request: httpx.Request, *orders: dict[str, object]) -> httpx.Response:
+    """GET /orders answering `orders`, filtered as Nue filters by `status`."""
+    wanted = request.url.params.get("status")
+    return ok([o for o in orders if wanted is None or o["status"] == STATUS_FILTERS[wanted]])
+
+
 class FakeOrders:
-    """A stateful /orders for ledger tests: GET lists the order, POST activates it (counted)."""
+    """A stateful /orders for ledger tests: GET lists the order (by its status filter), POST
+    activates it (counted)."""
 
     def __init__(self, router: respx.Router, *, post_effect: object = None) -> None:
         self.status = "Draft"
         self.posts = 0
         self._lock = threading.Lock()
         self.post_effect = post_effect
-        router.get("/orders").mock(side_effect=self.get)
-        self.reads = router.get(f"/orders/{ORDER_ID}").mock(side_effect=self.get_one)
+        self.reads = router.get("/orders").mock(side_effect=self.get)
         router.post(f"/orders/{ORDER_ID}").mock(side_effect=self.post)
 
     def get(self, request: httpx.Request) -> httpx.Response:
-        return ok([order_json(status=self.status)])
-
-    def get_one(self, request: httpx.Request) -> httpx.Response:
-        return ok(order_json(status=self.status))
+        return listed(request, order_json(status=self.status))
 
     def post(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
