@@ -3,6 +3,7 @@ reading one order by id, discarding a draft, a product by id, and `asOfDate`."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, timedelta
 
 from nue_emulator import journal
@@ -19,7 +20,14 @@ def starter_status(api, **params) -> str:
     return next(s for s in subs if s["productSku"] == "PLAN-STARTER-EU")["status"]
 
 
-def test_they_are_off_by_default(settings):
+def test_they_are_off_unless_a_setting_turns_them_on(monkeypatch, settings):
+    import nue_emulator.settings as standalone
+
+    monkeypatch.setenv("NUE_EMULATOR_EXTENSIONS", "true")
+    assert importlib.reload(standalone).NUE_EMULATOR_EXTENSIONS is True
+    monkeypatch.delenv("NUE_EMULATOR_EXTENSIONS")
+    assert importlib.reload(standalone).NUE_EMULATOR_EXTENSIONS is False
+    # The suite runs with them off, as the portal does.
     assert settings.NUE_EMULATOR_EXTENSIONS is False
 
 
