@@ -94,7 +94,7 @@ def main() -> None:
         if args.all:
             stats.print_stats(40)
         else:
-            stats.print_stats(r"orders/|portal/|templates/|jinja2/runtime|formats", 40)
+            stats.print_stats(r"orders/|portal/|templates/|django/template/|formats", 40)
 
 
 class Page:
@@ -121,11 +121,11 @@ def print_parts(fetch: Page, runs: int) -> None:
     from django.core.cache import caches
     from django.db.backends.utils import CursorWrapper
     from django.db.models.sql.compiler import SQLCompiler
+    from django.template.backends.django import Template
 
     from orders.ledger import Ledger
     from orders.nue import NueClient
     from portal import middleware
-    from portal.jinja2 import Template
 
     layers = ("templates", "SQL compiled", "SQL run")
     steps = ("acting membership and user", "operation ledger", "Nue calls", "shared cache")

@@ -29,7 +29,7 @@ from orders.ledger import change_orders_made
 from orders.models import ApprovalRequest, QuoteLink
 from orders.nue import ActivationResult, NueConflict, Order, site_url
 from orders.scope import CustomerNue
-from orders.templating.numbers import quantity
+from orders.templatetags.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 
 logger = logging.getLogger("orders.approvals")

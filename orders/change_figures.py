@@ -22,9 +22,9 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
-from orders.templating.dates import day_text, days_text
-from orders.templating.money import money as money_text
-from orders.templating.numbers import quantity as quantity_text
+from orders.templatetags.dates import day_text, days_text
+from orders.templatetags.money import money as money_text
+from orders.templatetags.numbers import quantity as quantity_text
 
 
 class Previewed(Protocol):

@@ -19,7 +19,7 @@ from django import forms
 
 from orders.fields import WholeNumberField
 from orders.nue import AddOn, AssetChange, Product, ProductOption, ProductRelationship, Subscription
-from orders.templating.dates import day_text
+from orders.templatetags.dates import day_text
 
 MAX_QUANTITY = 10_000
 TERM_EXTENSIONS = (1, 3, 6, 12, 24, 36)

@@ -43,6 +43,7 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
+from orders.panels import approval_panel
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
 from orders.scope import CustomerNue, fetch_alongside
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
@@ -250,6 +251,11 @@ class Preview:
     def reconfigured(self) -> set[str]:
         return {self.name} if self.kind == "addons" else set()
 
+    @property
+    def posted_fields(self) -> list[tuple[str, str]]:
+        """The wizard's form as it was posted, a (name, value) pair per value, to post again."""
+        return [(name, value) for name, values in self.data.items() for value in values]
+
 
 def _preview_key(scope: CustomerNue, order_id: str) -> str:
     # v2: a preview carries Nue's warnings; one cached without them would not load its fields.
@@ -340,18 +346,29 @@ def _preview_page(
         "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
-        "credits": {c.name: credit_of(preview.order, c) for c in preview.changes},
+        "credits": [(c, credit_of(preview.order, c)) for c in preview.changes],
         "decision": verdict.decision.value,
         "reason": verdict.reason,
         "threshold": membership.account.effective_approval_threshold if membership else None,
         "stale": stale,
         "problem": problem,
         "service_until": _service_until(preview),
+        "approval_panel": _approval_panel(request, preview.order, verdict, stale),
     }
     template = "orders/change/preview.html"
     if _partial(request):
         template += f"#{partial}"
     return render(request, template, ctx, status=status)
+
+
+def _approval_panel(
+    request: HttpRequest, order: Order, verdict: Verdict, stale: Sequence[object]
+) -> dict[str, Any] | None:
+    """The approval panel the whole page shows below the confirm step of a draft that needs
+    approval (the confirm partial does not)."""
+    if verdict.decision != Decision.REQUEST_APPROVAL or stale or _partial(request):
+        return None
+    return approval_panel(request, order)
 
 
 def _verdict(membership: Any, order: Order) -> Verdict:
@@ -674,6 +691,7 @@ def _basket_page(
         "reason": verdict.reason,
         "stale": stale,
         "problem": problem,
+        "approval_panel": _approval_panel(request, basket.order, verdict, stale),
     }
     template = "orders/change/basket_preview.html" + ("#confirm" if _partial(request) else "")
     return render(request, template, ctx, status=status)
@@ -719,5 +737,12 @@ def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
     if order.status != "Activated":
         raise Http404("This basket is not confirmed.")
     subs = [scope.subscription(c.name) for c in basket.changes]
-    ctx = {"order": order, "items": basket.items, "subs": subs}
+    add_ons = sum(1 for s in subs if s.parent_id)
+    ctx = {
+        "order": order,
+        "items": basket.items,
+        "subs": subs,
+        "changed": len(subs) - add_ons,
+        "add_ons": add_ons,
+    }
     return render(request, "orders/change/basket_result.html", ctx)

@@ -159,7 +159,8 @@ def _error_page(
         "title": title,
         "message": message,
         "reference": reference,
-        "field_errors": field_errors,
+        # Flat: a dict's `.items` in a template would be its "items" key if Nue named a field so.
+        "field_messages": [message for messages in field_errors.values() for message in messages],
         "retry_url": request.get_full_path(),
         "retry_method": "post" if request.method == "POST" else "get",
         "retry_fields": [

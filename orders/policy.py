@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from orders.templating.money import money as money_text
+from orders.templatetags.money import money as money_text
 from portal.models import AuditKind, Membership, Role
 
 if TYPE_CHECKING:

@@ -34,6 +34,7 @@ from orders.nue import (
     PriceTag,
     Subscription,
 )
+from orders.panels import draft_panel
 from orders.policy import Decision, DraftFacts, can_prepare, decide
 from orders.purchase_forms import (
     ActivateForm,
@@ -194,7 +195,7 @@ def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
         else:
             forget_draft(request, order.id)
             return _go(request, reverse("orders:activation_result", args=[order.id]))
-    ctx = {"order": order, "activate_form": form}
+    ctx = {"order": order, "draft_panel": draft_panel(request, order, form)}
     template = (
         "orders/_draft_actions.html" if _is_partial(request) else "orders/draft_activate.html"
     )

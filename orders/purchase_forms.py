@@ -23,7 +23,7 @@ from orders.fields import PlainTextField, WholeNumberField
 from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, Product, ProductOption
 from orders.nue import Subscription as NueSubscription
 from orders.purchase_schedule import add_months
-from orders.templating.dates import day_text
+from orders.templatetags.dates import day_text
 
 MAX_TERM_MONTHS = 120  # Nue's longest subscription term
 # How far ahead a purchase may start. Nue documents no bound; a start years away is a contract

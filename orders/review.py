@@ -48,6 +48,7 @@ from orders.nue import (
     Order,
     Subscription,
 )
+from orders.panels import approval_panel, quote_link_panel
 from orders.policy import (
     Decision,
     DraftFacts,
@@ -171,7 +172,7 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
             )
             messages.success(request, "Approval requested. Your account manager has been told.")
             return _go(request, reverse("orders:order_detail", args=[order.id]))
-    ctx = {"order": order, "approval_form": form}
+    ctx = {"order": order, "approval_panel": approval_panel(request, order, form)}
     partial_or_page = ("orders/_approval_panel.html", "review/request_approval.html")
     template = partial_or_page[0] if _partial(request) else partial_or_page[1]
     return render(request, template, ctx, status=status)
@@ -207,7 +208,7 @@ def _generate_quote_link(
 ) -> HttpResponse:
     form = QuoteTemplateForm(request.POST)
     if not form.is_valid():
-        ctx: dict[str, Any] = {"order": order}
+        ctx = {"order": order, "quote_panel": quote_link_panel(request, order)}
         return render(request, "orders/_quote_link.html", ctx, status=422)
     template_id = form.cleaned_data["template"] or None
     link = approvals.generate_quote_link(
@@ -223,7 +224,7 @@ def _generate_quote_link(
         template=link.template_id,
     )
     if _partial(request):
-        ctx = {"order": order}
+        ctx = {"order": order, "quote_panel": quote_link_panel(request, order)}
         return render(request, "orders/_quote_link.html", ctx)
     return redirect(back + "#quote-link")
 
@@ -314,19 +315,24 @@ def review(request: CustomerRequest) -> HttpResponse:
     return render(request, "review/book.html", ctx)
 
 
-def _request_ctx(
+def _request_page(
+    request: CustomerRequest,
     approval: ApprovalRequest,
     order: Order | None,
     *,
+    status: int,
+    partial: bool,
     approve_form: ApproveForm | None = None,
     decline_form: DeclineForm | None = None,
-) -> dict[str, Any]:
+) -> HttpResponse:
+    """The approval request's page, or `partial`: its decision alone (the quote link panel
+    below it is not part of that partial)."""
     current = approvals.figures_of(order) if order is not None else None
     verdict = None
     if order is not None and order.is_draft:
         requester = approvals.requester_membership(approval)
         verdict = decide(requester, DraftFacts.of(order), timezone.localdate())
-    return {
+    ctx = {
         "verdict": verdict,
         "approval": approval,
         "order": order,
@@ -334,7 +340,12 @@ def _request_ctx(
         "changed": approvals.changed_figures(approval.figures, order) if order else [],
         "approve_form": approve_form or (ApproveForm(current=current) if current else None),
         "decline_form": decline_form or DeclineForm(),
+        "quote_panel": quote_link_panel(request, order)
+        if order is not None and order.is_draft and not partial
+        else None,
     }
+    template = "review/request.html#decision" if partial else "review/request.html"
+    return render(request, template, ctx, status=status)
 
 
 def _fresh_order(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
@@ -350,8 +361,7 @@ def _fresh_order(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
 def review_request(request: CustomerRequest, pk: int) -> HttpResponse:
     approval = _request_in_book(request, pk)
     _nue, order = _fresh_order(approval)
-    ctx = _request_ctx(approval, order)
-    return render(request, "review/request.html", ctx)
+    return _request_page(request, approval, order, status=200, partial=False)
 
 
 @require_POST
@@ -367,9 +377,9 @@ def review_approve(request: CustomerRequest, pk: int) -> HttpResponse:
     if status is None:
         messages.success(request, f"Approved: order {order.order_number} is activated.")
         return _go(request, reverse("orders:review_request", args=[approval.pk]))
-    ctx = _request_ctx(approval, order, approve_form=form)
-    template = "review/request.html#decision" if _partial(request) else "review/request.html"
-    return render(request, template, ctx, status=status)
+    return _request_page(
+        request, approval, order, status=status, partial=_partial(request), approve_form=form
+    )
 
 
 @require_POST
@@ -512,9 +522,9 @@ def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Declined: {approval.requested_by} has been told why.")
             return _go(request, reverse("orders:review_request", args=[approval.pk]))
     _nue, order = _fresh_order(approval)
-    ctx = _request_ctx(approval, order, decline_form=form)
-    template = "review/request.html#decision" if _partial(request) else "review/request.html"
-    return render(request, template, ctx, status=status)
+    return _request_page(
+        request, approval, order, status=status, partial=_partial(request), decline_form=form
+    )
 
 
 @require_GET
@@ -525,6 +535,7 @@ def review_draft(request: CustomerRequest, account_id: int, order_id: str) -> Ht
         "account": account,
         "order": order,
         "approval": approvals.latest_for(order.id),
+        "quote_panel": quote_link_panel(request, order),
     }
     return render(request, "review/draft.html", ctx)
 

@@ -51,6 +51,7 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
+from orders.panels import approval_panel, draft_panel, quote_link_panel
 from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently
 
 logger = logging.getLogger("orders.views")
@@ -200,7 +201,7 @@ def home(request: CustomerRequest) -> HttpResponse:
         return redirect("choose_customer")
     if request.customer is not None:
         return dashboard(request)
-    ctx = {"book": request.user.book.order_by("name") if request.user.is_staff else []}
+    ctx = {"book": list(request.user.book.order_by("name")) if request.user.is_staff else []}
     return render(request, "portal/home.html", ctx)
 
 
@@ -424,7 +425,9 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
         "rows": _line_rows(order.lines),
         "subscription_names": names,
         "changes": _changes(nue, order) if order.order_type == "Change" else [],
-        "approval_read": approval_read,
+        "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
+        "approval_panel": approval_panel(request, order, read=approval_read),
+        "quote_panel": quote_link_panel(request, order) if order.is_draft else None,
     }
     return render(request, "orders/order_detail.html", ctx)
 

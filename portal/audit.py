@@ -200,6 +200,10 @@ class SupportSession:
     def pages_viewed(self) -> int:
         return sum(1 for e in self.steps if e.kind == AuditKind.PAGE_VIEWED)
 
+    @property
+    def actions_taken(self) -> int:
+        return len(self.steps) - self.pages_viewed
+
 
 def support_sessions(started: list[AuditEvent]) -> list[SupportSession]:
     """The impersonations that began with `started`, with the events of each."""

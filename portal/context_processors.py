@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 from django.http import HttpRequest
+
+from portal.impersonation import may_use_support
+from portal.models import User
 
 ELEMENT_ID = re.compile(r"[A-Za-z][\w-]*")
 
@@ -17,12 +21,32 @@ def swap_target(request: HttpRequest) -> str | None:
     return target if target and ELEMENT_ID.fullmatch(target) else None
 
 
+class StaffLinks:
+    """Which staff pages the main navigation links to. Each is read from the database once, and
+    only when a page shows the navigation (an HTMX partial does not)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._request = request
+
+    @cached_property
+    def support(self) -> bool:
+        # Not while impersonating: the agent sees the portal as the customer user does.
+        impersonating = getattr(self._request, "impersonation", None) is not None
+        return may_use_support(self._request.user) and not impersonating
+
+    @cached_property
+    def review(self) -> bool:
+        user = self._request.user
+        return isinstance(user, User) and user.is_account_manager
+
+
 def shell(request: HttpRequest) -> dict[str, object]:
-    """What the base layout needs: the acting customer, the role, the nonce for scripts, and the
-    element an HTMX request replaces."""
+    """What the base layout needs: the acting customer, the role, the staff pages to link to,
+    the nonce for scripts, and the element an HTMX request replaces."""
     return {
         "acting_customer": getattr(request, "customer", None),
         "acting_membership": getattr(request, "membership", None),
+        "staff_links": StaffLinks(request),
         "csp_nonce": getattr(request, "csp_nonce", ""),
         "swap_target": swap_target(request),
     }

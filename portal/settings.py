@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Loaders and builtins are set in TEMPLATES, not by the app.
+    "template_partials.apps.SimpleAppConfig",
     "csp",
     "axes",
     "hijack",
@@ -88,29 +90,34 @@ MIDDLEWARE = [
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
-# The portal's pages are Jinja2 templates (portal/jinja2.py); the admin's and other packages'
-# templates are Django templates.
+# One engine for the portal's pages, the admin's and the emulator's. An HTMX request gets one
+# `{% partialdef %}` of a page, named after the element's id: `render(request, "page.html#id")`
+# (django-template-partials; Django 6 has it built in, as the `partialdef` and `partial` tags).
 TEMPLATES = [
     {
-        "BACKEND": "portal.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates"],
-        "OPTIONS": {
-            "environment": "portal.jinja2.environment",
-            "context_processors": [
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.shell",
-            ],
-        },
-    },
-    {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
+        "DIRS": [BASE_DIR / "templates"],
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.shell",
+            ],
+            "builtins": ["template_partials.templatetags.partials"],
+            "loaders": [
+                (
+                    "template_partials.loader.Loader",
+                    [
+                        (
+                            "django.template.loaders.cached.Loader",
+                            [
+                                "django.template.loaders.filesystem.Loader",
+                                "django.template.loaders.app_directories.Loader",
+                            ],
+                        )
+                    ],
+                )
             ],
         },
     },
@@ -165,9 +172,6 @@ else:
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# Form widgets render through Django's Jinja2 form templates, which are faster (portal.renderers).
-FORM_RENDERER = "portal.renderers.FormRenderer"
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [

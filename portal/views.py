@@ -53,7 +53,7 @@ def choose_customer(request: PortalRequest) -> HttpResponse:
             next_url = "/"
         # A plain redirect: redirect() would take a path without a slash ("0") for a view name.
         return HttpResponseRedirect(next_url)
-    ctx = {"memberships": memberships, "next": request.GET.get("next", "")}
+    ctx = {"memberships": list(memberships), "next": request.GET.get("next", "")}
     return render(request, "portal/choose_customer.html", ctx)
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template import engines
+from django.template import RequestContext, Template
 from django.urls import path
 
 from portal import urls as portal_urls
@@ -108,19 +108,17 @@ def activate(request: HttpRequest) -> HttpResponse:
     """Stands in for an order's Activate button until the order pages exist."""
     if request.method == "POST":
         return redirect("/test/activated/")
-    page = engines["jinja2"].from_string(
+    page = Template(
         '{% extends "base.html" %}{% block content %}<h1>Order O-1</h1>'
-        '<form method="post">{{ csrf_input }}<button class="button">Activate</button></form>'
+        '<form method="post">{% csrf_token %}<button class="button">Activate</button></form>'
         "{% endblock %}"
     )
-    return HttpResponse(page.render(request=request))
+    return HttpResponse(page.render(RequestContext(request)))
 
 
 def activated(request: HttpRequest) -> HttpResponse:
-    page = engines["jinja2"].from_string(
-        '{% extends "base.html" %}{% block content %}<h1>Activated</h1>{% endblock %}'
-    )
-    return HttpResponse(page.render(request=request))
+    page = Template('{% extends "base.html" %}{% block content %}<h1>Activated</h1>{% endblock %}')
+    return HttpResponse(page.render(RequestContext(request)))
 
 
 urlpatterns = [

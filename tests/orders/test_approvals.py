@@ -7,14 +7,13 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.db import connection
-from django.template import Context
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders import approvals
 from orders.models import ApprovalRequest
-from orders.templating.approvals import approval_panel
+from orders.panels import approval_panel
 from portal.models import AuditEvent, AuditKind, Membership, Role, User
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import (
@@ -144,10 +143,8 @@ def test_the_approval_panel_reads_again_when_handed_another_orders_read(bob):
     lower_limit()
     order, other = drafts()[:2]
     pending = pending_request(bob, order)
-    context = Context({"request": RequestFactory().get("/")})
-
     handed = approvals.LatestRead(other.id, None)
-    panel = approval_panel(context, order, read=handed)
+    panel = approval_panel(RequestFactory().get("/"), order, read=handed)
 
     assert panel["pending"] == pending
 

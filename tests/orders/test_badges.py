@@ -6,7 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from orders.templating.badges import invoice_badge, order_badge, subscription_badge
+from orders.templatetags.badges import (
+    change_types,
+    invoice_badge,
+    order_badge,
+    subscription_badge,
+)
 
 
 def test_it_marks_a_change_order_beside_its_status():
@@ -53,3 +58,9 @@ def test_it_labels_a_free_trial_as_one(ada_client, acme_nue):
     assert "Free trial until" in page
     detail = ada_client.get(f"/subscriptions/{trial.name}/").content.decode()
     assert "Free trial" in detail
+
+
+def test_it_names_a_subscriptions_change_types_as_the_wizard_does():
+    assert change_types(("UpdateQuantity", "Renew", "SomethingNew")) == (
+        "Change quantity, Renew, Something new"
+    )

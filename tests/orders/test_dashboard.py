@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from nue_emulator import faults
-from orders.templating import charts
+from orders.templatetags import charts
 
 from .conftest import ok, order_json
 

@@ -6,7 +6,7 @@ from django.utils.formats import number_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.templating.money import _digits, _separators, money
+from orders.templatetags.money import _digits, _separators, money
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from nue_emulator import faults, journal
 from nue_emulator.models import Product
 from orders.purchase_state import CONFIG_KEY
 from orders.scope import for_customer
-from orders.templating.dates import day_text
-from orders.templating.money import money
+from orders.templatetags.dates import day_text
+from orders.templatetags.money import money
 from tests.conftest import signed_in
 
 from .purchase_helpers import (
@@ -423,7 +423,7 @@ def test_it_never_lists_price_tag_codes_to_the_buyer(ada_client):
 
 
 def test_it_says_how_often_a_product_is_billed_in_words(ada_client):
-    from orders.templating.dates import billing
+    from orders.templatetags.dates import billing
 
     assert billing("Annual") == "annually"
     assert billing("Semi-Annual") == "every six months"

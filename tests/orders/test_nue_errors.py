@@ -125,6 +125,19 @@ def test_it_shows_uncaught_validation_errors_with_422():
     assert "Not in this bundle." in body
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_it_shows_every_message_of_a_field_nue_names_like_a_dict_method(htmx):
+    # A template reading the errors as `field_errors.items` would get this field's messages.
+    error = nue.NueValidationError(
+        "Invalid invoice", field_errors={"items": ["No items."], "values": ["Bad value."]}
+    )
+    response = upstream_error_response(make_request("post", "/orders/new/", htmx=htmx), error)
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "<li>No items.</li>" in body
+    assert "<li>Bad value.</li>" in body
+
+
 class LineForm(forms.Form):
     quantity = forms.IntegerField()
     start_date = forms.DateField(required=False)

@@ -10,7 +10,7 @@ from django.template import engines
 
 from orders.change_figures import explain
 from orders.nue import OrderLine
-from orders.templating.numbers import quantity
+from orders.templatetags.numbers import quantity
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_a_quantity_is_written_in_plain_digits(value, text):
 
 
 def test_the_change_pages_filter_writes_hundreds_in_digits():
-    template = engines["jinja2"].from_string("{{ sub.quantity|quantity }} seats")
+    template = engines["django"].from_string("{% load numbers %}{{ sub.quantity|quantity }} seats")
     assert template.render({"sub": {"quantity": Decimal("400")}}) == "400 seats"
 
 

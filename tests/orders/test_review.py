@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from orders import approvals
 from orders.models import ApprovalRequest, Operation
@@ -305,6 +308,14 @@ def test_a_request_just_made_reads_just_now(maria_client, approval):
     page = maria_client.get(reverse("orders:review")).content.decode()
     assert "just now" in page
     assert "0\xa0minutes ago" not in page
+
+
+def test_an_older_request_reads_how_long_it_waited(maria_client, approval):
+    earlier = timezone.now() - timedelta(hours=3)
+    ApprovalRequest.objects.filter(pk=approval.pk).update(requested_at=earlier)
+    page = maria_client.get(reverse("orders:review")).content.decode()
+    assert "3\xa0hours ago" in page
+    assert "just now" not in page
 
 
 def test_an_admin_of_the_account_approves_a_buyers_request(bob, ada_client):

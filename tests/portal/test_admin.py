@@ -1,8 +1,5 @@
-"""Every admin page of every registered model renders for a superuser.
-
-The admin's widget wrappers exist only as Django templates, while the portal's form renderer
-prefers Django's Jinja2 form templates (portal.renderers): these pages prove the fallback.
-"""
+"""Every admin page of every registered model renders for a superuser, through the one template
+engine the portal's pages use too."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def test_it_rejects_a_wrong_password_without_saying_which_part_was_wrong(ada):
         "/accounts/login/", {"username": "ada@acme.example", "password": "nope"}
     )
     assert response.status_code == 200
-    assert "email and password don&#39;t match an account" in response.text
+    assert "email and password don&#x27;t match an account" in response.text
     assert "_auth_user_id" not in response.wsgi_request.session
 
 

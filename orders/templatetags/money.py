@@ -1,4 +1,4 @@
-"""`{{ amount|money }}` and `{{ amount|money("EUR") }}`: money with its currency, in the locale.
+"""`{{ amount|money }}` and `{{ amount|money:"EUR" }}`: money with its currency, in the locale.
 
 Money is Decimal end to end; this filter is the only place it becomes text. Negative amounts
 (credits) carry a real minus sign so screen readers announce them.
@@ -9,18 +9,21 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
+from django import template
 from django.conf import settings
 from django.utils.formats import get_format, number_format
-from jinja2 import Undefined
+
+register = template.Library()
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
 ZERO_DECIMAL = frozenset({"JPY"})
 CENT = Decimal("0.01")
 
 
+@register.filter
 def money(value: object, currency: str = "", *, whole: bool = False) -> str:
     """`whole`: no cents (a chart's axis, whose ticks are round amounts)."""
-    if value is None or value == "" or isinstance(value, Undefined):
+    if value is None or value == "":
         return "—"
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))

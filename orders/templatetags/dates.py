@@ -6,10 +6,14 @@ machine-readable date for assistive technology and browser extensions.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from django import template
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 from django.utils.translation import ngettext
+
+register = template.Library()
 
 
 def day_text(value: date) -> str:
@@ -22,12 +26,20 @@ def days_text(count: int) -> str:
     return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
+@register.filter
 def day(value: object) -> str:
     if not isinstance(value, date):
         return "—"
     # Digits and English month names only: nothing to escape (format_html would escape anyway,
     # at a cost that shows on lists of hundreds of dates).
     return mark_safe(f'<time datetime="{value.isoformat()}">{day_text(value)}</time>')  # noqa: S308
+
+
+@register.filter
+def waited(since: datetime) -> str:
+    """How long ago a request was made: "3 hours ago", or "just now" within the minute."""
+    text = timesince(since)
+    return "just now" if text.split()[0] == "0" else f"{text} ago"
 
 
 # Nue's billing periods (nue-api.md §4: Monthly, Quarterly, Semi-Annual, Annual, Same as
@@ -41,6 +53,7 @@ BILLING_WORDS = {
 }
 
 
+@register.filter
 def billing(period: object) -> str:
     """`billed {{ period|billing }}`: "billed annually", never "billed annual"."""
     text = str(period or "").strip()

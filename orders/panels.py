@@ -1,21 +1,20 @@
-"""Template functions of approvals and quote links (issue 8), so other features' pages include
-the panels with nothing but `order` in their context.
+"""What the panels of a draft show beyond the order itself, computed by the views that render
+them: the draft's own panel (issue 6), its approval panel and its quote link panel (issue 8).
 
-`{% set approval = approval_panel(order, form) %}` and `{% set quote = quote_link_panel(order) %}`
-read the acting member (or account manager) from the request.
+Who may do what here is orders.policy's answer and what is stored is read here, so the
+templates (orders/_draft_actions.html, _approval_panel.html, _quote_link.html) only show it.
+Each takes `read`, the view's `approvals.LatestRead` of the order, if it read ahead.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
 from orders import approvals
-from orders.models import ApprovalRequest
 from orders.nue import Order
 from orders.policy import (
     Decision,
@@ -25,24 +24,49 @@ from orders.policy import (
     can_withdraw_approval,
     decide,
 )
+from orders.purchase_forms import ActivateForm
+from orders.purchase_schedule import build_schedule
+from orders.purchase_state import stored_draft
 from orders.review_forms import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
 from portal.models import CustomerAccount
 
 
-def _manager_account(request: Any, order: Order) -> CustomerAccount | None:
-    """The customer of `order` if the signed-in staff member has it in their book."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_staff:
-        return None
-    return user.book.filter(nue_customer_id=order.customer_id).first()
-
-
-@pass_context
-def approval_panel(
-    context: Context, order: Order, form: object = None, read: object = None
+def draft_panel(
+    request: HttpRequest, order: Order, form: object = None, read: object = None
 ) -> dict[str, Any]:
-    """`read`: the view's `approvals.LatestRead` of this order, if it read ahead."""
-    request = context["request"]
+    """The acting member's activation decision, the activation form, and the preview invoices
+    and warnings Nue returned when this session created the draft (a stored draft's GET carries
+    no preview invoices)."""
+    membership = getattr(request, "membership", None)
+    verdict = decide(membership, DraftFacts.of(order), timezone.localdate())
+    decision = verdict.decision
+    stored = stored_draft(request, order.id)
+    schedule = None
+    if stored is not None and stored["invoices"]:
+        schedule = build_schedule(stored["invoices"], today=timezone.localdate())
+    # While an approval request is pending the draft is frozen for everyone.
+    locked = approvals.is_locked(order.id, read)
+    return {
+        "may_activate": decision == Decision.ACTIVATE and not locked,
+        "needs_approval": decision == Decision.REQUEST_APPROVAL and not locked,
+        "expired": decision == Decision.EXPIRED,
+        "may_reprice": decision == Decision.EXPIRED and can_prepare(membership),
+        "forbidden_reason": verdict.reason if decision == Decision.FORBIDDEN else "",
+        "reason": verdict.reason,
+        "asks_reason": verdict.facts.cancels,
+        "may_discard": can_prepare(membership) and not locked,
+        "form": form if isinstance(form, ActivateForm) else ActivateForm(),
+        "known": stored is not None,
+        "warnings": stored["warnings"] if stored else (),
+        "schedule": schedule,
+        "threshold": membership.account.effective_approval_threshold if membership else None,
+    }
+
+
+def approval_panel(
+    request: HttpRequest, order: Order, form: object = None, read: object = None
+) -> dict[str, Any]:
+    """The draft's approval request: pending or decided, and what the acting member may do."""
     membership = getattr(request, "membership", None)
     # One query: a pending request is always the draft's latest (a new one needs the last decided).
     latest = approvals.latest_for(order.id, read)
@@ -74,10 +98,16 @@ def approval_panel(
     }
 
 
-@pass_context
-def quote_link_panel(context: Context, order: Order) -> dict[str, Any]:
+def _manager_account(request: HttpRequest, order: Order) -> CustomerAccount | None:
+    """The customer of `order` if the signed-in staff member has it in their book."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff:
+        return None
+    return user.book.filter(nue_customer_id=order.customer_id).first()
+
+
+def quote_link_panel(request: HttpRequest, order: Order) -> dict[str, Any]:
     """The draft's latest quote link, whether it is stale, and where to (re)generate one."""
-    request = context["request"]
     customer = getattr(request, "customer", None)
     post_url = None
     may_see = False
@@ -98,12 +128,3 @@ def quote_link_panel(context: Context, order: Order) -> dict[str, Any]:
         "post_url": post_url,
         "form": QuoteTemplateForm(initial={"template": link.template_id if link else ""}),
     }
-
-
-def approval_badge(approval: ApprovalRequest) -> str:
-    badges: dict[str, str] = {
-        ApprovalRequest.State.PENDING: "badge--warn",
-        ApprovalRequest.State.APPROVED: "badge--ok",
-        ApprovalRequest.State.DECLINED: "badge--danger",
-    }
-    return badges.get(approval.state, "badge--muted")

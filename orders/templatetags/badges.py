@@ -1,5 +1,6 @@
 """Status badges: `{{ order|order_badge }}`, `{{ sub|subscription_badge }}`,
-`{{ invoice|invoice_badge(overdue) }}`; `{{ invoice.payment_status|payment_status }}` in words.
+`{{ invoice|invoice_badge:overdue }}`, `{{ approval|approval_badge }}` (its class);
+`{{ invoice.payment_status|payment_status }}` in words; `{{ line.change_type|change_type }}`.
 
 Filters rather than included templates: they render on every row of the long lists, where an
 include per row was a measurable part of the page's time (bench/RESULTS.md).
@@ -7,12 +8,18 @@ include per row was a measurable part of the page's time (bench/RESULTS.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from orders.templating.dates import day_text
+from orders.change_forms import change_type_label
+from orders.models import ApprovalRequest
+from orders.templatetags.dates import day_text
+
+register = template.Library()
 
 ORDER = {"Activated": "ok", "Draft": "warn", "Canceled": "muted"}
 SUBSCRIPTION = {
@@ -52,6 +59,7 @@ PAYMENT_STATUS = {
 }
 
 
+@register.filter
 def payment_status(status: object) -> str:
     """A payment status as a customer reads it: "Transferred" is "Sent to the payment system"."""
     if not status:
@@ -59,6 +67,7 @@ def payment_status(status: object) -> str:
     return PAYMENT_STATUS.get(str(status).lower(), (str(status), ""))[0]
 
 
+@register.filter
 def payment_status_hint(status: object) -> str:
     """What a payment status means, when its words alone may not say it; else ""."""
     return PAYMENT_STATUS.get(str(status or "").lower(), ("", ""))[1]
@@ -70,6 +79,7 @@ def _badge(text: str, tone: str = "") -> SafeString:
     return format_html('<span class="badge">{}</span>', text)
 
 
+@register.filter
 def order_badge(order: Any) -> SafeString:
     status = str(order.status or "")
     badge = _badge(status, ORDER.get(status, ""))
@@ -78,6 +88,7 @@ def order_badge(order: Any) -> SafeString:
     return badge
 
 
+@register.filter
 def subscription_badge(subscription: Any) -> SafeString:
     cancels_on = getattr(subscription, "cancels_on", None)
     if getattr(subscription, "is_free_trial", False) and subscription.status == "Active":
@@ -92,6 +103,7 @@ def subscription_badge(subscription: Any) -> SafeString:
     return _badge(text, tone)
 
 
+@register.filter
 def invoice_badge(invoice: Any, overdue: bool = False) -> SafeString:
     if overdue:
         badge = _badge("Overdue", "danger")
@@ -106,3 +118,22 @@ def invoice_badge(invoice: Any, overdue: bool = False) -> SafeString:
             '{} <span class="muted">{}</span>', badge, payment_status(invoice.payment_status)
         )
     return badge
+
+
+@register.filter
+def approval_badge(approval: ApprovalRequest) -> str:
+    badges: dict[str, str] = {
+        ApprovalRequest.State.PENDING: "badge--warn",
+        ApprovalRequest.State.APPROVED: "badge--ok",
+        ApprovalRequest.State.DECLINED: "badge--danger",
+    }
+    return badges.get(approval.state, "badge--muted")
+
+
+register.filter("change_type", change_type_label)
+
+
+@register.filter
+def change_types(types: Iterable[str]) -> str:
+    """Nue's change types of a subscription as the wizard names them: "Renew, Change quantity"."""
+    return ", ".join(change_type_label(t) for t in types)

@@ -1,4 +1,4 @@
-"""`{{ spend_chart(months) }}`: a bar chart of monthly spend as server-rendered SVG.
+"""`{% spend_chart months %}`: a bar chart of monthly spend as server-rendered SVG.
 
 No script and no inline style (the CSP forbids both): geometry is computed here and drawn with
 presentation attributes; colours come from portal.css classes, so both themes apply. The same
@@ -15,12 +15,12 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from django import template
 from django.utils.dateformat import format as date_format
-from jinja2 import Environment, pass_environment
-from markupsafe import Markup
 
-from orders.templating.money import money
-from portal.jinja2 import render_markup
+from orders.templatetags.money import money
+
+register = template.Library()
 
 WIDTH = 720
 HEIGHT = 260
@@ -112,8 +112,6 @@ def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
     }
 
 
-@pass_environment
-def spend_chart(
-    env: Environment, months: list[tuple[date, Decimal]], chart_id: str = "spend"
-) -> Markup:
-    return render_markup(env, "orders/_spend_chart.html", {**layout(months), "chart_id": chart_id})
+@register.inclusion_tag("orders/_spend_chart.html")
+def spend_chart(months: list[tuple[date, Decimal]], chart_id: str = "spend") -> dict[str, Any]:
+    return {**layout(months), "chart_id": chart_id}
