@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
-from orders.models import Operation
+from orders.models import Operation, TenantCapabilities
 
 
 @admin.register(Operation)
@@ -22,4 +23,51 @@ class OperationAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Operation | None = None) -> bool:
+        return False
+
+
+@admin.register(TenantCapabilities)
+class TenantCapabilitiesAdmin(admin.ModelAdmin):
+    """Shown, never edited: `manage.py nue_check` writes it. Deleting it puts the portal back
+    on its defaults (what it does against the emulator) until nue_check runs again."""
+
+    list_display = ["api_url", "checked_at", "drafts_checked_at"]
+    readonly_fields = (
+        "api_url",
+        "checked_at",
+        "drafts_checked_at",
+        "coterm_field",
+        "upgrade_target_field",
+        "reconfigure_quantity",
+        "activated_status_filter",
+        "system_discount",
+        "subtotal",
+        "optional_endpoints",
+        "findings_table",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="Findings of the last run")
+    def findings_table(self, obj: TenantCapabilities) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (row.get("finding", ""), row.get("result", ""), row.get("evidence", ""))
+                for row in obj.findings
+                if isinstance(row, dict)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Finding</th><th>Result</th><th>Evidence</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: TenantCapabilities | None = None
+    ) -> bool:
         return False

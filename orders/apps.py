@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
+
+    def ready(self) -> None:
+        # Connects the capability record's cache to its saves and deletes.
+        from orders import capabilities  # noqa: F401

@@ -691,6 +691,7 @@ class AddonsForm(ChangeForm):
                 for index, child in enumerate(children)
             ),
             effective_date=self.today,
+            current_quantity=self.current[option_id],
         )
 
     def changes(self) -> list[AssetChange]:

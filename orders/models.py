@@ -218,6 +218,69 @@ class QuoteLink(models.Model):
         return f"Quote link for order {self.order_id}"
 
 
+class TenantCapabilities(models.Model):
+    """How one Nue tenant reads what its guides leave open, as `manage.py nue_check` found it.
+
+    One row per Nue API URL. An empty answer is one not settled yet: the portal then sends and
+    labels as it does against the emulator (orders.capabilities reads the row).
+    """
+
+    class Reconfigure(models.TextChoices):
+        ABSOLUTE = "absolute", "The add-on's new quantity"
+        DELTA = "delta", "A change of the add-on's quantity"
+
+    class SystemDiscount(models.TextChoices):
+        INCLUDED = "included", "Part of discountAmount"
+        ADDED = "added", "Added to discountAmount"
+
+    class Subtotal(models.TextChoices):
+        AFTER_DISCOUNT = "after_discount", "After discount, before tax"
+        BEFORE_DISCOUNT = "before_discount", "Before discount and tax"
+
+    api_url = models.CharField("Nue API URL", max_length=255, unique=True)
+    coterm_field = models.CharField(
+        max_length=32, blank=True, help_text="The coterm field of a new order line."
+    )
+    upgrade_target_field = models.CharField(
+        max_length=64, blank=True, help_text="The target field of an Upgrade, Downgrade or Swap."
+    )
+    reconfigure_quantity = models.CharField(
+        max_length=16,
+        choices=Reconfigure.choices,
+        blank=True,
+        help_text="How Nue reads a Reconfigure's productOptionQuantity.",
+    )
+    activated_status_filter = models.CharField(
+        max_length=32, blank=True, help_text="The status filter value that lists Activated orders."
+    )
+    system_discount = models.CharField(
+        max_length=16,
+        choices=SystemDiscount.choices,
+        blank=True,
+        help_text="How systemDiscountAmount (price tags) relates to discountAmount.",
+    )
+    subtotal = models.CharField(
+        max_length=16, choices=Subtotal.choices, blank=True, help_text="What subtotal is."
+    )
+    optional_endpoints = models.JSONField(
+        default=dict, blank=True, help_text="Each optional read nue_check tried: served or not."
+    )
+    findings = models.JSONField(
+        default=list, blank=True, help_text="The last run's table: finding, result, evidence."
+    )
+    checked_at = models.DateTimeField()
+    drafts_checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When nue_check last ran with --with-drafts."
+    )
+
+    class Meta:
+        verbose_name = "tenant capabilities"
+        verbose_name_plural = "tenant capabilities"
+
+    def __str__(self) -> str:
+        return f"Capabilities of {self.api_url}"
+
+
 class DiscardedDraft(models.Model):
     """A draft its customer discarded in the portal: the portal no longer offers it.
 

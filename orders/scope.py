@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 from django.core.cache import cache
 from django.db import connection, connections
 
+from orders import capabilities
 from orders.ledger import Ledger
 from orders.models import DiscardedDraft
 from orders.nue import (
@@ -30,6 +31,7 @@ from orders.nue import (
     Asset,
     AssetChange,
     ChangeOrderResult,
+    Dialect,
     DraftResult,
     Envelope,
     Invoice,
@@ -172,10 +174,16 @@ class CustomerNue:
     returns is checked against it; ids are validated before any call.
     """
 
-    def __init__(self, account: CustomerAccount, client: NueClient | None = None) -> None:
+    def __init__(
+        self,
+        account: CustomerAccount,
+        client: NueClient | None = None,
+        dialect: Dialect | None = None,
+    ) -> None:
         self.account = account
         self.customer_id = account.nue_customer_id
         self._client = client
+        self._dialect = dialect
         self._memo: dict[tuple[object, ...], object] = {}
         self._memo_lock = threading.Lock()
         self.ledger = Ledger(account, self)
@@ -186,6 +194,12 @@ class CustomerNue:
     @property
     def client(self) -> NueClient:
         return self._client or get_client()
+
+    @property
+    def dialect(self) -> Dialect:
+        """How this tenant's Nue reads what the guides leave open: the dialect given, else the
+        capability record's (orders.capabilities, read at most once a minute per process)."""
+        return self._dialect or capabilities.dialect()
 
     # Reads ---------------------------------------------------------------------------------------
 
@@ -240,7 +254,7 @@ class CustomerNue:
         wanted_status, wanted_includes = _order_query(status, includes)
         params = self._scope_params()
         if wanted_status is not None:
-            params["status"] = wanted_status
+            params["status"] = self.dialect.status_filter(wanted_status)
         if wanted_includes:
             params["includes"] = ",".join(sorted(wanted_includes))
         arranged = arrangement.key if arrangement is not None else None
@@ -365,7 +379,7 @@ class CustomerNue:
         # POST /orders/invoice-preview with orderProducts (nothing is persisted in Nue)
         body: dict[str, Any] = {
             "customer": {"id": self._cid()},
-            "orderProducts": [line.to_nue() for line in lines],
+            "orderProducts": [line.to_nue(self.dialect) for line in lines],
         }
         if effective_date is not None:
             body["effectiveDate"] = effective_date
@@ -383,10 +397,10 @@ class CustomerNue:
         self.subscription(subscription_name)
         body: dict[str, Any] = {
             "customer": {"id": self._cid()},
-            "assetChanges": [c.to_nue(subscription_name) for c in changes],
+            "assetChanges": [c.to_nue(subscription_name, self.dialect) for c in changes],
         }
         if lines:
-            body["products"] = [line.to_nue() for line in lines]
+            body["products"] = [line.to_nue(self.dialect) for line in lines]
         envelope = self.client.post("/orders/invoice-preview", body, field_renames=CHANGE_FIELDS)
         return self._preview(envelope)
 
@@ -423,7 +437,7 @@ class CustomerNue:
         body: dict[str, Any] = {
             "customer": {"id": self._cid()},
             "effectiveDate": effective_date,
-            "orderProducts": [line.to_nue() for line in lines],
+            "orderProducts": [line.to_nue(self.dialect) for line in lines],
             "options": {"previewInvoice": preview_invoice, "calculateTax": True},
         }
         if name:
@@ -527,14 +541,14 @@ class CustomerNue:
         befores = [self.subscription(name) for name, _changes in items]
         body: dict[str, Any] = {
             "assetChanges": [
-                c.to_nue(before.name)
+                c.to_nue(before.name, self.dialect)
                 for before, (_name, changes) in zip(befores, items, strict=True)
                 for c in changes
             ],
             "options": {"previewInvoice": preview_invoice, "calculateTax": True},
         }
         if lines:
-            body["products"] = [line.to_nue() for line in lines]
+            body["products"] = [line.to_nue(self.dialect) for line in lines]
         versions = {before.name: before.version for before in befores}
         op, replay = self.ledger.open_change(versions, body, actor, on_behalf_of)
         if replay is None:

@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.shell",
+                "orders.capabilities.labels",
             ],
             "builtins": ["template_partials.templatetags.partials"],
             "loaders": [

@@ -22,7 +22,7 @@ from django.test.utils import override_settings
 from pytest_django.plugin import blocking_manager_key
 
 from nue_emulator import journal
-from orders import nue
+from orders import capabilities, nue
 from portal.models import User
 from tests import demo
 
@@ -178,6 +178,13 @@ def pytest_runtest_teardown(item, nextitem):
         with item.config.stash[blocking_manager_key].unblock():
             restore_demo_tenant()
     return result
+
+
+@pytest.fixture(autouse=True)
+def _fresh_capabilities() -> None:
+    """Each test reads the tenant's capability record afresh: one a rolled-back test saved would
+    otherwise stay in this process's copy of it (orders.capabilities) for the next test."""
+    capabilities.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,10 @@ defined here; they never see a dict, an `httpx.Response` or a customer id. Accou
 - fields: Nue's spelling variants and the readers every model parses with.
 - models: what Nue answers (Order, Subscription, Invoice, Product, ...).
 - results: what the write verbs return.
-- requests: id formats and what the verbs send (LineRequest, AddOn, AssetChange).
+- requests: id formats and what the verbs send (LineRequest, AddOn, AssetChange), in a tenant's
+  Dialect (what the guides leave open, as `manage.py nue_check` found it).
 - transport: NueClient, the envelope, the process-wide client, the in-process emulator.
-- tenant: unscoped reads for account mapping.
+- tenant: unscoped calls for account mapping and for nue_check.
 """
 
 from orders.nue.errors import (
@@ -49,18 +50,28 @@ from orders.nue.models import (
     SubscriptionSnapshot,
 )
 from orders.nue.requests import (
+    ACTIVATED_FILTERS,
     CATALOG_ID,
     CHANGE_TYPES,
+    COTERM_FIELDS,
     CUSTOMER_ID,
+    DEFAULT_DIALECT,
     INVOICE_ID,
     ORDER_ID,
     SUBSCRIPTION_NAME,
     TEMPLATE_ID,
+    UPGRADE_TARGET_FIELDS,
     AddOn,
     AssetChange,
+    Dialect,
     LineRequest,
 )
-from orders.nue.results import ActivationResult, ChangeOrderResult, DraftResult
+from orders.nue.results import (
+    ActivationResult,
+    ChangeOrderResult,
+    DraftChangeOrder,
+    DraftResult,
+)
 from orders.nue.tenant import Tenant, tenant
 from orders.nue.transport import (
     DEFAULT_TIMEOUT,
@@ -79,9 +90,12 @@ from orders.nue.transport import (
 )
 
 __all__ = [
+    "ACTIVATED_FILTERS",
     "CATALOG_ID",
     "CHANGE_TYPES",
+    "COTERM_FIELDS",
     "CUSTOMER_ID",
+    "DEFAULT_DIALECT",
     "DEFAULT_TIMEOUT",
     "INVOICE_ID",
     "MAX_BODY_BYTES",
@@ -90,6 +104,7 @@ __all__ = [
     "ORDER_ID",
     "SUBSCRIPTION_NAME",
     "TEMPLATE_ID",
+    "UPGRADE_TARGET_FIELDS",
     "ActivationResult",
     "AddOn",
     "Asset",
@@ -97,6 +112,8 @@ __all__ = [
     "ChangeOrderResult",
     "Contact",
     "Customer",
+    "Dialect",
+    "DraftChangeOrder",
     "DraftResult",
     "EmbeddedTransport",
     "Envelope",

@@ -33,12 +33,49 @@ def _check_id(value: object, pattern: re.Pattern[str]) -> str:
     return value
 
 
+# What the guides leave open, each with the spellings a tenant's Nue may take, the portal's
+# default first (the emulator takes it): the coterm field of a new line (the guide shows only
+# `cotermasset`, its case lost), the target of an Upgrade/Downgrade/Swap (named only by the CPQ
+# change-order example), and the status filter of activated orders (`active` in the retrieve
+# guide, `activated` in the getting-started guide's example). `manage.py nue_check` learns which
+# one a tenant takes (orders.tenant_check).
+COTERM_FIELDS = ("coTermAsset", "cotermAsset")
+UPGRADE_TARGET_FIELDS = ("targetPriceBookEntryId", "priceBookEntryId")
+ACTIVATED_FILTERS = ("active", "activated")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one tenant's Nue reads what its guides leave open; the defaults are the emulator's.
+
+    Plain values: the scope hands them down (orders.capabilities loads them from the tenant's
+    capability record), so this package never reads the database.
+    """
+
+    coterm_field: str = COTERM_FIELDS[0]
+    upgrade_target_field: str = UPGRADE_TARGET_FIELDS[0]
+    # nue-api.md §5.10: a Reconfigure quantity is taken as the add-on's new quantity unless the
+    # tenant was found to read it as a change of quantity.
+    reconfigure_delta: bool = False
+    activated_filter: str = ACTIVATED_FILTERS[0]
+
+    def status_filter(self, value: str) -> str:
+        """The `status` filter to send for one of the documented values (active, draft,
+        canceled)."""
+        return self.activated_filter if value == "active" else value
+
+
+DEFAULT_DIALECT = Dialect()
+
+
 @dataclass(frozen=True, slots=True)
 class AddOn:
     """A bundle option on a new line, or (Reconfigure) its new absolute quantity from a date.
 
     On a new line an option may start later or run for another term than its bundle
     (`subscriptionStartDate`, `subscriptionTerm` on `addOns[]`, new-orders guide).
+    `current_quantity` is what a Reconfigure's add-on has now (None: not on the bundle yet), so a
+    tenant that reads Reconfigure quantities as changes is sent the difference.
     """
 
     product_option_id: str
@@ -47,12 +84,19 @@ class AddOn:
     effective_date: date | None = None
     start_date: date | None = None
     term_months: int | None = None
+    current_quantity: Decimal | None = None
 
-    def to_nue(self) -> dict[str, Any]:
+    def to_nue(
+        self, dialect: Dialect = DEFAULT_DIALECT, *, reconfigure: bool = False
+    ) -> dict[str, Any]:
         _check_id(self.product_option_id, CATALOG_ID)
         body: dict[str, Any] = {"productOptionId": self.product_option_id}
         if self.quantity is not None:
-            body["productOptionQuantity"] = self.quantity
+            body["productOptionQuantity"] = (
+                self.quantity - (self.current_quantity or 0)
+                if reconfigure and dialect.reconfigure_delta
+                else self.quantity
+            )
         if self.effective_date is not None:
             body["reconfigureEffectiveDate"] = self.effective_date
         if self.start_date is not None:
@@ -60,7 +104,7 @@ class AddOn:
         if self.term_months is not None:
             body["subscriptionTerm"] = self.term_months
         if self.add_ons:
-            body["addOns"] = [a.to_nue() for a in self.add_ons]
+            body["addOns"] = [a.to_nue(dialect, reconfigure=reconfigure) for a in self.add_ons]
         return body
 
 
@@ -76,7 +120,7 @@ class LineRequest:
     add_ons: tuple[AddOn, ...] = ()
     price_tag_codes: tuple[str, ...] = ()
 
-    def to_nue(self) -> dict[str, Any]:
+    def to_nue(self, dialect: Dialect = DEFAULT_DIALECT) -> dict[str, Any]:
         _check_id(self.price_book_entry_id, CATALOG_ID)
         body: dict[str, Any] = {
             "priceBookEntryId": self.price_book_entry_id,
@@ -87,10 +131,10 @@ class LineRequest:
         if self.term_months is not None:
             body["subscriptionTerm"] = self.term_months
         if self.coterm_subscription is not None:
-            # nue-api.md §2.1a: the portal sends coTermAsset (the guide's flattened `cotermasset`).
-            body["coTermAsset"] = _check_id(self.coterm_subscription, SUBSCRIPTION_NAME)
+            # nue-api.md §2.1a: the guide's flattened `cotermasset`, in the tenant's casing.
+            body[dialect.coterm_field] = _check_id(self.coterm_subscription, SUBSCRIPTION_NAME)
         if self.add_ons:
-            body["addOns"] = [a.to_nue() for a in self.add_ons]
+            body["addOns"] = [a.to_nue(dialect) for a in self.add_ons]
         if self.price_tag_codes:
             body["priceTagCodes"] = list(self.price_tag_codes)
         return body
@@ -129,7 +173,7 @@ class AssetChange:
     target_price_book_entry_id: str | None = None
     add_ons: tuple[AddOn, ...] = ()
 
-    def to_nue(self, subscription_name: str) -> dict[str, Any]:
+    def to_nue(self, subscription_name: str, dialect: Dialect = DEFAULT_DIALECT) -> dict[str, Any]:
         if self.change_type not in CHANGE_TYPES:
             raise NueValidationError(
                 "Unknown change type.", field_errors={"change_type": ["Unknown change type."]}
@@ -146,9 +190,10 @@ class AssetChange:
         body.update({key: value for key, value in fields if value is not None})
         if self.target_price_book_entry_id is not None:
             _check_id(self.target_price_book_entry_id, CATALOG_ID)
-            body["targetPriceBookEntryId"] = self.target_price_book_entry_id
+            body[dialect.upgrade_target_field] = self.target_price_book_entry_id
         if self.add_ons:
-            body["addOns"] = [a.to_nue() for a in self.add_ons]
+            reconfigure = self.change_type == "Reconfigure"
+            body["addOns"] = [a.to_nue(dialect, reconfigure=reconfigure) for a in self.add_ons]
         return body
 
 

@@ -33,3 +33,13 @@ class ChangeOrderResult:
     warnings: tuple[str, ...]
     operation_id: int
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DraftChangeOrder:
+    """A draft change order created outside the operation ledger: only `manage.py nue_check`
+    makes these, as probes it never activates."""
+
+    order: Order
+    changes: tuple[SubscriptionChange, ...]
+    warnings: tuple[str, ...]

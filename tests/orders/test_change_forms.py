@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from orders import change_forms as cf
-from orders.nue import Product, ProductOption, Subscription
+from orders.nue import Dialect, Product, ProductOption, Subscription
 
 TODAY = date(2026, 11, 23)
 
@@ -292,3 +292,15 @@ def test_an_add_on_not_included_yet_says_how_to_add_it_not_how_to_remove_it():
     )
     assert "remove" not in _option_help(option, Decimal(0), fixed=True)
     assert "Enter 0 to remove" in _option_help(option, Decimal(3), fixed=False)
+
+
+def test_it_tells_each_add_on_what_it_has_now_for_a_tenant_that_reads_changes():
+    form = addons_form({"option_connector": 1, "option_endpoints": 4}, have=["pack", "endpoints"])
+    assert form.is_valid(), form.errors
+    (change,) = form.changes()
+    assert [(a.product_option_id, a.quantity, a.current_quantity) for a in change.add_ons] == [
+        ("connector", Decimal(1), Decimal(0)),
+        ("endpoints", Decimal(4), Decimal(1)),
+    ]
+    delta = change.to_nue("SUB-00000002", Dialect(reconfigure_delta=True))["addOns"]
+    assert [a["productOptionQuantity"] for a in delta] == [Decimal(1), Decimal(3)]

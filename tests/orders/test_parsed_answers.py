@@ -22,8 +22,9 @@ def _empty_memo():
 
 
 def _request(acme) -> CustomerNue:
-    """A new scope, as each request gets (its own per-request memo)."""
-    return CustomerNue(acme)
+    """A new scope, as each request gets (its own per-request memo), in the default dialect:
+    these tests have no database to read a capability record from."""
+    return CustomerNue(acme, dialect=nue.DEFAULT_DIALECT)
 
 
 def _orders(count: int, customer_id: str = ACME_ID) -> list[dict[str, object]]:

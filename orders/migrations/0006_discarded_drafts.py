@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_ledger_requests_audit_and_approval_po'),
+        ('orders', '0005_tenant_capabilities'),
         ('portal', '0002_audit_event'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
