@@ -195,7 +195,7 @@ def overhead(rounds: int) -> dict[str, float]:
         decoded = json.loads(body, parse_float=Decimal)["data"]
 
         def parse(decoded: list[object] = decoded, scope: CustomerNue = scope) -> None:
-            scope._own([nue.Order.parse(raw) for raw in decoded], "orders")
+            scope._own(nue.parse_each(decoded, nue.Order.parse, "orders", "bench"), "orders")
 
         many = rounds * 10
         results[f"100 orders {label}: JSON decode"] = (

@@ -74,7 +74,7 @@ def dialect() -> Dialect:
         coterm_field=found.coterm_field or DEFAULT_DIALECT.coterm_field,
         upgrade_target_field=found.upgrade_target_field or DEFAULT_DIALECT.upgrade_target_field,
         reconfigure_delta=found.reconfigure_quantity == TenantCapabilities.Reconfigure.DELTA,
-        activated_filter=found.activated_status_filter or DEFAULT_DIALECT.activated_filter,
+        activated_filter=found.activated_status_filter or None,
     )
 
 

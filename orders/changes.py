@@ -30,7 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from orders import change_forms as cf
 from orders.activation import AuditNotes, NotActivated, Stale, activate_draft
 from orders.change_figures import added_add_ons, cards, credit_of, explain, money
-from orders.errors import add_form_errors
+from orders.errors import add_form_errors, flash_omitted
 from orders.nue import (
     ChangeOrderResult,
     Invoice,
@@ -176,7 +176,10 @@ def _estimate(scope: CustomerNue, sub: Subscription, form: cf.ChangeForm) -> Est
         preview = scope.preview_change(sub.name, form.changes())
     except NueValidationError as error:
         return Estimate((), (), problem=error.message)
-    return Estimate(preview.invoices, preview.warnings)
+    gaps = tuple(
+        f"{gap.text} Reference: {gap.reference}" for gap in scope.omitted("preview invoices")
+    )
+    return Estimate(preview.invoices, (*preview.warnings, *gaps))
 
 
 @require_POST
@@ -217,6 +220,7 @@ def _draft(
             f"This exact change was just applied as {result.order.order_number}. "
             "Check the subscription before making it again."
         )
+    flash_omitted(request, scope.omitted("preview invoices"))
     return result
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib import messages
 from django.core.handlers.exception import response_for_exception
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,6 +34,9 @@ from orders.nue import (
     NueValidationError,
     OperationInProgress,
 )
+
+if TYPE_CHECKING:
+    from orders.scope import Omitted
 
 logger = logging.getLogger("orders.errors")
 
@@ -60,6 +64,14 @@ TIMED_OUT_WRITE = (
     "We are checking whether this went through",
     "The billing system did not confirm it. Trying again is safe: we check what happened "
     "before anything is sent again, and show you the result.",
+)
+# A draft (order or change order) whose creation Nue may have done although its answer was lost
+# or could not be read: no ledger guards a draft, so sending again would make a second one.
+DRAFT_MAY_EXIST = (
+    "Your draft may have been created",
+    "The billing system's answer could not be read, so we cannot tell whether the draft was "
+    "made. Look for it among your draft orders before trying again: another attempt makes "
+    "another draft.",
 )
 SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken"})
 
@@ -92,6 +104,8 @@ def _texts(error: NueError, status: int, request: HttpRequest) -> tuple[str, str
         return IN_PROGRESS[0], error.message or IN_PROGRESS[1]
     if error.outcome_unknown:
         return TIMED_OUT_WRITE
+    if error.draft_may_exist:
+        return DRAFT_MAY_EXIST
     if _refused_read(request, error):
         return TEXTS[502]
     if isinstance(error, NueConflict | NueValidationError):
@@ -212,5 +226,14 @@ def add_form_errors(
         title, message = TEXTS[409][0], error.message
     elif error.outcome_unknown:
         title, message = TIMED_OUT_WRITE
+    elif error.draft_may_exist:
+        title, message = DRAFT_MAY_EXIST
     form.add_error(None, f"{title}. {message} (Reference: {error.reference})")
     return status
+
+
+def flash_omitted(request: HttpRequest, omitted: Iterable[Omitted]) -> None:
+    """Tell the page a write redirects to what the write's answer held that could not be shown
+    (a preview invoice Nue sent unreadable, say): the draft is there, that part is missing."""
+    for gap in omitted:
+        messages.warning(request, f"{gap.text} Reference: {gap.reference}")

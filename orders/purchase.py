@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from orders import approvals
 from orders.activation import AuditNotes, NotActivated, Stale, activate_draft, reprice
 from orders.changes import remembered_change
-from orders.errors import add_form_errors
+from orders.errors import add_form_errors, flash_omitted
 from orders.http import CustomerRequest
 from orders.nue import (
     Invoice,
@@ -267,6 +267,7 @@ def _nue_errors(lines: list[LineForm], order_form: forms.Form, error: NueError) 
     """Put Nue's answer on the fields it names (`lines[1].add_ons[0].quantity`), else on top."""
     if not isinstance(error, NueValidationError):
         return add_form_errors(order_form, error)
+    # One error: Nue's summary says it in full (the entry may say only "out of range").
     single = sum(len(v) for v in error.field_errors.values()) == 1
     for path, texts in error.field_errors.items():
         match = LINE_PATH.fullmatch(path)
@@ -313,6 +314,7 @@ def _schedule(
 
 def _page(
     request: CustomerRequest,
+    nue: CustomerNue,
     shop: Shop,
     lines: list[LineForm],
     order_form: forms.Form,
@@ -328,6 +330,8 @@ def _page(
         "order_form": order_form,
         "schedule": schedule,
         "has_errors": bool(order_form.errors) or any(form.errors for form in lines),
+        "omitted": nue.omitted("products", "price tags", "subscriptions"),
+        "preview_omitted": nue.omitted("preview invoices"),
     }
     if _is_partial(request):
         target = request.htmx.target if request.htmx.target in ("catalog", "preview") else "preview"
@@ -357,7 +361,7 @@ def new_order(request: CustomerRequest) -> HttpResponse:
     # Bound, so that Nue's errors about the order as a whole can be put on it.
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
-    return _page(request, shop, lines, order_form, schedule)
+    return _page(request, nue, shop, lines, order_form, schedule)
 
 
 def _create_draft(
@@ -386,8 +390,9 @@ def _create_draft(
             store_draft(request, result)
             forget_configuration(request)
             messages.success(request, f"Draft {result.order.order_number} is ready to review.")
+            flash_omitted(request, nue.omitted("preview invoices"))
             return _go(request, reverse("orders:order_detail", args=[result.order.id]))
-    return _page(request, shop, lines, order_form, None, status=status)
+    return _page(request, nue, shop, lines, order_form, None, status=status)
 
 
 @require_POST
@@ -411,4 +416,4 @@ def new_order_preview(request: CustomerRequest) -> HttpResponse:
         save_configuration(request, config.data)
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
-    return _page(request, shop, lines, order_form, schedule)
+    return _page(request, nue, shop, lines, order_form, schedule)

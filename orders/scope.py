@@ -37,11 +37,13 @@ from orders.nue import (
     Invoice,
     InvoicePreview,
     LineRequest,
+    Listed,
     MagicLink,
     NueClient,
     NueConflict,
     NueNotFound,
     NueProtocolError,
+    NueUnavailable,
     OperationInProgress,
     Order,
     Page,
@@ -52,8 +54,16 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
     get_client,
+    parse_each,
 )
-from orders.nue.fields import ORDER_STATUS_FILTERS, _obj, _objs, _ostr, _str
+from orders.nue.fields import (
+    ORDER_STATUS_FILTERS,
+    ORDER_STATUS_QUERY,
+    _obj,
+    _objs,
+    _ostr,
+    _str,
+)
 from orders.nue.models import _preview_invoices
 from orders.nue.requests import (
     ACTIVATE_FIELDS,
@@ -67,12 +77,13 @@ from orders.nue.requests import (
     TEMPLATE_ID,
     _check_id,
 )
-from orders.nue.transport import _json_list_param, _list_data
+from orders.nue.transport import _json_list_param, _list_data, warning_texts
 
 if TYPE_CHECKING:
     from orders.models import Operation
     from portal.models import CustomerAccount, User
 
+logger = logging.getLogger("orders.nue")
 # One logger for the security events of the Nue service module, the scope's checks included.
 security_logger = logging.getLogger("orders.nue.security")
 
@@ -154,8 +165,21 @@ class _ListParser(Generic[_O]):
     parse: Callable[[object], _O]
     kind: str
 
-    def __call__(self, envelope: Envelope) -> tuple[_O, ...]:
-        return tuple(self.parse(raw) for raw in _list_data(envelope, self.kind))
+    def __call__(self, envelope: Envelope) -> Listed[_O]:
+        return _readable(
+            parse_each(_list_data(envelope, self.kind), self.parse, self.kind, envelope.request_id)
+        )
+
+
+def _readable(listed: Listed[T]) -> Listed[T]:
+    """A list read, unless not one of its records parsed: then the answer as a whole is not what
+    Nue documents (a changed shape, not a bad record), and the read fails as such."""
+    if listed.unparsed and not listed.items:
+        raise NueProtocolError(
+            f"Nue sent {listed.unparsed[0].kind} none of which could be read.",
+            reference=listed.reference,
+        )
+    return listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +189,60 @@ class Arrangement(Generic[_O]):
 
     key: Hashable
     arrange: Callable[[Sequence[_O]], Sequence[_O]]
+
+
+# How a page names the records of each kind it could not show: (one, several).
+NOUNS = {
+    "orders": ("order", "orders"),
+    "subscriptions": ("subscription", "subscriptions"),
+    "assets": ("asset", "assets"),
+    "invoices": ("invoice", "invoices"),
+    "preview invoices": ("invoice of this preview", "invoices of this preview"),
+    "products": ("product", "products"),
+    "price tags": ("price tag", "price tags"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Omitted:
+    """Records of one kind a read of this request could not show: Nue sent them, they did not
+    parse (orders.nue.models.parse_each), and each was logged under `reference`, the request id
+    of Nue's answer. `keys` are their ids and names, where readable."""
+
+    kind: str
+    count: int
+    reference: str
+    keys: frozenset[str] = frozenset()
+
+    @property
+    def text(self) -> str:
+        one, several = NOUNS.get(self.kind, (self.kind, self.kind))
+        if self.count == 1:
+            return (
+                f"1 {one} could not be shown: the billing system sent it in a form we cannot read."
+            )
+        return (
+            f"{self.count} {several} could not be shown: the billing system sent them in a form "
+            "we cannot read."
+        )
+
+    @classmethod
+    def of(cls, listed: Listed[Any], mine: Sequence[Any] | None = None) -> Omitted | None:
+        records = listed.unparsed if mine is None else mine
+        if not records:
+            return None
+        keys = frozenset(k for r in records for k in (r.id, r.name) if k)
+        return cls(records[0].kind, len(records), listed.reference, keys)
+
+
+def _of_status(status: str, then: Arrangement[Order] | None) -> Arrangement[Order]:
+    """The orders of one record status, arranged as `then` says."""
+
+    def arrange(orders: Sequence[Order]) -> Sequence[Order]:
+        kept = [o for o in orders if o.status == status]
+        return then.arrange(kept) if then is not None else kept
+
+    return Arrangement(("status", status, then.key if then is not None else None), arrange)
 
 
 class CustomerNue:
@@ -186,6 +264,7 @@ class CustomerNue:
         self._dialect = dialect
         self._memo: dict[tuple[object, ...], object] = {}
         self._memo_lock = threading.Lock()
+        self._omitted: dict[str, Omitted] = {}
         self.ledger = Ledger(account, self)
 
     def __repr__(self) -> str:
@@ -237,12 +316,30 @@ class CustomerNue:
         _check_id(order_id, ORDER_ID)
         if fresh:
             self._forget("orders")
+        if status is not None and self._status_query(_record_status(status)) is None:
+            status = None  # Nue is sent no filter for it: all of them, in one read
         found = self._find_order(order_id, status, includes)
         if found is None and status is not None:
             found = self._find_order(order_id, None, includes)
+        if found is None:
+            unreadable = next(iter(self.omitted("orders")), None)
+            if unreadable is not None and order_id in unreadable.keys:
+                # Nue has it, in a form the portal cannot read: a failure, not a missing page.
+                raise NueProtocolError(
+                    f"Nue sent order {order_id} in a form the portal cannot read.",
+                    reference=unreadable.reference,
+                )
         if found is None or not self._offered([found]):
             raise NueNotFound("No such order.")
         return found
+
+    def _status_query(self, wanted: str) -> str | None:
+        """The `status` filter sent to Nue for a record status, None for none: activated orders
+        are asked for by the spelling nue_check settled for this tenant, until then unfiltered
+        and kept by their own status (orders.nue.fields.ORDER_STATUS_QUERY)."""
+        if wanted == "Activated":
+            return self.dialect.activated_filter
+        return ORDER_STATUS_QUERY.get(wanted)
 
     def _order_list(
         self,
@@ -250,15 +347,23 @@ class CustomerNue:
         includes: Sequence[str],
         arrangement: Arrangement[Order] | None = None,
     ) -> list[Order]:
-        """The customer's orders as Nue lists them (discarded drafts too), memoised."""
-        wanted_status, wanted_includes = _order_query(status, includes)
+        """The customer's orders as Nue lists them (discarded drafts too), memoised. `status`
+        keeps the orders whose own status it names, whatever Nue's filter did."""
+        unknown = set(includes) - ORDER_INCLUDES
+        if unknown:
+            raise ValueError(f"Unknown order includes {sorted(unknown)}.")
         params = self._scope_params()
-        if wanted_status is not None:
-            params["status"] = self.dialect.status_filter(wanted_status)
-        if wanted_includes:
-            params["includes"] = ",".join(sorted(wanted_includes))
+        wanted = None
+        if status is not None:
+            wanted = _record_status(status)
+            query = self._status_query(wanted)
+            if query:
+                params["status"] = query
+            arrangement = _of_status(wanted, arrangement)
+        if includes:
+            params["includes"] = ",".join(sorted(includes))
         arranged = arrangement.key if arrangement is not None else None
-        key = ("orders", wanted_status, params.get("includes"), arranged)
+        key = ("orders", wanted, params.get("includes"), arranged)
         return self._memoised(
             key, lambda: self._list("/orders", params, Order.parse, "orders", arrangement)
         )
@@ -268,15 +373,19 @@ class CustomerNue:
     ) -> Order | None:
         """`order_id` among this customer's orders of `status`, read with at least `includes`:
         from a list this request already read that covers them, else from a new read."""
-        wanted_status, wanted_includes = _order_query(status, includes)
+        wanted = _record_status(status) if status is not None else None
         with self._memo_lock:
             lists = [(key, value) for key, value in self._memo.items() if key[0] == "orders"]
         for (_kind, listed_status, listed_includes, arranged), listed in lists:
             held = set(str(listed_includes or "").split(",")) - {""}
-            # An arranged list may have left the order out; a list without an include lacks it.
-            if arranged is not None or not wanted_includes <= held:
+            # A list arranged beyond its status may have left the order out; a list without an
+            # include lacks it.
+            only_status = (
+                None if listed_status is None else _of_status(str(listed_status), None).key
+            )
+            if arranged != only_status or not set(includes) <= held:
                 continue
-            if listed_status not in (None, wanted_status):
+            if listed_status not in (None, wanted):
                 continue
             # It covers every order `status` allows: where it has no such order, there is none.
             return _with_id(order_id, cast("list[Order]", listed))
@@ -295,6 +404,13 @@ class CustomerNue:
         _check_id(name, SUBSCRIPTION_NAME)
         found = [s for s in self.subscriptions() if s.name == name]
         if not found:
+            unreadable = next(iter(self.omitted("subscriptions")), None)
+            if unreadable is not None and name in unreadable.keys:
+                # Nue has it, in a form the portal cannot read: a failure, not a missing page.
+                raise NueProtocolError(
+                    f"Nue sent subscription {name} in a form the portal cannot read.",
+                    reference=unreadable.reference,
+                )
             raise NueNotFound("No such subscription.")
         return max(found, key=lambda s: s.version)
 
@@ -316,12 +432,17 @@ class CustomerNue:
 
         def load() -> Page[Invoice]:
             envelope = self.client.get(path, params)
-            items = self._own(
-                [Invoice.parse_issued(r) for r in _list_data(envelope, "invoices")],
-                "invoices",
+            listed = _readable(
+                parse_each(
+                    _list_data(envelope, "invoices"),
+                    Invoice.parse_issued,
+                    "invoices",
+                    envelope.request_id,
+                )
             )
+            items = self._own(listed, "invoices")
             total = envelope.total if envelope.total is not None else len(items)
-            return Page(items=tuple(items), page=page, limit=limit, total=total)
+            return Page(items=items, page=page, limit=limit, total=total)
 
         return self._memoised(("invoices", page, limit, status), load)
 
@@ -337,21 +458,13 @@ class CustomerNue:
 
     def catalog(self) -> list[Product]:
         # GET /customers/{customerId}/products (entries filtered to those this customer may buy)
-        return self._cached(
-            "catalog",
-            lambda: _list_data(
-                self.client.get(f"/customers/{self._cid()}/products", bare=True), "products"
-            ),
-            lambda raw: [Product.parse(p) for p in raw],
+        return self._cached_list(
+            "catalog", f"/customers/{self._cid()}/products", Product.parse, "products"
         )
 
     def price_tags(self) -> list[PriceTag]:
         # GET /catalog/price-tags
-        return self._cached(
-            "price-tags",
-            lambda: _list_data(self.client.get("/catalog/price-tags", bare=True), "price tags"),
-            lambda raw: [PriceTag.parse(t) for t in raw],
-        )
+        return self._cached_list("price-tags", "/catalog/price-tags", PriceTag.parse, "price tags")
 
     def product_relationships(self, subscription_names: Sequence[str]) -> list[ProductRelationship]:
         # GET /subscriptions/product-relationships?subscriptionNames=[...]
@@ -450,15 +563,21 @@ class CustomerNue:
             body["poNumber"] = po_number
         if po_date is not None:
             body["poDate"] = po_date
-        envelope = self.client.post("/orders", body, field_renames=DRAFT_FIELDS)
-        data = _obj(envelope.data, "draft order")
-        order = self._own_one(Order.parse(data.get("order")), "order")
+        try:
+            envelope = self.client.post("/orders", body, field_renames=DRAFT_FIELDS)
+            data = _obj(envelope.data, "draft order")
+            order = self._own_one(Order.parse(data.get("order")), "order")
+        except (NueUnavailable, NueProtocolError) as error:
+            # The request reached Nue and its answer was lost or unreadable: the draft may exist
+            # (issue 23), and the orders list, read again, shows it.
+            if not (isinstance(error, NueUnavailable) and error.never_sent):
+                error.draft_may_exist = True
+                self._forget("orders")
+            raise
         self._forget("orders")
-        return DraftResult(
-            order=order,
-            preview_invoices=_preview_invoices(data, "draft order"),
-            warnings=envelope.warnings,
-        )
+        invoices = _preview_invoices(data, "draft order", envelope.request_id)
+        self._note(Omitted.of(invoices))
+        return DraftResult(order=order, preview_invoices=invoices.items, warnings=envelope.warnings)
 
     def discard_draft(self, order_id: str, *, by: User, via: User | None = None) -> Order:
         # No Nue call: Nue documents no way to cancel or delete a draft (nue-api.md §2.1, §5.4).
@@ -585,10 +704,7 @@ class CustomerNue:
     def _load_cached(
         self, name: str, load: Callable[[], list[Any]], parse: Callable[[list[Any]], T]
     ) -> T:
-        generation = self._memoised(
-            ("generation",), lambda: cache.get(self._generation_key()) or "0"
-        )
-        key = f"nue:{self.customer_id}:{generation}:{hashlib.sha256(name.encode()).hexdigest()}"
+        key = self._cache_key(name)
         hit = cache.get(key)
         if isinstance(hit, list):
             return parse(hit)
@@ -596,6 +712,40 @@ class CustomerNue:
         parsed = parse(raw)
         cache.set(key, raw, CATALOG_CACHE_TTL)
         return parsed
+
+    def _cached_list(
+        self, name: str, path: str, parse: Callable[[object], T], kind: str
+    ) -> list[T]:
+        """GET `path` (a bare list), kept in the shared cache as `_cached` keeps answers. A
+        record that does not parse is left out (parse_each) and the answer is not kept: the next
+        request asks Nue again, and shows it as soon as Nue sends it readable."""
+        return self._memoised(
+            ("cached", name), lambda: self._load_cached_list(name, path, parse, kind)
+        )
+
+    def _load_cached_list(
+        self, name: str, path: str, parse: Callable[[object], T], kind: str
+    ) -> list[T]:
+        key = self._cache_key(name)
+        hit = cache.get(key)
+        if isinstance(hit, list):
+            # Kept only when every record parsed; this reference names the log of any that no
+            # longer do (a newer portal reading an older answer).
+            listed = parse_each(hit, parse, kind, uuid.uuid4().hex[:12])
+        else:
+            envelope = self.client.get(path, bare=True)
+            raw = _list_data(envelope, kind)
+            listed = _readable(parse_each(raw, parse, kind, envelope.request_id))
+            if not listed.unparsed:
+                cache.set(key, raw, CATALOG_CACHE_TTL)
+        self._note(Omitted.of(listed))
+        return list(listed.items)
+
+    def _cache_key(self, name: str) -> str:
+        generation = self._memoised(
+            ("generation",), lambda: cache.get(self._generation_key()) or "0"
+        )
+        return f"nue:{self.customer_id}:{generation}:{hashlib.sha256(name.encode()).hexdigest()}"
 
     def _memoised(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
         with self._memo_lock:
@@ -658,23 +808,42 @@ class CustomerNue:
             raise NueProtocolError(
                 f"Nue answered 404 to a list of {kind}.", status=404, reference=error.reference
             ) from error
-        owned, foreign = answer.derive(("own", self.customer_id), self._split_own)
+        owned, foreign, omitted = answer.derive(("own", self.customer_id), self._split_own)
         if foreign:
             self._alert(kind, foreign)
+        self._note(omitted)
         if arrangement is not None:
             key = ("arranged", self.customer_id, arrangement.key)
             owned = answer.derive(key, lambda _: tuple(arrangement.arrange(owned)))
         return list(owned)
 
-    def _split_own(self, items: Sequence[_O]) -> tuple[tuple[_O, ...], int]:
-        kept = tuple(item for item in items if item.customer_id == self.customer_id)
-        return kept, len(items) - len(kept)
+    def _split_own(self, listed: Listed[_O]) -> tuple[tuple[_O, ...], int, Omitted | None]:
+        """This customer's records, how many were another's, and what of theirs did not parse.
 
-    def _own(self, items: list[_O], kind: str) -> list[_O]:
-        kept, foreign = self._split_own(items)
+        A record that did not parse is counted as this customer's unless it names another."""
+        kept = tuple(item for item in listed.items if item.customer_id == self.customer_id)
+        mine = [u for u in listed.unparsed if u.customer_id in (None, self.customer_id)]
+        foreign = len(listed.items) - len(kept) + len(listed.unparsed) - len(mine)
+        return kept, foreign, Omitted.of(listed, mine)
+
+    def _own(self, listed: Listed[_O], kind: str) -> tuple[_O, ...]:
+        kept, foreign, omitted = self._split_own(listed)
         if foreign:
             self._alert(kind, foreign)
-        return list(kept)
+        self._note(omitted)
+        return kept
+
+    def _note(self, omitted: Omitted | None) -> None:
+        if omitted is not None:
+            with self._memo_lock:
+                self._omitted[omitted.kind] = omitted
+
+    def omitted(self, *kinds: str) -> list[Omitted]:
+        """What this request's reads of `kinds` could not show, for the page to say so.
+
+        Pages render them with templates/orders/_omitted.html."""
+        with self._memo_lock:
+            return [self._omitted[kind] for kind in kinds if kind in self._omitted]
 
     def _own_one(self, item: _O, kind: str) -> _O:
         if item.customer_id != self.customer_id:
@@ -693,14 +862,17 @@ class CustomerNue:
     def _preview(self, envelope: Envelope) -> InvoicePreview:
         data = envelope.data
         if isinstance(data, list):
-            invoices = tuple(Invoice.parse(x) for x in data)
+            listed = parse_each(data, Invoice.parse, "preview invoices", envelope.request_id)
         else:
-            invoices = _preview_invoices(_obj(data, "invoice preview"), "invoice preview")
-        for invoice in invoices:
+            listed = _preview_invoices(
+                _obj(data, "invoice preview"), "invoice preview", envelope.request_id
+            )
+        for invoice in listed.items:
             if invoice.customer_id not in (None, self.customer_id):
                 self._alert("preview invoice", 1)
                 raise NueNotFound("No such customer.")
-        return InvoicePreview(invoices=invoices, warnings=envelope.warnings)
+        self._note(Omitted.of(listed))
+        return InvoicePreview(invoices=listed.items, warnings=envelope.warnings)
 
     # Results of the ledger's writes --------------------------------------------------------------
 
@@ -708,52 +880,105 @@ class CustomerNue:
         self, op: Operation, order: Order, *, replayed: bool
     ) -> ActivationResult:
         data = op.result if isinstance(op.result, dict) else {}
-        if "order" in data:
-            activated = self._own_one(Order.parse(data["order"]), "order")
-        else:
-            activated = self.order(order.id, status="active", fresh=True)
+        reference = op.reference or ""
+        try:
+            activated = self._answered_order(data, order.id, reference, "active")
+            subscriptions = parse_each(
+                _objs(data, "subscriptions", "result"),
+                Subscription.parse,
+                "subscriptions",
+                reference,
+            )
+            assets = parse_each(_objs(data, "assets", "result"), Asset.parse, "assets", reference)
+        except (NueProtocolError, NueUnavailable) as error:
+            # Nue activated the order (the ledger recorded its answer); what could not be read
+            # is no reason to send it again, and a retry is told it was activated.
+            error.outcome_unknown = True
+            raise
+        invoices = parse_each(
+            _objs(data, "invoices", "result"), Invoice.parse, "invoices", reference
+        )
+        self._note(Omitted.of(invoices))
         return ActivationResult(
             order=activated,
-            subscriptions=tuple(
-                self._own(
-                    [Subscription.parse(s) for s in _objs(data, "subscriptions", "result")],
-                    "subscriptions",
-                )
-            ),
-            assets=tuple(
-                self._own([Asset.parse(a) for a in _objs(data, "assets", "result")], "assets")
-            ),
-            invoices=tuple(Invoice.parse(i) for i in _objs(data, "invoices", "result")),
+            subscriptions=self._own(subscriptions, "subscriptions"),
+            assets=self._own(assets, "assets"),
+            invoices=invoices.items,
             operation_id=op.pk,
             replayed=replayed,
         )
+
+    def _answered_order(
+        self, data: Mapping[str, Any], order_id: str, reference: str, status: str
+    ) -> Order:
+        """The order a write's answer carries, or, where it carries none or one that does not
+        parse, the order `order_id` (the answer's own id where readable) as Nue lists it now,
+        looked for first among those of `status` (what the write made of it).
+
+        `reference`: the request id of the write, under which an unreadable order is logged."""
+        raw = data.get("order")
+        unreadable: NueProtocolError | None = None
+        if raw is not None:
+            try:
+                return self._own_one(Order.parse(raw), "order")
+            except NueProtocolError as error:
+                found = raw.get("id") if isinstance(raw, dict) else None
+                order_id = found if isinstance(found, str) and found else order_id
+                logger.warning(
+                    "nue unparsed record request_id=%s kind=order id=%s reason=%s",
+                    reference,
+                    order_id,
+                    error.message,
+                )
+                error.reference = reference or error.reference
+                unreadable = error
+        try:
+            return self.order(order_id, status=status, fresh=True)
+        except NueNotFound:
+            if unreadable is None:
+                raise
+            # Nue answered with this order, so it exists: what is missing is a readable copy.
+            raise unreadable from None
 
     def _change_result(
         self, op: Operation, befores: Sequence[Subscription], *, replayed: bool
     ) -> ChangeOrderResult:
         data = op.result if isinstance(op.result, dict) else {}
-        if "order" in data:
-            order = self._own_one(Order.parse(data["order"]), "order")
-        else:
-            order = self.order(str(data.get("resolvedOrderId", "")), status="draft", fresh=True)
-        # The emulator summarises each touched subscription in data.assetChanges (and on the
-        # stored order); without it, the portal still knows each subscription as it was, and the
-        # confirm step checks every one of them for a newer version.
-        raw_changes = _objs(data, "assetChanges", "change order") or list(
-            _objs(_obj(data.get("order", {}), "order"), "assetChanges", "change order")
-        )
-        summarised = [SubscriptionChange.parse(c) for c in raw_changes]
+        reference = op.reference or ""
+        try:
+            order = self._answered_order(
+                data, str(data.get("resolvedOrderId", "")), reference, "draft"
+            )
+            # The emulator summarises each touched subscription in data.assetChanges (and on
+            # the stored order); without it, the portal still knows each subscription as it was,
+            # and the confirm step checks every one of them for a newer version.
+            raw_order = data.get("order")
+            raw_changes = _objs(data, "assetChanges", "change order") or (
+                _objs(raw_order, "assetChanges", "change order")
+                if isinstance(raw_order, dict)
+                else []
+            )
+        except (NueProtocolError, NueUnavailable) as error:
+            # The draft change order exists in Nue (the ledger recorded the answer), but this
+            # request cannot show it: the customer is told so, not that nothing happened.
+            error.draft_may_exist = True
+            raise
+        summarised = parse_each(
+            raw_changes, SubscriptionChange.parse, "change summaries", reference
+        ).items
         seen = {c.name for c in summarised}
         unsummarised = [
             SubscriptionChange(b.name, (), SubscriptionSnapshot.of(b), None, None)
             for b in {b.name: b for b in befores}.values()
             if b.name not in seen
         ]
+        invoices = _preview_invoices(data, "change order", reference)
+        self._note(Omitted.of(invoices))
         return ChangeOrderResult(
             order=order,
-            preview_invoices=_preview_invoices(data, "change order"),
+            preview_invoices=invoices.items,
             changes=(*summarised, *unsummarised),
-            warnings=tuple(_warning_text(w) for w in data.get("warnings", ()) or ()),
+            warnings=warning_texts(data.get("warnings")),
             operation_id=op.pk,
             replayed=replayed,
         )
@@ -761,17 +986,14 @@ class CustomerNue:
 
 def _with_warnings(envelope: Envelope) -> Envelope:
     """The answer's data with the envelope's warnings in it: the ledger keeps only data, and a
-    change order read back from it must still say what Nue warned about (no tax calculated)."""
+    change order read back from it must still say what Nue warned about (no tax calculated).
+    Nue puts warnings at the envelope's top level (nue-api.md §1.4); any the data carries too
+    are kept after them."""
     data = envelope.data
-    if not envelope.warnings or not isinstance(data, dict) or "warnings" in data:
+    if not envelope.warnings or not isinstance(data, dict):
         return envelope
-    return replace(envelope, data={**data, "warnings": list(envelope.warnings)})
-
-
-def _warning_text(warning: object) -> str:
-    if isinstance(warning, dict):
-        return str(warning.get("message", warning))
-    return str(warning)
+    extra = [w for w in warning_texts(data.get("warnings")) if w not in envelope.warnings]
+    return replace(envelope, data={**data, "warnings": [*envelope.warnings, *extra]})
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked
@@ -779,18 +1001,11 @@ def _warning_text(warning: object) -> str:
 ORDER_INCLUDES = frozenset({"orderProducts", "assets", "invoices"})
 
 
-def _order_query(status: str | None, includes: Sequence[str]) -> tuple[str | None, frozenset[str]]:
-    """Nue's status filter value (nue-api.md §2.1: active, draft, canceled) and the includes,
-    checked: a typo in the portal is a bug, not a wider read."""
-    wanted = None
-    if status is not None:
-        if status.lower() not in ORDER_STATUS_FILTERS:
-            raise ValueError(f"Unknown order status filter {status!r}.")
-        wanted = ORDER_STATUS_FILTERS[status.lower()]
-    unknown = set(includes) - ORDER_INCLUDES
-    if unknown:
-        raise ValueError(f"Unknown order includes {sorted(unknown)}.")
-    return wanted, frozenset(includes)
+def _record_status(status: str) -> str:
+    """The record status (Draft, Activated, Canceled) a caller's status filter names."""
+    if status.lower() not in ORDER_STATUS_FILTERS:
+        raise ValueError(f"Unknown order status filter {status!r}.")
+    return ORDER_STATUS_FILTERS[status.lower()]
 
 
 def _with_id(order_id: str, orders: Sequence[Order]) -> Order | None:

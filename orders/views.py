@@ -318,6 +318,7 @@ def order_list(request: CustomerRequest) -> HttpResponse:
     ctx = {
         "form": form,
         "page": page,
+        "omitted": _nue(request).omitted("orders"),
         "columns": _columns(request.GET, form),
         "filtered": any(form.value(k) for k in ("q", "status", "date_from", "date_to")),
         "previous_url": _query(request.GET, page=page.previous_page_number())
@@ -539,7 +540,8 @@ def subscription_versions(orders: list[Order], name: str) -> list[Version]:
 
 @require_GET
 def subscription_list(request: CustomerRequest) -> HttpResponse:
-    subscriptions = _nue(request).subscriptions()
+    nue = _nue(request)
+    subscriptions = nue.subscriptions()
     # Grouped under the bundle at the top (rootId, nue-api.md §3.3): an option of an option, such
     # as a bundled Connector Runtime under Integration Pack, is listed with the rest.
     children: dict[str, list[Subscription]] = {}
@@ -547,7 +549,11 @@ def subscription_list(request: CustomerRequest) -> HttpResponse:
         if s.is_add_on and s.root_id is not None:
             children.setdefault(s.root_id, []).append(s)
     groups = [(s, children.get(s.id, [])) for s in _top_level(subscriptions)]
-    ctx = {"groups": groups, "count": len(subscriptions)}
+    ctx = {
+        "groups": groups,
+        "count": len(subscriptions),
+        "omitted": nue.omitted("subscriptions"),
+    }
     return render(request, "orders/subscription_list.html", ctx)
 
 
@@ -599,7 +605,8 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
 def invoice_list(request: CustomerRequest) -> HttpResponse:
     form = InvoiceFilterForm(with_defaults(request.GET))
     per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
-    invoices = _nue(request).invoices(
+    nue = _nue(request)
+    invoices = nue.invoices(
         page=form.value("page") or 1, limit=per_page, status=form.value("status") or None
     )
     today = _today()
@@ -612,6 +619,7 @@ def invoice_list(request: CustomerRequest) -> HttpResponse:
         else None,
         "next_url": _query(request.GET, page=invoices.page + 1) if invoices.has_next else None,
         "pages": max(1, -(-invoices.total // per_page)),
+        "omitted": nue.omitted("invoices"),
     }
     template = "orders/invoice_list.html"
     if _partial(request):

@@ -29,6 +29,9 @@ class NueError(Exception):
         self.reference = reference or uuid.uuid4().hex[:12]
         # Set by the operation ledger when Nue may have done the work although this was raised.
         self.outcome_unknown = False
+        # Set when creating a draft (order or change order) failed after the request reached
+        # Nue: the draft may exist, and sending again would make another (no ledger guards it).
+        self.draft_may_exist = False
 
 
 class NueNotFound(NueError):

@@ -10,7 +10,8 @@ A body that does not parse raises NueProtocolError (orders.nue.fields).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -38,6 +39,8 @@ from orders.nue.fields import (
     _str,
     _tree,
 )
+
+logger = logging.getLogger("orders.nue")
 
 
 class Contact(NamedTuple):
@@ -290,11 +293,11 @@ class InvoicePreview(NamedTuple):
         return sum((i.amount for i in self.invoices), Decimal(0))
 
 
-def _preview_invoices(d: Mapping[str, Any], kind: str) -> tuple[Invoice, ...]:
+def _preview_invoices(d: Mapping[str, Any], kind: str, reference: str) -> Listed[Invoice]:
     # The create-draft guide reads data.invoices, the getting-started guide data.previewInvoices.
     raw = d.get("previewInvoices")
     key = "previewInvoices" if raw is not None else "invoices"
-    return tuple(Invoice.parse(x) for x in _objs(d, key, kind))
+    return parse_each(_objs(d, key, kind), Invoice.parse, "preview invoices", reference)
 
 
 class Order(NamedTuple):
@@ -633,6 +636,63 @@ class MagicLink(NamedTuple):
 
 
 T = TypeVar("T")
+
+
+class Unparsed(NamedTuple):
+    """A record of a list Nue sent that did not parse. It is left out of the list, not the
+    list's failure: logged with the answer's request id, and counted for the page to say so."""
+
+    kind: str
+    id: str | None
+    name: str | None
+    customer_id: str | None
+    reason: str
+
+
+class Listed(NamedTuple, Generic[T]):
+    """A list answer's records that parsed, those that did not, and the answer's request id."""
+
+    items: tuple[T, ...]
+    unparsed: tuple[Unparsed, ...]
+    reference: str
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_each(
+    raws: Sequence[object], parse: Callable[[object], T], kind: str, reference: str
+) -> Listed[T]:
+    """`parse` every record of a list; one that raises NueProtocolError is logged and left out.
+
+    One bad record must not cost the customer the whole list (issue 23): what parses is shown,
+    and the page says how many records it could not show, with `reference` to find them here.
+    """
+    items: list[T] = []
+    unparsed: list[Unparsed] = []
+    for raw in raws:
+        try:
+            items.append(parse(raw))
+        except NueProtocolError as error:
+            d = raw if isinstance(raw, dict) else {}
+            record = Unparsed(
+                kind,
+                _text(d.get("id")),
+                _text(d.get("name")) or _text(d.get("orderNumber")),
+                _text(d.get("customerId")),
+                error.message,
+            )
+            # Ids and the reader's complaint (key names only), never the record's values.
+            logger.warning(
+                "nue unparsed record request_id=%s kind=%s id=%s reason=%s",
+                reference,
+                kind,
+                record.id,
+                record.reason,
+            )
+            unparsed.append(record)
+    return Listed(tuple(items), tuple(unparsed), reference)
 
 
 class Page(NamedTuple, Generic[T]):

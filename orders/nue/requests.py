@@ -57,12 +57,9 @@ class Dialect:
     # nue-api.md §5.10: a Reconfigure quantity is taken as the add-on's new quantity unless the
     # tenant was found to read it as a change of quantity.
     reconfigure_delta: bool = False
-    activated_filter: str = ACTIVATED_FILTERS[0]
-
-    def status_filter(self, value: str) -> str:
-        """The `status` filter to send for one of the documented values (active, draft,
-        canceled)."""
-        return self.activated_filter if value == "active" else value
+    # None until nue_check settled it: activated orders are then listed unfiltered and kept by
+    # their own status, which works whichever spelling the tenant takes.
+    activated_filter: str | None = None
 
 
 DEFAULT_DIALECT = Dialect()

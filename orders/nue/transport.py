@@ -413,14 +413,7 @@ class NueClient:
                 raise NueProtocolError(
                     "Nue sent an envelope without data.", status=status, reference=request_id
                 )
-            warnings = tuple(
-                w
-                if isinstance(w, str)
-                else str(w.get("message", w))
-                if isinstance(w, dict)
-                else str(w)
-                for w in (body.get("warnings") or ())
-            )
+            warnings = warning_texts(body.get("warnings"))
             pagination = body.get("pagination")
             total = pagination.get("total") if isinstance(pagination, dict) else None
             return Envelope(
@@ -444,8 +437,16 @@ class NueClient:
         field_renames: Mapping[str, str],
     ) -> NueError:
         d = body if isinstance(body, dict) else {}
+        entries = _error_entries(d.get("errors"))
         raw_message = d.get("message") or d.get("error")
-        message = raw_message if isinstance(raw_message, str) else f"Nue answered {status}."
+        # Without a summary, what errors[] says is the message.
+        texts = dict.fromkeys(text for _field, text in entries if text)
+        if isinstance(raw_message, str) and raw_message:
+            message = raw_message
+        elif texts:
+            message = " ".join(texts)
+        else:
+            message = f"Nue answered {status}."
         code = d.get("errorCode") if isinstance(d.get("errorCode"), str) else None
         kw: dict[str, Any] = {"status": status, "error_code": code, "reference": request_id}
         if status in (401, 403):
@@ -460,15 +461,9 @@ class NueClient:
             return NueUnavailable(message, **kw)
         if 400 <= status < 500:
             field_errors: dict[str, list[str]] = {}
-            errors = d.get("errors")
-            for item in errors if isinstance(errors, list) else ():
-                if not isinstance(item, dict):
-                    continue
-                text = item.get("message")
-                text = text if isinstance(text, str) and text else message
-                where = item.get("field")
-                key = _map_field_path(where, field_renames) if isinstance(where, str) else ""
-                field_errors.setdefault(key or "__all__", []).append(text)
+            for where, text in entries:
+                key = _map_field_path(where, field_renames) if where else ""
+                field_errors.setdefault(key or "__all__", []).append(text or message)
             return NueValidationError(message, field_errors=field_errors, **kw)
         return NueProtocolError(f"Nue answered with status {status}.", **kw)
 
@@ -493,6 +488,40 @@ class NueClient:
             attempt,
             f" error={detail}" if detail else "",
         )
+
+
+def warning_texts(warnings: object) -> tuple[str, ...]:
+    """The texts of a `warnings` list: strings, or objects with a `message` (the create-draft
+    guide prints `warning.message`); one without a text says nothing a customer can read."""
+    texts: list[str] = []
+    for warning in warnings if isinstance(warnings, list) else ():
+        text = warning.get("message") if isinstance(warning, dict) else warning
+        if isinstance(text, str) and text:
+            texts.append(text)
+    return tuple(texts)
+
+
+def _error_entries(errors: object) -> list[tuple[str, str]]:
+    """(field, text) of each entry of a failure's `errors[]`, field "" where none is named.
+
+    nue-api.md §1.5: Nue documents no error body; the portal reads {"field", "message"} entries
+    (the emulator's), the `error` key real-API clients read for a text, and bare strings, the
+    form the create-draft guide's own validator gives its list of errors in.
+    """
+    found: list[tuple[str, str]] = []
+    for item in errors if isinstance(errors, list) else ():
+        if isinstance(item, str):
+            if item:
+                found.append(("", item))
+            continue
+        if not isinstance(item, dict):
+            continue
+        text = item.get("message") or item.get("error")
+        where = item.get("field")
+        found.append(
+            (where if isinstance(where, str) else "", text if isinstance(text, str) else "")
+        )
+    return found
 
 
 def _json_default(value: object) -> object:

@@ -3,6 +3,7 @@ item 5); a draft change order exists only once they go on to confirm it."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from django.urls import reverse
 
@@ -74,3 +75,20 @@ def test_a_change_walked_away_from_awaits_nobody_and_a_kept_one_is_listed(ada_cl
     assert approvals.kept([order_id]) == {order_id}
     dashboard = ada_client.get(reverse("home"))
     assert order_id in [o.id for o in dashboard.context["awaiting"]]
+
+
+def test_it_says_what_nue_refused_when_nue_sends_no_summary(ada_client):
+    from tests.orders.conftest import upstream
+
+    def refuse(request, inner):
+        body = {
+            "status": "FAILURE",
+            "errors": [{"field": "assetChanges[0].quantity", "message": "Too many seats."}],
+        }
+        return httpx.Response(400, json=body)
+
+    with upstream("POST", "/orders/invoice-preview", refuse):
+        response = ada_client.post(estimate_url(), {"quantity": 8, "when": "today"}, **HTMX)
+    page = response.content.decode()
+    assert "Too many seats." in page
+    assert "Nue answered 400" not in page

@@ -301,3 +301,68 @@ def test_a_list_nue_says_is_missing_is_an_upstream_failure(scope, nue_mock):
     with pytest.raises(nue.NueProtocolError) as caught:
         scope.orders()
     assert caught.value.status == 404
+
+
+def _refused(body: dict[str, object]) -> httpx.Response:
+    return httpx.Response(400, json={"status": "FAILURE", **body})
+
+
+def test_without_a_summary_the_entries_of_errors_are_the_message(scope, nue_mock):
+    nue_mock.post("/orders").mock(
+        return_value=_refused(
+            {
+                "errorCode": "MISSING_ADDON_QUANTITY",
+                "errors": [
+                    {"field": "orderProducts[0].quantity", "message": "Must be positive."},
+                    {"field": "effectiveDate", "error": "Cannot be in the past."},
+                    "Missing add-on quantity.",
+                ],
+            }
+        )
+    )
+    line = nue.LineRequest("01uABCDEFGHIJKLMNO", Decimal(1))
+    with pytest.raises(nue.NueValidationError) as caught:
+        scope.create_draft([line], effective_date=date(2026, 1, 1))
+    error = caught.value
+    assert error.message == "Must be positive. Cannot be in the past. Missing add-on quantity."
+    assert error.field_errors == {
+        "lines[0].quantity": ("Must be positive.",),
+        "effective_date": ("Cannot be in the past.",),
+        "__all__": ("Missing add-on quantity.",),
+    }
+
+
+def test_a_failure_without_any_text_still_names_the_status(scope, nue_mock):
+    nue_mock.get("/orders").mock(return_value=_refused({"errors": [{}]}))
+    with pytest.raises(nue.NueValidationError, match=r"Nue answered 400\."):
+        scope.orders()
+
+
+def test_a_conflict_without_a_summary_says_what_errors_says(scope, nue_mock):
+    nue_mock.get("/orders").mock(
+        return_value=httpx.Response(
+            409, json={"status": "FAILURE", "errors": [{"message": "Order is not a draft."}]}
+        )
+    )
+    with pytest.raises(nue.NueConflict, match=r"Order is not a draft\."):
+        scope.orders()
+
+
+@pytest.mark.parametrize(
+    ("warnings", "texts"),
+    [
+        (
+            [{"message": "No tax: no shipping address."}, "Plain text."],
+            ("No tax: no shipping address.", "Plain text."),
+        ),
+        ([{"message": None}, {"code": "X"}, None, ""], ()),
+        ("not a list", ()),
+    ],
+)
+def test_it_reads_the_texts_of_the_envelopes_warnings(scope, nue_mock, warnings, texts):
+    nue_mock.get("/catalog/price-tags").mock(
+        return_value=httpx.Response(
+            200, json={"status": "SUCCESS", "data": [], "warnings": warnings}
+        )
+    )
+    assert scope.client.get("/catalog/price-tags").warnings == texts

@@ -75,6 +75,15 @@ def test_it_finds_an_order_no_longer_in_the_status_asked_for(scope, nue_mock):
     assert {c.request.url.params["includes"] for c in listed.calls} == {"orderProducts"}
 
 
+def test_it_reads_an_activated_order_in_one_read_whatever_the_filters_spelling(acme, nue_mock):
+    listed = nue_mock.get("/orders").mock(return_value=ok([order_json(status="Activated")]))
+    # Unsettled (orders.nue.fields.ORDER_STATUS_QUERY): all of them, once, kept by status.
+    CustomerNue(acme, dialect=nue.DEFAULT_DIALECT).order(ORDER_ID, status="active")
+    settled = nue.Dialect(activated_filter="activated")
+    CustomerNue(acme, dialect=settled).order(ORDER_ID, status="active")
+    assert [c.request.url.params.get("status") for c in listed.calls] == [None, "activated"]
+
+
 def test_it_answers_not_found_for_an_order_in_no_list(scope, nue_mock):
     listed = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     with pytest.raises(nue.NueNotFound):
@@ -153,12 +162,17 @@ def test_it_normalises_status_casing(scope, nue_mock):
     assert scope.orders()[0].status == "Activated"
 
 
-def test_it_rejects_a_parent_cycle(scope, nue_mock):
+def test_it_rejects_a_parent_cycle(scope, nue_mock, caplog):
     raw = order_json()
     raw["orderProducts"][0]["parentId"] = raw["orderProducts"][2]["id"]
     nue_mock.get("/orders").mock(return_value=ok([raw]))
-    with pytest.raises(nue.NueProtocolError, match="cycle"):
+    # The only order does not parse: the list as a whole is unreadable, and the log says why.
+    with (
+        caplog.at_level(logging.WARNING, logger="orders.nue"),
+        pytest.raises(nue.NueProtocolError, match="none of which could be read"),
+    ):
         scope.orders()
+    assert any("cycle" in r.getMessage() for r in caplog.records)
 
 
 def test_it_memoises_reads_within_a_request(scope, nue_mock):
@@ -593,3 +607,54 @@ def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
     assert again.replayed
     assert again.order.id == BASKET_ORDER_ID
     assert route.call_count == 1
+
+
+def _mixed_statuses() -> list[dict[str, object]]:
+    return [
+        order_json("10000000-0000-4000-8000-000000000001", number=1, status="Draft"),
+        order_json("10000000-0000-4000-8000-000000000002", number=2, status="Activated"),
+        order_json("10000000-0000-4000-8000-000000000003", number=3, status="Canceled"),
+    ]
+
+
+@pytest.mark.parametrize("asked", ["activated", "active", "Activated"])
+def test_it_asks_for_activated_orders_without_a_disputed_filter(scope, nue_mock, asked):
+    # The guides send `activated` (getting-started) and `active` (retrieve-orders): neither is
+    # sent; the record status picks them.
+    route = nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
+    orders = scope.orders(status=asked)
+    assert "status" not in route.calls.last.request.url.params
+    assert [o.order_number for o in orders] == ["O-00000002"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent", "number"), [("draft", "draft", 1), ("canceled", "canceled", 3)]
+)
+def test_it_sends_the_documented_filter_and_still_checks_each_status(
+    scope, nue_mock, asked, sent, number
+):
+    # Nue answering with every status (a filter it ignored) still shows only the asked-for one.
+    route = nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
+    orders = scope.orders(status=asked)
+    assert route.calls.last.request.url.params["status"] == sent
+    assert [o.order_number for o in orders] == [f"O-{number:08d}"]
+
+
+def test_a_status_filtered_list_is_not_taken_for_the_whole_list(scope, nue_mock):
+    nue_mock.get("/orders").mock(return_value=ok(_mixed_statuses()))
+    assert len(scope.orders(status="activated")) == 1
+    assert len(scope.orders()) == 3
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_warnings_nue_puts_at_the_envelopes_top_level(ledger_scope, nue_mock, buyer):
+    # nue-api.md §1.4: warnings sit beside data; the create-draft guide reads each one's message.
+    mock_subscriptions(nue_mock, subscription_json("SUB-00000001"))
+    body = {
+        "status": "SUCCESS",
+        "data": {"order": basket_order_json(["SUB-00000001"]), "warnings": []},
+        "warnings": [{"message": "Tax was not calculated: the customer has no shipping address."}],
+    }
+    nue_mock.post("/change-orders").mock(return_value=httpx.Response(201, json=body))
+    result = ledger_scope.change([("SUB-00000001", [SEATS])], actor=buyer)
+    assert result.warnings == ("Tax was not calculated: the customer has no shipping address.",)

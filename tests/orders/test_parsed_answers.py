@@ -103,7 +103,7 @@ def test_the_same_bytes_for_another_question_are_parsed_for_it(acme, nue_mock, p
     nue_mock.get("/orders").mock(return_value=ok(_orders(60)))
 
     _request(acme).orders()
-    _request(acme).orders(status="activated")  # another query, so another question
+    _request(acme).orders(status="draft")  # another query, so another question
 
     assert len(parses) == 120
 
