@@ -136,6 +136,15 @@ def test_it_lists_activated_orders_with_the_status_spelling_the_record_names(acm
     assert "status=activated" in call.query
 
 
+def test_without_a_record_it_lists_activated_orders_unfiltered_and_keeps_them_by_status(acme_nue):
+    with journal.capture() as calls:
+        orders = acme_nue.orders(status="active")
+    assert orders
+    assert {o.status for o in orders} == {"Activated"}
+    (call,) = [c for c in calls if c.route == "orders"]
+    assert "status=" not in call.query
+
+
 def test_it_labels_the_totals_the_way_the_tenants_numbers_add_up(acme_nue, ada_client):
     order = next(o for o in acme_nue.orders() if o.system_discount_amount)
     url = reverse("orders:order_detail", args=[order.id])
