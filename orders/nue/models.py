@@ -499,14 +499,14 @@ class PriceBookEntry(NamedTuple):
 
 
 class ProductOption(NamedTuple):
+    """A bundle's product option. Nue documents its type (Bundled, Required, Optional) but no
+    default, minimum or maximum quantity, nor whether the quantity may be changed (nue-api.md
+    §4): Nue checks those when the order is priced."""
+
     id: str
     product_id: str | None
     product_name: str
     type: str
-    default_quantity: Decimal | None
-    min_quantity: Decimal | None
-    max_quantity: Decimal | None
-    quantity_editable: bool
     price_book_entry_id: str | None
     list_price: Decimal | None
     options: tuple[ProductOption, ...]
@@ -522,10 +522,6 @@ class ProductOption(NamedTuple):
             product_id=_ostr(d, "productId", k),
             product_name=_ostr_any(d, "productName", "name", kind=k) or "",
             type=_canon(option_type, OPTION_TYPES),
-            default_quantity=_odec(d, "defaultQuantity", k),
-            min_quantity=_odec(d, "minQuantity", k),
-            max_quantity=_odec(d, "maxQuantity", k),
-            quantity_editable=_bool(d, "quantityEditable", k, default=True),
             price_book_entry_id=_ostr(d, "priceBookEntryId", k),
             list_price=_odec(d, "listPrice", k),
             options=tuple(

@@ -192,10 +192,6 @@ def option(option_id: str, kind: str = "optional", children=(), **extra) -> Prod
         "product_id": "p-" + option_id,
         "product_name": option_id.title(),
         "type": kind,
-        "default_quantity": Decimal(1),
-        "min_quantity": None,
-        "max_quantity": Decimal(1),
-        "quantity_editable": False,
         "price_book_entry_id": None,
         "list_price": None,
         "options": tuple(children),
@@ -209,7 +205,7 @@ PACK = option(
     children=[
         option("runtime", "bundled"),
         option("connector"),
-        option("endpoints", max_quantity=Decimal(50), quantity_editable=True),
+        option("endpoints"),
     ],
 )
 SUITE_PRODUCT = Product(
@@ -222,7 +218,7 @@ SUITE_PRODUCT = Product(
     image_url=None,
     product_category=None,
     price_book_entries=(),
-    options=(option("seats", "required", max_quantity=Decimal(100)), PACK),
+    options=(option("seats", "required"), PACK),
 )
 
 
@@ -286,9 +282,15 @@ def test_an_add_on_not_included_yet_says_how_to_add_it_not_how_to_remove_it():
     from orders.nue import ProductOption
 
     fields = dict.fromkeys(ProductOption._fields)
-    option = ProductOption(**{**fields, "type": "optional", "quantity_editable": True})
-    assert _option_help(option, Decimal(0), fixed=False) == (
-        "Not included yet: enter how many to add."
-    )
-    assert "remove" not in _option_help(option, Decimal(0), fixed=True)
-    assert "Enter 0 to remove" in _option_help(option, Decimal(3), fixed=False)
+    option = ProductOption(**{**fields, "type": "optional"})
+    assert _option_help(option, Decimal(0)) == "Not included yet: enter how many to add."
+    assert "Enter 0 to remove" in _option_help(option, Decimal(3))
+
+
+def test_it_sets_no_add_on_limits_nue_does_not_document():
+    """How many of an option a bundle allows is no documented field (nue-api.md §4): a required
+    option keeps at least one, any other may go to 0, and Nue checks the rest."""
+    form = addons_form(None, have=["seats"])
+    assert (form.fields["option_seats"].min_value, form.fields["option_pack"].min_value) == (1, 0)
+    assert form.fields["option_connector"].max_value == cf.MAX_QUANTITY
+    assert "Required: at least 1." in form.fields["option_seats"].help_text
