@@ -97,10 +97,6 @@ def period_end_date(sub: Subscription) -> date | None:
 # --- What a subscription allows -----------------------------------------------------------------
 
 
-def is_trial(sub: Subscription) -> bool:
-    return sub.is_free_trial and not sub.is_add_on
-
-
 def is_bundle(sub: Subscription, catalog: Sequence[Product]) -> bool:
     product = next((p for p in catalog if p.id == sub.product_id), None)
     return product is not None and (product.record_type == "Bundle" or bool(product.options))
@@ -125,11 +121,9 @@ def choices_for(
     catalog: Sequence[Product],
     may_prepare: bool,
     may_cancel: bool,
-    today: date,
 ) -> list[Choice]:
     """Every change kind with the reason it is not available (empty when it is)."""
     targets = {r.relationship_type for r in relationships if r.subscription_name == sub.name}
-    trial = is_trial(sub)
 
     def reason(kind: Kind) -> str:
         if not may_prepare:
@@ -144,13 +138,12 @@ def choices_for(
             return "This subscription has ended; renew it first."
         slug = kind.slug
         if slug == "trial":
-            if not trial:
-                return "Only for free trials."
-            if sub.end_date is not None and sub.end_date < today:
-                return f"The trial ended on {day_text(sub.end_date)}; order the product instead."
-            return ""
-        if trial and slug in ("term", "renew", "coterm", *PRODUCT_KINDS):
-            return "Free trial only: convert it to paid first."
+            # ConvertFreeTrial is documented (nue-api.md §2.2), but no field of a subscription
+            # says that it is a free trial (§3.3): the portal cannot tell which one is.
+            return (
+                "Nue does not say whether a subscription is a free trial, so converting one is "
+                "not offered here: ask your account manager."
+            )
         if slug in PRODUCT_KINDS and kind.change_type not in targets:
             return f"No {kind.label.lower()} is offered for {sub.product_name}."
         if slug in ("term", "renew") and sub.evergreen:

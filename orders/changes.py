@@ -80,7 +80,6 @@ def _choices(request: HttpRequest, scope: CustomerNue, sub: Subscription) -> lis
         catalog=scope.catalog(),
         may_prepare=can_prepare(membership),
         may_cancel=can_cancel(membership),
-        today=timezone.localdate(),
     )
 
 

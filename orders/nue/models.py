@@ -406,8 +406,6 @@ class Subscription(NamedTuple):
     parent_id: str | None
     root_id: str | None
     level: int | None
-    is_free_trial: bool = False
-    free_trial_end_date: date | None = None
     cancellation_date: date | None = None
 
     @property
@@ -460,8 +458,6 @@ class Subscription(NamedTuple):
             parent_id=_ostr(d, "parentId", k),
             root_id=_ostr(d, "rootId", k),
             level=_oint(d, "subscriptionLevel", k),
-            is_free_trial=_bool(d, "isFreeTrial", k),
-            free_trial_end_date=_day(d, "freeTrialEndDate", k),
             cancellation_date=_day(d, "cancellationDate", k),
         )
 

@@ -47,9 +47,11 @@ def test_it_puts_overdue_before_the_payment_status():
     assert str(invoice_badge(paid)) == '<span class="badge badge--ok">Paid</span>'
 
 
-def test_it_labels_a_free_trial_as_one(ada_client, acme_nue):
-    trial = next(s for s in acme_nue.subscriptions() if s.is_free_trial)
+def test_it_labels_no_subscription_a_free_trial_nue_does_not_say_is_one(ada_client, acme_nue):
+    """The demo's Insights trial: no documented field says it is one (nue-api.md §3.3)."""
+    trial = next(s for s in acme_nue.subscriptions() if "Insights" in (s.product_name or ""))
+    assert str(subscription_badge(trial)) == '<span class="badge badge--ok">Active</span>'
     page = ada_client.get("/subscriptions/").content.decode()
-    assert "Free trial until" in page
+    assert "Free trial" not in page
     detail = ada_client.get(f"/subscriptions/{trial.name}/").content.decode()
-    assert "Free trial" in detail
+    assert "Free trial" not in detail

@@ -52,7 +52,6 @@ def reasons(subscription: Subscription, **kw) -> dict[str, str]:
         "catalog": [],
         "may_prepare": True,
         "may_cancel": True,
-        "today": TODAY,
         **kw,
     }
     return {c.kind.slug: c.reason for c in cf.choices_for(subscription, **options)}
@@ -71,16 +70,12 @@ def test_it_names_days_in_the_portals_one_date_format():
     assert labels["today"] == "Today, 3 Nov 2026"  # as the day filter shows dates on pages
 
 
-def test_it_refuses_to_convert_a_trial_that_already_ended():
-    trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 11, 20))
-    assert "The trial ended on" in reasons(trial)["trial"]
-    assert reasons(trial)["renew"] == "Free trial only: convert it to paid first."
-
-
-def test_it_offers_conversion_while_the_trial_runs():
-    trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 12, 12))
-    assert reasons(trial)["trial"] == ""
-    assert reasons(sub())["trial"] == "Only for free trials."
+def test_it_never_offers_a_trial_conversion_it_cannot_tell_is_one():
+    """No documented field says a subscription is a free trial (nue-api.md §3.3): the choice is
+    shown with the reason, for every subscription, and nothing else is refused on a guess."""
+    reason = reasons(sub(sales_price=Decimal(0)))["trial"]
+    assert reason.startswith("Nue does not say whether a subscription is a free trial")
+    assert reasons(sub(sales_price=Decimal(0)))["renew"] == ""
 
 
 def test_it_explains_what_a_role_may_not_do():
@@ -93,7 +88,6 @@ def test_it_explains_what_a_role_may_not_do():
         catalog=[],
         may_prepare=True,
         may_cancel=False,
-        today=TODAY,
     )
     assert [c.kind.slug for c in choices if c.forbidden] == ["cancel"]
 
