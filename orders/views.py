@@ -573,12 +573,12 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
                 if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
             ]
         ),
-        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3); an add-on
-        # with options of its own (Integration Pack) lists those by their parentId.
+        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3). Which
+        # add-on an option of an option belongs to, Nue does not document (§3.3 has no parentId).
         "add_ons": [
             s
             for s in reads["subscriptions"]
-            if (s.root_id in version_ids or s.parent_id in version_ids) and s.id != subscription.id
+            if s.root_id in version_ids and s.id != subscription.id
         ],
         "history_error": history_error,
     }

@@ -403,7 +403,6 @@ class Subscription(NamedTuple):
     tcv: Decimal | None
     billing_period: str | None
     next_billing_date: date | None
-    parent_id: str | None
     root_id: str | None
     level: int | None
     cancellation_date: date | None = None
@@ -455,7 +454,6 @@ class Subscription(NamedTuple):
             tcv=_odec(d, "tcv", k),
             billing_period=_ostr(d, "billingPeriod", k),
             next_billing_date=_day(d, "nextBillingDate", k),
-            parent_id=_ostr(d, "parentId", k),
             root_id=_ostr(d, "rootId", k),
             level=_oint(d, "subscriptionLevel", k),
             cancellation_date=_day(d, "cancellationDate", k),

@@ -38,7 +38,6 @@ def sub(**changes) -> Subscription:
         tcv=None,
         billing_period="Monthly",
         next_billing_date=date(2026, 11, 27),
-        parent_id=None,
         root_id=None,
         level=1,
     )

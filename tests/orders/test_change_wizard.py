@@ -575,9 +575,11 @@ def test_it_adds_an_option_of_an_option_to_an_existing_bundle(ada_client, ada):
     add_ons = detail[detail.index('id="add-ons-heading"') :]
     for product in ("Connector Runtime", "Salesforce Connector", "Custom API Endpoints"):
         assert product in add_ons
+    # Which add-on an option of an option hangs under, Nue does not document (§3.3 names the
+    # bundle's top, rootId, and the level): the pack's own page does not guess.
     pack = by_product["Integration Pack"].name
     detail = ada_client.get(reverse("orders:subscription_detail", args=[pack])).content.decode()
-    assert "Salesforce Connector" in detail[detail.index('id="add-ons-heading"') :]
+    assert 'id="add-ons-heading"' not in detail
     listed = ada_client.get(reverse("orders:subscription_list")).content.decode()
     # Every add-on is listed under the bundle, the options of Integration Pack included.
     assert listed.count("Add-on of Platform Suite") == 7
