@@ -415,12 +415,17 @@ def basket_order_json(names) -> dict[str, object]:
             "productName": "P",
             "quantity": 1,
             "totalPrice": 1.0,
-            "subscriptionName": n,
+            "priceBookEntryId": entry_of(n),
             "changeType": "UpdateTerm",
         }
         for n in names
     ]
     return raw
+
+
+def entry_of(name: str) -> str:
+    """A price book entry for each subscription of a basket: its lines are told apart by it."""
+    return f"pbe-{name.lower()}"
 
 
 def mock_subscriptions(nue_mock, *subs):
@@ -534,7 +539,9 @@ def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
     from orders.models import Operation
 
     names = [f"SUB-{n:08d}" for n in range(1, 8)]
-    mock_subscriptions(nue_mock, *(subscription_json(n) for n in names))
+    mock_subscriptions(
+        nue_mock, *(subscription_json(n, price_book_entry_id=entry_of(n)) for n in names)
+    )
     route = nue_mock.post("/change-orders").mock(side_effect=httpx.ReadTimeout("slow"))
     nue_mock.get("/orders").mock(return_value=ok([basket_order_json(names)]))
     nue_mock.get(f"/orders/{BASKET_ORDER_ID}").mock(return_value=ok(basket_order_json(names)))
