@@ -339,7 +339,7 @@ def _preview_page(
         "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
-        "credits": {c.name: credit_of(preview.order, c) for c in preview.changes},
+        "credits": {c.name: credit_of(preview.order, c, preview.changes) for c in preview.changes},
         "decision": verdict.decision.value,
         "reason": verdict.reason,
         "threshold": membership.account.effective_approval_threshold if membership else None,
@@ -422,9 +422,10 @@ def change_result(request: HttpRequest, name: str, order_id: str) -> HttpRespons
     scope = _scope(request)
     order = scope.order(order_id)
     sub = scope.subscription(name)
-    # A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
-    # this subscription's when its lines name it or one of its add-ons (by rootId, §3.3).
-    touched = {line.subscription_name for line in order.all_lines()}
+    # The subscriptions an activated order made versions of are its related assets ("associated
+    # subscriptions", nue-api.md §2.1); its lines do not name them (§3.2). A change to a
+    # bundle's add-ons makes versions of the add-ons (by rootId, §3.3), not of the bundle.
+    touched = {asset.name for asset in order.assets}
     add_ons = [s for s in cf.bundle_add_ons(sub, scope.subscriptions()) if s.name in touched]
     if order.status != "Activated" or (name not in touched and not add_ons):
         raise Http404("No such change.")

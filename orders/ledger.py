@@ -556,14 +556,34 @@ def _ledger_target(names: Iterable[str]) -> str:
 def change_orders_made(order_ids: Sequence[str]) -> set[str]:
     """The orders among `order_ids` that the ledger's change operations made (a draft change
     order it created, or found it had created when the answer was lost)."""
+    return set(change_orders_asked(order_ids))
+
+
+def change_orders_asked(order_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The subscriptions each change order among `order_ids` that the ledger's change operations
+    made was asked to change, as the request it stored names them (Nue's lines do not name
+    them, nue-api.md §3.2)."""
     if not order_ids:
-        return set()
+        return {}
     rows = Operation.objects.filter(
         kind=Operation.Kind.CHANGE, state=Operation.State.SUCCEEDED
     ).filter(Q(result__order__id__in=order_ids) | Q(result__resolvedOrderId__in=order_ids))
-    return {_claimed_order_id(result) for result in rows.values_list("result", flat=True)} & set(
-        order_ids
-    )
+    wanted = set(order_ids)
+    asked: dict[str, set[str]] = {}
+    for result, request in rows.values_list("result", "request"):
+        order_id = _claimed_order_id(result)
+        if order_id in wanted:
+            asked.setdefault(order_id, set()).update(_names_asked(request))
+    return asked
+
+
+def _names_asked(request: object) -> set[str]:
+    changes = request.get("assetChanges") if isinstance(request, dict) else None
+    return {
+        str(c["assetNumber"])
+        for c in (changes if isinstance(changes, list) else ())
+        if isinstance(c, dict) and isinstance(c.get("assetNumber"), str)
+    }
 
 
 def _claimed_order_id(result: object) -> str:

@@ -114,7 +114,9 @@ class OrderLine(NamedTuple):
     end_date: date | None
     term: Decimal | None
     price_model: str | None
-    subscription_name: str | None
+    # A change order's lines "reflect the changes" (nue-api.md §2.2), named as the request names
+    # them. Which subscription a line changes is no documented field of a line (§3.2); what the
+    # line is priced on (`priceBookEntryId`) is, as it is of every subscription (§3.3).
     change_type: str | None
     children: tuple[OrderLine, ...] = ()
 
@@ -137,7 +139,6 @@ class OrderLine(NamedTuple):
             end_date=_odate(d, "subscriptionEndDate", "endDate", kind=k),
             term=_odec(d, "subscriptionTerm", k),
             price_model=_ostr(d, "priceModel", k),
-            subscription_name=_ostr_any(d, "subscriptionName", "assetNumber", kind=k),
             change_type=_ostr(d, "changeType", k),
             children=children,
         )
@@ -149,6 +150,10 @@ class OrderLine(NamedTuple):
 
 
 class Asset(NamedTuple):
+    """An asset, or one of the subscriptions an order lists as its related assets (`includes=
+    assets`: "associated subscriptions and physical assets", nue-api.md §2.1; a subscription's
+    `name` and `priceBookEntryId` are §3.3's)."""
+
     id: str
     customer_id: str
     name: str
@@ -159,6 +164,7 @@ class Asset(NamedTuple):
     product_name: str | None
     start_date: date | None
     end_date: date | None
+    price_book_entry_id: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Asset:
@@ -177,6 +183,7 @@ class Asset(NamedTuple):
                 d, "startDate", "subscriptionStartDate", "lifecycleStartDate", kind=k
             ),
             end_date=_odate(d, "endDate", "subscriptionEndDate", "lifecycleEndDate", kind=k),
+            price_book_entry_id=_ostr(d, "priceBookEntryId", k),
         )
 
 
