@@ -62,6 +62,8 @@ NUE_EMULATOR_PREFIX = "/nue-emulator"
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default="nue-emulator-dev-key")
 # The fault and journal endpoints: what benchmarks and out-of-process tests run it for.
 NUE_EMULATOR_CONTROL = env.bool("NUE_EMULATOR_CONTROL", default=True)
+# What Nue does not document (nue-api.md §5 item 18c; nue_emulator.extensions): off unless asked.
+NUE_EMULATOR_EXTENSIONS = env.bool("NUE_EMULATOR_EXTENSIONS", default=False)
 SITE_URL = ""
 
 LOGGING = {

@@ -60,6 +60,12 @@ def api(seeded) -> Api:
 
 
 @pytest.fixture
+def extensions_on(settings) -> None:
+    """The emulator's extensions (nue_emulator.extensions), off in every other test."""
+    settings.NUE_EMULATOR_EXTENSIONS = True
+
+
+@pytest.fixture
 def anonymous(seeded) -> Api:
     return Api(None)
 
