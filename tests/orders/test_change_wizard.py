@@ -129,6 +129,25 @@ def test_it_previews_five_to_eight_seats_as_a_delta_of_three(ada_client, ada):
     assert figures.due_now(page) == Decimal("67.50") + Decimal("4.89")
 
 
+def test_it_follows_a_billed_change_without_undocumented_fields(ada_client, ada, settings):
+    """Nue's lines do not name the subscription they change (nue-api.md §3.2), and the emulator
+    serves no such field here (§5 item 18c): the result page, the subscription's history and
+    the order's page find the change through the order's related subscriptions (§2.1)."""
+    assert settings.NUE_EMULATOR_EXTENSIONS is False
+    order_id = preview(ada_client, PRO, "quantity", {"quantity": 8, "when": "today"})
+    response = confirm(ada_client, PRO, order_id)
+    line = next(acme(ada).order(order_id, fresh=True).all_lines())
+    assert line.change_type == "UpdateQuantity"
+    result = ada_client.get(response["Location"])
+    assert result.status_code == 200
+    assert "is now version 3" in result.content.decode()
+    history = ada_client.get(reverse("orders:subscription_detail", args=[PRO])).text
+    assert "Version 3 · Change quantity" in history
+    assert f'href="/orders/{order_id}/"' in history
+    detail = ada_client.get(reverse("orders:order_detail", args=[order_id])).text
+    assert f'<a class="mono" href="/subscriptions/{PRO}/">{PRO}</a>' in detail
+
+
 def test_it_keeps_the_input_on_errors(ada_client):
     response = ada_client.post(details_url(PRO, "quantity"), {"quantity": 5, "when": "today"})
     assert response.status_code == 422
