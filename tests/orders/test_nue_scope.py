@@ -460,10 +460,11 @@ def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scop
     ]
     assert body["options"] == {"previewInvoice": True, "calculateTax": True}
     assert result.order.id == BASKET_ORDER_ID
-    # Nue summarised nothing: each subscription is still known as it was, for the stale check.
-    assert [(c.name, c.before.version, c.after) for c in result.changes] == [
-        ("SUB-00000002", 1, None),
-        ("SUB-00000001", 2, None),
+    # Nue summarised nothing: each subscription is still known as it was, for the stale check,
+    # with the change types its request asked for (its lines do not name it, nue-api.md §3.2).
+    assert [(c.name, c.before.version, c.after, c.change_types) for c in result.changes] == [
+        ("SUB-00000002", 1, None, ("UpdateTerm",)),
+        ("SUB-00000001", 2, None, ("UpdateQuantity",)),
     ]
     op = Operation.objects.get()
     assert (op.kind, op.target) == ("change", "SUB-00000001,SUB-00000002")
