@@ -17,7 +17,7 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from nue_emulator import actions, faults, inputs, journal
+from nue_emulator import actions, extensions, faults, inputs, journal
 from nue_emulator.api import (
     ApiError,
     encode,
@@ -147,7 +147,7 @@ def contact(request: HttpRequest, body: Any, contact_id: str) -> Result:
 @endpoint("catalog-products", ("GET",))
 def catalog_products(request: HttpRequest, body: Any) -> Result:
     ids = json_list_param(request, "productIds")
-    products = [p.doc for p in Product.objects.all()]
+    products = [extensions.product(p.doc) for p in Product.objects.all()]
     if ids is not None:
         products = [p for p in products if p["id"] in ids or p["sku"] in ids]
     # Nue's catalog endpoints answer a bare array (nue-api.md §1.4).
@@ -163,7 +163,7 @@ def catalog_product(request: HttpRequest, body: Any, product_id: str) -> Result:
     )
     if found is None:
         raise not_found("Product", product_id)
-    return found.doc, 200
+    return extensions.product(found.doc), 200
 
 
 @endpoint("customer-products", ("GET",))
@@ -173,7 +173,7 @@ def customer_products(request: HttpRequest, body: Any, customer_id: str) -> Resu
     for product in Product.objects.all():
         entries = [e for e in product.doc["priceBookEntries"] if eligible(e, account)]
         if entries:
-            products.append({**product.doc, "priceBookEntries": entries})
+            products.append(extensions.product({**product.doc, "priceBookEntries": entries}))
     return products, 200
 
 

@@ -247,10 +247,12 @@ def _types_by_subscription(
     order: Order, changes: Sequence[SubscriptionChange]
 ) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {c.name: list(c.change_types) for c in changes}
-    for line in order.all_lines():
-        if line.change_type and line.subscription_name:
-            types = found.setdefault(line.subscription_name, [])
-            if line.change_type not in types:
+    if len(found) == 1:
+        # Nue's lines do not say which subscription they change (nue-api.md §3.2); with only
+        # one subscription changed, every change they carry is that one's.
+        (types,) = found.values()
+        for line in order.all_lines():
+            if line.change_type and line.change_type not in types:
                 types.append(line.change_type)
     return {name: tuple(types) for name, types in found.items()}
 

@@ -97,10 +97,6 @@ def period_end_date(sub: Subscription) -> date | None:
 # --- What a subscription allows -----------------------------------------------------------------
 
 
-def is_trial(sub: Subscription) -> bool:
-    return sub.is_free_trial and not sub.is_add_on
-
-
 def is_bundle(sub: Subscription, catalog: Sequence[Product]) -> bool:
     product = next((p for p in catalog if p.id == sub.product_id), None)
     return product is not None and (product.record_type == "Bundle" or bool(product.options))
@@ -125,11 +121,9 @@ def choices_for(
     catalog: Sequence[Product],
     may_prepare: bool,
     may_cancel: bool,
-    today: date,
 ) -> list[Choice]:
     """Every change kind with the reason it is not available (empty when it is)."""
     targets = {r.relationship_type for r in relationships if r.subscription_name == sub.name}
-    trial = is_trial(sub)
 
     def reason(kind: Kind) -> str:
         if not may_prepare:
@@ -144,13 +138,12 @@ def choices_for(
             return "This subscription has ended; renew it first."
         slug = kind.slug
         if slug == "trial":
-            if not trial:
-                return "Only for free trials."
-            if sub.end_date is not None and sub.end_date < today:
-                return f"The trial ended on {day_text(sub.end_date)}; order the product instead."
-            return ""
-        if trial and slug in ("term", "renew", "coterm", *PRODUCT_KINDS):
-            return "Free trial only: convert it to paid first."
+            # ConvertFreeTrial is documented (nue-api.md §2.2), but no field of a subscription
+            # says that it is a free trial (§3.3): the portal cannot tell which one is.
+            return (
+                "Nue does not say whether a subscription is a free trial, so converting one is "
+                "not offered here: ask your account manager."
+            )
         if slug in PRODUCT_KINDS and kind.change_type not in targets:
             return f"No {kind.label.lower()} is offered for {sub.product_name}."
         if slug in ("term", "renew") and sub.evergreen:
@@ -617,16 +610,16 @@ class AddonsForm(ChangeForm):
             key = f"option_{option.id}"
             self.current[option.id] = quantity
             self.parents[option.id] = parent.id if parent is not None else None
-            fixed = option.max_quantity == 1 or not option.quantity_editable
-            minimum = int(option.min_quantity or 1) if option.type == "required" else 0
-            maximum = 1 if fixed else int(option.max_quantity or MAX_QUANTITY)
-            help_text = _option_help(option, quantity, fixed)
+            # A Required option stays on its bundle (nue-api.md §4); how many of an option a
+            # bundle allows, Nue does not document: it says so when it prices the change.
+            minimum = 1 if option.type == "required" else 0
+            help_text = _option_help(option, quantity)
             if parent is not None:
                 help_text += f" Comes with {names.get(parent.id, parent.product_name)}."
             self.fields[key] = WholeNumberField(
                 label=name if parent is None else f"{name} (in {names.get(parent.id, '')})",
                 min_value=minimum,
-                max_value=maximum,
+                max_value=MAX_QUANTITY,
                 initial=int(quantity),
                 help_text=help_text,
                 # Left empty, an add-on stays as it is.
@@ -714,18 +707,13 @@ class AddonsForm(ChangeForm):
         return {"asked": asked}
 
 
-def _option_help(option: ProductOption, quantity: Decimal, fixed: bool) -> str:
+def _option_help(option: ProductOption, quantity: Decimal) -> str:
     if option.type == "required":
         have = f"You have {int(quantity)}." if quantity else "Not included yet."
-        return f"{have} Required: at least {int(option.min_quantity or 1)}."
+        return f"{have} Required: at least 1."
     if not quantity:
-        return (
-            "Not included yet: enter 1 to add it."
-            if fixed
-            else "Not included yet: enter how many to add."
-        )
-    remove = "Enter 0 to remove it." if fixed else "Enter 0 to remove them."
-    return f"You have {int(quantity)}. {remove}"
+        return "Not included yet: enter how many to add."
+    return f"You have {int(quantity)}. Enter 0 to remove it."
 
 
 def bundle_add_ons(sub: Subscription, subscriptions: Sequence[Subscription]) -> list[Subscription]:

@@ -81,7 +81,6 @@ def _choices(request: HttpRequest, scope: CustomerNue, sub: Subscription) -> lis
         catalog=scope.catalog(),
         may_prepare=can_prepare(membership),
         may_cancel=can_cancel(membership),
-        today=timezone.localdate(),
     )
 
 
@@ -350,7 +349,7 @@ def _preview_page(
         "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
-        "credits": [(c, credit_of(preview.order, c)) for c in preview.changes],
+        "credits": [(c, credit_of(preview.order, c, preview.changes)) for c in preview.changes],
         "decision": verdict.decision.value,
         "reason": verdict.reason,
         "threshold": membership.account.effective_approval_threshold if membership else None,
@@ -442,11 +441,12 @@ def _reasons(previews: Sequence[Preview]) -> dict[str, str]:
 @require_GET
 def change_result(request: HttpRequest, name: str, order_id: str) -> HttpResponse:
     scope = _scope(request)
-    order = scope.order(order_id, status="active")
+    order = scope.order(order_id, status="active", includes=("orderProducts", "assets"))
     sub = scope.subscription(name)
-    # A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
-    # this subscription's when its lines name it or one of its add-ons (by rootId, §3.3).
-    touched = {line.subscription_name for line in order.all_lines()}
+    # The subscriptions an activated order made versions of are its related assets ("associated
+    # subscriptions", nue-api.md §2.1); its lines do not name them (§3.2). A change to a
+    # bundle's add-ons makes versions of the add-ons (by rootId, §3.3), not of the bundle.
+    touched = {asset.name for asset in order.assets}
     add_ons = [s for s in cf.bundle_add_ons(sub, scope.subscriptions()) if s.name in touched]
     if order.status != "Activated" or (name not in touched and not add_ons):
         raise Http404("No such change.")
@@ -741,7 +741,7 @@ def change_basket_result(request: HttpRequest, basket_id: str) -> HttpResponse:
     if order.status != "Activated":
         raise Http404("This basket is not confirmed.")
     subs = [scope.subscription(c.name) for c in basket.changes]
-    add_ons = sum(1 for s in subs if s.parent_id)
+    add_ons = sum(1 for s in subs if s.is_add_on)
     ctx = {
         "order": order,
         "items": basket.items,

@@ -277,7 +277,7 @@ def _book_row(
         return _failed(row, subscriptions)
     if isinstance(drafts, NueError):
         return _failed(row, drafts)
-    active = [s for s in subscriptions if s.parent_id is None and s.status == "Active"]
+    active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
     ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
     row.renewals = {

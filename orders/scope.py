@@ -967,8 +967,11 @@ class CustomerNue:
             raw_changes, SubscriptionChange.parse, "change summaries", reference
         ).items
         seen = {c.name for c in summarised}
+        asked = _asked_types(op.request)
         unsummarised = [
-            SubscriptionChange(b.name, (), SubscriptionSnapshot.of(b), None, None)
+            SubscriptionChange(
+                b.name, asked.get(b.name, ()), SubscriptionSnapshot.of(b), None, None
+            )
             for b in {b.name: b for b in befores}.values()
             if b.name not in seen
         ]
@@ -982,6 +985,18 @@ class CustomerNue:
             operation_id=op.pk,
             replayed=replayed,
         )
+
+
+def _asked_types(request: object) -> dict[str, tuple[str, ...]]:
+    """The change types a change-order request asked for, per subscription it names."""
+    found: dict[str, list[str]] = {}
+    changes = request.get("assetChanges") if isinstance(request, dict) else None
+    for change in changes if isinstance(changes, list) else ():
+        if isinstance(change, dict) and isinstance(change.get("changeType"), str):
+            types = found.setdefault(str(change.get("assetNumber")), [])
+            if change["changeType"] not in types:
+                types.append(change["changeType"])
+    return {name: tuple(types) for name, types in found.items()}
 
 
 def _with_warnings(envelope: Envelope) -> Envelope:

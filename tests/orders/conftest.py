@@ -109,8 +109,16 @@ def order_json(
     }
 
 
+# The price book entry subscription_json's subscriptions and change_order_json's lines are on.
+PRO_ENTRY = "01uPRO000000000AAA"
+
+
 def subscription_json(
-    name: str = "SUB-00000001", customer_id: str = ACME_ID, version: int = 1, quantity: int = 5
+    name: str = "SUB-00000001",
+    customer_id: str = ACME_ID,
+    version: int = 1,
+    quantity: int = 5,
+    price_book_entry_id: str = PRO_ENTRY,
 ) -> dict[str, object]:
     return {
         "id": f"{name}-{version}-id",
@@ -119,6 +127,7 @@ def subscription_json(
         "customerId": customer_id,
         "status": "Active",
         "quantity": quantity,
+        "priceBookEntryId": price_book_entry_id,
         "productName": "Pro Plan (US)",
         "subscriptionStartDate": "2026-01-01",
         "subscriptionEndDate": "2026-12-31",
@@ -308,19 +317,20 @@ def change_order_json(
     change_type: str = "UpdateQuantity",
     quantity: int = 3,
     start: str | None = "2026-03-01",
-    subscription: str | None = "SUB-00000001",
+    price_book_entry_id: str | None = PRO_ENTRY,
 ) -> dict[str, object]:
-    """A draft change order as Nue lists it, with one line carrying one change."""
+    """A draft change order as Nue lists it, with one line carrying one change: priced on a
+    subscription's price book entry, naming no subscription (nue-api.md §3.2)."""
     created = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     raw = order_json(order_id, number=77, orderType="Change", createdDate=created)
     line: dict[str, object] = {
         "id": f"{order_id}-col-1",
         "productName": "Pro Plan (US)",
+        "priceBookEntryId": price_book_entry_id,
         "quantity": quantity,
         "totalPrice": 75.0,
         "subscriptionStartDate": start,
         "changeType": change_type,
-        "subscriptionName": subscription,
     }
     raw["orderProducts"] = [{k: v for k, v in line.items() if v is not None}]
     return raw
