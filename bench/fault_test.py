@@ -185,7 +185,7 @@ class Bench:
             e for e in self.journal() if e["method"] == "POST" and e["path"].endswith(order_id)
         ]
         outcome.applied = len(activations)
-        order = self.stack.nue("GET", f"/orders/{order_id}")
+        order = self.stack.order("ada@acme.example", order_id)
         outcome.state = f"order {order['status']}"
         outcome.holds_asked = order["status"] == "Activated"
         return outcome

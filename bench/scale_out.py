@@ -170,7 +170,7 @@ def main() -> None:
             for e in journal
             if e["method"] == "POST" and e["path"].endswith(f"/orders/{order_id}") and e["wrote"]
         ]
-        order = stack.nue("GET", f"/orders/{order_id}")
+        order = stack.order("ada@acme.example", order_id)
         needle = f"/orders/{order_id}/activate/"
         per_instance = (served(stack, "portal_a", needle), served(stack, "portal_b", needle))
         check(

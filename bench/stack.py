@@ -28,6 +28,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -186,6 +187,14 @@ class Stack:
         )
         response.raise_for_status()
         return response.json()["data"]
+
+    def order(self, email: str, order_id: str) -> dict[str, Any]:
+        """One order of the customer whose contact has `email`, read as Nue documents it (the
+        customer's list, nue-api.md §5.5): the emulator serves GET /orders/{id} only with its
+        extensions on."""
+        (contact,) = self.nue("GET", "/contacts?" + urlencode({"emails": json.dumps([email])}))
+        query = urlencode({"customerIds": json.dumps([contact["customerId"]])})
+        return next(o for o in self.nue("GET", "/orders?" + query) if o["id"] == order_id)
 
     def fault(self, **fault: object) -> None:
         self.nue("DELETE", "/_emulator/faults")

@@ -57,6 +57,17 @@ def invalid(field: str, message: str, code: str = "VALIDATION_ERROR") -> ApiErro
     return ApiError(400, code, f"{field}: {message}", [{"field": field, "message": message}])
 
 
+def no_route(path: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"No emulator route for {path}.")
+
+
+def extensions_enabled() -> bool:
+    """Whether the emulator serves what Nue does not document (nue-api.md §5.18c): off unless
+    settings.NUE_EMULATOR_EXTENSIONS turns it on, so a client tested against the emulator
+    depends on nothing Nue lacks. Read per call, so a test can turn it on for itself."""
+    return bool(getattr(settings, "NUE_EMULATOR_EXTENSIONS", False))
+
+
 class ConnectionReset(ConnectionResetError):
     """Raised to drop the connection when a reset fault fires outside gunicorn."""
 
@@ -166,8 +177,18 @@ def is_endpoint(view: Callable[..., Any]) -> bool:
     return view in _endpoints
 
 
-def endpoint(route: str, methods: tuple[str, ...], *, key: bool = True) -> Callable[..., Any]:
+def endpoint(
+    route: str,
+    methods: tuple[str, ...],
+    *,
+    key: bool = True,
+    extensions: tuple[str, ...] = (),
+) -> Callable[..., Any]:
     """Decorate an API view `view(request, body, **kwargs) -> (payload, status)`.
+
+    `methods` are what Nue documents on the route; `extensions` are served besides only while
+    extensions_enabled(). Without them a route with no documented method is unknown (404) and
+    an extension method is not allowed (405), as for any path or method Nue does not serve.
 
     The view runs in its own transaction; the fault it takes and its journal row are written
     outside it, so both last when the call is rejected and rolled back, or drops the connection.
@@ -182,7 +203,8 @@ def endpoint(route: str, methods: tuple[str, ...], *, key: bool = True) -> Calla
             watcher = _WriteWatcher()
             response = HttpResponse(status=500)
             try:
-                response = _handle(request, view, route, methods, key, watcher, kwargs)
+                served = methods + extensions if extensions_enabled() else methods
+                response = _handle(request, view, route, served, key, watcher, kwargs)
                 return response
             finally:
                 if not route.startswith(faults.CONTROL_PREFIX):
@@ -221,6 +243,9 @@ def _handle(
     watcher: _WriteWatcher,
     kwargs: dict[str, Any],
 ) -> HttpResponse:
+    if not methods:
+        # An extension route while extensions are off: as unknown as any path Nue lacks.
+        return failure(no_route(request.path))
     # The key first: a caller without it must neither trigger nor use up an injected fault.
     if key and not api_key_ok(request):
         return failure(ApiError(401, "UNAUTHORIZED", "Missing or invalid nue-api-key header."))

@@ -32,6 +32,7 @@ from nue_emulator.api import (
     InjectedTimeout,
     failure,
     is_endpoint,
+    no_route,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def dispatch(request: WSGIRequest, path: str) -> HttpResponse:
     try:
         match = _resolver().resolve(path)
     except Resolver404:
-        return failure(ApiError(404, "NOT_FOUND", f"No emulator route for {path}."))
+        return failure(no_route(path))
     request.resolver_match = match
     view = match.func
     try:

@@ -15,7 +15,15 @@ from django.utils import timezone
 from nue_emulator import actions
 from nue_emulator.actions.common import as_date, new_id
 from nue_emulator.catalog import Catalog
-from nue_emulator.models import Contact, Customer, Invoice, Order, Sequence, order_header
+from nue_emulator.models import (
+    Contact,
+    Customer,
+    Invoice,
+    Order,
+    Sequence,
+    Subscription,
+    order_header,
+)
 from nue_emulator.seed import demo_uuid
 
 BULK_BATCH = 2000
@@ -130,7 +138,7 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
         options={"calculateTax": True},
     )
     h.activate(first, start, bill_until=h.today)
-    pro = Order.objects.get(id=first).doc["orderProducts"][0]["subscriptionName"]
+    pro = Subscription.objects.get(order_id=first).name
     h.change(
         h.ago(180),
         [

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from nue_emulator.api import ApiError, failure, json_response
+from nue_emulator.api import ApiError, failure, json_response, no_route
 
 
 @login_not_required
@@ -22,7 +22,7 @@ urlpatterns = [
 
 
 def not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return failure(ApiError(404, "NOT_FOUND", f"No emulator route for {request.path}."))
+    return failure(no_route(request.path))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

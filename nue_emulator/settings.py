@@ -62,6 +62,10 @@ NUE_EMULATOR_PREFIX = "/nue-emulator"
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default="nue-emulator-dev-key")
 # The fault and journal endpoints: what benchmarks and out-of-process tests run it for.
 NUE_EMULATOR_CONTROL = env.bool("NUE_EMULATOR_CONTROL", default=True)
+# What Nue does not document (reading one order by id, discarding a draft, a product by id,
+# asOfDate, emulator-only fields: nue_emulator.extensions) is served only when this is on
+# (nue-api.md §5.18c).
+NUE_EMULATOR_EXTENSIONS = env.bool("NUE_EMULATOR_EXTENSIONS", default=False)
 SITE_URL = ""
 
 LOGGING = {

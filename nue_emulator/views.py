@@ -17,11 +17,12 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from nue_emulator import actions, faults, inputs, journal
+from nue_emulator import actions, extensions, faults, inputs, journal
 from nue_emulator.api import (
     ApiError,
     encode,
     endpoint,
+    extensions_enabled,
     includes_param,
     int_param,
     invalid,
@@ -146,14 +147,15 @@ def contact(request: HttpRequest, body: Any, contact_id: str) -> Result:
 @endpoint("catalog-products", ("GET",))
 def catalog_products(request: HttpRequest, body: Any) -> Result:
     ids = json_list_param(request, "productIds")
-    products = [p.doc for p in Product.objects.all()]
+    products = [extensions.product(p.doc) for p in Product.objects.all()]
     if ids is not None:
         products = [p for p in products if p["id"] in ids or p["sku"] in ids]
     # Nue's catalog endpoints answer a bare array (nue-api.md §1.4).
     return products, 200
 
 
-@endpoint("catalog-product", ("GET",))
+# Nue's guide shows a product read by id but not how (nue-api.md §2.5): an extension.
+@endpoint("catalog-product", (), extensions=("GET",))
 def catalog_product(request: HttpRequest, body: Any, product_id: str) -> Result:
     found = (
         Product.objects.filter(id=product_id).first()
@@ -161,7 +163,7 @@ def catalog_product(request: HttpRequest, body: Any, product_id: str) -> Result:
     )
     if found is None:
         raise not_found("Product", product_id)
-    return found.doc, 200
+    return extensions.product(found.doc), 200
 
 
 @endpoint("customer-products", ("GET",))
@@ -171,7 +173,7 @@ def customer_products(request: HttpRequest, body: Any, customer_id: str) -> Resu
     for product in Product.objects.all():
         entries = [e for e in product.doc["priceBookEntries"] if eligible(e, account)]
         if entries:
-            products.append({**product.doc, "priceBookEntries": entries})
+            products.append(extensions.product({**product.doc, "priceBookEntries": entries}))
     return products, 200
 
 
@@ -280,7 +282,9 @@ def _attach(
                 doc[name] = related[doc["id"]][name] if doc["id"] in related else []
 
 
-@endpoint("order", ("GET", "POST", "DELETE"))
+# Nue documents only activation here (POST); reading one order and discarding a draft are the
+# emulator's own (nue-api.md §5.4, §5.5) and served only with the extensions on.
+@endpoint("order", ("POST",), extensions=("GET", "DELETE"))
 def order(request: HttpRequest, body: Any, order_id: str) -> Result:
     if request.method == "POST":
         return success(actions.activate(order_id, inputs.body_obj(body)))
@@ -380,9 +384,15 @@ def subscription(request: HttpRequest, body: Any, subscription_id: str) -> Resul
 
 
 def _as_of(request: HttpRequest) -> date:
-    """Snapshot view (nue-api.md §5.16): statuses as of `asOfDate`, default today."""
+    """Snapshot view (nue-api.md §5.16): statuses as of `asOfDate`, default today.
+
+    Nue describes a snapshot view but not how to ask for it (§2.7), so `asOfDate` is an
+    extension. Without the extensions it is ignored, not rejected: Nue documents no error for a
+    query parameter it does not read, and the emulator ignores every other such parameter; the
+    answer is then the documented default, the current view, whatever date was sent.
+    """
     raw = request.GET.get("asOfDate")
-    if not raw:
+    if not raw or not extensions_enabled():
         return timezone.localdate()
     day = inputs.day(raw, "asOfDate")
     assert day is not None

@@ -33,6 +33,7 @@ from orders.nue import (
     NueUnavailable,
     OperationInProgress,
     Order,
+    Subscription,
 )
 from orders.nue.transport import _json_default
 from portal.audit import write
@@ -66,11 +67,20 @@ class Reads(Protocol):
     """What the ledger reads back from Nue to settle an operation: the acting customer's scope
     (orders.scope.CustomerNue), whose every read is checked to be that customer's."""
 
-    def order(self, order_id: str, *, fresh: bool = False) -> Order: ...
+    def order(
+        self,
+        order_id: str,
+        *,
+        status: str | None = None,
+        includes: Sequence[str] = ("orderProducts",),
+        fresh: bool = False,
+    ) -> Order: ...
 
     def orders(
         self, status: str | None = None, includes: Sequence[str] = (), *, fresh: bool = False
     ) -> list[Order]: ...
+
+    def subscriptions(self) -> list[Subscription]: ...
 
 
 class Ledger:
@@ -402,6 +412,12 @@ class Ledger:
             state=Operation.State.SUCCEEDED,
         ).exists()
 
+    def in_progress(self, target: str) -> bool:
+        """Whether an operation on `target` is open: what Nue shows of it may yet change."""
+        return Operation.objects.filter(
+            customer=self.account, target=target, state__in=Operation.OPEN_STATES
+        ).exists()
+
     def settle(self, targets: Iterable[str]) -> None:
         """Resolve the open operations of `targets` by reading Nue: a retry that finds the work
         done settles what the lost answer left open (and writes its audit events)."""
@@ -429,7 +445,9 @@ class Ledger:
         settled = not at_work and now - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
         if op.kind == Operation.Kind.ACTIVATE:
             try:
-                order = self.reads.order(op.target, fresh=True)
+                # Whether it is activated is all this needs: the activated orders' headers, and
+                # only when it is not among them, all of them.
+                order = self.reads.order(op.target, status="active", includes=(), fresh=True)
             except NueNotFound:
                 if settled:
                     self._close(op, Operation.State.FAILED, error="The order no longer exists.")
@@ -497,12 +515,17 @@ class Ledger:
         since = (op.sent_at or op.created_at).date()
         drafts = self.reads.orders(status="draft", includes=("orderProducts",), fresh=True)
         claimed = change_orders_made([order.id for order in drafts])
-        candidates = [
+        unclaimed = [
             order
             for order in drafts
             if order.id not in claimed
             and (order.created_date is None or order.created_date >= since)
-            and _draft_holds(order, op.request)
+        ]
+        if not unclaimed:
+            return None
+        subscriptions = self.reads.subscriptions()
+        candidates = [
+            order for order in unclaimed if _draft_holds(order, op.request, subscriptions)
         ]
         return candidates[0] if len(candidates) == 1 else None
 
@@ -548,14 +571,34 @@ def _ledger_target(names: Iterable[str]) -> str:
 def change_orders_made(order_ids: Sequence[str]) -> set[str]:
     """The orders among `order_ids` that the ledger's change operations made (a draft change
     order it created, or found it had created when the answer was lost)."""
+    return set(change_orders_asked(order_ids))
+
+
+def change_orders_asked(order_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The subscriptions each change order among `order_ids` that the ledger's change operations
+    made was asked to change, as the request it stored names them (Nue's lines do not name
+    them, nue-api.md §3.2)."""
     if not order_ids:
-        return set()
+        return {}
     rows = Operation.objects.filter(
         kind=Operation.Kind.CHANGE, state=Operation.State.SUCCEEDED
     ).filter(Q(result__order__id__in=order_ids) | Q(result__resolvedOrderId__in=order_ids))
-    return {_claimed_order_id(result) for result in rows.values_list("result", flat=True)} & set(
-        order_ids
-    )
+    wanted = set(order_ids)
+    asked: dict[str, set[str]] = {}
+    for result, request in rows.values_list("result", "request"):
+        order_id = _claimed_order_id(result)
+        if order_id in wanted:
+            asked.setdefault(order_id, set()).update(_names_asked(request))
+    return asked
+
+
+def _names_asked(request: object) -> set[str]:
+    changes = request.get("assetChanges") if isinstance(request, dict) else None
+    return {
+        str(c["assetNumber"])
+        for c in (changes if isinstance(changes, list) else ())
+        if isinstance(c, dict) and isinstance(c.get("assetNumber"), str)
+    }
 
 
 def _claimed_order_id(result: object) -> str:
@@ -569,27 +612,68 @@ def _claimed_order_id(result: object) -> str:
     return resolved if isinstance(resolved, str) else ""
 
 
-def _draft_holds(order: Order, request: Mapping[str, Any]) -> bool:
+# A change of product has lines on the subscription's price book entry and on the target's.
+REPLACING = frozenset({"Upgrade", "Downgrade", "Swap"})
+
+
+def _draft_holds(
+    order: Order, request: Mapping[str, Any], subscriptions: Sequence[Subscription]
+) -> bool:
     """Whether a draft change order holds exactly the changes of `request` (a POST /change-orders
     body): the same change types on the same subscriptions, the same quantity deltas and start
-    dates, the same cross-sold products. Where Nue's lines do not say which change and which
-    subscription they carry, nothing can be proven, and the draft is not the request's."""
+    dates, the same cross-sold products.
+
+    Nue's lines do not name the subscription they change (nue-api.md §3.2); they carry the price
+    book entry they are priced on, as every subscription does (§3.3). A change's lines are those
+    of its type on its subscription's entry (and, for a change of product, on the target's), and
+    they prove it only if no other subscription of the customer is priced on that entry and no
+    other change of the request could claim them. Where a line could be another's, or the lines
+    do not say which change they carry, nothing is proven and the draft is not the request's.
+    """
     asked = [c for c in request.get("assetChanges", ()) if isinstance(c, dict)]
-    lines = list(order.all_lines())
-    typed = [ln for ln in lines if ln.change_type and ln.subscription_name]
+    typed = [ln for ln in order.all_lines() if ln.change_type]
     if not asked or not typed:
         return False
-    wanted = {(c.get("changeType"), c.get("assetNumber")) for c in asked}
-    names = {name for _, name in wanted}
-    held = {(ln.change_type, ln.subscription_name) for ln in typed if ln.subscription_name in names}
-    # Lines on other subscriptions (a bundle's add-ons) may follow a change, never add a kind.
-    if held != wanted or any(ln.change_type not in {k for k, _ in wanted} for ln in typed):
-        return False
-    for change in asked:
-        key = (change.get("changeType"), change.get("assetNumber"))
-        mine = [ln for ln in typed if (ln.change_type, ln.subscription_name) == key]
+    current = {s.name: s for s in sorted(subscriptions, key=lambda s: s.version)}
+    priced_on: dict[str, set[str]] = {}
+    for each in current.values():
+        if each.price_book_entry_id:
+            priced_on.setdefault(each.price_book_entry_id, set()).add(each.name)
+    claims: dict[tuple[str, str], int] = {}
+    owned: list[tuple[str, str, set[str]]] = []
+    for index, change in enumerate(asked):
+        kind, name = change.get("changeType"), str(change.get("assetNumber"))
+        sub = current.get(name)
+        entry = sub.price_book_entry_id if sub is not None else None
+        # Reconfigure's lines are priced on the add-ons, which the request names by option.
+        if not isinstance(kind, str) or kind == "Reconfigure" or entry is None:
+            return False
+        if priced_on.get(entry) != {name}:
+            return False
+        entries = {entry}
+        target = change.get("targetPriceBookEntryId")
+        if kind in REPLACING and isinstance(target, str):
+            entries.add(target)
+        if any(claims.setdefault((kind, e), index) != index for e in entries):
+            return False
+        owned.append((kind, entry, entries))
+    # A change of a bundle may carry lines on its add-ons (rootId, §3.3), of a kind asked for;
+    # a line that could be any other subscription's is another change.
+    kinds = {kind for kind, _, _ in owned}
+    ids = {current[str(c.get("assetNumber"))].id for c in asked}
+    add_ons = {s.name for s in current.values() if s.root_id in ids and s.id not in ids}
+    for ln in typed:
+        if (str(ln.change_type), str(ln.price_book_entry_id)) in claims:
+            continue
+        owners = priced_on.get(str(ln.price_book_entry_id), set())
+        if ln.change_type not in kinds or not owners or not owners <= add_ons:
+            return False
+    for change, (kind, entry, entries) in zip(asked, owned, strict=True):
+        mine = [ln for ln in typed if ln.change_type == kind and ln.price_book_entry_id in entries]
+        if not any(ln.price_book_entry_id == entry for ln in mine):
+            return False
         moved = sum((ln.quantity for ln in mine), Decimal(0))
-        if key[0] == "UpdateQuantity" and moved != Decimal(str(change.get("quantity"))):
+        if kind == "UpdateQuantity" and moved != Decimal(str(change.get("quantity"))):
             return False
         start = change.get("startDate")
         first = min((ln.start_date for ln in mine if ln.start_date), default=None)

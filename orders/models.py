@@ -280,3 +280,34 @@ class TenantCapabilities(models.Model):
 
     def __str__(self) -> str:
         return f"Capabilities of {self.api_url}"
+
+
+class DiscardedDraft(models.Model):
+    """A draft its customer discarded in the portal: the portal no longer offers it.
+
+    Nue documents no way to cancel or delete a draft (nue-api.md §2.1, §5.4): in Nue it stays
+    Draft, is never activated by the portal, and the vendor may still see it. The portal leaves
+    it out of every list and page of the customer's (orders.scope), for as long as Nue shows it
+    as a draft.
+    """
+
+    customer = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="discarded_drafts"
+    )
+    order_id = models.CharField(max_length=64, unique=True)
+    order_number = models.CharField(max_length=32)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="discarded_drafts"
+    )
+    discarded_via = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="discarded_drafts_via",
+        help_text="The support agent who discarded it while impersonating `discarded_by`.",
+    )
+    discarded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Discarded draft {self.order_number}"

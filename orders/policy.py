@@ -80,9 +80,9 @@ class DraftFacts:
         types = [t for change in order.changes for t in change.change_types]
         types += [line.change_type for line in lines if line.change_type]
         change_types = tuple(dict.fromkeys(types))
-        names: list[str | None] = [change.name for change in order.changes]
-        names += [line.subscription_name for line in lines if line.change_type]
-        subscriptions = tuple(dict.fromkeys(n for n in names if n))
+        # Nue's lines do not name the subscription they change (nue-api.md §3.2): which ones a
+        # draft changes is known from its change summary when Nue sends one.
+        subscriptions = tuple(dict.fromkeys(change.name for change in order.changes))
         is_change = (order.order_type or "").lower() == "change" or bool(change_types)
         if not is_change:
             kind = DraftKind.NEW_ORDER

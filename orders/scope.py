@@ -18,13 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from django.core.cache import cache
 from django.db import connection, connections
 
 from orders import capabilities
 from orders.ledger import Ledger
+from orders.models import DiscardedDraft
 from orders.nue import (
     ActivationResult,
     Asset,
@@ -43,6 +44,7 @@ from orders.nue import (
     NueNotFound,
     NueProtocolError,
     NueUnavailable,
+    OperationInProgress,
     Order,
     Page,
     PriceTag,
@@ -290,68 +292,104 @@ class CustomerNue:
     ) -> list[Order]:
         # GET /orders?customerIds=[...]&status=...&includes=...
         # `arrangement` sorts and filters them; done once per answer (ParsedAnswer). `fresh`:
-        # asked of Nue again, not answered from this request's memo. `status` keeps the orders
-        # whose own status it names, whatever Nue's filter did (fields.ORDER_STATUS_QUERY).
-        params = self._scope_params()
-        wanted = None
-        if status is not None:
-            if status.lower() not in ORDER_STATUS_FILTERS:
-                raise ValueError(f"Unknown order status filter {status!r}.")
-            wanted = ORDER_STATUS_FILTERS[status.lower()]
-            # Activated orders are asked for by the spelling nue_check settled for this tenant;
-            # until then unfiltered, and kept by their own status (orders.nue.fields).
-            query = ORDER_STATUS_QUERY.get(wanted)
-            if wanted == "Activated":
-                query = self.dialect.activated_filter
-            if query:
-                params["status"] = query
-            arrangement = _of_status(wanted, arrangement)
+        # asked of Nue again, not answered from this request's memo. The drafts this customer
+        # discarded in the portal are left out (discard_draft).
+        if fresh:
+            self._forget("orders")
+        return self._offered(self._order_list(status, includes, arrangement))
+
+    def order(
+        self,
+        order_id: str,
+        *,
+        status: str | None = None,
+        includes: Sequence[str] = ("orderProducts",),
+        fresh: bool = False,
+    ) -> Order:
+        # GET /orders?customerIds=[...]&status=...&includes=..., and this id among them.
+        # Nue documents no read of one order (nue-api.md §2.1, §5.5): the customer's list is read,
+        # narrowed by `status` when the caller knows what the order should be (a draft to
+        # activate) and by `includes` to what the page shows. A list this request already read
+        # that holds at least that answers without a call. An order not among `status`'s is
+        # looked for among all of them (same includes): the caller learns what it is now (a
+        # draft activated by an earlier click), at a wider read only on that rare path.
+        _check_id(order_id, ORDER_ID)
+        if fresh:
+            self._forget("orders")
+        if status is not None and self._status_query(_record_status(status)) is None:
+            status = None  # Nue is sent no filter for it: all of them, in one read
+        found = self._find_order(order_id, status, includes)
+        if found is None and status is not None:
+            found = self._find_order(order_id, None, includes)
+        if found is None:
+            unreadable = next(iter(self.omitted("orders")), None)
+            if unreadable is not None and order_id in unreadable.keys:
+                # Nue has it, in a form the portal cannot read: a failure, not a missing page.
+                raise NueProtocolError(
+                    f"Nue sent order {order_id} in a form the portal cannot read.",
+                    reference=unreadable.reference,
+                )
+        if found is None or not self._offered([found]):
+            raise NueNotFound("No such order.")
+        return found
+
+    def _status_query(self, wanted: str) -> str | None:
+        """The `status` filter sent to Nue for a record status, None for none: activated orders
+        are asked for by the spelling nue_check settled for this tenant, until then unfiltered
+        and kept by their own status (orders.nue.fields.ORDER_STATUS_QUERY)."""
+        if wanted == "Activated":
+            return self.dialect.activated_filter
+        return ORDER_STATUS_QUERY.get(wanted)
+
+    def _order_list(
+        self,
+        status: str | None,
+        includes: Sequence[str],
+        arrangement: Arrangement[Order] | None = None,
+    ) -> list[Order]:
+        """The customer's orders as Nue lists them (discarded drafts too), memoised. `status`
+        keeps the orders whose own status it names, whatever Nue's filter did."""
         unknown = set(includes) - ORDER_INCLUDES
         if unknown:
             raise ValueError(f"Unknown order includes {sorted(unknown)}.")
+        params = self._scope_params()
+        wanted = None
+        if status is not None:
+            wanted = _record_status(status)
+            query = self._status_query(wanted)
+            if query:
+                params["status"] = query
+            arrangement = _of_status(wanted, arrangement)
         if includes:
             params["includes"] = ",".join(sorted(includes))
-        if fresh:
-            self._forget("orders")
         arranged = arrangement.key if arrangement is not None else None
         key = ("orders", wanted, params.get("includes"), arranged)
         return self._memoised(
             key, lambda: self._list("/orders", params, Order.parse, "orders", arrangement)
         )
 
-    def order(self, order_id: str, *, fresh: bool = False) -> Order:
-        # GET /orders/{orderId}?includes=orderProducts,assets,invoices, checked against the
-        # customer; on 404, GET /orders?customerIds=[...]&includes=... and this id.
-        # Nue documents only the list (nue-api.md §2.1, §5.5), but the list costs the customer's
-        # whole history per detail page, with every order's lines, assets and invoices. So: the
-        # single GET first (the emulator serves it, and ownership is verified on the answer), and
-        # the documented list when Nue has no such path.
-        _check_id(order_id, ORDER_ID)
-        if fresh:
-            self._forget("orders")
-        return self._memoised(("order", order_id), lambda: self._load_order(order_id))
-
-    def _load_order(self, order_id: str) -> Order:
-        includes = {"includes": ",".join(sorted(ORDER_INCLUDES))}
-        try:
-            envelope = self.client.get(f"/orders/{order_id}", includes)
-        except NueNotFound:
-            for order in self.orders(includes=sorted(ORDER_INCLUDES)):
-                if order_id in (order.id, order.order_number):
-                    return order
-            raise
-        order = Order.parse(envelope.data)
-        if order_id not in (order.id, order.order_number):
-            raise NueProtocolError("Nue answered with another order than the one asked for.")
-        if order.customer_id != self.customer_id:
-            # Expected when someone tries another customer's id: the by-id path is unscoped.
-            security_logger.warning(
-                "Customer %s asked for order %s of another customer; answered 404",
-                self.customer_id,
-                order_id,
+    def _find_order(
+        self, order_id: str, status: str | None, includes: Sequence[str]
+    ) -> Order | None:
+        """`order_id` among this customer's orders of `status`, read with at least `includes`:
+        from a list this request already read that covers them, else from a new read."""
+        wanted = _record_status(status) if status is not None else None
+        with self._memo_lock:
+            lists = [(key, value) for key, value in self._memo.items() if key[0] == "orders"]
+        for (_kind, listed_status, listed_includes, arranged), listed in lists:
+            held = set(str(listed_includes or "").split(",")) - {""}
+            # A list arranged beyond its status may have left the order out; a list without an
+            # include lacks it.
+            only_status = (
+                None if listed_status is None else _of_status(str(listed_status), None).key
             )
-            raise NueNotFound("No such order.")
-        return order
+            if arranged != only_status or not set(includes) <= held:
+                continue
+            if listed_status not in (None, wanted):
+                continue
+            # It covers every order `status` allows: where it has no such order, there is none.
+            return _with_id(order_id, cast("list[Order]", listed))
+        return _with_id(order_id, self._order_list(status, includes))
 
     def subscriptions(self) -> list[Subscription]:
         # GET /subscriptions?customerIds=[...]
@@ -481,7 +519,8 @@ class CustomerNue:
 
     def magic_link(self, order_id: str, template_id: str | None = None) -> MagicLink:
         # GET /orders/magiclink/order/{orderId}[/template/{templateId}] (bare {"magicLink": url})
-        order = self.order(order_id)
+        # The order is this customer's draft first (nue-api.md §2.3: links are for drafts).
+        order = self.order(order_id, status="draft", includes=())
         path = f"/orders/magiclink/order/{order.id}"
         if template_id is not None:
             path += f"/template/{_check_id(template_id, TEMPLATE_ID)}"
@@ -540,17 +579,26 @@ class CustomerNue:
         self._note(Omitted.of(invoices))
         return DraftResult(order=order, preview_invoices=invoices.items, warnings=envelope.warnings)
 
-    def discard_draft(self, order_id: str) -> Order:
-        # DELETE /orders/{orderId} — emulator-only (nue-api.md §5.4); against Nue a 404/405 means
-        # "not supported" and the draft simply stays in Draft.
-        order = self.order(order_id, fresh=True)
+    def discard_draft(self, order_id: str, *, by: User, via: User | None = None) -> Order:
+        # No Nue call: Nue documents no way to cancel or delete a draft (nue-api.md §2.1, §5.4).
+        # The draft stays Draft in Nue and the portal stops offering it (DiscardedDraft); read
+        # as GET /orders?customerIds=[...]&status=draft. `via`: the support agent acting as `by`.
+        order = self.order(order_id, status="draft", includes=())
         if not order.is_draft:
-            raise NueConflict("Only a draft order can be discarded.")
-        envelope = self.client.delete(f"/orders/{order.id}")
-        self._forget("orders")
-        data = envelope.data
-        raw = data.get("order", data) if isinstance(data, dict) else data
-        return self._own_one(Order.parse(raw), "order")
+            raise NueConflict(f"Order {order.order_number} is no longer a draft.")
+        if self.ledger.in_progress(order.id):
+            raise OperationInProgress("This draft is being activated. Reload in a moment.")
+        DiscardedDraft.objects.get_or_create(
+            order_id=order.id,
+            defaults={
+                "customer": self.account,
+                "order_number": order.order_number,
+                "discarded_by": by,
+                "discarded_via": via,
+            },
+        )
+        self._forget("discarded")
+        return order
 
     def activate(
         self,
@@ -567,7 +615,9 @@ class CustomerNue:
         # POST /orders/{draftOrderId} — through the operation ledger: never sent twice.
         # `audit`: the events (portal.audit.pending) the ledger writes once Nue shows the order
         # activated, whether the answer says so, a retry reads it, or reconcile_operations does.
-        order = self.order(order_id, fresh=True)
+        # The draft as this request read it (the ledger, not a second read, keeps it from being
+        # sent twice).
+        order = self.order(order_id, status="draft")
         body: dict[str, Any] = {
             "options": {"generateInvoice": generate_invoice, "activateInvoice": activate_invoice}
         }
@@ -710,9 +760,26 @@ class CustomerNue:
         with self._memo_lock:
             for key in [k for k in self._memo if k[0] == kind]:
                 del self._memo[key]
-            if kind == "orders":
-                for key in [k for k in self._memo if k[0] == "order"]:
-                    del self._memo[key]
+
+    def _offered(self, orders: list[Order]) -> list[Order]:
+        """`orders` without the drafts this customer discarded in the portal, for as long as Nue
+        shows them as drafts: one activated in Nue after all (by the vendor) is shown again."""
+        discarded = self._discarded() if any(o.is_draft for o in orders) else frozenset()
+        if not discarded:
+            return orders
+        return [o for o in orders if not (o.is_draft and o.id in discarded)]
+
+    def _discarded(self) -> frozenset[str]:
+        if self.account.pk is None:  # an account not saved has discarded nothing
+            return frozenset()
+        return self._memoised(
+            ("discarded",),
+            lambda: frozenset(
+                DiscardedDraft.objects.filter(customer_id=self.account.pk).values_list(
+                    "order_id", flat=True
+                )
+            ),
+        )
 
     # Scope checks --------------------------------------------------------------------------------
 
@@ -815,7 +882,7 @@ class CustomerNue:
         data = op.result if isinstance(op.result, dict) else {}
         reference = op.reference or ""
         try:
-            activated = self._answered_order(data, order.id, reference)
+            activated = self._answered_order(data, order.id, reference, "active")
             subscriptions = parse_each(
                 _objs(data, "subscriptions", "result"),
                 Subscription.parse,
@@ -841,9 +908,12 @@ class CustomerNue:
             replayed=replayed,
         )
 
-    def _answered_order(self, data: Mapping[str, Any], order_id: str, reference: str) -> Order:
+    def _answered_order(
+        self, data: Mapping[str, Any], order_id: str, reference: str, status: str
+    ) -> Order:
         """The order a write's answer carries, or, where it carries none or one that does not
-        parse, the order `order_id` (the answer's own id where readable) as Nue lists it now.
+        parse, the order `order_id` (the answer's own id where readable) as Nue lists it now,
+        looked for first among those of `status` (what the write made of it).
 
         `reference`: the request id of the write, under which an unreadable order is logged."""
         raw = data.get("order")
@@ -863,7 +933,7 @@ class CustomerNue:
                 error.reference = reference or error.reference
                 unreadable = error
         try:
-            return self.order(order_id, fresh=True)
+            return self.order(order_id, status=status, fresh=True)
         except NueNotFound:
             if unreadable is None:
                 raise
@@ -876,7 +946,9 @@ class CustomerNue:
         data = op.result if isinstance(op.result, dict) else {}
         reference = op.reference or ""
         try:
-            order = self._answered_order(data, str(data.get("resolvedOrderId", "")), reference)
+            order = self._answered_order(
+                data, str(data.get("resolvedOrderId", "")), reference, "draft"
+            )
             # The emulator summarises each touched subscription in data.assetChanges (and on
             # the stored order); without it, the portal still knows each subscription as it was,
             # and the confirm step checks every one of them for a newer version.
@@ -895,8 +967,11 @@ class CustomerNue:
             raw_changes, SubscriptionChange.parse, "change summaries", reference
         ).items
         seen = {c.name for c in summarised}
+        asked = _asked_types(op.request)
         unsummarised = [
-            SubscriptionChange(b.name, (), SubscriptionSnapshot.of(b), None, None)
+            SubscriptionChange(
+                b.name, asked.get(b.name, ()), SubscriptionSnapshot.of(b), None, None
+            )
             for b in {b.name: b for b in befores}.values()
             if b.name not in seen
         ]
@@ -912,6 +987,18 @@ class CustomerNue:
         )
 
 
+def _asked_types(request: object) -> dict[str, tuple[str, ...]]:
+    """The change types a change-order request asked for, per subscription it names."""
+    found: dict[str, list[str]] = {}
+    changes = request.get("assetChanges") if isinstance(request, dict) else None
+    for change in changes if isinstance(changes, list) else ():
+        if isinstance(change, dict) and isinstance(change.get("changeType"), str):
+            types = found.setdefault(str(change.get("assetNumber")), [])
+            if change["changeType"] not in types:
+                types.append(change["changeType"])
+    return {name: tuple(types) for name, types in found.items()}
+
+
 def _with_warnings(envelope: Envelope) -> Envelope:
     """The answer's data with the envelope's warnings in it: the ledger keeps only data, and a
     change order read back from it must still say what Nue warned about (no tax calculated).
@@ -925,8 +1012,22 @@ def _with_warnings(envelope: Envelope) -> Envelope:
 
 
 # nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked
-# for `orderProducts`, so the detail view asks for it too.
+# for `orderProducts`, as the getting-started guide asks for them.
 ORDER_INCLUDES = frozenset({"orderProducts", "assets", "invoices"})
+
+
+def _record_status(status: str) -> str:
+    """The record status (Draft, Activated, Canceled) a caller's status filter names."""
+    if status.lower() not in ORDER_STATUS_FILTERS:
+        raise ValueError(f"Unknown order status filter {status!r}.")
+    return ORDER_STATUS_FILTERS[status.lower()]
+
+
+def _with_id(order_id: str, orders: Sequence[Order]) -> Order | None:
+    """The order of this id (or order number, as a link may name it) among `orders`."""
+    return next((o for o in orders if order_id in (o.id, o.order_number)), None)
+
+
 MAX_INVOICE_PAGE = 500
 
 

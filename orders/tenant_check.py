@@ -287,7 +287,8 @@ def _required(name: str, read: Callable[[], str]) -> Finding:
 
 
 def endpoint_order_by_id(run: Run) -> Finding:
-    # Not documented (nue-api.md §2.1); the portal reads one order by id where Nue serves it.
+    # Not documented (nue-api.md §2.1): recorded for the operator; the portal never reads one
+    # order by id, it picks it out of the customer's list (§5.5).
     key = "GET /orders/{id}"
     order = next(iter(run.orders or ()), None)
     if order is None:

@@ -302,9 +302,9 @@ def _after_verdict(quantity: Decimal, q: Decimal) -> str | None:
 
 
 def _line_quantity(order: Order, sub: Subscription) -> Decimal | None:
+    # Lines do not name their subscription (nue-api.md §3.2): the probe's subscriptions are
+    # picked so that each has a product of its own on the order.
     def carries(line: OrderLine) -> bool:
-        if line.subscription_name is not None:
-            return line.subscription_name == sub.name
         return line.product_id is not None and line.product_id == sub.product_id
 
     found = [ln.quantity for ln in order.all_lines() if ln.change_type and carries(ln)]
@@ -321,7 +321,9 @@ def _reconfigure_sample(run: Run) -> _Addon | None:
         if product is None or not product.configurable:
             continue
         for option in product.options:
-            if option.type == "bundled" or not option.quantity_editable:
+            # Nue documents no quantity limits on options (nue-api.md §4): raising one to 2q + 1
+            # may be refused, and then the probe says it could not tell.
+            if option.type == "bundled":
                 continue
             for sub in subs:
                 q = sub.quantity
@@ -331,7 +333,6 @@ def _reconfigure_sample(run: Run) -> _Addon | None:
                     and sub.product_id == option.product_id
                     and q >= 1
                     and q == q.to_integral_value()
-                    and (option.max_quantity is None or option.max_quantity >= 2 * q + 1)
                 ):
                     return _Addon(bundle, option, sub)
     return None
@@ -342,7 +343,7 @@ def _reference_sample(run: Run, bundle: Subscription) -> Subscription | None:
     for sub in top_level(run):
         product = products.get(sub.product_id or "")
         plain = product is not None and not product.configurable
-        if sub.id != bundle.id and plain and not sub.is_free_trial and sub.quantity >= 1:
+        if sub.id != bundle.id and plain and sub.quantity >= 1:
             return sub
     return None
 

@@ -283,8 +283,14 @@ NUE_EMULATOR_PREFIX = "/nue-emulator"
 NUE_EMULATOR_URL = "http://localhost" + NUE_EMULATOR_PREFIX
 # Fault injection and the call journal are test and benchmark tools: never mounted in production.
 NUE_EMULATOR_CONTROL = DEBUG
+# The embedded emulator's extensions, what Nue does not document (nue-api.md §5.18c): off, so
+# the portal is built and tested against no more than Nue serves.
+NUE_EMULATOR_EXTENSIONS = env.bool("NUE_EMULATOR_EXTENSIONS", default=False)
 NUE_EMULATOR_API_KEY = env.str("NUE_EMULATOR_API_KEY", default=NUE_API_KEY)
 NUE_EMULATOR_WSGI_APP = "nue_emulator.embedded.application"
+# What Nue does not document (nue-api.md §5 item 18c; nue_emulator.extensions): off unless asked,
+# and the portal never depends on it.
+NUE_EMULATOR_EXTENSIONS = env.bool("NUE_EMULATOR_EXTENSIONS", default=False)
 
 # A person typing produces at most one live preview per 400 ms pause (the page's delay), 25 in
 # ten seconds; more in one window (orders.throttle) is a script or a stuck key.

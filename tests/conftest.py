@@ -38,8 +38,14 @@ def pytest_configure(config: pytest.Config) -> None:
     """Test settings, in place before any fixture, seed or live server reads them."""
     # The emulator keeps its journal only while its control endpoints are on (DEBUG in the
     # portal's settings); tests assert on upstream traffic through it whatever DEBUG says, and an
-    # empty journal would pass every "nothing was written" assertion.
-    overrides: dict[str, Any] = {"PASSWORD_HASHERS": [FAST_HASHER], "NUE_EMULATOR_CONTROL": True}
+    # empty journal would pass every "nothing was written" assertion. The emulator serves no
+    # more than Nue documents, whatever the environment says (nue-api.md §5.18c): the tests of
+    # its extensions turn them on for themselves.
+    overrides: dict[str, Any] = {
+        "PASSWORD_HASHERS": [FAST_HASHER],
+        "NUE_EMULATOR_CONTROL": True,
+        "NUE_EMULATOR_EXTENSIONS": False,
+    }
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker and cache["BACKEND"] == "portal.cache.RedisCache":

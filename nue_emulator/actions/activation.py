@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from nue_emulator import inputs
+from nue_emulator import extensions, inputs
 from nue_emulator.actions.common import dec, new_id, now_iso
 from nue_emulator.actions.invoicing import generate_invoices
 from nue_emulator.actions.subscriptions import present_subscription
@@ -261,7 +261,7 @@ def provision(
             doc=sub,
         )
         by_line[line["id"]] = sub
-        if line["id"] in line_docs:
+        if line["id"] in line_docs and extensions.enabled():
             line_docs[line["id"]]["subscriptionName"] = name
             line_docs[line["id"]]["subscriptionId"] = sub["id"]
         subscriptions.append(sub)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from nue_emulator import inputs, pricing
+from nue_emulator import extensions, inputs, pricing
 from nue_emulator.actions.common import (
     DEFAULT_BILLING_PERIOD,
     Context,
@@ -44,20 +44,23 @@ CHANGE_TYPES = (
 
 
 def snapshot(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "subscriptionVersion": doc.get("subscriptionVersion"),
-        "productId": doc["productId"],
-        "productName": doc["productName"],
-        "priceBookEntryId": doc["priceBookEntryId"],
-        "quantity": doc["quantity"],
-        "subscriptionStartDate": doc["subscriptionStartDate"],
-        "subscriptionEndDate": doc["subscriptionEndDate"],
-        "subscriptionTerm": doc["subscriptionTerm"],
-        "status": doc.get("status"),
-        "isFreeTrial": doc.get("isFreeTrial", False),
-        "salesPrice": doc["salesPrice"],
-        "totalAmount": doc["totalAmount"],
-    }
+    """A subscription's terms, as a change order's before/after shows them."""
+    return extensions.subscription(
+        {
+            "subscriptionVersion": doc.get("subscriptionVersion"),
+            "productId": doc["productId"],
+            "productName": doc["productName"],
+            "priceBookEntryId": doc["priceBookEntryId"],
+            "quantity": doc["quantity"],
+            "subscriptionStartDate": doc["subscriptionStartDate"],
+            "subscriptionEndDate": doc["subscriptionEndDate"],
+            "subscriptionTerm": doc["subscriptionTerm"],
+            "status": doc.get("status"),
+            "isFreeTrial": doc.get("isFreeTrial", False),
+            "salesPrice": doc["salesPrice"],
+            "totalAmount": doc["totalAmount"],
+        }
+    )
 
 
 @dataclass

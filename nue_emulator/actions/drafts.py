@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from nue_emulator import inputs, pricing
+from nue_emulator import extensions, inputs, pricing
 from nue_emulator.actions.common import Context, new_id, now_iso
 from nue_emulator.actions.lines import Line
 from nue_emulator.api import ApiError, invalid
@@ -146,7 +146,7 @@ def order_doc(
         "transactionHub": body.get("transactionHub"),
         "externalId": None,
         "orderPdf": None,
-        "orderProducts": [line.as_api() for line in lines],
+        "orderProducts": [extensions.order_line(line.as_api()) for line in lines],
         **inputs.custom_fields(body),
     }
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from nue_emulator import inputs, pricing
+from nue_emulator import extensions, inputs, pricing
 from nue_emulator.actions.common import (
     DEFAULT_BILLING_PERIOD,
     as_date,
@@ -39,7 +39,7 @@ def subscription_status(doc: dict[str, Any], today: date) -> str:
 
 def present_subscription(doc: dict[str, Any], today: date) -> dict[str, Any]:
     """A stored subscription as of `today`: status and next billing date depend on the date."""
-    result = dict(doc)
+    result = extensions.subscription(dict(doc))
     result["status"] = subscription_status(doc, today)
     next_billing = None
     if result["status"] in ("Active", "Pending") and not doc.get("isFreeTrial"):

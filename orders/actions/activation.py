@@ -103,7 +103,8 @@ def activate_draft(
     event of the activation repeats. Raises NotActivated, Stale, DraftLocked,
     OperationInProgress or a NueError.
     """
-    order = scope.order(order_id, fresh=True)
+    # The draft as this request read it, if it did: nothing was sent since.
+    order = scope.order(order_id, status="draft")
     facts = DraftFacts.of(order)
     if order.status == "Activated":
         # A second click or a retry after the first one went through: nothing to decide, but
@@ -169,7 +170,7 @@ def _apply(
         # A new scope: nothing memoised, every read below is Nue's state under the hold.
         fresh = for_customer(scope.account)
         assert fresh is not None
-        order = fresh.order(order_id, fresh=True)
+        order = fresh.order(order_id, status="draft")
         if order.status == "Activated":
             return None
         if order.status != "Draft":
@@ -239,10 +240,12 @@ def _types_by_subscription(
     order: Order, changes: Sequence[SubscriptionChange]
 ) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {c.name: list(c.change_types) for c in changes}
-    for line in order.all_lines():
-        if line.change_type and line.subscription_name:
-            types = found.setdefault(line.subscription_name, [])
-            if line.change_type not in types:
+    if len(found) == 1:
+        # Nue's lines do not say which subscription they change (nue-api.md §3.2); with only
+        # one subscription changed, every change they carry is that one's.
+        (types,) = found.values()
+        for line in order.all_lines():
+            if line.change_type and line.change_type not in types:
                 types.append(line.change_type)
     return {name: tuple(types) for name, types in found.items()}
 

@@ -383,7 +383,7 @@ def draft_of(approval: ApprovalRequest) -> tuple[CustomerNue, Order | None]:
     Nue no longer has it."""
     nue = CustomerNue(approval.customer)
     try:
-        return nue, nue.order(approval.order_id, fresh=True)
+        return nue, nue.order(approval.order_id, status="draft")
     except NueNotFound:
         return nue, None
 
@@ -453,7 +453,7 @@ def _book_row(
     if isinstance(drafts, NueError):
         row.failure = drafts
         return row
-    active = [s for s in subscriptions if s.parent_id is None and s.status == "Active"]
+    active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
     ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
     row.renewals = {

@@ -51,15 +51,22 @@ def added_add_ons(
 ) -> tuple[SubscriptionSnapshot, ...]:
     """The add-ons a Reconfigure change order adds to `bundle`, as its lines price them.
 
-    A Reconfigure line of an add-on the bundle has names that add-on's subscription; one the
-    bundle does not have yet names the bundle or nothing, since its subscription is created on
-    activation.
+    Nue's lines do not name the subscription they change (nue-api.md §3.2). An add-on's line
+    names its product option (`productOptionId`); one for a product the bundle has no add-on of
+    yet (its add-ons by `rootId`, §3.3) adds one, whose subscription activation creates.
     """
-    have = {s.name for s in subscriptions if s.name != bundle.name}
+    have = {
+        s.product_id
+        for s in subscriptions
+        if s.root_id == bundle.id and s.id != bundle.id and s.status != "Canceled"
+    }
     return tuple(
         SubscriptionSnapshot.of_line(ln)
         for ln in order.all_lines()
-        if ln.change_type == "Reconfigure" and ln.quantity > 0 and ln.subscription_name not in have
+        if ln.change_type == "Reconfigure"
+        and ln.quantity > 0
+        and ln.product_option_id
+        and ln.product_id not in have
     )
 
 
@@ -145,15 +152,31 @@ def explain(line: OrderLine) -> str:
     return f"{what} {span}{price}, prorated by day."
 
 
-def credit_of(order: Order, change: SubscriptionChange) -> Decimal | None:
+def credit_of(
+    order: Order, change: SubscriptionChange, changes: Sequence[SubscriptionChange] = ()
+) -> Decimal | None:
     """The credit Nue gives back for one subscription of the order, as a positive amount.
 
     Nue's own figure for that subscription: its asset change summary's amount, else its one
-    credit line; None when Nue gives neither (several lines are not added up here).
+    credit line; None when Nue gives neither (several lines are not added up here). Nue's lines
+    do not name their subscription (nue-api.md §3.2): a credit line is this one's when it is
+    priced on its price book entry and no other of the order's `changes` is priced on it.
     """
     if change.amount is not None:
         return -change.amount if change.amount < 0 else None
+    entry = change.before.price_book_entry_id
+    others = {
+        s.price_book_entry_id
+        for c in changes
+        if c.name != change.name
+        for s in (c.before, c.after)
+        if s is not None
+    }
+    if entry is None or entry in others:
+        return None
     credits = [
-        ln for ln in order.all_lines() if ln.subscription_name == change.name and ln.total_price < 0
+        ln
+        for ln in order.all_lines()
+        if ln.price_book_entry_id == entry and ln.change_type and ln.total_price < 0
     ]
     return -credits[0].total_price if len(credits) == 1 else None

@@ -86,10 +86,6 @@ def last_service_day(sub: Subscription) -> date | None:
     return sub.end_date
 
 
-def is_trial(sub: Subscription) -> bool:
-    return sub.is_free_trial and not sub.is_add_on
-
-
 def is_bundle(sub: Subscription, catalog: Sequence[Product]) -> bool:
     product = next((p for p in catalog if p.id == sub.product_id), None)
     return product is not None and (product.record_type == "Bundle" or bool(product.options))
@@ -114,11 +110,9 @@ def choices_for(
     catalog: Sequence[Product],
     may_prepare: bool,
     may_cancel: bool,
-    today: date,
 ) -> list[Choice]:
     """Every change kind with the reason it is not available (empty when it is)."""
     targets = {r.relationship_type for r in relationships if r.subscription_name == sub.name}
-    trial = is_trial(sub)
 
     def reason(kind: Kind) -> str:
         if not may_prepare:
@@ -133,13 +127,12 @@ def choices_for(
             return "This subscription has ended; renew it first."
         slug = kind.slug
         if slug == "trial":
-            if not trial:
-                return "Only for free trials."
-            if sub.end_date is not None and sub.end_date < today:
-                return f"The trial ended on {day_text(sub.end_date)}; order the product instead."
-            return ""
-        if trial and slug in ("term", "renew", "coterm", *PRODUCT_KINDS):
-            return "Free trial only: convert it to paid first."
+            # ConvertFreeTrial is documented (nue-api.md §2.2), but no field of a subscription
+            # says that it is a free trial (§3.3): the portal cannot tell which one is.
+            return (
+                "Nue does not say whether a subscription is a free trial, so converting one is "
+                "not offered here: ask your account manager."
+            )
         if slug in PRODUCT_KINDS and kind.change_type not in targets:
             return f"No {kind.label.lower()} is offered for {sub.product_name}."
         if slug in ("term", "renew") and sub.evergreen:
@@ -159,12 +152,7 @@ def choices_for(
 
 
 def subscription_choices(
-    scope: CustomerNue,
-    sub: Subscription,
-    *,
-    may_prepare: bool,
-    may_cancel: bool,
-    today: date,
+    scope: CustomerNue, sub: Subscription, *, may_prepare: bool, may_cancel: bool
 ) -> list[Choice]:
     """`choices_for` the subscription as the acting customer has it."""
     # Relationships and catalog come from the shared cache; subscriptions from this request's memo.
@@ -175,7 +163,6 @@ def subscription_choices(
         catalog=scope.catalog(),
         may_prepare=may_prepare,
         may_cancel=may_cancel,
-        today=today,
     )
 
 
@@ -458,7 +445,8 @@ def draft(
         actor=actor,
         on_behalf_of=on_behalf_of,
     )
-    if result.replayed and not scope.order(result.order.id, fresh=True).is_draft:
+    replayed = result.replayed
+    if replayed and not scope.order(result.order.id, status="draft", fresh=True).is_draft:
         # The ledger answers an identical change sent moments ago with that change order; if it
         # was applied since, previewing it would show the customer a change already made.
         raise NueConflict(
@@ -677,10 +665,11 @@ class ChangeMade:
 def change_made(scope: CustomerNue, order: Order, sub: Subscription) -> ChangeMade | None:
     """What `order` changed of `sub`; None unless it is an activated change of it.
 
-    A bundle's add-on change names the add-ons' subscriptions, not the bundle: the change is
-    this subscription's when its lines name it or one of its add-ons (by rootId, §3.3).
+    The subscriptions an activated order made versions of are its related assets ("associated
+    subscriptions", nue-api.md §2.1); its lines do not name them (§3.2). A change to a bundle's
+    add-ons makes versions of the add-ons (by rootId, §3.3), not of the bundle.
     """
-    touched = {line.subscription_name for line in order.all_lines()}
+    touched = {asset.name for asset in order.assets}
     add_ons = [s for s in bundle_add_ons(sub, scope.subscriptions()) if s.name in touched]
     if order.status != "Activated" or (sub.name not in touched and not add_ons):
         return None

@@ -15,7 +15,9 @@ from functools import partial
 from typing import Any
 
 from orders.actions import approvals, settled
+from orders.ledger import change_orders_asked
 from orders.nue import (
+    SUBSCRIPTION_NAME,
     Asset,
     Invoice,
     NueError,
@@ -33,6 +35,9 @@ SPEND_MONTHS = 12
 # One page of Nue's invoice list covers a year of any demo customer; more is not "at a glance".
 DASHBOARD_INVOICES = 500
 DETAIL_INCLUDES = ("orderProducts", "assets", "invoices")
+# The order page shows its lines and invoices; its status is what it shows, so it is not filtered.
+# Its lines, its invoices, and the subscriptions it made versions of (its related assets).
+ORDER_PAGE_INCLUDES = ("orderProducts", "assets", "invoices")
 # Nue's order numbers (O-00000300): searching for one needs no order lines.
 ORDER_NUMBER = re.compile(r"O-\d{1,12}")
 
@@ -261,33 +266,35 @@ def line_rows(lines: Sequence[OrderLine]) -> list[LineRow]:
     return rows
 
 
+def subscription_names(order: Order) -> list[str]:
+    """The subscriptions of an order. Its lines do not name them (nue-api.md §3.2): an activated
+    order lists those it made versions of as its related assets (§2.1), and a draft change
+    order's summary, when Nue sends one, names those it changes."""
+    names = {a.name for a in order.assets if SUBSCRIPTION_NAME.fullmatch(a.name)}
+    return sorted(names | {c.name for c in order.changes})
+
+
 def order_changes(nue: CustomerNue, order: Order) -> list[SubscriptionChange]:
     """Each subscription a change order touches: before and after.
 
-    Nue's own summary on the order is used when it sends one. Otherwise a draft's "before" is the
-    subscription as it is now, and an activated order's before/after are the versions its
-    activation closed and created, read from the orders' subscription records.
+    Nue's own summary on the order is used when it sends one. Otherwise an activated order's
+    before/after are the versions its activation closed and created, read from the orders'
+    related assets; of a draft without one, nothing says which subscriptions it changes.
     """
     if order.changes:
         return list(order.changes)
+    if order.status != "Activated":
+        return []
     orders = nue.orders(includes=DETAIL_INCLUDES)
-    # The current version of each subscription (the list may carry older versions too).
-    current = {s.name: s for s in sorted(nue.subscriptions(), key=lambda s: s.version)}
     result = []
-    touched = {ln.subscription_name for ln in order.all_lines() if ln.change_type}
-    for name in sorted(n for n in touched if n is not None):
-        lines = [ln for ln in order.all_lines() if ln.subscription_name == name]
-        types = tuple(dict.fromkeys(ln.change_type for ln in lines if ln.change_type))
-        amount = sum((ln.total_price for ln in lines), Decimal(0))
+    for name in subscription_names(order):
         versions = subscription_versions(orders, name)
         mine = next((i for i, v in enumerate(versions) if v.order.id == order.id), None)
-        if order.is_draft and name in current:
-            before, after = SubscriptionSnapshot.of(current[name]), None
-        elif mine:  # index 0 would mean this order created the subscription: nothing before it
+        if mine:  # index 0 would mean this order created the subscription: nothing before it
             before, after = versions[mine - 1].snapshot, versions[mine].snapshot
-        else:
-            continue
-        result.append(SubscriptionChange(name, types, before, after, amount))
+            result.append(
+                SubscriptionChange(name, versions[mine].change_types, before, after, None)
+            )
     return result
 
 
@@ -296,7 +303,8 @@ def order_with_approval(nue: CustomerNue, order_id: str) -> tuple[Order, approva
     the request is for showing only once Nue finds the order among this customer's (a foreign or
     unknown id raises NueNotFound)."""
     approval_read, reads = fetch_alongside(
-        partial(approvals.LatestRead.of, order_id), order=partial(nue.order, order_id)
+        partial(approvals.LatestRead.of, order_id),
+        order=partial(nue.order, order_id, includes=ORDER_PAGE_INCLUDES),
     )
     return reads["order"], approval_read
 
@@ -377,15 +385,29 @@ def subscription_versions(orders: Sequence[Order], name: str) -> list[Version]:
     for number, (order, asset) in enumerate(made, start=1):
         snapshot = _snapshot(asset, number)
         before = versions[-1].snapshot if versions else None
-        types = tuple(
-            dict.fromkeys(
-                ln.change_type or "New" for ln in order.all_lines() if ln.subscription_name == name
-            )
-        ) or ("New",)
+        previous = made[number - 2][1] if number > 1 else None
+        types = _change_types(order, asset, previous)
         versions.append(
             Version(number, order, types, snapshot, tuple(_differences(before, snapshot)))
         )
     return versions
+
+
+def _change_types(order: Order, asset: Asset, previous: Asset | None) -> tuple[str, ...]:
+    """What made this version: nothing before it, a new subscription; else the change types of
+    the order's lines priced on the subscription's price book entry, before or after (nue-api.md
+    §3.2, §3.3: the lines do not name it), unless the order made a version of another
+    subscription priced on that entry too. "Change" where no line can be told to be its."""
+    if previous is None:
+        return ("New",)
+    entries = {asset.price_book_entry_id, previous.price_book_entry_id} - {None}
+    entries -= {a.price_book_entry_id for a in order.assets if a.name != asset.name}
+    types = (
+        ln.change_type
+        for ln in order.all_lines()
+        if ln.change_type and ln.price_book_entry_id in entries
+    )
+    return tuple(dict.fromkeys(types)) or ("Change",)
 
 
 @dataclass(frozen=True)
@@ -394,6 +416,8 @@ class SubscriptionHistory:
 
     versions: list[Version]  # newest first
     pending: list[Order]  # drafts that change it and await someone
+    # Change orders awaiting activation of which nothing says which subscriptions they change.
+    unplaced: list[Order]
     add_ons: list[Subscription]
     error: NueError | None  # the order history could not be read: no versions, no drafts
 
@@ -409,20 +433,33 @@ def subscription_history(nue: CustomerNue, subscription: Subscription) -> Subscr
     orders: list[Order] = [] if error else reads["orders"]
     name = subscription.name
     version_ids = {subscription.id} | {a.id for o in orders for a in o.assets if a.name == name}
-    drafts = [
-        o
-        for o in orders
-        if o.is_draft and any(ln.subscription_name == name for ln in o.all_lines())
-    ]
+    pending, unplaced = drafts_changing(orders, name)
     return SubscriptionHistory(
         versions=list(reversed(subscription_versions(orders, name))),
-        pending=approvals.awaiting(drafts),
-        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3); an add-on
-        # with options of its own (Integration Pack) lists those by their parentId.
+        pending=pending,
+        unplaced=unplaced,
+        # A bundle's add-ons at every level by the documented rootId (nue-api.md §3.3). Which
+        # add-on an option of an option belongs to, Nue does not document (§3.3 has no parentId).
         add_ons=[
             s
             for s in reads["subscriptions"]
-            if (s.root_id in version_ids or s.parent_id in version_ids) and s.id != subscription.id
+            if s.root_id in version_ids and s.id != subscription.id
         ],
         error=error,
     )
+
+
+def drafts_changing(orders: Sequence[Order], name: str) -> tuple[list[Order], list[Order]]:
+    """The drafts awaiting activation that change subscription `name`, and the change orders
+    awaiting activation of which nothing says which subscriptions they change.
+
+    A draft's lines do not name its subscriptions (nue-api.md §3.2): Nue's change summary on the
+    order names them when Nue sends one, and the request the ledger stored names those of the
+    change orders the portal made.
+    """
+    drafts = approvals.awaiting([o for o in orders if o.is_draft])
+    asked = change_orders_asked([o.id for o in drafts if o.order_type == "Change"])
+    named = {o.id: {c.name for c in o.changes} | asked.get(o.id, set()) for o in drafts}
+    pending = [o for o in drafts if name in named[o.id]]
+    unplaced = [o for o in drafts if o.order_type == "Change" and not named[o.id]]
+    return pending, unplaced

@@ -2,7 +2,7 @@
 the draft made from it, and what is kept of that draft (issue 6; nue-api.md §2.1, §2.4, §2.5).
 
 The preview invoices and warnings Nue returned for a new draft live in the shared cache per
-customer and order: reading the stored draft later (GET /orders/{id}) returns no preview
+customer and order: reading the stored draft later (GET /orders) returns no preview
 invoices, every member of the account may open the draft (an admin activating a buyer's draft,
 say), and a late live-preview request rewriting the session cannot lose them.
 """
@@ -36,7 +36,7 @@ from orders.nue import (
 )
 from orders.policy import DraftFacts
 from orders.scope import CustomerNue, fetch_alongside
-from portal.models import CustomerAccount
+from portal.models import CustomerAccount, User
 
 DRAFT_KEY = "purchase:draft:{customer}:{order}"
 DRAFT_TTL = 30 * 24 * 3600  # a draft's breakdown outlives a session; Nue keeps drafts open
@@ -194,10 +194,11 @@ def create_draft(nue: CustomerNue, lines: Sequence[LineRequest], today: date) ->
     return result
 
 
-def discard(nue: CustomerNue, order: Order) -> Order:
-    """Discard the draft, unless it awaits an approval (DraftLocked), and forget its breakdown."""
+def discard(nue: CustomerNue, order: Order, *, by: User, via: User | None = None) -> Order:
+    """Discard the draft, unless it awaits an approval (DraftLocked), and forget its breakdown.
+    `via`: the support agent acting as `by`."""
     approvals.refuse_if_locked(order.id)
-    discarded = nue.discard_draft(order.id)
+    discarded = nue.discard_draft(order.id, by=by, via=via)
     forget_draft(nue.account, order.id)
     return discarded
 

@@ -383,16 +383,16 @@ class AddonsForm(ChangeForm):
             key = f"option_{option.id}"
             self.current[option.id] = quantity
             self.parents[option.id] = parent.id if parent is not None else None
-            fixed = option.max_quantity == 1 or not option.quantity_editable
-            minimum = int(option.min_quantity or 1) if option.type == "required" else 0
-            maximum = 1 if fixed else int(option.max_quantity or MAX_QUANTITY)
-            help_text = _option_help(option, quantity, fixed)
+            # A Required option stays on its bundle (nue-api.md §4); how many of an option a
+            # bundle allows, Nue does not document: it says so when it prices the change.
+            minimum = 1 if option.type == "required" else 0
+            help_text = _option_help(option, quantity)
             if parent is not None:
                 help_text += f" Comes with {names.get(parent.id, parent.product_name)}."
             self.fields[key] = WholeNumberField(
                 label=name if parent is None else f"{name} (in {names.get(parent.id, '')})",
                 min_value=minimum,
-                max_value=maximum,
+                max_value=MAX_QUANTITY,
                 initial=int(quantity),
                 help_text=help_text,
                 # Left empty, an add-on stays as it is.
@@ -457,18 +457,13 @@ class AddonsForm(ChangeForm):
         return {"asked": asked}
 
 
-def _option_help(option: ProductOption, quantity: Decimal, fixed: bool) -> str:
+def _option_help(option: ProductOption, quantity: Decimal) -> str:
     if option.type == "required":
         have = f"You have {int(quantity)}." if quantity else "Not included yet."
-        return f"{have} Required: at least {int(option.min_quantity or 1)}."
+        return f"{have} Required: at least 1."
     if not quantity:
-        return (
-            "Not included yet: enter 1 to add it."
-            if fixed
-            else "Not included yet: enter how many to add."
-        )
-    remove = "Enter 0 to remove it." if fixed else "Enter 0 to remove them."
-    return f"You have {int(quantity)}. {remove}"
+        return "Not included yet: enter how many to add."
+    return f"You have {int(quantity)}. Enter 0 to remove it."
 
 
 FORMS: dict[str, type[ChangeForm]] = {

@@ -180,11 +180,14 @@ class LineForm(forms.Form):
                         label=f"Add {option_name}",
                         required=False,
                     )
-                if option.quantity_editable and option.type != "bundled":
+                if option.type != "bundled":
+                    # Left empty, Nue applies the option's default quantity, or says it needs
+                    # one; which options take a quantity, and how many, Nue does not document
+                    # (nue-api.md §4) and checks when it prices the order.
                     self.fields[_quantity_name(option)] = WholeNumberField(
                         label=f"Quantity of {option_name}",
-                        min_value=int(option.min_quantity or 1),
-                        max_value=int(option.max_quantity or MAX_QUANTITY),
+                        min_value=1,
+                        max_value=MAX_QUANTITY,
                         required=False,
                     )
                 if item.recurring and option.type != "bundled":
@@ -300,10 +303,6 @@ class LineForm(forms.Form):
         selected = included and (
             option.type in ("bundled", "required") or bool(data.get(_select_name(option)))
         )
-        qty_name = _quantity_name(option)
-        editable = qty_name in self.fields and qty_name not in self.errors
-        if selected and editable and data.get(qty_name) is None and option.default_quantity is None:
-            self.add_error(qty_name, f"Enter how many {node.name} you need.")
         dates = self._clean_addon_dates(node, data, parent) if selected else parent
         for child in node.children:
             self._clean_addon(child, data, included=selected, parent=dates)
@@ -419,7 +418,7 @@ class LineForm(forms.Form):
 
 
 def new_line_data(key: str, item: CatalogEntry, today: date) -> dict[str, list[str]]:
-    """A fresh line's fields: quantity 1, today, a 12-month term, required add-ons at default."""
+    """A fresh line's fields: quantity 1, today, a 12-month term; add-on quantities left to Nue."""
     data = {
         f"{key}-entry": [item.entry.id],
         f"{key}-quantity": ["1"],
@@ -428,10 +427,6 @@ def new_line_data(key: str, item: CatalogEntry, today: date) -> dict[str, list[s
     if item.recurring:
         data[f"{key}-term_mode"] = [TERM]
         data[f"{key}-term_months"] = [str(DEFAULT_TERM_MONTHS)]
-    for top in item.product.options:
-        for option in top.walk():
-            if option.quantity_editable and option.default_quantity is not None:
-                data[f"{key}-{_quantity_name(option)}"] = [str(int(option.default_quantity))]
     return data
 
 

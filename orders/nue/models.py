@@ -117,7 +117,9 @@ class OrderLine(NamedTuple):
     end_date: date | None
     term: Decimal | None
     price_model: str | None
-    subscription_name: str | None
+    # A change order's lines "reflect the changes" (nue-api.md §2.2), named as the request names
+    # them. Which subscription a line changes is no documented field of a line (§3.2); what the
+    # line is priced on (`priceBookEntryId`) is, as it is of every subscription (§3.3).
     change_type: str | None
     children: tuple[OrderLine, ...] = ()
 
@@ -140,7 +142,6 @@ class OrderLine(NamedTuple):
             end_date=_odate(d, "subscriptionEndDate", "endDate", kind=k),
             term=_odec(d, "subscriptionTerm", k),
             price_model=_ostr(d, "priceModel", k),
-            subscription_name=_ostr_any(d, "subscriptionName", "assetNumber", kind=k),
             change_type=_ostr(d, "changeType", k),
             children=children,
         )
@@ -152,6 +153,10 @@ class OrderLine(NamedTuple):
 
 
 class Asset(NamedTuple):
+    """An asset, or one of the subscriptions an order lists as its related assets (`includes=
+    assets`: "associated subscriptions and physical assets", nue-api.md §2.1; a subscription's
+    `name` and `priceBookEntryId` are §3.3's)."""
+
     id: str
     customer_id: str
     name: str
@@ -162,6 +167,7 @@ class Asset(NamedTuple):
     product_name: str | None
     start_date: date | None
     end_date: date | None
+    price_book_entry_id: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Asset:
@@ -180,6 +186,7 @@ class Asset(NamedTuple):
                 d, "startDate", "subscriptionStartDate", "lifecycleStartDate", kind=k
             ),
             end_date=_odate(d, "endDate", "subscriptionEndDate", "lifecycleEndDate", kind=k),
+            price_book_entry_id=_ostr(d, "priceBookEntryId", k),
         )
 
 
@@ -406,11 +413,8 @@ class Subscription(NamedTuple):
     tcv: Decimal | None
     billing_period: str | None
     next_billing_date: date | None
-    parent_id: str | None
     root_id: str | None
     level: int | None
-    is_free_trial: bool = False
-    free_trial_end_date: date | None = None
     cancellation_date: date | None = None
 
     @property
@@ -460,11 +464,8 @@ class Subscription(NamedTuple):
             tcv=_odec(d, "tcv", k),
             billing_period=_ostr(d, "billingPeriod", k),
             next_billing_date=_day(d, "nextBillingDate", k),
-            parent_id=_ostr(d, "parentId", k),
             root_id=_ostr(d, "rootId", k),
             level=_oint(d, "subscriptionLevel", k),
-            is_free_trial=_bool(d, "isFreeTrial", k),
-            free_trial_end_date=_day(d, "freeTrialEndDate", k),
             cancellation_date=_day(d, "cancellationDate", k),
         )
 
@@ -502,14 +503,14 @@ class PriceBookEntry(NamedTuple):
 
 
 class ProductOption(NamedTuple):
+    """A bundle's product option. Nue documents its type (Bundled, Required, Optional) but no
+    default, minimum or maximum quantity, nor whether the quantity may be changed (nue-api.md
+    §4): Nue checks those when the order is priced."""
+
     id: str
     product_id: str | None
     product_name: str
     type: str
-    default_quantity: Decimal | None
-    min_quantity: Decimal | None
-    max_quantity: Decimal | None
-    quantity_editable: bool
     price_book_entry_id: str | None
     list_price: Decimal | None
     options: tuple[ProductOption, ...]
@@ -525,10 +526,6 @@ class ProductOption(NamedTuple):
             product_id=_ostr(d, "productId", k),
             product_name=_ostr_any(d, "productName", "name", kind=k) or "",
             type=_canon(option_type, OPTION_TYPES),
-            default_quantity=_odec(d, "defaultQuantity", k),
-            min_quantity=_odec(d, "minQuantity", k),
-            max_quantity=_odec(d, "maxQuantity", k),
-            quantity_editable=_bool(d, "quantityEditable", k, default=True),
             price_book_entry_id=_ostr(d, "priceBookEntryId", k),
             list_price=_odec(d, "listPrice", k),
             options=tuple(

@@ -238,9 +238,6 @@ class NueClient:
     ) -> Envelope:
         return self._call("POST", path, body=body, field_renames=field_renames or {})
 
-    def delete(self, path: str) -> Envelope:
-        return self._call("DELETE", path)
-
     def get_parsed(
         self, path: str, params: Mapping[str, str | int], parse: Callable[[Envelope], T]
     ) -> ParsedAnswer[T]:

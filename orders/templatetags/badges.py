@@ -91,10 +91,6 @@ def order_badge(order: Any) -> SafeString:
 @register.filter
 def subscription_badge(subscription: Any) -> SafeString:
     cancels_on = getattr(subscription, "cancels_on", None)
-    if getattr(subscription, "is_free_trial", False) and subscription.status == "Active":
-        # The same fact the wizard offers "Convert trial to paid" on (orders.actions.changes).
-        ends = getattr(subscription, "free_trial_end_date", None) or subscription.end_date
-        return _badge(f"Free trial until {day_text(ends)}" if ends else "Free trial", "accent")
     if cancels_on is not None:
         # A scheduled cancellation: still in service, so not "Canceled" until that day.
         return _badge(f"Active until {day_text(cancels_on)}, then cancels", "warn")

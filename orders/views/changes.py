@@ -56,7 +56,6 @@ def _choices(request: CustomerRequest, scope: CustomerNue, sub: Subscription) ->
         sub,
         may_prepare=can_prepare(request.membership),
         may_cancel=can_cancel(request.membership),
-        today=timezone.localdate(),
     )
 
 
@@ -216,7 +215,7 @@ def _preview_page(
         "warnings": preview.warnings,
         "explanations": [explain(line) for line in preview.order.all_lines()],
         "cards": cards(preview),
-        "credits": [(c, credit_of(preview.order, c)) for c in preview.changes],
+        "credits": [(c, credit_of(preview.order, c, preview.changes)) for c in preview.changes],
         "decision": verdict.decision.value,
         "reason": verdict.reason,
         "threshold": membership.account.effective_approval_threshold if membership else None,
@@ -273,7 +272,7 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
 @require_GET
 def change_result(request: CustomerRequest, name: str, order_id: str) -> HttpResponse:
     scope = customer_scope(request)
-    order = scope.order(order_id)
+    order = scope.order(order_id, status="active", includes=("orderProducts", "assets"))
     sub = scope.subscription(name)
     made = changes.change_made(scope, order, sub)
     if made is None:
@@ -491,11 +490,11 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
 def change_basket_result(request: CustomerRequest, basket_id: str) -> HttpResponse:
     scope = customer_scope(request)
     basket = _basket_preview(scope, basket_id)
-    order = scope.order(basket.order.id)
+    order = scope.order(basket.order.id, status="active", includes=())
     if order.status != "Activated":
         raise Http404("This basket is not confirmed.")
     subs = [scope.subscription(c.name) for c in basket.changes]
-    add_ons = sum(1 for s in subs if s.parent_id)
+    add_ons = sum(1 for s in subs if s.is_add_on)
     ctx = {
         "order": order,
         "items": basket.items,

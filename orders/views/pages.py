@@ -288,11 +288,10 @@ def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpRespon
 def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request)
     order, approval_read = history.order_with_approval(nue, order_id)
-    names = sorted({ln.subscription_name for ln in order.all_lines() if ln.subscription_name})
     ctx = {
         "order": order,
         "rows": history.line_rows(order.lines),
-        "subscription_names": names,
+        "subscription_names": history.subscription_names(order),
         "changes": history.order_changes(nue, order) if order.order_type == "Change" else [],
         "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
         "approval_panel": approval_panel(request, order, read=approval_read),
@@ -322,6 +321,7 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
         "subscription": subscription,
         "versions": found.versions,
         "pending": found.pending,
+        "unplaced": found.unplaced,
         "add_ons": found.add_ons,
         "history_error": _panel_error(found.error) if found.error else None,
     }

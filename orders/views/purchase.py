@@ -77,7 +77,7 @@ def _line_forms(shop: purchase.Shop, config: OrderConfiguration, today: date) ->
 @vary_on_headers("HX-Request")
 def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request, buyer=True)
-    order = nue.order(order_id, fresh=True)
+    order = nue.order(order_id, status="draft")
     if order.status == "Activated":
         # A second click, another tab, or a retry after a lost answer: the ledger settles (and
         # audits) what that answer left open, and the page says what was activated, and how.
@@ -156,7 +156,7 @@ def _activate(
 def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
     """An expired draft again from today, as a new draft (the old one stays as it is)."""
     nue = customer_scope(request, buyer=True)
-    order = nue.order(order_id, fresh=True)
+    order = nue.order(order_id, status="draft")
     result = reprice(nue, order)
     purchase.store_draft(nue.account, result)
     record(
@@ -179,7 +179,8 @@ def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
 @require_GET
 def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request, buyer=True)
-    order = nue.order(order_id, fresh=True)
+    # An order not yet activated is found too, and the view tells what it is now.
+    order = nue.order(order_id, status="active", includes=("assets", "invoices"))
     if order.status != "Activated":
         return redirect("orders:order_detail", order_id=order.id)
     ctx = {
@@ -193,10 +194,17 @@ def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def draft_discard(request: CustomerRequest, order_id: str) -> HttpResponse:
+    """The portal stops offering the draft; in Nue it stays a draft (CustomerNue.discard_draft)."""
     nue = customer_scope(request, buyer=True)
-    order = nue.order(order_id, fresh=True)
-    discarded = purchase.discard(nue, order)
-    record(request, AuditKind.ACTION, action="discard_draft", order_id=order.id)
+    order = nue.order(order_id, status="draft", includes=())
+    discarded = purchase.discard(nue, order, by=request.user, via=request.impersonator)
+    record(
+        request,
+        AuditKind.ACTION,
+        action="discard_draft",
+        order_id=discarded.id,
+        order_number=discarded.order_number,
+    )
     messages.success(request, f"Draft {discarded.order_number} was discarded.")
     return go(request, "orders:new_order")
 

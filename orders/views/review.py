@@ -67,9 +67,10 @@ def _agent(request: CustomerRequest) -> User | None:
 
 
 def _customer_draft(request: CustomerRequest, order_id: str) -> tuple[CustomerNue, Order]:
-    """The acting customer's order, freshly read; 404 without an acting customer."""
+    """The acting customer's order, read among its drafts (found also when it no longer is
+    one); 404 without an acting customer."""
     nue = customer_scope(request)
-    return nue, nue.order(order_id, fresh=True)
+    return nue, nue.order(order_id, status="draft")
 
 
 def _book(request: CustomerRequest) -> QuerySet[CustomerAccount]:
@@ -412,7 +413,7 @@ def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
 @require_GET
 def review_draft(request: CustomerRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account_in_book(request, account_id)
-    order = CustomerNue(account).order(order_id, fresh=True)
+    order = CustomerNue(account).order(order_id, status="draft")
     ctx = {
         "account": account,
         "order": order,
@@ -427,6 +428,6 @@ def review_draft(request: CustomerRequest, account_id: int, order_id: str) -> Ht
 def review_quote_link(request: CustomerRequest, account_id: int, order_id: str) -> HttpResponse:
     account = _account_in_book(request, account_id)
     nue = CustomerNue(account)
-    order = nue.order(order_id, fresh=True)
+    order = nue.order(order_id, status="draft")
     back = reverse("orders:review_draft", args=[account.pk, order.id])
     return _generate_quote_link(request, nue, order, back)

@@ -20,7 +20,7 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
     sign_in(page, demo.ADA)
     page.goto(f"/subscriptions/{demo.PRO}/change/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Change this subscription")
-    expect(page.locator("main")).to_contain_text("Only for free trials.")
+    expect(page.locator("main")).to_contain_text("Nue does not say whether a subscription")
     watch.screenshot("change-choose")
 
     # 5 -> 8 seats: the customer types the total, the preview shows the +3 and its price.

@@ -60,6 +60,13 @@ def api(seeded) -> Api:
 
 
 @pytest.fixture
+def extensions(settings) -> None:
+    """The emulator's extensions on (nue-api.md §5.18c), for the tests of the extensions only:
+    the suite runs with them off, as the portal does."""
+    settings.NUE_EMULATOR_EXTENSIONS = True
+
+
+@pytest.fixture
 def anonymous(seeded) -> Api:
     return Api(None)
 

@@ -227,7 +227,7 @@ def test_it_ends_on_the_cancellation_date_with_no_credit_for_that_day(api, buy):
     assert all(c["after"]["subscriptionEndDate"] == "2026-12-31" for c in data["assetChanges"])
 
 
-def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy):
+def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy, extensions):
     sub = buy(start=TODAY - timedelta(days=30))[0]
     last_day = TODAY + timedelta(days=60)
     data = change(
@@ -254,6 +254,7 @@ def test_it_cancels_a_bundle_with_its_add_ons(api, buy):
     assert all(c["after"]["status"] == "Canceled" for c in data["assetChanges"])
 
 
+@pytest.mark.usefixtures("extensions")
 def test_it_converts_a_free_trial(api, buy):
     trial = buy("INSIGHTS", 4, start=TODAY, term=None, isFreeTrial=True)[0]
     assert trial["isFreeTrial"] is True
@@ -374,7 +375,7 @@ def test_it_reconfigures_bundle_add_ons_with_absolute_quantities(api, buy):
     activated = activate(api, data)
     names = {s["productSku"]: s for s in activated["subscriptions"]}
     assert names["ADMIN-SEATS"]["quantity"] == 5
-    assert names["PREMIUM-SUPPORT"]["parentSubscriptionName"] == bundle["name"]
+    assert names["PREMIUM-SUPPORT"]["rootId"] == bundle["id"]
     error(
         api.post(
             "/change-orders",
@@ -418,6 +419,7 @@ def reconfigure(api, bundle, *add_ons):
     )
 
 
+@pytest.mark.usefixtures("extensions")  # parentId shows where each add-on hangs
 def test_it_adds_nested_add_ons_to_an_existing_bundle_under_its_root(api, buy):
     bundle = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))[0]
     data = reconfigure(
@@ -469,6 +471,7 @@ def test_it_refuses_a_nested_add_on_under_the_wrong_option(api, buy):
     error(api.post("/change-orders", {"assetChanges": [body]}), 400, "INVALID_ADDON_HIERARCHY")
 
 
+@pytest.mark.usefixtures("extensions")  # parentId follows the bundle too
 def test_it_keeps_add_ons_under_a_bundle_that_gets_a_new_version(api, buy):
     subs = buy("PLATFORM-SUITE", 1, start=date(2026, 1, 1))
     bundle = subs[0]

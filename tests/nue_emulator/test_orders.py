@@ -424,21 +424,6 @@ def test_it_rejects_listing_orders_without_customer_ids_or_with_a_bad_status(api
     error(api.get("/orders", customerIds=[ACME], status="shipped"), 400)
 
 
-def test_it_gets_one_order(api, pbe):
-    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
-    fetched = ok(api.get(f"/orders/{order['id']}"))
-    assert fetched["orderNumber"] == order["orderNumber"]
-    assert fetched["orderProducts"]
-    error(api.get("/orders/missing"), 404)
-
-
-def test_it_discards_a_draft_but_not_an_activated_order(api, pbe):
-    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
-    assert ok(api.delete(f"/orders/{order['id']}"))["order"]["status"] == "Canceled"
-    error(api.delete(f"/orders/{order['id']}"), 409)
-    error(api.post(f"/orders/{order['id']}", {}), 409)
-
-
 def test_it_previews_invoices_without_persisting_anything(api, pbe):
     orders, invoices = Order.objects.count(), Invoice.objects.count()
     body = simple_order(pbe, options={"previewInvoice": True})

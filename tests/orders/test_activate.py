@@ -43,6 +43,29 @@ def test_it_rejects_get(ada_client, draft_id):
     assert ada_client.get(activate_url(draft_id)).status_code == 405
 
 
+def test_it_reads_the_draft_once_from_the_documented_list(ada_client, draft_id):
+    # The view, the one activation path and the ledger each need the draft: one read serves
+    # them, the customer's drafts (nue-api.md §5.5), never GET /orders/{id}.
+    with journal.capture() as calls:
+        response = ada_client.post(activate_url(draft_id), {"consent": "on"})
+    assert response.status_code == 302
+    reads = [c for c in calls if c.route in ("orders", "order") and c.method == "GET"]
+    assert [(c.route, c.status) for c in reads] == [("orders", 200)]
+    assert "status=draft" in reads[0].query
+    assert "includes=orderProducts" in reads[0].query
+    assert activations(calls, draft_id) == 1
+
+
+def test_it_shows_the_result_from_the_activated_orders(ada_client, draft_id):
+    ada_client.post(activate_url(draft_id), {"consent": "on"})
+    with journal.capture() as calls:
+        page = ada_client.get(reverse("orders:activation_result", args=[draft_id]))
+    assert page.status_code == 200
+    (read,) = [c for c in calls if c.route in ("orders", "order")]
+    assert (read.method, read.route) == ("GET", "orders")
+    assert "includes=assets%2Cinvoices" in read.query
+
+
 def test_it_activates_once_and_shows_what_it_created(ada_client, draft_id):
     data = {"consent": "on", "po_number": "PO-778", "po_date": "2026-11-20"}
     with journal.capture() as calls:

@@ -188,8 +188,7 @@ def test_it_makes_one_change_order_of_the_whole_basket(ada_client, ada):
     assert body["options"]["previewInvoice"] is True
     draft = acme(ada).order(new.id)
     assert (draft.status, draft.order_type) == ("Draft", "Change")
-    names = {line.subscription_name for line in draft.all_lines()}
-    assert names == {PRO, SUITE}
+    assert {change.name for change in draft.changes} == {PRO, SUITE}
 
     page = ada_client.get(reverse("orders:change_basket_preview", args=[basket_id]))
     text = page.content.decode()
@@ -291,10 +290,7 @@ def test_it_weighs_the_one_orders_total_against_the_approval_limit(ada_client, a
     order = acme(ada).order(order_id_of(ada_client, basket_id))
     # The three seats are prorated to the term's end, so their price moves with the calendar:
     # the limit is set between the larger change (the renewal) and the order holding both.
-    by_subscription: dict[str | None, Decimal] = {}
-    for line in order.all_lines():
-        name = line.subscription_name
-        by_subscription[name] = by_subscription.get(name, Decimal(0)) + line.total_price
+    by_subscription = {change.name: change.amount or Decimal(0) for change in order.changes}
     assert set(by_subscription) == {PRO, SUITE}
     # The lines are before tax; the order is taxed as a new order is.
     assert order.before_tax == sum(by_subscription.values())

@@ -41,7 +41,6 @@ def sub(**changes) -> Subscription:
         tcv=None,
         billing_period="Monthly",
         next_billing_date=date(2026, 11, 27),
-        parent_id=None,
         root_id=None,
         level=1,
     )
@@ -67,7 +66,6 @@ def reasons(subscription: Subscription, **kw) -> dict[str, str]:
         "catalog": [],
         "may_prepare": True,
         "may_cancel": True,
-        "today": TODAY,
         **kw,
     }
     return {c.kind.slug: c.reason for c in changes.choices_for(subscription, **options)}
@@ -86,16 +84,12 @@ def test_it_names_days_in_the_portals_one_date_format():
     assert labels["today"] == "Today, 3 Nov 2026"  # as the day filter shows dates on pages
 
 
-def test_it_refuses_to_convert_a_trial_that_already_ended():
-    trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 11, 20))
-    assert "The trial ended on" in reasons(trial)["trial"]
-    assert reasons(trial)["renew"] == "Free trial only: convert it to paid first."
-
-
-def test_it_offers_conversion_while_the_trial_runs():
-    trial = sub(is_free_trial=True, sales_price=Decimal(0), end_date=date(2026, 12, 12))
-    assert reasons(trial)["trial"] == ""
-    assert reasons(sub())["trial"] == "Only for free trials."
+def test_it_never_offers_a_trial_conversion_it_cannot_tell_is_one():
+    """No documented field says a subscription is a free trial (nue-api.md §3.3): the choice is
+    shown with the reason, for every subscription, and nothing else is refused on a guess."""
+    reason = reasons(sub(sales_price=Decimal(0)))["trial"]
+    assert reason.startswith("Nue does not say whether a subscription is a free trial")
+    assert reasons(sub(sales_price=Decimal(0)))["renew"] == ""
 
 
 def test_it_explains_what_a_role_may_not_do():
@@ -108,7 +102,6 @@ def test_it_explains_what_a_role_may_not_do():
         catalog=[],
         may_prepare=True,
         may_cancel=False,
-        today=TODAY,
     )
     assert [c.kind.slug for c in choices if c.forbidden] == ["cancel"]
 
@@ -207,10 +200,6 @@ def option(option_id: str, kind: str = "optional", children=(), **extra) -> Prod
         "product_id": "p-" + option_id,
         "product_name": option_id.title(),
         "type": kind,
-        "default_quantity": Decimal(1),
-        "min_quantity": None,
-        "max_quantity": Decimal(1),
-        "quantity_editable": False,
         "price_book_entry_id": None,
         "list_price": None,
         "options": tuple(children),
@@ -224,7 +213,7 @@ PACK = option(
     children=[
         option("runtime", "bundled"),
         option("connector"),
-        option("endpoints", max_quantity=Decimal(50), quantity_editable=True),
+        option("endpoints"),
     ],
 )
 SUITE_PRODUCT = Product(
@@ -237,7 +226,7 @@ SUITE_PRODUCT = Product(
     image_url=None,
     product_category=None,
     price_book_entries=(),
-    options=(option("seats", "required", max_quantity=Decimal(100)), PACK),
+    options=(option("seats", "required"), PACK),
 )
 
 
@@ -301,12 +290,18 @@ def test_an_add_on_not_included_yet_says_how_to_add_it_not_how_to_remove_it():
     from orders.nue import ProductOption
 
     fields = dict.fromkeys(ProductOption._fields)
-    option = ProductOption(**{**fields, "type": "optional", "quantity_editable": True})
-    assert _option_help(option, Decimal(0), fixed=False) == (
-        "Not included yet: enter how many to add."
-    )
-    assert "remove" not in _option_help(option, Decimal(0), fixed=True)
-    assert "Enter 0 to remove" in _option_help(option, Decimal(3), fixed=False)
+    option = ProductOption(**{**fields, "type": "optional"})
+    assert _option_help(option, Decimal(0)) == "Not included yet: enter how many to add."
+    assert "Enter 0 to remove" in _option_help(option, Decimal(3))
+
+
+def test_it_sets_no_add_on_limits_nue_does_not_document():
+    """How many of an option a bundle allows is no documented field (nue-api.md §4): a required
+    option keeps at least one, any other may go to 0, and Nue checks the rest."""
+    form = addons_form(None, have=["seats"])
+    assert (form.fields["option_seats"].min_value, form.fields["option_pack"].min_value) == (1, 0)
+    assert form.fields["option_connector"].max_value == cf.MAX_QUANTITY
+    assert "Required: at least 1." in form.fields["option_seats"].help_text
 
 
 def test_it_tells_each_add_on_what_it_has_now_for_a_tenant_that_reads_changes():

@@ -68,9 +68,11 @@ def test_it_reads_the_order_history(scope, nue_mock, shaped):
 @pytest.mark.django_db
 def test_it_reads_an_activation(ledger_scope, nue_mock, buyer, shaped):
     draft = guide.order_history(ACME_ID)["data"][0] | {"status": "draft"}
-    nue_mock.get(f"/orders/{guide.ORDER_ID}").mock(
-        side_effect=[answer({"status": "success", "data": draft})]
-        + [answer({"status": "success", "data": guide.activated(ACME_ID)["data"]["order"]})] * 3
+    activated = guide.activated(ACME_ID)["data"]["order"]
+    # One order is read from the customer's list (nue-api.md §5.5): the draft, then activated.
+    nue_mock.get("/orders").mock(
+        side_effect=[answer({"status": "success", "data": [draft]})]
+        + [answer({"status": "success", "data": [activated]})] * 3
     )
     nue_mock.post(f"/orders/{guide.ORDER_ID}").mock(
         return_value=answer(shaped(guide.activated(ACME_ID)), 201)
@@ -96,9 +98,7 @@ def test_it_reads_a_created_change_order(ledger_scope, nue_mock, buyer, shaped):
 
 def test_it_reads_a_magic_link(scope, nue_mock, shaped):
     draft = guide.order_history(ACME_ID)["data"][1]
-    nue_mock.get(f"/orders/{guide.CHANGE_ORDER_ID}").mock(
-        return_value=answer({"status": "success", "data": draft})
-    )
+    nue_mock.get("/orders").mock(return_value=answer({"status": "success", "data": [draft]}))
     nue_mock.get(f"/orders/magiclink/order/{guide.CHANGE_ORDER_ID}").mock(
         return_value=answer(shaped(guide.magic_link(guide.CHANGE_ORDER_ID)))
     )

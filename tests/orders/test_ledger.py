@@ -262,7 +262,7 @@ def test_the_first_path_to_settle_a_row_decides_and_audits_once(ledger_scope, nu
 
 
 def test_it_fails_the_operation_when_nue_rejects_it(ledger_scope, nue_mock, buyer):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     nue_mock.post(f"/orders/{ORDER_ID}").mock(
         return_value=httpx.Response(
             400,
@@ -282,7 +282,7 @@ def test_it_fails_the_operation_when_nue_rejects_it(ledger_scope, nue_mock, buye
 
 
 def test_it_fails_when_the_connection_never_opened(ledger_scope, nue_mock, buyer, sleeps):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     nue_mock.post(f"/orders/{ORDER_ID}").mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(nue.NueUnavailable):
         ledger_scope.activate(ORDER_ID, actor=buyer)
@@ -311,8 +311,8 @@ def test_it_records_who_acted_for_whom(ledger_scope, fake_orders, buyer):
 
 def test_it_hides_a_foreign_order_from_activation(ledger_scope, nue_mock, buyer):
     route = nue_mock.post(f"/orders/{ORDER_ID}").mock(return_value=ok({}))
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(
-        return_value=ok(order_json(customer_id="44444444-5555-4666-8777-888888888888"))
+    nue_mock.get("/orders").mock(
+        return_value=ok([order_json(customer_id="44444444-5555-4666-8777-888888888888")])
     )
     with pytest.raises(nue.NueNotFound):
         ledger_scope.activate(ORDER_ID, actor=buyer)
@@ -393,7 +393,6 @@ def test_it_resolves_a_timed_out_change_order_from_the_drafts(
     route = nue_mock.post("/change-orders").mock(side_effect=httpx.ReadTimeout("slow"))
     draft = change_order_json(change_type="Cancel", quantity=-5, start="2026-07-01")
     nue_mock.get("/orders").mock(return_value=ok([draft]))
-    nue_mock.get(f"/orders/{CHANGE_ORDER_ID}").mock(return_value=ok(draft))
     change = nue.AssetChange("Cancel", cancellation_date=date(2026, 6, 30))
     with pytest.raises(nue.NueUnavailable):
         ledger_scope.change([("SUB-00000001", [change])], actor=buyer)

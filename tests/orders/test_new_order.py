@@ -102,15 +102,14 @@ def test_it_adds_a_bundle_with_its_add_on_tree(ada_client):
     assert response.status_code == 302
     assert response["Location"].startswith(URL + "#l")
     page = ada_client.get(URL).content.decode()
-    # bundled: included at $0; required: pre-filled with its default quantity; optional: a box
+    # bundled: included at $0; required: a quantity left empty for Nue's default (no default
+    # or limit of an option is documented, nue-api.md §4); optional: a box
     assert "Core Analytics" in page
     assert "Included · $0.00" in page
-    assert (
-        'name="{}-qty_opt-admin-seats" value="2"'.format(
-            page.split('name="line" value="')[1].split('"')[0]
-        )
-        in page
-    )
+    key = page.split('name="line" value="')[1].split('"')[0]
+    seats = page.split(f'name="{key}-qty_opt-admin-seats"')[1].split(">")[0]
+    assert "value=" not in seats
+    assert 'min="1"' in seats
     assert 'type="checkbox" name="' in page
     assert "addon_opt-premium-support" in page
     # nested options sit in their own fieldset under the Integration Pack
@@ -163,13 +162,7 @@ def test_it_falls_back_to_a_full_post_without_javascript(ada_client):
         ({"term_months": "121"}, "la-term_months", "less than or equal to 120"),
         ({"term_mode": "coterm"}, "la-coterm", "Choose the subscription"),
         ({"price_tag": "NOPE"}, "la-price_tag", "not a valid price tag"),
-        ({"qty_opt-admin-seats": "101"}, "la-qty_opt-admin-seats", "less than or equal to 100"),
         ({"qty_opt-admin-seats": "0"}, "la-qty_opt-admin-seats", "greater than or equal to 1"),
-        (
-            {"addon_opt-integration-pack": "on", "addon_opt-api-endpoints": "on"},
-            "la-qty_opt-api-endpoints",
-            "Enter how many Custom API Endpoints",
-        ),
     ],
 )
 def test_it_validates_like_nue_before_any_call(ada_client, fields, field, message):
@@ -327,6 +320,22 @@ def test_it_puts_nue_validation_errors_on_the_right_field(ada_client):
     assert response.status_code == 422
     assert 'id="id_la-qty_opt-admin-seats_error"' in page
     assert "between 1 and 3" in page
+
+
+def test_it_leaves_add_on_quantities_to_nue(ada_client):
+    """Which add-on needs a quantity, and how many it allows, Nue does not document (nue-api.md
+    §4): nothing is refused before Nue says so, and what Nue says is on the add-on's field."""
+    data = {
+        **suite_line(**{"addon_opt-integration-pack": "on", "addon_opt-api-endpoints": "on"}),
+        "action": "draft",
+    }
+    with journal.capture() as calls:
+        response = ada_client.post(URL, data)
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert 'id="id_la-qty_opt-api-endpoints_error"' in page
+    assert "missing addon quantity" in page
+    assert upstream_writes(calls) == ["POST orders"]
 
 
 def main_nav(client) -> str:

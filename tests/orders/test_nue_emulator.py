@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from nue_emulator import faults, journal
+from nue_emulator.models import Order as EmulatedOrder
 from orders import nue
 from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
@@ -58,11 +59,18 @@ def test_it_lists_only_the_customers_own_orders(acme_nue):
 def test_it_reads_one_order_with_lines_and_invoices(acme_nue):
     listed = acme_nue.orders(status="active", includes=["invoices"])
     activated = next(o for o in listed if o.invoices)
-    order = acme_nue.order(activated.id)
+    with journal.capture() as calls:
+        order = CustomerNue(acme_nue.account).order(
+            activated.id, status="active", includes=("orderProducts", "invoices")
+        )
     assert order.status == "Activated"
     assert order.lines
     assert order.invoices
     assert all(isinstance(i.amount, Decimal) for i in order.invoices)
+    # The documented list (nue-api.md §5.5), with only the includes asked for: extensions are
+    # off. Activated orders are listed unfiltered until nue_check settles the filter's spelling.
+    assert [(c.method, c.route, c.status) for c in calls] == [("GET", "orders", 200)]
+    assert "includes=invoices%2CorderProducts" in calls[0].query
 
 
 def test_it_hides_another_customers_order(acme_nue, globex_nue):
@@ -104,12 +112,7 @@ def test_it_reads_the_catalog_with_bundle_options_and_price_tags(acme_nue):
     types = {o.type for o in suite.options}
     assert types == {"bundled", "required", "optional"}
     seats = next(o for o in suite.options if o.id == "opt-admin-seats")
-    assert seats.product_sku == "ADMIN-SEATS"
-    assert (seats.default_quantity, seats.min_quantity, seats.quantity_editable) == (
-        Decimal(2),
-        Decimal(1),
-        True,
-    )
+    assert (seats.product_sku, seats.type) == ("ADMIN-SEATS", "required")
     nested = next(o for o in suite.options if o.options)
     assert {o.type for o in nested.options} >= {"bundled", "optional"}
     assert "WELCOME10" in {t.code for t in acme_nue.price_tags()}
@@ -146,15 +149,23 @@ def test_it_maps_a_bundle_error_back_to_the_line(acme_nue):
     assert any(path.startswith("lines[0].add_ons[0]") for path in caught.value.field_errors)
 
 
-def test_it_creates_links_and_discards_a_draft(acme_nue, globex_nue):
+def test_it_creates_links_and_discards_a_draft(acme_nue, globex_nue, ada, grace):
     draft = new_draft(acme_nue)
     assert draft.is_draft
     assert draft.customer_id == acme_nue.customer_id
     link = acme_nue.magic_link(draft.id)
     assert link.url.startswith(settings.SITE_URL)
     with pytest.raises(nue.NueNotFound):
-        globex_nue.discard_draft(draft.id)
-    assert acme_nue.discard_draft(draft.id).status == "Canceled"
+        globex_nue.discard_draft(draft.id, by=grace)
+    with journal.capture() as calls:
+        assert acme_nue.discard_draft(draft.id, by=ada).id == draft.id
+    # Nue has no call for it (nue-api.md §5.4): the draft stays a draft there, out of the
+    # portal's sight.
+    assert all(c.method == "GET" for c in calls)
+    assert EmulatedOrder.objects.get(id=draft.id).status == "Draft"
+    with pytest.raises(nue.NueNotFound):
+        CustomerNue(acme_nue.account).order(draft.id)
+    assert draft.id not in {o.id for o in CustomerNue(acme_nue.account).orders(status="draft")}
 
 
 def test_it_activates_a_draft_once_through_the_ledger(acme_nue, ada):
@@ -186,10 +197,15 @@ def test_it_resolves_an_applied_then_timed_out_activation_without_a_second_post(
         op = Operation.objects.get(target=draft.id)
         assert op.state == Operation.State.UNKNOWN
         Operation.objects.filter(pk=op.pk).update(updated_at=timezone.now() - timedelta(minutes=2))
-        call_command("reconcile_operations", verbosity=0)
+        with journal.capture() as reconciling:
+            call_command("reconcile_operations", verbosity=0)
     op.refresh_from_db()
     assert op.state == Operation.State.SUCCEEDED
     assert len([c for c in calls if c.method == "POST" and c.route == "order"]) == 1
+    # Read the documented way: the headers of the customer's orders.
+    (read,) = reconciling
+    assert (read.method, read.route) == ("GET", "orders")
+    assert "includes" not in read.query
 
 
 def test_it_retries_an_activation_reset_before_it_reached_the_order(acme_nue, ada):
@@ -213,6 +229,35 @@ def test_it_retries_an_activation_reset_before_it_reached_the_order(acme_nue, ad
     op.refresh_from_db()
     assert op.state == Operation.State.FAILED
     assert len([c for c in calls if c.method == "POST" and c.route == "order"]) == 2
+
+
+def test_it_finds_a_change_order_whose_answer_was_lost_from_documented_fields(
+    acme_nue, ada, emulator_transport
+):
+    """The emulator created the draft and the answer was lost; its lines name no subscription
+    (nue-api.md §3.2). The ledger finds it by what it can prove, before or after
+    NUE_SETTLES_WITHIN, and never settles it as "not sent" inviting a duplicate."""
+    assert settings.NUE_EMULATOR_EXTENSIONS is False
+    plan = acme_nue.subscription("SUB-00000001")
+    change = nue.AssetChange(
+        "UpdateQuantity", quantity=Decimal(2), start_date=timezone.localdate() + timedelta(days=1)
+    )
+    flaky = nue.NueClient(
+        settings.NUE_EMULATOR_URL,
+        settings.NUE_API_KEY,
+        transport=ApplyThenTimeout(emulator_transport, "POST", "/change-orders"),
+    )
+    with pytest.raises(nue.NueUnavailable):
+        CustomerNue(acme_nue.account, flaky).change([(plan.name, [change])], actor=ada)
+    op = Operation.objects.get(target=plan.name)
+    assert op.state == Operation.State.UNKNOWN
+    settled = timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
+    Operation.objects.filter(pk=op.pk).update(sent_at=settled, updated_at=settled)
+    op.refresh_from_db()
+    resolved = CustomerNue(acme_nue.account).ledger.resolve(op)
+    assert resolved.state == Operation.State.SUCCEEDED
+    draft = acme_nue.order(resolved.result["resolvedOrderId"], fresh=True)
+    assert (draft.is_draft, draft.order_type) == (True, "Change")
 
 
 def test_it_creates_a_change_order_with_before_and_after(acme_nue, ada):

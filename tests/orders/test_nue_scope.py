@@ -35,9 +35,7 @@ def test_it_drops_a_foreign_order_from_a_list_and_alerts(scope, nue_mock, caplog
 
 
 def test_it_hides_a_foreign_order_as_not_found(scope, nue_mock, caplog):
-    nue_mock.get(f"/orders/{FOREIGN_ORDER}").mock(
-        return_value=ok(order_json(FOREIGN_ORDER, GLOBEX_ID, 2))
-    )
+    nue_mock.get("/orders").mock(return_value=ok([order_json(FOREIGN_ORDER, GLOBEX_ID, 2)]))
     with (
         caplog.at_level(logging.WARNING, logger="orders.nue.security"),
         pytest.raises(nue.NueNotFound),
@@ -46,23 +44,51 @@ def test_it_hides_a_foreign_order_as_not_found(scope, nue_mock, caplog):
     assert any(r.name == "orders.nue.security" for r in caplog.records)
 
 
-def test_it_falls_back_to_the_documented_list_when_nue_has_no_single_order_path(scope, nue_mock):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(
-        return_value=httpx.Response(404, json={"status": "FAILURE", "message": "No route"})
-    )
+def test_it_reads_one_order_from_the_documented_list(scope, nue_mock):
     listed = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
-    assert scope.order(ORDER_ID).id == ORDER_ID
-    assert listed.calls.last.request.url.params["includes"] == "assets,invoices,orderProducts"
-    other = "33333333-4444-4555-8666-777777777777"
-    nue_mock.get(f"/orders/{other}").mock(return_value=httpx.Response(404, json={}))
+    assert scope.order(ORDER_ID, status="draft").id == ORDER_ID
+    (call,) = listed.calls
+    params = call.request.url.params
+    assert json.loads(params["customerIds"]) == [ACME_ID]
+    assert (params["status"], params["includes"]) == ("draft", "orderProducts")
+
+
+def test_it_reads_only_the_includes_asked_for(scope, nue_mock):
+    listed = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
+    scope.order(ORDER_ID, includes=())
+    scope.order(ORDER_ID, includes=("assets", "invoices"), fresh=True)
+    first, second = (call.request.url.params for call in listed.calls)
+    assert ("includes" not in first, "status" not in first) == (True, True)
+    assert second["includes"] == "assets,invoices"
+
+
+def test_it_finds_an_order_no_longer_in_the_status_asked_for(scope, nue_mock):
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("status") == "draft":
+            return ok([])
+        return ok([order_json(status="Activated")])
+
+    listed = nue_mock.get("/orders").mock(side_effect=answer)
+    assert scope.order(ORDER_ID, status="draft").status == "Activated"
+    assert [c.request.url.params.get("status") for c in listed.calls] == ["draft", None]
+    # The same includes on the wider read: what the caller shows is there whatever the status.
+    assert {c.request.url.params["includes"] for c in listed.calls} == {"orderProducts"}
+
+
+def test_it_reads_an_activated_order_in_one_read_whatever_the_filters_spelling(acme, nue_mock):
+    listed = nue_mock.get("/orders").mock(return_value=ok([order_json(status="Activated")]))
+    # Unsettled (orders.nue.fields.ORDER_STATUS_QUERY): all of them, once, kept by status.
+    CustomerNue(acme, dialect=nue.DEFAULT_DIALECT).order(ORDER_ID, status="active")
+    settled = nue.Dialect(activated_filter="activated")
+    CustomerNue(acme, dialect=settled).order(ORDER_ID, status="active")
+    assert [c.request.url.params.get("status") for c in listed.calls] == [None, "activated"]
+
+
+def test_it_answers_not_found_for_an_order_in_no_list(scope, nue_mock):
+    listed = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     with pytest.raises(nue.NueNotFound):
-        scope.order(other)
-
-
-def test_it_refuses_an_answer_for_another_order(scope, nue_mock):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json(FOREIGN_ORDER)))
-    with pytest.raises(nue.NueProtocolError):
-        scope.order(ORDER_ID)
+        scope.order("33333333-4444-4555-8666-777777777777", status="draft")
+    assert listed.call_count == 2
 
 
 def test_it_hides_a_foreign_invoice_as_not_found(scope, nue_mock):
@@ -110,7 +136,7 @@ def test_it_rejects_malformed_catalog_ids_in_writes_without_a_call(scope, nue_mo
 
 
 def test_it_parses_an_order_into_typed_values_and_a_bundle_tree(scope, nue_mock):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json(unknownField={"x": 1})))
+    nue_mock.get("/orders").mock(return_value=ok([order_json(unknownField={"x": 1})]))
     order = scope.order(ORDER_ID)
     assert order.order_number == "O-00000001"
     assert order.status == "Draft"
@@ -150,12 +176,34 @@ def test_it_rejects_a_parent_cycle(scope, nue_mock, caplog):
 
 
 def test_it_memoises_reads_within_a_request(scope, nue_mock):
-    route = nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    route = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     scope.order(ORDER_ID)
     scope.order(ORDER_ID)
     assert route.call_count == 1
     scope.order(ORDER_ID, fresh=True)
     assert route.call_count == 2
+
+
+def test_it_answers_an_order_from_a_list_the_request_already_read(scope, nue_mock):
+    route = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
+    scope.orders(status="draft", includes=("orderProducts", "invoices"))
+    # Fewer includes, or no status filter asked for by a caller that knows the status.
+    assert scope.order(ORDER_ID, status="draft", includes=("invoices",)).id == ORDER_ID
+    assert scope.order(ORDER_ID, status="draft", includes=()).id == ORDER_ID
+    assert route.call_count == 1
+    # A list lacking an include, or of another status, does not answer for it.
+    scope.order(ORDER_ID, status="draft", includes=("assets",))
+    assert route.call_count == 2
+    scope.order(ORDER_ID, status="active", includes=())
+    assert route.call_count == 3
+
+
+def test_it_takes_an_order_missing_from_a_covering_list_for_missing(scope, nue_mock):
+    route = nue_mock.get("/orders").mock(return_value=ok([order_json()]))
+    scope.orders(includes=("orderProducts",))
+    with pytest.raises(nue.NueNotFound):
+        scope.order("33333333-4444-4555-8666-777777777777", status="draft")
+    assert route.call_count == 1
 
 
 def test_it_takes_the_current_version_of_a_subscription(scope, nue_mock):
@@ -228,10 +276,6 @@ def test_it_reads_catalog_options_and_caches_per_customer(acme, nue_mock):
                         {
                             "productOptionId": "opt-admin-seats",
                             "optionType": "Required",
-                            "defaultQuantity": 2,
-                            "minQuantity": 1,
-                            "maxQuantity": 100,
-                            "quantityEditable": True,
                             "productOptions": [
                                 {"productOptionId": "opt-nested", "optionType": "Bundled"}
                             ],
@@ -243,11 +287,7 @@ def test_it_reads_catalog_options_and_caches_per_customer(acme, nue_mock):
     )
     (product,) = CustomerNue(acme).catalog()
     option = product.options[0]
-    assert (option.type, option.default_quantity, option.quantity_editable) == (
-        "required",
-        Decimal(2),
-        True,
-    )
+    assert (option.id, option.type) == ("opt-admin-seats", "required")
     assert option.options[0].type == "bundled"
     assert product.price_book_entries[0].list_price == Decimal("400.0")
     assert product.price_book_entries[0].uom == "Acct"
@@ -296,7 +336,7 @@ def test_a_catalog_that_does_not_parse_is_not_kept(acme, nue_mock):
 
 
 def test_it_returns_a_magic_link_for_an_own_order(scope, nue_mock):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     nue_mock.get(f"/orders/magiclink/order/{ORDER_ID}").mock(
         return_value=httpx.Response(200, json={"magicLink": "https://app.nue.io/view-order/t0k"})
     )
@@ -305,7 +345,7 @@ def test_it_returns_a_magic_link_for_an_own_order(scope, nue_mock):
 
 
 def test_it_refuses_a_magic_link_that_is_not_a_url(scope, nue_mock):
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order_json()))
+    nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     nue_mock.get(f"/orders/magiclink/order/{ORDER_ID}").mock(
         return_value=httpx.Response(200, json={"magicLink": "javascript:alert(1)"})
     )
@@ -407,7 +447,6 @@ def test_it_gives_no_scope_without_an_acting_customer():
 
 
 def test_it_reads_an_order_by_its_number_through_the_list(scope, nue_mock):
-    nue_mock.get("/orders/O-00000001").mock(return_value=httpx.Response(404, json={}))
     nue_mock.get("/orders").mock(return_value=ok([order_json()]))
     assert scope.order("O-00000001").id == ORDER_ID
 
@@ -428,12 +467,17 @@ def basket_order_json(names) -> dict[str, object]:
             "productName": "P",
             "quantity": 1,
             "totalPrice": 1.0,
-            "subscriptionName": n,
+            "priceBookEntryId": entry_of(n),
             "changeType": "UpdateTerm",
         }
         for n in names
     ]
     return raw
+
+
+def entry_of(name: str) -> str:
+    """A price book entry for each subscription of a basket: its lines are told apart by it."""
+    return f"pbe-{name.lower()}"
 
 
 def mock_subscriptions(nue_mock, *subs):
@@ -468,10 +512,11 @@ def test_it_puts_several_subscriptions_changes_into_one_change_order(ledger_scop
     ]
     assert body["options"] == {"previewInvoice": True, "calculateTax": True}
     assert result.order.id == BASKET_ORDER_ID
-    # Nue summarised nothing: each subscription is still known as it was, for the stale check.
-    assert [(c.name, c.before.version, c.after) for c in result.changes] == [
-        ("SUB-00000002", 1, None),
-        ("SUB-00000001", 2, None),
+    # Nue summarised nothing: each subscription is still known as it was, for the stale check,
+    # with the change types its request asked for (its lines do not name it, nue-api.md §3.2).
+    assert [(c.name, c.before.version, c.after, c.change_types) for c in result.changes] == [
+        ("SUB-00000002", 1, None, ("UpdateTerm",)),
+        ("SUB-00000001", 2, None, ("UpdateQuantity",)),
     ]
     op = Operation.objects.get()
     assert (op.kind, op.target) == ("change", "SUB-00000001,SUB-00000002")
@@ -547,10 +592,11 @@ def test_it_keys_a_long_basket_within_the_ledger_column_and_resolves_it(
     from orders.models import Operation
 
     names = [f"SUB-{n:08d}" for n in range(1, 8)]
-    mock_subscriptions(nue_mock, *(subscription_json(n) for n in names))
+    mock_subscriptions(
+        nue_mock, *(subscription_json(n, price_book_entry_id=entry_of(n)) for n in names)
+    )
     route = nue_mock.post("/change-orders").mock(side_effect=httpx.ReadTimeout("slow"))
     nue_mock.get("/orders").mock(return_value=ok([basket_order_json(names)]))
-    nue_mock.get(f"/orders/{BASKET_ORDER_ID}").mock(return_value=ok(basket_order_json(names)))
     items = [(n, [LONGER]) for n in names]
     with pytest.raises(nue.NueUnavailable):
         ledger_scope.change(items, actor=buyer)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from nue_emulator import faults
+from nue_emulator import faults, journal
 from tests.orders import figures
 from tests.orders.conftest import ORDER_ID, ok, order_json
 
@@ -23,6 +23,16 @@ def test_it_requires_login(client, acme_nue):
     response = client.get(f"/orders/{order.id}/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_reads_the_order_once_from_the_documented_list(ada_client, acme_nue):
+    draft = next(o for o in acme_nue.orders(status="draft") if o.order_type != "Change")
+    with journal.capture() as calls:
+        response = ada_client.get(f"/orders/{draft.id}/")
+    assert response.status_code == 200
+    # One read of the customer's orders with what the page shows; never GET /orders/{id}.
+    assert [(c.method, c.route) for c in calls] == [("GET", "orders")]
+    assert "includes=invoices%2CorderProducts" in calls[0].query
 
 
 def test_it_shows_a_bundle_as_a_tree_with_totals(ada_client, acme_nue):
@@ -126,7 +136,6 @@ def test_it_shows_nues_discount_once_with_the_price_tag_part_of_it(ada, ada_clie
     customer_id = ada.memberships.get().account.nue_customer_id
     order = order_json(customer_id=customer_id, status="Activated")
     nue_mock.get("/orders").mock(return_value=ok([order]))
-    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order))
     html = ada_client.get(f"/orders/{ORDER_ID}/").text
     assert figures.shown(html) == {
         "list": Decimal("1200.00"),

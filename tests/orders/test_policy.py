@@ -19,10 +19,19 @@ def member(role: Role, threshold: str | None = "1000.00") -> Membership:
 
 
 def line(n: int, change_type: str | None = None, sub: str | None = None) -> dict[str, Any]:
+    """An order line as Nue documents it: it does not name the subscription it changes."""
     found = {"id": f"line-{n}", "productName": "Pro", "quantity": 1, "totalPrice": "10.00"}
     if change_type:
-        found |= {"changeType": change_type, "assetNumber": sub}
+        found |= {"changeType": change_type}
     return found
+
+
+def summary(*changes: tuple[str, str]) -> list[dict[str, Any]]:
+    """Nue's asset-change summary on a change order: the subscriptions it changes, and how."""
+    return [
+        {"assetNumber": name, "changeTypes": [kind], "before": {"quantity": 5}}
+        for name, kind in changes
+    ]
 
 
 def order(
@@ -102,14 +111,22 @@ def test_it_lets_roles_prepare_and_cancel(role, prepare, cancel):
         ([line(1, "Renew", "SUB-1")], None, DraftKind.RENEWAL, AuditKind.CHANGE_ORDER),
         (
             [line(1, "UpdateQuantity", "SUB-1"), line(2, "Upgrade", "SUB-2")],
-            None,
+            summary(("SUB-1", "UpdateQuantity"), ("SUB-2", "Upgrade")),
             DraftKind.BASKET,
             AuditKind.CHANGE_ORDER,
         ),
         (
             [line(1, "UpdateQuantity", "SUB-1"), line(2, "Cancel", "SUB-2")],
-            None,
+            summary(("SUB-1", "UpdateQuantity"), ("SUB-2", "Cancel")),
             DraftKind.BASKET,
+            AuditKind.CANCELLATION,
+        ),
+        # Without a summary the lines do not say how many subscriptions change; a cancellation
+        # among them is still one.
+        (
+            [line(1, "UpdateQuantity", "SUB-1"), line(2, "Cancel", "SUB-2")],
+            None,
+            DraftKind.CANCELLATION,
             AuditKind.CANCELLATION,
         ),
         # Nue's asset-change summary alone says it, when the lines carry no change type.

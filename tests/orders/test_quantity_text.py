@@ -51,7 +51,6 @@ def test_a_prorated_line_is_explained_with_its_quantity_in_digits():
         end_date=date(2026, 12, 31),
         term=None,
         price_model=None,
-        subscription_name=None,
         change_type=None,
     )
     assert explain(line).startswith("Credit for 100 \N{MULTIPLICATION SIGN} Seats you no longer")
@@ -75,7 +74,6 @@ def test_a_one_day_line_says_one_day():
         end_date=date(2026, 12, 31),
         term=None,
         price_model=None,
-        subscription_name=None,
         change_type=None,
     )
     assert "(1 day)" in explain(line)

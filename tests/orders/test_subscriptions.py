@@ -135,3 +135,72 @@ def test_a_failing_order_history_costs_the_history_panel_not_the_page(ada_client
     assert "Current terms" in page
     assert "could not be read" in page
     assert "Reference:" in page
+
+
+def test_it_finds_the_change_orders_awaiting_a_subscription_without_line_names(
+    ada, ada_client, nue_mock
+):
+    """Nue's lines do not name the subscription they change (nue-api.md §3.2): a change order
+    the portal made (and kept) is found by the request the ledger stored, one Nue summarises by
+    its summary, and of one nothing says anything about, the page says it may change this one."""
+    from django.utils import timezone
+
+    from orders.models import Operation, QuoteLink
+    from tests import demo
+
+    from .conftest import PRO_ENTRY, order_json, subscription_json
+
+    def draft(order_id: str, number: int, **extra: object) -> dict[str, object]:
+        line = {
+            "id": f"{order_id}-1",
+            "productName": "Pro Plan (US)",
+            "priceBookEntryId": PRO_ENTRY,
+            "quantity": 3,
+            "totalPrice": 75.0,
+            "changeType": "UpdateQuantity",
+        }
+        raw = order_json(order_id, demo.ACME_ID, number, orderType="Change", **extra)
+        return {**raw, "orderProducts": [line]}
+
+    made = draft("11111111-1111-4111-8111-111111111111", 81)
+    summarised = draft(
+        "22222222-2222-4222-8222-222222222222",
+        82,
+        assetChanges=[{"assetNumber": "SUB-00000001", "before": {"quantity": 5}}],
+    )
+    silent = draft("33333333-3333-4333-8333-333333333333", 83)
+    other = draft(
+        "44444444-4444-4444-8444-444444444444",
+        84,
+        assetChanges=[{"assetNumber": "SUB-00000002", "before": {"quantity": 1}}],
+    )
+    nue_mock.get("/subscriptions").mock(
+        return_value=ok([subscription_json(customer_id=demo.ACME_ID)])
+    )
+    nue_mock.get("/orders").mock(return_value=ok([made, summarised, silent, other]))
+    account = ada.memberships.get().account
+    asked = {"changeType": "UpdateQuantity", "assetNumber": "SUB-00000001", "quantity": 3}
+    Operation.objects.create(
+        kind=Operation.Kind.CHANGE,
+        target="SUB-00000001",
+        customer=account,
+        actor=ada,
+        payload_hash="made",
+        state=Operation.State.SUCCEEDED,
+        request={"assetChanges": [asked]},
+        result={"order": {"id": made["id"]}},
+    )
+    QuoteLink.objects.create(
+        customer=account,
+        order_id=made["id"],
+        url="https://nue.example/view-order/t",
+        generated_by=ada,
+        generated_at=timezone.now(),
+    )
+    html = ada_client.get("/subscriptions/SUB-00000001/").text
+    waiting = html[html.index('id="pending-heading"') : html.index('id="history-heading"')]
+    listed, _, unnamed = waiting.partition("Nue does not say which subscriptions")
+    assert f'href="/orders/{made["id"]}/"' in listed
+    assert f'href="/orders/{summarised["id"]}/"' in listed
+    assert f'href="/orders/{silent["id"]}/"' in unnamed
+    assert other["id"] not in waiting

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from nue_emulator import journal
-from orders.models import ApprovalRequest, QuoteLink
+from orders.models import ApprovalRequest, DiscardedDraft, QuoteLink
 from portal.models import AuditEvent, AuditKind, User
 from tests.orders.approval_helpers import big_draft, lower_limit, pending_request
 
@@ -81,6 +81,7 @@ def test_it_refuses_to_create_or_discard_a_draft_while_read_only(as_bob):
         create = as_bob.post(reverse("orders:new_order"), {"action": "draft"})
     assert (discard.status_code, create.status_code) == (403, 403)
     assert not nue_writes(calls)
+    assert not DiscardedDraft.objects.exists()
 
 
 def test_it_audits_a_refusal_with_both_identities_and_the_route(as_bob, sam, bob):
@@ -139,6 +140,15 @@ def test_it_names_the_agent_on_a_quote_link(as_bob, sam, bob):
     assert response.status_code == 302
     link = QuoteLink.objects.get()
     assert (link.generated_by, link.generated_via) == (bob, sam)
+
+
+def test_it_names_the_agent_on_a_discarded_draft(as_bob, sam, bob):
+    elevate(as_bob)
+    draft = big_draft()
+    response = as_bob.post(reverse("orders:draft_discard", args=[draft.id]))
+    assert response.status_code == 302
+    discarded = DiscardedDraft.objects.get()
+    assert (discarded.discarded_by, discarded.discarded_via) == (bob, sam)
 
 
 def test_it_names_no_agent_when_the_customer_asks(

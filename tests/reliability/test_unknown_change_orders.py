@@ -20,7 +20,7 @@ from orders import nue
 from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
 from orders.scope import CustomerNue
-from tests.orders.conftest import change_order_json, ok
+from tests.orders.conftest import change_order_json, ok, subscription_json
 
 pytestmark = pytest.mark.django_db
 State = Operation.State
@@ -102,7 +102,7 @@ def test_lines_that_do_not_say_what_they_change_prove_nothing(
     ledger_scope, nue_mock, subscriptions, buyer
 ):
     three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
-    silent = change_order_json("silent", change_type="", subscription=None)
+    silent = change_order_json("silent", change_type="")
     op = _lost_change(ledger_scope, nue_mock, buyer, three, [silent])
     assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
 
@@ -142,3 +142,71 @@ def test_a_finished_different_change_is_not_replayed_for_this_one(
     assert not result.replayed
     assert result.order.id == "mine"
     assert route.call_count == 1
+
+
+def test_a_lost_change_settles_on_its_draft_from_documented_fields_alone(
+    ledger_scope, nue_mock, subscriptions, buyer
+):
+    """Nue's lines name no subscription (nue-api.md §3.2): the draft is found by the change
+    type, the price book entry the subscription is priced on (§3.3), the quantity and the day,
+    and found however late the check comes, never settled as "not sent" inviting a duplicate."""
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
+    draft = change_order_json("exact")
+    assert {"subscriptionName", "assetNumber"}.isdisjoint(draft["orderProducts"][0])
+    op = _lost_change(ledger_scope, nue_mock, buyer, three, [draft])
+    Operation.objects.filter(pk=op.pk).update(
+        sent_at=timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
+    )
+    op.refresh_from_db()
+    resolved = ledger_scope.ledger.resolve(op)
+    assert resolved.state == State.SUCCEEDED
+    assert resolved.result == {"resolvedOrderId": "exact"}
+
+
+def test_a_line_another_subscription_could_own_proves_nothing(ledger_scope, nue_mock, buyer):
+    """Two subscriptions on the same price book entry: a line on it could be either's, so the
+    draft is not proven this request's; it stays open, then settles as not sent."""
+    nue_mock.get("/subscriptions").mock(
+        return_value=ok([subscription_json(), subscription_json("SUB-00000002")])
+    )
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
+    op = _lost_change(ledger_scope, nue_mock, buyer, three, [change_order_json("either")])
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
+    Operation.objects.filter(pk=op.pk).update(
+        sent_at=timezone.now() - NUE_SETTLES_WITHIN - timedelta(seconds=1)
+    )
+    op.refresh_from_db()
+    assert ledger_scope.ledger.resolve(op).state == State.FAILED
+
+
+def test_a_change_on_another_subscription_is_not_this_one(ledger_scope, nue_mock, buyer):
+    """A draft holding the requested change and the same kind of change to another subscription
+    (not an add-on of this one) holds more than was asked."""
+    other = subscription_json("SUB-00000003", price_book_entry_id="01uOTHER0000000AAA")
+    nue_mock.get("/subscriptions").mock(return_value=ok([subscription_json(), other]))
+    three = nue.AssetChange("UpdateQuantity", quantity=Decimal(3), start_date=date(2026, 3, 1))
+    more = change_order_json("more")
+    second = {**more["orderProducts"][0], "id": "more-col-2"}
+    more["orderProducts"].append({**second, "priceBookEntryId": "01uOTHER0000000AAA"})
+    op = _lost_change(ledger_scope, nue_mock, buyer, three, [more])
+    assert ledger_scope.ledger.resolve(op).state == State.UNKNOWN
+
+
+def test_an_upgrade_is_proven_by_the_credit_on_the_subscriptions_own_entry(
+    ledger_scope, nue_mock, subscriptions, buyer
+):
+    """A charge on the target entry alone could be any subscription's upgrade to it."""
+    upgrade = nue.AssetChange(
+        "Upgrade", target_price_book_entry_id="01uENT0000000000AA", start_date=date(2026, 3, 1)
+    )
+    charge_only = change_order_json(
+        "charge-only", change_type="Upgrade", price_book_entry_id="01uENT0000000000AA"
+    )
+    both = change_order_json("both", change_type="Upgrade", quantity=-5)
+    both["orderProducts"].append(
+        {**charge_only["orderProducts"][0], "id": "both-col-2", "quantity": 5}
+    )
+    op = _lost_change(ledger_scope, nue_mock, buyer, upgrade, [charge_only, both])
+    resolved = ledger_scope.ledger.resolve(op)
+    assert resolved.state == State.SUCCEEDED
+    assert resolved.result == {"resolvedOrderId": "both"}

@@ -106,7 +106,7 @@ class Ids:
     @cached_property
     def subscription(self) -> str:
         subs = self.nue.subscriptions()
-        return next(s.name for s in subs if s.parent_id is None and s.status == "Active")
+        return next(s.name for s in subs if not s.is_add_on and s.status == "Active")
 
     @cached_property
     def invoice(self) -> str:
