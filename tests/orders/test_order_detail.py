@@ -32,7 +32,7 @@ def test_it_reads_the_order_once_from_the_documented_list(ada_client, acme_nue):
     assert response.status_code == 200
     # One read of the customer's orders with what the page shows; never GET /orders/{id}.
     assert [(c.method, c.route) for c in calls] == [("GET", "orders")]
-    assert "includes=invoices%2CorderProducts" in calls[0].query
+    assert "includes=assets%2Cinvoices%2CorderProducts" in calls[0].query
 
 
 def test_it_shows_a_bundle_as_a_tree_with_totals(ada_client, acme_nue):
