@@ -11,17 +11,20 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from nue_emulator import actions, faults, inputs, journal
 from nue_emulator.api import (
     ApiError,
     encode,
     endpoint,
+    failure,
     includes_param,
     int_param,
     invalid,
@@ -460,6 +463,13 @@ def customer_invoice(request: HttpRequest, body: Any, customer_id: str, invoice_
     if invoice is None:
         raise not_found("Invoice", invoice_id)
     return success(_invoice_json(invoice.doc, public_base(request)))
+
+
+@login_not_required
+@csrf_exempt
+def unknown_route(request: HttpRequest) -> HttpResponse:
+    """No such endpoint: Nue's JSON error envelope, whatever the method (nue-api.md §1.5)."""
+    return failure(ApiError(404, "NOT_FOUND", f"No route for {request.method} {request.path}."))
 
 
 # Emulator control (not part of Nue) -----------------------------------------------------------
