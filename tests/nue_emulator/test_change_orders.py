@@ -667,3 +667,15 @@ def test_it_gives_back_the_tax_of_a_credit(api, buy):
     assert line["totalPrice"] == -375
     assert line["tax"] == -27.19  # 375.00 at 7.25 %, half-up, given back
     assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (-375, -27.19, -402.19)
+
+
+def test_it_requires_a_renewals_start_date(api, buy):
+    # Renew: renewalTerm and startDate are both required (nue-api.md §2.2).
+    sub = buy(start=date(2026, 1, 1))[0]
+    before = Order.objects.count()
+    body = {
+        "assetChanges": [{"changeType": "Renew", "assetNumber": sub["name"], "renewalTerm": 12}]
+    }
+    failure = error(api.post("/change-orders", body), 400, "VALIDATION_ERROR")
+    assert failure["errors"][0]["field"] == "assetChanges[0].startDate"
+    assert Order.objects.count() == before
