@@ -24,11 +24,13 @@ from nue_emulator.api import invalid, not_found
 
 
 def subscription_status(doc: dict[str, Any], today: date) -> str:
-    # A cancellation takes effect on its date (nue-api.md §2.2): until then the subscription is
-    # still in service and reads as it would otherwise, ending on that date with autoRenew off.
+    # `cancellationDate` is the last day of service: Cancel "ends the subscription on that date"
+    # (nue-api.md §2.2) and end dates are inclusive (§3.3, §5.7), so the subscription is in
+    # service through that day (its subscriptionEndDate) and reads Canceled from the day after.
+    # Until then it reads as it would otherwise, ending on that date with autoRenew off.
     if doc.get("status") == "Canceled":
         cancels = opt_date(doc.get("cancellationDate"))
-        if cancels is None or cancels <= today:
+        if cancels is None or cancels < today:
             return "Canceled"
     if as_date(doc["subscriptionStartDate"]) > today:
         return "Pending"

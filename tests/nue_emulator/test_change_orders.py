@@ -238,8 +238,10 @@ def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy):
     assert activated["autoRenew"] is False
     assert activated["subscriptionEndDate"] == iso(last_day)
     assert activated["cancellationDate"] == iso(last_day)
-    listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=iso(last_day)))
-    assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"
+    # cancellationDate is the last day of service (nue-api.md §2.2): Canceled the day after.
+    for day, status in ((last_day, "Active"), (last_day + timedelta(days=1), "Canceled")):
+        listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=iso(day)))
+        assert next(s for s in listed if s["name"] == sub["name"])["status"] == status
 
 
 def test_it_cancels_a_bundle_with_its_add_ons(api, buy):
@@ -679,3 +681,19 @@ def test_it_requires_a_renewals_start_date(api, buy):
     failure = error(api.post("/change-orders", body), 400, "VALIDATION_ERROR")
     assert failure["errors"][0]["field"] == "assetChanges[0].startDate"
     assert Order.objects.count() == before
+
+
+def test_it_keeps_a_subscription_canceled_today_in_service_until_the_day_ends(api, buy):
+    sub = buy(start=TODAY - timedelta(days=30))[0]
+    data = change(
+        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": iso(TODAY)}
+    )
+    # Only the days after the last day of service are credited.
+    assert data["order"]["orderProducts"][0]["subscriptionStartDate"] == iso(
+        TODAY + timedelta(days=1)
+    )
+    activated = activate(api, data)["subscriptions"][0]
+    assert (activated["status"], activated["subscriptionEndDate"]) == ("Active", iso(TODAY))
+    tomorrow = iso(TODAY + timedelta(days=1))
+    listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=tomorrow))
+    assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"

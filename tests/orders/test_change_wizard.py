@@ -304,7 +304,9 @@ def test_it_cancels_with_a_reason_and_credits_unused_time(ada_client, ada):
     order = acme(ada).order(order_id)
     assert order.total < 0  # a credit
     assert confirm(ada_client, PRO, order_id).status_code == 302
-    assert acme(ada).subscription(PRO).status == "Canceled"
+    # Canceled today: today is the last day of service (cancellationDate, nue-api.md §2.2).
+    canceled = acme(ada).subscription(PRO)
+    assert (canceled.status, canceled.cancels_on) == ("Active", timezone.localdate())
     event = AuditEvent.objects.get(kind=AuditKind.CANCELLATION)
     assert event.reason == "We are switching to another product"
     assert event.details["asked"]["details"] == "Moving to a bigger plan"
