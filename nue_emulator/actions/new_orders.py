@@ -22,7 +22,7 @@ from nue_emulator.actions.drafts import (
     store_draft,
 )
 from nue_emulator.actions.invoicing import preview_invoices
-from nue_emulator.actions.lines import build_product_lines
+from nue_emulator.actions.lines import Line, build_product_lines
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Catalog
 from nue_emulator.models import Contact, Customer
@@ -70,9 +70,43 @@ def validate_header(body: dict[str, Any]) -> None:
     inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
 
 
+def subscriptions_only(lines: list[Line], path: str) -> None:
+    """new-orders.txt, Current Limitations: "Only Subscriptions are currently supported in new
+    order creation. Entitlements and asset support will be available in a future release." A
+    line that would become an asset or an entitlement (a one-time product) is refused, an add-on
+    on its bundle's line."""
+    index = -1
+    for line in lines:
+        if line.parent is None:
+            index += 1
+        if line.entry.subscription:
+            continue
+        field = (
+            f"{path}[{index}].priceBookEntryId"
+            if line.parent is None
+            else f"{path}[{index}].addOns"
+        )
+        name = line.entry.product["name"]
+        raise ApiError(
+            400,
+            "UNSUPPORTED_PRODUCT",
+            f"{name} is not a subscription product: new orders support subscriptions only; "
+            "entitlements and assets are not supported in new orders yet.",
+            [{"field": field, "message": "not a subscription product"}],
+        )
+
+
 def price_new_order(
-    body: dict[str, Any], *, persist: bool, today: date | None = None, preview_only: bool = False
+    body: dict[str, Any],
+    *,
+    persist: bool,
+    today: date | None = None,
+    preview_only: bool = False,
+    by_account_manager: bool = False,
 ) -> Priced:
+    """A self-service new order, or (`by_account_manager`, the demo history only) one the
+    account manager entered in Nue itself, where assets and entitlements are provisioned
+    (POST /cpq/create-order, create-order-overview.txt) and the self-service limit is not."""
     customer = customer_from_body(body)
     ctx = Context(Catalog.load(), customer, today or timezone.localdate())
     effective = (
@@ -86,6 +120,8 @@ def price_new_order(
     bill_to = bill_to_contact(customer, body)
     raw_products = inputs.items(body.get("orderProducts"), "orderProducts")
     lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
+    if not by_account_manager:
+        subscriptions_only(lines, "orderProducts")
     for line in lines:
         line.price()
     doc = order_doc(
@@ -104,5 +140,9 @@ def price_new_order(
     return Priced(ctx, lines, doc, invoices, preview, plan)
 
 
-def create_draft(body: dict[str, Any], today: date | None = None) -> Priced:
-    return store_draft(price_new_order(body, persist=True, today=today))
+def create_draft(
+    body: dict[str, Any], today: date | None = None, *, by_account_manager: bool = False
+) -> Priced:
+    return store_draft(
+        price_new_order(body, persist=True, today=today, by_account_manager=by_account_manager)
+    )

@@ -352,15 +352,23 @@ def test_it_warns_when_tax_has_no_shipping_address(api, pbe):
     assert body["warnings"][0]["code"] == "TAX_ADDRESS_MISSING"
 
 
-def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
+@pytest.mark.parametrize("sku", ["ONBOARDING-FEE", "SECURITY-KEY"])
+@pytest.mark.parametrize("path", ["/orders", "/orders/invoice-preview"])
+def test_it_takes_only_subscription_products_in_a_new_order(api, pbe, sku, path):
+    # new-orders.txt, Current Limitations: only subscriptions in new orders; no entitlements
+    # (Onboarding, a professional service) or assets (the hardware key) yet.
     body = simple_order(pbe)
     body["orderProducts"].append(
-        {"priceBookEntryId": pbe("ONBOARDING-FEE"), "quantity": 1, "subscriptionStartDate": START}
+        {"priceBookEntryId": pbe(sku), "quantity": 1, "subscriptionStartDate": START}
     )
-    body["orderProducts"].append(
-        {"priceBookEntryId": pbe("SECURITY-KEY"), "quantity": 3, "subscriptionStartDate": START}
-    )
-    order = ok(api.post("/orders", body), 201)["order"]
+    before = Order.objects.count()
+    failure = error(api.post(path, body), 400, "UNSUPPORTED_PRODUCT")
+    assert failure["errors"][0]["field"] == "orderProducts[1].priceBookEntryId"
+    assert Order.objects.count() == before
+
+
+def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
     activation = {
         "options": {"generateInvoice": True, "activateInvoice": False},
         "poNumber": "PO-2025-001",
@@ -380,11 +388,10 @@ def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
     assert sub["subscriptionVersion"] == 1
     assert sub["quantity"] == 5
     assert sub["status"] == "Pending"
-    assert data["entitlements"][0]["productName"] == "Onboarding Package"
-    assert data["assets"][0]["productName"] == "Hardware Security Key"
+    assert (data["entitlements"], data["assets"]) == ([], [])
     assert len(data["invoices"]) == 1  # the first billing period, starting 2027-01-01
     assert data["invoices"][0]["status"] == "Draft"
-    assert data["invoices"][0]["amount"] == 125.0 + 1500.0 + 135.0
+    assert data["invoices"][0]["amount"] == 125.0
     # A second activation is a conflict, and changes nothing.
     error(api.post(f"/orders/{order['id']}", {}), 409, "ORDER_NOT_DRAFT")
     assert Subscription.objects.filter(order_id=order["id"]).count() == 1
