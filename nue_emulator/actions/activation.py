@@ -21,7 +21,7 @@ from nue_emulator.actions.subscriptions import present_subscription
 from nue_emulator.api import ApiError, not_found
 from nue_emulator.models import Asset, Order, Sequence, Subscription
 from nue_emulator.pricing import money
-from nue_emulator.seed import salesforce_id
+from nue_emulator.seed import CUSTOM_FIELDS, salesforce_id
 
 
 def order_or_404(order_id: str) -> Order:
@@ -248,7 +248,7 @@ def provision(
             "externalId": None,
             "createdDate": now_iso(),
             "lastModifiedDate": now_iso(),
-            **{k: v for k, v in line.items() if k.endswith("__c")},
+            **inherited_custom_fields(line),
         }
         finish_subscription(sub)
         Subscription.objects.create(
@@ -266,6 +266,18 @@ def provision(
             line_docs[line["id"]]["subscriptionId"] = sub["id"]
         subscriptions.append(sub)
     return subscriptions, assets, entitlements
+
+
+def inherited_custom_fields(line: dict[str, Any]) -> dict[str, Any]:
+    """An order product's custom fields that its subscription inherits: those "provided that the
+    same custom field (with matching API name and compatible data type) exists on the
+    Subscription object" (new-orders.txt)."""
+    ours, theirs = CUSTOM_FIELDS["OrderProduct"], CUSTOM_FIELDS["Subscription"]
+    return {
+        k: v
+        for k, v in line.items()
+        if k.endswith("__c") and k in theirs and theirs[k] == ours.get(k)
+    }
 
 
 def asset_doc(order: Order, line: dict[str, Any], today: date) -> dict[str, Any]:

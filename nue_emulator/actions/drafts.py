@@ -17,6 +17,7 @@ from nue_emulator.actions.common import Context, new_id, now_iso
 from nue_emulator.actions.lines import Line
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.models import Contact, Customer, Order, Sequence
+from nue_emulator.seed import CUSTOM_FIELDS
 
 
 def customer_from_body(body: dict[str, Any]) -> Customer:
@@ -94,6 +95,7 @@ def order_doc(
     bill_to: Contact | None,
 ) -> dict[str, Any]:
     """The draft's order document: its lines taxed when asked, an id and number when stored."""
+    custom = inputs.custom_fields(body, CUSTOM_FIELDS["Order"])
     if calculate_tax:
         apply_tax(ctx, lines, bill_to)
     order_id = number = None
@@ -147,7 +149,7 @@ def order_doc(
         "externalId": None,
         "orderPdf": None,
         "orderProducts": [line.as_api() for line in lines],
-        **inputs.custom_fields(body),
+        **custom,
     }
 
 

@@ -26,6 +26,7 @@ from nue_emulator.actions.common import (
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Entry, eligible
 from nue_emulator.pricing import ZERO, money
+from nue_emulator.seed import CUSTOM_FIELDS
 
 MAX_ADDON_DEPTH = 3
 
@@ -294,7 +295,7 @@ def build_product_lines(
             unit_price=dec(entry.pbe["listPrice"]),
             tags=resolve_tags(ctx, raw, line_path),
             coterm_asset=asset,
-            custom=inputs.custom_fields(raw),
+            custom=inputs.custom_fields(raw, CUSTOM_FIELDS["OrderProduct"], line_path),
             free_trial=free_trial,
         )
         lines.append(line)
@@ -414,7 +415,7 @@ def expand_addons(
             option=option,
             tags=resolve_tags(ctx, raw, addon_path),
             coterm_asset=asset,
-            custom=inputs.custom_fields(raw),
+            custom=inputs.custom_fields(raw, CUSTOM_FIELDS["OrderProduct"], addon_path),
         )
         lines.append(line)
         nested = inputs.items(raw.get("addOns"), f"{addon_path}.addOns", required=False)

@@ -21,6 +21,7 @@ from nue_emulator.actions.common import (
     opt_date,
 )
 from nue_emulator.api import invalid, not_found
+from nue_emulator.seed import CUSTOM_FIELDS
 
 
 def subscription_status(doc: dict[str, Any], today: date) -> str:
@@ -68,7 +69,7 @@ def update_subscription(ref: str, body: dict[str, Any]) -> dict[str, Any]:
         raise invalid(
             unknown[0], "cannot be updated here; only autoRenew and custom fields (__c) can."
         )
-    changes = inputs.custom_fields(body)
+    changes = inputs.custom_fields(body, CUSTOM_FIELDS["Subscription"])
     if "autoRenew" in body:
         changes["autoRenew"] = inputs.flag(body["autoRenew"], "autoRenew")
     if not changes:

@@ -151,6 +151,48 @@ def test_it_carries_custom_fields_to_the_subscription(api, pbe):
     assert data["subscriptions"][0]["Region__c"] == "US West"
 
 
+def test_it_gives_a_subscription_only_the_custom_fields_it_has(api, pbe):
+    # LineNote__c is configured on order products only, so it stays there (new-orders.txt).
+    body = simple_order(pbe)
+    body["orderProducts"][0].update({"LineNote__c": "Rush", "Region__c": "EU"})
+    order = ok(api.post("/orders", body), 201)["order"]
+    assert order["orderProducts"][0]["LineNote__c"] == "Rush"
+    sub = ok(api.post(f"/orders/{order['id']}", {}))["subscriptions"][0]
+    assert sub["Region__c"] == "EU"
+    assert "LineNote__c" not in sub
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "value", "field"),
+    [
+        ("order", "Departmnet__c", "Engineering", "Departmnet__c"),
+        ("order", "department__c", "Engineering", "department__c"),
+        ("order", "ServiceTier__c", "Premium", "ServiceTier__c"),
+        ("line", "Department__c", "Engineering", "orderProducts[0].Department__c"),
+        ("line", "Region__c", 7, "orderProducts[0].Region__c"),
+        ("addon", "Tier__c", "Gold", "orderProducts[0].addOns[0].Tier__c"),
+    ],
+)
+def test_it_rejects_custom_fields_not_configured_so(api, pbe, where, name, value, field):
+    # "Field names must match exactly as configured in Nue settings"; "invalid custom field
+    # names will result in API validation errors" (create-draft-orders.txt).
+    body = simple_order(pbe)
+    if where == "order":
+        body[name] = value
+    elif where == "line":
+        body["orderProducts"][0][name] = value
+    else:
+        body["orderProducts"][0].update(
+            priceBookEntryId=pbe("PLATFORM-SUITE"),
+            quantity=1,
+            addOns=[{"productOptionId": "opt-premium-support", name: value}],
+        )
+    before = Order.objects.count()
+    failure = error(api.post("/orders", body), 400, "INVALID_CUSTOM_FIELD")
+    assert failure["errors"][0]["field"] == field
+    assert Order.objects.count() == before
+
+
 def test_it_expands_a_bundle_with_nested_add_ons(api, pbe, catalog):
     tag_id = next(
         t["id"] for t in api.get("/catalog/price-tags").json() if t["code"] == "SEATS-VOLUME"
