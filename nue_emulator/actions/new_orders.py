@@ -54,6 +54,29 @@ def bill_to_contact(customer: Customer, body: dict[str, Any]) -> Contact | None:
     return contact
 
 
+SHIPPING_FIELDS = (
+    "shippingStreet",
+    "shippingCity",
+    "shippingState",
+    "shippingPostalCode",
+    "shippingCountry",
+)
+
+
+def shipping_address(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The shipping address the order body gives for tax, if any: "either by explicitly including
+    the shipping address in the order request body, or by omitting it and allowing the system to
+    automatically fall back to using the shipping address already associated with the customer
+    record" (new-orders.txt, Calculating Tax). Its fields are named as on customers and contacts
+    (nue-api.md §3.7); the country is what a tax rate needs."""
+    given = {name: inputs.text(body.get(name), name, required=False) for name in SHIPPING_FIELDS}
+    if not any(given.values()):
+        return None
+    if given["shippingCountry"] is None:
+        raise invalid("shippingCountry", "is required with a shipping address.")
+    return given
+
+
 def validate_header(body: dict[str, Any]) -> None:
     for name in (
         "name",
@@ -118,6 +141,7 @@ def price_new_order(
     preview, calculate_tax = options_of(body, preview=preview_only)
     order_period = billing_period_of(body.get("billingPeriod"), "billingPeriod")
     bill_to = bill_to_contact(customer, body)
+    ship_to = shipping_address(body)
     raw_products = inputs.items(body.get("orderProducts"), "orderProducts")
     lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
     if not by_account_manager:
@@ -134,6 +158,7 @@ def price_new_order(
         billing_period=order_period,
         calculate_tax=calculate_tax and not preview_only,
         bill_to=bill_to,
+        ship_to=ship_to,
     )
     invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
     plan = {"kind": "new", "newLines": [line.as_api() for line in lines]}

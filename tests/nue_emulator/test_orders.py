@@ -409,6 +409,30 @@ def test_it_takes_only_subscription_products_in_a_new_order(api, pbe, sku, path)
     assert Order.objects.count() == before
 
 
+@pytest.mark.parametrize(
+    ("customer", "address", "rate"),
+    [
+        # Initech has no address of its own: the order's is used, and nothing is missing.
+        (INITECH, {"shippingState": "TX", "shippingCountry": "US"}, 0.0625),
+        # Acme ships to California (7.25 %); this order ships to Berlin.
+        (ACME, {"shippingCity": "Berlin", "shippingCountry": "DE"}, 0.19),
+    ],
+)
+def test_it_taxes_by_the_shipping_address_in_the_order(api, pbe, customer, address, rate):
+    # new-orders.txt, Calculating Tax: the address in the order body, else the customer's.
+    body = simple_order(pbe, customer, options={"calculateTax": True}, **address)
+    response = api.post("/orders", body)
+    order = ok(response, 201)["order"]
+    assert order["taxAmount"] == round(1500 * rate, 2)
+    assert response.json()["warnings"] == []
+    assert order["shippingCountry"] == address["shippingCountry"]
+
+
+def test_it_wants_a_country_in_the_orders_shipping_address(api, pbe):
+    body = simple_order(pbe, options={"calculateTax": True}, shippingCity="Berlin")
+    assert error(api.post("/orders", body), 400)["errors"][0]["field"] == "shippingCountry"
+
+
 def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
     order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
     activation = {
