@@ -17,9 +17,10 @@ from django.utils import timezone
 from nue_emulator import inputs
 from nue_emulator.actions.common import dec, new_id, now_iso
 from nue_emulator.actions.invoicing import generate_invoices
+from nue_emulator.actions.payment_methods import default_payment_methods, payment_method_object
 from nue_emulator.actions.subscriptions import present_subscription
 from nue_emulator.api import ApiError, not_found
-from nue_emulator.models import Asset, Order, Sequence, Subscription
+from nue_emulator.models import Asset, Customer, Order, Sequence, Subscription
 from nue_emulator.pricing import money
 from nue_emulator.seed import CUSTOM_FIELDS, salesforce_id
 
@@ -39,26 +40,32 @@ def not_a_draft(order: Order, verb: str) -> ApiError:
     )
 
 
-def activation_options(body: dict[str, Any]) -> dict[str, Any]:
+def activation_options(body: dict[str, Any], customer: Customer) -> dict[str, Any]:
     options = inputs.obj(body.get("options"), "options", required=False) or {}
     hub = inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
     if hub is not None:
         for name in ("externalSystem", "externalId", "transactionType"):
             inputs.text(hub.get(name), f"transactionHub.{name}")
-    inputs.obj(body.get("paymentMethodObject"), "paymentMethodObject", required=False)
     return {
         "generate": inputs.flag(options.get("generateInvoice"), "options.generateInvoice"),
         "activate": inputs.flag(options.get("activateInvoice"), "options.activateInvoice"),
         "poNumber": inputs.text(body.get("poNumber"), "poNumber", required=False),
         "poDate": inputs.day(body.get("poDate"), "poDate", required=False),
         "transactionHub": hub,
+        # Sent here by client code against the real API (nue-api.md §2.1 [3P]); the guide puts it
+        # on the draft. Either way it is checked alike, and here it is the order's own.
+        "paymentMethodObject": payment_method_object(
+            body.get("paymentMethodObject"), "paymentMethodObject", customer
+        ),
     }
 
 
 def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> dict[str, Any]:
     """Activate a draft exactly once: a conditional UPDATE … WHERE status='Draft' is the first
-    statement, so of concurrent activations one wins and the others find no draft (409)."""
-    chosen = activation_options(body)
+    write, so of concurrent activations one wins and the others find no draft (409). Before it
+    the body is checked, a payment method in it against the order's customer."""
+    found = order_or_404(order_id)
+    chosen = activation_options(body, found.customer)
     if not Order.objects.filter(id=order_id, status="Draft").update(status="Activated"):
         raise not_a_draft(order_or_404(order_id), "activated")
     order = Order.objects.select_related("customer").get(id=order_id)
@@ -77,7 +84,7 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
         }
     )
     subscriptions = apply_changes(order, doc, today)
-    created, assets, entitlements = provision(order, doc, today)
+    created, assets, entitlements = provision(order, doc, today, chosen["paymentMethodObject"])
     subscriptions.extend(created)
     invoices = []
     if chosen["generate"]:
@@ -164,12 +171,14 @@ def finish_subscription(doc: dict[str, Any]) -> None:
 
 
 def provision(
-    order: Order, doc: dict[str, Any], today: date
+    order: Order, doc: dict[str, Any], today: date, payment_method: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Subscriptions for recurring lines, assets for physical goods, entitlements for services."""
+    """Subscriptions for recurring lines, assets for physical goods, entitlements for services;
+    each subscription takes its default payment method as the order's objects say."""
     new_lines = order.plan.get("newLines", [])
     if not new_lines:
         return [], [], []
+    methods = default_payment_methods(order.customer, order.plan, new_lines, payment_method)
     recurring = sum(1 for line in new_lines if line["subscriptionEndDate"] is not None)
     first = Sequence.take("subscription", recurring) if recurring else 0
     by_line: dict[str, dict[str, Any]] = {}
@@ -244,6 +253,7 @@ def provision(
             "isFreeTrial": line["isFreeTrial"],
             "freeTrialEndDate": line["subscriptionEndDate"] if line["isFreeTrial"] else None,
             "cancellationDate": None,
+            "defaultPaymentMethodId": methods[line["id"]],
             "priceTagCodes": line["priceTagCodes"],
             "externalId": None,
             "createdDate": now_iso(),

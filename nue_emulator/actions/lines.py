@@ -23,6 +23,7 @@ from nue_emulator.actions.common import (
     find_subscription,
     new_id,
 )
+from nue_emulator.actions.payment_methods import payment_method_object
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Entry, eligible
 from nue_emulator.pricing import ZERO, money
@@ -62,6 +63,8 @@ class Line:
     tax: Decimal = ZERO
     months: Decimal | None = None
     parent_subscription: str | None = None  # a new add-on under an existing subscription
+    # Its own paymentMethodObject, kept with the draft for activation (actions/payment_methods).
+    payment_method: dict[str, Any] | None = None
 
     def price(self) -> None:
         tags = [pricing.Tag.from_doc(t) for t in self.tags]
@@ -297,6 +300,9 @@ def build_product_lines(
             coterm_asset=asset,
             custom=inputs.custom_fields(raw, CUSTOM_FIELDS["OrderProduct"], line_path),
             free_trial=free_trial,
+            payment_method=payment_method_object(
+                raw.get("paymentMethodObject"), f"{line_path}.paymentMethodObject", ctx.customer
+            ),
         )
         lines.append(line)
         options = entry.product.get("productOptions") or []
@@ -416,6 +422,9 @@ def expand_addons(
             tags=resolve_tags(ctx, raw, addon_path),
             coterm_asset=asset,
             custom=inputs.custom_fields(raw, CUSTOM_FIELDS["OrderProduct"], addon_path),
+            payment_method=payment_method_object(
+                raw.get("paymentMethodObject"), f"{addon_path}.paymentMethodObject", ctx.customer
+            ),
         )
         lines.append(line)
         nested = inputs.items(raw.get("addOns"), f"{addon_path}.addOns", required=False)

@@ -23,6 +23,7 @@ from nue_emulator.actions.drafts import (
 )
 from nue_emulator.actions.invoicing import preview_invoices
 from nue_emulator.actions.lines import Line, build_product_lines
+from nue_emulator.actions.payment_methods import payment_method_object, payment_plan
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Catalog
 from nue_emulator.models import Contact, Customer
@@ -142,6 +143,9 @@ def price_new_order(
     order_period = billing_period_of(body.get("billingPeriod"), "billingPeriod")
     bill_to = bill_to_contact(customer, body)
     ship_to = shipping_address(body)
+    order_payment = payment_method_object(
+        body.get("paymentMethodObject"), "paymentMethodObject", customer
+    )
     raw_products = inputs.items(body.get("orderProducts"), "orderProducts")
     lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
     if not by_account_manager:
@@ -161,7 +165,14 @@ def price_new_order(
         ship_to=ship_to,
     )
     invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
-    plan = {"kind": "new", "newLines": [line.as_api() for line in lines]}
+    plan = {
+        "kind": "new",
+        "newLines": [line.as_api() for line in lines],
+        # Stored with the draft, saved and assigned on activation (create-draft-orders.txt).
+        "paymentMethods": payment_plan(
+            order_payment, {line.id: line.payment_method for line in lines}
+        ),
+    }
     return Priced(ctx, lines, doc, invoices, preview, plan)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from nue_emulator.models import Invoice, Order, Subscription
+from nue_emulator.models import Invoice, Order, PaymentMethod, Subscription
 from tests.nue_emulator.conftest import ACME, GLOBEX, INITECH, error, ok, subscription
 
 START = "2027-01-01"
@@ -102,42 +102,157 @@ def test_it_replays_the_comprehensive_order_from_the_guide(api, pbe):
     assert {"productName", "quantity", "amount", "details"} <= set(first["items"][0])
 
 
-def test_it_replays_the_payment_method_shapes(api, pbe):
-    body = simple_order(
-        pbe,
-        transactionHub={
-            "externalSystem": "Stripe",
-            "externalId": "cus_RSS1MzKcY2pmJ7",
-            "transactionType": "Customer",
-        },
-        paymentMethodObject={
-            "externalPaymentMethodId": "pm_1RcQthRqBuLxaKcMlnnv6B1r",
-            "name": "Primary credit card",
-            "paymentMethodType": "Credit Card",
-            "paymentSystem": "Stripe",
-            "autoChargeEnabled": True,
-        },
-        options={"previewInvoice": True, "calculateTax": False},
+HUB = {
+    "externalSystem": "Stripe",
+    "externalId": "cus_RSS1MzKcY2pmJ7",
+    "transactionType": "Customer",
+}
+
+
+def card(external_id, name="Primary credit card", **overrides):
+    return {
+        "externalPaymentMethodId": external_id,
+        "name": name,
+        "paymentMethodType": "Credit Card",
+        "paymentSystem": "Stripe",
+        "autoChargeEnabled": True,
+        **overrides,
+    }
+
+
+def activate_order(api, body):
+    order = ok(api.post("/orders", body), 201)["order"]
+    return ok(api.post(f"/orders/{order['id']}", {}))
+
+
+def test_it_saves_a_new_card_on_activation_as_the_subscriptions_default(api, pbe):
+    # create-draft-orders.txt: stored with the draft; on activation created (or, with the same
+    # external id, updated) and "assigned to the created subscriptions as defaultpaymentmethodid".
+    body = simple_order(pbe, transactionHub=HUB, paymentMethodObject=card("pm_1RcQthRqBuLxaKcM"))
+    draft = ok(api.post("/orders", body), 201)["order"]
+    assert not PaymentMethod.objects.filter(customer_id=ACME).exists()
+    sub = ok(api.post(f"/orders/{draft['id']}", {}))["subscriptions"][0]
+    method = PaymentMethod.objects.get(id=sub["defaultPaymentMethodId"])
+    assert (method.external_id, method.doc["name"]) == (
+        "pm_1RcQthRqBuLxaKcM",
+        "Primary credit card",
     )
+    body["paymentMethodObject"] = card("pm_1RcQthRqBuLxaKcM", name="Renamed card")
+    again = activate_order(api, body)["subscriptions"][0]
+    assert again["defaultPaymentMethodId"] == method.id
+    assert PaymentMethod.objects.filter(customer_id=ACME).count() == 1
+    assert PaymentMethod.objects.get(id=method.id).doc["name"] == "Renamed card"
+    # The guide's existing payment method, by its Nue id.
+    body["paymentMethodObject"] = {"id": method.id}
+    assert activate_order(api, body)["subscriptions"][0]["defaultPaymentMethodId"] == method.id
+
+
+def test_it_takes_the_add_on_then_the_product_then_the_order_payment_method(api, pbe):
+    existing = activate_order(api, simple_order(pbe, paymentMethodObject=card("pm_existing")))
+    existing_id = existing["subscriptions"][0]["defaultPaymentMethodId"]
+    body = simple_order(pbe, transactionHub=HUB, paymentMethodObject=card("pm_default_card"))
     body["orderProducts"].append(
         {
             "priceBookEntryId": pbe("PLATFORM-SUITE"),
             "quantity": 1,
             "subscriptionStartDate": START,
             "subscriptionTerm": 12,
-            "paymentMethodObject": {"id": "d540ce64-c096-4ac4-aed2-f050ba04ceea"},
+            "paymentMethodObject": card("pm_product_card", name="Product payment card"),
             "addOns": [
                 {
                     "productOptionId": "opt-premium-support",
                     "subscriptionStartDate": START,
                     "subscriptionTerm": 12,
-                    "paymentMethodObject": {"id": "existing-payment-method-id"},
+                    "paymentMethodObject": {"id": existing_id},
                 }
             ],
         }
     )
-    data = ok(api.post("/orders", body), 201)
-    assert data["order"]["transactionHub"]["externalSystem"] == "Stripe"
+    subs = {s["productSku"]: s for s in activate_order(api, body)["subscriptions"]}
+    method = {
+        sku: PaymentMethod.objects.get(id=sub["defaultPaymentMethodId"]).external_id
+        for sku, sub in subs.items()
+    }
+    assert method == {
+        "PLAN-PRO-US": "pm_default_card",  # no product-level one: the order's
+        "PLATFORM-SUITE": "pm_product_card",
+        "ANALYTICS-CORE": "pm_product_card",  # a bundled add-on falls back to its product
+        "ADMIN-SEATS": "pm_product_card",
+        "PREMIUM-SUPPORT": "pm_existing",
+    }
+
+
+def test_it_sets_no_default_payment_method_when_the_order_gives_none(api, pbe):
+    sub = activate_order(api, simple_order(pbe))["subscriptions"][0]
+    assert sub["defaultPaymentMethodId"] is None
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field"),
+    [
+        (
+            "order",
+            card("pm_x", paymentMethodType="Bitcoin"),
+            "paymentMethodObject.paymentMethodType",
+        ),
+        (
+            "order",
+            {k: v for k, v in card("pm_x").items() if k != "name"},
+            "paymentMethodObject.name",
+        ),
+        ("order", card("pm_x", autoChargeEnabled="yes"), "paymentMethodObject.autoChargeEnabled"),
+        ("order", {"id": "existing-payment-method-id"}, "paymentMethodObject.id"),
+        ("order", {"id": "d540ce64-c096-4ac4-aed2-f050ba04ceea"}, "paymentMethodObject.id"),
+        ("order", "pm_x", "paymentMethodObject"),
+        (
+            "line",
+            card("pm_x", paymentSystem=None),
+            "orderProducts[0].paymentMethodObject.paymentSystem",
+        ),
+        ("addon", {"id": "nope"}, "orderProducts[0].addOns[0].paymentMethodObject.id"),
+    ],
+)
+def test_it_checks_payment_method_objects_against_the_guides_schema(api, pbe, where, value, field):
+    body = simple_order(pbe)
+    if where == "order":
+        body["paymentMethodObject"] = value
+    elif where == "line":
+        body["orderProducts"][0]["paymentMethodObject"] = value
+    else:
+        body["orderProducts"][0].update(
+            priceBookEntryId=pbe("PLATFORM-SUITE"),
+            quantity=1,
+            addOns=[{"productOptionId": "opt-premium-support", "paymentMethodObject": value}],
+        )
+    before = Order.objects.count()
+    assert error(api.post("/orders", body), 400)["errors"][0]["field"] == field
+    assert Order.objects.count() == before
+
+
+def test_it_accepts_the_documented_payment_method_types_in_any_case(api, pbe):
+    for kind in ("credit card", "ACH", "Wire Transfer", "paypal", "Non-Electronic"):
+        body = simple_order(pbe, paymentMethodObject=card(f"pm_{kind}", paymentMethodType=kind))
+        ok(api.post("/orders", body), 201)
+
+
+def test_it_refuses_another_customers_payment_method(api, pbe):
+    globex = activate_order(
+        api,
+        {
+            **simple_order(pbe, GLOBEX, paymentMethodObject=card("pm_globex")),
+            "orderProducts": [
+                {
+                    "priceBookEntryId": pbe("PLAN-PRO-EU"),
+                    "quantity": 1,
+                    "subscriptionStartDate": START,
+                    "subscriptionTerm": 12,
+                }
+            ],
+        },
+    )
+    theirs = globex["subscriptions"][0]["defaultPaymentMethodId"]
+    body = simple_order(pbe, paymentMethodObject={"id": theirs})
+    error(api.post("/orders", body), 400, "PAYMENT_METHOD_NOT_FOUND")
 
 
 def test_it_carries_custom_fields_to_the_subscription(api, pbe):
