@@ -189,6 +189,7 @@ class ChangeBuilder:
             before=before,
             after=self.after_snapshot(state),
             level=int(state.doc.get("subscriptionLevel") or 1),
+            billing_anchor=state.start,
         )
         line.list_total = list_amount
         line.total = net_amount

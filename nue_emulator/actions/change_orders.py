@@ -24,7 +24,7 @@ from nue_emulator.actions.drafts import (
     order_doc,
     store_draft,
 )
-from nue_emulator.actions.invoicing import preview_invoices
+from nue_emulator.actions.invoicing import billing_anchors, preview_invoices
 from nue_emulator.actions.lines import build_product_lines
 from nue_emulator.actions.payment_methods import payment_plan
 from nue_emulator.api import invalid
@@ -82,6 +82,7 @@ def price_change_order(
         "paymentMethods": payment_plan(
             None, {line.id: line.payment_method for line in builder.new_lines + cross_sell}
         ),
+        "billingAnchors": billing_anchors(lines),
     }
     priced = Priced(ctx, lines, doc, invoices, preview, plan)
     priced.order["assetChanges"] = [

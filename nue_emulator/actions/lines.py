@@ -65,6 +65,9 @@ class Line:
     parent_subscription: str | None = None  # a new add-on under an existing subscription
     # Its own paymentMethodObject, kept with the draft for activation (actions/payment_methods).
     payment_method: dict[str, Any] | None = None
+    # A change line's: the start of the billing cycle of the subscription it changes, which its
+    # invoices join (actions/invoicing); None bills from the line's own start.
+    billing_anchor: date | None = None
 
     def price(self) -> None:
         tags = [pricing.Tag.from_doc(t) for t in self.tags]

@@ -697,3 +697,27 @@ def test_it_keeps_a_subscription_canceled_today_in_service_until_the_day_ends(ap
     tomorrow = iso(TODAY + timedelta(days=1))
     listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=tomorrow))
     assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"
+
+
+def test_it_bills_a_change_on_the_subscriptions_billing_cycle(api, buy):
+    # Billed monthly from 1 January: a change on 15 July bills the rest of July on its own (the
+    # first partial period, nue-api.md §4), then joins the subscription's dates, the 1st.
+    sub = buy(start=date(2026, 1, 1))[0]
+    quantity = {
+        "changeType": "UpdateQuantity",
+        "assetNumber": sub["name"],
+        "quantity": 3,
+        "startDate": "2026-07-15",
+    }
+    data = change(api, quantity, options={"previewInvoice": True})
+    periods = [(i["startDate"], i["endDate"]) for i in data["invoices"]]
+    assert periods[:3] == [
+        ("2026-07-15", "2026-07-31"),
+        ("2026-08-01", "2026-08-31"),
+        ("2026-09-01", "2026-09-30"),
+    ]
+    assert data["invoices"][0]["items"][0]["details"][0]["prorated"] is True
+    assert data["invoices"][1]["items"][0]["details"][0]["prorated"] is False
+    assert sum(i["amount"] for i in data["invoices"]) == pytest.approx(data["order"]["grandTotal"])
+    invoices = activate(api, data)["invoices"]
+    assert [i["invoiceDate"] for i in invoices][:3] == ["2026-07-15", "2026-08-01", "2026-09-01"]
