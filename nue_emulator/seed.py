@@ -393,6 +393,8 @@ def customer_doc(spec: dict[str, Any], number: int, created: str) -> dict[str, A
         "industry": spec["industry"],
         "region": spec["region"],
         "status": "Active",
+        # A prospect until its first order is activated (actions/activation.sync_customer).
+        "type": "Prospect",
         "currency": "USD",
         "billingPeriod": "Monthly",
         "paymentTerm": "Net 30",

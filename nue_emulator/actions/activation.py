@@ -20,9 +20,15 @@ from nue_emulator.actions.invoicing import generate_invoices
 from nue_emulator.actions.payment_methods import default_payment_methods, payment_method_object
 from nue_emulator.actions.subscriptions import present_subscription
 from nue_emulator.api import ApiError, not_found
-from nue_emulator.models import Asset, Customer, Order, Sequence, Subscription
+from nue_emulator.models import Asset, Contact, Customer, Order, Sequence, Subscription
 from nue_emulator.pricing import money
 from nue_emulator.seed import CUSTOM_FIELDS, salesforce_id
+
+# Salesforce key prefixes of what activation syncs: orders are `801…` (nue-api.md §4); the
+# subscription object is the Nue package's own (a custom object, `a…`).
+SALESFORCE_ORDER = "801"
+SALESFORCE_SUBSCRIPTION = "a0S"
+DIRECT_CUSTOMER = "Direct Customer"
 
 
 def order_or_404(order_id: str) -> Order:
@@ -81,6 +87,8 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
             "poNumber": chosen["poNumber"] or doc.get("poNumber"),
             "poDate": chosen["poDate"] or doc.get("poDate"),
             "transactionHub": chosen["transactionHub"] or doc.get("transactionHub"),
+            # Synced at once (Nue syncs on activation; the emulator has no delay to show).
+            "externalId": salesforce_id(SALESFORCE_ORDER, order.id),
         }
     )
     subscriptions = apply_changes(order, doc, today)
@@ -92,10 +100,7 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
     order.doc = doc
     order.status = "Activated"
     order.save(update_fields=["doc", "status"])
-    if customer.doc.get("externalId") is None:
-        # Nue syncs a self-service customer to Salesforce on its first activated order.
-        customer.doc = {**customer.doc, "externalId": salesforce_id("001", customer.id)}
-        customer.save(update_fields=["doc"])
+    sync_customer(customer)
     return {
         "order": doc,
         "subscriptions": [present_subscription(s, today) for s in subscriptions],
@@ -103,6 +108,35 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
         "entitlements": entitlements,
         "invoices": invoices,
     }
+
+
+def sync_customer(customer: Customer) -> None:
+    """What getting-started-with-order-management.txt says a customer can check once its first
+    order is activated: "the customer record automatically syncs to Salesforce, the externalId
+    field populates with the Salesforce account id, customer type typically upgrades from
+    'Prospect' to 'Direct Customer'"; its contacts sync with it (nue-api.md §4).
+
+    Nue documents no name for the customer's type: the emulator calls it `type`, as Salesforce
+    names the account field it syncs with."""
+    doc = customer.doc
+    synced = {
+        "externalId": doc.get("externalId") or salesforce_id("001", customer.id),
+        "type": DIRECT_CUSTOMER if doc.get("type") in (None, "Prospect") else doc["type"],
+    }
+    if any(doc.get(key) != value for key, value in synced.items()):
+        customer.doc = {**doc, **synced}
+        customer.save(update_fields=["doc"])
+    for contact in Contact.objects.filter(customer=customer):
+        if contact.doc.get("externalId") is None:
+            contact.doc = {**contact.doc, "externalId": salesforce_id("003", contact.id)}
+            contact.save(update_fields=["doc"])
+
+
+def subscription_external_id(name: str) -> str:
+    """The Salesforce record of a subscription, the same for all its versions: "activated orders
+    create corresponding records in Salesforce … change orders update existing subscription
+    records" (getting-started-with-order-management.txt)."""
+    return salesforce_id(SALESFORCE_SUBSCRIPTION, f"subscription:{name}")
 
 
 def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[str, Any]]:
@@ -133,6 +167,7 @@ def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[s
             "subscriptionCompositeId": f"{current.name}-{version}",
             "orderId": order.id,
             "orderNumber": order.number,
+            "externalId": subscription_external_id(current.name),
             "lastModifiedDate": now_iso(),
         }
         finish_subscription(new_doc)
@@ -255,7 +290,7 @@ def provision(
             "cancellationDate": None,
             "defaultPaymentMethodId": methods[line["id"]],
             "priceTagCodes": line["priceTagCodes"],
-            "externalId": None,
+            "externalId": subscription_external_id(name),
             "createdDate": now_iso(),
             "lastModifiedDate": now_iso(),
             **inherited_custom_fields(line),

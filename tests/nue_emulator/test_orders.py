@@ -689,3 +689,45 @@ def test_it_refuses_a_tampered_or_expired_quote_link(api, anonymous, pbe, time_m
     assert anonymous.client.get(path[:-3] + "abc").status_code == 404
     time_machine.move_to(date.today() + timedelta(days=8))
     assert anonymous.client.get(path).status_code == 410
+
+
+def test_it_syncs_what_getting_started_says_to_check_after_activation(api, pbe):
+    # getting-started-with-order-management.txt: once the first order is activated the customer
+    # syncs (externalId, type Prospect to Direct Customer), orders and subscriptions get their
+    # Salesforce records, and "you can check if orders have synced by looking for the externalId".
+    customer = ok(api.get(f"/customers/{INITECH}", includes="contacts"))
+    assert (customer["externalId"], customer["type"]) == (None, "Prospect")
+    assert customer["contacts"][0]["externalId"] is None
+    draft = ok(api.post("/orders", simple_order(pbe, INITECH)), 201)["order"]
+    assert draft["externalId"] is None
+    data = ok(api.post(f"/orders/{draft['id']}", {}))
+    assert data["order"]["externalId"].startswith("801")
+    assert len(data["order"]["externalId"]) == 18
+    sub = data["subscriptions"][0]
+    assert sub["externalId"]
+    customer = ok(api.get(f"/customers/{INITECH}", includes="contacts"))
+    assert customer["externalId"].startswith("001")
+    assert customer["type"] == "Direct Customer"
+    assert customer["contacts"][0]["externalId"].startswith("003")
+    listed = ok(api.get("/orders", customerIds=[INITECH], status="activated"))
+    assert [o["externalId"] for o in listed] == [data["order"]["externalId"]]
+    # A change order updates the same Salesforce subscription record.
+    change = ok(
+        api.post(
+            "/change-orders",
+            {
+                "assetChanges": [
+                    {
+                        "changeType": "UpdateQuantity",
+                        "assetNumber": sub["name"],
+                        "quantity": 1,
+                        "startDate": START,
+                    }
+                ]
+            },
+        ),
+        201,
+    )["order"]
+    changed = ok(api.post(f"/orders/{change['id']}", {}))["subscriptions"][0]
+    assert changed["subscriptionVersion"] == 2
+    assert changed["externalId"] == sub["externalId"]
