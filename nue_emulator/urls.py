@@ -46,6 +46,7 @@ urlpatterns = [
     path("_emulator/print.css", pages.stylesheet, name="emulator-css"),
     path("view-order/<str:token>", pages.quote, name="quote-page"),
     path("view-invoice/<str:token>", pages.invoice, name="invoice-page"),
+    path("view-order-pdf/<str:token>", pages.order_pdf, name="order-pdf-page"),
 ]
 
 # Fault injection and the call journal let a key holder slow or break every call and read what

@@ -155,7 +155,6 @@ def order_doc(
         "billingAccountId": body.get("billingAccountId"),
         "transactionHub": body.get("transactionHub"),
         "externalId": None,
-        "orderPdf": None,
         "orderProducts": [line.as_api() for line in lines],
         **custom,
     }

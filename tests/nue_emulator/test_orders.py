@@ -731,3 +731,27 @@ def test_it_syncs_what_getting_started_says_to_check_after_activation(api, pbe):
     changed = ok(api.post(f"/orders/{change['id']}", {}))["subscriptions"][0]
     assert changed["subscriptionVersion"] == 2
     assert changed["externalId"] == sub["externalId"]
+
+
+def test_it_gives_an_activated_order_a_pdf(api, anonymous, pbe, time_machine):
+    # getting-started-with-order-management.txt: "check if pdf is available: if (order.orderPdf)".
+    draft = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    assert draft["orderPdf"] is None
+    link = ok(api.post(f"/orders/{draft['id']}", {}))["order"]["orderPdf"]
+    assert link.startswith("http://testserver/nue-emulator/view-order-pdf/")
+    for includes in ("", "orderProducts,assets,invoices"):
+        listed = ok(api.get("/orders", customerIds=[ACME], includes=includes))
+        by_id = {o["id"]: o for o in listed}
+        assert by_id[draft["id"]]["orderPdf"].startswith("http://testserver/nue-emulator/")
+        assert all(o["orderPdf"] is None for o in listed if o["status"] != "Activated")
+        assert all(o["orderPdf"] for o in listed if o["status"] == "Activated")
+    assert ok(api.get(f"/orders/{draft['id']}"))["orderPdf"]
+    path = link.removeprefix("http://testserver")
+    page = anonymous.client.get(path)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"Order {draft['orderNumber']}" in html
+    assert "<script" not in html
+    assert anonymous.client.get(path[:-3] + "abc").status_code == 404
+    time_machine.move_to(date.today() + timedelta(days=8))
+    assert anonymous.client.get(path).status_code == 410
