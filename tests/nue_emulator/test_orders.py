@@ -712,22 +712,9 @@ def test_it_syncs_what_getting_started_says_to_check_after_activation(api, pbe):
     listed = ok(api.get("/orders", customerIds=[INITECH], status="activated"))
     assert [o["externalId"] for o in listed] == [data["order"]["externalId"]]
     # A change order updates the same Salesforce subscription record.
-    change = ok(
-        api.post(
-            "/change-orders",
-            {
-                "assetChanges": [
-                    {
-                        "changeType": "UpdateQuantity",
-                        "assetNumber": sub["name"],
-                        "quantity": 1,
-                        "startDate": START,
-                    }
-                ]
-            },
-        ),
-        201,
-    )["order"]
+    bump = {"changeType": "UpdateQuantity", "assetNumber": sub["name"], "quantity": 1}
+    body = {"assetChanges": [{**bump, "startDate": START}]}
+    change = ok(api.post("/change-orders", body), 201)["order"]
     changed = ok(api.post(f"/orders/{change['id']}", {}))["subscriptions"][0]
     assert changed["subscriptionVersion"] == 2
     assert changed["externalId"] == sub["externalId"]
