@@ -141,10 +141,13 @@ def _of_type(value: Any, kind: str) -> bool:
     if kind == "Number":
         return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
     if kind == "Date":
+        if not isinstance(value, str) or len(value) != 10:
+            return False
         try:
-            return isinstance(value, str) and len(value) == 10 and bool(date.fromisoformat(value))
+            date.fromisoformat(value)
         except ValueError:
             return False
+        return True
     return isinstance(value, str) and len(value) <= 255
 
 

@@ -124,12 +124,18 @@ def _option(
 # product's field reaches its subscription only where the subscription has one of the same name
 # and type (new-orders.txt).
 CUSTOM_FIELDS: dict[str, dict[str, str]] = {
-    "Order": {"Department__c": "Text", "ProjectCode__c": "Text", "Ruby_Custom__c": "Text"},
+    "Order": {
+        "Department__c": "Text",
+        "ProjectCode__c": "Text",
+        "Ruby_Custom__c": "Text",
+        "ContractSigned__c": "Date",
+    },
     "OrderProduct": {
         "Ruby_Custom__c": "Text",
         "ServiceTier__c": "Text",
         "Region__c": "Text",
         "LineNote__c": "Text",
+        "SeatCommitment__c": "Number",
     },
     "Subscription": {
         "Ruby_Custom__c": "Text",
@@ -137,6 +143,8 @@ CUSTOM_FIELDS: dict[str, dict[str, str]] = {
         "Region__c": "Text",
         "CostCenter__c": "Text",
         "Some_Field__c": "Text",
+        "SeatCommitment__c": "Number",
+        "RenewalReviewed__c": "Checkbox",
     },
 }
 

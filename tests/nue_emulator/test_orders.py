@@ -269,11 +269,15 @@ def test_it_carries_custom_fields_to_the_subscription(api, pbe):
 def test_it_gives_a_subscription_only_the_custom_fields_it_has(api, pbe):
     # LineNote__c is configured on order products only, so it stays there (new-orders.txt).
     body = simple_order(pbe)
-    body["orderProducts"][0].update({"LineNote__c": "Rush", "Region__c": "EU"})
+    body["ContractSigned__c"] = "2026-12-01"
+    body["orderProducts"][0].update(
+        {"LineNote__c": "Rush", "Region__c": "EU", "SeatCommitment__c": 5}
+    )
     order = ok(api.post("/orders", body), 201)["order"]
+    assert order["ContractSigned__c"] == "2026-12-01"
     assert order["orderProducts"][0]["LineNote__c"] == "Rush"
     sub = ok(api.post(f"/orders/{order['id']}", {}))["subscriptions"][0]
-    assert sub["Region__c"] == "EU"
+    assert (sub["Region__c"], sub["SeatCommitment__c"]) == ("EU", 5)
     assert "LineNote__c" not in sub
 
 
@@ -285,6 +289,8 @@ def test_it_gives_a_subscription_only_the_custom_fields_it_has(api, pbe):
         ("order", "ServiceTier__c", "Premium", "ServiceTier__c"),
         ("line", "Department__c", "Engineering", "orderProducts[0].Department__c"),
         ("line", "Region__c", 7, "orderProducts[0].Region__c"),
+        ("line", "SeatCommitment__c", True, "orderProducts[0].SeatCommitment__c"),
+        ("order", "ContractSigned__c", "2026-02-30", "ContractSigned__c"),
         ("addon", "Tier__c", "Gold", "orderProducts[0].addOns[0].Tier__c"),
     ],
 )
