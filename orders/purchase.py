@@ -84,8 +84,13 @@ class Shop:
     tags: list[PriceTag]
     subscriptions: list[Subscription]
 
+    @property
+    def orderable(self) -> dict[str, CatalogEntry]:
+        """What a new order may hold; the rest is listed for the account manager to sell."""
+        return {key: item for key, item in self.catalog.items() if item.orderable}
+
     def line_forms(self, config: OrderConfiguration, today: date) -> list[LineForm]:
-        return config.forms(self.catalog, self.names, self.subscriptions, self.tags, today)
+        return config.forms(self.orderable, self.names, self.subscriptions, self.tags, today)
 
 
 def _shop(nue: CustomerNue) -> Shop:
@@ -348,7 +353,7 @@ def new_order(request: CustomerRequest) -> HttpResponse:
     if request.method == "POST":
         config = OrderConfiguration(dict(request.POST.lists()))
         anchor = "#order-config"
-        item = shop.catalog.get(request.POST.get("add", ""))
+        item = shop.orderable.get(request.POST.get("add", ""))
         if item is not None:
             anchor = "#" + config.add(item, today)
         config.remove(request.POST.get("remove", ""))

@@ -44,6 +44,8 @@ MAX_ADDON_FIELDS = 400  # per line: four fields for each add-on of a large bundl
 MAX_CONFIGURATION_CHARS = 200_000
 TERM = "term"
 COTERM = "coterm"
+# The product category of subscriptions (nue-api.md §3.8); others become assets or entitlements.
+SUBSCRIPTION_CATEGORY = "RecurringServices"
 
 
 class ActivateForm(forms.Form):
@@ -89,6 +91,14 @@ class CatalogEntry:
     @property
     def recurring(self) -> bool:
         return "/" in (self.entry.uom or "") or self.product.product_category == "RecurringServices"
+
+    @property
+    def orderable(self) -> bool:
+        """Whether a new order may buy it here: Nue's new orders take subscriptions only
+        (new-orders.txt, Current Limitations), and the product category is what activation
+        makes of a product (nue-api.md §3.8). A product without a category is left to Nue."""
+        category = self.product.product_category
+        return category is None or category == SUBSCRIPTION_CATEGORY
 
 
 def buyable(catalog: Sequence[Product]) -> dict[str, CatalogEntry]:
