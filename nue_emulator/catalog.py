@@ -20,6 +20,12 @@ class Entry:
     def recurring(self) -> bool:
         return self.product.get("priceModel") == "Recurring"
 
+    @property
+    def subscription(self) -> bool:
+        """Activation makes it a subscription: the product category drives provisioning
+        (RecurringServices; PhysicalGoods become assets, services entitlements: nue-api.md §3.8)."""
+        return self.recurring and self.product.get("productCategory") == "RecurringServices"
+
 
 def walk_options(options: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for option in options:

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
 from django.http import HttpResponse
-from django.urls import Resolver404, URLResolver, get_resolver
+from django.urls import URLResolver, get_resolver
 
 from nue_emulator.api import (
     EMBEDDED_FLAG,
@@ -32,7 +32,6 @@ from nue_emulator.api import (
     InjectedTimeout,
     failure,
     is_endpoint,
-    no_route,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,10 +51,8 @@ def _strip_prefix(path: str) -> str:
 
 
 def dispatch(request: WSGIRequest, path: str) -> HttpResponse:
-    try:
-        match = _resolver().resolve(path)
-    except Resolver404:
-        return failure(no_route(path))
+    # Every path resolves: the last route (urls.unknown_route) answers Nue's JSON 404.
+    match = _resolver().resolve(path)
     request.resolver_match = match
     view = match.func
     try:

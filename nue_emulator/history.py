@@ -41,8 +41,18 @@ class History:
         return self.today - timedelta(days=days)
 
     def draft(
-        self, customer: Customer, on: date, products: list[dict[str, Any]], name: str, **extra: Any
+        self,
+        customer: Customer,
+        on: date,
+        products: list[dict[str, Any]],
+        name: str,
+        *,
+        by_account_manager: bool = False,
+        **extra: Any,
     ) -> str:
+        """A draft as the portal makes it, or (`by_account_manager`) as the account manager
+        enters it in Nue: self-service new orders sell subscriptions only (new-orders.txt), so
+        one-time products (onboarding, hardware keys) come to the history that way."""
         body = {
             "customer": {"id": customer.id},
             "effectiveDate": on.isoformat(),
@@ -50,7 +60,7 @@ class History:
             "orderProducts": products,
             **extra,
         }
-        priced = actions.create_draft(body, today=on)
+        priced = actions.create_draft(body, today=on, by_account_manager=by_account_manager)
         backdate(priced.order["id"], on)
         return str(priced.order["id"])
 
@@ -134,6 +144,7 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
             h.line("ONBOARDING-FEE", 1, start, term=None),
         ],
         "Pro plan for the platform team",
+        by_account_manager=True,
         billToContact={"id": ada.id},
         options={"calculateTax": True},
     )
@@ -189,22 +200,22 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
             on,
             [h.line("SECURITY-KEY", months_ago % 4 + 1, on, term=None)],
             f"Security keys, batch {15 - months_ago}",
+            by_account_manager=True,
         )
         h.activate(order_id, on)
 
     # Acme: open drafts (quotes under discussion, priced for a start `starts` days from today;
     # the contractors' one was priced for a day that has passed, so it must be re-priced) and
-    # abandoned ones.
+    # abandoned ones. Drafts are self-service, so subscriptions only.
     for days, starts, sku, quantity, name in (
         (40, 14, "PLAN-ENTERPRISE-US", 5, "Enterprise plan quote"),
         (21, 10, "INSIGHTS", 10, "Insights for the analytics team"),
         (12, -5, "PLAN-STARTER-US", 8, "Starter seats for contractors"),
-        (6, 1, "SECURITY-KEY", 10, "Security keys for the new office"),
-        (2, 5, "ONBOARDING-FEE", 1, "Second onboarding session"),
+        (6, 1, "PLAN-PRO-US", 3, "Pro seats for the new office"),
+        (2, 5, "PLAN-STARTER-US", 2, "Starter seats for interns"),
     ):
         on = h.ago(days)
-        term = None if sku in ("SECURITY-KEY", "ONBOARDING-FEE") else 12
-        h.draft(acme, on, [h.line(sku, quantity, h.ago(-starts), term=term)], name)
+        h.draft(acme, on, [h.line(sku, quantity, h.ago(-starts))], name)
     for days in (320, 260, 200, 95, 33):
         on = h.ago(days)
         h.discard(h.draft(acme, on, [h.line("PLAN-STARTER-US", 2, on)], "Abandoned cart"))
@@ -237,7 +248,13 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
     h.activate(old, start, bill_until=start + timedelta(days=365))
     for months_ago in (11, 7, 4, 1):
         on = h.ago(months_ago * 30)
-        order_id = h.draft(globex, on, [h.line("SECURITY-KEY", 2, on, term=None)], "Security keys")
+        order_id = h.draft(
+            globex,
+            on,
+            [h.line("SECURITY-KEY", 2, on, term=None)],
+            "Security keys",
+            by_account_manager=True,
+        )
         h.activate(order_id, on)
     h.draft(
         globex, h.ago(5), [h.line("PLAN-ENTERPRISE-EU", 10, h.ago(-10))], "Enterprise (EU) proposal"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -134,10 +135,45 @@ def strings(value: Any, field: str) -> list[str]:
     return value
 
 
-def custom_fields(source: dict[str, Any]) -> dict[str, Any]:
-    """Custom fields (`Something__c`) pass through to the order and on to subscriptions."""
-    return {
-        key: value
-        for key, value in source.items()
-        if key.endswith("__c") and isinstance(value, str | int | float | bool | Decimal | None)
-    }
+def _of_type(value: Any, kind: str) -> bool:
+    if kind == "Checkbox":
+        return isinstance(value, bool)
+    if kind == "Number":
+        return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    if kind == "Date":
+        if not isinstance(value, str) or len(value) != 10:
+            return False
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, str) and len(value) <= 255
+
+
+def custom_fields(
+    source: dict[str, Any], configured: Mapping[str, str], path: str = ""
+) -> dict[str, Any]:
+    """The custom fields (`Something__c`) of one object, as the tenant configured them: they
+    "must be synced via the business objects page", "field names must match exactly as
+    configured" and "invalid custom field names will result in API validation errors"
+    (create-draft-orders.txt); a value must be of its field's data type (or null).
+
+    `configured` maps each API name to its type: Text, Number, Checkbox or Date."""
+    found = {}
+    for key, value in source.items():
+        if not key.endswith("__c"):
+            continue
+        field = f"{path}.{key}" if path else key
+        kind = configured.get(key)
+        if kind is None:
+            raise invalid(
+                field,
+                f"{key} is not a custom field configured on this object"
+                f" ({', '.join(sorted(configured)) or 'none is'} configured).",
+                "INVALID_CUSTOM_FIELD",
+            )
+        if value is not None and not _of_type(value, kind):
+            raise invalid(field, f"{key} takes a {kind} value.", "INVALID_CUSTOM_FIELD")
+        found[key] = value
+    return found

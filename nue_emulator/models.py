@@ -71,6 +71,28 @@ class Contact(models.Model):
         return self.email
 
 
+class PaymentMethod(models.Model):
+    """A customer's saved payment method (Nue Collections), created or updated by activating an
+    order that carries a `paymentMethodObject` (create-draft-orders.txt). No endpoint lists them:
+    a subscription names its own as `defaultPaymentMethodId`."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # The payment system's id (a Stripe `pm_…`): the same one again updates, never duplicates.
+    external_id = models.CharField(max_length=255)
+    doc = models.JSONField(encoder=DocEncoder)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "external_id"], name="emu_payment_method_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
 class Product(models.Model):
     id = models.CharField(max_length=64, primary_key=True)
     sku = models.CharField(max_length=64, unique=True)

@@ -1,4 +1,4 @@
-"""Browser pages behind magic links and invoice links: a printable quote and invoice.
+"""Browser pages behind magic links, order and invoice links: a printable quote, order, invoice.
 
 No API key: the signed, time-limited token in the URL is the credential (nue-api.md §5.15). The
 pages carry no script and no inline style, so they render under the portal's strict CSP.
@@ -17,7 +17,13 @@ from django.views.decorators.http import require_GET
 
 from nue_emulator.actions.common import as_date
 from nue_emulator.models import Invoice, Order
-from nue_emulator.views import INVOICE_SALT, LINK_MAX_AGE, QUOTE_SALT, QUOTE_TEMPLATES
+from nue_emulator.views import (
+    INVOICE_SALT,
+    LINK_MAX_AGE,
+    ORDER_PDF_SALT,
+    QUOTE_SALT,
+    QUOTE_TEMPLATES,
+)
 
 STYLESHEET = Path(__file__).parent / "static" / "nue_emulator" / "print.css"
 
@@ -46,6 +52,18 @@ def _load(token: str, salt: str) -> tuple[Any, bool]:
         return None, False
 
 
+def _order_page(request: HttpRequest, order: Order, template: str, name: str) -> HttpResponse:
+    doc = order.doc
+    ctx = {
+        "order": doc,
+        "lines": [_line(line) for line in doc.get("orderProducts", [])],
+        "template": template,
+        "template_name": name,
+        "effective": as_date(doc["effectiveDate"]),
+    }
+    return _private(render(request, "nue_emulator/quote.html", ctx))
+
+
 @login_not_required
 @require_GET
 def quote(request: HttpRequest, token: str) -> HttpResponse:
@@ -53,15 +71,24 @@ def quote(request: HttpRequest, token: str) -> HttpResponse:
     found = Order.objects.filter(id=payload["o"]).first() if isinstance(payload, dict) else None
     if found is None:
         return _unavailable(request, expired)
-    doc = found.doc
-    ctx = {
-        "order": doc,
-        "lines": [_line(line) for line in doc.get("orderProducts", [])],
-        "template": payload.get("t", "standard"),
-        "template_name": QUOTE_TEMPLATES.get(payload.get("t"), "Quote"),
-        "effective": as_date(doc["effectiveDate"]),
-    }
-    return _private(render(request, "nue_emulator/quote.html", ctx))
+    template = payload.get("t", "standard")
+    return _order_page(request, found, template, QUOTE_TEMPLATES.get(template, "Quote"))
+
+
+@login_not_required
+@require_GET
+def order_pdf(request: HttpRequest, token: str) -> HttpResponse:
+    """An activated order's document, behind the `orderPdf` link (views.OrderPdfs)."""
+    try:
+        order_id = signing.TimestampSigner(salt=ORDER_PDF_SALT).unsign(token, max_age=LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        return _unavailable(request, True)
+    except signing.BadSignature:
+        return _unavailable(request, False)
+    found = Order.objects.filter(id=order_id, status="Activated").first()
+    if found is None:
+        return _unavailable(request, False)
+    return _order_page(request, found, "standard", "Order")
 
 
 def _line(line: dict[str, Any]) -> dict[str, Any]:

@@ -296,8 +296,13 @@ class Slice:
     prorated: bool
 
 
-def billing_periods(start: date, end: date, billing_period: str) -> list[tuple[date, date, bool]]:
-    """Billing periods of start..end, anchored on `start`, billed in advance (§5.13).
+def billing_periods(
+    start: date, end: date, billing_period: str, anchor: date | None = None
+) -> list[tuple[date, date, bool]]:
+    """Billing periods of start..end, billed in advance (§5.13), on the cycle that begins at
+    `anchor` (default `start`): a span that joins a cycle mid-period first bills the rest of
+    that period on its own, as a prorated partial period (nue-api.md §4, "the first partial
+    period is invoiced on its own"), then whole periods on the cycle's dates.
 
     The last period is cut at `end` and marked prorated when shorter than a full period.
     """
@@ -305,15 +310,19 @@ def billing_periods(start: date, end: date, billing_period: str) -> list[tuple[d
         return [(start, start, True)]
     if billing_period == SAME_AS_TERM:
         return [(start, end, False)]
+    anchor = start if anchor is None or anchor > start else anchor
     step = BILLING_PERIOD_MONTHS[billing_period]
     periods = []
     k = 0
+    while add_months(anchor, (k + 1) * step) <= start:
+        k += 1
     while True:
-        period_start = add_months(start, k * step)
+        period_start = max(add_months(anchor, k * step), start)
         if period_start > end:
             break
-        full_end = term_end(start, (k + 1) * step)
-        periods.append((period_start, min(full_end, end), full_end > end))
+        full_end = term_end(anchor, (k + 1) * step)
+        partial = full_end > end or period_start != add_months(anchor, k * step)
+        periods.append((period_start, min(full_end, end), partial))
         k += 1
     return periods
 
@@ -324,15 +333,17 @@ def schedule(
     start: date,
     end: date | None,
     billing_period: str,
+    anchor: date | None = None,
 ) -> list[Slice]:
-    """Split a line's total (and tax) over its billing periods in proportion to their months.
+    """Split a line's total (and tax) over its billing periods in proportion to their months;
+    `anchor` is the start of the billing cycle the line joins (see billing_periods).
 
     The last slice takes the remainder so the slices add up to the line exactly. A one-time line
     (end=None) is one slice on its start date.
     """
     if end is None:
         return [Slice(start, start, total, tax_amount, False)]
-    periods = billing_periods(start, end, billing_period)
+    periods = billing_periods(start, end, billing_period, anchor)
     span = months_between(start, end)
     slices = []
     billed = ZERO

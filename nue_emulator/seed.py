@@ -119,6 +119,36 @@ def _option(
     }
 
 
+# The tenant's custom fields by object, API name → data type, as synced on Nue's Business Objects
+# settings page (create-draft-orders.txt); the names are the guides' own examples. An order
+# product's field reaches its subscription only where the subscription has one of the same name
+# and type (new-orders.txt).
+CUSTOM_FIELDS: dict[str, dict[str, str]] = {
+    "Order": {
+        "Department__c": "Text",
+        "ProjectCode__c": "Text",
+        "Ruby_Custom__c": "Text",
+        "ContractSigned__c": "Date",
+    },
+    "OrderProduct": {
+        "Ruby_Custom__c": "Text",
+        "ServiceTier__c": "Text",
+        "Region__c": "Text",
+        "LineNote__c": "Text",
+        "SeatCommitment__c": "Number",
+    },
+    "Subscription": {
+        "Ruby_Custom__c": "Text",
+        "ServiceTier__c": "Text",
+        "Region__c": "Text",
+        "CostCenter__c": "Text",
+        "Some_Field__c": "Text",
+        "SeatCommitment__c": "Number",
+        "RenewalReviewed__c": "Checkbox",
+    },
+}
+
+
 PLAN_TIERS = (
     ("STARTER", "Starter", "10.00", "11.00"),
     ("PRO", "Pro", "25.00", "27.00"),
@@ -371,6 +401,8 @@ def customer_doc(spec: dict[str, Any], number: int, created: str) -> dict[str, A
         "industry": spec["industry"],
         "region": spec["region"],
         "status": "Active",
+        # A prospect until its first order is activated (actions/activation.sync_customer).
+        "type": "Prospect",
         "currency": "USD",
         "billingPeriod": "Monthly",
         "paymentTerm": "Net 30",

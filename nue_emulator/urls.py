@@ -4,7 +4,7 @@ Namespaced, so names like "orders" never shadow the portal's own when it mounts 
 """
 
 from django.conf import settings
-from django.urls import path
+from django.urls import path, re_path
 
 from nue_emulator import pages, views
 
@@ -46,6 +46,7 @@ urlpatterns = [
     path("_emulator/print.css", pages.stylesheet, name="emulator-css"),
     path("view-order/<str:token>", pages.quote, name="quote-page"),
     path("view-invoice/<str:token>", pages.invoice, name="invoice-page"),
+    path("view-order-pdf/<str:token>", pages.order_pdf, name="order-pdf-page"),
 ]
 
 # Fault injection and the call journal let a key holder slow or break every call and read what
@@ -56,3 +57,8 @@ if getattr(settings, "NUE_EMULATOR_CONTROL", True):
         path("_emulator/faults/<str:fault_id>", views.emulator_fault, name="emulator-fault"),
         path("_emulator/journal", views.emulator_journal, name="emulator-journal"),
     ]
+
+# Last: any other path under the prefix is answered as Nue answers, in its JSON error envelope
+# (nue-api.md §1.3-§1.5: JSON responses; the guides read every answer with `response.json()`),
+# never by the portal's or Django's HTML 404 page.
+urlpatterns.append(re_path(r"^", views.unknown_route, name="unknown-route"))

@@ -11,11 +11,13 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from nue_emulator import actions, extensions, faults, inputs, journal
 from nue_emulator.api import (
@@ -23,10 +25,12 @@ from nue_emulator.api import (
     encode,
     endpoint,
     extensions_enabled,
+    failure,
     includes_param,
     int_param,
     invalid,
     json_list_param,
+    no_route,
     not_found,
     public_base,
     success,
@@ -47,6 +51,7 @@ Result = tuple[Any, int]
 
 QUOTE_SALT = "nue_emulator.quote"
 INVOICE_SALT = "nue_emulator.invoice"
+ORDER_PDF_SALT = "nue_emulator.order-pdf"
 LINK_MAX_AGE = 7 * 24 * 3600  # magic links and invoice links expire after 7 days (§5.15)
 QUOTE_TEMPLATES = {
     "standard": "Standard quote",
@@ -189,11 +194,35 @@ def price_tags(request: HttpRequest, body: Any) -> Result:
 # Orders ------------------------------------------------------------------------------------------
 
 
+class OrderPdfs:
+    """The `orderPdf` of orders as they are read: a link for an activated order, null otherwise.
+
+    The getting-started guide checks "if pdf is available: if (order.orderPdf)", so Nue may
+    give one; the emulator gives it for activated orders (a draft's document is its quote, the
+    magic link). Like invoicePdf it is a signed link that expires, made when the order is read
+    (on the host the request came to), so it is not stored in the order's document.
+    """
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.base = public_base(request)
+        self.signer = signing.TimestampSigner(salt=ORDER_PDF_SALT)
+
+    def link(self, order_id: str, status: str) -> str | None:
+        if status != "Activated":
+            return None
+        return f"{self.base}/view-order-pdf/{self.signer.sign(order_id)}"
+
+    def add(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {**doc, "orderPdf": self.link(doc["id"], doc["status"])}
+
+
 @endpoint("orders", ("GET", "POST"))
 def orders(request: HttpRequest, body: Any) -> Result:
     if request.method == "POST":
         priced = actions.create_draft(inputs.body_obj(body))
-        return success(actions.draft_response(priced), 201, warnings=priced.ctx.warnings)
+        data = actions.draft_response(priced)
+        data["order"] = OrderPdfs(request).add(data["order"])
+        return success(data, 201, warnings=priced.ctx.warnings)
     ids = json_list_param(request, "customerIds", required=True) or []
     includes = includes_param(request, ("orderProducts", "assets", "invoices"))
     queryset = Order.objects.filter(customer_id__in=ids)
@@ -206,13 +235,17 @@ def orders(request: HttpRequest, body: Any) -> Result:
     rows = list(
         queryset.order_by("-created", "-number")
         .annotate(raw=Cast(column, TextField()))
-        .values_list("id", "raw")
+        .values_list("id", "status", "raw")
     )
-    extras = _order_extras(request, [order_id for order_id, _ in rows], includes, ids)
+    extras = _order_extras(request, [order_id for order_id, _, _ in rows], includes, ids)
+    pdfs = OrderPdfs(request)
     parts = []
-    for order_id, raw in rows:
+    for order_id, status, raw in rows:
+        members = '"orderPdf":' + json.dumps(pdfs.link(order_id, status))
         extra = extras.get(order_id)
-        parts.append(raw if not extra else raw.rstrip()[:-1] + "," + extra + "}")
+        if extra:
+            members += "," + extra
+        parts.append(raw.rstrip()[:-1] + "," + members + "}")
     body = '{"status":"SUCCESS","data":[' + ",".join(parts) + '],"warnings":[]}'
     return HttpResponse(body, content_type="application/json"), 200
 
@@ -286,13 +319,15 @@ def _attach(
 # emulator's own (nue-api.md §5.4, §5.5) and served only with the extensions on.
 @endpoint("order", ("POST",), extensions=("GET", "DELETE"))
 def order(request: HttpRequest, body: Any, order_id: str) -> Result:
+    pdfs = OrderPdfs(request)
     if request.method == "POST":
-        return success(actions.activate(order_id, inputs.body_obj(body)))
+        activated = actions.activate(order_id, inputs.body_obj(body))
+        return success({**activated, "order": pdfs.add(activated["order"])})
     if request.method == "DELETE":
-        return success({"order": actions.discard(order_id)})
+        return success({"order": pdfs.add(actions.discard(order_id))})
     found = actions.order_or_404(order_id)
     includes = includes_param(request, ("orderProducts", "assets", "invoices"))
-    doc = dict(found.doc)
+    doc = pdfs.add(found.doc)
     _attach(request, [doc], includes, [found.customer_id])
     return success(doc)
 
@@ -300,7 +335,9 @@ def order(request: HttpRequest, body: Any, order_id: str) -> Result:
 @endpoint("change-orders", ("POST",))
 def change_orders(request: HttpRequest, body: Any) -> Result:
     priced = actions.create_change_order(inputs.body_obj(body))
-    return success(actions.change_response(priced), 201, warnings=priced.ctx.warnings)
+    data = actions.change_response(priced)
+    data["order"] = OrderPdfs(request).add(data["order"])
+    return success(data, 201, warnings=priced.ctx.warnings)
 
 
 @endpoint("invoice-preview", ("POST",))
@@ -470,6 +507,13 @@ def customer_invoice(request: HttpRequest, body: Any, customer_id: str, invoice_
     if invoice is None:
         raise not_found("Invoice", invoice_id)
     return success(_invoice_json(invoice.doc, public_base(request)))
+
+
+@login_not_required
+@csrf_exempt
+def unknown_route(request: HttpRequest) -> HttpResponse:
+    """No such endpoint: Nue's JSON error envelope, whatever the method (nue-api.md §1.5)."""
+    return failure(no_route(request.path))
 
 
 # Emulator control (not part of Nue) -----------------------------------------------------------

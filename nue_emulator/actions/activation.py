@@ -17,11 +17,18 @@ from django.utils import timezone
 from nue_emulator import extensions, inputs
 from nue_emulator.actions.common import dec, new_id, now_iso
 from nue_emulator.actions.invoicing import generate_invoices
+from nue_emulator.actions.payment_methods import default_payment_methods, payment_method_object
 from nue_emulator.actions.subscriptions import present_subscription
 from nue_emulator.api import ApiError, not_found
-from nue_emulator.models import Asset, Order, Sequence, Subscription
+from nue_emulator.models import Asset, Contact, Customer, Order, Sequence, Subscription
 from nue_emulator.pricing import money
-from nue_emulator.seed import salesforce_id
+from nue_emulator.seed import CUSTOM_FIELDS, salesforce_id
+
+# Salesforce key prefixes of what activation syncs: orders are `801…` (nue-api.md §4); the
+# subscription object is the Nue package's own (a custom object, `a…`).
+SALESFORCE_ORDER = "801"
+SALESFORCE_SUBSCRIPTION = "a0S"
+DIRECT_CUSTOMER = "Direct Customer"
 
 
 def order_or_404(order_id: str) -> Order:
@@ -39,26 +46,32 @@ def not_a_draft(order: Order, verb: str) -> ApiError:
     )
 
 
-def activation_options(body: dict[str, Any]) -> dict[str, Any]:
+def activation_options(body: dict[str, Any], customer: Customer) -> dict[str, Any]:
     options = inputs.obj(body.get("options"), "options", required=False) or {}
     hub = inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
     if hub is not None:
         for name in ("externalSystem", "externalId", "transactionType"):
             inputs.text(hub.get(name), f"transactionHub.{name}")
-    inputs.obj(body.get("paymentMethodObject"), "paymentMethodObject", required=False)
     return {
         "generate": inputs.flag(options.get("generateInvoice"), "options.generateInvoice"),
         "activate": inputs.flag(options.get("activateInvoice"), "options.activateInvoice"),
         "poNumber": inputs.text(body.get("poNumber"), "poNumber", required=False),
         "poDate": inputs.day(body.get("poDate"), "poDate", required=False),
         "transactionHub": hub,
+        # Sent here by client code against the real API (nue-api.md §2.1 [3P]); the guide puts it
+        # on the draft. Either way it is checked alike, and here it is the order's own.
+        "paymentMethodObject": payment_method_object(
+            body.get("paymentMethodObject"), "paymentMethodObject", customer
+        ),
     }
 
 
 def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> dict[str, Any]:
     """Activate a draft exactly once: a conditional UPDATE … WHERE status='Draft' is the first
-    statement, so of concurrent activations one wins and the others find no draft (409)."""
-    chosen = activation_options(body)
+    write, so of concurrent activations one wins and the others find no draft (409). Before it
+    the body is checked, a payment method in it against the order's customer."""
+    found = order_or_404(order_id)
+    chosen = activation_options(body, found.customer)
     if not Order.objects.filter(id=order_id, status="Draft").update(status="Activated"):
         raise not_a_draft(order_or_404(order_id), "activated")
     order = Order.objects.select_related("customer").get(id=order_id)
@@ -74,10 +87,12 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
             "poNumber": chosen["poNumber"] or doc.get("poNumber"),
             "poDate": chosen["poDate"] or doc.get("poDate"),
             "transactionHub": chosen["transactionHub"] or doc.get("transactionHub"),
+            # Synced at once (Nue syncs on activation; the emulator has no delay to show).
+            "externalId": salesforce_id(SALESFORCE_ORDER, order.id),
         }
     )
     subscriptions = apply_changes(order, doc, today)
-    created, assets, entitlements = provision(order, doc, today)
+    created, assets, entitlements = provision(order, doc, today, chosen["paymentMethodObject"])
     subscriptions.extend(created)
     invoices = []
     if chosen["generate"]:
@@ -85,10 +100,7 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
     order.doc = doc
     order.status = "Activated"
     order.save(update_fields=["doc", "status"])
-    if customer.doc.get("externalId") is None:
-        # Nue syncs a self-service customer to Salesforce on its first activated order.
-        customer.doc = {**customer.doc, "externalId": salesforce_id("001", customer.id)}
-        customer.save(update_fields=["doc"])
+    sync_customer(customer)
     return {
         "order": doc,
         "subscriptions": [present_subscription(s, today) for s in subscriptions],
@@ -96,6 +108,35 @@ def activate(order_id: str, body: dict[str, Any], today: date | None = None) -> 
         "entitlements": entitlements,
         "invoices": invoices,
     }
+
+
+def sync_customer(customer: Customer) -> None:
+    """What getting-started-with-order-management.txt says a customer can check once its first
+    order is activated: "the customer record automatically syncs to Salesforce, the externalId
+    field populates with the Salesforce account id, customer type typically upgrades from
+    'Prospect' to 'Direct Customer'"; its contacts sync with it (nue-api.md §4).
+
+    Nue documents no name for the customer's type: the emulator calls it `type`, as Salesforce
+    names the account field it syncs with."""
+    doc = customer.doc
+    synced = {
+        "externalId": doc.get("externalId") or salesforce_id("001", customer.id),
+        "type": DIRECT_CUSTOMER if doc.get("type") in (None, "Prospect") else doc["type"],
+    }
+    if any(doc.get(key) != value for key, value in synced.items()):
+        customer.doc = {**doc, **synced}
+        customer.save(update_fields=["doc"])
+    for contact in Contact.objects.filter(customer=customer):
+        if contact.doc.get("externalId") is None:
+            contact.doc = {**contact.doc, "externalId": salesforce_id("003", contact.id)}
+            contact.save(update_fields=["doc"])
+
+
+def subscription_external_id(name: str) -> str:
+    """The Salesforce record of a subscription, the same for all its versions: "activated orders
+    create corresponding records in Salesforce … change orders update existing subscription
+    records" (getting-started-with-order-management.txt)."""
+    return salesforce_id(SALESFORCE_SUBSCRIPTION, f"subscription:{name}")
 
 
 def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[str, Any]]:
@@ -126,6 +167,7 @@ def apply_changes(order: Order, doc: dict[str, Any], today: date) -> list[dict[s
             "subscriptionCompositeId": f"{current.name}-{version}",
             "orderId": order.id,
             "orderNumber": order.number,
+            "externalId": subscription_external_id(current.name),
             "lastModifiedDate": now_iso(),
         }
         finish_subscription(new_doc)
@@ -164,12 +206,14 @@ def finish_subscription(doc: dict[str, Any]) -> None:
 
 
 def provision(
-    order: Order, doc: dict[str, Any], today: date
+    order: Order, doc: dict[str, Any], today: date, payment_method: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Subscriptions for recurring lines, assets for physical goods, entitlements for services."""
+    """Subscriptions for recurring lines, assets for physical goods, entitlements for services;
+    each subscription takes its default payment method as the order's objects say."""
     new_lines = order.plan.get("newLines", [])
     if not new_lines:
         return [], [], []
+    methods = default_payment_methods(order.customer, order.plan, new_lines, payment_method)
     recurring = sum(1 for line in new_lines if line["subscriptionEndDate"] is not None)
     first = Sequence.take("subscription", recurring) if recurring else 0
     by_line: dict[str, dict[str, Any]] = {}
@@ -244,11 +288,12 @@ def provision(
             "isFreeTrial": line["isFreeTrial"],
             "freeTrialEndDate": line["subscriptionEndDate"] if line["isFreeTrial"] else None,
             "cancellationDate": None,
+            "defaultPaymentMethodId": methods[line["id"]],
             "priceTagCodes": line["priceTagCodes"],
-            "externalId": None,
+            "externalId": subscription_external_id(name),
             "createdDate": now_iso(),
             "lastModifiedDate": now_iso(),
-            **{k: v for k, v in line.items() if k.endswith("__c")},
+            **inherited_custom_fields(line),
         }
         finish_subscription(sub)
         Subscription.objects.create(
@@ -266,6 +311,18 @@ def provision(
             line_docs[line["id"]]["subscriptionId"] = sub["id"]
         subscriptions.append(sub)
     return subscriptions, assets, entitlements
+
+
+def inherited_custom_fields(line: dict[str, Any]) -> dict[str, Any]:
+    """An order product's custom fields that its subscription inherits: those "provided that the
+    same custom field (with matching API name and compatible data type) exists on the
+    Subscription object" (new-orders.txt)."""
+    ours, theirs = CUSTOM_FIELDS["OrderProduct"], CUSTOM_FIELDS["Subscription"]
+    return {
+        k: v
+        for k, v in line.items()
+        if k.endswith("__c") and k in theirs and theirs[k] == ours.get(k)
+    }
 
 
 def asset_doc(order: Order, line: dict[str, Any], today: date) -> dict[str, Any]:

@@ -192,6 +192,7 @@ class ChangeBuilder:
             before=before,
             after=self.after_snapshot(state),
             level=int(state.doc.get("subscriptionLevel") or 1),
+            billing_anchor=state.start,
         )
         line.list_total = list_amount
         line.total = net_amount
@@ -332,11 +333,13 @@ class ChangeBuilder:
         self.term_change(state, new_end, "UpdateTerm", f"{path}.term", term_delta=term)
 
     def change_renew(self, state: SubState, raw: dict[str, Any], path: str) -> None:
+        """Renew takes `renewalTerm` and `startDate`, both required (nue-api.md §2.2, from the
+        change-order data reference): a renewal without its start date is a validation error."""
         term = inputs.required_int(
             raw.get("renewalTerm"), f"{path}.renewalTerm", maximum=inputs.MAX_TERM_MONTHS
         )
         expected = state.end + timedelta(days=1)
-        start = inputs.day(raw.get("startDate"), f"{path}.startDate", required=False)
+        start = inputs.required_day(raw.get("startDate"), f"{path}.startDate")
         if state.doc.get("status") == "Canceled":
             raise ApiError(
                 400,
@@ -344,7 +347,7 @@ class ChangeBuilder:
                 f"{state.name} is canceled.",
                 [{"field": f"{path}.assetNumber", "message": "canceled"}],
             )
-        if start is not None and start != expected:
+        if start != expected:
             raise ApiError(
                 400,
                 "DATE_MISMATCH",

@@ -24,8 +24,9 @@ from nue_emulator.actions.drafts import (
     order_doc,
     store_draft,
 )
-from nue_emulator.actions.invoicing import preview_invoices
+from nue_emulator.actions.invoicing import billing_anchors, preview_invoices
 from nue_emulator.actions.lines import build_product_lines
+from nue_emulator.actions.payment_methods import payment_plan
 from nue_emulator.api import invalid
 from nue_emulator.catalog import Catalog
 from nue_emulator.pricing import ZERO
@@ -78,6 +79,10 @@ def price_change_order(
             if state.doc != builder.originals[name]
         ],
         "newLines": [line.as_api() for line in builder.new_lines + cross_sell],
+        "paymentMethods": payment_plan(
+            None, {line.id: line.payment_method for line in builder.new_lines + cross_sell}
+        ),
+        "billingAnchors": billing_anchors(lines),
     }
     priced = Priced(ctx, lines, doc, invoices, preview, plan)
     priced.order["assetChanges"] = [

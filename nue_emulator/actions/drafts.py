@@ -17,6 +17,7 @@ from nue_emulator.actions.common import Context, new_id, now_iso
 from nue_emulator.actions.lines import Line
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.models import Contact, Customer, Order, Sequence
+from nue_emulator.seed import CUSTOM_FIELDS
 
 
 def customer_from_body(body: dict[str, Any]) -> Customer:
@@ -36,16 +37,22 @@ def customer_from_body(body: dict[str, Any]) -> Customer:
     return customer
 
 
-def tax_address(ctx: Context, bill_to: Contact | None) -> tuple[str | None, str | None]:
-    """Tax follows the shipping address: the bill-to contact's, else the customer's (§4)."""
-    for doc in ((bill_to.doc if bill_to else None), ctx.account):
+def tax_address(
+    ctx: Context, bill_to: Contact | None, ship_to: dict[str, Any] | None
+) -> tuple[str | None, str | None]:
+    """Tax follows the shipping address (nue-api.md §4): the one the order body gives, else
+    (new-orders.txt, Calculating Tax) the customer's; the bill-to contact's comes between them
+    (an emulator decision, §5.12)."""
+    for doc in (ship_to, (bill_to.doc if bill_to else None), ctx.account):
         if doc and doc.get("shippingCountry"):
             return doc["shippingCountry"], doc.get("shippingState")
     return None, None
 
 
-def apply_tax(ctx: Context, lines: list[Line], bill_to: Contact | None) -> None:
-    country, state = tax_address(ctx, bill_to)
+def apply_tax(
+    ctx: Context, lines: list[Line], bill_to: Contact | None, ship_to: dict[str, Any] | None
+) -> None:
+    country, state = tax_address(ctx, bill_to, ship_to)
     if country is None:
         ctx.warnings.append(
             {
@@ -92,10 +99,12 @@ def order_doc(
     billing_period: str | None,
     calculate_tax: bool,
     bill_to: Contact | None,
+    ship_to: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The draft's order document: its lines taxed when asked, an id and number when stored."""
+    custom = inputs.custom_fields(body, CUSTOM_FIELDS["Order"])
     if calculate_tax:
-        apply_tax(ctx, lines, bill_to)
+        apply_tax(ctx, lines, bill_to, ship_to)
     order_id = number = None
     if persist:
         order_id = new_id()
@@ -141,13 +150,13 @@ def order_doc(
         "poDate": body.get("poDate"),
         "billToContact": {"id": bill_to.id} if bill_to else None,
         "shipToContact": body.get("shipToContact"),
+        **(ship_to or {}),
         "paymentMethod": body.get("paymentMethod"),
         "billingAccountId": body.get("billingAccountId"),
         "transactionHub": body.get("transactionHub"),
         "externalId": None,
-        "orderPdf": None,
         "orderProducts": [extensions.order_line(line.as_api()) for line in lines],
-        **inputs.custom_fields(body),
+        **custom,
     }
 
 

@@ -7,6 +7,7 @@ periods the seeded history bills) need the same schedule, and neither should imp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,9 +35,15 @@ def payment_term_days(customer: Customer) -> int:
 
 
 def invoice_items(
-    line_docs: list[dict[str, Any]],
+    line_docs: list[dict[str, Any]], anchors: Mapping[str, Any] | None = None
 ) -> list[tuple[dict[str, Any], list[pricing.Slice]]]:
-    """Each order line's amount (and tax) spread over its billing periods."""
+    """Each order line's amount (and tax) spread over its billing periods: a change line's on
+    the billing cycle of the subscription it changes (`anchors`, by line id), so its invoices
+    fall on that subscription's billing dates rather than starting a cycle on the change date.
+    A change modifies the subscription and "billing is updated"
+    (getting-started-with-order-management.txt, step 7): it is the same subscription, billed on
+    its own dates, with the partial period before them billed on its own (nue-api.md §4)."""
+    anchors = anchors or {}
     entries = []
     for line in line_docs:
         total, tax_amount = dec(line["totalPrice"]), dec(line["tax"])
@@ -60,6 +67,7 @@ def invoice_items(
             as_date(line["subscriptionStartDate"]),
             end,
             line.get("billingPeriod") or DEFAULT_BILLING_PERIOD,
+            opt_date(anchors.get(line["id"])),
         )
         entries.append((header, slices))
     return entries
@@ -104,8 +112,14 @@ def invoice_doc(
     }
 
 
+def billing_anchors(lines: list[Line]) -> dict[str, date]:
+    """The billing cycle each change line joins, by line id: kept in the draft's plan."""
+    return {line.id: line.billing_anchor for line in lines if line.billing_anchor is not None}
+
+
 def preview_invoices(ctx: Context, lines: list[Line]) -> list[dict[str, Any]]:
-    drafts = pricing.group_invoices(invoice_items([line.as_api() for line in lines]))
+    items = invoice_items([line.as_api() for line in lines], billing_anchors(lines))
+    drafts = pricing.group_invoices(items)
     return [invoice_doc(d, ctx.customer) for d in drafts]
 
 
@@ -116,7 +130,7 @@ def generate_invoices(
     lines = doc["orderProducts"]
     starts = [as_date(line["subscriptionStartDate"]) for line in lines]
     target = max(today, min(starts)) if starts else today
-    drafts = pricing.group_invoices(invoice_items(lines), target)
+    drafts = pricing.group_invoices(invoice_items(lines, order.plan.get("billingAnchors")), target)
     if not drafts:
         return []
     first = Sequence.take("invoice", len(drafts))

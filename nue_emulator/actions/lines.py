@@ -23,9 +23,11 @@ from nue_emulator.actions.common import (
     find_subscription,
     new_id,
 )
+from nue_emulator.actions.payment_methods import payment_method_object
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Entry, eligible
 from nue_emulator.pricing import ZERO, money
+from nue_emulator.seed import CUSTOM_FIELDS
 
 MAX_ADDON_DEPTH = 3
 
@@ -61,6 +63,11 @@ class Line:
     tax: Decimal = ZERO
     months: Decimal | None = None
     parent_subscription: str | None = None  # a new add-on under an existing subscription
+    # Its own paymentMethodObject, kept with the draft for activation (actions/payment_methods).
+    payment_method: dict[str, Any] | None = None
+    # A change line's: the start of the billing cycle of the subscription it changes, which its
+    # invoices join (actions/invoicing); None bills from the line's own start.
+    billing_anchor: date | None = None
 
     def price(self) -> None:
         tags = [pricing.Tag.from_doc(t) for t in self.tags]
@@ -294,8 +301,11 @@ def build_product_lines(
             unit_price=dec(entry.pbe["listPrice"]),
             tags=resolve_tags(ctx, raw, line_path),
             coterm_asset=asset,
-            custom=inputs.custom_fields(raw),
+            custom=inputs.custom_fields(raw, CUSTOM_FIELDS["OrderProduct"], line_path),
             free_trial=free_trial,
+            payment_method=payment_method_object(
+                raw.get("paymentMethodObject"), f"{line_path}.paymentMethodObject", ctx.customer
+            ),
         )
         lines.append(line)
         options = entry.product.get("productOptions") or []
@@ -414,7 +424,10 @@ def expand_addons(
             option=option,
             tags=resolve_tags(ctx, raw, addon_path),
             coterm_asset=asset,
-            custom=inputs.custom_fields(raw),
+            custom=inputs.custom_fields(raw, CUSTOM_FIELDS["OrderProduct"], addon_path),
+            payment_method=payment_method_object(
+                raw.get("paymentMethodObject"), f"{addon_path}.paymentMethodObject", ctx.customer
+            ),
         )
         lines.append(line)
         nested = inputs.items(raw.get("addOns"), f"{addon_path}.addOns", required=False)

@@ -22,7 +22,8 @@ from nue_emulator.actions.drafts import (
     store_draft,
 )
 from nue_emulator.actions.invoicing import preview_invoices
-from nue_emulator.actions.lines import build_product_lines
+from nue_emulator.actions.lines import Line, build_product_lines
+from nue_emulator.actions.payment_methods import payment_method_object, payment_plan
 from nue_emulator.api import ApiError, invalid
 from nue_emulator.catalog import Catalog
 from nue_emulator.models import Contact, Customer
@@ -54,6 +55,29 @@ def bill_to_contact(customer: Customer, body: dict[str, Any]) -> Contact | None:
     return contact
 
 
+SHIPPING_FIELDS = (
+    "shippingStreet",
+    "shippingCity",
+    "shippingState",
+    "shippingPostalCode",
+    "shippingCountry",
+)
+
+
+def shipping_address(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The shipping address the order body gives for tax, if any: "either by explicitly including
+    the shipping address in the order request body, or by omitting it and allowing the system to
+    automatically fall back to using the shipping address already associated with the customer
+    record" (new-orders.txt, Calculating Tax). Its fields are named as on customers and contacts
+    (nue-api.md §3.7); the country is what a tax rate needs."""
+    given = {name: inputs.text(body.get(name), name, required=False) for name in SHIPPING_FIELDS}
+    if not any(given.values()):
+        return None
+    if given["shippingCountry"] is None:
+        raise invalid("shippingCountry", "is required with a shipping address.")
+    return given
+
+
 def validate_header(body: dict[str, Any]) -> None:
     for name in (
         "name",
@@ -70,9 +94,43 @@ def validate_header(body: dict[str, Any]) -> None:
     inputs.obj(body.get("transactionHub"), "transactionHub", required=False)
 
 
+def subscriptions_only(lines: list[Line], path: str) -> None:
+    """new-orders.txt, Current Limitations: "Only Subscriptions are currently supported in new
+    order creation. Entitlements and asset support will be available in a future release." A
+    line that would become an asset or an entitlement (a one-time product) is refused, an add-on
+    on its bundle's line."""
+    index = -1
+    for line in lines:
+        if line.parent is None:
+            index += 1
+        if line.entry.subscription:
+            continue
+        field = (
+            f"{path}[{index}].priceBookEntryId"
+            if line.parent is None
+            else f"{path}[{index}].addOns"
+        )
+        name = line.entry.product["name"]
+        raise ApiError(
+            400,
+            "UNSUPPORTED_PRODUCT",
+            f"{name} is not a subscription product: new orders support subscriptions only; "
+            "entitlements and assets are not supported in new orders yet.",
+            [{"field": field, "message": "not a subscription product"}],
+        )
+
+
 def price_new_order(
-    body: dict[str, Any], *, persist: bool, today: date | None = None, preview_only: bool = False
+    body: dict[str, Any],
+    *,
+    persist: bool,
+    today: date | None = None,
+    preview_only: bool = False,
+    by_account_manager: bool = False,
 ) -> Priced:
+    """A self-service new order, or (`by_account_manager`, the demo history only) one the
+    account manager entered in Nue itself, where assets and entitlements are provisioned
+    (POST /cpq/create-order, create-order-overview.txt) and the self-service limit is not."""
     customer = customer_from_body(body)
     ctx = Context(Catalog.load(), customer, today or timezone.localdate())
     effective = (
@@ -84,8 +142,14 @@ def price_new_order(
     preview, calculate_tax = options_of(body, preview=preview_only)
     order_period = billing_period_of(body.get("billingPeriod"), "billingPeriod")
     bill_to = bill_to_contact(customer, body)
+    ship_to = shipping_address(body)
+    order_payment = payment_method_object(
+        body.get("paymentMethodObject"), "paymentMethodObject", customer
+    )
     raw_products = inputs.items(body.get("orderProducts"), "orderProducts")
     lines = build_product_lines(ctx, raw_products, "orderProducts", order_period)
+    if not by_account_manager:
+        subscriptions_only(lines, "orderProducts")
     for line in lines:
         line.price()
     doc = order_doc(
@@ -98,11 +162,23 @@ def price_new_order(
         billing_period=order_period,
         calculate_tax=calculate_tax and not preview_only,
         bill_to=bill_to,
+        ship_to=ship_to,
     )
     invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
-    plan = {"kind": "new", "newLines": [line.as_api() for line in lines]}
+    plan = {
+        "kind": "new",
+        "newLines": [line.as_api() for line in lines],
+        # Stored with the draft, saved and assigned on activation (create-draft-orders.txt).
+        "paymentMethods": payment_plan(
+            order_payment, {line.id: line.payment_method for line in lines}
+        ),
+    }
     return Priced(ctx, lines, doc, invoices, preview, plan)
 
 
-def create_draft(body: dict[str, Any], today: date | None = None) -> Priced:
-    return store_draft(price_new_order(body, persist=True, today=today))
+def create_draft(
+    body: dict[str, Any], today: date | None = None, *, by_account_manager: bool = False
+) -> Priced:
+    return store_draft(
+        price_new_order(body, persist=True, today=today, by_account_manager=by_account_manager)
+    )

@@ -21,14 +21,17 @@ from nue_emulator.actions.common import (
     opt_date,
 )
 from nue_emulator.api import invalid, not_found
+from nue_emulator.seed import CUSTOM_FIELDS
 
 
 def subscription_status(doc: dict[str, Any], today: date) -> str:
-    # A cancellation takes effect on its date (nue-api.md §2.2): until then the subscription is
-    # still in service and reads as it would otherwise, ending on that date with autoRenew off.
+    # `cancellationDate` is the last day of service: Cancel "ends the subscription on that date"
+    # (nue-api.md §2.2) and end dates are inclusive (§3.3, §5.7), so the subscription is in
+    # service through that day (its subscriptionEndDate) and reads Canceled from the day after.
+    # Until then it reads as it would otherwise, ending on that date with autoRenew off.
     if doc.get("status") == "Canceled":
         cancels = opt_date(doc.get("cancellationDate"))
-        if cancels is None or cancels <= today:
+        if cancels is None or cancels < today:
             return "Canceled"
     if as_date(doc["subscriptionStartDate"]) > today:
         return "Pending"
@@ -66,7 +69,7 @@ def update_subscription(ref: str, body: dict[str, Any]) -> dict[str, Any]:
         raise invalid(
             unknown[0], "cannot be updated here; only autoRenew and custom fields (__c) can."
         )
-    changes = inputs.custom_fields(body)
+    changes = inputs.custom_fields(body, CUSTOM_FIELDS["Subscription"])
     if "autoRenew" in body:
         changes["autoRenew"] = inputs.flag(body["autoRenew"], "autoRenew")
     if not changes:

@@ -38,6 +38,8 @@ from orders.policy import DraftFacts
 from orders.scope import CustomerNue, fetch_alongside
 from portal.models import CustomerAccount, User
 
+# The product category of subscriptions (nue-api.md §3.8); others become assets or entitlements.
+SUBSCRIPTION_CATEGORY = "RecurringServices"
 DRAFT_KEY = "purchase:draft:{customer}:{order}"
 DRAFT_TTL = 30 * 24 * 3600  # a draft's breakdown outlives a session; Nue keeps drafts open
 DECIMALS = frozenset(
@@ -66,6 +68,14 @@ class CatalogEntry:
     @property
     def recurring(self) -> bool:
         return "/" in (self.entry.uom or "") or self.product.product_category == "RecurringServices"
+
+    @property
+    def orderable(self) -> bool:
+        """Whether a new order may buy it here: Nue's new orders take subscriptions only
+        (new-orders.txt, Current Limitations), and the product category is what activation
+        makes of a product (nue-api.md §3.8). A product without a category is left to Nue."""
+        category = self.product.product_category
+        return category is None or category == SUBSCRIPTION_CATEGORY
 
 
 def buyable(catalog: Sequence[Product]) -> dict[str, CatalogEntry]:
@@ -122,6 +132,11 @@ class Shop:
     names: dict[str, tuple[str, PriceBookEntry]]
     tags: list[PriceTag]  # the active ones
     subscriptions: list[Subscription]
+
+    @property
+    def orderable(self) -> dict[str, CatalogEntry]:
+        """What a new order may hold; the rest is listed for the account manager to sell."""
+        return {key: item for key, item in self.catalog.items() if item.orderable}
 
     @property
     def coterm_targets(self) -> list[Subscription]:

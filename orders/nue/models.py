@@ -335,6 +335,8 @@ class Order(NamedTuple):
     assets: tuple[Asset, ...]
     # A change order's per-subscription summary (before/after), where Nue sends one.
     changes: tuple[SubscriptionChange, ...] = ()
+    # The order's document, where Nue gives one (the getting-started guide checks `orderPdf`).
+    order_pdf: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Order:
@@ -368,6 +370,7 @@ class Order(NamedTuple):
             invoices=tuple(Invoice.parse(x) for x in _objs(d, "invoices", k)),
             assets=tuple(Asset.parse(x) for x in _objs(d, "assets", k)),
             changes=tuple(SubscriptionChange.parse(x) for x in _objs(d, "assetChanges", k)),
+            order_pdf=_olink(_ostr(d, "orderPdf", k)),
         )
 
     @property

@@ -69,7 +69,7 @@ def _save_configuration(request: CustomerRequest, data: dict[str, list[str]]) ->
 
 
 def _line_forms(shop: purchase.Shop, config: OrderConfiguration, today: date) -> list[LineForm]:
-    return config.forms(shop.catalog, shop.names, shop.coterm_targets, shop.tags, today)
+    return config.forms(shop.orderable, shop.names, shop.coterm_targets, shop.tags, today)
 
 
 @require_POST
@@ -288,7 +288,7 @@ def new_order(request: CustomerRequest) -> HttpResponse:
     if request.method == "POST":
         config = OrderConfiguration(dict(request.POST.lists()))
         anchor = "#order-config"
-        item = shop.catalog.get(request.POST.get("add", ""))
+        item = shop.orderable.get(request.POST.get("add", ""))
         if item is not None:
             anchor = "#" + config.add(item, today)
         config.remove(request.POST.get("remove", ""))

@@ -4,16 +4,32 @@ then cancels it with a reason; the same wizard on a phone."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
-from nue_emulator import journal
+from nue_emulator import actions, journal
+from orders.templatetags.money import money
 from tests import demo
 
 from .conftest import PHONE, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def first_invoice(name: str, seats: int) -> Decimal:
+    """What Nue bills first, tax included, for `seats` more on `name` from today: the change
+    priced as the wizard drafts it, with nothing kept."""
+    change = {
+        "changeType": "UpdateQuantity",
+        "assetNumber": name,
+        "quantity": seats,
+        "startDate": timezone.localdate().isoformat(),
+    }
+    body = {"assetChanges": [change], "options": {"previewInvoice": True, "calculateTax": True}}
+    return Decimal(actions.price_change_order(body, persist=False).invoices[0]["amount"])
 
 
 def test_it_changes_seats_then_plan_then_cancels(page, watch):
@@ -36,9 +52,10 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
     expect(table).to_contain_text("5")
     expect(table).to_contain_text("8")
     expect(page.locator("main")).to_contain_text("Charge for the new period")
-    # Due now: this month's share of the three seats, $67.50, and Acme's 7.25 % tax on it.
+    # Due now: Nue's first invoice of the change, for the rest of Pro's current billing period
+    # (the new seats join its billing cycle), with Acme's 7.25 % tax.
     due_now = page.locator(".change-facts > div", has_text="Due now, after tax")
-    expect(due_now).to_contain_text("$72.39")
+    expect(due_now).to_contain_text(money(first_invoice(demo.PRO, seats=3)))
     watch.screenshot("change-quantity-preview")
     order_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     with journal.capture() as calls:
@@ -74,7 +91,8 @@ def test_it_changes_seats_then_plan_then_cancels(page, watch):
     watch.screenshot("change-cancel-preview")
     page.get_by_role("button", name="Cancel the subscription").click()
     page.wait_for_url(re.compile(r"/change/done/"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Canceled")
+    # Canceled today: today is its last day of service (cancellationDate, nue-api.md §2.2).
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Cancellation scheduled")
     watch.screenshot("change-cancel-done")
     print(watch.errors)
     # The browser logs the deliberate 422 (a form error swapped into the page) as a failed load.

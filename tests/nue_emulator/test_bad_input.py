@@ -152,3 +152,12 @@ def test_it_rejects_bad_query_strings(api, path):
     response = api.client.get("/nue-emulator" + path, **api.headers)
     assert response.status_code == 400, response.content
     assert response.json()["errors"]
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+@pytest.mark.parametrize("path", ["/no/such/route", "/orders/", "/billing/payment-methods"])
+def test_it_answers_an_unknown_route_with_nues_json_error(api, method, path):
+    # Nue answers JSON (nue-api.md §1.3-§1.5), never the HTML page of whatever serves it.
+    response = getattr(api.client, method)("/nue-emulator" + path, **api.headers)
+    assert response["Content-Type"] == "application/json"
+    error(response, 404, "NOT_FOUND")

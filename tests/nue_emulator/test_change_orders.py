@@ -238,8 +238,10 @@ def test_it_keeps_a_future_cancellation_active_until_its_date(api, buy, extensio
     assert activated["autoRenew"] is False
     assert activated["subscriptionEndDate"] == iso(last_day)
     assert activated["cancellationDate"] == iso(last_day)
-    listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=iso(last_day)))
-    assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"
+    # cancellationDate is the last day of service (nue-api.md §2.2): Canceled the day after.
+    for day, status in ((last_day, "Active"), (last_day + timedelta(days=1), "Canceled")):
+        listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=iso(day)))
+        assert next(s for s in listed if s["name"] == sub["name"])["status"] == status
 
 
 def test_it_cancels_a_bundle_with_its_add_ons(api, buy):
@@ -670,3 +672,55 @@ def test_it_gives_back_the_tax_of_a_credit(api, buy):
     assert line["totalPrice"] == -375
     assert line["tax"] == -27.19  # 375.00 at 7.25 %, half-up, given back
     assert (order["subtotal"], order["taxAmount"], order["grandTotal"]) == (-375, -27.19, -402.19)
+
+
+def test_it_requires_a_renewals_start_date(api, buy):
+    # Renew: renewalTerm and startDate are both required (nue-api.md §2.2).
+    sub = buy(start=date(2026, 1, 1))[0]
+    before = Order.objects.count()
+    body = {
+        "assetChanges": [{"changeType": "Renew", "assetNumber": sub["name"], "renewalTerm": 12}]
+    }
+    failure = error(api.post("/change-orders", body), 400, "VALIDATION_ERROR")
+    assert failure["errors"][0]["field"] == "assetChanges[0].startDate"
+    assert Order.objects.count() == before
+
+
+def test_it_keeps_a_subscription_canceled_today_in_service_until_the_day_ends(api, buy):
+    sub = buy(start=TODAY - timedelta(days=30))[0]
+    data = change(
+        api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": iso(TODAY)}
+    )
+    # Only the days after the last day of service are credited.
+    assert data["order"]["orderProducts"][0]["subscriptionStartDate"] == iso(
+        TODAY + timedelta(days=1)
+    )
+    activated = activate(api, data)["subscriptions"][0]
+    assert (activated["status"], activated["subscriptionEndDate"]) == ("Active", iso(TODAY))
+    tomorrow = iso(TODAY + timedelta(days=1))
+    listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=tomorrow))
+    assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"
+
+
+def test_it_bills_a_change_on_the_subscriptions_billing_cycle(api, buy):
+    # Billed monthly from 1 January: a change on 15 July bills the rest of July on its own (the
+    # first partial period, nue-api.md §4), then joins the subscription's dates, the 1st.
+    sub = buy(start=date(2026, 1, 1))[0]
+    quantity = {
+        "changeType": "UpdateQuantity",
+        "assetNumber": sub["name"],
+        "quantity": 3,
+        "startDate": "2026-07-15",
+    }
+    data = change(api, quantity, options={"previewInvoice": True})
+    periods = [(i["startDate"], i["endDate"]) for i in data["invoices"]]
+    assert periods[:3] == [
+        ("2026-07-15", "2026-07-31"),
+        ("2026-08-01", "2026-08-31"),
+        ("2026-09-01", "2026-09-30"),
+    ]
+    assert data["invoices"][0]["items"][0]["details"][0]["prorated"] is True
+    assert data["invoices"][1]["items"][0]["details"][0]["prorated"] is False
+    assert sum(i["amount"] for i in data["invoices"]) == pytest.approx(data["order"]["grandTotal"])
+    invoices = activate(api, data)["invoices"]
+    assert [i["invoiceDate"] for i in invoices][:3] == ["2026-07-15", "2026-08-01", "2026-09-01"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from nue_emulator.models import Invoice, Order, Subscription
+from nue_emulator.models import Invoice, Order, PaymentMethod, Subscription
 from tests.nue_emulator.conftest import ACME, GLOBEX, INITECH, error, ok, subscription
 
 START = "2027-01-01"
@@ -102,42 +102,157 @@ def test_it_replays_the_comprehensive_order_from_the_guide(api, pbe):
     assert {"productName", "quantity", "amount", "details"} <= set(first["items"][0])
 
 
-def test_it_replays_the_payment_method_shapes(api, pbe):
-    body = simple_order(
-        pbe,
-        transactionHub={
-            "externalSystem": "Stripe",
-            "externalId": "cus_RSS1MzKcY2pmJ7",
-            "transactionType": "Customer",
-        },
-        paymentMethodObject={
-            "externalPaymentMethodId": "pm_1RcQthRqBuLxaKcMlnnv6B1r",
-            "name": "Primary credit card",
-            "paymentMethodType": "Credit Card",
-            "paymentSystem": "Stripe",
-            "autoChargeEnabled": True,
-        },
-        options={"previewInvoice": True, "calculateTax": False},
+HUB = {
+    "externalSystem": "Stripe",
+    "externalId": "cus_RSS1MzKcY2pmJ7",
+    "transactionType": "Customer",
+}
+
+
+def card(external_id, name="Primary credit card", **overrides):
+    return {
+        "externalPaymentMethodId": external_id,
+        "name": name,
+        "paymentMethodType": "Credit Card",
+        "paymentSystem": "Stripe",
+        "autoChargeEnabled": True,
+        **overrides,
+    }
+
+
+def activate_order(api, body):
+    order = ok(api.post("/orders", body), 201)["order"]
+    return ok(api.post(f"/orders/{order['id']}", {}))
+
+
+def test_it_saves_a_new_card_on_activation_as_the_subscriptions_default(api, pbe):
+    # create-draft-orders.txt: stored with the draft; on activation created (or, with the same
+    # external id, updated) and "assigned to the created subscriptions as defaultpaymentmethodid".
+    body = simple_order(pbe, transactionHub=HUB, paymentMethodObject=card("pm_1RcQthRqBuLxaKcM"))
+    draft = ok(api.post("/orders", body), 201)["order"]
+    assert not PaymentMethod.objects.filter(customer_id=ACME).exists()
+    sub = ok(api.post(f"/orders/{draft['id']}", {}))["subscriptions"][0]
+    method = PaymentMethod.objects.get(id=sub["defaultPaymentMethodId"])
+    assert (method.external_id, method.doc["name"]) == (
+        "pm_1RcQthRqBuLxaKcM",
+        "Primary credit card",
     )
+    body["paymentMethodObject"] = card("pm_1RcQthRqBuLxaKcM", name="Renamed card")
+    again = activate_order(api, body)["subscriptions"][0]
+    assert again["defaultPaymentMethodId"] == method.id
+    assert PaymentMethod.objects.filter(customer_id=ACME).count() == 1
+    assert PaymentMethod.objects.get(id=method.id).doc["name"] == "Renamed card"
+    # The guide's existing payment method, by its Nue id.
+    body["paymentMethodObject"] = {"id": method.id}
+    assert activate_order(api, body)["subscriptions"][0]["defaultPaymentMethodId"] == method.id
+
+
+def test_it_takes_the_add_on_then_the_product_then_the_order_payment_method(api, pbe):
+    existing = activate_order(api, simple_order(pbe, paymentMethodObject=card("pm_existing")))
+    existing_id = existing["subscriptions"][0]["defaultPaymentMethodId"]
+    body = simple_order(pbe, transactionHub=HUB, paymentMethodObject=card("pm_default_card"))
     body["orderProducts"].append(
         {
             "priceBookEntryId": pbe("PLATFORM-SUITE"),
             "quantity": 1,
             "subscriptionStartDate": START,
             "subscriptionTerm": 12,
-            "paymentMethodObject": {"id": "d540ce64-c096-4ac4-aed2-f050ba04ceea"},
+            "paymentMethodObject": card("pm_product_card", name="Product payment card"),
             "addOns": [
                 {
                     "productOptionId": "opt-premium-support",
                     "subscriptionStartDate": START,
                     "subscriptionTerm": 12,
-                    "paymentMethodObject": {"id": "existing-payment-method-id"},
+                    "paymentMethodObject": {"id": existing_id},
                 }
             ],
         }
     )
-    data = ok(api.post("/orders", body), 201)
-    assert data["order"]["transactionHub"]["externalSystem"] == "Stripe"
+    subs = {s["productSku"]: s for s in activate_order(api, body)["subscriptions"]}
+    method = {
+        sku: PaymentMethod.objects.get(id=sub["defaultPaymentMethodId"]).external_id
+        for sku, sub in subs.items()
+    }
+    assert method == {
+        "PLAN-PRO-US": "pm_default_card",  # no product-level one: the order's
+        "PLATFORM-SUITE": "pm_product_card",
+        "ANALYTICS-CORE": "pm_product_card",  # a bundled add-on falls back to its product
+        "ADMIN-SEATS": "pm_product_card",
+        "PREMIUM-SUPPORT": "pm_existing",
+    }
+
+
+def test_it_sets_no_default_payment_method_when_the_order_gives_none(api, pbe):
+    sub = activate_order(api, simple_order(pbe))["subscriptions"][0]
+    assert sub["defaultPaymentMethodId"] is None
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field"),
+    [
+        (
+            "order",
+            card("pm_x", paymentMethodType="Bitcoin"),
+            "paymentMethodObject.paymentMethodType",
+        ),
+        (
+            "order",
+            {k: v for k, v in card("pm_x").items() if k != "name"},
+            "paymentMethodObject.name",
+        ),
+        ("order", card("pm_x", autoChargeEnabled="yes"), "paymentMethodObject.autoChargeEnabled"),
+        ("order", {"id": "existing-payment-method-id"}, "paymentMethodObject.id"),
+        ("order", {"id": "d540ce64-c096-4ac4-aed2-f050ba04ceea"}, "paymentMethodObject.id"),
+        ("order", "pm_x", "paymentMethodObject"),
+        (
+            "line",
+            card("pm_x", paymentSystem=None),
+            "orderProducts[0].paymentMethodObject.paymentSystem",
+        ),
+        ("addon", {"id": "nope"}, "orderProducts[0].addOns[0].paymentMethodObject.id"),
+    ],
+)
+def test_it_checks_payment_method_objects_against_the_guides_schema(api, pbe, where, value, field):
+    body = simple_order(pbe)
+    if where == "order":
+        body["paymentMethodObject"] = value
+    elif where == "line":
+        body["orderProducts"][0]["paymentMethodObject"] = value
+    else:
+        body["orderProducts"][0].update(
+            priceBookEntryId=pbe("PLATFORM-SUITE"),
+            quantity=1,
+            addOns=[{"productOptionId": "opt-premium-support", "paymentMethodObject": value}],
+        )
+    before = Order.objects.count()
+    assert error(api.post("/orders", body), 400)["errors"][0]["field"] == field
+    assert Order.objects.count() == before
+
+
+def test_it_accepts_the_documented_payment_method_types_in_any_case(api, pbe):
+    for kind in ("credit card", "ACH", "Wire Transfer", "paypal", "Non-Electronic"):
+        body = simple_order(pbe, paymentMethodObject=card(f"pm_{kind}", paymentMethodType=kind))
+        ok(api.post("/orders", body), 201)
+
+
+def test_it_refuses_another_customers_payment_method(api, pbe):
+    globex = activate_order(
+        api,
+        {
+            **simple_order(pbe, GLOBEX, paymentMethodObject=card("pm_globex")),
+            "orderProducts": [
+                {
+                    "priceBookEntryId": pbe("PLAN-PRO-EU"),
+                    "quantity": 1,
+                    "subscriptionStartDate": START,
+                    "subscriptionTerm": 12,
+                }
+            ],
+        },
+    )
+    theirs = globex["subscriptions"][0]["defaultPaymentMethodId"]
+    body = simple_order(pbe, paymentMethodObject={"id": theirs})
+    error(api.post("/orders", body), 400, "PAYMENT_METHOD_NOT_FOUND")
 
 
 def test_it_carries_custom_fields_to_the_subscription(api, pbe):
@@ -149,6 +264,54 @@ def test_it_carries_custom_fields_to_the_subscription(api, pbe):
     data = ok(api.post(f"/orders/{order['id']}", {"options": {}}))
     assert data["subscriptions"][0]["ServiceTier__c"] == "Premium"
     assert data["subscriptions"][0]["Region__c"] == "US West"
+
+
+def test_it_gives_a_subscription_only_the_custom_fields_it_has(api, pbe):
+    # LineNote__c is configured on order products only, so it stays there (new-orders.txt).
+    body = simple_order(pbe)
+    body["ContractSigned__c"] = "2026-12-01"
+    body["orderProducts"][0].update(
+        {"LineNote__c": "Rush", "Region__c": "EU", "SeatCommitment__c": 5}
+    )
+    order = ok(api.post("/orders", body), 201)["order"]
+    assert order["ContractSigned__c"] == "2026-12-01"
+    assert order["orderProducts"][0]["LineNote__c"] == "Rush"
+    sub = ok(api.post(f"/orders/{order['id']}", {}))["subscriptions"][0]
+    assert (sub["Region__c"], sub["SeatCommitment__c"]) == ("EU", 5)
+    assert "LineNote__c" not in sub
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "value", "field"),
+    [
+        ("order", "Departmnet__c", "Engineering", "Departmnet__c"),
+        ("order", "department__c", "Engineering", "department__c"),
+        ("order", "ServiceTier__c", "Premium", "ServiceTier__c"),
+        ("line", "Department__c", "Engineering", "orderProducts[0].Department__c"),
+        ("line", "Region__c", 7, "orderProducts[0].Region__c"),
+        ("line", "SeatCommitment__c", True, "orderProducts[0].SeatCommitment__c"),
+        ("order", "ContractSigned__c", "2026-02-30", "ContractSigned__c"),
+        ("addon", "Tier__c", "Gold", "orderProducts[0].addOns[0].Tier__c"),
+    ],
+)
+def test_it_rejects_custom_fields_not_configured_so(api, pbe, where, name, value, field):
+    # "Field names must match exactly as configured in Nue settings"; "invalid custom field
+    # names will result in API validation errors" (create-draft-orders.txt).
+    body = simple_order(pbe)
+    if where == "order":
+        body[name] = value
+    elif where == "line":
+        body["orderProducts"][0][name] = value
+    else:
+        body["orderProducts"][0].update(
+            priceBookEntryId=pbe("PLATFORM-SUITE"),
+            quantity=1,
+            addOns=[{"productOptionId": "opt-premium-support", name: value}],
+        )
+    before = Order.objects.count()
+    failure = error(api.post("/orders", body), 400, "INVALID_CUSTOM_FIELD")
+    assert failure["errors"][0]["field"] == field
+    assert Order.objects.count() == before
 
 
 def test_it_expands_a_bundle_with_nested_add_ons(api, pbe, catalog):
@@ -352,15 +515,47 @@ def test_it_warns_when_tax_has_no_shipping_address(api, pbe):
     assert body["warnings"][0]["code"] == "TAX_ADDRESS_MISSING"
 
 
-def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
+@pytest.mark.parametrize("sku", ["ONBOARDING-FEE", "SECURITY-KEY"])
+@pytest.mark.parametrize("path", ["/orders", "/orders/invoice-preview"])
+def test_it_takes_only_subscription_products_in_a_new_order(api, pbe, sku, path):
+    # new-orders.txt, Current Limitations: only subscriptions in new orders; no entitlements
+    # (Onboarding, a professional service) or assets (the hardware key) yet.
     body = simple_order(pbe)
     body["orderProducts"].append(
-        {"priceBookEntryId": pbe("ONBOARDING-FEE"), "quantity": 1, "subscriptionStartDate": START}
+        {"priceBookEntryId": pbe(sku), "quantity": 1, "subscriptionStartDate": START}
     )
-    body["orderProducts"].append(
-        {"priceBookEntryId": pbe("SECURITY-KEY"), "quantity": 3, "subscriptionStartDate": START}
-    )
-    order = ok(api.post("/orders", body), 201)["order"]
+    before = Order.objects.count()
+    failure = error(api.post(path, body), 400, "UNSUPPORTED_PRODUCT")
+    assert failure["errors"][0]["field"] == "orderProducts[1].priceBookEntryId"
+    assert Order.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("customer", "address", "rate"),
+    [
+        # Initech has no address of its own: the order's is used, and nothing is missing.
+        (INITECH, {"shippingState": "TX", "shippingCountry": "US"}, 0.0625),
+        # Acme ships to California (7.25 %); this order ships to Berlin.
+        (ACME, {"shippingCity": "Berlin", "shippingCountry": "DE"}, 0.19),
+    ],
+)
+def test_it_taxes_by_the_shipping_address_in_the_order(api, pbe, customer, address, rate):
+    # new-orders.txt, Calculating Tax: the address in the order body, else the customer's.
+    body = simple_order(pbe, customer, options={"calculateTax": True}, **address)
+    response = api.post("/orders", body)
+    order = ok(response, 201)["order"]
+    assert order["taxAmount"] == round(1500 * rate, 2)
+    assert response.json()["warnings"] == []
+    assert order["shippingCountry"] == address["shippingCountry"]
+
+
+def test_it_wants_a_country_in_the_orders_shipping_address(api, pbe):
+    body = simple_order(pbe, options={"calculateTax": True}, shippingCity="Berlin")
+    assert error(api.post("/orders", body), 400)["errors"][0]["field"] == "shippingCountry"
+
+
+def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
+    order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
     activation = {
         "options": {"generateInvoice": True, "activateInvoice": False},
         "poNumber": "PO-2025-001",
@@ -380,11 +575,10 @@ def test_it_activates_a_draft_into_subscriptions_and_invoices(api, pbe):
     assert sub["subscriptionVersion"] == 1
     assert sub["quantity"] == 5
     assert sub["status"] == "Pending"
-    assert data["entitlements"][0]["productName"] == "Onboarding Package"
-    assert data["assets"][0]["productName"] == "Hardware Security Key"
+    assert (data["entitlements"], data["assets"]) == ([], [])
     assert len(data["invoices"]) == 1  # the first billing period, starting 2027-01-01
     assert data["invoices"][0]["status"] == "Draft"
-    assert data["invoices"][0]["amount"] == 125.0 + 1500.0 + 135.0
+    assert data["invoices"][0]["amount"] == 125.0
     # A second activation is a conflict, and changes nothing.
     error(api.post(f"/orders/{order['id']}", {}), 409, "ORDER_NOT_DRAFT")
     assert Subscription.objects.filter(order_id=order["id"]).count() == 1
@@ -483,6 +677,59 @@ def test_it_refuses_a_tampered_or_expired_quote_link(api, anonymous, pbe, time_m
     order = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
     link = api.get(f"/orders/magiclink/order/{order['id']}").json()["magicLink"]
     path = link.removeprefix("http://testserver")
+    assert anonymous.client.get(path[:-3] + "abc").status_code == 404
+    time_machine.move_to(date.today() + timedelta(days=8))
+    assert anonymous.client.get(path).status_code == 410
+
+
+def test_it_syncs_what_getting_started_says_to_check_after_activation(api, pbe):
+    # getting-started-with-order-management.txt: once the first order is activated the customer
+    # syncs (externalId, type Prospect to Direct Customer), orders and subscriptions get their
+    # Salesforce records, and "you can check if orders have synced by looking for the externalId".
+    customer = ok(api.get(f"/customers/{INITECH}", includes="contacts"))
+    assert (customer["externalId"], customer["type"]) == (None, "Prospect")
+    assert customer["contacts"][0]["externalId"] is None
+    draft = ok(api.post("/orders", simple_order(pbe, INITECH)), 201)["order"]
+    assert draft["externalId"] is None
+    data = ok(api.post(f"/orders/{draft['id']}", {}))
+    assert data["order"]["externalId"].startswith("801")
+    assert len(data["order"]["externalId"]) == 18
+    sub = data["subscriptions"][0]
+    assert sub["externalId"]
+    customer = ok(api.get(f"/customers/{INITECH}", includes="contacts"))
+    assert customer["externalId"].startswith("001")
+    assert customer["type"] == "Direct Customer"
+    assert customer["contacts"][0]["externalId"].startswith("003")
+    listed = ok(api.get("/orders", customerIds=[INITECH], status="activated"))
+    assert [o["externalId"] for o in listed] == [data["order"]["externalId"]]
+    # A change order updates the same Salesforce subscription record.
+    bump = {"changeType": "UpdateQuantity", "assetNumber": sub["name"], "quantity": 1}
+    body = {"assetChanges": [{**bump, "startDate": START}]}
+    change = ok(api.post("/change-orders", body), 201)["order"]
+    changed = ok(api.post(f"/orders/{change['id']}", {}))["subscriptions"][0]
+    assert changed["subscriptionVersion"] == 2
+    assert changed["externalId"] == sub["externalId"]
+
+
+def test_it_gives_an_activated_order_a_pdf(api, anonymous, pbe, time_machine):
+    # getting-started-with-order-management.txt: "check if pdf is available: if (order.orderPdf)".
+    draft = ok(api.post("/orders", simple_order(pbe)), 201)["order"]
+    assert draft["orderPdf"] is None
+    link = ok(api.post(f"/orders/{draft['id']}", {}))["order"]["orderPdf"]
+    assert link.startswith("http://testserver/nue-emulator/view-order-pdf/")
+    for includes in ("", "orderProducts,assets,invoices"):
+        listed = ok(api.get("/orders", customerIds=[ACME], includes=includes))
+        by_id = {o["id"]: o for o in listed}
+        assert by_id[draft["id"]]["orderPdf"].startswith("http://testserver/nue-emulator/")
+        assert all(o["orderPdf"] is None for o in listed if o["status"] != "Activated")
+        assert all(o["orderPdf"] for o in listed if o["status"] == "Activated")
+    assert ok(api.get(f"/orders/{draft['id']}"))["orderPdf"]
+    path = link.removeprefix("http://testserver")
+    page = anonymous.client.get(path)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"Order {draft['orderNumber']}" in html
+    assert "<script" not in html
     assert anonymous.client.get(path[:-3] + "abc").status_code == 404
     time_machine.move_to(date.today() + timedelta(days=8))
     assert anonymous.client.get(path).status_code == 410

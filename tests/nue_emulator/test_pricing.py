@@ -69,6 +69,20 @@ def test_it_bills_the_last_partial_period_prorated():
     assert len(periods) == 4
 
 
+def test_it_joins_a_billing_cycle_mid_period_with_a_partial_period_of_its_own():
+    periods = pricing.billing_periods(
+        date(2026, 5, 20), date(2026, 12, 31), "Quarterly", anchor=date(2026, 1, 1)
+    )
+    assert periods == [
+        (date(2026, 5, 20), date(2026, 6, 30), True),
+        (date(2026, 7, 1), date(2026, 9, 30), False),
+        (date(2026, 10, 1), date(2026, 12, 31), False),
+    ]
+    assert pricing.billing_periods(
+        date(2026, 4, 1), date(2026, 6, 30), "Quarterly", anchor=date(2026, 1, 1)
+    ) == [(date(2026, 4, 1), date(2026, 6, 30), False)]
+
+
 @given(prices, quantities, dates, terms)
 def test_it_prices_a_full_term_as_the_full_price(price, quantity, start, term):
     end = pricing.term_end(start, term)

@@ -43,3 +43,18 @@ def test_it_adds_bulk_orders_once(seeded):
     assert Order.objects.filter(customer_id=bulk).count() == 120
     numbers = list(Order.objects.filter(customer_id=bulk).values_list("number", flat=True))
     assert len(set(numbers)) == 120
+
+
+def test_it_seeds_one_time_products_only_as_the_account_managers_orders(seeded):
+    """Self-service new orders sell subscriptions only (new-orders.txt), so no draft holds a
+    one-time product; the account manager's activated orders brought the keys and onboarding."""
+    one_time = {"ONBOARDING-FEE", "SECURITY-KEY"}
+
+    def skus(order):
+        return {line["productSku"] for line in order.doc["orderProducts"]}
+
+    drafts = Order.objects.filter(status="Draft", order_type="New")
+    assert drafts.exists()
+    assert not any(skus(order) & one_time for order in drafts)
+    activated = Order.objects.filter(customer_id=ACME, status="Activated")
+    assert any("SECURITY-KEY" in skus(order) for order in activated)

@@ -137,6 +137,21 @@ def test_it_updates_auto_renew_and_custom_fields_only(api):
         **api.headers,
     )
     error(bad, 400)
+    # Only custom fields configured on subscriptions (create-draft-orders.txt).
+    unknown = api.client.patch(
+        f"/nue-emulator/subscriptions/{pro['id']}",
+        json.dumps({"CostCentre__c": "R&D"}),
+        content_type="application/json",
+        **api.headers,
+    )
+    assert error(unknown, 400, "INVALID_CUSTOM_FIELD")["errors"][0]["field"] == "CostCentre__c"
+    mistyped = api.client.patch(
+        f"/nue-emulator/subscriptions/{pro['id']}",
+        json.dumps({"RenewalReviewed__c": "yes"}),
+        content_type="application/json",
+        **api.headers,
+    )
+    error(mistyped, 400, "INVALID_CUSTOM_FIELD")
     missing = api.client.patch(
         "/nue-emulator/subscriptions/SUB-99999999",
         json.dumps({"autoRenew": True}),

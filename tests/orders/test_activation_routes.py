@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from nue_emulator import journal
 from orders.actions import approvals
@@ -49,7 +50,7 @@ def test_it_refuses_a_buyer_a_cancellation_on_the_draft_page(bob_client, ada, ca
         response = activate(bob_client, cancellation)
     assert response.status_code == 403
     assert activations(calls, cancellation) == 0
-    assert acme(ada).subscription(PRO).status == "Active"
+    assert acme(ada).subscription(PRO).cancels_on is None
     assert not AuditEvent.objects.filter(kind=AuditKind.ACTIVATION).exists()
 
 
@@ -74,7 +75,8 @@ def test_it_audits_a_cancellation_from_the_draft_page_as_a_cancellation(
 ):
     response = activate(ada_client, cancellation)
     assert response.status_code == 302
-    assert acme(ada).subscription(PRO).status == "Canceled"
+    # Canceled today: today is its last day of service (cancellationDate, nue-api.md §2.2).
+    assert acme(ada).subscription(PRO).cancels_on == timezone.localdate()
     event = AuditEvent.objects.get(kind=AuditKind.CANCELLATION)
     assert event.reason == "We are switching to another product"  # given in the wizard
     assert event.details["subscription"] == PRO
@@ -154,7 +156,7 @@ def test_it_never_approves_a_cancellation_a_buyer_asked_for(maria_client, bob, a
         )
     assert response.status_code == 403
     assert activations(calls, cancellation) == 0
-    assert acme(ada).subscription(PRO).status == "Active"
+    assert acme(ada).subscription(PRO).cancels_on is None
     approval.refresh_from_db()
     assert approval.is_pending
 

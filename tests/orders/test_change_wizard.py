@@ -115,7 +115,8 @@ def test_it_previews_five_to_eight_seats_as_a_delta_of_three(ada_client, ada):
     assert sub.quantity == 5  # nothing changed yet
     # 3 seats at 22.50 a month, prorated by day from today to the end of the term.
     assert Decimal(0) < line.total_price < 3 * Decimal("22.5") * 12
-    page = ada_client.get(response["Location"]).content.decode()
+    shown = ada_client.get(response["Location"])
+    page = shown.content.decode()
     assert "Before" in page
     assert "After" in page
     assert "Credit for unused time" in page
@@ -125,8 +126,16 @@ def test_it_previews_five_to_eight_seats_as_a_delta_of_three(ada_client, ada):
     assert order.tax_amount == (order.before_tax * Decimal("0.0725")).quantize(Decimal("0.01"))
     assert order.tax_amount > 0
     assert figures.shown(page) == figures.nues(order)
-    # Due now: this month's share of the three new seats, $67.50 before tax, with its tax.
-    assert figures.due_now(page) == Decimal("67.50") + Decimal("4.89")
+    # Due now: Nue's invoice for the rest of the current billing period (the new seats join
+    # Pro's billing cycle), and the next one on Pro's next billing date.
+    invoices = shown.context["preview"].invoices
+    first = invoices[0]
+    assert (first.invoice_date, first.end_date) == (
+        timezone.localdate(),
+        sub.next_billing_date - timedelta(days=1),
+    )
+    assert figures.due_now(page) == first.amount
+    assert shown.context["money"].next_date == sub.next_billing_date
 
 
 def test_it_follows_a_billed_change_without_undocumented_fields(ada_client, ada, settings):
@@ -330,7 +339,9 @@ def test_it_cancels_with_a_reason_and_credits_unused_time(ada_client, ada):
     order = acme(ada).order(order_id)
     assert order.total < 0  # a credit
     assert confirm(ada_client, PRO, order_id).status_code == 302
-    assert acme(ada).subscription(PRO).status == "Canceled"
+    # Canceled today: today is the last day of service (cancellationDate, nue-api.md §2.2).
+    canceled = acme(ada).subscription(PRO)
+    assert (canceled.status, canceled.cancels_on) == ("Active", timezone.localdate())
     event = AuditEvent.objects.get(kind=AuditKind.CANCELLATION)
     assert event.reason == "We are switching to another product"
     assert event.details["asked"]["details"] == "Moving to a bigger plan"

@@ -72,6 +72,31 @@ def test_it_lists_the_catalog_without_add_on_only_products(ada_client):
     assert "$25.00</span> per User/Month" in page
 
 
+def test_it_sends_one_time_products_to_the_account_manager(ada_client):
+    # Nue's new orders take subscriptions only (new-orders.txt, Current Limitations).
+    page = ada_client.get(URL).content.decode()
+    onboarding = page.split("<h3>Onboarding Package</h3>")[1].split("</li>")[0]
+    assert "Contact your account manager to order this" in onboarding
+    assert 'name="add"' not in onboarding
+    assert 'Add<span class="visually-hidden"> Pro Plan (US)</span> to order' in page
+    assert 'Add<span class="visually-hidden"> Hardware Security Key' not in page
+
+
+def test_it_adds_no_one_time_product_to_an_order(ada_client):
+    with journal.capture() as calls:
+        response = ada_client.post(URL, {"add": entry_id(ONBOARDING)})
+        assert response.status_code == 302
+        page = ada_client.get(URL).content.decode()
+        assert "Nothing yet: add a product from the catalog." in page
+        # A configuration kept from before (or posted by hand) holding one is not priced.
+        ada_client.post(URL, {**line("la", ONBOARDING), **line("lb", PRO)})
+        page = ada_client.get(URL).content.decode()
+    config = page.split("2. Configure")[1].split("3. Invoice")[0]
+    assert "Line 1: Pro Plan (US)" in page
+    assert "Onboarding Package" not in config
+    assert upstream_writes(calls) == ["POST invoice-preview"]
+
+
 def test_it_searches_and_filters_the_catalog(ada_client):
     page = ada_client.get(URL, {"q": "pro"}).content.decode()
     assert "Pro Plan (US)" in page
@@ -120,9 +145,9 @@ def test_it_adds_a_bundle_with_its_add_on_tree(ada_client):
 
 
 def test_it_removes_a_line(ada_client):
-    ada_client.post(URL, {**line("la", PRO), **line("lb", ONBOARDING), "remove": "la"})
+    ada_client.post(URL, {**line("la", PRO), **line("lb", SUITE), "remove": "la"})
     page = ada_client.get(URL).content.decode()
-    assert "Line 1: Onboarding Package" in page
+    assert "Line 1: Platform Suite" in page
     assert "Pro Plan (US)</" not in page.split("2. Configure")[1].split("3. Invoice")[0]
 
 

@@ -323,13 +323,17 @@ def change_order(lines: list[dict[str, object]]) -> httpx.Response:
     return httpx.Response(201, json={"status": "SUCCESS", "data": {"order": order}})
 
 
+PRODUCTS = {"SUB-00000004": "p-seats", "SUB-00000001": "p-pro"}
+
+
 def line(number: int, sub: str, quantity: int, change_type: str) -> dict[str, object]:
+    # Lines do not name their subscription (nue-api.md §3.2): the probe knows each by its product.
     return {
         "id": f"line-{number}",
         "productName": sub,
+        "productId": PRODUCTS[sub],
         "quantity": quantity,
         "totalPrice": 1,
-        "assetNumber": sub,
         "changeType": change_type,
     }
 

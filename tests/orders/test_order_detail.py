@@ -32,7 +32,7 @@ def test_it_reads_the_order_once_from_the_documented_list(ada_client, acme_nue):
     assert response.status_code == 200
     # One read of the customer's orders with what the page shows; never GET /orders/{id}.
     assert [(c.method, c.route) for c in calls] == [("GET", "orders")]
-    assert "includes=invoices%2CorderProducts" in calls[0].query
+    assert "includes=assets%2Cinvoices%2CorderProducts" in calls[0].query
 
 
 def test_it_shows_a_bundle_as_a_tree_with_totals(ada_client, acme_nue):
@@ -147,3 +147,36 @@ def test_it_shows_nues_discount_once_with_the_price_tag_part_of_it(ada, ada_clie
     }
     assert "of which price tags: <span" in html
     assert "$180.00" not in html
+
+
+def test_it_offers_the_pdf_nue_gives_for_an_activated_order(ada_client, acme_nue):
+    # The getting-started guide checks `orderPdf`: the page links it whenever Nue gives one.
+    order = by_name(acme_nue, "Platform Suite")
+    assert order.order_pdf
+    html = ada_client.get(f"/orders/{order.id}/").text
+    # Nue's link as read for this page (the emulator's is on the host the page is served from).
+    assert 'href="http://testserver/nue-emulator/view-order-pdf/' in html
+    assert "Download PDF" in html
+    draft = next(o for o in acme_nue.orders() if o.is_draft)
+    assert draft.order_pdf is None
+    assert "Download PDF" not in ada_client.get(f"/orders/{draft.id}/").text
+
+
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        ("https://files.nue.example/orders/O-1.pdf", True),
+        ("javascript:alert(document.cookie)", False),
+        ("data:application/pdf;base64,JVBERi0=", False),
+        (None, False),
+    ],
+)
+def test_it_links_only_an_http_order_pdf(ada, ada_client, nue_mock, link, shown):
+    customer_id = ada.memberships.get().account.nue_customer_id
+    order = order_json(customer_id=customer_id, status="Activated", orderPdf=link)
+    nue_mock.get("/orders").mock(return_value=ok([order]))
+    nue_mock.get(f"/orders/{ORDER_ID}").mock(return_value=ok(order))
+    html = ada_client.get(f"/orders/{ORDER_ID}/").text
+    assert ("Download PDF" in html) is shown
+    if link:
+        assert (link in html) is shown
