@@ -361,7 +361,12 @@ class Order(NamedTuple):
             subtotal=_odec(d, "subtotal", k),
             tax_amount=_money(d, "taxAmount", k),
             net_total=_money(d, "netTotal", k),
-            grand_total=_money(d, "grandTotal", k),
+            # The guides display grandTotal || netTotal; getting-started reads an order's
+            # totalAmount, the total order value (nue-api.md §3.1): an order carrying only that
+            # has it as its total.
+            grand_total=_money(
+                d, "totalAmount" if d.get("grandTotal") is None else "grandTotal", k
+            ),
             order_acv=_odec(d, "orderACV", k),
             order_tcv=_odec(d, "orderTCV", k),
             po_number=_ostr(d, "poNumber", k),

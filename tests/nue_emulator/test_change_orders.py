@@ -686,7 +686,7 @@ def test_it_requires_a_renewals_start_date(api, buy):
     assert Order.objects.count() == before
 
 
-def test_it_keeps_a_subscription_canceled_today_in_service_until_the_day_ends(api, buy):
+def test_it_keeps_a_subscription_canceled_today_in_service_until_the_day_ends(api, buy, extensions):
     sub = buy(start=TODAY - timedelta(days=30))[0]
     data = change(
         api, {"changeType": "Cancel", "assetNumber": sub["name"], "cancellationDate": iso(TODAY)}
@@ -698,6 +698,7 @@ def test_it_keeps_a_subscription_canceled_today_in_service_until_the_day_ends(ap
     activated = activate(api, data)["subscriptions"][0]
     assert (activated["status"], activated["subscriptionEndDate"]) == ("Active", iso(TODAY))
     tomorrow = iso(TODAY + timedelta(days=1))
+    # asOfDate is the emulator's own (an extension): the view of tomorrow.
     listed = ok(api.get("/subscriptions", customerIds=[ACME], asOfDate=tomorrow))
     assert next(s for s in listed if s["name"] == sub["name"])["status"] == "Canceled"
 
