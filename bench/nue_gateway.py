@@ -114,7 +114,8 @@ def timed(call: Callable[[], object], rounds: int) -> list[float]:
 
 def fan_out(rounds: int) -> dict[str, float]:
     from orders import nue
-    from orders.scope import CustomerNue, fetch_concurrently
+    from orders.fanout import fetch_concurrently
+    from orders.scope import CustomerNue
     from portal.models import CustomerAccount
 
     (contact,) = nue.tenant().contacts_by_email(["ada@acme.example"])

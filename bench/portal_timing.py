@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connection
 
-from orders import nue, scope
+from orders import fanout, nue
 from portal.wsgi import application as portal_application
 
 _calls: contextvars.ContextVar[list[tuple[float, float]] | None] = contextvars.ContextVar(
@@ -61,7 +61,7 @@ def _timed_send(self: nue.NueClient, *args: Any, **kwargs: Any) -> Any:
             calls.append((started, time.perf_counter()))
 
 
-scope.ThreadPoolExecutor = _ContextExecutor  # type: ignore[misc]
+fanout.ThreadPoolExecutor = _ContextExecutor  # type: ignore[misc]
 nue.NueClient._send = _timed_send  # type: ignore[method-assign]
 
 

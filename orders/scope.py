@@ -3,7 +3,7 @@
 No verb takes a customer id: it is fixed from the session's membership, every object Nue returns
 is checked against it, and ids are validated before any call. A customer's reads are memoised
 for the request; the catalog, price tags and relationships are kept in the shared cache; a
-page's independent reads run at once (`fetch_concurrently`, `fetch_alongside`). Activations and
+page's independent reads run at once (orders.fanout). Activations and
 change orders go through the operation ledger (orders.ledger), which this module calls into.
 """
 
@@ -13,18 +13,26 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextvars import copy_context
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.cache import cache
-from django.db import connection, connections
 
-from orders import capabilities
+from orders import capabilities, scope_results
 from orders.ledger import Ledger
+from orders.listing import (
+    ORDER_INCLUDES,
+    Arrangement,
+    ListParser,
+    Omitted,
+    Owned,
+    of_status,
+    readable,
+    record_status,
+    with_id,
+)
 from orders.models import DiscardedDraft
 from orders.nue import (
     ActivationResult,
@@ -51,16 +59,12 @@ from orders.nue import (
     Product,
     ProductRelationship,
     Subscription,
-    SubscriptionChange,
-    SubscriptionSnapshot,
     get_client,
     parse_each,
 )
 from orders.nue.fields import (
-    ORDER_STATUS_FILTERS,
     ORDER_STATUS_QUERY,
     _obj,
-    _objs,
     _ostr,
     _str,
 )
@@ -80,7 +84,6 @@ from orders.nue.requests import (
 from orders.nue.transport import _json_list_param, _list_data, warning_texts
 
 if TYPE_CHECKING:
-    from orders.models import Operation
     from portal.models import CustomerAccount, User
 
 logger = logging.getLogger("orders.nue")
@@ -90,159 +93,8 @@ security_logger = logging.getLogger("orders.nue.security")
 # Catalog, price tags and product relationships change rarely (publishing is explicit in Nue).
 CATALOG_CACHE_TTL = 300
 
-MAX_CONCURRENT_READS = 8
-
 T = TypeVar("T")
-U = TypeVar("U")
-
-
-def _in_worker(call: Callable[[], T]) -> T:
-    try:
-        return call()
-    finally:
-        # The embedded emulator queries the database on this worker thread; Django connections are
-        # per thread, so close this thread's before the pool retires it.
-        connections.close_all()
-
-
-def fetch_concurrently(**calls: Callable[[], T]) -> dict[str, T]:
-    """Run a page's independent reads at once: `fetch_concurrently(orders=lambda: nue.orders())`.
-
-    Returns each call's result under its keyword. If any call fails, the first failure (in keyword
-    order) is raised after every call has finished, so no worker outlives the request.
-    """
-    if len(calls) <= 1:
-        return {name: call() for name, call in calls.items()}
-    return fetch_alongside(lambda: None, **calls)[1]
-
-
-def fetch_alongside(local: Callable[[], U], /, **calls: Callable[[], T]) -> tuple[U, dict[str, T]]:
-    """Run `calls` as fetch_concurrently does and, meanwhile, `local()` on this thread.
-
-    For a page's database reads: they belong on the request's own connection, and done while
-    Nue is answering they cost the page no time. Returns `local`'s result and the calls' results;
-    a failure of `local` or of a call is raised after every worker has finished.
-
-    Inside a transaction everything runs on this thread, one after another: a worker's
-    connection could not see the transaction's uncommitted writes, and the embedded emulator
-    reads the portal's database.
-    """
-    if connection.in_atomic_block:
-        return local(), {name: call() for name, call in calls.items()}
-    results: dict[str, T] = {}
-    failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), MAX_CONCURRENT_READS))) as pool:
-        # Each worker runs in a copy of this context: it serves the same request (serving_origin).
-        futures = {
-            name: pool.submit(copy_context().run, _in_worker, call) for name, call in calls.items()
-        }
-        try:
-            here = local()
-        except BaseException as error:  # re-raised below, after every worker finished
-            failure = error
-        for name, future in futures.items():
-            try:
-                results[name] = future.result()
-            except BaseException as error:
-                failure = failure or error
-    if failure is not None:
-        raise failure
-    return here, results
-
-
-class _Owned(Protocol):
-    @property
-    def customer_id(self) -> str | None: ...
-
-
-_O = TypeVar("_O", bound=_Owned)
-
-
-@dataclass(frozen=True, slots=True)
-class _ListParser(Generic[_O]):
-    """Parses a list answer item by item; equal for the same parse and kind (a memo key)."""
-
-    parse: Callable[[object], _O]
-    kind: str
-
-    def __call__(self, envelope: Envelope) -> Listed[_O]:
-        return _readable(
-            parse_each(_list_data(envelope, self.kind), self.parse, self.kind, envelope.request_id)
-        )
-
-
-def _readable(listed: Listed[T]) -> Listed[T]:
-    """A list read, unless not one of its records parsed: then the answer as a whole is not what
-    Nue documents (a changed shape, not a bad record), and the read fails as such."""
-    if listed.unparsed and not listed.items:
-        raise NueProtocolError(
-            f"Nue sent {listed.unparsed[0].kind} none of which could be read.",
-            reference=listed.reference,
-        )
-    return listed
-
-
-@dataclass(frozen=True, slots=True)
-class Arrangement(Generic[_O]):
-    """How a list is shown: `arrange` sorts and filters it and depends on nothing but the list
-    and `key`, so one arranging serves every request for the same answer with the same key."""
-
-    key: Hashable
-    arrange: Callable[[Sequence[_O]], Sequence[_O]]
-
-
-# How a page names the records of each kind it could not show: (one, several).
-NOUNS = {
-    "orders": ("order", "orders"),
-    "subscriptions": ("subscription", "subscriptions"),
-    "assets": ("asset", "assets"),
-    "invoices": ("invoice", "invoices"),
-    "preview invoices": ("invoice of this preview", "invoices of this preview"),
-    "products": ("product", "products"),
-    "price tags": ("price tag", "price tags"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Omitted:
-    """Records of one kind a read of this request could not show: Nue sent them, they did not
-    parse (orders.nue.models.parse_each), and each was logged under `reference`, the request id
-    of Nue's answer. `keys` are their ids and names, where readable."""
-
-    kind: str
-    count: int
-    reference: str
-    keys: frozenset[str] = frozenset()
-
-    @property
-    def text(self) -> str:
-        one, several = NOUNS.get(self.kind, (self.kind, self.kind))
-        if self.count == 1:
-            return (
-                f"1 {one} could not be shown: the billing system sent it in a form we cannot read."
-            )
-        return (
-            f"{self.count} {several} could not be shown: the billing system sent them in a form "
-            "we cannot read."
-        )
-
-    @classmethod
-    def of(cls, listed: Listed[Any], mine: Sequence[Any] | None = None) -> Omitted | None:
-        records = listed.unparsed if mine is None else mine
-        if not records:
-            return None
-        keys = frozenset(k for r in records for k in (r.id, r.name) if k)
-        return cls(records[0].kind, len(records), listed.reference, keys)
-
-
-def _of_status(status: str, then: Arrangement[Order] | None) -> Arrangement[Order]:
-    """The orders of one record status, arranged as `then` says."""
-
-    def arrange(orders: Sequence[Order]) -> Sequence[Order]:
-        kept = [o for o in orders if o.status == status]
-        return then.arrange(kept) if then is not None else kept
-
-    return Arrangement(("status", status, then.key if then is not None else None), arrange)
+_O = TypeVar("_O", bound=Owned)
 
 
 class CustomerNue:
@@ -316,7 +168,7 @@ class CustomerNue:
         _check_id(order_id, ORDER_ID)
         if fresh:
             self._forget("orders")
-        if status is not None and self._status_query(_record_status(status)) is None:
+        if status is not None and self._status_query(record_status(status)) is None:
             status = None  # Nue is sent no filter for it: all of them, in one read
         found = self._find_order(order_id, status, includes)
         if found is None and status is not None:
@@ -355,11 +207,11 @@ class CustomerNue:
         params = self._scope_params()
         wanted = None
         if status is not None:
-            wanted = _record_status(status)
+            wanted = record_status(status)
             query = self._status_query(wanted)
             if query:
                 params["status"] = query
-            arrangement = _of_status(wanted, arrangement)
+            arrangement = of_status(wanted, arrangement)
         if includes:
             params["includes"] = ",".join(sorted(includes))
         arranged = arrangement.key if arrangement is not None else None
@@ -373,23 +225,21 @@ class CustomerNue:
     ) -> Order | None:
         """`order_id` among this customer's orders of `status`, read with at least `includes`:
         from a list this request already read that covers them, else from a new read."""
-        wanted = _record_status(status) if status is not None else None
+        wanted = record_status(status) if status is not None else None
         with self._memo_lock:
             lists = [(key, value) for key, value in self._memo.items() if key[0] == "orders"]
         for (_kind, listed_status, listed_includes, arranged), listed in lists:
             held = set(str(listed_includes or "").split(",")) - {""}
             # A list arranged beyond its status may have left the order out; a list without an
             # include lacks it.
-            only_status = (
-                None if listed_status is None else _of_status(str(listed_status), None).key
-            )
+            only_status = None if listed_status is None else of_status(str(listed_status), None).key
             if arranged != only_status or not set(includes) <= held:
                 continue
             if listed_status not in (None, wanted):
                 continue
             # It covers every order `status` allows: where it has no such order, there is none.
-            return _with_id(order_id, cast("list[Order]", listed))
-        return _with_id(order_id, self._order_list(status, includes))
+            return with_id(order_id, cast("list[Order]", listed))
+        return with_id(order_id, self._order_list(status, includes))
 
     def subscriptions(self) -> list[Subscription]:
         # GET /subscriptions?customerIds=[...]
@@ -432,7 +282,7 @@ class CustomerNue:
 
         def load() -> Page[Invoice]:
             envelope = self.client.get(path, params)
-            listed = _readable(
+            listed = readable(
                 parse_each(
                     _list_data(envelope, "invoices"),
                     Invoice.parse_issued,
@@ -629,7 +479,7 @@ class CustomerNue:
             order.id, body, actor, on_behalf_of, audit=audit, amount=order.total
         )
         if replay is not None:
-            return self._activation_result(replay, order, replayed=True)
+            return scope_results.activation_result(self, replay, order, replayed=True)
         if not order.is_draft:
             self.ledger.refuse(op, "The order is not a draft.")
             raise NueConflict("This order is no longer a draft.")
@@ -638,7 +488,7 @@ class CustomerNue:
         )
         self.invalidate_cache()
         op.result = data
-        return self._activation_result(op, order, replayed=False)
+        return scope_results.activation_result(self, op, order, replayed=False)
 
     def change(
         self,
@@ -680,7 +530,7 @@ class CustomerNue:
             self._forget("orders")
         else:
             op = replay
-        return self._change_result(op, befores, replayed=replay is not None)
+        return scope_results.change_result(self, op, befores, replayed=replay is not None)
 
     # Cache and memo ------------------------------------------------------------------------------
 
@@ -735,7 +585,7 @@ class CustomerNue:
         else:
             envelope = self.client.get(path, bare=True)
             raw = _list_data(envelope, kind)
-            listed = _readable(parse_each(raw, parse, kind, envelope.request_id))
+            listed = readable(parse_each(raw, parse, kind, envelope.request_id))
             if not listed.unparsed:
                 cache.set(key, raw, CATALOG_CACHE_TTL)
         self._note(Omitted.of(listed))
@@ -801,7 +651,7 @@ class CustomerNue:
         # caller may change it. Whose items they are is worked out once per parse, and
         # reported on every request that receives another customer's.
         try:
-            answer = self.client.get_parsed(path, params, _ListParser(parse, kind))
+            answer = self.client.get_parsed(path, params, ListParser(parse, kind))
         except NueNotFound as error:
             # A list is never "not found" for a customer the portal knows: Nue refused the read,
             # which is an upstream failure, not a missing page.
@@ -874,130 +724,6 @@ class CustomerNue:
         self._note(Omitted.of(listed))
         return InvoicePreview(invoices=listed.items, warnings=envelope.warnings)
 
-    # Results of the ledger's writes --------------------------------------------------------------
-
-    def _activation_result(
-        self, op: Operation, order: Order, *, replayed: bool
-    ) -> ActivationResult:
-        data = op.result if isinstance(op.result, dict) else {}
-        reference = op.reference or ""
-        try:
-            activated = self._answered_order(data, order.id, reference, "active")
-            subscriptions = parse_each(
-                _objs(data, "subscriptions", "result"),
-                Subscription.parse,
-                "subscriptions",
-                reference,
-            )
-            assets = parse_each(_objs(data, "assets", "result"), Asset.parse, "assets", reference)
-        except (NueProtocolError, NueUnavailable) as error:
-            # Nue activated the order (the ledger recorded its answer); what could not be read
-            # is no reason to send it again, and a retry is told it was activated.
-            error.outcome_unknown = True
-            raise
-        invoices = parse_each(
-            _objs(data, "invoices", "result"), Invoice.parse, "invoices", reference
-        )
-        self._note(Omitted.of(invoices))
-        return ActivationResult(
-            order=activated,
-            subscriptions=self._own(subscriptions, "subscriptions"),
-            assets=self._own(assets, "assets"),
-            invoices=invoices.items,
-            operation_id=op.pk,
-            replayed=replayed,
-        )
-
-    def _answered_order(
-        self, data: Mapping[str, Any], order_id: str, reference: str, status: str
-    ) -> Order:
-        """The order a write's answer carries, or, where it carries none or one that does not
-        parse, the order `order_id` (the answer's own id where readable) as Nue lists it now,
-        looked for first among those of `status` (what the write made of it).
-
-        `reference`: the request id of the write, under which an unreadable order is logged."""
-        raw = data.get("order")
-        unreadable: NueProtocolError | None = None
-        if raw is not None:
-            try:
-                return self._own_one(Order.parse(raw), "order")
-            except NueProtocolError as error:
-                found = raw.get("id") if isinstance(raw, dict) else None
-                order_id = found if isinstance(found, str) and found else order_id
-                logger.warning(
-                    "nue unparsed record request_id=%s kind=order id=%s reason=%s",
-                    reference,
-                    order_id,
-                    error.message,
-                )
-                error.reference = reference or error.reference
-                unreadable = error
-        try:
-            return self.order(order_id, status=status, fresh=True)
-        except NueNotFound:
-            if unreadable is None:
-                raise
-            # Nue answered with this order, so it exists: what is missing is a readable copy.
-            raise unreadable from None
-
-    def _change_result(
-        self, op: Operation, befores: Sequence[Subscription], *, replayed: bool
-    ) -> ChangeOrderResult:
-        data = op.result if isinstance(op.result, dict) else {}
-        reference = op.reference or ""
-        try:
-            order = self._answered_order(
-                data, str(data.get("resolvedOrderId", "")), reference, "draft"
-            )
-            # The emulator summarises each touched subscription in data.assetChanges (and on
-            # the stored order); without it, the portal still knows each subscription as it was,
-            # and the confirm step checks every one of them for a newer version.
-            raw_order = data.get("order")
-            raw_changes = _objs(data, "assetChanges", "change order") or (
-                _objs(raw_order, "assetChanges", "change order")
-                if isinstance(raw_order, dict)
-                else []
-            )
-        except (NueProtocolError, NueUnavailable) as error:
-            # The draft change order exists in Nue (the ledger recorded the answer), but this
-            # request cannot show it: the customer is told so, not that nothing happened.
-            error.draft_may_exist = True
-            raise
-        summarised = parse_each(
-            raw_changes, SubscriptionChange.parse, "change summaries", reference
-        ).items
-        seen = {c.name for c in summarised}
-        asked = _asked_types(op.request)
-        unsummarised = [
-            SubscriptionChange(
-                b.name, asked.get(b.name, ()), SubscriptionSnapshot.of(b), None, None
-            )
-            for b in {b.name: b for b in befores}.values()
-            if b.name not in seen
-        ]
-        invoices = _preview_invoices(data, "change order", reference)
-        self._note(Omitted.of(invoices))
-        return ChangeOrderResult(
-            order=order,
-            preview_invoices=invoices.items,
-            changes=(*summarised, *unsummarised),
-            warnings=warning_texts(data.get("warnings")),
-            operation_id=op.pk,
-            replayed=replayed,
-        )
-
-
-def _asked_types(request: object) -> dict[str, tuple[str, ...]]:
-    """The change types a change-order request asked for, per subscription it names."""
-    found: dict[str, list[str]] = {}
-    changes = request.get("assetChanges") if isinstance(request, dict) else None
-    for change in changes if isinstance(changes, list) else ():
-        if isinstance(change, dict) and isinstance(change.get("changeType"), str):
-            types = found.setdefault(str(change.get("assetNumber")), [])
-            if change["changeType"] not in types:
-                types.append(change["changeType"])
-    return {name: tuple(types) for name, types in found.items()}
-
 
 def _with_warnings(envelope: Envelope) -> Envelope:
     """The answer's data with the envelope's warnings in it: the ledger keeps only data, and a
@@ -1009,23 +735,6 @@ def _with_warnings(envelope: Envelope) -> Envelope:
         return envelope
     extra = [w for w in warning_texts(data.get("warnings")) if w not in envelope.warnings]
     return replace(envelope, data={**data, "warnings": [*envelope.warnings, *extra]})
-
-
-# nue-api.md documents `assets` and `invoices`; the emulator returns order lines only when asked
-# for `orderProducts`, as the getting-started guide asks for them.
-ORDER_INCLUDES = frozenset({"orderProducts", "assets", "invoices"})
-
-
-def _record_status(status: str) -> str:
-    """The record status (Draft, Activated, Canceled) a caller's status filter names."""
-    if status.lower() not in ORDER_STATUS_FILTERS:
-        raise ValueError(f"Unknown order status filter {status!r}.")
-    return ORDER_STATUS_FILTERS[status.lower()]
-
-
-def _with_id(order_id: str, orders: Sequence[Order]) -> Order | None:
-    """The order of this id (or order number, as a link may name it) among `orders`."""
-    return next((o for o in orders if order_id in (o.id, o.order_number)), None)
 
 
 MAX_INVOICE_PAGE = 500

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from django.utils import timezone
 
+from orders.listing import ORDER_INCLUDES
 from orders.models import TenantCapabilities
 from orders.nue import (
     ACTIVATED_FILTERS,
@@ -41,7 +42,7 @@ from orders.nue import (
     Tenant,
 )
 from orders.nue.requests import _check_id
-from orders.scope import ORDER_INCLUDES, CustomerNue, _parse_relationships
+from orders.scope import CustomerNue, _parse_relationships
 from portal.models import CustomerAccount
 
 T = TypeVar("T")

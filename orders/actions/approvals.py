@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.actions import settled
+from orders.fanout import fetch_concurrently
 from orders.ledger import change_orders_made
 from orders.models import ApprovalRequest, QuoteLink
 from orders.nue import (
@@ -40,7 +41,7 @@ from orders.nue import (
     Subscription,
     site_url,
 )
-from orders.scope import CustomerNue, fetch_concurrently
+from orders.scope import CustomerNue
 from orders.templatetags.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 

@@ -15,7 +15,9 @@ from functools import partial
 from typing import Any
 
 from orders.actions import approvals, settled
+from orders.fanout import fetch_alongside, fetch_concurrently
 from orders.ledger import change_orders_asked
+from orders.listing import Arrangement
 from orders.nue import (
     SUBSCRIPTION_NAME,
     Asset,
@@ -27,7 +29,7 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
-from orders.scope import Arrangement, CustomerNue, fetch_alongside, fetch_concurrently
+from orders.scope import CustomerNue
 
 RENEWAL_WINDOW = timedelta(days=90)
 RECENT_ORDERS = 5

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from orders.actions import approvals
 from orders.actions.activation import AuditNotes
 from orders.actions.schedule import Schedule, build_schedule
+from orders.fanout import fetch_alongside
 from orders.nue import (
     DraftResult,
     Invoice,
@@ -35,7 +36,7 @@ from orders.nue import (
     Subscription,
 )
 from orders.policy import DraftFacts
-from orders.scope import CustomerNue, fetch_alongside
+from orders.scope import CustomerNue
 from portal.models import CustomerAccount, User
 
 # The product category of subscriptions (nue-api.md §3.8); others become assets or entitlements.

@@ -16,6 +16,14 @@ defined here; they never see a dict, an `httpx.Response` or a customer id. Accou
 - tenant: unscoped calls for account mapping and for nue_check.
 """
 
+from orders.nue.catalog import (
+    PriceBookEntry,
+    PriceTag,
+    PriceTier,
+    Product,
+    ProductOption,
+    ProductRelationship,
+)
 from orders.nue.errors import (
     NueAuthError,
     NueConflict,
@@ -40,12 +48,6 @@ from orders.nue.models import (
     Order,
     OrderLine,
     Page,
-    PriceBookEntry,
-    PriceTag,
-    PriceTier,
-    Product,
-    ProductOption,
-    ProductRelationship,
     Subscription,
     SubscriptionChange,
     SubscriptionSnapshot,

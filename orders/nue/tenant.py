@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from orders.nue.catalog import Product
 from orders.nue.errors import NueError, NueNotFound, NueProtocolError
 from orders.nue.fields import _obj, _objs
-from orders.nue.models import Contact, Customer, Order, Product, SubscriptionChange
+from orders.nue.models import Contact, Customer, Order, SubscriptionChange
 from orders.nue.requests import CHANGE_FIELDS, CUSTOMER_ID, AssetChange, Dialect, _check_id
 from orders.nue.results import DraftChangeOrder
 from orders.nue.transport import Envelope, NueClient, _json_list_param, _list_data, get_client

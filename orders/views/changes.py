@@ -27,6 +27,7 @@ from orders.actions import changes
 from orders.actions.activation import AuditNotes, NotActivated, Stale
 from orders.actions.change_figures import cards, credit_of, explain, money
 from orders.actions.changes import BasketItem, BasketPreview, Choice, Preview
+from orders.fanout import fetch_alongside
 from orders.forms.changes import FORMS, ChangeForm
 from orders.http import CustomerRequest
 from orders.kinds import KINDS_BY_SLUG
@@ -40,7 +41,7 @@ from orders.nue import (
     SubscriptionSnapshot,
 )
 from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
-from orders.scope import CustomerNue, fetch_alongside
+from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from orders.views.common import activate, customer_scope, go, is_partial
 from orders.views.errors import add_form_errors, flash_omitted

@@ -37,7 +37,7 @@ from orders.nue import (
 from orders.views.common import is_partial
 
 if TYPE_CHECKING:
-    from orders.scope import Omitted
+    from orders.listing import Omitted
 
 logger = logging.getLogger("orders.errors")
 

@@ -29,11 +29,11 @@ def test_it_buys_a_bundle_end_to_end(page, watch):
     expect(preview).to_contain_text("$7,560.00")
     page.get_by_label("Quantity of Admin Seats").fill("4")
     expect(preview).to_contain_text("$7,920.00")
-    # A nested option needs its quantity: the preview says what to fix.
+    # A nested option Nue wants a quantity for: the preview puts Nue's refusal on its field.
     page.get_by_label("Integration Pack", exact=True).check()
     expect(preview).to_contain_text("$9,120.00")
     page.get_by_label("Custom API Endpoints", exact=True).check()
-    expect(preview).to_contain_text("Enter how many Custom API Endpoints")
+    expect(preview).to_contain_text("Line 1, Quantity of Custom API Endpoints")
     page.get_by_label("Quantity of Custom API Endpoints").fill("3")
     expect(preview).to_contain_text("Custom API Endpoints")
     expect(preview).not_to_contain_text("Fix these")

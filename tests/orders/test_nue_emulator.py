@@ -14,9 +14,10 @@ from django.utils import timezone
 from nue_emulator import faults, journal
 from nue_emulator.models import Order as EmulatedOrder
 from orders import nue
+from orders.fanout import fetch_concurrently
 from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import Operation
-from orders.scope import CustomerNue, fetch_concurrently
+from orders.scope import CustomerNue
 
 from .conftest import ApplyThenTimeout
 

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders import nue
-from orders.scope import CustomerNue, fetch_alongside, fetch_concurrently, for_customer
+from orders.fanout import fetch_alongside, fetch_concurrently
+from orders.scope import CustomerNue, for_customer
 
 from .conftest import ACME_ID, GLOBEX_ID, ORDER_ID, ok, order_json, subscription_json
 

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from orders import nue
+from orders.listing import Arrangement
 from orders.nue.transport import PARSED_ANSWERS, ParsedAnswer, ParsedAnswers
-from orders.scope import Arrangement, CustomerNue
+from orders.scope import CustomerNue
 
 from .conftest import ACME_ID, GLOBEX_ID, ok, order_json
 
