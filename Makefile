@@ -53,7 +53,8 @@ test-sqlite: $(STAMP) chromium
 
 test-postgres: $(STAMP) services chromium
 	@if scripts/ensure-services.sh; then \
-		DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PYTEST); \
+		DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) DATABASE_SYNCHRONOUS_COMMIT=off \
+			$(PYTEST); \
 	else \
 		echo "SKIPPED: the PostgreSQL/Redis run (services not available on this machine)"; \
 	fi

@@ -139,7 +139,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=3),
         # An established connection whose packets stop (a partition) gives up as well.
         tcp_user_timeout=env.int("DATABASE_TCP_USER_TIMEOUT_MS", default=5000),
-        options=f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=10000)}",
+        options=(
+            f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=10000)}"
+            # `off` only where losing the last commits in a crash costs nothing: the test suite's
+            # throwaway databases (Makefile), whose many small commits then need no flush each.
+            f" -c synchronous_commit={env.str('DATABASE_SYNCHRONOUS_COMMIT', default='on')}"
+        ),
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Threads of one process share the file: wait for a writer instead of failing at once, and
