@@ -173,18 +173,22 @@ def test_it_keeps_an_unknown_activation_open_while_nue_could_still_apply_it(
     assert Operation.objects.filter(state=State.SUCCEEDED).count() == 1
 
 
+def activation_row(scope, actor, **fields) -> Operation:
+    """An open ledger row activating ORDER_ID, sent now unless `fields` say otherwise."""
+    defaults = {"payload_hash": "x", "state": State.IN_FLIGHT, "sent_at": timezone.now()}
+    return Operation.objects.create(
+        kind="activate",
+        target=ORDER_ID,
+        customer=scope.account,
+        actor=actor,
+        **{**defaults, **fields},
+    )
+
+
 def test_it_settles_an_open_activation_as_soon_as_nue_shows_it_done(ledger_scope, nue_mock, buyer):
     orders = FakeOrders(nue_mock)
     orders.status = "Activated"
-    op = Operation.objects.create(
-        kind="activate",
-        target=ORDER_ID,
-        customer=ledger_scope.account,
-        actor=buyer,
-        payload_hash="x",
-        state=State.IN_FLIGHT,
-        sent_at=timezone.now(),
-    )
+    op = activation_row(ledger_scope, buyer)
     # However recent: a worker whose database failed after Nue answered left it in flight, and
     # the retry that reads Nue settles it at once instead of blocking the order for minutes.
     ledger_scope.ledger.resolve(op)
@@ -198,15 +202,7 @@ def test_an_in_flight_row_is_not_failed_while_its_worker_may_still_send(
 ):
     FakeOrders(nue_mock)  # Nue shows the order still a draft
     long_ago = timezone.now() - NUE_SETTLES_WITHIN - timedelta(minutes=1)
-    op = Operation.objects.create(
-        kind="activate",
-        target=ORDER_ID,
-        customer=ledger_scope.account,
-        actor=buyer,
-        payload_hash="x",
-        state=State.IN_FLIGHT,
-        sent_at=long_ago,
-    )
+    op = activation_row(ledger_scope, buyer, sent_at=long_ago)
     ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.IN_FLIGHT
@@ -221,13 +217,8 @@ def test_an_in_flight_row_is_not_failed_while_its_worker_may_still_send(
 
 def test_an_activation_an_earlier_row_did_settles_as_its_duplicate(ledger_scope, nue_mock, buyer):
     FakeOrders(nue_mock).status = "Activated"
-    fields = {"kind": "activate", "target": ORDER_ID, "customer": ledger_scope.account}
-    earlier = Operation.objects.create(
-        **fields, actor=buyer, payload_hash="x", state=State.SUCCEEDED
-    )
-    op = Operation.objects.create(
-        **fields, actor=buyer, payload_hash="y", state=State.UNKNOWN, sent_at=timezone.now()
-    )
+    earlier = activation_row(ledger_scope, buyer, state=State.SUCCEEDED, sent_at=None)
+    op = activation_row(ledger_scope, buyer, payload_hash="y", state=State.UNKNOWN)
     ledger_scope.ledger.resolve(op)
     op.refresh_from_db()
     assert op.state == State.FAILED
@@ -237,16 +228,7 @@ def test_an_activation_an_earlier_row_did_settles_as_its_duplicate(ledger_scope,
 def test_the_first_path_to_settle_a_row_decides_and_audits_once(ledger_scope, nue_mock, buyer):
     FakeOrders(nue_mock).status = "Activated"
     event = {"kind": "activation", "actor": buyer.pk, "customer": ledger_scope.account.pk}
-    op = Operation.objects.create(
-        kind="activate",
-        target=ORDER_ID,
-        customer=ledger_scope.account,
-        actor=buyer,
-        payload_hash="x",
-        state=State.IN_FLIGHT,
-        sent_at=timezone.now(),
-        audit=[event],
-    )
+    op = activation_row(ledger_scope, buyer, audit=[event])
     ledger_scope.ledger.resolve(op)  # a retry reads Nue first
     late = Operation.objects.get(pk=op.pk)
     late.state = State.IN_FLIGHT  # what the worker still holds in memory
