@@ -141,8 +141,14 @@ def home(request: CustomerRequest) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def dashboard(request: CustomerRequest) -> HttpResponse:
-    found = history.dashboard(customer_scope(request))
-    ctx: dict[str, Any] = {"today": _today(), "approvals": found.approvals}
+    scope = customer_scope(request)
+    found = history.dashboard(scope)
+    ctx: dict[str, Any] = {
+        "today": _today(),
+        "approvals": found.approvals,
+        # What the panels' reads could not show, said once above them.
+        "omitted": scope.omitted("subscriptions", "orders", "invoices"),
+    }
     for name, build in PANELS.items():
         ctx.update(build(found.reads[name]))
     return render(request, "orders/dashboard.html", ctx)

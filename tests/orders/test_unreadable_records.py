@@ -322,3 +322,14 @@ def test_the_live_preview_says_an_invoice_of_it_could_not_be_shown(ada_client):
         )
     assert response.status_code == 200
     assert "invoice of this preview could not be shown" in _notice(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_the_dashboard_says_an_order_could_not_be_shown(ada_client):
+    breaking = _breaking_first("data", lambda order: order.pop("orderNumber"))
+    with upstream("GET", "/orders", breaking):
+        response = ada_client.get(reverse("home"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "1 order could not be shown" in page
+    assert re.search(r"Reference: <code>[0-9a-f]{12}</code>", page)
