@@ -6,6 +6,7 @@ orders.actions.changes.asset_changes turns into Nue's deltas.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -38,9 +39,9 @@ class ChangeForm(forms.Form):
         self.today = today
         self.offer = offer
 
+    @abstractmethod
     def asked(self) -> Asked:
-        """What a valid form asks, in absolute terms (each detail form says)."""
-        raise NotImplementedError
+        """What a valid form asks, in absolute terms: each kind's form says."""
 
     def fields_of(self, changes: Sequence[AssetChange]) -> dict[str, str]:
         """`field_map` for the changes this form's ask became (the add-ons form names each)."""
