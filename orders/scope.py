@@ -68,6 +68,7 @@ from orders.nue import (
 from orders.nue.fields import (
     ORDER_STATUS_QUERY,
     _obj,
+    _objs,
     _ostr,
     _str,
 )
@@ -373,24 +374,20 @@ class CustomerNue:
     def customer(self) -> Customer:
         # GET /customers?customerIds=[...]&includes=contacts (nue-api.md §2.6): the customer's
         # addresses and its contacts in one read.
+        # A contact that does not parse is left out and said so (omitted), not the page lost.
         def load() -> Customer:
             params = {**self._scope_params(), "includes": "contacts"}
-            found = [
-                Customer.parse(raw)
-                for raw in _list_data(self.client.get("/customers", params), "customers")
-            ]
-            mine = [c for c in found if c.id == self.customer_id]
+            envelope = self.client.get("/customers", params)
+            found = [_obj(raw, "customer") for raw in _list_data(envelope, "customers")]
+            mine = [d for d in found if d.get("id") == self.customer_id]
             if len(mine) != len(found):
                 self._alert("customers", len(found) - len(mine))
             if not mine:
                 raise NueProtocolError("Nue did not send the customer the portal asked for.")
-            customer = mine[0]
-            foreign = [c for c in customer.contacts if c.customer_id != self.customer_id]
-            if foreign:
-                self._alert("contacts", len(foreign))
-                contacts = tuple(c for c in customer.contacts if c not in foreign)
-                customer = customer._replace(contacts=contacts)
-            return customer
+            raw_contacts = _objs(mine[0], "contacts", "customer")
+            customer = Customer.parse({**mine[0], "contacts": []})
+            listed = parse_each(raw_contacts, Contact.parse, "contacts", envelope.request_id)
+            return customer._replace(contacts=self._own(listed, "contacts"))
 
         return self._memoised(("customer",), load)
 

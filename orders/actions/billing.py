@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orders.nue import Address, Customer
+from orders.nue import Address, Customer, Order
+from orders.scope import CustomerNue
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,29 @@ def tax_address(
 def _taxable(address: Address | None) -> bool:
     """A tax rate needs the country (nue_emulator/actions/new_orders.shipping_address)."""
     return address is not None and bool(address.country)
+
+
+@dataclass(frozen=True)
+class OrderContacts:
+    """The bill-to and ship-to an order carries, by name where Nue lists the contact."""
+
+    bill_to: str | None
+    ship_to: str | None
+
+
+def order_contacts(nue: CustomerNue, order: Order) -> OrderContacts | None:
+    """None when Nue gives the order neither (the customer is billed): no read is made then."""
+    if order.bill_to_contact_id is None and order.ship_to_contact_id is None:
+        return None
+    customer = nue.customer()
+
+    def named(contact_id: str | None) -> str | None:
+        if contact_id is None:
+            return None
+        contact = customer.contact(contact_id)
+        return f"{contact.name} ({contact.email})" if contact else f"contact {contact_id}"
+
+    return OrderContacts(
+        bill_to=named(order.bill_to_contact_id),
+        ship_to=named(order.ship_to_contact_id),
+    )

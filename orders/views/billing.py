@@ -40,6 +40,7 @@ def _page(
         "default_tax_address": tax_address(customer),
         "may_add_contact": may_add,
         "contact_form": (form or ContactForm()) if may_add else None,
+        "omitted": nue.omitted("contacts"),
     }
     if is_partial(request):
         return render(request, "orders/billing.html#billing-contacts", ctx, status=status)
