@@ -115,6 +115,16 @@ def can_prepare(membership: Membership | None) -> bool:
     return membership is not None and membership.can_buy
 
 
+def can_see_billing(membership: Membership | None) -> bool:
+    """The billing page: who is billed and shipped to is every member's to read."""
+    return membership is not None
+
+
+def can_add_contact(membership: Membership | None) -> bool:
+    """Add a bill-to or ship-to contact in Nue: who is billed is the admins' to decide."""
+    return membership is not None and membership.is_admin
+
+
 def can_cancel(membership: Membership | None) -> bool:
     return membership is not None and membership.is_admin
 

@@ -39,6 +39,9 @@ from orders.nue import (
     Asset,
     AssetChange,
     ChangeOrderResult,
+    Contact,
+    ContactRequest,
+    Customer,
     Dialect,
     DraftResult,
     Envelope,
@@ -65,6 +68,7 @@ from orders.nue import (
 from orders.nue.fields import (
     ORDER_STATUS_QUERY,
     _obj,
+    _objs,
     _ostr,
     _str,
 )
@@ -367,6 +371,26 @@ class CustomerNue:
         envelope = self.client.post("/orders/invoice-preview", body, field_renames=CHANGE_FIELDS)
         return self._preview(envelope)
 
+    def customer(self) -> Customer:
+        # GET /customers?customerIds=[...]&includes=contacts (nue-api.md §2.6): the customer's
+        # addresses and its contacts in one read.
+        # A contact that does not parse is left out and said so (omitted), not the page lost.
+        def load() -> Customer:
+            params = {**self._scope_params(), "includes": "contacts"}
+            envelope = self.client.get("/customers", params)
+            found = [_obj(raw, "customer") for raw in _list_data(envelope, "customers")]
+            mine = [d for d in found if d.get("id") == self.customer_id]
+            if len(mine) != len(found):
+                self._alert("customers", len(found) - len(mine))
+            if not mine:
+                raise NueProtocolError("Nue did not send the customer the portal asked for.")
+            raw_contacts = _objs(mine[0], "contacts", "customer")
+            customer = Customer.parse({**mine[0], "contacts": []})
+            listed = parse_each(raw_contacts, Contact.parse, "contacts", envelope.request_id)
+            return customer._replace(contacts=self._own(listed, "contacts"))
+
+        return self._memoised(("customer",), load)
+
     def magic_link(self, order_id: str, template_id: str | None = None) -> MagicLink:
         # GET /orders/magiclink/order/{orderId}[/template/{templateId}] (bare {"magicLink": url})
         # The order is this customer's draft first (nue-api.md §2.3: links are for drafts).
@@ -391,6 +415,7 @@ class CustomerNue:
         name: str | None = None,
         description: str | None = None,
         bill_to_contact_id: str | None = None,
+        ship_to_contact_id: str | None = None,
         preview_invoice: bool = True,
         po_number: str | None = None,
         po_date: date | None = None,
@@ -407,8 +432,12 @@ class CustomerNue:
             body["name"] = name
         if description:
             body["description"] = description
+        # The create-draft guide's "comprehensive configuration" sample sends the bill-to as
+        # {id} and the ship-to as the bare id. Either is one of this customer's contacts.
         if bill_to_contact_id is not None:
-            body["billToContact"] = {"id": _check_id(bill_to_contact_id, CATALOG_ID)}
+            body["billToContact"] = {"id": self._own_contact(bill_to_contact_id)}
+        if ship_to_contact_id is not None:
+            body["shipToContact"] = self._own_contact(ship_to_contact_id)
         if po_number:  # nue-api.md §2.1a: orders carry poNumber and poDate
             body["poNumber"] = po_number
         if po_date is not None:
@@ -428,6 +457,17 @@ class CustomerNue:
         invoices = _preview_invoices(data, "draft order", envelope.request_id)
         self._note(Omitted.of(invoices))
         return DraftResult(order=order, preview_invoices=invoices.items, warnings=envelope.warnings)
+
+    def add_contact(self, contact: ContactRequest) -> Contact:
+        # POST /customers/{customerId}/contacts (the body is an array, nue-api.md §2.6). Not
+        # through the ledger: it moves no money, and a contact sent twice is refused by Nue
+        # (the email is unique), never duplicated.
+        envelope = self.client.post(f"/customers/{self._cid()}/contacts", [contact.to_nue()])
+        self._forget("customer")
+        created = [Contact.parse(raw) for raw in _list_data(envelope, "contacts")]
+        if len(created) != 1:
+            raise NueProtocolError(f"Nue answered one new contact with {len(created)}.")
+        return self._own_one(created[0], "contact")
 
     def discard_draft(self, order_id: str, *, by: User, via: User | None = None) -> Order:
         # No Nue call: Nue documents no way to cancel or delete a draft (nue-api.md §2.1, §5.4).
@@ -632,6 +672,12 @@ class CustomerNue:
         )
 
     # Scope checks --------------------------------------------------------------------------------
+
+    def _own_contact(self, contact_id: str) -> str:
+        _check_id(contact_id, CATALOG_ID)
+        if self.customer().contact(contact_id) is None:
+            raise NueNotFound("No such contact.")
+        return contact_id
 
     def _cid(self) -> str:
         return _check_id(self.customer_id, CUSTOMER_ID)

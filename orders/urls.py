@@ -7,7 +7,7 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import changes, pages, purchase, review
+from orders.views import billing, changes, pages, purchase, review
 
 app_name = "orders"
 
@@ -114,4 +114,10 @@ page_urls = [
     path("invoices/<str:invoice_id>/", pages.invoice_detail, name="invoice_detail"),
 ]
 
-urlpatterns = purchase_urls + change_urls + review_urls + page_urls
+# Billing: who is billed and shipped to (issue 24).
+billing_urls = [
+    path("billing/", billing.billing, name="billing"),
+    path("billing/contacts/", billing.billing_contact_add, name="billing_contact_add"),
+]
+
+urlpatterns = purchase_urls + change_urls + review_urls + page_urls + billing_urls

@@ -75,4 +75,10 @@ CONTACT_FIELDS = (
     "shippingState",
     "shippingPostalCode",
     "shippingCountry",
+    # nue-api.md §3.7: "shipping address ... (and billing equivalents)".
+    "billingStreet",
+    "billingCity",
+    "billingState",
+    "billingPostalCode",
+    "billingCountry",
 )

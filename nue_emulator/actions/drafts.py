@@ -38,27 +38,36 @@ def customer_from_body(body: dict[str, Any]) -> Customer:
 
 
 def tax_address(
-    ctx: Context, bill_to: Contact | None, ship_to: dict[str, Any] | None
+    ctx: Context,
+    bill_to: Contact | None,
+    ship_to: dict[str, Any] | None,
+    ship_to_contact: Contact | None = None,
 ) -> tuple[str | None, str | None]:
     """Tax follows the shipping address (nue-api.md §4): the one the order body gives, else
-    (new-orders.txt, Calculating Tax) the customer's; the bill-to contact's comes between them
-    (an emulator decision, §5.12)."""
-    for doc in (ship_to, (bill_to.doc if bill_to else None), ctx.account):
+    (new-orders.txt, Calculating Tax) the customer's. Between them (an emulator decision,
+    §5.12): the ship-to contact's shipping address, the order's own, then the bill-to
+    contact's."""
+    contacts = (ship_to_contact, bill_to)
+    for doc in (ship_to, *(c.doc if c else None for c in contacts), ctx.account):
         if doc and doc.get("shippingCountry"):
             return doc["shippingCountry"], doc.get("shippingState")
     return None, None
 
 
 def apply_tax(
-    ctx: Context, lines: list[Line], bill_to: Contact | None, ship_to: dict[str, Any] | None
+    ctx: Context,
+    lines: list[Line],
+    bill_to: Contact | None,
+    ship_to: dict[str, Any] | None,
+    ship_to_contact: Contact | None = None,
 ) -> None:
-    country, state = tax_address(ctx, bill_to, ship_to)
+    country, state = tax_address(ctx, bill_to, ship_to, ship_to_contact)
     if country is None:
         ctx.warnings.append(
             {
                 "code": "TAX_ADDRESS_MISSING",
-                "message": "No shipping address on the customer or bill-to contact; tax was "
-                "not calculated.",
+                "message": "No shipping address on the customer or bill-to contact (nor on the "
+                "order or its ship-to contact); tax was not calculated.",
             }
         )
         return
@@ -100,11 +109,12 @@ def order_doc(
     calculate_tax: bool,
     bill_to: Contact | None,
     ship_to: dict[str, Any] | None = None,
+    ship_to_contact: Contact | None = None,
 ) -> dict[str, Any]:
     """The draft's order document: its lines taxed when asked, an id and number when stored."""
     custom = inputs.custom_fields(body, CUSTOM_FIELDS["Order"])
     if calculate_tax:
-        apply_tax(ctx, lines, bill_to, ship_to)
+        apply_tax(ctx, lines, bill_to, ship_to, ship_to_contact)
     order_id = number = None
     if persist:
         order_id = new_id()
@@ -149,7 +159,8 @@ def order_doc(
         "poNumber": body.get("poNumber"),
         "poDate": body.get("poDate"),
         "billToContact": {"id": bill_to.id} if bill_to else None,
-        "shipToContact": body.get("shipToContact"),
+        # Stored as the guide sends it: the contact's id.
+        "shipToContact": ship_to_contact.id if ship_to_contact else None,
         **(ship_to or {}),
         "paymentMethod": body.get("paymentMethod"),
         "billingAccountId": body.get("billingAccountId"),

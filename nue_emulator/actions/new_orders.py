@@ -41,7 +41,23 @@ def bill_to_contact(customer: Customer, body: dict[str, Any]) -> Contact | None:
     ref = inputs.obj(body.get("billToContact"), "billToContact", required=False)
     contact_id = ref.get("id") if ref else body.get("billToContactId")
     path = "billToContact.id" if ref else "billToContactId"
-    contact_id = inputs.text(contact_id, path, required=False)
+    return _own_contact(customer, inputs.text(contact_id, path, required=False), path)
+
+
+def ship_to_contact(customer: Customer, body: dict[str, Any]) -> Contact | None:
+    """The create-draft guide's "comprehensive configuration" sample sends `shipToContact` as
+    the contact's id, where `billToContact` is {id}: both shapes are taken for either."""
+    value = body.get("shipToContact")
+    if isinstance(value, dict):
+        return _own_contact(
+            customer, inputs.text(value.get("id"), "shipToContact.id"), "shipToContact.id"
+        )
+    return _own_contact(
+        customer, inputs.text(value, "shipToContact", required=False), "shipToContact"
+    )
+
+
+def _own_contact(customer: Customer, contact_id: str | None, path: str) -> Contact | None:
     if contact_id is None:
         return None
     contact = Contact.objects.filter(id=contact_id, customer=customer).first()
@@ -142,6 +158,7 @@ def price_new_order(
     preview, calculate_tax = options_of(body, preview=preview_only)
     order_period = billing_period_of(body.get("billingPeriod"), "billingPeriod")
     bill_to = bill_to_contact(customer, body)
+    ship_to_person = ship_to_contact(customer, body)
     ship_to = shipping_address(body)
     order_payment = payment_method_object(
         body.get("paymentMethodObject"), "paymentMethodObject", customer
@@ -163,6 +180,7 @@ def price_new_order(
         calculate_tax=calculate_tax and not preview_only,
         bill_to=bill_to,
         ship_to=ship_to,
+        ship_to_contact=ship_to_person,
     )
     invoices = preview_invoices(ctx, lines) if (preview or preview_only) else []
     plan = {

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 
@@ -23,6 +23,7 @@ from orders.actions.activation import AuditNotes
 from orders.actions.schedule import Schedule, build_schedule
 from orders.fanout import fetch_alongside
 from orders.nue import (
+    Customer,
     DraftResult,
     Invoice,
     InvoiceDetail,
@@ -133,6 +134,7 @@ class Shop:
     names: dict[str, tuple[str, PriceBookEntry]]
     tags: list[PriceTag]  # the active ones
     subscriptions: list[Subscription]
+    customer: Customer  # its contacts: an order's bill-to and ship-to
 
     @property
     def orderable(self) -> dict[str, CatalogEntry]:
@@ -169,13 +171,16 @@ class Shop:
 def shop(nue: CustomerNue) -> Shop:
     # The catalog and tags come from the shared cache while Nue lists the subscriptions.
     (catalog, tags), reads = fetch_alongside(
-        lambda: (nue.catalog(), nue.price_tags()), subscriptions=nue.subscriptions
+        lambda: (nue.catalog(), nue.price_tags()),
+        subscriptions=nue.subscriptions,
+        customer=nue.customer,
     )
     return Shop(
         catalog=buyable(catalog),
         names=entry_names(catalog),
         tags=[t for t in tags if t.active],
-        subscriptions=reads["subscriptions"],
+        subscriptions=cast("list[Subscription]", reads["subscriptions"]),
+        customer=cast("Customer", reads["customer"]),
     )
 
 
@@ -200,11 +205,23 @@ def preview(
     return build_schedule(found.invoices, today=today, periods=periods, discounts=discounts)
 
 
-def create_draft(nue: CustomerNue, lines: Sequence[LineRequest], today: date) -> DraftResult:
-    """The draft order of the lines, with Nue's preview of its invoices (POST /orders), whose
-    breakdown is kept for whoever opens the draft next (`stored_draft`)."""
+def create_draft(
+    nue: CustomerNue,
+    lines: Sequence[LineRequest],
+    today: date,
+    *,
+    bill_to: str | None = None,
+    ship_to: str | None = None,
+) -> DraftResult:
+    """The draft order of the lines, billed and shipped to those contacts (ids; none: the
+    company), with Nue's preview of its invoices (POST /orders), whose breakdown is kept for
+    whoever opens the draft next (`stored_draft`)."""
     result = nue.create_draft(
-        list(lines), effective_date=_effective_date(lines, today), preview_invoice=True
+        list(lines),
+        effective_date=_effective_date(lines, today),
+        bill_to_contact_id=bill_to,
+        ship_to_contact_id=ship_to,
+        preview_invoice=True,
     )
     store_draft(nue.account, result)
     return result

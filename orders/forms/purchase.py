@@ -22,7 +22,7 @@ from django.utils.datastructures import MultiValueDict
 from orders.actions.purchase import CatalogEntry
 from orders.actions.schedule import add_months
 from orders.forms.fields import PlainTextField, WholeNumberField
-from orders.nue import AddOn, LineRequest, PriceBookEntry, PriceTag, ProductOption
+from orders.nue import AddOn, Contact, LineRequest, PriceBookEntry, PriceTag, ProductOption
 from orders.nue import Subscription as NueSubscription
 from orders.templatetags.dates import day_text
 
@@ -38,6 +38,8 @@ DEFAULT_TERM_MONTHS = 12
 LINE_FIELDS = frozenset(
     {"entry", "quantity", "start_date", "term_mode", "term_months", "coterm", "price_tag"}
 )
+# The order's own fields, kept beside its lines: its bill-to and ship-to contacts.
+ORDER_FIELDS = frozenset({"bill_to", "ship_to"})
 ADDON_FIELD = re.compile(r"(addon|qty|start|term)_[\w.:-]{1,100}")
 MAX_KEY_CHARS = 16
 MAX_VALUE_CHARS = 255
@@ -447,6 +449,9 @@ class OrderConfiguration:
         budget = MAX_CONFIGURATION_CHARS
         per_line = dict.fromkeys(self.keys, 0)
         for name, values in raw.items():
+            if name in ORDER_FIELDS and values and len(str(values[-1])) <= MAX_VALUE_CHARS:
+                self.data[name] = [str(values[-1])]
+                continue
             key, _, field_name = name.partition("-")
             if key not in per_line or not values:
                 continue
@@ -501,6 +506,35 @@ class OrderConfiguration:
                 )
             )
         return result
+
+
+class OrderContactsForm(forms.Form):
+    """Who the order is billed and shipped to: one of the customer's contacts, or none (Nue
+    then bills the customer and taxes from the customer's shipping address)."""
+
+    bill_to = forms.ChoiceField(label="Bill-to contact", required=False)
+    ship_to = forms.ChoiceField(
+        label="Ship-to contact",
+        required=False,
+        help_text="Tax is calculated from the ship-to contact's shipping address.",
+    )
+
+    def __init__(
+        self, data: Mapping[str, list[str]] | None, *, contacts: Sequence[Contact]
+    ) -> None:
+        super().__init__(MultiValueDict(dict(data or {})))
+        choices = [("", "None: the company")]
+        choices += [(c.id, f"{c.name} ({c.email})") for c in contacts]
+        for name in ("bill_to", "ship_to"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
+
+    def contact_ids(self) -> tuple[str | None, str | None]:
+        """(bill-to, ship-to) ids; a choice no longer offered (a stale session) is none."""
+        if not self.is_valid():
+            return None, None
+        return self.cleaned_data["bill_to"] or None, self.cleaned_data["ship_to"] or None
 
 
 class CatalogFilterForm(forms.Form):

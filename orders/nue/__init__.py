@@ -36,6 +36,7 @@ from orders.nue.errors import (
     OperationInProgress,
 )
 from orders.nue.models import (
+    Address,
     Asset,
     Contact,
     Customer,
@@ -68,6 +69,7 @@ from orders.nue.requests import (
     UPGRADE_TARGET_FIELDS,
     AddOn,
     AssetChange,
+    ContactRequest,
     Dialect,
     LineRequest,
 )
@@ -112,10 +114,12 @@ __all__ = [
     "UPGRADE_TARGET_FIELDS",
     "ActivationResult",
     "AddOn",
+    "Address",
     "Asset",
     "AssetChange",
     "ChangeOrderResult",
     "Contact",
+    "ContactRequest",
     "Customer",
     "Dialect",
     "DraftChangeOrder",

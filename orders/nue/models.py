@@ -41,6 +41,32 @@ from orders.nue.fields import (
 logger = logging.getLogger("orders.nue")
 
 
+class Address(NamedTuple):
+    """A billing or shipping address as customers and contacts carry it (nue-api.md §3.7:
+    `shippingStreet`, `shippingCity`, ... and the billing equivalents)."""
+
+    street: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None
+
+    @classmethod
+    def parse(cls, d: Mapping[str, Any], prefix: str, kind: str) -> Address | None:
+        """The `prefix` ("shipping", "billing") address of `d`; None when it has none."""
+        found = cls(
+            *(
+                _ostr(d, f"{prefix}{part}", kind)
+                for part in ("Street", "City", "State", "PostalCode", "Country")
+            )
+        )
+        return found if any(found) else None
+
+    def __str__(self) -> str:
+        region = " ".join(p for p in (self.state, self.postal_code) if p)
+        return ", ".join(p for p in (self.street, self.city, region, self.country) if p)
+
+
 class Contact(NamedTuple):
     id: str
     customer_id: str
@@ -48,6 +74,9 @@ class Contact(NamedTuple):
     first_name: str
     last_name: str
     name: str
+    phone: str | None = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Contact:
@@ -61,6 +90,9 @@ class Contact(NamedTuple):
             first_name=first,
             last_name=last,
             name=_ostr(d, "name", "contact") or f"{first} {last}".strip(),
+            phone=_ostr(d, "phone", "contact"),
+            billing_address=Address.parse(d, "billing", "contact"),
+            shipping_address=Address.parse(d, "shipping", "contact"),
         )
 
 
@@ -83,6 +115,8 @@ class Customer(NamedTuple):
     has_shipping_address: bool
     external_id: str | None
     contacts: tuple[Contact, ...] = ()
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Customer:
@@ -96,7 +130,12 @@ class Customer(NamedTuple):
             has_shipping_address=_has_shipping(d),
             external_id=_ostr(d, "externalId", "customer"),
             contacts=tuple(Contact.parse(c) for c in _objs(d, "contacts", "customer")),
+            billing_address=Address.parse(d, "billing", "customer"),
+            shipping_address=Address.parse(d, "shipping", "customer"),
         )
+
+    def contact(self, contact_id: str | None) -> Contact | None:
+        return next((c for c in self.contacts if c.id == contact_id), None)
 
 
 class OrderLine(NamedTuple):
@@ -305,6 +344,13 @@ def _preview_invoices(d: Mapping[str, Any], kind: str, reference: str) -> Listed
     return parse_each(_objs(d, key, kind), Invoice.parse, "preview invoices", reference)
 
 
+def _contact_ref(d: Mapping[str, Any], name: str) -> str | None:
+    value = d.get(name)
+    if isinstance(value, dict):
+        return _ostr(value, "id", name)
+    return _ostr(d, name, "order")
+
+
 class Order(NamedTuple):
     id: str
     order_number: str
@@ -335,6 +381,10 @@ class Order(NamedTuple):
     changes: tuple[SubscriptionChange, ...] = ()
     # The order's document, where Nue gives one (the getting-started guide checks `orderPdf`).
     order_pdf: str | None = None
+    # The contacts the order is billed and shipped to (nue-api.md §2.1a): the create-draft
+    # guide sends `billToContact` as {id} and `shipToContact` as a bare id; either is read.
+    bill_to_contact_id: str | None = None
+    ship_to_contact_id: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Order:
@@ -374,6 +424,8 @@ class Order(NamedTuple):
             assets=tuple(Asset.parse(x) for x in _objs(d, "assets", k)),
             changes=tuple(SubscriptionChange.parse(x) for x in _objs(d, "assetChanges", k)),
             order_pdf=_olink(_ostr(d, "orderPdf", k)),
+            bill_to_contact_id=_contact_ref(d, "billToContact"),
+            ship_to_contact_id=_contact_ref(d, "shipToContact"),
         )
 
     @property

@@ -216,3 +216,30 @@ CHANGE_FIELDS = {
     "assetNumber": "subscription_name",
 }
 ACTIVATE_FIELDS = {"poNumber": "po_number", "poDate": "po_date"}
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequest:
+    """A new contact of the customer (POST /customers/{customerId}/contacts, nue-api.md §2.6:
+    `firstName`, `lastName`, `name`, `email` required; §3.7 names the others). An address is
+    sent only with what was given of it."""
+
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None = None
+    billing: tuple[tuple[str, str], ...] = ()  # (Street|City|State|PostalCode|Country, value)
+    shipping: tuple[tuple[str, str], ...] = ()
+
+    def to_nue(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "name": f"{self.first_name} {self.last_name}",
+            "email": self.email,
+        }
+        if self.phone:
+            body["phone"] = self.phone
+        for prefix, parts in (("billing", self.billing), ("shipping", self.shipping)):
+            body.update({f"{prefix}{part}": value for part, value in parts if value})
+        return body

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import history
+from orders.actions import billing, history
 from orders.forms.pages import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
@@ -302,6 +302,7 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
         "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
         "approval_panel": approval_panel(request, order, read=approval_read),
         "quote_panel": quote_link_panel(request, order) if order.is_draft else None,
+        "contacts": billing.order_contacts(nue, order),
     }
     return render(request, "orders/order_detail.html", ctx)
 

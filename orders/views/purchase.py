@@ -20,9 +20,16 @@ from django.views.decorators.vary import vary_on_headers
 
 from orders.actions import approvals, purchase
 from orders.actions.activation import NotActivated, Stale, reprice
+from orders.actions.billing import tax_address
 from orders.actions.changes import Remembered, remembered_change
 from orders.actions.schedule import Schedule
-from orders.forms.purchase import ActivateForm, CatalogFilterForm, LineForm, OrderConfiguration
+from orders.forms.purchase import (
+    ActivateForm,
+    CatalogFilterForm,
+    LineForm,
+    OrderConfiguration,
+    OrderContactsForm,
+)
 from orders.http import CustomerRequest
 from orders.nue import NueConflict, NueError, NueValidationError, Order
 from orders.policy import Decision, DraftFacts, decide
@@ -70,6 +77,10 @@ def _save_configuration(request: CustomerRequest, data: dict[str, list[str]]) ->
 
 def _line_forms(shop: purchase.Shop, config: OrderConfiguration, today: date) -> list[LineForm]:
     return config.forms(shop.orderable, shop.names, shop.coterm_targets, shop.tags, today)
+
+
+def _contacts_form(shop: purchase.Shop, config: OrderConfiguration) -> OrderContactsForm:
+    return OrderContactsForm(config.data, contacts=shop.customer.contacts)
 
 
 @require_POST
@@ -260,6 +271,7 @@ def _page(
     lines: list[LineForm],
     order_form: forms.Form,
     schedule: Schedule | None,
+    contacts: OrderContactsForm,
     status: int = 200,
 ) -> HttpResponse:
     filters = CatalogFilterForm(request.GET or None, categories=shop.categories)
@@ -268,6 +280,8 @@ def _page(
         "filters": filters,
         "lines": lines,
         "order_form": order_form,
+        "contacts_form": contacts,
+        "tax_address": tax_address(shop.customer, *contacts.contact_ids()),
         "schedule": schedule,
         "has_errors": bool(order_form.errors) or any(form.errors for form in lines),
         "omitted": nue.omitted("products", "price tags", "subscriptions"),
@@ -296,11 +310,12 @@ def new_order(request: CustomerRequest) -> HttpResponse:
         if request.POST.get("action") != "draft":
             return redirect(reverse("orders:new_order") + anchor)
         return _create_draft(request, nue, shop, config, today)
-    lines = _line_forms(shop, OrderConfiguration(_saved_configuration(request)), today)
+    config = OrderConfiguration(_saved_configuration(request))
+    lines = _line_forms(shop, config, today)
     # Bound, so that Nue's errors about the order as a whole can be put on it.
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
-    return _page(request, nue, shop, lines, order_form, schedule)
+    return _page(request, nue, shop, lines, order_form, schedule, _contacts_form(shop, config))
 
 
 def _create_draft(
@@ -311,14 +326,20 @@ def _create_draft(
     today: date,
 ) -> HttpResponse:
     lines = _line_forms(shop, config, today)
+    contacts = _contacts_form(shop, config)
     order_form = forms.Form({})
     status = 422
     if not lines:
         order_form.add_error(None, "Add at least one product to the order.")
+    elif not contacts.is_valid():
+        # A contact no longer offered (removed in Nue since the page was loaded) is not
+        # silently dropped: the order would be billed to someone else.
+        order_form.add_error(None, "Choose the bill-to and ship-to contacts again.")
     elif all(form.is_valid() for form in lines):
         requests = [form.line_request() for form in lines]
+        bill_to, ship_to = contacts.contact_ids()
         try:
-            result = purchase.create_draft(nue, requests, today)
+            result = purchase.create_draft(nue, requests, today, bill_to=bill_to, ship_to=ship_to)
         except NueError as error:
             status = _nue_errors(lines, order_form, error)
         else:
@@ -326,7 +347,7 @@ def _create_draft(
             messages.success(request, f"Draft {result.order.order_number} is ready to review.")
             flash_omitted(request, nue.omitted("preview invoices"))
             return go(request, "orders:order_detail", result.order.id)
-    return _page(request, nue, shop, lines, order_form, None, status=status)
+    return _page(request, nue, shop, lines, order_form, None, contacts, status=status)
 
 
 @require_POST
@@ -350,4 +371,4 @@ def new_order_preview(request: CustomerRequest) -> HttpResponse:
         _save_configuration(request, config.data)
     order_form = forms.Form({})
     schedule = _preview(nue, shop, lines, order_form, today)
-    return _page(request, nue, shop, lines, order_form, schedule)
+    return _page(request, nue, shop, lines, order_form, schedule, _contacts_form(shop, config))

@@ -549,6 +549,59 @@ def test_it_taxes_by_the_shipping_address_in_the_order(api, pbe, customer, addre
     assert order["shippingCountry"] == address["shippingCountry"]
 
 
+def new_contact(api, customer, email, **address):
+    body = [{"firstName": "Tax", "lastName": "Payer", "email": email, **address}]
+    return ok(api.post(f"/customers/{customer}/contacts", body), 201)[0]
+
+
+@pytest.mark.parametrize("shape", ["id", "object"])
+def test_it_taxes_by_the_ship_to_contacts_shipping_address(api, pbe, shape):
+    # Acme ships to California (7.25 %); its contact in New York (4 %) is this order's ship-to.
+    # The create-draft guide sends shipToContact as the bare id; {id} is taken too.
+    contact = new_contact(api, ACME, "ny@acme.example", shippingState="NY", shippingCountry="US")
+    ship_to = contact["id"] if shape == "id" else {"id": contact["id"]}
+    body = simple_order(pbe, options={"calculateTax": True}, shipToContact=ship_to)
+    response = api.post("/orders", body)
+    order = ok(response, 201)["order"]
+    assert order["taxAmount"] == round(1500 * 0.04, 2)
+    assert order["shipToContact"] == contact["id"]
+    assert response.json()["warnings"] == []
+
+
+def test_it_prefers_the_ship_to_over_the_bill_to_contact(api, pbe):
+    billed = new_contact(
+        api, INITECH, "tx@initech.example", shippingState="TX", shippingCountry="US"
+    )
+    shipped = new_contact(api, INITECH, "de@initech.example", shippingCountry="DE")
+    body = simple_order(
+        pbe,
+        INITECH,
+        options={"calculateTax": True},
+        billToContact={"id": billed["id"]},
+        shipToContact=shipped["id"],
+    )
+    order = ok(api.post("/orders", body), 201)["order"]
+    assert order["taxAmount"] == round(1500 * 0.19, 2)
+    # Without the ship-to, the bill-to contact's address is taxed.
+    del body["shipToContact"]
+    assert ok(api.post("/orders", body), 201)["order"]["taxAmount"] == round(1500 * 0.0625, 2)
+
+
+def test_it_falls_back_to_the_customer_when_the_ship_to_has_no_address(api, pbe):
+    contact = new_contact(api, INITECH, "nowhere@initech.example")
+    body = simple_order(pbe, INITECH, options={"calculateTax": True}, shipToContact=contact["id"])
+    response = api.post("/orders", body)
+    assert ok(response, 201)["order"]["taxAmount"] == 0.0
+    assert response.json()["warnings"][0]["code"] == "TAX_ADDRESS_MISSING"
+
+
+def test_it_refuses_another_customers_ship_to_contact(api, pbe):
+    grace = ok(api.get("/contacts", emails=["grace@globex.example"]))[0]
+    body = simple_order(pbe, shipToContact=grace["id"])
+    failure = error(api.post("/orders", body), 400, "CONTACT_NOT_FOUND")
+    assert failure["errors"][0]["field"] == "shipToContact"
+
+
 def test_it_wants_a_country_in_the_orders_shipping_address(api, pbe):
     body = simple_order(pbe, options={"calculateTax": True}, shippingCity="Berlin")
     assert error(api.post("/orders", body), 400)["errors"][0]["field"] == "shippingCountry"

@@ -315,6 +315,47 @@ def price_tags() -> list[Json]:
     ]
 
 
+def customer_with_contacts(customer_id: str) -> Json:
+    """GET /customers?customerIds=[...]&includes=contacts: the fields nue-api.md §3.7 lists
+    from the customer and contact data references (no guide prints the answer)."""
+    return {
+        "status": "success",
+        "data": [
+            {
+                "id": customer_id,
+                "name": "Acme Corporation",
+                "recordType": "Business",
+                "accountNumber": "ACC-000001",
+                "email": "billing@acme.example",
+                "shippingStreet": "1 Market Street",
+                "shippingCity": "San Francisco",
+                "shippingState": "CA",
+                "shippingPostalCode": "94105",
+                "shippingCountry": "US",
+                "billingStreet": "1 Market Street",
+                "billingCity": "San Francisco",
+                "billingCountry": "US",
+                "externalId": None,
+                "contacts": [
+                    {
+                        "id": "456e7890-e89b-12d3-a456-426614174000",
+                        "customerId": customer_id,
+                        "name": "Ada Lovelace",
+                        "firstName": "Ada",
+                        "lastName": "Lovelace",
+                        "email": "ada@acme.example",
+                        "phone": "+1 415 555 0100",
+                        "shippingStreet": "1 Main St",
+                        "shippingCity": "Springfield",
+                        "shippingState": "IL",
+                        "shippingCountry": "US",
+                    }
+                ],
+            }
+        ],
+    }
+
+
 def failure(message: str, code: str) -> Json:
     """A refusal: the guides test `error.message` for the codes they name (create-draft-orders'
     "invalid addon hierarchy"); the body is nue-api.md §1.5's."""
@@ -328,9 +369,10 @@ def failure(message: str, code: str) -> Json:
 
 # --- The same answers as real ones come --------------------------------------------------------
 
-# Keys a record must keep for the portal to know what it is and whose (ids, names, numbers).
+# Keys a record must keep for the portal to know what it is and whose (ids, names, numbers; a
+# contact's email, required and its login identifier, nue-api.md §3.7).
 IDENTITY = frozenset(
-    {"id", "name", "orderNumber", "customerId", "status", "code", "quantity", "amount"}
+    {"id", "name", "orderNumber", "customerId", "status", "code", "quantity", "amount", "email"}
 )
 # Amounts a record must carry (a price book entry without a price cannot be sold).
 REQUIRED = frozenset({"listPrice"})

@@ -168,6 +168,9 @@ def guide_nue(ada, nue_mock, shaped, _clear_cache):
         return_value=answer(shaped(guide.catalog()))
     )
     nue_mock.get("/catalog/price-tags").mock(return_value=answer(shaped(guide.price_tags())))
+    nue_mock.get("/customers").mock(
+        return_value=answer(shaped(guide.customer_with_contacts(customer)))
+    )
     nue_mock.post("/orders/invoice-preview").mock(
         return_value=answer(shaped({"status": "success", "data": {"invoices": []}}))
     )
@@ -184,6 +187,7 @@ def guide_nue(ada, nue_mock, shaped, _clear_cache):
         ("/subscriptions/", [guide.SUBSCRIPTION_NAME]),
         ("/invoices/", ["INV-00000001"]),
         ("/orders/new/", ["Platform License"]),
+        ("/billing/", ["Acme Corporation"]),
         ("/", ["O-00000300"]),
     ],
 )

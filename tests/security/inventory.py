@@ -11,6 +11,7 @@ its API key; see tests/nue_emulator and test_anonymous.py).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -275,6 +276,21 @@ ROUTES: tuple[Route, ...] = (
         MEMBERS,
         Owner.INVOICE,
         kwargs=lambda ids: {"invoice_id": ids.invoice},
+    ),
+    # Billing.
+    Route("orders:billing", ("GET",), MEMBERS, Owner.CUSTOMER),
+    Route(
+        "orders:billing_contact_add",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        # Nue's contact emails are unique: each request names a new one.
+        body=lambda ids: {
+            "first_name": "Sweep",
+            "last_name": "Contact",
+            "email": f"sweep-{uuid.uuid4().hex[:12]}@example.com",
+        },
+        writes=True,
     ),
     # Purchase.
     Route("orders:new_order", ("GET", "POST"), BUYERS, Owner.CUSTOMER, writes=True),

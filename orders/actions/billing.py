@@ -1,0 +1,74 @@
+"""Who is billed and shipped to: the customer's contacts and addresses as Nue holds them, and
+which address an order's tax follows (issue 24, item 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orders.nue import Address, Customer, Order
+from orders.scope import CustomerNue
+
+
+@dataclass(frozen=True)
+class TaxAddress:
+    """The shipping address tax follows, and whose it is (a contact's name, or the company's)."""
+
+    whose: str
+    address: Address
+    role: str  # "ship-to contact", "bill-to contact", "company"
+
+
+def tax_address(
+    customer: Customer, bill_to_id: str | None = None, ship_to_id: str | None = None
+) -> TaxAddress | None:
+    """The address Nue taxes an order from; None when there is none (Nue then warns, untaxed).
+
+    Tax follows the shipping address (nue-api.md §4): the order's, else the customer's
+    (new-orders.txt, Calculating Tax). The order's is its ship-to contact's; the bill-to
+    contact's comes before the customer's. Nue does not spell out those two steps; they are the
+    emulator's rule (nue_emulator/actions/drafts.py tax_address), and the page says Nue's own
+    warning when the draft comes back untaxed.
+    """
+    candidates = (
+        (customer.contact(ship_to_id), "ship-to contact"),
+        (customer.contact(bill_to_id), "bill-to contact"),
+    )
+    for contact, role in candidates:
+        if contact is not None and _taxable(contact.shipping_address):
+            assert contact.shipping_address is not None
+            return TaxAddress(contact.name, contact.shipping_address, role)
+    if _taxable(customer.shipping_address):
+        assert customer.shipping_address is not None
+        return TaxAddress(customer.name, customer.shipping_address, "company")
+    return None
+
+
+def _taxable(address: Address | None) -> bool:
+    """A tax rate needs the country (nue_emulator/actions/new_orders.shipping_address)."""
+    return address is not None and bool(address.country)
+
+
+@dataclass(frozen=True)
+class OrderContacts:
+    """The bill-to and ship-to an order carries, by name where Nue lists the contact."""
+
+    bill_to: str | None
+    ship_to: str | None
+
+
+def order_contacts(nue: CustomerNue, order: Order) -> OrderContacts | None:
+    """None when Nue gives the order neither (the customer is billed): no read is made then."""
+    if order.bill_to_contact_id is None and order.ship_to_contact_id is None:
+        return None
+    customer = nue.customer()
+
+    def named(contact_id: str | None) -> str | None:
+        if contact_id is None:
+            return None
+        contact = customer.contact(contact_id)
+        return f"{contact.name} ({contact.email})" if contact else f"contact {contact_id}"
+
+    return OrderContacts(
+        bill_to=named(order.bill_to_contact_id),
+        ship_to=named(order.ship_to_contact_id),
+    )
