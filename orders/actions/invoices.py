@@ -16,7 +16,7 @@ from django.conf import settings
 from orders.listing import sorted_by
 from orders.nue import Invoice
 from orders.scope import CustomerNue
-from portal.models import CustomerAccount
+from portal.models import CustomerAccount, User
 
 # Payment statuses (nue-api.md §3.5) under which nothing is left to pay, whatever else is sent.
 SETTLED = frozenset({"paid", "canceled", "creditback", "applied", "refunded", "writtenoff"})
@@ -102,24 +102,18 @@ class InvoiceRow:
 
 
 @dataclass(frozen=True)
-class Manager:
-    name: str
-    email: str
-
-
-@dataclass(frozen=True)
 class HowToPay:
     """What an open invoice without Nue's payment page tells the customer: the tenant's
     remittance details (PORTAL_REMITTANCE_DETAILS) and who manages the account. Nue documents
     no endpoint through which a customer pays an invoice, so none is invented."""
 
     remittance: str
-    managers: tuple[Manager, ...]
+    managers: tuple[User, ...]  # the account managers whose book holds the customer
 
 
 def how_to_pay(account: CustomerAccount) -> HowToPay:
     managers = account.managers.filter(is_active=True).order_by("first_name", "email")
     return HowToPay(
         remittance=settings.PORTAL_REMITTANCE_DETAILS.strip(),
-        managers=tuple(Manager(m.get_full_name() or m.email, m.email) for m in managers),
+        managers=tuple(managers),
     )

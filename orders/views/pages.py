@@ -52,16 +52,20 @@ COLUMNS = (
     ("total", "Total", True),
     ("acv", "ACV", True),
 )
-INVOICE_COLUMNS = (
-    ("number", "Invoice", False),
-    ("", "Order", False),
-    ("date", "Date", False),
-    ("due", "Due", False),
-    ("", "Status", False),
-    ("amount", "Amount", True),
-    ("balance", "Balance", True),
-    ("", "PDF", False),
-    ("", "Payment", False),
+# (sort key, or "" for a column the list is not sorted by; label; numeric), in table order.
+INVOICE_COLUMNS = tuple(
+    (key if key in invoices.SORTS else "", label, key in ("amount", "balance"))
+    for key, label in (
+        ("number", "Invoice"),
+        ("order", "Order"),
+        ("date", "Date"),
+        ("due", "Due"),
+        ("status", "Status"),
+        ("amount", "Amount"),
+        ("balance", "Balance"),
+        ("pdf", "PDF"),
+        ("pay", "Payment"),
+    )
 )
 INVOICE_CSV_HEADER = (
     "Invoice number",
