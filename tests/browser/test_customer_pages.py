@@ -141,3 +141,38 @@ def test_it_works_without_javascript(browser, live_server):
         assert badges.count() == page.locator("#order-list tbody tr").count() > 0
     finally:
         context.close()
+
+
+def test_it_filters_overdue_invoices_sorts_them_and_downloads_csv(page, watch):
+    sign_in(page, demo.ADA)
+    page.goto(page.url.rstrip("/") + "/invoices/")
+    heading = page.locator("#invoice-list-heading")
+    total = int(re.match(r"\d+", heading.inner_text()).group(0))
+
+    page.get_by_label("Show").select_option("overdue")
+    page.wait_for_url(re.compile(r"show=overdue"))
+    page.wait_for_function(
+        "document.querySelector('#invoice-list-heading').textContent.includes('match')"
+    )
+    rows = page.locator("#invoice-list tbody tr")
+    assert rows.count() == 1 < total
+    assert "Overdue" in rows.first.inner_text()
+    assert "How to pay" in rows.first.inner_text()
+
+    page.locator("#invoice-list thead a", has_text="Amount").click()
+    page.wait_for_url(re.compile(r"sort=amount"))
+    page.wait_for_selector('#invoice-list th[aria-sort="descending"] >> text=Amount')
+    watch.screenshot("customer-invoices-overdue-desktop")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=re.compile("Download CSV")).click()
+    header, *body = list(csv.reader(io.StringIO(download_path_text(download_info.value))))
+    assert header[0] == "Invoice number"
+    assert [row[3] for row in body] == ["yes"]
+    assert body[0][8] == "90.00"
+
+    page.locator("#invoice-list tbody tr th a").first.click()
+    page.wait_for_url(re.compile(r"/invoices/[0-9a-f-]{36}/$"))
+    assert page.get_by_role("heading", name=re.compile(r"Pay \$90\.00")).is_visible()
+    assert page.get_by_text("Reference: your invoice number").is_visible()
+    assert watch.errors == []
