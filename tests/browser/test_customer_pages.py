@@ -18,6 +18,18 @@ def fits_the_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def choose(page, noun: str, label: str, name: str, value: str) -> tuple[int, int]:
+    """Choose a filter of the `noun` list; its counts before and after, once HTMX swapped it."""
+    heading = page.locator(f"#{noun}-list-heading")
+    before = int(re.match(r"\d+", heading.inner_text()).group(0))
+    page.get_by_label(label).select_option(value)
+    page.wait_for_url(re.compile(rf"{name}={value}"))
+    page.wait_for_function(
+        f"document.querySelector('#{noun}-list-heading').textContent.includes('match')"
+    )
+    return before, int(re.match(r"\d+", heading.inner_text()).group(0))
+
+
 def test_it_filters_the_history_opens_an_order_and_a_subscription_and_downloads_csv(page, watch):
     sign_in(page, demo.ADA)
     assert page.locator("#billing-panel svg.spend-chart__svg").is_visible()
@@ -25,16 +37,8 @@ def test_it_filters_the_history_opens_an_order_and_a_subscription_and_downloads_
 
     page.get_by_role("link", name="Orders", exact=True).click()
     page.wait_for_url("**/orders/")
-    heading = page.locator("#order-list-heading")
-    total = int(re.match(r"\d+", heading.inner_text()).group(0))
-
     # HTMX swaps the table in place and pushes the filters into the address bar.
-    page.get_by_label("Status").select_option("activated")
-    page.wait_for_url(re.compile(r"status=activated"))
-    page.wait_for_function(
-        "document.querySelector('#order-list-heading').textContent.includes('match')"
-    )
-    activated = int(re.match(r"\d+", heading.inner_text()).group(0))
+    total, activated = choose(page, "order", "Status", "status", "activated")
     assert 0 < activated < total
     assert page.locator("#order-list .badge--warn").count() == 0
 
@@ -146,14 +150,7 @@ def test_it_works_without_javascript(browser, live_server):
 def test_it_filters_overdue_invoices_sorts_them_and_downloads_csv(page, watch):
     sign_in(page, demo.ADA)
     page.goto(page.url.rstrip("/") + "/invoices/")
-    heading = page.locator("#invoice-list-heading")
-    total = int(re.match(r"\d+", heading.inner_text()).group(0))
-
-    page.get_by_label("Show").select_option("overdue")
-    page.wait_for_url(re.compile(r"show=overdue"))
-    page.wait_for_function(
-        "document.querySelector('#invoice-list-heading').textContent.includes('match')"
-    )
+    total, _ = choose(page, "invoice", "Show", "show", "overdue")
     rows = page.locator("#invoice-list tbody tr")
     assert rows.count() == 1 < total
     assert "Overdue" in rows.first.inner_text()
