@@ -477,10 +477,35 @@ def _invoice_json(doc: dict[str, Any], base: str) -> dict[str, Any]:
     return {**doc, "invoicePdf": f"{base}/view-invoice/{token}", "paymentHostedUrl": None}
 
 
+# nue-api.md §2.8 and §3.5: an invoice read relates its assets, orders and payment applications
+# via `includes`. Only `orders` is served (each order as the list of orders gives it without
+# includes); the others are accepted, as Nue accepts them, and left out: no caller asks for them.
+INVOICE_INCLUDES = ("assets", "orders", "paymentApplications")
+
+
+def _invoices_json(
+    request: HttpRequest, invoices: list[dict[str, Any]], includes: set[str]
+) -> list[dict[str, Any]]:
+    base = public_base(request)
+    found = [_invoice_json(doc, base) for doc in invoices]
+    if "orders" in includes:
+        ids = {doc["orderId"] for doc in invoices if doc.get("orderId")}
+        pdfs = OrderPdfs(request)
+        headers = {
+            order_id: pdfs.add(header)
+            for order_id, header in Order.objects.filter(id__in=ids).values_list("id", "header")
+        }
+        for doc in found:
+            header = headers.get(doc.get("orderId") or "")
+            doc["orders"] = [header] if header is not None else []
+    return found
+
+
 @endpoint("customer-invoices", ("GET",))
 def customer_invoices(request: HttpRequest, body: Any, customer_id: str) -> Result:
     found = _customer_or_404(customer_id)
     page, limit = _page(request)
+    includes = includes_param(request, INVOICE_INCLUDES)
     queryset = Invoice.objects.filter(customer=found)
     status = request.GET.get("status")
     docs = list(queryset.order_by("-invoice_date", "-number").values_list("doc", flat=True))
@@ -491,22 +516,22 @@ def customer_invoices(request: HttpRequest, body: Any, customer_id: str) -> Resu
     if payment:
         wanted = {s.strip().lower() for s in payment.split(",") if s.strip()}
         docs = [d for d in docs if d["paymentStatus"].lower() in wanted]
-    base = public_base(request)
     start = (page - 1) * limit
-    items = [_invoice_json(d, base) for d in docs[start : start + limit]]
+    items = _invoices_json(request, docs[start : start + limit], includes)
     return success(items, pagination={"page": page, "limit": limit, "total": len(docs)})
 
 
 @endpoint("customer-invoice", ("GET",))
 def customer_invoice(request: HttpRequest, body: Any, customer_id: str, invoice_id: str) -> Result:
     found = _customer_or_404(customer_id)
+    includes = includes_param(request, INVOICE_INCLUDES)
     invoice = (
         Invoice.objects.filter(customer=found, id=invoice_id).first()
         or Invoice.objects.filter(customer=found, number=invoice_id).first()
     )
     if invoice is None:
         raise not_found("Invoice", invoice_id)
-    return success(_invoice_json(invoice.doc, public_base(request)))
+    return success(_invoices_json(request, [invoice.doc], includes)[0])
 
 
 @login_not_required

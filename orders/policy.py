@@ -125,6 +125,12 @@ def can_add_contact(membership: Membership | None) -> bool:
     return membership is not None and membership.is_admin
 
 
+def can_pay_invoices(membership: Membership | None) -> bool:
+    """Follow Nue's payment page for an open invoice: money leaves the account, so not a
+    viewer's (who still sees how the invoice is paid)."""
+    return membership is not None and membership.can_buy
+
+
 def can_cancel(membership: Membership | None) -> bool:
     return membership is not None and membership.is_admin
 

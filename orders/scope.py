@@ -275,13 +275,20 @@ class CustomerNue:
             ("assets",), lambda: self._list("/assets", params, Asset.parse, "assets")
         )
 
-    def invoices(self, page: int = 1, limit: int = 25, status: str | None = None) -> Page[Invoice]:
-        # GET /customers/{customerId}/invoices?page=...&limit=...&status=...
+    def invoices(
+        self,
+        page: int = 1,
+        limit: int = 25,
+        status: str | None = None,
+        includes: Sequence[str] = (),
+    ) -> Page[Invoice]:
+        # GET /customers/{customerId}/invoices?page=...&limit=...&status=...&includes=...
         if page < 1 or not 1 <= limit <= MAX_INVOICE_PAGE:
             raise ValueError("page must be >= 1 and limit between 1 and 500.")
         params: dict[str, str | int] = {"page": page, "limit": limit}
         if status is not None:
             params["status"] = status
+        params.update(_invoice_includes(includes))
         path = f"/customers/{self._cid()}/invoices"
 
         def load() -> Page[Invoice]:
@@ -298,12 +305,27 @@ class CustomerNue:
             total = envelope.total if envelope.total is not None else len(items)
             return Page(items=items, page=page, limit=limit, total=total)
 
-        return self._memoised(("invoices", page, limit, status), load)
+        return self._memoised(("invoices", page, limit, status, tuple(sorted(includes))), load)
 
-    def invoice(self, invoice_id: str) -> Invoice:
-        # GET /customers/{customerId}/invoices/{invoiceId}
+    def every_invoice(self, includes: Sequence[str] = ()) -> list[Invoice]:
+        # GET /customers/{customerId}/invoices, page after page of the largest size Nue allows:
+        # Nue documents no sort and no search on the customer's list (nue-api.md §2.8), so a
+        # sorted or searched list needs all of them.
+        found: list[Invoice] = []
+        page = 1
+        while True:
+            listed = self.invoices(page=page, limit=MAX_INVOICE_PAGE, includes=includes)
+            found.extend(listed.items)
+            if not listed.has_next or not listed.items:
+                return found
+            page += 1
+
+    def invoice(self, invoice_id: str, includes: Sequence[str] = ()) -> Invoice:
+        # GET /customers/{customerId}/invoices/{invoiceId}?includes=...
         _check_id(invoice_id, INVOICE_ID)
-        envelope = self.client.get(f"/customers/{self._cid()}/invoices/{invoice_id}")
+        envelope = self.client.get(
+            f"/customers/{self._cid()}/invoices/{invoice_id}", _invoice_includes(includes)
+        )
         invoice = Invoice.parse_issued(envelope.data)
         if invoice.customer_id != self.customer_id:
             self._alert("invoice", 1)
@@ -784,6 +806,15 @@ def _with_warnings(envelope: Envelope) -> Envelope:
 
 
 MAX_INVOICE_PAGE = 500
+# The related records nue-api.md §2.8 and §3.5 document on an invoice read.
+INVOICE_INCLUDES = frozenset({"assets", "orders", "paymentApplications"})
+
+
+def _invoice_includes(includes: Sequence[str]) -> dict[str, str | int]:
+    unknown = set(includes) - INVOICE_INCLUDES
+    if unknown:
+        raise ValueError(f"Unknown invoice includes {sorted(unknown)}.")
+    return {"includes": ",".join(sorted(includes))} if includes else {}
 
 
 def _parse_relationships(raw: list[Any], customer_id: str) -> list[ProductRelationship]:

@@ -111,6 +111,7 @@ page_urls = [
     path("subscriptions/", pages.subscription_list, name="subscription_list"),
     path("subscriptions/<str:name>/", pages.subscription_detail, name="subscription_detail"),
     path("invoices/", pages.invoice_list, name="invoice_list"),
+    path("invoices/export.csv", pages.invoice_export, name="invoice_export"),
     path("invoices/<str:invoice_id>/", pages.invoice_detail, name="invoice_detail"),
 ]
 

@@ -308,6 +308,19 @@ NUE_SETTLES_WITHIN_SECONDS = env.int("NUE_SETTLES_WITHIN_SECONDS", default=600)
 # Approval threshold for activations by buyers (per account, defaulting to this).
 APPROVAL_THRESHOLD_DEFAULT = Decimal(env.str("APPROVAL_THRESHOLD_DEFAULT", default="10000.00"))
 
+# How an invoice is paid where Nue gives no payment page for it (Nue documents no invoice payment
+# endpoint, nue-api.md §2.8): the tenant's remittance details, shown as written, several lines
+# ("\n" in the environment starts a new line). The development default is the demo's.
+DEMO_REMITTANCE_DETAILS = (
+    "Bank transfer to Nue Demo Inc.\n"
+    "Bank: First Demo Bank, 100 Market Street, San Francisco, CA 94105\n"
+    "Account 000123456789 · Routing (ABA) 121000358 · SWIFT FDBKUS6S\n"
+    "Reference: your invoice number"
+)
+PORTAL_REMITTANCE_DETAILS = env.str(
+    "PORTAL_REMITTANCE_DETAILS", default=DEMO_REMITTANCE_DETAILS if DEBUG else "", multiline=True
+)
+
 # Support impersonation (django-hijack with our policy, portal/impersonation.py). Hijack's own
 # notification is off: base.html and the HTMX middleware render ours.
 HIJACK_PERMISSION_CHECK = "portal.impersonation.may_impersonate"

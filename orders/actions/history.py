@@ -15,9 +15,10 @@ from functools import partial
 from typing import Any
 
 from orders.actions import approvals, settled
+from orders.actions.invoices import is_overdue
 from orders.fanout import fetch_alongside, fetch_concurrently
 from orders.ledger import change_orders_asked
-from orders.listing import Arrangement
+from orders.listing import Arrangement, sorted_by
 from orders.nue import (
     SUBSCRIPTION_NAME,
     Asset,
@@ -149,15 +150,6 @@ def spend_by_month(invoices: Sequence[Invoice], today: date) -> list[tuple[date,
     return list(totals.items())
 
 
-def is_overdue(invoice: Invoice, today: date) -> bool:
-    return (
-        (invoice.balance or 0) > 0
-        and invoice.due_date is not None
-        and invoice.due_date < today
-        and invoice.status != "Canceled"
-    )
-
-
 def order_date(order: Order) -> date | None:
     """When the order was placed; a draft has not been, so its creation date stands in."""
     return order.order_placed_date or order.created_date
@@ -206,18 +198,7 @@ class OrderFilters:
         kept = list(orders)
         if status or start or end or q:
             kept = [order for order in kept if _keeps(order, q, status, start, end)]
-        # Lists run to 10,000 orders: each key is computed once, and the sort moves positions
-        # rather than (key, order) pairs, so no container per order is allocated for the
-        # garbage collector to scan.
-        key = SORTS[self.sort]
-        keys = [key(order) for order in kept]
-        ranked = sorted(
-            (i for i, k in enumerate(keys) if k is not None),
-            key=keys.__getitem__,
-            reverse=self.descending,
-        )
-        # Orders without the sorted value (a draft's ACV, say) go last in either direction.
-        return [kept[i] for i in ranked] + [o for o, k in zip(kept, keys, strict=True) if k is None]
+        return sorted_by(kept, SORTS[self.sort], self.descending)
 
 
 def _keeps(order: Order, q: str, status: str | None, start: date | None, end: date | None) -> bool:

@@ -1,24 +1,67 @@
 """Filters of the customer pages: the order history (also its CSV export) and the invoice list.
 
 Filters arrive in the query string, so a filtered list is a link that can be shared and the back
-button restores it. The order history's form hands its valid values to
-orders.actions.history.OrderFilters, which searches and sorts the orders.
+button restores it. Each form hands its valid values to the action's filters, which search and
+sort the records: orders.actions.history.OrderFilters, orders.actions.invoices.InvoiceFilters.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
 
+from orders.actions import invoices
 from orders.actions.history import DESCENDING_FIRST, SORTS, OrderFilters
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 
 
-class OrderFilterForm(forms.Form):
+class ListFilterForm(forms.Form):
+    """A list's page size, sort and page, as every filtered list of the portal takes them.
+    A subclass names its sorts (`sorts`, `descending_first`) and adds its filters."""
+
+    sorts: tuple[str, ...] = ()
+    descending_first: tuple[str, ...] = ()
+    default_sort = "date"
+
+    per_page = forms.TypedChoiceField(
+        label="Per page",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[(size, str(size)) for size in PAGE_SIZES],
+    )
+    sort = forms.ChoiceField(required=False, choices=[], widget=forms.HiddenInput)
+    dir = forms.ChoiceField(
+        required=False, choices=[("asc", "asc"), ("desc", "desc")], widget=forms.HiddenInput
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sort"].choices = [(key, key) for key in self.sorts]  # type: ignore[attr-defined]
+
+    def value(self, name: str) -> Any:
+        """A filter's valid value; an invalid one (already reported on the form) is ignored."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return self.cleaned_data.get(name) if name not in self.errors else None
+
+    def ordering(self) -> tuple[str, bool]:
+        """The sort key and whether it runs descending (the column's natural way unless asked)."""
+        sort = self.value("sort") or self.default_sort
+        chosen = self.value("dir")
+        return sort, chosen == "desc" if chosen else sort in self.descending_first
+
+
+class OrderFilterForm(ListFilterForm):
+    sorts = tuple(SORTS)
+    descending_first = DESCENDING_FIRST
+
     q = forms.CharField(
         label="Search",
         required=False,
@@ -47,20 +90,7 @@ class OrderFilterForm(forms.Form):
         help_text="Drafts count from the day they were created.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    per_page = forms.TypedChoiceField(
-        label="Per page",
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[(size, str(size)) for size in PAGE_SIZES],
-    )
-    sort = forms.ChoiceField(
-        required=False, choices=[(key, key) for key in SORTS], widget=forms.HiddenInput
-    )
-    dir = forms.ChoiceField(
-        required=False, choices=[("asc", "asc"), ("desc", "desc")], widget=forms.HiddenInput
-    )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    field_order = ("q", "status", "date_from", "date_to", "per_page")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -69,45 +99,42 @@ class OrderFilterForm(forms.Form):
             self.add_error("date_to", "Choose a day on or after the “from” day.")
         return cleaned
 
-    def value(self, name: str) -> Any:
-        """A filter's valid value; an invalid one (already reported on the form) is ignored."""
-        if not hasattr(self, "cleaned_data"):
-            self.is_valid()
-        return self.cleaned_data.get(name) if name not in self.errors else None
-
     def filters(self) -> OrderFilters:
         """The valid filters, search and sort; an invalid one is left out (and reported)."""
-        sort = self.value("sort") or "date"
-        chosen = self.value("dir")
+        sort, descending = self.ordering()
         return OrderFilters(
             q=self.value("q") or "",
             status=self.value("status") or None,
             date_from=self.value("date_from"),
             date_to=self.value("date_to"),
             sort=sort,
-            descending=chosen == "desc" if chosen else sort in DESCENDING_FIRST,
+            descending=descending,
         )
 
 
-class InvoiceFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        label="Status",
-        required=False,
-        choices=[("", "Any status"), ("Active", "Issued"), ("Draft", "Draft")],
-    )
-    per_page = forms.TypedChoiceField(
-        label="Per page",
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[(size, str(size)) for size in PAGE_SIZES],
-    )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+class InvoiceFilterForm(ListFilterForm):
+    sorts = tuple(invoices.SORTS)
+    descending_first = invoices.DESCENDING_FIRST
 
-    def value(self, name: str) -> Any:
-        if not hasattr(self, "cleaned_data"):
-            self.is_valid()
-        return self.cleaned_data.get(name) if name not in self.errors else None
+    q = forms.CharField(
+        label="Invoice number",
+        required=False,
+        max_length=40,
+        help_text="All or part of it, such as INV-00000012 or 12.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    show = forms.ChoiceField(label="Show", required=False, choices=list(invoices.SHOWS.items()))
+    field_order = ("q", "show", "per_page")
+
+    def filters(self, today: date) -> invoices.InvoiceFilters:
+        sort, descending = self.ordering()
+        return invoices.InvoiceFilters(
+            today=today,
+            q=self.value("q") or "",
+            show=self.value("show") or "all",
+            sort=sort,
+            descending=descending,
+        )
 
 
 def reportable_errors(form: forms.Form) -> bool:

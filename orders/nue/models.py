@@ -277,6 +277,19 @@ class InvoiceItem(NamedTuple):
         )
 
 
+class InvoiceOrder(NamedTuple):
+    """An order an invoice bills, as `includes=orders` relates it (nue-api.md §2.8, §3.5)."""
+
+    id: str
+    order_number: str | None
+
+    @classmethod
+    def parse(cls, raw: object) -> InvoiceOrder:
+        d = _obj(raw, "invoice order")
+        k = "invoice order"
+        return cls(id=_str(d, "id", k), order_number=_ostr(d, "orderNumber", k))
+
+
 class Invoice(NamedTuple):
     """An issued invoice, or (id/status None) a preview invoice from a draft or invoice preview."""
 
@@ -296,6 +309,8 @@ class Invoice(NamedTuple):
     invoice_pdf: str | None
     payment_url: str | None
     items: tuple[InvoiceItem, ...]
+    # Only when read with `includes=orders`; empty where Nue relates no order.
+    orders: tuple[InvoiceOrder, ...] = ()
 
     @classmethod
     def parse(cls, raw: object) -> Invoice:
@@ -318,6 +333,7 @@ class Invoice(NamedTuple):
             invoice_pdf=_olink(_ostr(d, "invoicePdf", k)),
             payment_url=_olink(_ostr_any(d, "paymentHostedUrl", "paymentUrl", kind=k)),
             items=tuple(InvoiceItem.parse(x) for x in _objs(d, "items", k)),
+            orders=tuple(InvoiceOrder.parse(x) for x in _objs(d, "orders", k)),
         )
 
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,16 +23,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import billing, history
+from orders.actions import billing, history, invoices
 from orders.forms.pages import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
+    ListFilterForm,
     OrderFilterForm,
     reportable_errors,
     with_defaults,
 )
 from orders.http import CustomerRequest
 from orders.nue import Invoice, NueError, Order, Subscription
+from orders.policy import can_pay_invoices
 from orders.views.common import customer_scope, is_partial
 from orders.views.errors import TEXTS, status_for
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
@@ -49,6 +51,33 @@ COLUMNS = (
     ("start", "Start", False),
     ("total", "Total", True),
     ("acv", "ACV", True),
+)
+# (sort key, or "" for a column the list is not sorted by; label; numeric), in table order.
+INVOICE_COLUMNS = tuple(
+    (key if key in invoices.SORTS else "", label, key in ("amount", "balance"))
+    for key, label in (
+        ("number", "Invoice"),
+        ("order", "Order"),
+        ("date", "Date"),
+        ("due", "Due"),
+        ("status", "Status"),
+        ("amount", "Amount"),
+        ("balance", "Balance"),
+        ("pdf", "PDF"),
+        ("pay", "Payment"),
+    )
+)
+INVOICE_CSV_HEADER = (
+    "Invoice number",
+    "Status",
+    "Payment status",
+    "Overdue",
+    "Invoice date",
+    "Due date",
+    "Amount",
+    "Tax",
+    "Balance",
+    "Orders",
 )
 CSV_HEADER = (
     "Order number",
@@ -178,45 +207,50 @@ def _query(params: QueryDict, **changes: object) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-def _columns(params: QueryDict, filters: history.OrderFilters) -> list[dict[str, Any]]:
-    columns = []
-    for key, label, numeric in COLUMNS:
-        current = filters.sort == key
+def _columns(
+    params: QueryDict, form: ListFilterForm, columns: Sequence[tuple[str, str, bool]]
+) -> list[dict[str, Any]]:
+    """A list's column headers, each a link that sorts by it (the other way when it already
+    does)."""
+    sort, descending = form.ordering()
+    headers = []
+    for key, label, numeric in columns:
+        if not key:  # a column the list is not sorted by
+            headers.append({"label": label, "numeric": numeric, "url": None})
+            continue
+        current = sort == key
         if current:
-            next_dir = "asc" if filters.descending else "desc"
+            next_dir = "asc" if descending else "desc"
         else:
-            next_dir = "desc" if key in history.DESCENDING_FIRST else "asc"
-        columns.append(
+            next_dir = "desc" if key in form.descending_first else "asc"
+        headers.append(
             {
                 "key": key,
                 "label": label,
                 "numeric": numeric,
                 "url": _query(params, sort=key, dir=next_dir, page=None),
-                "aria_sort": ("descending" if filters.descending else "ascending")
-                if current
-                else None,
+                "aria_sort": ("descending" if descending else "ascending") if current else None,
                 "next": "descending" if next_dir == "desc" else "ascending",
             }
         )
-    return columns
+    return headers
 
 
-@require_GET
-@vary_on_headers("HX-Request")
-def order_list(request: CustomerRequest) -> HttpResponse:
-    form = OrderFilterForm(with_defaults(request.GET))
-    filters = form.filters()
-    nue = customer_scope(request)
-    orders = history.order_history(nue, filters)
-    page = Paginator(orders, form.value("per_page") or DEFAULT_PAGE_SIZE).get_page(
+def _listing(
+    request: CustomerRequest,
+    form: ListFilterForm,
+    items: Sequence[Any],
+    columns: Sequence[tuple[str, str, bool]],
+) -> dict[str, Any]:
+    """What a filtered, sorted, paged list shows around its rows: the page, its column headers,
+    the links to the pages beside it and the query its CSV export repeats."""
+    page = Paginator(items, form.value("per_page") or DEFAULT_PAGE_SIZE).get_page(
         form.value("page")
     )
-    ctx = {
+    return {
         "form": form,
         "page": page,
-        "omitted": nue.omitted("orders"),
-        "columns": _columns(request.GET, filters),
-        "filtered": any(form.value(k) for k in ("q", "status", "date_from", "date_to")),
+        "columns": _columns(request.GET, form, columns),
         "previous_url": _query(request.GET, page=page.previous_page_number())
         if page.has_previous()
         else None,
@@ -224,8 +258,28 @@ def order_list(request: CustomerRequest) -> HttpResponse:
         "export_query": _query(request.GET, page=None),
         "htmx_partial": is_partial(request),
     }
-    template = "orders/order_list.html" + ("#order-list" if is_partial(request) else "")
-    return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
+
+
+def _list_page(
+    request: CustomerRequest, template: str, list_id: str, ctx: dict[str, Any]
+) -> HttpResponse:
+    """The list's page, or (HTMX) its list alone; 422 when a filter the user sees is invalid."""
+    name = f"{template}#{list_id}" if is_partial(request) else template
+    return render(request, name, ctx, status=422 if reportable_errors(ctx["form"]) else 200)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def order_list(request: CustomerRequest) -> HttpResponse:
+    form = OrderFilterForm(with_defaults(request.GET))
+    nue = customer_scope(request)
+    orders = history.order_history(nue, form.filters())
+    ctx = {
+        **_listing(request, form, orders, COLUMNS),
+        "omitted": nue.omitted("orders"),
+        "filtered": any(form.value(k) for k in ("q", "status", "date_from", "date_to")),
+    }
+    return _list_page(request, "orders/order_list.html", "order-list", ctx)
 
 
 class _Echo:
@@ -246,35 +300,62 @@ def csv_number(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _csv_rows(orders: list[Order]) -> Iterator[str]:
+def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
-    for o in orders:
-        placed, start = history.order_date(o), o.start_date
-        yield writer.writerow(
-            (
-                o.order_number,
-                csv_text(o.name),
-                o.status,
-                o.order_type or "",
-                placed.isoformat() if placed else "",
-                start.isoformat() if start else "",
-                csv_number(o.list_total),
-                csv_number(o.discount_amount),
-                csv_number(o.before_tax),
-                csv_number(o.tax_amount),
-                csv_number(o.total),
-                csv_number(o.order_acv),
-                csv_number(o.order_tcv),
-                csv_text(o.po_number),
-            )
-        )
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(row)
 
 
-@require_GET
-def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpResponse:
-    """The filtered, sorted history (every page) as CSV, streamed row by row."""
-    form = OrderFilterForm(with_defaults(request.GET))
+def _order_csv_row(o: Order) -> tuple[str, ...]:
+    placed, start = history.order_date(o), o.start_date
+    return (
+        o.order_number,
+        csv_text(o.name),
+        o.status,
+        o.order_type or "",
+        placed.isoformat() if placed else "",
+        start.isoformat() if start else "",
+        csv_number(o.list_total),
+        csv_number(o.discount_amount),
+        csv_number(o.before_tax),
+        csv_number(o.tax_amount),
+        csv_number(o.total),
+        csv_number(o.order_acv),
+        csv_number(o.order_tcv),
+        csv_text(o.po_number),
+    )
+
+
+def _invoice_csv_row(invoice: Invoice, today: date) -> tuple[str, ...]:
+    row = invoices.InvoiceRow.of(invoice, today)
+    return (
+        csv_text(invoice.name),
+        csv_text(invoice.status),
+        csv_text(invoice.payment_status),
+        "yes" if row.overdue else "no",
+        _iso(invoice.invoice_date),
+        _iso(invoice.due_date),
+        csv_number(invoice.amount),
+        csv_number(invoice.tax_amount),
+        csv_number(invoice.balance),
+        " ".join(csv_text(o.order_number) for o in invoice.orders if o.order_number),
+    )
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _export(
+    request: CustomerRequest,
+    form: ListFilterForm,
+    template: str,
+    rows: Callable[[], Iterable[str]],
+    name: str,
+) -> HttpResponse | StreamingHttpResponse:
+    """A filtered, sorted list (every page) as CSV, streamed row by row; invalid filters show
+    the list's page with their errors instead."""
     if reportable_errors(form):
         ctx: dict[str, Any] = {
             "form": form,
@@ -283,11 +364,26 @@ def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpRespon
             "filtered": True,
             "export_query": "?",
         }
-        return render(request, "orders/order_list.html", ctx, status=422)
-    orders = history.order_history(customer_scope(request), form.filters())
-    response = StreamingHttpResponse(_csv_rows(orders), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="orders-{_today():%Y-%m-%d}.csv"'
+        return render(request, template, ctx, status=422)
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{_today():%Y-%m-%d}.csv"'
     return response
+
+
+@require_GET
+def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpResponse:
+    """The filtered, sorted history (every page) as CSV."""
+    form = OrderFilterForm(with_defaults(request.GET))
+    return _export(
+        request,
+        form,
+        "orders/order_list.html",
+        lambda: _csv_lines(
+            CSV_HEADER,
+            map(_order_csv_row, history.order_history(customer_scope(request), form.filters())),
+        ),
+        "orders",
+    )
 
 
 @require_GET
@@ -339,29 +435,48 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def invoice_list(request: CustomerRequest) -> HttpResponse:
     form = InvoiceFilterForm(with_defaults(request.GET))
-    per_page = form.value("per_page") or DEFAULT_PAGE_SIZE
     nue = customer_scope(request)
-    invoices = nue.invoices(
-        page=form.value("page") or 1, limit=per_page, status=form.value("status") or None
-    )
     today = _today()
-    ctx = {
-        "form": form,
-        "invoices": invoices,
-        "overdue_ids": {i.id for i in invoices.items if history.is_overdue(i, today)},
-        "previous_url": _query(request.GET, page=invoices.page - 1)
-        if invoices.has_previous
-        else None,
-        "next_url": _query(request.GET, page=invoices.page + 1) if invoices.has_next else None,
-        "pages": max(1, -(-invoices.total // per_page)),
+    found = invoices.invoice_list(nue, form.filters(today))
+    ctx = _listing(request, form, found, INVOICE_COLUMNS)
+    ctx |= {
+        "rows": [invoices.InvoiceRow.of(i, today) for i in ctx["page"].object_list],
         "omitted": nue.omitted("invoices"),
+        "filtered": bool(form.value("q")) or (form.value("show") or "all") != "all",
+        "how_to_pay": invoices.how_to_pay(nue.account),
+        "may_pay": can_pay_invoices(request.membership),
     }
-    template = "orders/invoice_list.html" + ("#invoice-list" if is_partial(request) else "")
-    return render(request, template, ctx, status=422 if reportable_errors(form) else 200)
+    return _list_page(request, "orders/invoice_list.html", "invoice-list", ctx)
+
+
+@require_GET
+def invoice_export(request: CustomerRequest) -> HttpResponse | StreamingHttpResponse:
+    """The filtered, sorted invoices (every page) as CSV: Nue's figures as plain numbers."""
+    form = InvoiceFilterForm(with_defaults(request.GET))
+    today = _today()
+    return _export(
+        request,
+        form,
+        "orders/invoice_list.html",
+        lambda: _csv_lines(
+            INVOICE_CSV_HEADER,
+            (
+                _invoice_csv_row(i, today)
+                for i in invoices.invoice_list(customer_scope(request), form.filters(today))
+            ),
+        ),
+        "invoices",
+    )
 
 
 @require_GET
 def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
-    invoice = customer_scope(request).invoice(invoice_id)
-    ctx = {"invoice": invoice, "overdue": history.is_overdue(invoice, _today())}
+    nue = customer_scope(request)
+    invoice = invoices.invoice(nue, invoice_id)
+    ctx = {
+        "invoice": invoice,
+        "row": invoices.InvoiceRow.of(invoice, _today()),
+        "how_to_pay": invoices.how_to_pay(nue.account),
+        "may_pay": can_pay_invoices(request.membership),
+    }
     return render(request, "orders/invoice_detail.html", ctx)

@@ -18,6 +18,18 @@ def fits_the_width(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def choose(page, noun: str, label: str, name: str, value: str) -> tuple[int, int]:
+    """Choose a filter of the `noun` list; its counts before and after, once HTMX swapped it."""
+    heading = page.locator(f"#{noun}-list-heading")
+    before = int(re.match(r"\d+", heading.inner_text()).group(0))
+    page.get_by_label(label).select_option(value)
+    page.wait_for_url(re.compile(rf"{name}={value}"))
+    page.wait_for_function(
+        f"document.querySelector('#{noun}-list-heading').textContent.includes('match')"
+    )
+    return before, int(re.match(r"\d+", heading.inner_text()).group(0))
+
+
 def test_it_filters_the_history_opens_an_order_and_a_subscription_and_downloads_csv(page, watch):
     sign_in(page, demo.ADA)
     assert page.locator("#billing-panel svg.spend-chart__svg").is_visible()
@@ -25,16 +37,8 @@ def test_it_filters_the_history_opens_an_order_and_a_subscription_and_downloads_
 
     page.get_by_role("link", name="Orders", exact=True).click()
     page.wait_for_url("**/orders/")
-    heading = page.locator("#order-list-heading")
-    total = int(re.match(r"\d+", heading.inner_text()).group(0))
-
     # HTMX swaps the table in place and pushes the filters into the address bar.
-    page.get_by_label("Status").select_option("activated")
-    page.wait_for_url(re.compile(r"status=activated"))
-    page.wait_for_function(
-        "document.querySelector('#order-list-heading').textContent.includes('match')"
-    )
-    activated = int(re.match(r"\d+", heading.inner_text()).group(0))
+    total, activated = choose(page, "order", "Status", "status", "activated")
     assert 0 < activated < total
     assert page.locator("#order-list .badge--warn").count() == 0
 
@@ -141,3 +145,31 @@ def test_it_works_without_javascript(browser, live_server):
         assert badges.count() == page.locator("#order-list tbody tr").count() > 0
     finally:
         context.close()
+
+
+def test_it_filters_overdue_invoices_sorts_them_and_downloads_csv(page, watch):
+    sign_in(page, demo.ADA)
+    page.goto(page.url.rstrip("/") + "/invoices/")
+    total, _ = choose(page, "invoice", "Show", "show", "overdue")
+    rows = page.locator("#invoice-list tbody tr")
+    assert rows.count() == 1 < total
+    assert "Overdue" in rows.first.inner_text()
+    assert "How to pay" in rows.first.inner_text()
+
+    page.locator("#invoice-list thead a", has_text="Amount").click()
+    page.wait_for_url(re.compile(r"sort=amount"))
+    page.wait_for_selector('#invoice-list th[aria-sort="descending"] >> text=Amount')
+    watch.screenshot("customer-invoices-overdue-desktop")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=re.compile("Download CSV")).click()
+    header, *body = list(csv.reader(io.StringIO(download_path_text(download_info.value))))
+    assert header[0] == "Invoice number"
+    assert [row[3] for row in body] == ["yes"]
+    assert body[0][8] == "90.00"
+
+    page.locator("#invoice-list tbody tr th a").first.click()
+    page.wait_for_url(re.compile(r"/invoices/[0-9a-f-]{36}/$"))
+    assert page.get_by_role("heading", name=re.compile(r"Pay \$90\.00")).is_visible()
+    assert page.get_by_text("Reference: your invoice number").is_visible()
+    assert watch.errors == []

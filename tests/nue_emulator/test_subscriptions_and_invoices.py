@@ -72,6 +72,26 @@ def test_it_returns_one_invoice_with_items_and_details(api):
     error(api.get(f"/customers/{GLOBEX}/invoices/{first['id']}"), 404)
 
 
+def test_it_relates_each_invoice_to_its_order_with_includes_orders(api):
+    plain = ok(api.get(f"/customers/{ACME}/invoices", limit=500))
+    assert all("orders" not in i for i in plain)
+    invoices = ok(api.get(f"/customers/{ACME}/invoices", limit=500, includes="orders"))
+    orders = {o["id"]: o for o in ok(api.get("/orders", customerIds=[ACME]))}
+    assert invoices
+    for invoice in invoices:
+        assert [o["id"] for o in invoice["orders"]] == [invoice["orderId"]]
+        related = invoice["orders"][0]
+        assert related["orderNumber"] == orders[related["id"]]["orderNumber"]
+        assert related["customerId"] == ACME
+    one = ok(api.get(f"/customers/{ACME}/invoices/{invoices[0]['id']}", includes="orders"))
+    assert one["orders"] == invoices[0]["orders"]
+
+
+def test_it_accepts_only_the_documented_invoice_includes(api):
+    ok(api.get(f"/customers/{ACME}/invoices", includes="assets,orders,paymentApplications"))
+    error(api.get(f"/customers/{ACME}/invoices", includes="subscriptions"), 400)
+
+
 def test_it_serves_a_printable_invoice(api, anonymous):
     invoice = ok(api.get(f"/customers/{ACME}/invoices", limit=1))[0]
     page = anonymous.client.get(invoice["invoicePdf"].removeprefix("http://testserver"))

@@ -270,6 +270,7 @@ ROUTES: tuple[Route, ...] = (
     Route("orders:subscription_list", ("GET",), MEMBERS, Owner.CUSTOMER),
     Route("orders:subscription_detail", ("GET",), MEMBERS, Owner.SUBSCRIPTION, kwargs=_sub),
     Route("orders:invoice_list", ("GET",), MEMBERS, Owner.CUSTOMER),
+    Route("orders:invoice_export", ("GET",), MEMBERS, Owner.CUSTOMER),
     Route(
         "orders:invoice_detail",
         ("GET",),
