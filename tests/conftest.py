@@ -19,7 +19,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, TransactionTestCase
 from django.test.utils import override_settings
 from pytest_django.plugin import blocking_manager_key
 
@@ -55,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     override_settings(**overrides).enable()
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         flush_with_delete()
+        restore_instead_of_flushing()
 
 
 def flush_with_delete() -> None:
@@ -76,6 +77,21 @@ def flush_with_delete() -> None:
         return [f"DELETE FROM {self.quote_name(table)};" for table in tables]
 
     DatabaseOperations.sql_flush = sql_flush
+
+
+def restore_instead_of_flushing() -> None:
+    """PostgreSQL: a transactional test ends with the demo tenant copied back from its snapshot,
+    in place of Django's flush: the flush would empty the tables, make the content types and
+    permissions anew (its post_migrate) and leave the copy to empty them all again."""
+    flush = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown(self: TransactionTestCase) -> None:
+        if _snapshot_tables and self.available_apps is None:
+            restore_demo_tenant()
+        else:
+            flush(self)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown
 
 
 def worker_redis_url(cache: dict[str, Any], worker: str) -> str:
@@ -176,7 +192,9 @@ def pytest_runtest_teardown(item, nextitem):
     result = yield
     marker = item.get_closest_marker("django_db")
     # After the last test the session's test database is already gone.
-    if nextitem is not None and marker is not None and marker.kwargs.get("transaction"):
+    # On PostgreSQL the teardown itself copied the tenant back (restore_instead_of_flushing).
+    transactional = marker is not None and marker.kwargs.get("transaction")
+    if nextitem is not None and transactional and not _snapshot_tables:
         with item.config.stash[blocking_manager_key].unblock():
             restore_demo_tenant()
     return result
