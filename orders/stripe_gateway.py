@@ -134,7 +134,8 @@ def _call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
             "The portal's Stripe keys were refused; nothing was saved. Please tell us."
         ) from error
     except stripe.InvalidRequestError as error:
-        raise StripeRefused(f"Stripe refused to {what}: {error.user_message or 'bad request'}.") from error
+        reason = error.user_message or "bad request"
+        raise StripeRefused(f"Stripe refused to {what}: {reason}.") from error
     except stripe.StripeError as error:
         raise StripeUnavailable(
             f"Stripe did not answer while trying to {what}; nothing was saved. Try again shortly."

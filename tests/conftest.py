@@ -260,7 +260,7 @@ def localstripe() -> Iterator[str]:
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="localstripe-")
     log = open(os.path.join(workdir, "localstripe.log"), "wb")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [command, "--port", str(port), "--from-scratch"], cwd=workdir, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"

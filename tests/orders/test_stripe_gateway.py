@@ -42,7 +42,8 @@ def test_it_creates_a_customer_once_and_finds_it_again(stripe_on) -> None:
 
 def test_it_replaces_a_customer_stripe_no_longer_has(stripe_on) -> None:
     again = gateway.find_or_create_customer("nue-2", "Acme", known_id="cus_gone0000000")
-    assert again.startswith("cus_") and again != "cus_gone0000000"
+    assert again.startswith("cus_")
+    assert again != "cus_gone0000000"
 
 
 def test_it_saves_a_card_through_a_setup_intent(stripe_on) -> None:
@@ -50,7 +51,8 @@ def test_it_saves_a_card_through_a_setup_intent(stripe_on) -> None:
     intent_id, secret = gateway.create_setup_intent(customer, "nue-3")
     assert _confirm(stripe_on, secret, "4242424242424242").status_code == 200
     outcome = gateway.setup_outcome(intent_id)
-    assert outcome.succeeded and outcome.customer_id == customer
+    assert outcome.succeeded
+    assert outcome.customer_id == customer
     card = gateway.card(outcome.payment_method_id or "")
     assert card is not None
     assert (card.label, card.last4, card.expiry) == ("Visa ending 4242", "4242", "12/2034")
