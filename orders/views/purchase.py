@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import approvals, purchase
+from orders.actions import approvals, cards, purchase
 from orders.actions.activation import NotActivated, Stale, reprice
 from orders.actions.billing import tax_address
 from orders.actions.changes import Remembered, remembered_change
@@ -102,7 +102,7 @@ def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
         raise PermissionDenied(verdict.reason)
     remembered = remembered_change(nue, order.id)
     asks_reason = verdict.facts.cancels and not (remembered and remembered.reasons)
-    form = ActivateForm(request.POST, cancels=asks_reason)
+    form = ActivateForm(request.POST, cancels=asks_reason, card=cards.card_on_file(nue.account))
     status: int | None
     if verdict.decision == Decision.EXPIRED:
         # Refused before anything is sent; the page offers to re-price it from today.
@@ -151,7 +151,11 @@ def _activate(
             po_number=po_number or None,
             po_date=form.cleaned_data["po_date"],
             notes=notes,
+            pay=cards.Pay(form.cleaned_data["pay"]),
         )
+    except cards.NoCard as missing:
+        form.add_error("pay", str(missing))
+        return 422
     except NotActivated as refused:
         raise PermissionDenied(refused.verdict.reason) from None
     except Stale:
