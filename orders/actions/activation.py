@@ -99,11 +99,11 @@ def activate_draft(
     `membership` is the member who activates or, when an account manager is `approving`, the
     member who asked (an approval activates what they asked for, and nothing they could not
     ask for). `pay`: by the card on file or by invoice (cards.activation_terms says what that
-    sends; NoCard when there is no card). `previewed`: what the wizard's preview computed each change from, when it is known;
-    otherwise Nue's own summary on the change order. `audit`: the request's event as
-    portal.audit.pending describes it (who, from where, for which customer), which each audit
-    event of the activation repeats. Raises NotActivated, Stale, DraftLocked,
-    OperationInProgress or a NueError.
+    sends; NoCard when there is no card). `previewed`: what the wizard's preview computed each
+    change from, when it is known; otherwise Nue's own summary on the change order. `audit`:
+    the request's event as portal.audit.pending describes it (who, from where, for which
+    customer), which each audit event of the activation repeats. Raises NotActivated, Stale,
+    DraftLocked, OperationInProgress, NoCard or a NueError.
     """
     # The draft as this request read it, if it did: nothing was sent since.
     order = scope.order(order_id, status="draft")
