@@ -225,3 +225,20 @@ def subscription_cards(
         except StripeError:
             shown[name] = "a card saved in Nue (Stripe cannot be read just now)"
     return shown
+
+
+def paid_with(
+    account: CustomerAccount, subscriptions: Iterable[Subscription]
+) -> list[tuple[Subscription, str]]:
+    """Each subscription with how Nue collects it, in words: the card it carries, or invoice."""
+    subs = list(subscriptions)
+    shown = subscription_cards(account, subs)
+
+    def words(found: Card | str | None) -> str:
+        if found is None:
+            return "Invoice"
+        if isinstance(found, Card):
+            return f"{found.label} (expires {found.expiry})"
+        return found[0].upper() + found[1:]
+
+    return [(s, words(shown.get(s.name))) for s in subs]

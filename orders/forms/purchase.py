@@ -55,8 +55,12 @@ class ActivateForm(forms.Form):
     po_date = forms.DateField(
         label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
-        label="How to pay", widget=forms.RadioSelect, choices=[(Pay.INVOICE, "Pay by invoice")]
+        label="How to pay",
+        widget=forms.RadioSelect,
+        choices=[(Pay.INVOICE, "Pay by invoice")],
+        required=False,
     )
     consent = forms.BooleanField(
         label="Pay the invoices this order creates the way chosen above",
@@ -97,15 +101,24 @@ def payment_choice(field: forms.Field, card: CardOnFile | None, may_charge_card:
     field.initial = choices[0][0]
 
 
+def chosen_pay(form: forms.Form) -> Pay:
+    return Pay(form.cleaned_data.get("pay") or Pay.INVOICE)
+
+
 class PaymentForm(forms.Form):
     """How a change order is paid, when it is confirmed."""
 
+    # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
-        label="How to pay", widget=forms.RadioSelect, choices=[(Pay.INVOICE, "Pay by invoice")]
+        label="How to pay",
+        widget=forms.RadioSelect,
+        choices=[(Pay.INVOICE, "Pay by invoice")],
+        required=False,
     )
 
     def __init__(self, *args: Any, card: CardOnFile | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.card = card
         payment_choice(self.fields["pay"], card, may_charge_card=True)
 
 

@@ -29,6 +29,7 @@ from orders.forms.purchase import (
     LineForm,
     OrderConfiguration,
     OrderContactsForm,
+    chosen_pay,
 )
 from orders.http import CustomerRequest
 from orders.nue import NueConflict, NueError, NueValidationError, Order
@@ -151,7 +152,7 @@ def _activate(
             po_number=po_number or None,
             po_date=form.cleaned_data["po_date"],
             notes=notes,
-            pay=cards.Pay(form.cleaned_data["pay"]),
+            pay=chosen_pay(form),
         )
     except cards.NoCard as missing:
         form.add_error("pay", str(missing))
@@ -200,7 +201,7 @@ def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
         return redirect("orders:order_detail", order_id=order.id)
     ctx = {
         "order": order,
-        "subscriptions": purchase.activated_subscriptions(nue, order),
+        "subscriptions": cards.paid_with(nue.account, purchase.activated_subscriptions(nue, order)),
         "invoices": order.invoices,
     }
     return render(request, "orders/activation_result.html", ctx)
