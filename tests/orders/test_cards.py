@@ -4,7 +4,6 @@ is sent for the tenant's collection mode and what its subscriptions then carry."
 
 from __future__ import annotations
 
-import httpx
 from django.urls import reverse
 
 from nue_emulator.models import Order as EmuOrder
@@ -13,30 +12,15 @@ from nue_emulator.models import Subscription as EmuSubscription
 from orders.models import NuePaymentMethod, Operation, StripeCustomer
 from portal.models import AuditEvent, AuditKind
 
+from .card_helpers import confirm_setup
 from .purchase_helpers import PRO, account, create_draft, line
 
 CARD_URL = "/billing/card/"
 
 
-def _confirm(base: str, client_secret: str, number: str = "4242424242424242") -> httpx.Response:
-    """What Stripe.js does in the browser with the card field's details."""
-    seti = client_secret.split("_secret_")[0]
-    return httpx.post(
-        f"{base}/v1/setup_intents/{seti}/confirm",
-        json={
-            "key": "pk_test_portal",
-            "client_secret": client_secret,
-            "payment_method_data": {
-                "type": "card",
-                "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
-            },
-        },
-    )
-
-
 def add_card(client, base: str, number: str = "4242424242424242"):
     secret = client.post(reverse("orders:billing_card_setup")).json()["clientSecret"]
-    _confirm(base, secret, number)
+    confirm_setup(base, secret, number)
     seti = secret.split("_secret_")[0]
     return client.post(reverse("orders:billing_card_save"), {"setup_intent": seti, "consent": "on"})
 
@@ -114,7 +98,7 @@ def test_an_admin_adds_a_card_and_it_is_audited(ada_client, stripe_on):
 
 def test_consent_is_required(ada_client, stripe_on):
     secret = ada_client.post(reverse("orders:billing_card_setup")).json()["clientSecret"]
-    _confirm(stripe_on, secret)
+    confirm_setup(stripe_on, secret)
     seti = secret.split("_secret_")[0]
     response = ada_client.post(reverse("orders:billing_card_save"), {"setup_intent": seti})
     assert response.status_code == 422
@@ -136,7 +120,7 @@ def test_an_unauthenticated_3d_secure_card_saves_nothing(ada_client, stripe_on):
 
 def test_another_customers_setup_intent_is_refused(ada_client, grace_client, stripe_on):
     secret = grace_client.post(reverse("orders:billing_card_setup")).json()["clientSecret"]
-    _confirm(stripe_on, secret)
+    confirm_setup(stripe_on, secret)
     ada_client.post(reverse("orders:billing_card_setup"))
     seti = secret.split("_secret_")[0]
     response = ada_client.post(

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from orders import stripe_gateway as gateway
 
-
-def _confirm(base: str, client_secret: str, number: str) -> httpx.Response:
-    """What Stripe.js does in the browser: confirm the SetupIntent with the card's details,
-    authenticated by the publishable key."""
-    seti = client_secret.split("_secret_")[0]
-    return httpx.post(
-        f"{base}/v1/setup_intents/{seti}/confirm",
-        json={
-            "key": "pk_test_portal",
-            "client_secret": client_secret,
-            "payment_method_data": {
-                "type": "card",
-                "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
-            },
-        },
-    )
+from .card_helpers import confirm_setup
 
 
 def test_it_is_off_without_keys() -> None:
@@ -49,7 +33,7 @@ def test_it_replaces_a_customer_stripe_no_longer_has(stripe_on) -> None:
 def test_it_saves_a_card_through_a_setup_intent(stripe_on) -> None:
     customer = gateway.find_or_create_customer("nue-3", "Acme")
     intent_id, secret = gateway.create_setup_intent(customer, "nue-3")
-    assert _confirm(stripe_on, secret, "4242424242424242").status_code == 200
+    assert confirm_setup(stripe_on, secret, "4242424242424242").status_code == 200
     outcome = gateway.setup_outcome(intent_id)
     assert outcome.succeeded
     assert outcome.customer_id == customer
@@ -61,7 +45,7 @@ def test_it_saves_a_card_through_a_setup_intent(stripe_on) -> None:
 def test_a_declined_card_leaves_the_setup_unfinished(stripe_on) -> None:
     customer = gateway.find_or_create_customer("nue-4", "Acme")
     intent_id, secret = gateway.create_setup_intent(customer, "nue-4")
-    answer = _confirm(stripe_on, secret, "4000000000000002")
+    answer = confirm_setup(stripe_on, secret, "4000000000000002")
     assert answer.status_code == 402
     assert answer.json()["error"]["code"] == "card_declined"
     assert not gateway.setup_outcome(intent_id).succeeded
@@ -70,7 +54,9 @@ def test_a_declined_card_leaves_the_setup_unfinished(stripe_on) -> None:
 def test_a_3d_secure_card_waits_for_authentication(stripe_on) -> None:
     customer = gateway.find_or_create_customer("nue-5", "Acme")
     intent_id, secret = gateway.create_setup_intent(customer, "nue-5")
-    assert _confirm(stripe_on, secret, "4000002760003184").json()["status"] == "requires_action"
+    assert (
+        confirm_setup(stripe_on, secret, "4000002760003184").json()["status"] == "requires_action"
+    )
     assert gateway.setup_outcome(intent_id).status == "requires_action"
 
 
