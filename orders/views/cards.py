@@ -1,5 +1,6 @@
-"""The billing page's card on file (issue 24, items 1 and 3): the card Nue charges, and adding or
-replacing it with Stripe Elements and a SetupIntent, so the card number goes from the browser
+"""The billing page's card on file (issue 24, items 1 and 3), a section of /billing/ that also
+serves alone at /billing/card/: the card Nue charges, and adding or replacing it with Stripe
+Elements and a SetupIntent, so the card number goes from the browser
 to Stripe and never through the portal. What it does is orders.actions.cards; who may change the
 card is orders.policy.can_manage_card (viewers read only)."""
 
@@ -39,7 +40,7 @@ class SaveCardForm(forms.Form):
     )
 
 
-def _card_section(
+def card_section(
     request: CustomerRequest, account: CustomerAccount, form: SaveCardForm | None = None
 ) -> dict[str, Any]:
     """What the card section shows, and whether this member may change the card."""
@@ -57,7 +58,7 @@ def _card_section(
     }
 
 
-def _with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpResponse:
+def with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpResponse:
     """Only a page that loads Stripe.js names Stripe's hosts in its CSP."""
     if section["may_manage"]:
         response._csp_update = gateway.csp_sources()  # type: ignore[attr-defined]
@@ -68,9 +69,9 @@ def _with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpRes
 @vary_on_headers("HX-Request")
 def billing_card(request: CustomerRequest) -> HttpResponse:
     nue = customer_scope(request)
-    section = _card_section(request, nue.account)
+    section = card_section(request, nue.account)
     template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
-    return _with_stripe_csp(render(request, template, {"section": section}), section)
+    return with_stripe_csp(render(request, template, {"section": section}), section)
 
 
 @require_POST
@@ -113,8 +114,8 @@ def billing_card_save(request: CustomerRequest) -> HttpResponse:
             messages.success(
                 request, f"{card.label} is saved: Nue charges it for what you pay by card."
             )
-            return go(request, "orders:billing_card")
-    section = _card_section(request, nue.account, form)
+            return go(request, "orders:billing")
+    section = card_section(request, nue.account, form)
     template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
     response = render(request, template, {"section": section}, status=422)
-    return _with_stripe_csp(response, section)
+    return with_stripe_csp(response, section)

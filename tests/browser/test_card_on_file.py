@@ -29,7 +29,7 @@ def fill_card(page, number: str) -> None:
 
 def test_ada_adds_a_card_and_activates_an_order_charged_to_it(page, watch, stripe_on):
     sign_in(page, demo.ADA)
-    page.goto("/billing/card/")
+    page.goto("/billing/")
     expect(page.locator("#card-current")).to_contain_text("No card on file")
 
     # A declined card: a clear message, nothing saved.

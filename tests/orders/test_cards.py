@@ -247,3 +247,18 @@ def test_a_retry_is_answered_with_what_the_first_submit_sent(ada_client, stripe_
     assert again.status_code == 302
     (op,) = Operation.objects.filter(kind=Operation.Kind.ACTIVATE, target=draft_id)
     assert "paymentMethodObject" in op.request
+
+
+def test_the_billing_page_shows_the_card_section_above_the_contacts(ada_client, stripe_on):
+    add_card(ada_client, stripe_on)
+    page = ada_client.get(reverse("orders:billing"))
+    body = page.content.decode()
+    assert body.index('id="card-on-file"') < body.index('id="billing-contacts"')
+    assert "Visa ending 4242" in body
+    assert stripe_on in page["Content-Security-Policy"]
+
+
+def test_the_billing_page_names_no_stripe_host_for_a_viewer(ben_client, stripe_on):
+    page = ben_client.get(reverse("orders:billing"))
+    assert 'id="card-on-file"' in page.content.decode()
+    assert stripe_on not in page["Content-Security-Policy"]
