@@ -36,19 +36,18 @@ def _page(
 ) -> HttpResponse:
     customer = nue.customer()
     may_add = can_add_contact(request.membership)
+    section = card_section(request, nue.account)
     ctx = {
         "customer": customer,
         "default_tax_address": tax_address(customer),
         "may_add_contact": may_add,
         "contact_form": (form or ContactForm()) if may_add else None,
         "omitted": nue.omitted("contacts"),
-        "section": card_section(request, nue.account),
+        "section": section,
     }
     if is_partial(request):
         return render(request, "orders/billing.html#billing-contacts", ctx, status=status)
-    return with_stripe_csp(
-        render(request, "orders/billing.html", ctx, status=status), ctx["section"]
-    )
+    return with_stripe_csp(render(request, "orders/billing.html", ctx, status=status), section)
 
 
 @require_GET
