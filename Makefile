@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
+# `make run` serves cards through localstripe on this port (LOCALSTRIPE=no: Stripe as .env says).
+LOCALSTRIPE ?= yes
+LOCALSTRIPE_PORT ?= 8420
+LOCALSTRIPE_URL := http://127.0.0.1:$(LOCALSTRIPE_PORT)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 # pytest-xdist workers, one per core of the 2-core machine the suite is timed on (or `auto`).
@@ -26,7 +30,12 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_emulator
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@if [ "$(LOCALSTRIPE)" = yes ] && scripts/ensure-localstripe.sh $(LOCALSTRIPE_PORT); then \
+		STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
+		STRIPE_API_BASE=$(LOCALSTRIPE_URL) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	else \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

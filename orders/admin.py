@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from orders.models import Operation, TenantCapabilities
+from orders.models import NuePaymentMethod, Operation, StripeCustomer, TenantCapabilities
 
 
 @admin.register(Operation)
@@ -69,5 +69,32 @@ class TenantCapabilitiesAdmin(admin.ModelAdmin):
 
     def has_change_permission(
         self, request: HttpRequest, obj: TenantCapabilities | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(admin.ModelAdmin):
+    """Deleting a link makes the next card set-up find or create the Stripe customer again and
+    send Nue its transactionHub again (after a switch of Stripe account)."""
+
+    list_display = ["account", "stripe_customer_id", "card_payment_method_id", "hub_sent_at"]
+    search_fields = ["account__name", "stripe_customer_id", "nue_customer_id"]
+    readonly_fields = ["account", "nue_customer_id", "stripe_customer_id", "card_payment_method_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(NuePaymentMethod)
+class NuePaymentMethodAdmin(admin.ModelAdmin):
+    list_display = ["account", "nue_payment_method_id", "stripe_payment_method_id", "created_at"]
+    search_fields = ["account__name", "nue_payment_method_id", "stripe_payment_method_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: NuePaymentMethod | None = None
     ) -> bool:
         return False

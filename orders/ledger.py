@@ -100,13 +100,16 @@ class Ledger:
         audit: Sequence[Mapping[str, Any]],
         amount: Decimal,
     ) -> tuple[Operation, Operation | None]:
-        """The ledger row for activating `order_id` with `body` (see `_open`)."""
+        """The ledger row for activating `order_id` with `body` (see `_open`). The body is kept
+        as sent: how the order is paid (a card, its transactionHub) is part of it, and a retry
+        is answered with what was sent then, never with a different card."""
         return self._open(
             Operation.Kind.ACTIVATE,
             order_id,
             body,
             actor,
             on_behalf_of,
+            request=body,
             audit=audit,
             amount=amount,
         )

@@ -311,3 +311,51 @@ class DiscardedDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Discarded draft {self.order_number}"
+
+
+class StripeCustomer(models.Model):
+    """The Stripe customer of a Nue customer (create-draft-orders.txt: the `transactionHub`
+    links them in Nue), the card the portal charges, and when Nue was sent the link.
+
+    Stripe keeps the Nue customer id in the customer's metadata too (`nue_customer_id`), so a
+    lost row is found again rather than duplicated."""
+
+    account = models.OneToOneField(
+        "portal.CustomerAccount", on_delete=models.CASCADE, related_name="stripe_customer"
+    )
+    nue_customer_id = models.CharField(max_length=64, unique=True)
+    stripe_customer_id = models.CharField(max_length=255)
+    # The Stripe payment method (`pm_…`) saved last: what an activation charged to a card sends.
+    card_payment_method_id = models.CharField(max_length=255, blank=True)
+    # Nue needs the transactionHub "only once per customer": set when an activation carrying it
+    # succeeded (sending it again is harmless: Nue neither overwrites nor duplicates it).
+    hub_sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.nue_customer_id} → {self.stripe_customer_id}"
+
+
+class NuePaymentMethod(models.Model):
+    """A Nue payment method the portal created by sending a card, and that card.
+
+    Nue documents no endpoint reading a payment method: a subscription names its own only as
+    `defaultPaymentMethodId`, learned from the activation's answer, so the portal keeps which
+    Stripe card each one is to show a subscription's brand and last four."""
+
+    account = models.ForeignKey(
+        "portal.CustomerAccount", on_delete=models.CASCADE, related_name="nue_payment_methods"
+    )
+    nue_payment_method_id = models.CharField(max_length=64)
+    stripe_payment_method_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "nue_payment_method_id"], name="one_link_per_nue_method"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nue_payment_method_id} → {self.stripe_payment_method_id}"

@@ -135,6 +135,21 @@ def can_cancel(membership: Membership | None) -> bool:
     return membership is not None and membership.is_admin
 
 
+def can_manage_card(membership: Membership | None) -> bool:
+    """Add or replace the card on file Nue charges: admins, and buyers where the account's
+    policy lets them (CustomerAccount.buyers_manage_cards); viewers only see it."""
+    if membership is None:
+        return False
+    if membership.role == Role.ADMIN:
+        return True
+    return membership.role == Role.BUYER and membership.account.buyers_manage_cards
+
+
+def can_charge_card(membership: Membership | None) -> bool:
+    """Choose the card on file for what they activate: whoever may activate."""
+    return membership is not None and membership.can_buy
+
+
 def is_expired(facts: DraftFacts, today: date) -> bool:
     """A draft priced for a start before today would activate back-dated: it must be re-priced."""
     return facts.start is not None and facts.start < today

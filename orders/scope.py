@@ -513,6 +513,7 @@ class CustomerNue(RequestMemory):
         po_date: date | None = None,
         generate_invoice: bool = True,
         activate_invoice: bool = True,
+        payment: Mapping[str, Any] | None = None,
         audit: Sequence[Mapping[str, Any]] = (),
     ) -> ActivationResult:
         # POST /orders/{draftOrderId} — through the operation ledger: never sent twice.
@@ -528,6 +529,9 @@ class CustomerNue(RequestMemory):
             body["poNumber"] = po_number
         if po_date is not None:
             body["poDate"] = po_date
+        # How it is paid (orders.actions.cards.activation_terms): transactionHub and
+        # paymentMethodObject, which activation accepts (nue-api.md §2.1).
+        body.update(payment or {})
         op, replay = self.ledger.open_activation(
             order.id, body, actor, on_behalf_of, audit=audit, amount=order.total
         )

@@ -7,7 +7,7 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import billing, changes, pages, purchase, review
+from orders.views import billing, cards, changes, pages, purchase, review
 
 app_name = "orders"
 
@@ -18,6 +18,13 @@ purchase_urls = [
     path("orders/<str:order_id>/activated/", purchase.activation_result, name="activation_result"),
     path("orders/<str:order_id>/discard/", purchase.draft_discard, name="draft_discard"),
     path("orders/<str:order_id>/reprice/", purchase.draft_reprice, name="draft_reprice"),
+]
+
+# The card on file, a section of the billing page (issue 24).
+card_urls = [
+    path("billing/card/", cards.billing_card, name="billing_card"),
+    path("billing/card/setup/", cards.billing_card_setup, name="billing_card_setup"),
+    path("billing/card/save/", cards.billing_card_save, name="billing_card_save"),
 ]
 
 # The change wizard (issue 7).
@@ -121,4 +128,4 @@ billing_urls = [
     path("billing/contacts/", billing.billing_contact_add, name="billing_contact_add"),
 ]
 
-urlpatterns = purchase_urls + change_urls + review_urls + page_urls + billing_urls
+urlpatterns = purchase_urls + card_urls + change_urls + review_urls + page_urls + billing_urls

@@ -73,6 +73,11 @@ class CustomerAccount(models.Model):
         blank=True,
         help_text="Buyers must request approval above this amount; empty uses the default.",
     )
+    buyers_manage_cards = models.BooleanField(
+        "Buyers may replace the card on file",
+        default=False,
+        help_text="Admins always may; viewers never.",
+    )
     managers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="book",

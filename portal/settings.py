@@ -236,8 +236,30 @@ STORAGES = {
     },
 }
 
+# Stripe (a card on file, sent to Nue as the create-draft-orders guide describes). Unset keys:
+# the portal offers paying by invoice only, and says so. STRIPE_API_BASE points the server and
+# Stripe.js at localstripe (`make run`, the tests); never in production.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
+# Unset: Stripe's own (https://js.stripe.com/v3/), or localstripe's mock with STRIPE_API_BASE.
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+if not DEBUG and STRIPE_API_BASE:
+    raise ImproperlyConfigured("STRIPE_API_BASE is for localstripe in development; unset it.")
+if bool(STRIPE_SECRET_KEY) != bool(STRIPE_PUBLISHABLE_KEY):
+    raise ImproperlyConfigured("Set both STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY, or neither.")
+# How the tenant collects (create-draft-orders.txt, "payment system requirements"):
+# "stripe_invoicing" sends Nue only the transactionHub, "payment_links" (Nue Collections) the
+# transactionHub and the card as a paymentMethodObject.
+NUE_COLLECTION_MODE = env.str("NUE_COLLECTION_MODE", default="payment_links")
+if NUE_COLLECTION_MODE not in ("stripe_invoicing", "payment_links"):
+    raise ImproperlyConfigured('NUE_COLLECTION_MODE is "stripe_invoicing" or "payment_links".')
+
+
 # Content-Security-Policy (django-csp 4): no inline script or style, scripts only from
-# this origin and with the per-response nonce.
+# this origin and with the per-response nonce. The pages that load Stripe.js add its hosts
+# (orders.stripe_gateway.csp_sources), and no other page names them.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -279,7 +301,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # The stripe library logs every request at INFO, with its query string.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
 NUE_EMULATOR_PREFIX = "/nue-emulator"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
@@ -47,6 +52,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "PASSWORD_HASHERS": [FAST_HASHER],
         "NUE_EMULATOR_CONTROL": True,
         "NUE_EMULATOR_EXTENSIONS": False,
+        # Stripe is off unless a test asks for localstripe (`stripe_on`), whatever .env says.
+        "STRIPE_SECRET_KEY": "",
+        "STRIPE_PUBLISHABLE_KEY": "",
+        "STRIPE_API_BASE": "",
+        "STRIPE_JS_URL": "",
+        "NUE_COLLECTION_MODE": "payment_links",
     }
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -244,6 +255,67 @@ def _no_live_preview_limit(settings) -> None:
     """Tests preview far faster than anyone types, as one person across tests; the limit has
     its own test."""
     settings.LIVE_PREVIEWS_PER_WINDOW = 1_000_000
+
+
+LOCALSTRIPE_START_SECONDS = 20
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    """One localstripe process for the test session (per xdist worker): its base URL.
+
+    Outside CI a machine without it skips the Stripe tests with the reason; with CI=true that is
+    a failure. Started empty (--from-scratch): it saves its state but never reads it back."""
+    command = shutil.which("localstripe", path=os.path.dirname(sys.executable))
+    if command is None:
+        _skip_or_fail("localstripe is not installed (make install installs it)")
+    port = _free_port()
+    workdir = tempfile.mkdtemp(prefix="localstripe-")
+    log = open(os.path.join(workdir, "localstripe.log"), "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [command, "--port", str(port), "--from-scratch"], cwd=workdir, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + LOCALSTRIPE_START_SECONDS
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                _skip_or_fail(f"localstripe did not start on port {port} (log: {log.name})")
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def stripe_on(settings, localstripe: str) -> str:
+    """The portal with Stripe configured, against this session's localstripe."""
+    settings.STRIPE_SECRET_KEY = "sk_test_portal"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_portal"
+    settings.STRIPE_API_BASE = localstripe
+    settings.STRIPE_JS_URL = ""
+    return localstripe
 
 
 def _persona(email: str) -> User:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from orders.actions import approvals
+from orders.actions import approvals, cards
 from orders.nue import (
     ActivationResult,
     AddOn,
@@ -92,16 +92,18 @@ def activate_draft(
     approving: bool = False,
     audit: Mapping[str, Any],
     notes: AuditNotes | None = None,
+    pay: cards.Pay = cards.Pay.INVOICE,
 ) -> Outcome:
     """Activate the draft once if `membership` may, as `decide` says for what Nue has on it.
 
     `membership` is the member who activates or, when an account manager is `approving`, the
     member who asked (an approval activates what they asked for, and nothing they could not
-    ask for). `previewed`: what the wizard's preview computed each change from, when it is known;
-    otherwise Nue's own summary on the change order. `audit`: the request's event as
-    portal.audit.pending describes it (who, from where, for which customer), which each audit
-    event of the activation repeats. Raises NotActivated, Stale, DraftLocked,
-    OperationInProgress or a NueError.
+    ask for). `pay`: by the card on file or by invoice (cards.activation_terms says what that
+    sends; NoCard when there is no card). `previewed`: what the wizard's preview computed each
+    change from, when it is known; otherwise Nue's own summary on the change order. `audit`:
+    the request's event as portal.audit.pending describes it (who, from where, for which
+    customer), which each audit event of the activation repeats. Raises NotActivated, Stale,
+    DraftLocked, OperationInProgress, NoCard or a NueError.
     """
     # The draft as this request read it, if it did: nothing was sent since.
     order = scope.order(order_id, status="draft")
@@ -115,6 +117,7 @@ def activate_draft(
     allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}
     if verdict.decision not in allowed:
         raise NotActivated(verdict)
+    payment = cards.activation_terms(scope.account, pay)
     if facts.kind == DraftKind.NEW_ORDER:
         if not approving:
             approvals.refuse_if_locked(order.id)
@@ -124,8 +127,10 @@ def activate_draft(
             on_behalf_of=on_behalf_of,
             po_number=po_number,
             po_date=po_date,
+            payment=payment,
             audit=audit_events(audit, order, facts, (), notes or AuditNotes()),
         )
+        cards.record_activation(scope.account, result)
         return Outcome(order, verdict, result)
     changes = tuple(previewed) or order.changes
     if not changes:
@@ -143,8 +148,11 @@ def activate_draft(
         po_number,
         po_date,
         approving=approving,
+        payment=payment,
         audit=events,
     )
+    if applied is not None:
+        cards.record_activation(scope.account, applied)
     return Outcome(order, verdict, applied, changes)
 
 
@@ -158,6 +166,7 @@ def _apply(
     po_date: date | None,
     *,
     approving: bool,
+    payment: Mapping[str, Any],
     audit: Sequence[Mapping[str, Any]],
 ) -> ActivationResult | None:
     """Activate a change order exactly once; None when an earlier submit already did.
@@ -192,6 +201,7 @@ def _apply(
                 on_behalf_of=on_behalf_of,
                 po_number=po_number,
                 po_date=po_date,
+                payment=payment,
                 audit=audit,
             )
         except NueConflict as error:

@@ -19,6 +19,7 @@ from typing import Any
 from django import forms
 from django.utils.datastructures import MultiValueDict
 
+from orders.actions.cards import CardOnFile, Pay
 from orders.actions.purchase import CatalogEntry
 from orders.actions.schedule import add_months
 from orders.forms.fields import PlainTextField, WholeNumberField
@@ -54,9 +55,16 @@ class ActivateForm(forms.Form):
     po_date = forms.DateField(
         label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # Not sent (a client without the choice): by invoice, never a card it did not name.
+    pay = forms.ChoiceField(
+        label="How to pay",
+        widget=forms.RadioSelect,
+        choices=[(Pay.INVOICE, "Pay by invoice")],
+        required=False,
+    )
     consent = forms.BooleanField(
-        label="Charge the saved payment method for the invoices this order creates",
-        error_messages={"required": "Confirm that the saved payment method may be charged."},
+        label="Pay the invoices this order creates the way chosen above",
+        error_messages={"required": "Confirm how the invoices of this order are paid."},
     )
     reason = forms.CharField(
         label="Why is the subscription canceled?",
@@ -65,11 +73,53 @@ class ActivateForm(forms.Form):
         error_messages={"required": "Say why the subscription is canceled: it goes on record."},
     )
 
-    def __init__(self, *args: Any, cancels: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        cancels: bool = False,
+        card: CardOnFile | None = None,
+        may_charge_card: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # A cancellation is recorded with its reason; the wizard asks it, this form when the
         # draft is activated without the wizard's preview.
         self.fields["reason"].required = cancels
+        self.card = card
+        payment_choice(self.fields["pay"], card, may_charge_card)
+
+
+def payment_choice(field: forms.Field, card: CardOnFile | None, may_charge_card: bool) -> None:
+    """Offer the card on file by name ("Charge Visa ending 4242") beside paying by invoice, the
+    card first and chosen; by invoice only when there is no card to charge."""
+    assert isinstance(field, forms.ChoiceField)
+    choices: list[tuple[str, str]] = [(Pay.INVOICE, "Pay by invoice")]
+    if card is not None and card.card is not None and may_charge_card:
+        found = card.card
+        choices.insert(0, (Pay.CARD, f"Charge {found.label} (expires {found.expiry})"))
+    field.choices = choices
+    field.initial = choices[0][0]
+
+
+def chosen_pay(form: forms.Form) -> Pay:
+    return Pay(form.cleaned_data.get("pay") or Pay.INVOICE)
+
+
+class PaymentForm(forms.Form):
+    """How a change order is paid, when it is confirmed."""
+
+    # Not sent (a client without the choice): by invoice, never a card it did not name.
+    pay = forms.ChoiceField(
+        label="How to pay",
+        widget=forms.RadioSelect,
+        choices=[(Pay.INVOICE, "Pay by invoice")],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, card: CardOnFile | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.card = card
+        payment_choice(self.fields["pay"], card, may_charge_card=True)
 
 
 def term_end(start: date, months: int) -> date:

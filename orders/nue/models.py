@@ -490,6 +490,9 @@ class Subscription(NamedTuple):
     root_id: str | None
     level: int | None
     cancellation_date: date | None = None
+    # The Nue payment method activation set from the order's paymentMethodObject
+    # (create-draft-orders.txt, "payment method integration"); None: invoiced, no card.
+    default_payment_method_id: str | None = None
 
     @property
     def is_add_on(self) -> bool:
@@ -541,6 +544,7 @@ class Subscription(NamedTuple):
             root_id=_ostr(d, "rootId", k),
             level=_oint(d, "subscriptionLevel", k),
             cancellation_date=_day(d, "cancellationDate", k),
+            default_payment_method_id=_ostr(d, "defaultPaymentMethodId", k),
         )
 
 

@@ -17,6 +17,7 @@ from orders.http import CustomerRequest
 from orders.nue import NueError
 from orders.policy import can_add_contact, can_see_billing
 from orders.scope import CustomerNue
+from orders.views.cards import card_section, with_stripe_csp
 from orders.views.common import customer_scope, go, is_partial
 from orders.views.errors import add_form_errors
 from portal.audit import record
@@ -35,16 +36,18 @@ def _page(
 ) -> HttpResponse:
     customer = nue.customer()
     may_add = can_add_contact(request.membership)
+    section = card_section(request, nue.account)
     ctx = {
         "customer": customer,
         "default_tax_address": tax_address(customer),
         "may_add_contact": may_add,
         "contact_form": (form or ContactForm()) if may_add else None,
         "omitted": nue.omitted("contacts"),
+        "section": section,
     }
     if is_partial(request):
         return render(request, "orders/billing.html#billing-contacts", ctx, status=status)
-    return render(request, "orders/billing.html", ctx, status=status)
+    return with_stripe_csp(render(request, "orders/billing.html", ctx, status=status), section)
 
 
 @require_GET

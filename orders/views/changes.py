@@ -25,10 +25,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from orders.actions import changes
 from orders.actions.activation import AuditNotes, NotActivated, Stale
+from orders.actions.cards import NoCard, card_on_file
 from orders.actions.change_figures import cards, credit_of, explain, money
 from orders.actions.changes import BasketItem, BasketPreview, Choice, Preview
 from orders.fanout import fetch_alongside
 from orders.forms.changes import FORMS, ChangeForm
+from orders.forms.purchase import PaymentForm, chosen_pay
 from orders.http import CustomerRequest
 from orders.kinds import KINDS_BY_SLUG
 from orders.nue import (
@@ -199,6 +201,22 @@ def _approval_panel(
     return approval_panel(request, order)
 
 
+def _payment(
+    request: CustomerRequest, verdict: Verdict, payment: PaymentForm | None
+) -> PaymentForm | None:
+    """How the change may be paid, offered where it may be confirmed (the card on file by name,
+    or by invoice)."""
+    if payment is not None or verdict.decision != Decision.ACTIVATE or request.customer is None:
+        return payment
+    return PaymentForm(card=card_on_file(request.customer))
+
+
+def _posted_payment(request: CustomerRequest, scope: CustomerNue) -> PaymentForm:
+    payment = PaymentForm(request.POST, card=card_on_file(scope.account))
+    payment.is_valid()
+    return payment
+
+
 def _preview_page(
     request: CustomerRequest,
     preview: Preview,
@@ -206,9 +224,11 @@ def _preview_page(
     status: int,
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
+    payment: PaymentForm | None = None,
 ) -> HttpResponse:
     membership = request.membership
     verdict = _verdict(request, preview.order)
+    payment = _payment(request, verdict, payment)
     ctx = {
         "preview": preview,
         "order": preview.order,
@@ -224,6 +244,7 @@ def _preview_page(
         "problem": problem,
         "service_until": preview.service_until,
         "approval_panel": _approval_panel(request, preview.order, verdict, stale),
+        "payment": payment,
     }
     template = "orders/change/preview.html" + ("#confirm" if is_partial(request) else "")
     return render(request, template, ctx, status=status)
@@ -246,6 +267,9 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
     scope = customer_scope(request)
     preview = _recalled(scope, name, order_id)
     actor, on_behalf_of = actors(request)
+    payment = _posted_payment(request, scope)
+    if payment.errors:
+        return _preview_page(request, preview, status=422, payment=payment)
     try:
         activate(
             request,
@@ -258,7 +282,11 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
             notes=AuditNotes(
                 reasons=changes.reasons([preview]), asked={preview.name: preview.asked}
             ),
+            pay=chosen_pay(payment),
         )
+    except NoCard as missing:
+        payment.add_error("pay", str(missing))
+        return _preview_page(request, preview, status=422, payment=payment)
     except NotActivated as refused:
         status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
         return _preview_page(request, preview, status=status)
@@ -434,8 +462,10 @@ def _basket_page(
     status: int,
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
+    payment: PaymentForm | None = None,
 ) -> HttpResponse:
     verdict = _verdict(request, basket.order)
+    payment = _payment(request, verdict, payment)
     ctx = {
         "basket_id": basket_id,
         "basket": basket,
@@ -450,6 +480,7 @@ def _basket_page(
         "stale": stale,
         "problem": problem,
         "approval_panel": _approval_panel(request, basket.order, verdict, stale),
+        "payment": payment,
     }
     template = "orders/change/basket_preview.html" + ("#confirm" if is_partial(request) else "")
     return render(request, template, ctx, status=status)
@@ -461,6 +492,9 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
     scope = customer_scope(request)
     basket = _basket_preview(scope, basket_id)
     actor, on_behalf_of = actors(request)
+    payment = _posted_payment(request, scope)
+    if payment.errors:
+        return _basket_page(request, basket_id, basket, status=422, payment=payment)
     try:
         outcome = activate(
             request,
@@ -474,7 +508,11 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
                 reasons=changes.reasons(basket.items),
                 asked={item.name: item.asked for item in basket.items},
             ),
+            pay=chosen_pay(payment),
         )
+    except NoCard as missing:
+        payment.add_error("pay", str(missing))
+        return _basket_page(request, basket_id, basket, status=422, payment=payment)
     except NotActivated as refused:
         status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
         return _basket_page(request, basket_id, basket, status=status)

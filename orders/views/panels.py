@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.actions import approvals, quotes
+from orders.actions import approvals, cards, quotes
 from orders.actions.purchase import stored_draft
 from orders.actions.schedule import build_schedule
 from orders.forms.purchase import ActivateForm
@@ -47,8 +47,14 @@ def draft_panel(
         schedule = build_schedule(stored["invoices"], today=timezone.localdate())
     # While an approval request is pending the draft is frozen for everyone.
     locked = approvals.is_locked(order.id, read)
+    may_activate = decision == Decision.ACTIVATE and not locked
+    if isinstance(form, ActivateForm):
+        card = form.card
+    else:
+        card = cards.card_on_file(customer) if may_activate and customer is not None else None
+        form = ActivateForm(card=card)
     return {
-        "may_activate": decision == Decision.ACTIVATE and not locked,
+        "may_activate": may_activate,
         "needs_approval": decision == Decision.REQUEST_APPROVAL and not locked,
         "expired": decision == Decision.EXPIRED,
         "may_reprice": decision == Decision.EXPIRED and can_prepare(membership),
@@ -56,7 +62,8 @@ def draft_panel(
         "reason": verdict.reason,
         "asks_reason": verdict.facts.cancels,
         "may_discard": can_prepare(membership) and not locked,
-        "form": form if isinstance(form, ActivateForm) else ActivateForm(),
+        "form": form,
+        "card": card,
         "known": stored is not None,
         "warnings": stored["warnings"] if stored else (),
         "schedule": schedule,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import approvals, purchase
+from orders.actions import approvals, cards, purchase
 from orders.actions.activation import NotActivated, Stale, reprice
 from orders.actions.billing import tax_address
 from orders.actions.changes import Remembered, remembered_change
@@ -29,6 +29,7 @@ from orders.forms.purchase import (
     LineForm,
     OrderConfiguration,
     OrderContactsForm,
+    chosen_pay,
 )
 from orders.http import CustomerRequest
 from orders.nue import NueConflict, NueError, NueValidationError, Order
@@ -102,7 +103,7 @@ def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
         raise PermissionDenied(verdict.reason)
     remembered = remembered_change(nue, order.id)
     asks_reason = verdict.facts.cancels and not (remembered and remembered.reasons)
-    form = ActivateForm(request.POST, cancels=asks_reason)
+    form = ActivateForm(request.POST, cancels=asks_reason, card=cards.card_on_file(nue.account))
     status: int | None
     if verdict.decision == Decision.EXPIRED:
         # Refused before anything is sent; the page offers to re-price it from today.
@@ -151,7 +152,11 @@ def _activate(
             po_number=po_number or None,
             po_date=form.cleaned_data["po_date"],
             notes=notes,
+            pay=chosen_pay(form),
         )
+    except cards.NoCard as missing:
+        form.add_error("pay", str(missing))
+        return 422
     except NotActivated as refused:
         raise PermissionDenied(refused.verdict.reason) from None
     except Stale:
@@ -196,7 +201,7 @@ def activation_result(request: CustomerRequest, order_id: str) -> HttpResponse:
         return redirect("orders:order_detail", order_id=order.id)
     ctx = {
         "order": order,
-        "subscriptions": purchase.activated_subscriptions(nue, order),
+        "subscriptions": cards.paid_with(nue.account, purchase.activated_subscriptions(nue, order)),
         "invoices": order.invoices,
     }
     return render(request, "orders/activation_result.html", ctx)

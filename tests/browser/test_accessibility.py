@@ -269,7 +269,7 @@ def test_it_scans_a_new_order_from_configuring_to_activation(browser, live_serve
         page.get_by_role("button", name="Create draft").click()
         page.wait_for_url(re.compile(r"/orders/[^/]+/$"))
         scanner.scan("new order, its draft")
-        page.get_by_label(re.compile("Charge the saved payment method")).check()
+        page.get_by_label(re.compile("Pay the invoices this order creates")).check()
         page.get_by_role("button", name="Activate order").click()
         page.wait_for_url(re.compile(r"/activated/$"))
         scanner.scan("activation result")

@@ -97,7 +97,7 @@ def test_it_walks_ada_through_buying_changing_and_billing(browser, live_server):
         expect(page.locator("#preview")).to_contain_text("$50.00")
         page.get_by_role("button", name="Create draft").click()
         page.wait_for_url(re.compile(r"/orders/[^/]+/$"))
-        page.get_by_label(re.compile("Charge the saved payment method")).check()
+        page.get_by_label(re.compile("Pay the invoices this order creates")).check()
         page.get_by_role("button", name="Activate order").click()
         page.wait_for_url(re.compile(r"/activated/$"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("is active")

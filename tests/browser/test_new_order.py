@@ -45,7 +45,7 @@ def test_it_buys_a_bundle_end_to_end(page, watch):
     watch.screenshot("new-order-draft")
 
     page.get_by_label("PO number").fill("PO-4711")
-    page.get_by_label(re.compile("Charge the saved payment method")).check()
+    page.get_by_label(re.compile("Pay the invoices this order creates")).check()
     order_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     with journal.capture() as calls:
         page.get_by_role("button", name="Activate order").dblclick()

@@ -91,7 +91,7 @@ def test_it_needs_consent_before_any_call(ada_client, draft_id):
         response = ada_client.post(activate_url(draft_id), {"po_number": "PO-1"})
     page = response.content.decode()
     assert response.status_code == 422
-    assert "Confirm that the saved payment method may be charged" in page
+    assert "Confirm how the invoices of this order are paid" in page
     assert 'value="PO-1"' in page
     assert activations(calls, draft_id) == 0
 

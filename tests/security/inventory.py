@@ -293,6 +293,25 @@ ROUTES: tuple[Route, ...] = (
         },
         writes=True,
     ),
+    # The card on file (billing page). Only admins may change it unless the account lets buyers.
+    Route("orders:billing_card", ("GET",), MEMBERS, Owner.CUSTOMER),
+    Route(
+        "orders:billing_card_setup",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        writes=True,
+        moves_money=True,
+    ),
+    Route(
+        "orders:billing_card_save",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        body=lambda ids: {"setup_intent": "seti_unknown", "consent": "on"},
+        writes=True,
+        moves_money=True,
+    ),
     # Purchase.
     Route("orders:new_order", ("GET", "POST"), BUYERS, Owner.CUSTOMER, writes=True),
     Route("orders:new_order_preview", ("POST",), BUYERS, Owner.CUSTOMER, writes=True),

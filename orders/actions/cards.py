@@ -1,0 +1,244 @@
+"""A card on file through Stripe, handed to Nue as its create-draft-orders guide describes
+("payment method integration"): a `transactionHub` linking the Nue customer to its Stripe
+customer, sent once per customer, and, where the tenant collects with Nue payment links, the
+card as a `paymentMethodObject` that Nue upserts at activation and sets on the new
+subscriptions as their `defaultPaymentMethodId`.
+
+The card itself is collected by Stripe.js (a SetupIntent): its number never reaches the portal,
+which keeps only Stripe's ids (orders.models.StripeCustomer, NuePaymentMethod).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from orders import stripe_gateway as gateway
+from orders.models import NuePaymentMethod, Operation, StripeCustomer
+from orders.nue import ActivationResult, Subscription
+from orders.stripe_gateway import Card, StripeError
+from portal.models import CustomerAccount
+
+CARD_CACHE_SECONDS = 300
+NOT_SET_UP = (
+    "Card payments are not set up for this portal: orders are paid by invoice, to the terms on "
+    "your account."
+)
+STRIPE_INVOICING = "stripe_invoicing"
+PAYMENT_LINKS = "payment_links"
+# The guide's consent: what a customer agrees to when a card is saved for Nue to charge.
+CONSENT = (
+    "I authorise saving this card with our billing system and charging it for this and future "
+    "invoices of {account}, until I replace it."
+)
+
+
+class Pay(StrEnum):
+    CARD = "card"
+    INVOICE = "invoice"
+
+
+class NoCard(Exception):
+    """Paying by card was chosen, and no card is on file (or Stripe is not set up)."""
+
+
+@dataclass(frozen=True)
+class CardOnFile:
+    """What the portal can say about the account's card: `configured` (Stripe is set up),
+    the card (None: no card yet, or Stripe could not be read: `problem` says which)."""
+
+    configured: bool
+    card: Card | None = None
+    problem: str = ""
+
+    @property
+    def note(self) -> str:
+        return self.problem or ("" if self.configured else NOT_SET_UP)
+
+
+def _link(account: CustomerAccount) -> StripeCustomer | None:
+    return StripeCustomer.objects.filter(account=account).first()
+
+
+def _card(payment_method_id: str) -> Card | None:
+    key = f"stripe:card:{payment_method_id}"
+    found = cache.get(key)
+    if found is None:
+        found = gateway.card(payment_method_id)
+        cache.set(key, found, CARD_CACHE_SECONDS)
+    return found if isinstance(found, Card) else None
+
+
+def card_on_file(account: CustomerAccount) -> CardOnFile:
+    """The card Nue will charge for what the account activates next with a card."""
+    if not gateway.configured():
+        return CardOnFile(configured=False)
+    link = _link(account)
+    if link is None or not link.card_payment_method_id:
+        return CardOnFile(configured=True)
+    try:
+        return CardOnFile(configured=True, card=_card(link.card_payment_method_id))
+    except StripeError as error:
+        return CardOnFile(configured=True, problem=error.message)
+
+
+def consent_text(account: CustomerAccount) -> str:
+    return CONSENT.format(account=account.name)
+
+
+def start_setup(account: CustomerAccount) -> str:
+    """A SetupIntent for the account's Stripe customer (found or created, and remembered):
+    the client secret Stripe.js confirms the card with. Raises StripeError."""
+    link = _link(account)
+    customer_id = gateway.find_or_create_customer(
+        account.nue_customer_id, account.name, known_id=link.stripe_customer_id if link else None
+    )
+    if link is None or link.stripe_customer_id != customer_id:
+        StripeCustomer.objects.update_or_create(
+            account=account,
+            defaults={
+                "nue_customer_id": account.nue_customer_id,
+                "stripe_customer_id": customer_id,
+                # A new Stripe customer is a new link for Nue to learn.
+                "hub_sent_at": None,
+            },
+        )
+    _intent, secret = gateway.create_setup_intent(customer_id, account.nue_customer_id)
+    return secret
+
+
+class SetupNotFinished(StripeError):
+    pass
+
+
+def finish_setup(account: CustomerAccount, setup_intent_id: str) -> Card:
+    """Keep the card a confirmed SetupIntent saved as the account's card on file. Only an
+    intent of this account's Stripe customer that Stripe says succeeded counts."""
+    link = _link(account)
+    if link is None:
+        raise SetupNotFinished("Start adding the card again: nothing was saved.")
+    outcome = gateway.setup_outcome(setup_intent_id)
+    if outcome.customer_id != link.stripe_customer_id:
+        raise SetupNotFinished("That card set-up is not this account's: nothing was saved.")
+    if not outcome.succeeded or not outcome.payment_method_id:
+        raise SetupNotFinished(
+            "The card was not confirmed (declined, or its authentication did not complete): "
+            "nothing was saved. Try again or use another card."
+        )
+    card = gateway.card(outcome.payment_method_id)
+    if card is None:
+        raise SetupNotFinished("Only cards can be saved here: nothing was saved.")
+    gateway.attach_as_default(link.stripe_customer_id, outcome.payment_method_id)
+    link.card_payment_method_id = outcome.payment_method_id
+    link.save(update_fields=["card_payment_method_id", "updated_at"])
+    return card
+
+
+def activation_terms(account: CustomerAccount, pay: Pay) -> dict[str, Any]:
+    """What an activation paid this way adds to its body, for the tenant's collection mode
+    (create-draft-orders.txt, "payment system requirements"): Stripe invoicing needs only the
+    transactionHub, Nue payment links the transactionHub and the card's paymentMethodObject.
+    The transactionHub goes until an activation carrying it succeeded ("only required once per
+    customer"). Paying by invoice adds nothing: no default payment method is set."""
+    if pay == Pay.INVOICE:
+        return {}
+    link = _link(account)
+    if not gateway.configured() or link is None or not link.card_payment_method_id:
+        raise NoCard("There is no card on file to charge: add one on the billing page.")
+    body: dict[str, Any] = {}
+    if link.hub_sent_at is None:
+        body["transactionHub"] = {
+            "externalSystem": "Stripe",
+            "externalId": link.stripe_customer_id,
+            "transactionType": "Customer",
+        }
+    if settings.NUE_COLLECTION_MODE == PAYMENT_LINKS:
+        try:
+            card = _card(link.card_payment_method_id)
+        except StripeError:
+            card = None
+        body["paymentMethodObject"] = {
+            "externalPaymentMethodId": link.card_payment_method_id,
+            "name": card.label if card else "Card on file",
+            "paymentMethodType": "Credit Card",
+            "paymentSystem": "Stripe",
+            "autoChargeEnabled": True,
+        }
+    return body
+
+
+def sent_terms(result: ActivationResult) -> Mapping[str, Any]:
+    """The body the activation was sent with, as the ledger kept it (a replay's is the first
+    submit's, whatever this one chose)."""
+    op = Operation.objects.filter(pk=result.operation_id).only("request").first()
+    return op.request if op is not None and isinstance(op.request, dict) else {}
+
+
+def record_activation(account: CustomerAccount, result: ActivationResult) -> None:
+    """Learn from an activation what Nue now holds: that it has the transactionHub, and which
+    Nue payment method each sent card became (the subscriptions' defaultPaymentMethodId)."""
+    sent = sent_terms(result)
+    hub = sent.get("transactionHub")
+    if isinstance(hub, dict):
+        StripeCustomer.objects.filter(
+            account=account, stripe_customer_id=hub.get("externalId"), hub_sent_at=None
+        ).update(hub_sent_at=timezone.now())
+    method = sent.get("paymentMethodObject")
+    if not isinstance(method, dict) or not method.get("externalPaymentMethodId"):
+        return
+    for nue_id in {s.default_payment_method_id for s in result.subscriptions} - {None}:
+        NuePaymentMethod.objects.get_or_create(
+            account=account,
+            nue_payment_method_id=nue_id,
+            defaults={"stripe_payment_method_id": method["externalPaymentMethodId"]},
+        )
+
+
+def subscription_cards(
+    account: CustomerAccount, subscriptions: Iterable[Subscription]
+) -> dict[str, Card | str]:
+    """Per subscription name, the card its defaultPaymentMethodId is (or a sentence when it is
+    one the portal did not send, or Stripe cannot be read); subscriptions without one are
+    invoiced and left out."""
+    wanted = {s.name: s.default_payment_method_id for s in subscriptions}
+    links = dict(
+        NuePaymentMethod.objects.filter(
+            account=account, nue_payment_method_id__in={v for v in wanted.values() if v}
+        ).values_list("nue_payment_method_id", "stripe_payment_method_id")
+    )
+    shown: dict[str, Card | str] = {}
+    for name, nue_id in wanted.items():
+        if not nue_id:
+            continue
+        pm = links.get(nue_id)
+        if pm is None or not gateway.configured():
+            shown[name] = "a payment method saved in Nue"
+            continue
+        try:
+            shown[name] = _card(pm) or "a payment method saved in Nue"
+        except StripeError:
+            shown[name] = "a card saved in Nue (Stripe cannot be read just now)"
+    return shown
+
+
+def paid_with(
+    account: CustomerAccount, subscriptions: Iterable[Subscription]
+) -> list[tuple[Subscription, str]]:
+    """Each subscription with how Nue collects it, in words: the card it carries, or invoice."""
+    subs = list(subscriptions)
+    shown = subscription_cards(account, subs)
+
+    def words(found: Card | str | None) -> str:
+        if found is None:
+            return "Invoice"
+        if isinstance(found, Card):
+            return f"{found.label} (expires {found.expiry})"
+        return found[0].upper() + found[1:]
+
+    return [(s, words(shown.get(s.name))) for s in subs]

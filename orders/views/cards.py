@@ -1,0 +1,121 @@
+"""The billing page's card on file (issue 24, items 1 and 3), a section of /billing/ that also
+serves alone at /billing/card/: the card Nue charges, and adding or replacing it with Stripe
+Elements and a SetupIntent, so the card number goes from the browser
+to Stripe and never through the portal. What it does is orders.actions.cards; who may change the
+card is orders.policy.can_manage_card (viewers read only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from orders import stripe_gateway as gateway
+from orders.actions import cards
+from orders.http import CustomerRequest
+from orders.policy import can_manage_card
+from orders.stripe_gateway import StripeError
+from orders.views.common import customer_scope, go, is_partial
+from portal.audit import record
+from portal.impersonation import money_moving
+from portal.models import AuditKind, CustomerAccount
+
+
+class SaveCardForm(forms.Form):
+    setup_intent = forms.RegexField(
+        regex=r"^seti_[A-Za-z0-9_]{1,200}$",
+        error_messages={
+            "required": "Enter the card's details in the card field first.",
+            "invalid": "Enter the card's details in the card field first.",
+        },
+    )
+    consent = forms.BooleanField(
+        error_messages={"required": "Agree to the card being saved and charged to save it."}
+    )
+
+
+def card_section(
+    request: CustomerRequest, account: CustomerAccount, form: SaveCardForm | None = None
+) -> dict[str, Any]:
+    """What the card section shows, and whether this member may change the card."""
+    may_manage = can_manage_card(request.membership)
+    return {
+        "card": cards.card_on_file(account),
+        "may_manage": may_manage and gateway.configured(),
+        "consent": cards.consent_text(account),
+        "publishable_key": gateway.publishable_key(),
+        "stripe_js": gateway.js_url(),
+        "form": form,
+        "who_may": "Only an admin of this account may add or replace the card."
+        if not account.buyers_manage_cards
+        else "Only an admin or a buyer of this account may add or replace the card.",
+    }
+
+
+def with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpResponse:
+    """Only a page that loads Stripe.js names Stripe's hosts in its CSP."""
+    if section["may_manage"]:
+        response._csp_update = gateway.csp_sources()  # type: ignore[attr-defined]
+    return response
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def billing_card(request: CustomerRequest) -> HttpResponse:
+    nue = customer_scope(request)
+    section = card_section(request, nue.account)
+    template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
+    return with_stripe_csp(render(request, template, {"section": section}), section)
+
+
+@require_POST
+@money_moving
+def billing_card_setup(request: CustomerRequest) -> HttpResponse:
+    """A SetupIntent's client secret for Stripe.js to confirm the card with (JSON)."""
+    nue = customer_scope(request)
+    if not can_manage_card(request.membership):
+        raise PermissionDenied("Your role may not change the card on file.")
+    try:
+        secret = cards.start_setup(nue.account)
+    except StripeError as error:
+        return JsonResponse({"error": error.message}, status=502)
+    return JsonResponse({"clientSecret": secret})
+
+
+@require_POST
+@money_moving
+@vary_on_headers("HX-Request")
+def billing_card_save(request: CustomerRequest) -> HttpResponse:
+    """Keep the card Stripe.js confirmed as the card on file, with the customer's consent."""
+    nue = customer_scope(request)
+    if not can_manage_card(request.membership):
+        raise PermissionDenied("Your role may not change the card on file.")
+    form = SaveCardForm(request.POST)
+    if form.is_valid():
+        try:
+            card = cards.finish_setup(nue.account, form.cleaned_data["setup_intent"])
+        except StripeError as error:
+            form.add_error(None, error.message)
+        else:
+            record(
+                request,
+                AuditKind.ACTION,
+                action="card_saved",
+                card=card.label,
+                expiry=card.expiry,
+                consent=cards.consent_text(nue.account),
+            )
+            messages.success(
+                request, f"{card.label} is saved: Nue charges it for what you pay by card."
+            )
+            return go(request, "orders:billing")
+    section = card_section(request, nue.account, form)
+    template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
+    response = render(request, template, {"section": section}, status=422)
+    return with_stripe_csp(response, section)

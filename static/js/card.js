@@ -1,0 +1,57 @@
+// The card form of the billing page: Stripe Elements collects the card and Stripe.js confirms a
+// SetupIntent the portal created, so the number goes to Stripe only; the form then posts the
+// SetupIntent's id, which the portal checks with Stripe before keeping the card.
+(function () {
+  "use strict";
+  var form = document.getElementById("card-form");
+  if (!form || form.dataset.ready || typeof window.Stripe !== "function") return;
+  form.dataset.ready = "yes";
+  var stripe = window.Stripe(form.dataset.stripeKey);
+  var card = stripe.elements().create("card");
+  card.mount("#card-element");
+  var errors = document.getElementById("card-errors");
+  var progress = document.getElementById("card-progress");
+  var button = document.getElementById("card-save");
+
+  function fail(text) {
+    errors.textContent = text;
+    progress.textContent = "";
+    button.disabled = false;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    errors.textContent = "";
+    if (!document.getElementById("card-consent").checked) {
+      fail("Agree to the card being saved and charged to save it.");
+      return;
+    }
+    button.disabled = true;
+    progress.textContent = "Checking the card with Stripe…";
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+    fetch(form.dataset.setupUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": token },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok || !body.clientSecret) {
+            throw new Error(body.error || "The card could not be checked just now; nothing was saved.");
+          }
+          return stripe.confirmCardSetup(body.clientSecret, { payment_method: { card: card } });
+        });
+      })
+      .then(function (result) {
+        if (result.error) {
+          var message = (result.error && result.error.message) || "The card was not accepted.";
+          fail(message + " Nothing was saved: try again or use another card.");
+          return;
+        }
+        document.getElementById("card-setup-intent").value = result.setupIntent.id;
+        progress.textContent = "Saving…";
+        form.submit();
+      })
+      .catch(function (error) { fail(error.message); });
+  });
+})();
