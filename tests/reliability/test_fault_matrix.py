@@ -51,6 +51,8 @@ NO_UPSTREAM = {
     "orders:change_basket",
     "orders:change_basket_preview",
     "orders:change_preview",
+    # The card on file is read from Stripe, by the Stripe customer the portal keeps.
+    "orders:billing_card",
 }
 GETS = [r for r in ROUTES if r.is_get and r.allowed and not r.public]
 # The live preview of a new order is the one HTMX partial answered to a POST.
