@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -127,11 +127,14 @@ def kept(order_ids: Iterable[str]) -> set[str]:
     """The drafts among `order_ids` someone chose to keep: shared as a quote, or sent for
     approval (and not withdrawn)."""
     ids = list(order_ids)
-    quoted = QuoteLink.objects.filter(order_id__in=ids).values_list("order_id", flat=True)
-    asked = ApprovalRequest.objects.filter(
-        order_id__in=ids, state=ApprovalRequest.State.PENDING
-    ).values_list("order_id", flat=True)
-    return set(quoted) | set(asked)
+    # One query (a UNION of unordered halves): the dashboard asks it on every visit.
+    quoted = QuoteLink.objects.filter(order_id__in=ids).order_by().values_list("order_id")
+    asked = (
+        ApprovalRequest.objects.filter(order_id__in=ids, state=ApprovalRequest.State.PENDING)
+        .order_by()
+        .values_list("order_id")
+    )
+    return {order_id for (order_id,) in quoted.union(asked)}
 
 
 def awaiting(drafts: Sequence[Order]) -> list[Order]:
@@ -190,17 +193,19 @@ class CustomerApprovals:
 
 def for_customer(account: CustomerAccount) -> CustomerApprovals:
     """The acting customer's pending requests (oldest first) and latest decisions."""
-    requests = ApprovalRequest.objects.select_related("requested_by", "decided_by").filter(
-        customer=account
+    pending = Q(state=ApprovalRequest.State.PENDING)
+    mine = ApprovalRequest.objects.filter(customer=account)
+    recent = mine.exclude(pending).order_by("-decided_at", "-pk")[:RECENT_DECISIONS]
+    # One query, as the dashboard reads it on every visit: the pending ones and the recent
+    # decisions' ids (a subquery), split here.
+    both = list(
+        mine.select_related("requested_by", "decided_by")
+        .filter(pending | Q(pk__in=recent.values("pk")))
+        .order_by("requested_at", "pk")
     )
-    return CustomerApprovals(
-        pending=list(requests.filter(state=ApprovalRequest.State.PENDING)),
-        decided=list(
-            requests.exclude(state=ApprovalRequest.State.PENDING).order_by("-decided_at", "-pk")[
-                :RECENT_DECISIONS
-            ]
-        ),
-    )
+    decided = [r for r in both if not r.is_pending]
+    decided.sort(key=lambda r: (r.decided_at or r.requested_at, r.pk), reverse=True)
+    return CustomerApprovals(pending=[r for r in both if r.is_pending], decided=decided)
 
 
 def pending_in_book(manager: User) -> QuerySet[ApprovalRequest]:
