@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from orders.actions import approvals, settled
-from orders.actions.invoices import is_overdue
+from orders.actions.invoices import is_open, is_overdue
 from orders.fanout import fetch_alongside, fetch_concurrently
 from orders.ledger import change_orders_asked
 from orders.listing import Arrangement, sorted_by
@@ -110,25 +110,21 @@ def activity_glance(orders: Sequence[Order]) -> ActivityGlance:
 
 @dataclass(frozen=True)
 class BillingGlance:
+    """The billing panel: the spend chart (a derived view, by month), and the invoices still due
+    with the balance Nue gives each; the panel counts them but adds no balances up, as a sum of
+    Nue's figures is a figure Nue never gave."""
+
     spend_months: list[tuple[date, Decimal]]
-    invoiced_total: Decimal
     open_invoices: list[Invoice]
-    open_total: Decimal
     overdue_count: int
-    overdue_total: Decimal
 
 
 def billing_glance(invoices: Sequence[Invoice], today: date) -> BillingGlance:
-    months = spend_by_month(invoices, today)
-    open_invoices = [i for i in invoices if (i.balance or 0) > 0]
-    overdue = [i for i in open_invoices if is_overdue(i, today)]
+    open_invoices = [i for i in invoices if is_open(i)]
     return BillingGlance(
-        spend_months=months,
-        invoiced_total=sum((amount for _, amount in months), Decimal(0)),
+        spend_months=spend_by_month(invoices, today),
         open_invoices=open_invoices,
-        open_total=sum((i.balance or Decimal(0) for i in open_invoices), Decimal(0)),
-        overdue_count=len(overdue),
-        overdue_total=sum((i.balance or Decimal(0) for i in overdue), Decimal(0)),
+        overdue_count=sum(1 for i in open_invoices if is_overdue(i, today)),
     )
 
 

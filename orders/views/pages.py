@@ -140,11 +140,8 @@ def _billing_panel(invoices: list[Invoice] | NueError) -> dict[str, Any]:
     glance = history.billing_glance(invoices, _today())
     return {
         "spend_months": glance.spend_months,
-        "invoiced_total": glance.invoiced_total,
         "open_invoices": glance.open_invoices,
-        "open_total": glance.open_total,
         "overdue_count": glance.overdue_count,
-        "overdue_total": glance.overdue_total,
     }
 
 

@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 
 from nue_emulator import faults
+from orders.actions.invoices import is_open
 from orders.templatetags import charts
+from orders.templatetags.money import money
 
 from .conftest import ok, order_json
 
@@ -49,6 +51,24 @@ def test_it_shows_the_customers_subscriptions_orders_and_billing(ada_client, acm
     billing = section(html, "billing-panel")
     assert "Overdue" in billing
     assert "$90.00" in billing  # the one overdue invoice of the demo tenant
+
+
+def test_it_lists_each_invoice_due_with_nues_balance_and_adds_none_up(ada_client, acme_nue):
+    billing = section(ada_client.get("/").text, "billing-panel")
+    due = [i for i in acme_nue.every_invoice() if is_open(i)]
+    assert due
+    stats = re.search(r'<dl class="dashboard-stats">.*?</dl>', billing, re.S)
+    assert stats
+    # Counts, not money: a sum of balances is a figure Nue never gave.
+    assert "$" not in stats.group(0)
+    assert re.search(rf"Invoices due</dt>\s*<dd class=\"stat\">{len(due)}</dd>", stats.group(0))
+    rows = re.findall(
+        r'<th scope="row"><a class="mono" href="/invoices/([^/]+)/">.*?'
+        r'<td class="num">([^<]+)</td>',
+        billing,
+        re.S,
+    )
+    assert dict(rows) == {i.id: money(i.balance) for i in due}
 
 
 def test_it_draws_the_spend_chart_with_a_table_behind_it(ada_client):
