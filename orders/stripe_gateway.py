@@ -285,7 +285,6 @@ def charge_card(
                     "currency": currency.lower(),
                     "customer": customer_id,
                     "payment_method": payment_method_id,
-                    "payment_method_types": ["card"],
                     "confirm": True,
                     "off_session": True,
                     "metadata": metadata,
@@ -326,11 +325,11 @@ def webhook_event(payload: bytes, signature: str, secret: str) -> Event:
     except (stripe.SignatureVerificationError, ValueError) as error:
         raise BadSignature("The webhook's signature does not verify.") from error
     obj = event.data.object.to_dict()
-    error = obj.get("last_payment_error") or {}
+    failed = obj.get("last_payment_error") or {}
     return Event(
         id=str(event.id),
         type=str(event.type),
         object_id=str(obj.get("id") or ""),
         metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
-        failure=str(error.get("message") or "") if isinstance(error, dict) else "",
+        failure=str(failed.get("message") or "") if isinstance(failed, dict) else "",
     )

@@ -155,7 +155,7 @@ def start(
         with transaction.atomic():
             payment = InvoicePayment.objects.create(
                 account=account,
-                invoice_id=invoice.id,
+                invoice_id=invoice.id or invoice_id,
                 invoice_number=invoice.name or "",
                 amount=invoice.balance,
                 currency=currency,
