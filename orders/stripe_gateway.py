@@ -23,7 +23,26 @@ STRIPE_JS = "https://js.stripe.com/v3/"
 METADATA_KEY = "nue_customer_id"
 # Stripe's zero-decimal currencies: an amount in them is sent in whole units, every other
 # currency the portal bills in is sent in hundredths (Stripe's "minor units").
-ZERO_DECIMAL = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
 
 
 class StripeError(Exception):
