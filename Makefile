@@ -30,8 +30,9 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_emulator
 	$(BIN)/python manage.py seed_demo
-	@if [ "$(LOCALSTRIPE)" = yes ] && scripts/ensure-localstripe.sh $(LOCALSTRIPE_PORT); then \
+	@if [ "$(LOCALSTRIPE)" = yes ] && scripts/ensure-localstripe.sh $(LOCALSTRIPE_PORT) $(PORT) whsec_localstripe; then \
 		STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
+		STRIPE_WEBHOOK_SECRET=whsec_localstripe \
 		STRIPE_API_BASE=$(LOCALSTRIPE_URL) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	else \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \

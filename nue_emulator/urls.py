@@ -34,6 +34,7 @@ urlpatterns = [
         views.customer_invoice,
         name="customer-invoice",
     ),
+    path("billing/invoices:pay", views.pay_invoices, name="pay-invoices"),
     path("contacts", views.contacts, name="contacts"),
     path("contacts/<str:contact_id>", views.contact, name="contact"),
     path("subscriptions", views.subscriptions, name="subscriptions"),

@@ -285,7 +285,7 @@ def _related(
             .order_by("invoice_date", "number")
             .values_list("order_id", "doc")
         ):
-            related[order_id]["invoices"].append(_invoice_json(doc, base))
+            related[order_id]["invoices"].append(_invoice_json(doc, base, set()))
     return related
 
 
@@ -472,14 +472,20 @@ def product_relationships(request: HttpRequest, body: Any) -> Result:
 # Invoices ----------------------------------------------------------------------------------------
 
 
-def _invoice_json(doc: dict[str, Any], base: str) -> dict[str, Any]:
+def _invoice_json(doc: dict[str, Any], base: str, includes: set[str]) -> dict[str, Any]:
     token = signing.dumps(doc["id"], salt=INVOICE_SALT)
-    return {**doc, "invoicePdf": f"{base}/view-invoice/{token}", "paymentHostedUrl": None}
+    shown = {**doc, "invoicePdf": f"{base}/view-invoice/{token}", "paymentHostedUrl": None}
+    if "paymentApplications" in includes:
+        shown["paymentApplications"] = doc.get("paymentApplications", [])
+    else:
+        shown.pop("paymentApplications", None)
+    return shown
 
 
 # nue-api.md §2.8 and §3.5: an invoice read relates its assets, orders and payment applications
-# via `includes`. Only `orders` is served (each order as the list of orders gives it without
-# includes); the others are accepted, as Nue accepts them, and left out: no caller asks for them.
+# via `includes`. `orders` (each order as the list of orders gives it without includes) and
+# `paymentApplications` (what invoices:pay recorded) are served; `assets` is accepted, as Nue
+# accepts it, and left out: no caller asks for it.
 INVOICE_INCLUDES = ("assets", "orders", "paymentApplications")
 
 
@@ -487,7 +493,7 @@ def _invoices_json(
     request: HttpRequest, invoices: list[dict[str, Any]], includes: set[str]
 ) -> list[dict[str, Any]]:
     base = public_base(request)
-    found = [_invoice_json(doc, base) for doc in invoices]
+    found = [_invoice_json(doc, base, includes) for doc in invoices]
     if "orders" in includes:
         ids = {doc["orderId"] for doc in invoices if doc.get("orderId")}
         pdfs = OrderPdfs(request)
@@ -519,6 +525,12 @@ def customer_invoices(request: HttpRequest, body: Any, customer_id: str) -> Resu
     start = (page - 1) * limit
     items = _invoices_json(request, docs[start : start + limit], includes)
     return success(items, pagination={"page": page, "limit": limit, "total": len(docs)})
+
+
+@endpoint("pay-invoices", ("POST",))
+def pay_invoices(request: HttpRequest, body: Any) -> Result:
+    # nue-api.md §2.8, POST /billing/invoices:pay.
+    return success(actions.pay_invoices(body))
 
 
 @endpoint("customer-invoice", ("GET",))

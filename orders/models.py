@@ -6,6 +6,8 @@ retry after a timeout) finds it and never sends the POST again while the outcome
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -359,3 +361,74 @@ class NuePaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nue_payment_method_id} → {self.stripe_payment_method_id}"
+
+
+class InvoicePayment(models.Model):
+    """A charge of the card on file for an open invoice, which the portal starts itself, and
+    its recording in Nue (nue-api.md §2.8, POST /billing/invoices:pay).
+
+    The row is committed before Stripe is called: a second press of the button for the same
+    invoice and balance finds it (the unique constraint) rather than charging again, and its
+    `idempotency_key` is Stripe's too, so a resent create is the same PaymentIntent. A failed
+    row steps aside, so the customer may try again."""
+
+    class State(models.TextChoices):
+        STARTED = "started", "Charge started"
+        REQUIRES_ACTION = "requires_action", "Waiting for the card's authentication"
+        PROCESSING = "processing", "Stripe is processing the charge"
+        CHARGED = "charged", "Charged, not yet recorded in Nue"
+        RECORDING = "recording", "Being recorded in Nue"
+        UNKNOWN = "unknown", "Recording in Nue not known to have succeeded"
+        RECORDED = "recorded", "Charged and recorded in Nue"
+        FAILED = "failed", "Not charged"
+
+    account = models.ForeignKey(
+        "portal.CustomerAccount", on_delete=models.PROTECT, related_name="invoice_payments"
+    )
+    invoice_id = models.CharField(max_length=64)
+    invoice_number = models.CharField(max_length=64, blank=True)
+    # Nue's balance when the payment was started: what is charged and recorded.
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STARTED)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    payment_method_id = models.CharField(max_length=255, blank=True)
+    card_label = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    via = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The audit event the request described (portal.audit.pending): an outcome learned later
+    # (the webhook) is audited as this member's, however it was learned.
+    audit_spec = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    sent_to_nue_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice_id", "amount"],
+                condition=~models.Q(state="failed"),
+                name="one_live_payment_per_invoice_balance",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_number or self.invoice_id}: {self.amount} {self.currency}"
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event already handled: a replay (Stripe resends, or someone replays a
+    captured delivery within the signature's tolerance) is answered without acting again."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=128)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.event_id

@@ -53,6 +53,7 @@ from orders.nue import (
     OperationInProgress,
     Order,
     Page,
+    PayInvoiceRequest,
     PriceTag,
     Product,
     ProductRelationship,
@@ -481,6 +482,14 @@ class CustomerNue(RequestMemory):
         if len(created) != 1:
             raise NueProtocolError(f"Nue answered one new contact with {len(created)}.")
         return self._own_one(created[0], "contact")
+
+    def pay_invoice(self, payment: PayInvoiceRequest) -> None:
+        # POST /billing/invoices:pay (nue-api.md §2.8). Not through the ledger: the caller holds
+        # the payment's own record (orders.models.InvoicePayment), which sends it once and
+        # settles an unknown outcome by reading the invoice back.
+        _check_id(payment.invoice_id, INVOICE_ID)
+        self.client.post("/billing/invoices:pay", payment.to_nue(self._cid()))
+        self._forget("invoices")
 
     def discard_draft(self, order_id: str, *, by: User, via: User | None = None) -> Order:
         # No Nue call: Nue documents no way to cancel or delete a draft (nue-api.md §2.1, §5.4).

@@ -21,6 +21,28 @@ READ_TIMEOUT = 15.0
 MAX_NETWORK_RETRIES = 1
 STRIPE_JS = "https://js.stripe.com/v3/"
 METADATA_KEY = "nue_customer_id"
+# Stripe's zero-decimal currencies: an amount in them is sent in whole units, every other
+# currency the portal bills in is sent in hundredths (Stripe's "minor units").
+ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
 
 
 class StripeError(Exception):
@@ -217,4 +239,116 @@ def attach_as_default(customer_id: str, payment_method_id: str) -> None:
         client().v1.customers.update,
         customer_id,
         {"invoice_settings": {"default_payment_method": payment_method_id}},
+    )
+
+
+def minor_digits(currency: str) -> int:
+    return 0 if currency.upper() in ZERO_DECIMAL else 2
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What Stripe says of a PaymentIntent the portal started: its status (succeeded,
+    requires_action, processing, requires_payment_method, canceled, ...), the client secret
+    Stripe.js completes an authentication with, and why it failed when it did."""
+
+    id: str
+    status: str
+    client_secret: str
+    amount: int
+    currency: str
+    payment_method_id: str | None
+    failure: str = ""
+
+    @property
+    def needs_action(self) -> bool:
+        return self.status in ("requires_action", "requires_confirmation")
+
+
+def _as_charge(intent: Any, failure: str = "") -> Charge:
+    pm = intent.payment_method
+    error = getattr(intent, "last_payment_error", None)
+    return Charge(
+        id=str(intent.id),
+        status=str(intent.status),
+        client_secret=str(intent.client_secret or ""),
+        amount=int(intent.amount),
+        currency=str(intent.currency),
+        payment_method_id=str(getattr(pm, "id", pm)) if pm else None,
+        failure=failure
+        or (str(error.get("message") or "") if isinstance(error, dict) else "")
+        or (str(getattr(error, "message", "") or "") if error else ""),
+    )
+
+
+def charge_card(
+    *,
+    customer_id: str,
+    payment_method_id: str,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> Charge:
+    """Create and confirm a PaymentIntent for `amount` (minor units) on the saved card, without
+    the customer's card details (`off_session`: the card was saved for it). A card that asks for
+    authentication answers requires_action (Stripe: a CardError `authentication_required`,
+    whose PaymentIntent the customer then confirms on the page); a declined one raises
+    CardRefused. The idempotency key makes a resent create the same PaymentIntent."""
+
+    def create() -> Any:
+        try:
+            return client().v1.payment_intents.create(
+                {
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "customer": customer_id,
+                    "payment_method": payment_method_id,
+                    "confirm": True,
+                    "off_session": True,
+                    "metadata": metadata,
+                },
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as error:
+            found = getattr(error.error, "payment_intent", None) if error.error else None
+            if error.code == "authentication_required" and found is not None:
+                return found
+            raise
+
+    return _as_charge(_call("charge the card", create))
+
+
+def payment_intent(intent_id: str) -> Charge:
+    return _as_charge(_call("read the payment", client().v1.payment_intents.retrieve, intent_id))
+
+
+class BadSignature(StripeError):
+    """A webhook delivery whose signature does not verify (or is too old)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    object_id: str
+    metadata: dict[str, str]
+    failure: str
+
+
+def webhook_event(payload: bytes, signature: str, secret: str) -> Event:
+    """The event of a webhook delivery, verified with the endpoint's signing secret and
+    Stripe's timestamp tolerance (stripe.Webhook.DEFAULT_TOLERANCE, five minutes)."""
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+    except (stripe.SignatureVerificationError, ValueError) as error:
+        raise BadSignature("The webhook's signature does not verify.") from error
+    obj = event.data.object.to_dict()
+    failed = obj.get("last_payment_error") or {}
+    return Event(
+        id=str(event.id),
+        type=str(event.type),
+        object_id=str(obj.get("id") or ""),
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+        failure=str(failed.get("message") or "") if isinstance(failed, dict) else "",
     )

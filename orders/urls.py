@@ -7,7 +7,7 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import billing, cards, changes, pages, purchase, review
+from orders.views import billing, cards, changes, invoice_payments, pages, purchase, review
 
 app_name = "orders"
 
@@ -120,6 +120,17 @@ page_urls = [
     path("invoices/", pages.invoice_list, name="invoice_list"),
     path("invoices/export.csv", pages.invoice_export, name="invoice_export"),
     path("invoices/<str:invoice_id>/", pages.invoice_detail, name="invoice_detail"),
+    path("invoices/<str:invoice_id>/pay/", invoice_payments.invoice_pay, name="invoice_pay"),
+    path(
+        "invoices/<str:invoice_id>/pay/<uuid:key>/confirm/",
+        invoice_payments.invoice_pay_confirm,
+        name="invoice_pay_confirm",
+    ),
+]
+
+# Stripe's webhook: no session, no customer; Stripe's signature stands in for both.
+webhook_urls = [
+    path("stripe/webhook/", invoice_payments.stripe_webhook, name="stripe_webhook"),
 ]
 
 # Billing: who is billed and shipped to (issue 24).
@@ -128,4 +139,6 @@ billing_urls = [
     path("billing/contacts/", billing.billing_contact_add, name="billing_contact_add"),
 ]
 
-urlpatterns = purchase_urls + card_urls + change_urls + review_urls + page_urls + billing_urls
+urlpatterns = (
+    purchase_urls + card_urls + change_urls + review_urls + page_urls + billing_urls + webhook_urls
+)

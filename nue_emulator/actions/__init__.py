@@ -4,8 +4,8 @@ Views validate the transport (key, JSON, query string); everything about the req
 tenant's state is checked here, before anything is written, so a rejected request changes nothing.
 
 One module a job: new_orders, change_orders (asset_changes prices each change), activation,
-invoicing, subscriptions, contacts; drafts, lines and common are what they share. The names below
-are the ones views.py and history.py call as `actions.<name>`.
+invoicing, payments, subscriptions, contacts; drafts, lines and common are what they share. The
+names below are the ones views.py and history.py call as `actions.<name>`.
 """
 
 from nue_emulator.actions.activation import activate, discard, order_or_404
@@ -19,6 +19,7 @@ from nue_emulator.actions.contacts import create_contacts
 from nue_emulator.actions.drafts import draft_response
 from nue_emulator.actions.invoicing import generate_invoices
 from nue_emulator.actions.new_orders import create_draft, price_new_order
+from nue_emulator.actions.payments import pay_invoices
 from nue_emulator.actions.subscriptions import present_subscription, update_subscription
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "draft_response",
     "generate_invoices",
     "order_or_404",
+    "pay_invoices",
     "present_subscription",
     "price_change_order",
     "price_new_order",

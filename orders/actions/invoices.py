@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
+from orders.actions.cards import PAYMENT_LINKS
 from orders.listing import sorted_by
 from orders.nue import Invoice
 from orders.scope import CustomerNue
@@ -99,6 +100,16 @@ class InvoiceRow:
         """Nue's hosted payment page for the invoice (Nue Payment Links, nue-api.md §2.8), only
         while it is open: a paid invoice's old link is never offered."""
         return self.invoice.payment_url if self.open else None
+
+    @property
+    def portal_charges(self) -> bool:
+        """Whether the portal charges the card on file for it: open, and not where Nue
+        collects on its own payment page (payment links, and Nue gave the invoice's page)."""
+        return self.open and portal_collects(self.invoice.payment_url)
+
+
+def portal_collects(payment_url: str | None) -> bool:
+    return not (settings.NUE_COLLECTION_MODE == PAYMENT_LINKS and payment_url)
 
 
 @dataclass(frozen=True)

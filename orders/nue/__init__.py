@@ -73,6 +73,7 @@ from orders.nue.requests import (
     ContactRequest,
     Dialect,
     LineRequest,
+    PayInvoiceRequest,
 )
 from orders.nue.results import (
     ActivationResult,
@@ -148,6 +149,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Page",
+    "PayInvoiceRequest",
     "PriceBookEntry",
     "PriceTag",
     "PriceTier",

@@ -311,6 +311,8 @@ class Invoice(NamedTuple):
     items: tuple[InvoiceItem, ...]
     # Only when read with `includes=orders`; empty where Nue relates no order.
     orders: tuple[InvoiceOrder, ...] = ()
+    # ISO 4217 code when Nue sends one; the portal's currency otherwise.
+    currency: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Invoice:
@@ -334,6 +336,7 @@ class Invoice(NamedTuple):
             payment_url=_olink(_ostr_any(d, "paymentHostedUrl", "paymentUrl", kind=k)),
             items=tuple(InvoiceItem.parse(x) for x in _objs(d, "items", k)),
             orders=tuple(InvoiceOrder.parse(x) for x in _objs(d, "orders", k)),
+            currency=_ostr(d, "currency", k),
         )
 
     @classmethod

@@ -243,3 +243,35 @@ class ContactRequest:
         for prefix, parts in (("billing", self.billing), ("shipping", self.shipping)):
             body.update({f"{prefix}{part}": value for part, value in parts if value})
         return body
+
+
+# nue-api.md §2.8: the documented example records a card payment as
+# paymentSource "Nue", paymentMethod "CreditCard".
+PAYMENT_SOURCE = "Nue"
+PAYMENT_METHOD_CARD = "CreditCard"
+
+
+@dataclass(frozen=True, slots=True)
+class PayInvoiceRequest:
+    """One payment to record against an invoice (POST /billing/invoices:pay, nue-api.md §2.8):
+    full or partial, Nue lowers the balance and creates a payment application."""
+
+    invoice_id: str
+    amount: Decimal
+
+    def to_nue(self, customer_id: str) -> dict[str, Any]:
+        if not self.amount.is_finite() or self.amount <= 0:
+            raise NueValidationError("A payment must be more than zero.")
+        return {
+            "payInvoices": [
+                {
+                    "invoiceId": self.invoice_id,
+                    "customerId": customer_id,
+                    # Sent as a JSON number (the transport sends a Decimal exactly, as Nue
+                    # takes numbers): the invoice's balance as Nue gave it.
+                    "transactionAmount": self.amount,
+                    "paymentSource": PAYMENT_SOURCE,
+                    "paymentMethod": PAYMENT_METHOD_CARD,
+                }
+            ]
+        }

@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import billing, history, invoices
+from orders import stripe_gateway
+from orders.actions import billing, history, invoice_payments, invoices
 from orders.forms.pages import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
@@ -35,6 +36,8 @@ from orders.forms.pages import (
 from orders.http import CustomerRequest
 from orders.nue import Invoice, NueError, Order, Subscription
 from orders.policy import can_pay_invoices
+from orders.scope import CustomerNue
+from orders.stripe_gateway import Card
 from orders.views.common import customer_scope, is_partial
 from orders.views.errors import TEXTS, status_for
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
@@ -442,6 +445,7 @@ def invoice_list(request: CustomerRequest) -> HttpResponse:
         "filtered": bool(form.value("q")) or (form.value("show") or "all") != "all",
         "how_to_pay": invoices.how_to_pay(nue.account),
         "may_pay": can_pay_invoices(request.membership),
+        "pay_card": _pay_card(request, nue),
     }
     return _list_page(request, "orders/invoice_list.html", "invoice-list", ctx)
 
@@ -470,10 +474,34 @@ def invoice_export(request: CustomerRequest) -> HttpResponse | StreamingHttpResp
 def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
     nue = customer_scope(request)
     invoice = invoices.invoice(nue, invoice_id)
+    may_pay = can_pay_invoices(request.membership)
+    live = invoice_payments.live_payment(nue.account, invoice.id or invoice_id)
+    secret = invoice_payments.client_secret(live) if live is not None and may_pay else ""
     ctx = {
         "invoice": invoice,
         "row": invoices.InvoiceRow.of(invoice, _today()),
         "how_to_pay": invoices.how_to_pay(nue.account),
-        "may_pay": can_pay_invoices(request.membership),
+        "may_pay": may_pay,
+        "pay_card": _pay_card(request, nue),
+        "live_payment": live,
+        "authenticate": {
+            "client_secret": secret,
+            "publishable_key": stripe_gateway.publishable_key(),
+            "stripe_js": stripe_gateway.js_url(),
+        }
+        if secret
+        else None,
     }
-    return render(request, "orders/invoice_detail.html", ctx)
+    response = render(request, "orders/invoice_detail.html", ctx)
+    if secret:
+        # Only while a payment awaits the card's authentication does the page load Stripe.js.
+        response._csp_update = stripe_gateway.csp_sources()  # type: ignore[attr-defined]
+    return response
+
+
+def _pay_card(request: CustomerRequest, nue: CustomerNue) -> Card | None:
+    """The card on file a member who may pay is offered to pay with (None: no card, Stripe not
+    configured, or a role that does not pay)."""
+    if not can_pay_invoices(request.membership):
+        return None
+    return invoice_payments.card_to_charge(nue.account)

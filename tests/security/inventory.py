@@ -169,6 +169,8 @@ class Route:
     writes: bool = False
     moves_money: bool = False
     public: bool = False
+    # Signed by its sender instead of a session and a CSRF token (Stripe's webhook).
+    webhook: bool = False
     htmx_only: bool = False
     needs: tuple[str, ...] = field(default=())  # Ids attributes the route builds on
 
@@ -233,6 +235,9 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("healthz", ("GET",), EVERYONE, Owner.NONE, public=True),
     Route("favicon", ("GET",), EVERYONE, Owner.NONE, public=True),
+    # Stripe's webhook: no sign-in and no CSRF token; Stripe's signature (STRIPE_WEBHOOK_SECRET)
+    # is what it checks, and an unsigned request is refused with 400 (test_invoice_payments).
+    Route("orders:stripe_webhook", ("POST",), EVERYONE, Owner.NONE, public=True, webhook=True),
     # Support.
     Route("support", ("GET",), frozenset({SAM, SUPERUSER}), Owner.NONE),
     Route(
@@ -277,6 +282,25 @@ ROUTES: tuple[Route, ...] = (
         MEMBERS,
         Owner.INVOICE,
         kwargs=lambda ids: {"invoice_id": ids.invoice},
+    ),
+    # Paying an invoice with the card on file: whoever may buy; read-only impersonation never.
+    Route(
+        "orders:invoice_pay",
+        ("POST",),
+        BUYERS,
+        Owner.INVOICE,
+        kwargs=lambda ids: {"invoice_id": ids.invoice},
+        writes=True,
+        moves_money=True,
+    ),
+    Route(
+        "orders:invoice_pay_confirm",
+        ("POST",),
+        BUYERS,
+        Owner.INVOICE,
+        kwargs=lambda ids: {"invoice_id": ids.invoice, "key": uuid.uuid4()},
+        writes=True,
+        moves_money=True,
     ),
     # Billing.
     Route("orders:billing", ("GET",), MEMBERS, Owner.CUSTOMER),

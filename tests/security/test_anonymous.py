@@ -15,7 +15,8 @@ from tests.security.inventory import ROUTES, route_id
 pytestmark = pytest.mark.django_db
 
 PRIVATE = [route for route in ROUTES if not route.public]
-PUBLIC = [route for route in ROUTES if route.public]
+PUBLIC = [route for route in ROUTES if route.public and not route.webhook]
+WEBHOOKS = [route for route in ROUTES if route.webhook]
 
 
 @pytest.mark.parametrize("route", PRIVATE, ids=route_id)
@@ -35,6 +36,14 @@ def test_it_serves_public_routes_without_sign_in(route, acme_ids):
     response = Client().get(route.url(acme_ids))
     assert response.status_code in (200, 301), route.name
     assert not response.get("Location", "").startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("route", WEBHOOKS, ids=route_id)
+def test_a_webhook_needs_no_sign_in_and_refuses_what_is_unsigned(route, acme_ids):
+    response = Client().post(route.url(acme_ids), "{}", content_type="application/json")
+    assert response.status_code == 400, route.name
+    assert "sessionid" not in response.cookies
+    assert Client().get(route.url(acme_ids)).status_code == 405
 
 
 def test_it_guards_the_admin_with_its_own_sign_in(ada_client):

@@ -1,0 +1,345 @@
+"""Paying an open invoice with the card on file, where the portal starts the charge itself
+(issue 24, item 5), and recording the payment in Nue (nue-api.md §2.8,
+POST /billing/invoices:pay) exactly once.
+
+Which way an invoice is paid: with NUE_COLLECTION_MODE=payment_links and a `paymentHostedUrl`
+on the invoice, Nue collects on its own page and the portal offers no second way; otherwise,
+when a card is on file and Stripe is configured, the portal charges the card and tells Nue.
+
+The durable record (orders.models.InvoicePayment) is committed before Stripe is called and is
+unique per invoice and balance while not failed, so pressing the button again, in another tab
+or after a timeout, resumes it and never charges twice (its key is Stripe's idempotency key).
+Nue's answer to invoices:pay, when lost, is settled by reading the invoice back: a balance that
+dropped by the payment means it was recorded; the clock never says it was. Nothing is shown as
+paid unless Nue's re-read invoice says so. Every outcome is audited as the member's who started
+the payment, whether the request, a retry or Stripe's webhook learned it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders import stripe_gateway as gateway
+from orders.actions import cards
+from orders.actions.invoices import is_open, portal_collects
+from orders.models import InvoicePayment, StripeCustomer
+from orders.nue import (
+    Invoice,
+    NueAuthError,
+    NueConflict,
+    NueError,
+    NueNotFound,
+    NueValidationError,
+    PayInvoiceRequest,
+)
+from orders.scope import CustomerNue, for_customer
+from orders.stripe_gateway import Card, CardRefused, StripeError
+from portal.audit import pending_from, write
+from portal.models import AuditKind, CustomerAccount, User
+
+logger = logging.getLogger("orders.payments")
+
+State = InvoicePayment.State
+# Stripe has not finished with the charge: a new press resumes the payment, never a new one.
+CHARGING = (State.STARTED, State.REQUIRES_ACTION, State.PROCESSING)
+# Nue answers these definitely: the payment was not recorded, and sending it again is safe.
+REFUSALS = (NueValidationError, NueNotFound, NueConflict, NueAuthError)
+
+
+class PayProblem(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a payment stands, with Nue's invoice as last read (None when it could not be)."""
+
+    payment: InvoicePayment
+    invoice: Invoice | None = None
+
+    @property
+    def paid_in_nue(self) -> bool:
+        return self.invoice is not None and not is_open(self.invoice)
+
+
+def card_to_charge(account: CustomerAccount) -> Card | None:
+    """The card on file the portal may charge (None: no card, or Stripe not configured)."""
+    return cards.card_on_file(account).card
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """Nue's amount in the currency's smallest unit, as Stripe takes it; an amount that does
+    not convert exactly is not charged at all (never rounded)."""
+    scaled = amount.scaleb(gateway.minor_digits(currency))
+    if scaled != scaled.to_integral_value() or scaled <= 0:
+        raise PayProblem(
+            f"{amount} {currency} cannot be charged to a card exactly; nothing was charged."
+        )
+    return int(scaled)
+
+
+def _audit(payment: InvoicePayment, action: str, **more: Any) -> None:
+    spec: Mapping[str, Any] = payment.audit_spec or {"customer": payment.account_id}
+    write(
+        pending_from(
+            spec,
+            AuditKind.ACTION,
+            action=action,
+            invoice_id=payment.invoice_id,
+            invoice=payment.invoice_number,
+            amount=payment.amount,
+            currency=payment.currency,
+            card=payment.card_label,
+            payment_intent=payment.payment_intent_id or "",
+            **more,
+        )
+    )
+
+
+def _move(payment: InvoicePayment, frm: tuple[str, ...], to: str, **fields: Any) -> bool:
+    """Move the payment from one of `frm` to `to` under a row lock; False when another path
+    (the webhook, another tab) moved it first. `payment` is refreshed either way."""
+    with transaction.atomic():
+        locked = InvoicePayment.objects.select_for_update().get(pk=payment.pk)
+        moved = locked.state in frm
+        if moved:
+            locked.state = to
+            for name, value in fields.items():
+                setattr(locked, name, value)
+            locked.save()
+    payment.refresh_from_db()
+    return moved
+
+
+def live_payment(account: CustomerAccount, invoice_id: str) -> InvoicePayment | None:
+    """The invoice's payment still under way (not failed, not recorded), if any."""
+    return (
+        InvoicePayment.objects.filter(account=account, invoice_id=invoice_id)
+        .exclude(state__in=(State.FAILED, State.RECORDED))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def start(
+    nue: CustomerNue, invoice_id: str, *, by: User, via: User | None, audit: Mapping[str, Any]
+) -> Outcome:
+    """Charge the card on file for the invoice's balance as Nue gives it now, and record it."""
+    invoice = nue.invoice(invoice_id)
+    account = nue.account
+    live = live_payment(account, invoice.id or invoice_id)
+    if live is not None:
+        return resume(nue, live)
+    if not is_open(invoice) or invoice.balance is None:
+        raise PayProblem("Nue shows nothing left to pay on this invoice.")
+    if not portal_collects(invoice.payment_url):
+        raise PayProblem("This invoice is paid on the billing system's payment page.")
+    link = StripeCustomer.objects.filter(account=account).first()
+    card = card_to_charge(account)
+    if link is None or card is None or not link.card_payment_method_id:
+        raise PayProblem("There is no card on file to charge: add one on the billing page.")
+    currency = (invoice.currency or settings.PORTAL_CURRENCY).upper()
+    minor = minor_units(invoice.balance, currency)
+    try:
+        with transaction.atomic():
+            payment = InvoicePayment.objects.create(
+                account=account,
+                invoice_id=invoice.id or invoice_id,
+                invoice_number=invoice.name or "",
+                amount=invoice.balance,
+                currency=currency,
+                payment_method_id=link.card_payment_method_id,
+                card_label=card.label,
+                by=by,
+                via=via,
+                audit_spec=dict(audit),
+            )
+    except IntegrityError:
+        # Another press made it first: that one is the payment.
+        payment = InvoicePayment.objects.exclude(state=State.FAILED).get(
+            invoice_id=invoice.id, amount=invoice.balance
+        )
+        return resume(nue, payment)
+    try:
+        charge = gateway.charge_card(
+            customer_id=link.stripe_customer_id,
+            payment_method_id=link.card_payment_method_id,
+            amount=minor,
+            currency=currency,
+            idempotency_key=f"invoice-payment-{payment.idempotency_key}",
+            metadata={
+                "portal_payment": str(payment.idempotency_key),
+                "nue_invoice_id": payment.invoice_id,
+                gateway.METADATA_KEY: account.nue_customer_id,
+            },
+        )
+    except CardRefused as error:
+        _move(payment, CHARGING, State.FAILED, message=error.message)
+        _audit(payment, "invoice_payment_declined", reason_text=error.message)
+        return Outcome(payment)
+    except StripeError as error:
+        # Whether Stripe charged is not known: the payment stays started, and Stripe's webhook
+        # (or a press after it, with the same idempotency key) settles it.
+        payment.message = error.message
+        payment.save(update_fields=["message", "updated_at"])
+        return Outcome(payment)
+    return _apply_charge(nue, payment, charge, learned_by="request")
+
+
+def _apply_charge(
+    nue: CustomerNue, payment: InvoicePayment, charge: gateway.Charge, *, learned_by: str
+) -> Outcome:
+    """Move the payment on by what Stripe says of its PaymentIntent."""
+    if payment.payment_intent_id is None:
+        InvoicePayment.objects.filter(pk=payment.pk, payment_intent_id=None).update(
+            payment_intent_id=charge.id
+        )
+        payment.refresh_from_db()
+    if charge.status == "succeeded":
+        if _move(payment, CHARGING, State.CHARGED, message=""):
+            _audit(payment, "invoice_card_charged", learned_by=learned_by)
+        return record_in_nue(nue, payment)
+    if charge.needs_action:
+        _move(payment, (State.STARTED,), State.REQUIRES_ACTION)
+        return Outcome(payment)
+    if charge.status == "processing":
+        _move(payment, (State.STARTED, State.REQUIRES_ACTION), State.PROCESSING)
+        return Outcome(payment)
+    message = charge.failure or "The card was not charged (declined, or not authenticated)."
+    message += " Nothing was charged: try again or replace the card."
+    if _move(payment, CHARGING, State.FAILED, message=message):
+        _audit(payment, "invoice_payment_declined", reason_text=message, learned_by=learned_by)
+    return Outcome(payment)
+
+
+def client_secret(payment: InvoicePayment) -> str:
+    """The PaymentIntent's client secret, for Stripe.js to complete its authentication."""
+    if payment.state != State.REQUIRES_ACTION or not payment.payment_intent_id:
+        return ""
+    try:
+        return gateway.payment_intent(payment.payment_intent_id).client_secret
+    except StripeError:
+        return ""
+
+
+def complete(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
+    """After Stripe.js completed (or abandoned) the authentication: read the PaymentIntent from
+    Stripe, never trusting what the browser says, and move on."""
+    if payment.state not in CHARGING or not payment.payment_intent_id:
+        return resume(nue, payment)
+    charge = gateway.payment_intent(payment.payment_intent_id)
+    expected = minor_units(payment.amount, payment.currency)
+    if charge.amount != expected or charge.currency.upper() != payment.currency:
+        raise PayProblem("Stripe holds another amount for this payment; nothing was recorded.")
+    return _apply_charge(nue, payment, charge, learned_by="request")
+
+
+def resume(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
+    """A payment found again (a second press, a retry): carry it on without a new charge."""
+    if payment.state in (State.CHARGED, State.UNKNOWN, State.RECORDING):
+        return record_in_nue(nue, payment)
+    if payment.state in CHARGING and payment.payment_intent_id:
+        try:
+            return _apply_charge(
+                nue, payment, gateway.payment_intent(payment.payment_intent_id), learned_by="retry"
+            )
+        except StripeError:
+            return Outcome(payment)
+    if payment.state == State.RECORDED:
+        return Outcome(payment, _read(nue, payment))
+    return Outcome(payment)
+
+
+def _read(nue: CustomerNue, payment: InvoicePayment) -> Invoice | None:
+    try:
+        return nue.invoice(payment.invoice_id)
+    except NueError:
+        return None
+
+
+def _shows_recorded(invoice: Invoice, payment: InvoicePayment) -> bool:
+    """Nue's invoice carries the payment: its balance dropped by the amount paid (the payment
+    was the whole balance as read when it started)."""
+    return invoice.balance is not None and invoice.balance <= payment.amount - payment.amount
+
+
+def record_in_nue(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
+    """Tell Nue of a charge that succeeded, once (POST /billing/invoices:pay); an unknown
+    answer is settled by reading the invoice back."""
+    if payment.state in (State.UNKNOWN, State.RECORDING):
+        return _settle(nue, payment)
+    if not _move(payment, (State.CHARGED,), State.RECORDING, sent_to_nue_at=timezone.now()):
+        return Outcome(payment, _read(nue, payment))
+    try:
+        nue.pay_invoice(PayInvoiceRequest(payment.invoice_id, payment.amount))
+    except REFUSALS as error:
+        _move(payment, (State.RECORDING,), State.CHARGED, message=error.message)
+        _audit(payment, "invoice_payment_not_recorded", reason_text=error.message)
+        return Outcome(payment, _read(nue, payment))
+    except NueError:
+        _move(payment, (State.RECORDING,), State.UNKNOWN)
+        return _settle(nue, payment)
+    if _move(payment, (State.RECORDING,), State.RECORDED, message=""):
+        _audit(payment, "invoice_payment_recorded")
+    return Outcome(payment, _read(nue, payment))
+
+
+def _settle(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
+    invoice = _read(nue, payment)
+    if invoice is None:
+        return Outcome(payment)
+    if _shows_recorded(invoice, payment):
+        if _move(payment, (State.UNKNOWN, State.RECORDING), State.RECORDED, message=""):
+            _audit(payment, "invoice_payment_recorded", learned_by="reading Nue back")
+        return Outcome(payment, invoice)
+    # Nue does not show it: sent again only once Nue has had longer than it ever takes to
+    # answer, so an answer still on its way is never doubled.
+    settles = timedelta(seconds=settings.NUE_SETTLES_WITHIN_SECONDS)
+    sent = payment.sent_to_nue_at
+    overdue = sent is not None and timezone.now() - sent > settles
+    if overdue and _move(payment, (State.UNKNOWN, State.RECORDING), State.CHARGED):
+        return record_in_nue(nue, payment)
+    return Outcome(payment, invoice)
+
+
+def on_stripe_event(event: gateway.Event) -> str:
+    """A verified webhook event about a charge the portal started: what was done, in words."""
+    payment = InvoicePayment.objects.filter(payment_intent_id=event.object_id).first()
+    if payment is None and event.metadata.get("portal_payment"):
+        payment = InvoicePayment.objects.filter(
+            idempotency_key=event.metadata["portal_payment"]
+        ).first()
+    if payment is None:
+        return "not a payment the portal started"
+    nue = for_customer(payment.account)
+    assert nue is not None
+    if event.type == "payment_intent.succeeded":
+        if payment.state == State.RECORDED:
+            return "already recorded"
+        if payment.state in CHARGING:
+            return _apply_charge(
+                nue, payment, gateway.payment_intent(event.object_id), learned_by="webhook"
+            ).payment.state
+        return record_in_nue(nue, payment).payment.state
+    if event.type == "payment_intent.payment_failed":
+        message = (event.failure or "The card was declined.") + " Nothing was charged."
+        if payment.payment_intent_id is None:
+            InvoicePayment.objects.filter(pk=payment.pk, payment_intent_id=None).update(
+                payment_intent_id=event.object_id
+            )
+        if _move(payment, CHARGING, State.FAILED, message=message):
+            _audit(payment, "invoice_payment_declined", reason_text=message, learned_by="webhook")
+            return "failed"
+        return "nothing to do"
+    return "ignored"

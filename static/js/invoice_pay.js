@@ -1,0 +1,37 @@
+// A card payment for an invoice that the customer's bank asks to confirm (3-D Secure): Stripe.js
+// runs the check with the PaymentIntent's client secret, then the form posts back and the portal
+// asks Stripe itself how the payment stands; what the browser reports is never taken as paid.
+(function () {
+  "use strict";
+  var form = document.getElementById("invoice-authenticate");
+  if (!form || form.dataset.ready || typeof window.Stripe !== "function") return;
+  form.dataset.ready = "yes";
+  var stripe = window.Stripe(form.dataset.stripeKey);
+  var errors = document.getElementById("authenticate-errors");
+  var progress = document.getElementById("authenticate-progress");
+  var button = document.getElementById("authenticate-button");
+  var sent = false;
+
+  form.addEventListener("submit", function (event) {
+    if (sent) return;
+    event.preventDefault();
+    errors.textContent = "";
+    button.disabled = true;
+    progress.textContent = "Waiting for your bank…";
+    stripe.confirmCardPayment(form.dataset.clientSecret).then(
+      function (result) {
+        if (result && result.error) {
+          progress.textContent = "Checking the payment…";
+        } else {
+          progress.textContent = "Recording the payment…";
+        }
+        sent = true;
+        form.submit();
+      },
+      function () {
+        sent = true;
+        form.submit();
+      }
+    );
+  });
+})();
