@@ -143,6 +143,17 @@ class ApprovalRequest(models.Model):
         blank=True,
         help_text="When the requester agreed that the saved payment method may be charged.",
     )
+    # How the requester chose to pay (orders.actions.cards.Pay): the approval activates with
+    # exactly this, and with a card only the one named here, which the requester consented to.
+    pay = models.CharField(
+        max_length=16, choices=[("card", "Card on file"), ("invoice", "Invoice")], default="invoice"
+    )
+    card_payment_method_id = models.CharField(
+        max_length=255, blank=True, help_text="The Stripe payment method of the card chosen."
+    )
+    card_label = models.CharField(
+        max_length=64, blank=True, help_text="The card as the requester saw it: Visa ending 4242."
+    )
     figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     decided_by = models.ForeignKey(
@@ -188,6 +199,13 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == self.State.PENDING
+
+    @property
+    def pay_words(self) -> str:
+        """How the approved order is paid, as the requester chose: "Charge Visa ending 4242"."""
+        if self.pay == "card":
+            return f"Charge {self.card_label or 'the card on file'}"
+        return "Pay by invoice"
 
 
 class QuoteLink(models.Model):

@@ -93,13 +93,15 @@ def activate_draft(
     audit: Mapping[str, Any],
     notes: AuditNotes | None = None,
     pay: cards.Pay = cards.Pay.INVOICE,
+    card_id: str = "",
 ) -> Outcome:
     """Activate the draft once if `membership` may, as `decide` says for what Nue has on it.
 
     `membership` is the member who activates or, when an account manager is `approving`, the
     member who asked (an approval activates what they asked for, and nothing they could not
     ask for). `pay`: by the card on file or by invoice (cards.activation_terms says what that
-    sends; NoCard when there is no card). `previewed`: what the wizard's preview computed each
+    sends; NoCard when there is no card, or `card_id` names another than the one on file).
+    `previewed`: what the wizard's preview computed each
     change from, when it is known; otherwise Nue's own summary on the change order. `audit`:
     the request's event as portal.audit.pending describes it (who, from where, for which
     customer), which each audit event of the activation repeats. Raises NotActivated, Stale,
@@ -117,7 +119,7 @@ def activate_draft(
     allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}
     if verdict.decision not in allowed:
         raise NotActivated(verdict)
-    payment = cards.activation_terms(scope.account, pay)
+    payment = cards.activation_terms(scope.account, pay, card_id)
     if facts.kind == DraftKind.NEW_ORDER:
         if not approving:
             approvals.refuse_if_locked(order.id)

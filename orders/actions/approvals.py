@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.actions import settled
+from orders.actions.cards import Pay
 from orders.fanout import fetch_concurrently
 from orders.ledger import change_orders_made
 from orders.models import ApprovalRequest, QuoteLink
@@ -42,6 +43,7 @@ from orders.nue import (
     site_url,
 )
 from orders.scope import CustomerNue
+from orders.stripe_gateway import Card
 from orders.templatetags.numbers import quantity
 from portal.models import CustomerAccount, Membership, User
 
@@ -224,10 +226,13 @@ def request_approval(
     agent: User | None = None,
     po_number: str = "",
     po_date: date | None = None,
+    card: Card | None = None,
 ) -> ApprovalRequest:
     """Record the request with the draft's figures, lock the draft, and tell the managers.
 
     `agent`: the support agent impersonating `requester`, whom the record and the mail name too.
+    `card`: the card on file the requester chose to be charged (None: pay by invoice), which
+    the approval activates with and nothing else.
     """
     if not order.is_draft:
         raise NueConflict("Only a draft can be sent for approval.")
@@ -244,6 +249,7 @@ def request_approval(
                 po_number=po_number,
                 po_date=po_date,
                 consented_at=timezone.now(),
+                **_payment(card),
                 figures=figures_of(order),
             )
             # Run in this request's context: its origin is the links' base without SITE_URL.
@@ -251,6 +257,12 @@ def request_approval(
     except IntegrityError:
         raise DraftLocked("Approval for this draft has already been requested.") from None
     return approval
+
+
+def _payment(card: Card | None) -> dict[str, str]:
+    if card is None:
+        return {"pay": Pay.INVOICE, "card_payment_method_id": "", "card_label": ""}
+    return {"pay": Pay.CARD, "card_payment_method_id": card.id, "card_label": card.label}
 
 
 def _decide(
@@ -348,6 +360,12 @@ def follow_repriced(approval: ApprovalRequest, order: Order, *, by: User) -> App
             order_name=(order.name or "")[:255],
             requested_by=approval.requested_by,
             comment=approval.comment,
+            po_number=approval.po_number,
+            po_date=approval.po_date,
+            consented_at=approval.consented_at,
+            pay=approval.pay,
+            card_payment_method_id=approval.card_payment_method_id,
+            card_label=approval.card_label,
             figures=figures_of(order),
         )
 

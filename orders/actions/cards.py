@@ -140,17 +140,25 @@ def finish_setup(account: CustomerAccount, setup_intent_id: str) -> Card:
     return card
 
 
-def activation_terms(account: CustomerAccount, pay: Pay) -> dict[str, Any]:
+def activation_terms(account: CustomerAccount, pay: Pay, card_id: str = "") -> dict[str, Any]:
     """What an activation paid this way adds to its body, for the tenant's collection mode
     (create-draft-orders.txt, "payment system requirements"): Stripe invoicing needs only the
     transactionHub, Nue payment links the transactionHub and the card's paymentMethodObject.
     The transactionHub goes until an activation carrying it succeeded ("only required once per
-    customer"). Paying by invoice adds nothing: no default payment method is set."""
+    customer"). Paying by invoice adds nothing: no default payment method is set.
+
+    `card_id`: the card someone chose earlier (an approval request's): charged only while it is
+    still the card on file, since their consent was for that card."""
     if pay == Pay.INVOICE:
         return {}
     link = _link(account)
     if not gateway.configured() or link is None or not link.card_payment_method_id:
         raise NoCard("There is no card on file to charge: add one on the billing page.")
+    if card_id and card_id != link.card_payment_method_id:
+        raise NoCard(
+            "The card chosen for this order is no longer the card on file, and nothing else "
+            "may be charged: decline the request so it is asked again with the card now on file."
+        )
     body: dict[str, Any] = {}
     if link.hub_sent_at is None:
         body["transactionHub"] = {

@@ -7,14 +7,18 @@ from typing import Any
 
 from django import forms
 
+from orders.actions.cards import CardOnFile, Pay
 from orders.forms.fields import PlainTextField
+from orders.forms.purchase import chosen_pay, payment_choice
+from orders.stripe_gateway import Card
 
 MAX_COMMENT = 2000
 
 
 class ApprovalRequestForm(forms.Form):
-    """A buyer's request: what activating will say (PO) and their consent, kept for the approval,
-    which activates the order as they asked for it."""
+    """A buyer's request: what activating will say (PO), how it is paid (the card on file or
+    invoice) and their consent, kept for the approval, which activates the order as they asked
+    for it. `card`: the account's CardOnFile (orders.actions.cards), offered by name."""
 
     comment = forms.CharField(
         label="Note for your account manager",
@@ -27,10 +31,34 @@ class ApprovalRequestForm(forms.Form):
     po_date = forms.DateField(
         label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    consent = forms.BooleanField(
-        label="Once approved, charge the saved payment method for the invoices this order creates",
-        error_messages={"required": "Confirm that the saved payment method may be charged."},
+    # Not sent (a client without the choice): by invoice, never a card it did not name.
+    pay = forms.ChoiceField(
+        label="How to pay",
+        widget=forms.RadioSelect,
+        choices=[(Pay.INVOICE, "Pay by invoice")],
+        required=False,
     )
+    consent = forms.BooleanField(
+        label="Once approved, pay the invoices this order creates the way chosen above",
+        error_messages={"required": "Confirm how the invoices of this order are paid."},
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        card: CardOnFile | None = None,
+        may_charge_card: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.card = card
+        payment_choice(self.fields["pay"], card, may_charge_card)
+
+    def chosen_card(self) -> Card | None:
+        """The card to charge once approved, None for an invoice."""
+        if chosen_pay(self) != Pay.CARD or self.card is None:
+            return None
+        return self.card.card
 
 
 class ApproveForm(forms.Form):

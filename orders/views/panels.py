@@ -23,6 +23,7 @@ from orders.nue import Order
 from orders.policy import (
     Decision,
     DraftFacts,
+    can_charge_card,
     can_decide_approvals,
     can_prepare,
     can_withdraw_approval,
@@ -88,6 +89,7 @@ def approval_panel(
         membership, pending.requested_by_id
     )
     may_decide = pending is not None and order.is_draft and can_decide_approvals(membership)
+    may = decision == Decision.REQUEST_APPROVAL and pending is None
     return {
         "pending": pending,
         "latest": latest,
@@ -97,15 +99,27 @@ def approval_panel(
         if may_decide
         else None,
         "needs_approval": decision == Decision.REQUEST_APPROVAL,
-        "may_request": decision == Decision.REQUEST_APPROVAL and pending is None,
+        "may_request": may,
         "may_withdraw": may_withdraw,
         "threshold": membership.account.effective_approval_threshold if membership else None,
-        "form": form if isinstance(form, ApprovalRequestForm) else ApprovalRequestForm(),
+        "form": form if isinstance(form, ApprovalRequestForm) else _request_form(request, may),
         "changed": approvals.changed_figures(latest.figures, order)
         if latest is not None and latest.is_pending
         else [],
         "show": latest is not None or decision == Decision.REQUEST_APPROVAL,
     }
+
+
+def _request_form(request: HttpRequest, may_request: bool) -> ApprovalRequestForm | None:
+    """The request form, offering the card on file by name (read only when it is offered)."""
+    if not may_request:
+        return None
+    customer = getattr(request, "customer", None)
+    membership = getattr(request, "membership", None)
+    return ApprovalRequestForm(
+        card=cards.card_on_file(customer) if customer is not None else None,
+        may_charge_card=can_charge_card(membership),
+    )
 
 
 def _manager_account(request: HttpRequest, order: Order) -> CustomerAccount | None:

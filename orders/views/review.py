@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import approvals, quotes
+from orders.actions import approvals, cards, quotes
 from orders.actions.activation import AuditNotes, NotActivated, Stale, reprice
 from orders.forms.review import (
     ApprovalRequestForm,
@@ -41,6 +41,7 @@ from orders.nue import (
 from orders.policy import (
     Decision,
     DraftFacts,
+    can_charge_card,
     can_decide_approvals,
     can_prepare,
     can_withdraw_approval,
@@ -107,7 +108,11 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
         raise PermissionDenied(
             verdict.reason or "This draft does not need an approval from your account manager."
         )
-    form = ApprovalRequestForm(request.POST)
+    form = ApprovalRequestForm(
+        request.POST,
+        card=cards.card_on_file(nue.account),
+        may_charge_card=can_charge_card(request.membership),
+    )
     status = 422
     if form.is_valid():
         try:
@@ -119,6 +124,7 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
                 agent=_agent(request),
                 po_number=form.cleaned_data["po_number"],
                 po_date=form.cleaned_data["po_date"],
+                card=form.chosen_card(),
             )
         except NueConflict as error:
             status = add_form_errors(form, error)
@@ -131,6 +137,7 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
                 order_id=order.id,
                 order_number=order.order_number,
                 total=order.total,
+                pay=approval.pay_words,
             )
             messages.success(request, "Approval requested. Your account manager has been told.")
             return go(request, "orders:order_detail", order.id)
@@ -307,6 +314,9 @@ def _approve(
     except Stale:
         form.add_error(None, STALE_TEXT)
         return 409
+    except cards.NoCard as missing:
+        form.add_error(None, str(missing))
+        return 409
     except (NueValidationError, NueConflict) as error:
         return add_form_errors(form, error)
     record(
@@ -335,15 +345,19 @@ def _activate_approved(
         membership=approvals.requester_membership(approval),
         actor=request.user,
         approving=True,
-        # Activated as the requester asked: their PO, under the consent they gave.
+        # Activated as the requester asked: their PO, paid the way they chose (that card and
+        # no other), under the consent they gave.
         po_number=approval.po_number or None,
         po_date=approval.po_date,
+        pay=cards.Pay(approval.pay),
+        card_id=approval.card_payment_method_id,
         customer=approval.customer,
         notes=AuditNotes(
             details={
                 "approval": approval.pk,
                 "po_number": approval.po_number,
                 "consented_at": approval.consented_at,
+                "pay": approval.pay_words,
             },
         ),
     )
