@@ -22,10 +22,12 @@ from django.utils import timezone
 from orders import stripe_gateway as gateway
 from orders.models import NuePaymentMethod, Operation, StripeCustomer
 from orders.nue import ActivationResult, Subscription
+from orders.scope import CustomerNue
 from orders.stripe_gateway import Card, StripeError
 from portal.models import CustomerAccount
 
 CARD_CACHE_SECONDS = 300
+LIVE = ("Active", "Pending")
 NOT_SET_UP = (
     "Card payments are not set up for this portal: orders are paid by invoice, to the terms on "
     "your account."
@@ -208,11 +210,18 @@ def record_activation(account: CustomerAccount, result: ActivationResult) -> Non
         )
 
 
+SAVED_IN_NUE = "a payment method saved in Nue"
+UNAVAILABLE = "card details unavailable (Stripe cannot be read just now)"
+INVOICED = "Paid by invoice"
+
+
 def subscription_cards(
     account: CustomerAccount, subscriptions: Iterable[Subscription]
 ) -> dict[str, Card | str]:
-    """Per subscription name, the card its defaultPaymentMethodId is (or a sentence when it is
-    one the portal did not send, or Stripe cannot be read); subscriptions without one are
+    """Per subscription name, the card its defaultPaymentMethodId is: Nue's id, through the
+    NuePaymentMethod the portal learned at activation, to the Stripe card (cached as
+    card_on_file's). A sentence instead when it is a method the portal did not send, or Stripe
+    cannot be read (then asked once, not per subscription). Subscriptions without one are
     invoiced and left out."""
     wanted = {s.name: s.default_payment_method_id for s in subscriptions}
     links = dict(
@@ -220,33 +229,63 @@ def subscription_cards(
             account=account, nue_payment_method_id__in={v for v in wanted.values() if v}
         ).values_list("nue_payment_method_id", "stripe_payment_method_id")
     )
-    shown: dict[str, Card | str] = {}
-    for name, nue_id in wanted.items():
-        if not nue_id:
-            continue
-        pm = links.get(nue_id)
-        if pm is None or not gateway.configured():
-            shown[name] = "a payment method saved in Nue"
-            continue
-        try:
-            shown[name] = _card(pm) or "a payment method saved in Nue"
-        except StripeError:
-            shown[name] = "a card saved in Nue (Stripe cannot be read just now)"
-    return shown
+    found: dict[str, Card | str] = {}
+    if gateway.configured():
+        for pm in sorted(set(links.values())):
+            try:
+                found[pm] = _card(pm) or SAVED_IN_NUE
+            except StripeError:
+                found = dict.fromkeys(links.values(), UNAVAILABLE) | found
+                break
+    return {
+        name: found.get(links.get(nue_id, ""), SAVED_IN_NUE)
+        for name, nue_id in wanted.items()
+        if nue_id
+    }
+
+
+def carried_words(found: Card | str | None) -> str:
+    """How Nue collects a subscription, in words: the card it carries, or invoice."""
+    if found is None:
+        return INVOICED
+    if isinstance(found, Card):
+        return f"{found.label} (expires {found.expiry})"
+    return found[0].upper() + found[1:]
+
+
+def paid_by(account: CustomerAccount, subscription: Subscription) -> str:
+    """How Nue collects one subscription, in words (carried_words)."""
+    return carried_words(subscription_cards(account, [subscription]).get(subscription.name))
+
+
+def named_paid_by(scope: CustomerNue, names: Iterable[str]) -> dict[str, str]:
+    """How Nue collects each named subscription of the customer (an activated order's), in
+    words; a name Nue no longer lists is left out. Raises NueError."""
+    wanted = set(names)
+    subs = [s for s in scope.subscriptions() if s.name in wanted]
+    return {s.name: words for s, words in paid_with(scope.account, subs)}
 
 
 def paid_with(
     account: CustomerAccount, subscriptions: Iterable[Subscription]
 ) -> list[tuple[Subscription, str]]:
-    """Each subscription with how Nue collects it, in words: the card it carries, or invoice."""
+    """Each subscription with how Nue collects it, in words (carried_words)."""
     subs = list(subscriptions)
     shown = subscription_cards(account, subs)
+    return [(s, carried_words(shown.get(s.name))) for s in subs]
 
-    def words(found: Card | str | None) -> str:
-        if found is None:
-            return "Invoice"
-        if isinstance(found, Card):
-            return f"{found.label} (expires {found.expiry})"
-        return found[0].upper() + found[1:]
 
-    return [(s, words(shown.get(s.name))) for s in subs]
+def carried(scope: CustomerNue) -> list[tuple[Subscription, str]]:
+    """What Nue charges each of the customer's live subscriptions with (Nue's
+    defaultPaymentMethodId, read now): the top-level ones, and an add-on only where it carries
+    another method than its bundle's (the guide's add-on-level payment method). Raises NueError."""
+    live = [s for s in scope.subscriptions() if s.status in LIVE]
+    shown = subscription_cards(scope.account, live)
+    by_id = {s.id: s for s in live}
+
+    def differs(s: Subscription) -> bool:
+        root = by_id.get(s.root_id or "")
+        return root is None or shown.get(s.name) != shown.get(root.name)
+
+    listed = [s for s in live if not s.is_add_on or differs(s)]
+    return [(s, carried_words(shown.get(s.name))) for s in sorted(listed, key=lambda s: s.name)]

@@ -36,7 +36,8 @@ def _page(
 ) -> HttpResponse:
     customer = nue.customer()
     may_add = can_add_contact(request.membership)
-    section = card_section(request, nue.account)
+    partial = is_partial(request)
+    section = None if partial else card_section(request, nue)
     ctx = {
         "customer": customer,
         "default_tax_address": tax_address(customer),
@@ -45,7 +46,7 @@ def _page(
         "omitted": nue.omitted("contacts"),
         "section": section,
     }
-    if is_partial(request):
+    if section is None:
         return render(request, "orders/billing.html#billing-contacts", ctx, status=status)
     return with_stripe_csp(render(request, "orders/billing.html", ctx, status=status), section)
 

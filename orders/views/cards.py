@@ -19,12 +19,15 @@ from django.views.decorators.vary import vary_on_headers
 from orders import stripe_gateway as gateway
 from orders.actions import cards
 from orders.http import CustomerRequest
+from orders.nue import NueError
 from orders.policy import can_manage_card
+from orders.scope import CustomerNue
 from orders.stripe_gateway import StripeError
 from orders.views.common import customer_scope, go, is_partial
+from orders.views.errors import panel_error
 from portal.audit import record
 from portal.impersonation import money_moving
-from portal.models import AuditKind, CustomerAccount
+from portal.models import AuditKind
 
 
 class SaveCardForm(forms.Form):
@@ -41,12 +44,21 @@ class SaveCardForm(forms.Form):
 
 
 def card_section(
-    request: CustomerRequest, account: CustomerAccount, form: SaveCardForm | None = None
+    request: CustomerRequest, nue: CustomerNue, form: SaveCardForm | None = None
 ) -> dict[str, Any]:
-    """What the card section shows, and whether this member may change the card."""
+    """What the card section shows: the card on file, what Nue charges each subscription with
+    (a failing Nue read costs that list alone: the card is Stripe's), and whether this member
+    may change the card."""
+    account = nue.account
     may_manage = can_manage_card(request.membership)
+    try:
+        carried, carried_error = cards.carried(nue), None
+    except NueError as error:
+        carried, carried_error = [], panel_error(error)
     return {
         "card": cards.card_on_file(account),
+        "carried": carried,
+        "carried_error": carried_error,
         "may_manage": may_manage and gateway.configured(),
         "consent": cards.consent_text(account),
         "publishable_key": gateway.publishable_key(),
@@ -69,7 +81,7 @@ def with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpResp
 @vary_on_headers("HX-Request")
 def billing_card(request: CustomerRequest) -> HttpResponse:
     nue = customer_scope(request)
-    section = card_section(request, nue.account)
+    section = card_section(request, nue)
     template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
     return with_stripe_csp(render(request, template, {"section": section}), section)
 
@@ -115,7 +127,7 @@ def billing_card_save(request: CustomerRequest) -> HttpResponse:
                 request, f"{card.label} is saved: Nue charges it for what you pay by card."
             )
             return go(request, "orders:billing")
-    section = card_section(request, nue.account, form)
+    section = card_section(request, nue, form)
     template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
     response = render(request, template, {"section": section}, status=422)
     return with_stripe_csp(response, section)

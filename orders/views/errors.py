@@ -14,6 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -75,6 +76,22 @@ DRAFT_MAY_EXIST = (
     "another draft.",
 )
 SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken"})
+
+
+@dataclass(frozen=True)
+class PanelError:
+    """A panel's read that failed: what the panel says instead of its content
+    (orders/_panel_error.html), while the rest of its page is shown."""
+
+    title: str
+    message: str
+    reference: str
+
+
+def panel_error(error: NueError) -> PanelError:
+    logger.warning("panel read failed reference=%s kind=%s", error.reference, type(error).__name__)
+    title, message = TEXTS.get(status_for(error), TEXTS[502])
+    return PanelError(title, message, error.reference)
 
 
 def status_for(error: NueError) -> int:

@@ -9,9 +9,7 @@ instead settles each panel's read on its own, so one failing read costs one pane
 from __future__ import annotations
 
 import csv
-import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,7 +22,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from orders import stripe_gateway
-from orders.actions import billing, history, invoice_payments, invoices
+from orders.actions import billing, cards, history, invoice_payments, invoices
 from orders.forms.pages import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
@@ -39,10 +37,8 @@ from orders.policy import can_pay_invoices
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
 from orders.views.common import customer_scope, is_partial
-from orders.views.errors import TEXTS, status_for
+from orders.views.errors import panel_error
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
-
-logger = logging.getLogger("orders.views")
 
 # The dashboard is a glance: more open drafts than this link to the filtered history instead.
 AWAITING_SHOWN = 6
@@ -104,31 +100,16 @@ def _today() -> date:
     return timezone.localdate()
 
 
-@dataclass(frozen=True)
-class PanelError:
-    """A panel's read that failed: what the panel says instead of its content."""
-
-    title: str
-    message: str
-    reference: str
-
-
-def _panel_error(error: NueError) -> PanelError:
-    logger.warning("panel read failed reference=%s kind=%s", error.reference, type(error).__name__)
-    title, message = TEXTS.get(status_for(error), TEXTS[502])
-    return PanelError(title, message, error.reference)
-
-
 def _subscriptions_panel(subscriptions: list[Subscription] | NueError) -> dict[str, Any]:
     if isinstance(subscriptions, NueError):
-        return {"subscriptions_error": _panel_error(subscriptions)}
+        return {"subscriptions_error": panel_error(subscriptions)}
     glance = history.subscriptions_glance(subscriptions, _today())
     return {"active_subscriptions": glance.active, "renewals": glance.renewals}
 
 
 def _activity_panel(orders: list[Order] | NueError) -> dict[str, Any]:
     if isinstance(orders, NueError):
-        return {"activity_error": _panel_error(orders)}
+        return {"activity_error": panel_error(orders)}
     glance = history.activity_glance(orders)
     return {
         "awaiting": glance.awaiting[:AWAITING_SHOWN],
@@ -139,7 +120,7 @@ def _activity_panel(orders: list[Order] | NueError) -> dict[str, Any]:
 
 def _billing_panel(invoices: list[Invoice] | NueError) -> dict[str, Any]:
     if isinstance(invoices, NueError):
-        return {"billing_error": _panel_error(invoices)}
+        return {"billing_error": panel_error(invoices)}
     glance = history.billing_glance(invoices, _today())
     return {
         "spend_months": glance.spend_months,
@@ -390,10 +371,11 @@ def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpRespon
 def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request)
     order, approval_read = history.order_with_approval(nue, order_id)
+    names = history.subscription_names(order)
     ctx = {
         "order": order,
         "rows": history.line_rows(order.lines),
-        "subscription_names": history.subscription_names(order),
+        **_paid_by(nue, order, names),
         "changes": history.order_changes(nue, order) if order.order_type == "Change" else [],
         "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
         "approval_panel": approval_panel(request, order, read=approval_read),
@@ -401,6 +383,22 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
         "contacts": billing.order_contacts(nue, order),
     }
     return render(request, "orders/order_detail.html", ctx)
+
+
+def _paid_by(nue: CustomerNue, order: Order, names: list[str]) -> dict[str, Any]:
+    """What Nue charges each subscription of an activated order with; a failing read costs
+    only that (the order is shown, its subscriptions named)."""
+    found: dict[str, str] = {}
+    failed = None
+    if order.status == "Activated" and names:
+        try:
+            found = cards.named_paid_by(nue, names)
+        except NueError as error:
+            failed = panel_error(error)
+    return {
+        "subscription_names": [(name, found.get(name, "")) for name in names],
+        "paid_by_error": failed,
+    }
 
 
 @require_GET
@@ -422,11 +420,12 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
     found = history.subscription_history(nue, subscription)
     ctx = {
         "subscription": subscription,
+        "paid_by": cards.paid_by(nue.account, subscription),
         "versions": found.versions,
         "pending": found.pending,
         "unplaced": found.unplaced,
         "add_ons": found.add_ons,
-        "history_error": _panel_error(found.error) if found.error else None,
+        "history_error": panel_error(found.error) if found.error else None,
     }
     return render(request, "orders/subscription_detail.html", ctx)
 
