@@ -145,6 +145,12 @@ def can_manage_card(membership: Membership | None) -> bool:
     return membership.role == Role.BUYER and membership.account.buyers_manage_cards
 
 
+def can_set_card_policy(membership: Membership | None) -> bool:
+    """Decide whether the account's buyers may replace the card (buyers_manage_cards): who may
+    change what Nue charges is the admins' to decide."""
+    return membership is not None and membership.is_admin
+
+
 def can_charge_card(membership: Membership | None) -> bool:
     """Choose the card on file for what they activate: whoever may activate."""
     return membership is not None and membership.can_buy

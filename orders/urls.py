@@ -25,6 +25,7 @@ card_urls = [
     path("billing/card/", cards.billing_card, name="billing_card"),
     path("billing/card/setup/", cards.billing_card_setup, name="billing_card_setup"),
     path("billing/card/save/", cards.billing_card_save, name="billing_card_save"),
+    path("billing/card/policy/", cards.billing_card_policy, name="billing_card_policy"),
 ]
 
 # The change wizard (issue 7).

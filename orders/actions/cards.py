@@ -90,6 +90,17 @@ def card_on_file(account: CustomerAccount) -> CardOnFile:
         return CardOnFile(configured=True, problem=error.message)
 
 
+def set_buyers_manage_cards(account: CustomerAccount, allowed: bool) -> bool:
+    """Let the account's buyers replace the card, or not: True when that changed anything."""
+    changed = (
+        CustomerAccount.objects.filter(pk=account.pk)
+        .exclude(buyers_manage_cards=allowed)
+        .update(buyers_manage_cards=allowed)
+    )
+    account.buyers_manage_cards = allowed
+    return bool(changed)
+
+
 def consent_text(account: CustomerAccount) -> str:
     return CONSENT.format(account=account.name)
 

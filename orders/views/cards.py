@@ -20,7 +20,7 @@ from orders import stripe_gateway as gateway
 from orders.actions import cards
 from orders.http import CustomerRequest
 from orders.nue import NueError
-from orders.policy import can_manage_card
+from orders.policy import can_manage_card, can_set_card_policy
 from orders.scope import CustomerNue
 from orders.stripe_gateway import StripeError
 from orders.views.common import customer_scope, go, is_partial
@@ -40,6 +40,12 @@ class SaveCardForm(forms.Form):
     )
     consent = forms.BooleanField(
         error_messages={"required": "Agree to the card being saved and charged to save it."}
+    )
+
+
+class CardPolicyForm(forms.Form):
+    buyers_manage_cards = forms.BooleanField(
+        label="Buyers of this account may add or replace the card", required=False
     )
 
 
@@ -64,6 +70,9 @@ def card_section(
         "publishable_key": gateway.publishable_key(),
         "stripe_js": gateway.js_url(),
         "form": form,
+        "policy_form": CardPolicyForm(initial={"buyers_manage_cards": account.buyers_manage_cards})
+        if can_set_card_policy(request.membership)
+        else None,
         "who_may": "Only an admin of this account may add or replace the card."
         if not account.buyers_manage_cards
         else "Only an admin or a buyer of this account may add or replace the card.",
@@ -131,3 +140,24 @@ def billing_card_save(request: CustomerRequest) -> HttpResponse:
     template = "orders/billing/_card.html" if is_partial(request) else "orders/billing/card.html"
     response = render(request, template, {"section": section}, status=422)
     return with_stripe_csp(response, section)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def billing_card_policy(request: CustomerRequest) -> HttpResponse:
+    """An admin lets the account's buyers replace the card, or stops them (audited)."""
+    nue = customer_scope(request)
+    if not can_set_card_policy(request.membership):
+        raise PermissionDenied("Only an admin of the account may decide who changes the card.")
+    form = CardPolicyForm(request.POST)
+    form.is_valid()  # one optional checkbox: always valid
+    allowed = bool(form.cleaned_data.get("buyers_manage_cards"))
+    if cards.set_buyers_manage_cards(nue.account, allowed):
+        record(request, AuditKind.ACTION, action="card_policy_changed", buyers_manage_cards=allowed)
+    messages.success(
+        request,
+        "Buyers may now add or replace the card."
+        if allowed
+        else "Only admins may now add or replace the card.",
+    )
+    return go(request, "orders:billing")

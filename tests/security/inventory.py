@@ -336,6 +336,14 @@ ROUTES: tuple[Route, ...] = (
         writes=True,
         moves_money=True,
     ),
+    Route(
+        "orders:billing_card_policy",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        body=lambda ids: {"buyers_manage_cards": "on"},
+        writes=True,
+    ),
     # Purchase.
     Route("orders:new_order", ("GET", "POST"), BUYERS, Owner.CUSTOMER, writes=True),
     Route("orders:new_order_preview", ("POST",), BUYERS, Owner.CUSTOMER, writes=True),
