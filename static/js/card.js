@@ -13,10 +13,18 @@
   var progress = document.getElementById("card-progress");
   var button = document.getElementById("card-save");
 
+  // The form keeps its own button state (data-allow-resubmit): a refused card or a
+  // cancelled 3-D Secure challenge leaves it ready for another try.
+  function busy(yes) {
+    button.disabled = yes;
+    if (yes) button.setAttribute("aria-disabled", "true");
+    else button.removeAttribute("aria-disabled");
+  }
+
   function fail(text) {
     errors.textContent = text;
     progress.textContent = "";
-    button.disabled = false;
+    busy(false);
   }
 
   form.addEventListener("submit", function (event) {
@@ -26,7 +34,7 @@
       fail("Agree to the card being saved and charged to save it.");
       return;
     }
-    button.disabled = true;
+    busy(true);
     progress.textContent = "Checking the card with Stripe…";
     var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     fetch(form.dataset.setupUrl, {
