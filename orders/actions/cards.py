@@ -246,7 +246,8 @@ def subscription_cards(
             try:
                 found[pm] = _card(pm) or SAVED_IN_NUE
             except StripeError:
-                found = dict.fromkeys(links.values(), UNAVAILABLE) | found
+                for unread in set(links.values()) - found.keys():
+                    found[unread] = UNAVAILABLE
                 break
     return {
         name: found.get(links.get(nue_id, ""), SAVED_IN_NUE)
