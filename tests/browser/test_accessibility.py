@@ -305,7 +305,7 @@ def test_it_scans_a_buyer_s_approval_request(browser, live_server):
         page.get_by_role("textbox", name="Quote link").wait_for()
         page.get_by_label("Note for your account manager").fill("Q3 budget")
         page.get_by_label("PO number").fill("PO-Q3-7")
-        page.get_by_label(re.compile("Once approved, charge")).check()
+        page.get_by_label(re.compile("Once approved, pay")).check()
         page.get_by_role("button", name="Request approval").click()
         page.get_by_text("Approval requested").wait_for()
         scanner.scan("buyer order detail, approval requested")

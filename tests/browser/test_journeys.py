@@ -148,7 +148,7 @@ def test_it_walks_bob_the_buyer_to_an_approval_request(browser, live_server):
         panel = page.locator("#approval-panel")
         expect(panel).to_contain_text("above your account's approval limit")
         panel.get_by_label("Note for your account manager").fill("Q3 budget")
-        panel.get_by_label(re.compile("Once approved, charge")).check()
+        panel.get_by_label(re.compile("Once approved, pay")).check()
         panel.get_by_role("button", name="Request approval").click()
         page.get_by_text("Approval requested").wait_for()
         assert watch.errors == []

@@ -66,7 +66,7 @@ def test_it_takes_an_order_from_request_to_approval_to_activation(
     assert page.evaluate("navigator.clipboard.readText()") == link
     panel.get_by_label("Note for your account manager").fill("For the Q1 analytics rollout.")
     panel.get_by_label("PO number").fill("PO-Q1-ANALYTICS")
-    panel.get_by_label(re.compile("Once approved, charge")).check()
+    panel.get_by_label(re.compile("Once approved, pay")).check()
     panel.get_by_role("button", name="Request approval").click()
     page.get_by_text("Approval requested").wait_for()
     assert "Awaiting approval" in page.locator("#approval-panel").inner_text()
