@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_cards'),
+        ('orders', '0008_invoice_payments'),
     ]
 
     operations = [
