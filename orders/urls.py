@@ -116,6 +116,7 @@ page_urls = [
     path("orders/", pages.order_list, name="order_list"),
     path("orders/export.csv", pages.order_export, name="order_export"),
     path("orders/<str:order_id>/", pages.order_detail, name="order_detail"),
+    path("orders/<str:order_id>/paid-by/", pages.order_paid_by, name="order_paid_by"),
     path("subscriptions/", pages.subscription_list, name="subscription_list"),
     path("subscriptions/<str:name>/", pages.subscription_detail, name="subscription_detail"),
     path("invoices/", pages.invoice_list, name="invoice_list"),

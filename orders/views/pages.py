@@ -375,7 +375,10 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     ctx = {
         "order": order,
         "rows": history.line_rows(order.lines),
-        **_paid_by(nue, order, names),
+        "subscription_names": [(name, "") for name in names],
+        # How Nue charges them reads every subscription of the customer: the page asks for it
+        # once it is shown (order_paid_by), rather than making every visit wait and pay for it.
+        "paid_by_later": order.status == "Activated" and bool(names),
         "changes": history.order_changes(nue, order) if order.order_type == "Change" else [],
         "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
         "approval_panel": approval_panel(request, order, read=approval_read),
@@ -383,6 +386,19 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
         "contacts": billing.order_contacts(nue, order),
     }
     return render(request, "orders/order_detail.html", ctx)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def order_paid_by(request: CustomerRequest, order_id: str) -> HttpResponse:
+    """The order page's subscriptions with what Nue charges each with (its HTMX partial)."""
+    nue = customer_scope(request)
+    order = nue.order(order_id, includes=("assets",))  # another customer's: 404, as ever
+    if not is_partial(request):
+        return redirect("orders:order_detail", order.id)
+    names = history.subscription_names(order)
+    ctx = {"order": order, **_paid_by(nue, order, names)}
+    return render(request, "orders/order_detail.html#order-subscriptions", ctx)
 
 
 def _paid_by(nue: CustomerNue, order: Order, names: list[str]) -> dict[str, Any]:

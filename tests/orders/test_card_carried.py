@@ -30,6 +30,9 @@ def charged(ada_client, stripe_on, settings) -> str:
     return sub.doc["name"]
 
 
+HTMX = {"HX-Request": "true"}
+
+
 def _row(body: str, name: str) -> str:
     start = body.index(f">{name}</a>")
     return body[start : body.index("</tr>", start)]
@@ -76,8 +79,17 @@ def test_the_order_page_shows_the_card_of_each_subscription(ada_client, charged)
     (order_id,) = EmuSubscription.objects.filter(doc__name=charged).values_list(
         "order_id", flat=True
     )
-    body = ada_client.get(reverse("orders:order_detail", args=[order_id])).content.decode()
+    page = ada_client.get(reverse("orders:order_detail", args=[order_id])).content.decode()
+    # The page names the subscriptions at once and asks for how each is paid once shown.
+    paid_by = reverse("orders:order_paid_by", args=[order_id])
+    assert f'hx-get="{paid_by}" hx-trigger="load"' in page
+    assert charged in page
+    partial = ada_client.get(paid_by, headers=HTMX)
+    assert partial.status_code == 200
+    body = partial.content.decode()
     assert f'<span class="paid-by">{CARD}</span>' in body
+    assert "hx-trigger" not in body  # loaded once, not again and again
+    assert ada_client.get(paid_by).status_code == 302  # the partial alone is no page
 
 
 def test_stripe_down_says_card_details_unavailable_and_keeps_the_page(
@@ -108,10 +120,12 @@ def test_nue_down_on_the_order_page_leaves_the_order(ada_client, charged):
     (order_id,) = EmuSubscription.objects.filter(doc__name=charged).values_list(
         "order_id", flat=True
     )
-    url = reverse("orders:order_detail", args=[order_id])
-    ada_client.get(url)  # the order itself is read (and kept) first
+    url = reverse("orders:order_paid_by", args=[order_id])
+    ada_client.get(url, headers=HTMX)  # the order itself is read (and kept) first
     CustomerNue(account()).invalidate_cache()
     with faults.inject("subscriptions", "GET", status=503):
-        page = ada_client.get(url)
+        page = ada_client.get(url, headers=HTMX)
     assert page.status_code == 200
-    assert "could not be read just now" in page.content.decode()
+    body = page.content.decode()
+    assert "could not be read just now" in body
+    assert charged in body  # the subscriptions are still named

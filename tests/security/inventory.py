@@ -272,6 +272,7 @@ ROUTES: tuple[Route, ...] = (
     Route("orders:order_list", ("GET",), MEMBERS, Owner.CUSTOMER),
     Route("orders:order_export", ("GET",), MEMBERS, Owner.CUSTOMER),
     Route("orders:order_detail", ("GET",), MEMBERS, Owner.ORDER, kwargs=_order),
+    Route("orders:order_paid_by", ("GET",), MEMBERS, Owner.ORDER, kwargs=_order, htmx_only=True),
     Route("orders:subscription_list", ("GET",), MEMBERS, Owner.CUSTOMER),
     Route("orders:subscription_detail", ("GET",), MEMBERS, Owner.SUBSCRIPTION, kwargs=_sub),
     Route("orders:invoice_list", ("GET",), MEMBERS, Owner.CUSTOMER),
