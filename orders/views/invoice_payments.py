@@ -121,8 +121,11 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"received": True, "done": "already handled"})
     try:
         done = payments.on_stripe_event(event)
-    except StripeError as error:
-        # Stripe retries a delivery that failed: the event is not counted as handled.
+    except BaseException as error:
+        # Stripe retries a delivery that failed: an event not acted on is not counted as
+        # handled, whatever stopped it (Stripe, Nue, the database).
         StripeEvent.objects.filter(event_id=event.id).delete()
-        return JsonResponse({"error": error.message}, status=503)
+        if isinstance(error, StripeError):
+            return JsonResponse({"error": error.message}, status=503)
+        raise
     return JsonResponse({"received": True, "done": str(done)})

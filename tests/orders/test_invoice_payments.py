@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from django.db import DatabaseError
 from django.urls import reverse
 
 from nue_emulator import faults
+from orders.actions import invoice_payments as payments
 from orders.models import InvoicePayment, StripeCustomer, StripeEvent
 from portal.models import AuditEvent
 from tests import demo
@@ -272,3 +274,25 @@ def test_payment_failed_is_recorded(client, ada_client, webhook_on, invoice):
     assert "Your card was declined." in payment.message
     assert AuditEvent.objects.filter(details__action="invoice_payment_declined").exists()
     assert applications(invoice.id) == []
+
+
+def test_an_event_whose_handling_failed_is_handled_on_redelivery(
+    client, ada_client, webhook_on, invoice, monkeypatch
+):
+    save_card(ada_client, webhook_on, SECURE_3DS)
+    pay(ada_client, invoice.id)
+    [intent] = intents(webhook_on)
+    authenticate(webhook_on, intent["client_secret"])
+    body = signed(event("evt_7", "payment_intent.succeeded", intent))
+    real = payments.on_stripe_event
+
+    def database_gone(event):
+        raise DatabaseError("the database went away mid-delivery")
+
+    monkeypatch.setattr(payments, "on_stripe_event", database_gone)
+    assert client.post(WEBHOOK, **body).status_code == 503  # Stripe retries a 5xx
+    assert not StripeEvent.objects.exists()  # not counted as handled: Stripe delivers again
+    monkeypatch.setattr(payments, "on_stripe_event", real)
+    assert client.post(WEBHOOK, **body).status_code == 200
+    assert InvoicePayment.objects.get().state == State.RECORDED
+    assert len(applications(invoice.id)) == 1
