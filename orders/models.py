@@ -399,6 +399,9 @@ class InvoicePayment(models.Model):
         UNKNOWN = "unknown", "Recording in Nue not known to have succeeded"
         RECORDED = "recorded", "Charged and recorded in Nue"
         FAILED = "failed", "Not charged"
+        # Charged, but Nue shows a payment that is not (only) ours: never sent again, never
+        # shown as recorded; the account manager reconciles it.
+        NEEDS_REVIEW = "needs_review", "Needs review: Nue shows another payment"
 
     account = models.ForeignKey(
         "portal.CustomerAccount", on_delete=models.PROTECT, related_name="invoice_payments"
@@ -424,6 +427,12 @@ class InvoicePayment(models.Model):
     # (the webhook) is audited as this member's, however it was learned.
     audit_spec = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     sent_to_nue_at = models.DateTimeField(null=True, blank=True)
+    # The invoice as Nue showed it just before invoices:pay was sent (nue-api.md §2.8: its
+    # `balance` and how many `paymentApplications` it had): a lost answer is settled against
+    # exactly this, so another payment recorded meanwhile is never taken for ours.
+    nue_balance_before = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    nue_applications_before = models.PositiveIntegerField(null=True, blank=True)
+    charged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
