@@ -226,14 +226,27 @@ def _apply_charge(
     return Outcome(payment)
 
 
-def client_secret(payment: InvoicePayment) -> str:
-    """The PaymentIntent's client secret, for Stripe.js to complete its authentication."""
+@dataclass(frozen=True)
+class Authentication:
+    """What Stripe.js's confirmCardPayment needs on the page: the PaymentIntent's client secret
+    and, where Stripe refused the off-session charge with `authentication_required` (the
+    PaymentIntent back in requires_payment_method), the card to confirm it with."""
+
+    client_secret: str
+    payment_method_id: str = ""
+
+
+def authentication(payment: InvoicePayment) -> Authentication | None:
     if payment.state != State.REQUIRES_ACTION or not payment.payment_intent_id:
-        return ""
+        return None
     try:
-        return gateway.payment_intent(payment.payment_intent_id).client_secret
+        charge = gateway.payment_intent(payment.payment_intent_id)
     except StripeError:
-        return ""
+        return None
+    if not charge.needs_action or not charge.client_secret:
+        return None
+    card = charge.payment_method_id or payment.payment_method_id
+    return Authentication(charge.client_secret, card if charge.authentication_required else "")
 
 
 def complete(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
