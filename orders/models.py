@@ -7,10 +7,12 @@ retry after a timeout) finds it and never sends the POST again while the outcome
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 from portal.models import CustomerAccount
 
@@ -447,6 +449,19 @@ class InvoicePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_number or self.invoice_id}: {self.amount} {self.currency}"
+
+    @property
+    def needs_review(self) -> bool:
+        return self.state == self.State.NEEDS_REVIEW
+
+    @property
+    def charged_on(self) -> date:
+        return timezone.localdate(self.charged_at or self.created_at)
+
+    @property
+    def reference(self) -> str:
+        """What the customer quotes and support searches for (admin, Stripe's dashboard)."""
+        return self.payment_intent_id or str(self.idempotency_key)
 
 
 class StripeEvent(models.Model):
