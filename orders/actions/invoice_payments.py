@@ -385,6 +385,21 @@ def _settle(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
     )
 
 
+def settle(nue: CustomerNue, payment: InvoicePayment) -> InvoicePayment:
+    """Move on a payment left part-way (manage.py settle_invoice_payments): a charge by what
+    Stripe says of its PaymentIntent, a charged or sent one as record_in_nue does. A charge
+    whose PaymentIntent is not known (Stripe's answer to the create was lost) is left for
+    Stripe's webhook or the customer's next press: only those resend the create, under its
+    idempotency key."""
+    if payment.state in CHARGING:
+        if payment.payment_intent_id:
+            charge = gateway.payment_intent(payment.payment_intent_id)
+            _apply_charge(nue, payment, charge, learned_by="settle_invoice_payments")
+    elif payment.state in (State.CHARGED, *SENT):
+        record_in_nue(nue, payment)
+    return payment
+
+
 def on_stripe_event(event: gateway.Event) -> str:
     """A verified webhook event about a charge the portal started: what was done, in words."""
     payment = InvoicePayment.objects.filter(payment_intent_id=event.object_id).first()
