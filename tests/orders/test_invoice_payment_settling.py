@@ -72,9 +72,7 @@ def lost_answer(ada_client, invoice) -> InvoicePayment:
 
 
 def long_ago(payment: InvoicePayment) -> None:
-    InvoicePayment.objects.filter(pk=payment.pk).update(
-        sent_to_nue_at=timezone.now() - LONG_AGO
-    )
+    InvoicePayment.objects.filter(pk=payment.pk).update(sent_to_nue_at=timezone.now() - LONG_AGO)
 
 
 def test_someone_else_paying_before_it_is_sent_needs_review_and_sends_nothing(
