@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from orders.models import NuePaymentMethod, Operation, StripeCustomer, TenantCapabilities
+from orders.models import (
+    InvoicePayment,
+    NuePaymentMethod,
+    Operation,
+    StripeCustomer,
+    TenantCapabilities,
+)
 
 
 @admin.register(Operation)
@@ -96,5 +105,45 @@ class NuePaymentMethodAdmin(admin.ModelAdmin):
 
     def has_change_permission(
         self, request: HttpRequest, obj: NuePaymentMethod | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(InvoicePayment)
+class InvoicePaymentAdmin(admin.ModelAdmin):
+    """Read-only: support filters by state ("Needs review" lists the charges the account managers
+    reconcile with Nue) and searches by the reference the invoice page shows."""
+
+    list_display = [
+        "created_at",
+        "account",
+        "invoice_number",
+        "amount",
+        "currency",
+        "state",
+        "payment_intent_id",
+    ]
+    list_filter = ["state"]
+    search_fields = ["invoice_number", "invoice_id", "payment_intent_id", "account__name"]
+    date_hierarchy = "created_at"
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            key = uuid.UUID(search_term.strip())
+        except ValueError:
+            return found, duplicates
+        return found | queryset.filter(idempotency_key=key), duplicates
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: InvoicePayment | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InvoicePayment | None = None
     ) -> bool:
         return False

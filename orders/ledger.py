@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -47,6 +47,14 @@ logger = logging.getLogger("orders.nue")
 # activation is never taken for a lost one and sent again. Nue showing the work done settles it
 # at once, however recent.
 NUE_SETTLES_WITHIN = timedelta(seconds=settings.NUE_SETTLES_WITHIN_SECONDS)
+
+
+def nue_had_time(sent_at: datetime, now: datetime | None = None) -> bool:
+    """Whether a write whose answer was lost left long enough ago that Nue still not showing it
+    means it was not applied (NUE_SETTLES_WITHIN above): the one clock rule for lost writes."""
+    return (now or timezone.now()) - sent_at >= NUE_SETTLES_WITHIN
+
+
 # A hold whose holder never sent the activation it held for (its worker died before) is released
 # this long after it was taken: nothing was sent under it, so there is no outcome to wait for.
 STALE_HOLD = timedelta(minutes=5)
@@ -445,7 +453,7 @@ class Ledger:
         # showing the work done settles any open row (a worker whose database failed after Nue
         # answered, or one still waiting for the answer, then finds it settled).
         at_work = op.state != Operation.State.UNKNOWN and now - op.updated_at < OWNER_AT_WORK
-        settled = not at_work and now - (op.sent_at or op.created_at) >= NUE_SETTLES_WITHIN
+        settled = not at_work and nue_had_time(op.sent_at or op.created_at, now)
         if op.kind == Operation.Kind.ACTIVATE:
             try:
                 # Whether it is activated is all this needs: the activated orders' headers, and

@@ -7,10 +7,12 @@ retry after a timeout) finds it and never sends the POST again while the outcome
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 from portal.models import CustomerAccount
 
@@ -399,6 +401,9 @@ class InvoicePayment(models.Model):
         UNKNOWN = "unknown", "Recording in Nue not known to have succeeded"
         RECORDED = "recorded", "Charged and recorded in Nue"
         FAILED = "failed", "Not charged"
+        # Charged, but Nue shows a payment that is not (only) ours: never sent again, never
+        # shown as recorded; the account manager reconciles it.
+        NEEDS_REVIEW = "needs_review", "Needs review: Nue shows another payment"
 
     account = models.ForeignKey(
         "portal.CustomerAccount", on_delete=models.PROTECT, related_name="invoice_payments"
@@ -424,6 +429,12 @@ class InvoicePayment(models.Model):
     # (the webhook) is audited as this member's, however it was learned.
     audit_spec = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     sent_to_nue_at = models.DateTimeField(null=True, blank=True)
+    # The invoice as Nue showed it just before invoices:pay was sent (nue-api.md §2.8: its
+    # `balance` and how many `paymentApplications` it had): a lost answer is settled against
+    # exactly this, so another payment recorded meanwhile is never taken for ours.
+    nue_balance_before = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    nue_applications_before = models.PositiveIntegerField(null=True, blank=True)
+    charged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -438,6 +449,19 @@ class InvoicePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_number or self.invoice_id}: {self.amount} {self.currency}"
+
+    @property
+    def needs_review(self) -> bool:
+        return self.state == self.State.NEEDS_REVIEW
+
+    @property
+    def charged_on(self) -> date:
+        return timezone.localdate(self.charged_at or self.created_at)
+
+    @property
+    def reference(self) -> str:
+        """What the customer quotes and support searches for (admin, Stripe's dashboard)."""
+        return self.payment_intent_id or str(self.idempotency_key)
 
 
 class StripeEvent(models.Model):

@@ -259,25 +259,46 @@ class Charge:
     currency: str
     payment_method_id: str | None
     failure: str = ""
+    failure_code: str = ""
+
+    @property
+    def authentication_required(self) -> bool:
+        """An off-session charge the bank wants the customer to authenticate: Stripe answers
+        a CardError `authentication_required` and leaves the PaymentIntent in
+        requires_payment_method, to be confirmed on the page with its client secret and the
+        same card (Stripe's "charge a saved card" guide)."""
+        return (
+            self.status == "requires_payment_method"
+            and self.failure_code == "authentication_required"
+        )
 
     @property
     def needs_action(self) -> bool:
-        return self.status in ("requires_action", "requires_confirmation")
+        return (
+            self.status in ("requires_action", "requires_confirmation")
+            or self.authentication_required
+        )
+
+
+def _field(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 def _as_charge(intent: Any, failure: str = "") -> Charge:
-    pm = intent.payment_method
     error = getattr(intent, "last_payment_error", None)
+    # Stripe detaches the card from a PaymentIntent whose attempt failed; the error names it.
+    pm = intent.payment_method or _field(error, "payment_method")
     return Charge(
         id=str(intent.id),
         status=str(intent.status),
         client_secret=str(intent.client_secret or ""),
         amount=int(intent.amount),
         currency=str(intent.currency),
-        payment_method_id=str(getattr(pm, "id", pm)) if pm else None,
-        failure=failure
-        or (str(error.get("message") or "") if isinstance(error, dict) else "")
-        or (str(getattr(error, "message", "") or "") if error else ""),
+        payment_method_id=str(_field(pm, "id") or pm) if pm else None,
+        failure=failure or str(_field(error, "message") or ""),
+        failure_code=str(_field(error, "code") or ""),
     )
 
 
@@ -292,9 +313,10 @@ def charge_card(
 ) -> Charge:
     """Create and confirm a PaymentIntent for `amount` (minor units) on the saved card, without
     the customer's card details (`off_session`: the card was saved for it). A card that asks for
-    authentication answers requires_action (Stripe: a CardError `authentication_required`,
-    whose PaymentIntent the customer then confirms on the page); a declined one raises
-    CardRefused. The idempotency key makes a resent create the same PaymentIntent."""
+    authentication answers a Charge that `needs_action` (localstripe: requires_action; Stripe:
+    a CardError `authentication_required` carrying the PaymentIntent, which the customer then
+    confirms on the page); a declined one raises CardRefused. The idempotency key makes a
+    resent create the same PaymentIntent."""
 
     def create() -> Any:
         try:

@@ -9,10 +9,12 @@ when a card is on file and Stripe is configured, the portal charges the card and
 The durable record (orders.models.InvoicePayment) is committed before Stripe is called and is
 unique per invoice and balance while not failed, so pressing the button again, in another tab
 or after a timeout, resumes it and never charges twice (its key is Stripe's idempotency key).
-Nue's answer to invoices:pay, when lost, is settled by reading the invoice back: a balance that
-dropped by the payment means it was recorded; the clock never says it was. Nothing is shown as
-paid unless Nue's re-read invoice says so. Every outcome is audited as the member's who started
-the payment, whether the request, a retry or Stripe's webhook learned it.
+Just before invoices:pay is sent the invoice's balance and number of payment applications are
+read and kept; a lost answer is settled by reading them again: exactly our payment added means
+recorded, nothing changed means not applied (resent under the ledger's rule), anything else
+(someone else paid meanwhile) needs review and is never resent. The clock never says recorded.
+Nothing is shown as paid unless Nue's re-read invoice says so. Every outcome is audited as the
+member's who started the payment, whether the request, a retry or Stripe's webhook learned it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,7 @@ from django.utils import timezone
 from orders import stripe_gateway as gateway
 from orders.actions import cards
 from orders.actions.invoices import is_open, portal_collects
+from orders.ledger import nue_had_time
 from orders.models import InvoicePayment, StripeCustomer
 from orders.nue import (
     Invoice,
@@ -53,6 +55,7 @@ State = InvoicePayment.State
 CHARGING = (State.STARTED, State.REQUIRES_ACTION, State.PROCESSING)
 # Nue answers these definitely: the payment was not recorded, and sending it again is safe.
 REFUSALS = (NueValidationError, NueNotFound, NueConflict, NueAuthError)
+PAYMENT_APPLICATIONS = "paymentApplications"
 
 
 class PayProblem(Exception):
@@ -207,7 +210,7 @@ def _apply_charge(
         )
         payment.refresh_from_db()
     if charge.status == "succeeded":
-        if _move(payment, CHARGING, State.CHARGED, message=""):
+        if _move(payment, CHARGING, State.CHARGED, message="", charged_at=timezone.now()):
             _audit(payment, "invoice_card_charged", learned_by=learned_by)
         return record_in_nue(nue, payment)
     if charge.needs_action:
@@ -223,14 +226,27 @@ def _apply_charge(
     return Outcome(payment)
 
 
-def client_secret(payment: InvoicePayment) -> str:
-    """The PaymentIntent's client secret, for Stripe.js to complete its authentication."""
+@dataclass(frozen=True)
+class Authentication:
+    """What Stripe.js's confirmCardPayment needs on the page: the PaymentIntent's client secret
+    and, where Stripe refused the off-session charge with `authentication_required` (the
+    PaymentIntent back in requires_payment_method), the card to confirm it with."""
+
+    client_secret: str
+    payment_method_id: str = ""
+
+
+def authentication(payment: InvoicePayment) -> Authentication | None:
     if payment.state != State.REQUIRES_ACTION or not payment.payment_intent_id:
-        return ""
+        return None
     try:
-        return gateway.payment_intent(payment.payment_intent_id).client_secret
+        charge = gateway.payment_intent(payment.payment_intent_id)
     except StripeError:
-        return ""
+        return None
+    if not charge.needs_action or not charge.client_secret:
+        return None
+    card = charge.payment_method_id or payment.payment_method_id
+    return Authentication(charge.client_secret, card if charge.authentication_required else "")
 
 
 def complete(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
@@ -268,10 +284,18 @@ def _read(nue: CustomerNue, payment: InvoicePayment) -> Invoice | None:
         return None
 
 
-def _shows_recorded(invoice: Invoice, payment: InvoicePayment) -> bool:
-    """Nue's invoice carries the payment: its balance dropped by the amount paid (the payment
-    was the whole balance as read when it started)."""
-    return invoice.balance is not None and invoice.balance <= payment.amount - payment.amount
+def _read_payments(nue: CustomerNue, payment: InvoicePayment) -> Invoice:
+    """The invoice with its payment applications (nue-api.md §2.8 `includes`), to count them."""
+    return nue.invoice(payment.invoice_id, includes=(PAYMENT_APPLICATIONS,))
+
+
+def _review(nue: CustomerNue, payment: InvoicePayment, frm: tuple[str, ...], why: str) -> Outcome:
+    """Charged, and Nue shows what our payment alone does not explain: nothing is sent again and
+    nothing shown as recorded; support finds it (admin, state "needs review")."""
+    if _move(payment, frm, State.NEEDS_REVIEW, message=why):
+        _audit(payment, "invoice_payment_needs_review", reason_text=why)
+        logger.warning("Invoice payment %s needs review: %s", payment.idempotency_key, why)
+    return Outcome(payment, _read(nue, payment))
 
 
 def record_in_nue(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
@@ -279,7 +303,34 @@ def record_in_nue(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
     answer is settled by reading the invoice back."""
     if payment.state in (State.UNKNOWN, State.RECORDING):
         return _settle(nue, payment)
-    if not _move(payment, (State.CHARGED,), State.RECORDING, sent_to_nue_at=timezone.now()):
+    if payment.state != State.CHARGED:
+        return Outcome(payment, _read(nue, payment))
+    try:
+        before = _read_payments(nue, payment)
+    except NueNotFound:
+        return _review(nue, payment, (State.CHARGED,), "Nue no longer shows the invoice.")
+    except NueError as error:
+        # Nothing was sent: the payment stays charged and the next attempt reads again.
+        payment.message = error.message
+        payment.save(update_fields=["message", "updated_at"])
+        return Outcome(payment)
+    if before.balance != payment.amount:
+        return _review(
+            nue,
+            payment,
+            (State.CHARGED,),
+            f"Before recording it, Nue showed a balance of {before.balance} where "
+            f"{payment.amount} was charged: another payment was recorded meanwhile.",
+        )
+    moved = _move(
+        payment,
+        (State.CHARGED,),
+        State.RECORDING,
+        sent_to_nue_at=timezone.now(),
+        nue_balance_before=before.balance,
+        nue_applications_before=before.payment_applications,
+    )
+    if not moved:
         return Outcome(payment, _read(nue, payment))
     try:
         nue.pay_invoice(PayInvoiceRequest(payment.invoice_id, payment.amount))
@@ -295,22 +346,58 @@ def record_in_nue(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
     return Outcome(payment, _read(nue, payment))
 
 
+SENT = (State.UNKNOWN, State.RECORDING)
+
+
 def _settle(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
-    invoice = _read(nue, payment)
-    if invoice is None:
+    """Whether Nue applied invoices:pay whose answer was lost, by the invoice as Nue shows it
+    now against what it showed just before the request: exactly our payment (the balance down
+    by its amount, one payment application more) is recorded; nothing changed is not applied;
+    anything else needs a person."""
+    try:
+        invoice = _read_payments(nue, payment)
+    except NueNotFound:
+        return _review(nue, payment, SENT, "Nue no longer shows the invoice.")
+    except NueError:
         return Outcome(payment)
-    if _shows_recorded(invoice, payment):
-        if _move(payment, (State.UNKNOWN, State.RECORDING), State.RECORDED, message=""):
+    balance, count = payment.nue_balance_before, payment.nue_applications_before
+    if balance is None or count is None or payment.sent_to_nue_at is None:
+        unknown = "What Nue showed before the payment was sent is not known."
+        return _review(nue, payment, SENT, unknown)
+    if invoice.balance == balance - payment.amount and invoice.payment_applications == count + 1:
+        if _move(payment, SENT, State.RECORDED, message=""):
             _audit(payment, "invoice_payment_recorded", learned_by="reading Nue back")
         return Outcome(payment, invoice)
-    # Nue does not show it: sent again only once Nue has had longer than it ever takes to
-    # answer, so an answer still on its way is never doubled.
-    settles = timedelta(seconds=settings.NUE_SETTLES_WITHIN_SECONDS)
-    sent = payment.sent_to_nue_at
-    overdue = sent is not None and timezone.now() - sent > settles
-    if overdue and _move(payment, (State.UNKNOWN, State.RECORDING), State.CHARGED):
-        return record_in_nue(nue, payment)
-    return Outcome(payment, invoice)
+    if invoice.balance == balance and invoice.payment_applications == count:
+        # Not applied, as far as Nue shows yet: sent again only under the operation ledger's
+        # own rule for a lost write (orders.ledger.nue_had_time), so an answer still on its way
+        # is never doubled and the two never disagree about when Nue has had time.
+        if nue_had_time(payment.sent_to_nue_at) and _move(payment, SENT, State.CHARGED):
+            return record_in_nue(nue, payment)
+        return Outcome(payment, invoice)
+    return _review(
+        nue,
+        payment,
+        SENT,
+        f"Nue shows the balance {invoice.balance} and {invoice.payment_applications} payment(s) "
+        f"where it showed {balance} and {count} before {payment.amount} was sent: "
+        "not (only) this payment.",
+    )
+
+
+def settle(nue: CustomerNue, payment: InvoicePayment) -> InvoicePayment:
+    """Move on a payment left part-way (manage.py settle_invoice_payments): a charge by what
+    Stripe says of its PaymentIntent, a charged or sent one as record_in_nue does. A charge
+    whose PaymentIntent is not known (Stripe's answer to the create was lost) is left for
+    Stripe's webhook or the customer's next press: only those resend the create, under its
+    idempotency key."""
+    if payment.state in CHARGING:
+        if payment.payment_intent_id:
+            charge = gateway.payment_intent(payment.payment_intent_id)
+            _apply_charge(nue, payment, charge, learned_by="settle_invoice_payments")
+    elif payment.state in (State.CHARGED, *SENT):
+        record_in_nue(nue, payment)
+    return payment
 
 
 def on_stripe_event(event: gateway.Event) -> str:

@@ -313,6 +313,9 @@ class Invoice(NamedTuple):
     orders: tuple[InvoiceOrder, ...] = ()
     # ISO 4217 code when Nue sends one; the portal's currency otherwise.
     currency: str | None = None
+    # How many payment applications Nue shows (read with `includes=paymentApplications`, §2.8;
+    # none listed counts 0). Only counted: §3.5 documents none of their fields.
+    payment_applications: int = 0
 
     @classmethod
     def parse(cls, raw: object) -> Invoice:
@@ -337,6 +340,7 @@ class Invoice(NamedTuple):
             items=tuple(InvoiceItem.parse(x) for x in _objs(d, "items", k)),
             orders=tuple(InvoiceOrder.parse(x) for x in _objs(d, "orders", k)),
             currency=_ostr(d, "currency", k),
+            payment_applications=len(_objs(d, "paymentApplications", k)),
         )
 
     @classmethod

@@ -36,6 +36,13 @@ def _say(request: CustomerRequest, outcome: payments.Outcome) -> None:
         status = outcome.invoice.payment_status if outcome.invoice else None
         shown = f" Nue shows the invoice as {status}." if status else ""
         messages.success(request, f"Paid {amount} with {payment.card_label}.{shown}")
+    elif payment.state == State.NEEDS_REVIEW:
+        messages.warning(
+            request,
+            f"{payment.card_label} was charged {amount}; Nue shows another payment on this "
+            "invoice too. We have not recorded ours twice; your account manager will reconcile "
+            f"it (reference {payment.reference}).",
+        )
     elif payment.state == State.FAILED:
         messages.error(request, payment.message or "The card was not charged.")
     elif payment.state == State.REQUIRES_ACTION:

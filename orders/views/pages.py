@@ -491,7 +491,7 @@ def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
     invoice = invoices.invoice(nue, invoice_id)
     may_pay = can_pay_invoices(request.membership)
     live = invoice_payments.live_payment(nue.account, invoice.id or invoice_id)
-    secret = invoice_payments.client_secret(live) if live is not None and may_pay else ""
+    auth = invoice_payments.authentication(live) if live is not None and may_pay else None
     ctx = {
         "invoice": invoice,
         "row": invoices.InvoiceRow.of(invoice, _today()),
@@ -500,15 +500,16 @@ def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
         "pay_card": _pay_card(request, nue),
         "live_payment": live,
         "authenticate": {
-            "client_secret": secret,
+            "client_secret": auth.client_secret,
+            "payment_method": auth.payment_method_id,
             "publishable_key": stripe_gateway.publishable_key(),
             "stripe_js": stripe_gateway.js_url(),
         }
-        if secret
+        if auth
         else None,
     }
     response = render(request, "orders/invoice_detail.html", ctx)
-    if secret:
+    if auth:
         # Only while a payment awaits the card's authentication does the page load Stripe.js.
         response._csp_update = stripe_gateway.csp_sources()  # type: ignore[attr-defined]
     return response

@@ -18,7 +18,13 @@
     errors.textContent = "";
     button.disabled = true;
     progress.textContent = "Waiting for your bank…";
-    stripe.confirmCardPayment(form.dataset.clientSecret).then(
+    // A charge Stripe refused off-session (authentication_required) is confirmed with the card
+    // it was for; one that asks for 3-D Secure (requires_action) already carries it.
+    var card = form.dataset.paymentMethod;
+    var confirming = card
+      ? stripe.confirmCardPayment(form.dataset.clientSecret, { payment_method: card })
+      : stripe.confirmCardPayment(form.dataset.clientSecret);
+    confirming.then(
       function (result) {
         if (result && result.error) {
           progress.textContent = "Checking the payment…";
