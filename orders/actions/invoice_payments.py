@@ -58,6 +58,10 @@ REFUSALS = (NueValidationError, NueNotFound, NueConflict, NueAuthError)
 PAYMENT_APPLICATIONS = "paymentApplications"
 
 
+# Said of every declined or unauthenticated charge, however Stripe reported it.
+NOTHING_CHARGED = "Nothing was charged: try again or replace the card."
+
+
 class PayProblem(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -188,8 +192,9 @@ def start(
             },
         )
     except CardRefused as error:
-        _move(payment, CHARGING, State.FAILED, message=error.message)
-        _audit(payment, "invoice_payment_declined", reason_text=error.message)
+        message = f"{error.message} {NOTHING_CHARGED}"
+        _move(payment, CHARGING, State.FAILED, message=message)
+        _audit(payment, "invoice_payment_declined", reason_text=message)
         return Outcome(payment)
     except StripeError as error:
         # Whether Stripe charged is not known: the payment stays started, and Stripe's webhook
@@ -220,7 +225,7 @@ def _apply_charge(
         _move(payment, (State.STARTED, State.REQUIRES_ACTION), State.PROCESSING)
         return Outcome(payment)
     message = charge.failure or "The card was not charged (declined, or not authenticated)."
-    message += " Nothing was charged: try again or replace the card."
+    message += f" {NOTHING_CHARGED}"
     if _move(payment, CHARGING, State.FAILED, message=message):
         _audit(payment, "invoice_payment_declined", reason_text=message, learned_by=learned_by)
     return Outcome(payment)

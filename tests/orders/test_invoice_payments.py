@@ -130,6 +130,8 @@ def test_a_declined_card_says_so_and_records_nothing(ada_client, stripe_on, invo
     response = pay(ada_client, invoice.id)
     page = ada_client.get(response["Location"]).text
     assert "declined" in page.lower()
+    # However Stripe reported the decline, the customer reads that nothing was charged.
+    assert "Nothing was charged: try again or replace the card." in page
     assert InvoicePayment.objects.get().state == State.FAILED
     assert applications(invoice.id) == []
     assert emu_invoice(invoice.id)["paymentStatus"] != "Paid"
