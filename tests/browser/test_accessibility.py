@@ -28,7 +28,9 @@ from portal import urls as portal_urls
 from portal.models import User
 from tests import demo
 from tests.browser.test_journeys import expected_status_errors, role_page
+from tests.conftest import signed_in
 from tests.orders.approval_helpers import lower_limit, pending_request
+from tests.orders.payment_helpers import save_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,6 +111,10 @@ class Page:
     link: str = ""
     prepare: Callable[[], object] | None = None
     fault: dict[str, Any] = field(default_factory=dict)
+    # A card saved for Acme first, with Stripe on (localstripe): the pages' card and pay options.
+    card: str = ""
+    # Text the scanned page must show, so the scan covers what it claims to.
+    shows: str = ""
 
     @property
     def id(self) -> str:
@@ -139,6 +145,21 @@ PAGES = [
     Page(demo.ADA, "subscription detail", f"/subscriptions/{demo.PRO}/"),
     Page(demo.ADA, "invoices", "/invoices/"),
     Page(demo.ADA, "invoice detail", "/invoices/", link="main tbody th a"),
+    Page(
+        demo.ADA,
+        "invoice detail, overdue, pay by card",
+        "/invoices/?show=overdue",
+        link="main tbody th a",
+        card="4242424242424242",
+        shows="Pay $90.00 with Visa ending 4242",
+    ),
+    Page(
+        demo.ADA,
+        "billing, card and contacts",
+        "/billing/",
+        card="4242424242424242",
+        shows="Replace the card",
+    ),
     Page(demo.ADA, "access log", "/account/access-log/"),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),
@@ -218,9 +239,12 @@ def page_params() -> list[Any]:
 
 
 @pytest.mark.parametrize("target", page_params())
-def test_it_scans_the_page(browser, live_server, target: Page):
+def test_it_scans_the_page(browser, live_server, request, target: Page):
     if target.prepare is not None:
         target.prepare()
+    if target.card:
+        base = request.getfixturevalue("stripe_on")
+        save_card(signed_in(User.objects.get(email=demo.ADA)), base, target.card)
     with role_page(browser, live_server, target.role, by_form=False) as (page, watch):
         scanner = Scanner(page)
         url = href(page, target.url, target.link) if target.link else target.url
@@ -229,6 +253,8 @@ def test_it_scans_the_page(browser, live_server, target: Page):
                 scanner.visit(url, target.label, status=target.status)
         else:
             scanner.visit(url, target.label, status=target.status)
+        if target.shows:
+            expect(page.get_by_role("main")).to_contain_text(target.shows)
         scanner.assert_clean()
         statuses = (target.status,) if target.status != 200 else ()
         assert expected_status_errors(watch.errors, *statuses) == []
