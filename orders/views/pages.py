@@ -498,6 +498,8 @@ def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
         "how_to_pay": invoices.how_to_pay(nue.account),
         "may_pay": may_pay,
         "pay_card": _pay_card(request, nue),
+        # A viewer is told that the invoice is paid by card by others, not that nothing online is.
+        "others_pay_card": None if may_pay else invoice_payments.card_to_charge(nue.account),
         "live_payment": live,
         "authenticate": {
             "client_secret": auth.client_secret,

@@ -183,7 +183,12 @@ def test_a_failed_authentication_records_nothing(ada_client, stripe_on, invoice)
 def test_a_viewer_is_offered_nothing_and_may_not_pay(ada_client, ben_client, stripe_on, invoice):
     save_card(ada_client, stripe_on, "4242424242424242")
     detail = reverse("orders:invoice_detail", args=[invoice.id])
-    assert "with Visa ending 4242" not in ben_client.get(detail).text
+    page = ben_client.get(detail).text
+    assert "Pay $90.00 with Visa ending 4242" not in page
+    # Not told that there is no online payment: others pay it with the card.
+    assert "There is no online payment" not in page
+    assert "can pay the invoice with Visa ending 4242, the card on file" in page
+    assert "your role views invoices only" in page
     assert pay(ben_client, invoice.id).status_code == 403
     assert not InvoicePayment.objects.exists()
 
