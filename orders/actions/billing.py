@@ -4,9 +4,29 @@ which address an order's tax follows (issue 24, item 6)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from orders.nue import Address, Customer, Order
+from orders.actions import cards, settled
+from orders.fanout import fetch_alongside
+from orders.nue import Address, Customer, NueError, Order, Subscription
 from orders.scope import CustomerNue
+
+
+@dataclass(frozen=True)
+class BillingReads:
+    """The billing page's reads: the customer with its contacts, and what Nue charges each
+    subscription with (or the NueError that read failed with: it costs the card section its
+    list, not the page)."""
+
+    customer: Customer
+    carried: list[tuple[Subscription, str]] | NueError
+
+
+def page_reads(nue: CustomerNue) -> BillingReads:
+    """Both of the billing page's Nue reads at once (orders.fanout): the customer on a worker,
+    the subscriptions here, with the database reads that name their cards."""
+    carried, reads = fetch_alongside(settled(partial(cards.carried, nue)), customer=nue.customer)
+    return BillingReads(reads["customer"], carried)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions.billing import tax_address
+from orders.actions.billing import page_reads, tax_address
 from orders.forms.billing import ContactForm
 from orders.http import CustomerRequest
 from orders.nue import NueError
@@ -34,10 +34,12 @@ def _billing_scope(request: CustomerRequest) -> CustomerNue:
 def _page(
     request: CustomerRequest, nue: CustomerNue, form: ContactForm | None, status: int = 200
 ) -> HttpResponse:
-    customer = nue.customer()
+    if is_partial(request):
+        customer, section = nue.customer(), None
+    else:
+        reads = page_reads(nue)
+        customer, section = reads.customer, card_section(request, nue, carried=reads.carried)
     may_add = can_add_contact(request.membership)
-    partial = is_partial(request)
-    section = None if partial else card_section(request, nue)
     ctx = {
         "customer": customer,
         "default_tax_address": tax_address(customer),

@@ -6,6 +6,7 @@ card is orders.policy.can_manage_card (viewers read only)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -17,13 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from orders import stripe_gateway as gateway
-from orders.actions import cards
+from orders.actions import cards, settled
 from orders.http import CustomerRequest
-from orders.nue import NueError
+from orders.nue import NueError, Subscription
 from orders.policy import can_manage_card, can_set_card_policy
 from orders.scope import CustomerNue
 from orders.stripe_gateway import StripeError
-from orders.views.common import customer_scope, go, is_partial
+from orders.views.common import customer_scope, go, is_partial, with_stripe_js
 from orders.views.errors import panel_error
 from portal.audit import record
 from portal.impersonation import money_moving
@@ -50,21 +51,23 @@ class CardPolicyForm(forms.Form):
 
 
 def card_section(
-    request: CustomerRequest, nue: CustomerNue, form: SaveCardForm | None = None
+    request: CustomerRequest,
+    nue: CustomerNue,
+    form: SaveCardForm | None = None,
+    carried: list[tuple[Subscription, str]] | NueError | None = None,
 ) -> dict[str, Any]:
     """What the card section shows: the card on file, what Nue charges each subscription with
     (a failing Nue read costs that list alone: the card is Stripe's), and whether this member
     may change the card."""
     account = nue.account
     may_manage = can_manage_card(request.membership)
-    try:
-        carried, carried_error = cards.carried(nue), None
-    except NueError as error:
-        carried, carried_error = [], panel_error(error)
+    if carried is None:  # not read already, beside the page's other reads
+        carried = settled(partial(cards.carried, nue))()
+    error = carried if isinstance(carried, NueError) else None
     return {
         "card": cards.card_on_file(account),
-        "carried": carried,
-        "carried_error": carried_error,
+        "carried": [] if error else carried,
+        "carried_error": panel_error(error) if error else None,
         "may_manage": may_manage and gateway.configured(),
         "consent": cards.consent_text(account),
         "publishable_key": gateway.publishable_key(),
@@ -80,10 +83,8 @@ def card_section(
 
 
 def with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpResponse:
-    """Only a page that loads Stripe.js names Stripe's hosts in its CSP."""
-    if section["may_manage"]:
-        response._csp_update = gateway.csp_sources()  # type: ignore[attr-defined]
-    return response
+    """The card section loads Stripe.js only for a member who may change the card."""
+    return with_stripe_js(response) if section["may_manage"] else response
 
 
 @require_GET

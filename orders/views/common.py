@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from orders import stripe_gateway
 from orders.actions.activation import Outcome, activate_draft
 from orders.http import CustomerRequest
 from orders.policy import can_prepare
@@ -64,3 +65,9 @@ def activate(
     if outcome.audited:
         request.audit_recorded = True  # type: ignore[attr-defined]
     return outcome
+
+
+def with_stripe_js(response: HttpResponse) -> HttpResponse:
+    """A page that loads Stripe.js: its CSP, and no other page's, names Stripe's hosts."""
+    response._csp_update = stripe_gateway.csp_sources()  # type: ignore[attr-defined]
+    return response

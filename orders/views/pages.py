@@ -36,7 +36,7 @@ from orders.nue import Invoice, NueError, Order, Subscription
 from orders.policy import can_pay_invoices
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
-from orders.views.common import customer_scope, is_partial
+from orders.views.common import customer_scope, is_partial, with_stripe_js
 from orders.views.errors import panel_error
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
 
@@ -492,14 +492,15 @@ def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
     may_pay = can_pay_invoices(request.membership)
     live = invoice_payments.live_payment(nue.account, invoice.id or invoice_id)
     auth = invoice_payments.authentication(live) if live is not None and may_pay else None
+    card = invoice_payments.card_to_charge(nue.account)
     ctx = {
         "invoice": invoice,
         "row": invoices.InvoiceRow.of(invoice, _today()),
         "how_to_pay": invoices.how_to_pay(nue.account),
         "may_pay": may_pay,
-        "pay_card": _pay_card(request, nue),
+        "pay_card": card if may_pay else None,
         # A viewer is told that the invoice is paid by card by others, not that nothing online is.
-        "others_pay_card": None if may_pay else invoice_payments.card_to_charge(nue.account),
+        "others_pay_card": None if may_pay else card,
         "live_payment": live,
         "authenticate": {
             "client_secret": auth.client_secret,
@@ -511,10 +512,8 @@ def invoice_detail(request: CustomerRequest, invoice_id: str) -> HttpResponse:
         else None,
     }
     response = render(request, "orders/invoice_detail.html", ctx)
-    if auth:
-        # Only while a payment awaits the card's authentication does the page load Stripe.js.
-        response._csp_update = stripe_gateway.csp_sources()  # type: ignore[attr-defined]
-    return response
+    # Only while a payment awaits the card's authentication does the page load Stripe.js.
+    return with_stripe_js(response) if auth else response
 
 
 def _pay_card(request: CustomerRequest, nue: CustomerNue) -> Card | None:
