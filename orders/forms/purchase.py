@@ -78,7 +78,7 @@ class ActivateForm(forms.Form):
         *args: Any,
         cancels: bool = False,
         card: CardOnFile | None = None,
-        may_charge_card: bool = True,
+        may_charge_card: bool,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -116,10 +116,12 @@ class PaymentForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: Any, card: CardOnFile | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, card: CardOnFile | None = None, may_charge_card: bool, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.card = card
-        payment_choice(self.fields["pay"], card, may_charge_card=True)
+        payment_choice(self.fields["pay"], card, may_charge_card)
 
 
 def term_end(start: date, months: int) -> date:

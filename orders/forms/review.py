@@ -47,7 +47,7 @@ class ApprovalRequestForm(forms.Form):
         self,
         *args: Any,
         card: CardOnFile | None = None,
-        may_charge_card: bool = True,
+        may_charge_card: bool,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

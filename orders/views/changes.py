@@ -42,7 +42,15 @@ from orders.nue import (
     Subscription,
     SubscriptionSnapshot,
 )
-from orders.policy import Decision, DraftFacts, Verdict, can_cancel, can_prepare, decide
+from orders.policy import (
+    Decision,
+    DraftFacts,
+    Verdict,
+    can_cancel,
+    can_charge_card,
+    can_prepare,
+    decide,
+)
 from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from orders.views.common import activate, customer_scope, go, is_partial
@@ -208,11 +216,17 @@ def _payment(
     or by invoice)."""
     if payment is not None or verdict.decision != Decision.ACTIVATE or request.customer is None:
         return payment
-    return PaymentForm(card=card_on_file(request.customer))
+    return PaymentForm(
+        card=card_on_file(request.customer), may_charge_card=can_charge_card(request.membership)
+    )
 
 
 def _posted_payment(request: CustomerRequest, scope: CustomerNue) -> PaymentForm:
-    payment = PaymentForm(request.POST, card=card_on_file(scope.account))
+    payment = PaymentForm(
+        request.POST,
+        card=card_on_file(scope.account),
+        may_charge_card=can_charge_card(request.membership),
+    )
     payment.is_valid()
     return payment
 

@@ -53,7 +53,7 @@ def draft_panel(
         card = form.card
     else:
         card = cards.card_on_file(customer) if may_activate and customer is not None else None
-        form = ActivateForm(card=card)
+        form = ActivateForm(card=card, may_charge_card=can_charge_card(membership))
     return {
         "may_activate": may_activate,
         "needs_approval": decision == Decision.REQUEST_APPROVAL and not locked,

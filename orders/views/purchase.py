@@ -33,7 +33,7 @@ from orders.forms.purchase import (
 )
 from orders.http import CustomerRequest
 from orders.nue import NueConflict, NueError, NueValidationError, Order
-from orders.policy import Decision, DraftFacts, decide
+from orders.policy import Decision, DraftFacts, can_charge_card, decide
 from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
 from orders.views.common import activate, customer_scope, go, is_partial
@@ -103,7 +103,12 @@ def draft_activate(request: CustomerRequest, order_id: str) -> HttpResponse:
         raise PermissionDenied(verdict.reason)
     remembered = remembered_change(nue, order.id)
     asks_reason = verdict.facts.cancels and not (remembered and remembered.reasons)
-    form = ActivateForm(request.POST, cancels=asks_reason, card=cards.card_on_file(nue.account))
+    form = ActivateForm(
+        request.POST,
+        cancels=asks_reason,
+        card=cards.card_on_file(nue.account),
+        may_charge_card=can_charge_card(request.membership),
+    )
     status: int | None
     if verdict.decision == Decision.EXPIRED:
         # Refused before anything is sent; the page offers to re-price it from today.
