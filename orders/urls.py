@@ -7,7 +7,16 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import billing, cards, changes, invoice_payments, pages, purchase, review
+from orders.views import (
+    billing,
+    cards,
+    changes,
+    invoice_payments,
+    pages,
+    purchase,
+    review,
+    support,
+)
 
 app_name = "orders"
 
@@ -141,6 +150,29 @@ billing_urls = [
     path("billing/contacts/", billing.billing_contact_add, name="billing_contact_add"),
 ]
 
+# The support workspace, beside the portal's own support pages under /support/ (issue 26).
+support_urls = [
+    path("support/lookup/", support.support_lookup, name="support_lookup"),
+    path("support/operations/", support.support_operations, name="support_operations"),
+    path(
+        "support/operations/<int:pk>/check/",
+        support.support_operation_check,
+        name="support_operation_check",
+    ),
+    path(
+        "support/customers/<int:account_id>/timeline/",
+        support.support_timeline,
+        name="support_timeline",
+    ),
+]
+
 urlpatterns = (
-    purchase_urls + card_urls + change_urls + review_urls + page_urls + billing_urls + webhook_urls
+    purchase_urls
+    + card_urls
+    + change_urls
+    + review_urls
+    + page_urls
+    + billing_urls
+    + webhook_urls
+    + support_urls
 )
