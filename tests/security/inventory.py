@@ -74,6 +74,9 @@ class Owner(StrEnum):
     BOOK_ORDER = "order of a customer in the manager's book"
     AUDIT = "audit"
     IMPERSONATION = "impersonation session"
+    # The support workspace: a customer within the agent's reach, and its ledger rows.
+    SUPPORT_CUSTOMER = "customer within the support agent's reach"
+    OPERATION = "operation ledger row"
 
 
 class Ids:
@@ -118,6 +121,22 @@ class Ids:
         requester = User.objects.filter(memberships__account=self.account).first()
         order = self.nue.order(self.draft, fresh=True)
         made = approvals.request_approval(self.account, order, requester=requester, comment="")
+        return made.pk
+
+    @cached_property
+    def operation(self) -> int:
+        """An operation of this customer whose outcome Nue left unknown (a ledger row)."""
+        from orders.models import Operation
+
+        actor = User.objects.filter(memberships__account=self.account).first()
+        made = Operation.objects.create(
+            kind=Operation.Kind.ACTIVATE,
+            target=f"sweep-{uuid.uuid4().hex[:12]}",
+            customer=self.account,
+            actor=actor,
+            payload_hash="0" * 64,
+            state=Operation.State.UNKNOWN,
+        )
         return made.pk
 
     @cached_property
@@ -259,6 +278,25 @@ ROUTES: tuple[Route, ...] = (
         writes=True,
     ),
     Route("support_audit", ("GET",), frozenset({SAM, SUPERUSER}), Owner.AUDIT),
+    # The support workspace (orders/views/support.py): a reference, the open or failed operations
+    # and checking one with Nue (it reads; it settles the ledger row), a customer's timeline.
+    Route("orders:support_lookup", ("GET",), frozenset({SAM, SUPERUSER}), Owner.NONE),
+    Route("orders:support_operations", ("GET",), frozenset({SAM, SUPERUSER}), Owner.NONE),
+    Route(
+        "orders:support_operation_check",
+        ("POST",),
+        frozenset({SAM, SUPERUSER}),
+        Owner.OPERATION,
+        kwargs=lambda ids: {"pk": ids.operation},
+        writes=True,
+    ),
+    Route(
+        "orders:support_timeline",
+        ("GET",),
+        frozenset({SAM, SUPERUSER}),
+        Owner.SUPPORT_CUSTOMER,
+        kwargs=lambda ids: {"account_id": ids.account_id},
+    ),
     Route("access_log", ("GET",), ADMINS, Owner.AUDIT),
     # Customer pages.
     Route(
