@@ -16,7 +16,7 @@ from nue_emulator import faults
 from orders.actions import failures
 from orders.models import Operation, RequestFailure
 from orders.nue import NueUnavailable
-from tests.orders.support_helpers import losing, shown_reference  # noqa: F401 (fixture)
+from tests.orders.support_helpers import shown_reference
 
 pytestmark = pytest.mark.django_db
 

@@ -16,11 +16,7 @@ from orders.scope import CustomerNue
 from portal.models import AuditEvent, AuditKind, CustomerAccount, User
 from tests.conftest import signed_in
 from tests.orders.purchase_helpers import PRO, create_draft, line
-from tests.orders.support_helpers import (  # noqa: F401 (fixture)
-    force_failure,
-    losing,
-    shown_reference,
-)
+from tests.orders.support_helpers import force_failure, shown_reference
 
 pytestmark = pytest.mark.django_db
 
@@ -236,7 +232,8 @@ def test_check_now_settles_an_unknown_activation_by_reading(
     unknown_activation.refresh_from_db()
     assert unknown_activation.state == Operation.State.SUCCEEDED
     # It read Nue, and sent nothing again.
-    assert calls and all(call.method == "GET" for call in calls)
+    assert calls
+    assert all(call.method == "GET" for call in calls)
     assert not [call for call in calls if call.wrote]
     event = AuditEvent.objects.get(actor=sam, details__action="operation_checked")
     assert event.customer == acme
