@@ -93,12 +93,11 @@ def support_lookup(request: CustomerRequest) -> HttpResponse:
         "failure": failure,
         "operation": operation,
         "result": _result_text(operation),
-        "in_reach": customer is not None and support_reach(agent).filter(pk=customer.pk).exists(),
         "customer": customer,
     }
     missing = bool(reference) and not found
     status = 404 if missing else 422 if form.errors else 200
-    template = "support/lookup.html#lookup-result" if is_partial(request) else "support/lookup.html"
+    template = "support/lookup.html#lookup" if is_partial(request) else "support/lookup.html"
     return render(request, template, ctx, status=status)
 
 

@@ -88,6 +88,7 @@ def test_it_answers_htmx_with_the_result_alone(ada_client, sam_client):
     response = lookup(sam_client, reference, **HTMX)
     assert response.status_code == 200
     assert "<html" not in response.text
+    assert 'id="lookup"' in response.text
     assert 'id="lookup-result"' in response.text
     assert reference in response.text
 
@@ -100,9 +101,11 @@ def test_it_says_an_unknown_reference_is_not_found(sam_client, sam):
 
 
 def test_it_refuses_what_is_not_a_reference(sam_client):
-    response = lookup(sam_client, "<script>")
-    assert response.status_code == 422
-    assert "A reference is 4 to 32 letters" in response.text
+    for headers in ({}, HTMX):
+        response = lookup(sam_client, "<script>", **headers)
+        assert response.status_code == 422
+        assert "A reference is 4 to 32 letters" in response.text
+        assert 'value="&lt;script&gt;"' in response.text
 
 
 def test_it_hides_a_failure_outside_the_agents_book_as_unknown(ada_client, globex_agent):
