@@ -16,14 +16,8 @@ from orders.http import CustomerRequest
 from orders.policy import can_prepare
 from orders.scope import CustomerNue
 from portal.audit import pending
+from portal.http import is_partial
 from portal.models import AuditKind, CustomerAccount
-
-
-def is_partial(request: HttpRequest) -> bool:
-    """Answer with the region HTMX swaps rather than the page: an HTMX request, unless it
-    restores history (which needs the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def go(request: HttpRequest, to: str, *args: object) -> HttpResponse:
