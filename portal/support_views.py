@@ -17,6 +17,7 @@ from portal import impersonation
 from portal.audit import events_within_reach, support_sessions
 from portal.http import is_partial
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, User
+from portal.policy import can_see_access_log
 from portal.support_forms import AuditFilterForm, ElevateForm, ImpersonateForm, SupportSearchForm
 
 SEARCH_LIMIT = 20
@@ -166,7 +167,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def access_log(request: HttpRequest) -> HttpResponse:
     """A customer admin's view: who from support looked at this account, when and why."""
     membership: Membership | None = getattr(request, "membership", None)
-    if membership is None or not membership.is_admin:
+    if membership is None or not can_see_access_log(membership):
         raise Http404("No such page.")
     started = AuditEvent.objects.select_related("actor", "on_behalf_of").filter(
         customer=membership.account, kind=AuditKind.IMPERSONATION_STARTED

@@ -61,6 +61,18 @@ def activate(
     return outcome
 
 
+def action_audit(request: HttpRequest) -> dict[str, Any]:
+    """This request's audit event as portal.audit.pending describes it, for an action that
+    writes the events of what it did once that happened (a draft created)."""
+    return pending(request, AuditKind.ACTION)
+
+
+def audited(request: HttpRequest) -> None:
+    """The action wrote this request's audit event: the impersonation middleware need not
+    record the request as a plain step as well."""
+    request.audit_recorded = True  # type: ignore[attr-defined]
+
+
 def with_stripe_js(response: HttpResponse) -> HttpResponse:
     """A page that loads Stripe.js: its CSP, and no other page's, names Stripe's hosts."""
     response._csp_update = stripe_gateway.csp_sources()  # type: ignore[attr-defined]
