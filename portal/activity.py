@@ -231,10 +231,12 @@ def _amount(details: Mapping[str, Any]) -> tuple[str, str]:
     key = "total" if details.get("total") not in (None, "") else "amount"
     raw = _text(details, key)
     try:
-        plain = str(Decimal(raw)) if raw else ""
+        number = Decimal(raw) if raw else None
     except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
         return "", ""
-    return dict(detail_fields({"total": plain})).get("Total", ""), plain
+    return dict(detail_fields({"total": number})).get("Total", ""), str(number)
 
 
 def rows(events: Iterable[AuditEvent], account: CustomerAccount) -> Iterator[ActivityRow]:
@@ -250,7 +252,8 @@ def rows(events: Iterable[AuditEvent], account: CustomerAccount) -> Iterator[Act
             acted = event.actor is not None or event.actor_email
             who, agent = (Person.of(event.actor, event.actor_email) if acted else None), None
         amount, _plain = _amount(details)
-        subscriptions = tuple(s.strip() for s in _text(details, "subscription").split(",") if s)
+        named = (s.strip() for s in _text(details, "subscription").split(","))
+        subscriptions = tuple(name for name in named if name)
         extra = {k: v for k, v in details.items() if k not in HIDDEN_DETAILS}
         yield ActivityRow(
             event=event,
