@@ -162,7 +162,8 @@ def test_it_shows_an_admin_the_accounts_activity_with_who_what_and_when(trail, a
     # Newest first: the team change, the cancellation, the approval, the request, the draft.
     assert len(rows) == 5
     assert "Member invited" in rows[0]
-    assert "<dt>Email</dt><dd>carol@acme.example</dd><dt>Role</dt><dd>buyer</dd>" in rows[0]
+    assert "<dt>Email</dt><dd>carol@acme.example</dd>" in rows[0]  # PostgreSQL orders keys itself
+    assert "<dt>Role</dt><dd>buyer</dd>" in rows[0]
     cancel = rows[1]
     assert "Cancelled a subscription" in cancel
     assert f"Support agent {name(trail['cancelled'].actor)} on behalf of {name(ada)}" in cancel
