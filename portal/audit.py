@@ -273,6 +273,17 @@ ACTION_TEXT = {
     "approval_requested": "Requested an approval",
     "approval_withdrawn": "Withdrew an approval request",
     "quote_link_generated": "Made a quote link",
+    "draft_created": "Created a draft order",
+    "change_draft_created": "Prepared a subscription change",
+    "draft_repriced": "Re-priced an expired draft",
+    "card_saved": "Saved the card on file",
+    "card_policy_changed": "Changed who may replace the card",
+    "contact_added": "Added a contact",
+    "invoice_card_charged": "Charged the card for an invoice",
+    "invoice_payment_recorded": "Paid an invoice",
+    "invoice_payment_declined": "Card payment declined",
+    "invoice_payment_needs_review": "Invoice payment held for review",
+    "invoice_payment_not_recorded": "Invoice payment not recorded in Nue",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",

@@ -260,6 +260,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("support_audit", ("GET",), frozenset({SAM, SUPERUSER}), Owner.AUDIT),
     Route("access_log", ("GET",), ADMINS, Owner.AUDIT),
+    Route("activity_log", ("GET",), ADMINS, Owner.AUDIT),
+    Route("activity_export", ("GET",), ADMINS, Owner.AUDIT),
     # Customer pages.
     Route(
         "orders:dashboard_panel",

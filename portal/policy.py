@@ -1,0 +1,21 @@
+"""Who may see the account's own records: the support access log and the account activity log.
+
+One rule per page, which its view applies and the navigation shows (portal.context_processors);
+what members may do with orders is orders/policy.py's. `membership` is the acting one: while
+support impersonates a member, that member's, so the agent sees what the member would.
+"""
+
+from __future__ import annotations
+
+from portal.models import Membership
+
+
+def can_see_access_log(membership: Membership | None) -> bool:
+    """Who from support looked at the account: for its admins."""
+    return membership is not None and membership.is_admin
+
+
+def can_see_activity(membership: Membership | None) -> bool:
+    """What the account's members did (and support or an account manager for them): for its
+    admins, as the access log beside it is."""
+    return can_see_access_log(membership)
