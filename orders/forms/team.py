@@ -16,6 +16,7 @@ from portal.models import Role
 # Membership.spending_limit: 12 digits, 2 of them cents.
 LIMIT_DIGITS = 12
 LIMIT_PLACES = 2
+CENT = Decimal("0.01")
 LIMIT_HELP = (
     "Buyers only: what they may activate in 24 hours without approval, in place of the "
     "account's approval limit. Leave empty to use the account's."
@@ -48,6 +49,11 @@ def _limit_field() -> AmountField:
 class RoleLimitForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.BUYER)
     spending_limit = _limit_field()
+
+    def clean_spending_limit(self) -> Decimal | None:
+        # In cents, as it is kept: the audit trail and the messages read "500.00", not "500".
+        limit = self.cleaned_data["spending_limit"]
+        return None if limit is None else limit.quantize(CENT)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
