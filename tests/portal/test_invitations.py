@@ -80,7 +80,7 @@ def test_it_offers_a_new_address_a_name_and_a_password(invited):
     assert "Join Acme Corporation" in page
     assert f'Ada Lovelace invited <span class="mono">{CLEO}</span>' in page
     assert "as <strong>buyer</strong>" in page
-    assert "500.00 in 24 hours" in page
+    assert "$500.00 in 24 hours" in page
     assert 'value="Cleo"' in page  # the name the admin gave, to keep or correct
     assert 'name="password1"' in page
     assert "no-store" in response["Cache-Control"]
