@@ -11,10 +11,11 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from nue_emulator.models import Contact as EmulatedContact
-from portal.models import AuditEvent, AuditKind, Membership
+from portal.models import AuditEvent, AuditKind, Invitation, Membership, Role
 from tests import demo
 from tests.browser.conftest import DESKTOP, PHONE, PageWatch, sign_in
-from tests.browser.test_journeys import CSP_LISTENER, expected_status_errors
+from tests.browser.test_accessibility import Scanner
+from tests.browser.test_journeys import CSP_LISTENER, expected_status_errors, role_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,3 +106,39 @@ def test_a_colleague_joins_from_the_email_and_buys_within_her_limit(
     assert membership.spending_limit == 500
     activated = AuditEvent.objects.filter(kind=AuditKind.ACTIVATION, actor=membership.user)
     assert activated.exists()
+
+
+def test_the_team_and_invitation_pages_pass_axe(browser, live_server):
+    """Axe on the team page with a member's form open on an error and an invitation waiting,
+    and on the invitation page as a newcomer sees it, at phone width too."""
+    acme = Membership.objects.get(user__email=demo.ADA).account
+    invitation = Invitation(account=acme, email=CLEO, role=Role.BUYER, first_name="Cleo")
+    token = invitation.new_token()
+    invitation.save()
+    bob = Membership.objects.get(user__email=demo.BOB)
+    with role_page(browser, live_server, demo.ADA, by_form=False) as (page, watch):
+        scanner = Scanner(page)
+        scanner.visit("/account/team/", "team")
+        row = page.locator(f"#member-{bob.pk}")
+        row.get_by_text("Change").click()
+        row.get_by_label("Role", exact=True).select_option("viewer")
+        row.get_by_label("Spending limit", exact=True).fill("20")
+        row.get_by_role("button", name=re.compile("Save")).click()
+        expect(page.locator(f"#member-{bob.pk}")).to_contain_text("Only a buyer has")
+        scanner.scan("team, a member's change refused")
+        page.set_viewport_size(PHONE)
+        scanner.scan("team on a phone")
+        scanner.assert_clean()
+        assert expected_status_errors(watch.errors, 422) == []
+    with role_page(browser, live_server) as (page, watch):
+        page.set_viewport_size(PHONE)
+        scanner = Scanner(page)
+        scanner.visit(f"/invitations/{token}/", "invitation, new sign-in")
+        page.get_by_label("Password", exact=True).fill("short")
+        page.get_by_label("Password again").fill("short")
+        page.get_by_role("button", name="Create sign-in and join").click()
+        expect(page.get_by_role("main")).to_contain_text("This password is too short.")
+        scanner.scan("invitation, refused password")
+        scanner.visit("/invitations/not-a-token/", "invitation, unknown link", status=404)
+        scanner.assert_clean()
+        assert expected_status_errors(watch.errors, 404, 422) == []
