@@ -266,13 +266,26 @@ DETAIL_LABELS = {
     "status": "Response status",
     "elevated": "Allowed to act",
     "why": "Ended because",
-    "email": "Email tried",
+    "email": "Email",
+    "role": "Role",
+    "spending_limit": "Spending limit",
+    "previous_role": "Role before",
+    "previous_spending_limit": "Spending limit before",
+    "invited_by": "Invited by",
+    "contact_email": "Contact",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
     "approval_requested": "Requested an approval",
     "approval_withdrawn": "Withdrew an approval request",
     "quote_link_generated": "Made a quote link",
+    "contact_added": "Added a contact",
+    "invited": "Invited someone to the team",
+    "invitation_resent": "Sent an invitation again",
+    "invitation_revoked": "Revoked an invitation",
+    "invitation_accepted": "Joined the team",
+    "member_changed": "Changed a member's role or limit",
+    "member_removed": "Removed a member",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",

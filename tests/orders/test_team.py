@@ -457,3 +457,22 @@ def test_an_elevated_agents_change_names_both_people(sam_as_ada, sam, ada, bob):
     assert not AuditEvent.objects.filter(
         kind=AuditKind.ACTION, path=member_url(membership)
     ).exists()
+
+
+def test_the_audit_trail_words_team_changes():
+    from portal.audit import detail_fields
+
+    details = {
+        "action": "member_changed",
+        "email": demo.BOB,
+        "role": "viewer",
+        "previous_role": "buyer",
+        "previous_spending_limit": "300.00",
+    }
+    assert detail_fields(details, for_customer=True) == [
+        ("Action", "Changed a member's role or limit"),
+        ("Email", demo.BOB),
+        ("Role", "viewer"),
+        ("Role before", "buyer"),
+        ("Spending limit before", "300.00"),
+    ]
