@@ -257,8 +257,11 @@ def _locked(account: CustomerAccount, membership_id: int) -> tuple[Membership, l
     """The member, and the account's admins, locked: two admins demoting each other at once
     take turns, and the second finds the first is the last admin (Membership.DoesNotExist for
     a member of another account, or one removed meanwhile)."""
-    admins = Membership.objects.select_for_update().filter(account=account, role=Role.ADMIN)
-    admin_ids = sorted(admins.values_list("pk", flat=True))
+    admins = Membership.objects.select_for_update(of=("self",)).filter(
+        account=account, role=Role.ADMIN
+    )
+    # Locked in one order by everyone, so two of these never wait on each other's rows.
+    admin_ids = list(admins.order_by("pk").values_list("pk", flat=True))
     member = (
         Membership.objects.select_for_update(of=("self",))
         .select_related("user")
