@@ -266,7 +266,13 @@ DETAIL_LABELS = {
     "status": "Response status",
     "elevated": "Allowed to act",
     "why": "Ended because",
-    "email": "Email tried",
+    "email": "Email",
+    "role": "Role",
+    "spending_limit": "Spending limit",
+    "previous_role": "Role before",
+    "previous_spending_limit": "Spending limit before",
+    "invited_by": "Invited by",
+    "contact_email": "Contact",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
@@ -284,6 +290,12 @@ ACTION_TEXT = {
     "invoice_payment_declined": "Card payment declined",
     "invoice_payment_needs_review": "Invoice payment held for review",
     "invoice_payment_not_recorded": "Invoice payment not recorded in Nue",
+    "invited": "Invited someone to the team",
+    "invitation_resent": "Sent an invitation again",
+    "invitation_revoked": "Revoked an invitation",
+    "invitation_accepted": "Joined the team",
+    "member_changed": "Changed a member's role or limit",
+    "member_removed": "Removed a member",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",
