@@ -273,6 +273,14 @@ DETAIL_LABELS = {
     "previous_spending_limit": "Spending limit before",
     "invited_by": "Invited by",
     "contact_email": "Contact",
+    # The support workspace: its pages (PAGE_VIEWED) and checking an operation with Nue.
+    "page": "Page",
+    "reference": "Reference",
+    "found": "Found",
+    "outcome": "Outcome",
+    "page_number": "Page number",
+    "before": "State before",
+    "after": "State after",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
@@ -296,6 +304,7 @@ ACTION_TEXT = {
     "invitation_accepted": "Joined the team",
     "member_changed": "Changed a member's role or limit",
     "member_removed": "Removed a member",
+    "operation_checked": "Checked with Nue how an operation ended",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",
@@ -316,7 +325,9 @@ VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT}
 
 
 # The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.
-INTERNAL_DETAILS = frozenset({"order_id", "operation", "replayed", "status", "elevated"})
+INTERNAL_DETAILS = frozenset(
+    {"order_id", "operation", "replayed", "status", "elevated", "before", "after", "reference"}
+)
 
 
 def detail_fields(

@@ -241,6 +241,9 @@ def test_check_now_settles_an_unknown_activation_by_reading(
     event = AuditEvent.objects.get(actor=sam, details__action="operation_checked")
     assert event.customer == acme
     assert (event.details["before"], event.details["after"]) == ("unknown", "succeeded")
+    trail = sam_client.get("/support/audit/").text
+    assert "Checked with Nue how an operation ended" in trail
+    assert "State after" in trail
 
 
 def test_check_now_without_javascript_goes_back_to_the_list(unknown_activation, sam_client):
