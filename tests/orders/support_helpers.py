@@ -40,3 +40,51 @@ def losing(settings) -> Iterator[LosingTransport]:
     transport = LosingTransport(httpx.WSGITransport(app=app))
     with installed_client(transport, sleep=lambda seconds: None):
         yield transport
+
+
+KEPT_REFERENCE = "5a1e5a1e5a1e"
+
+
+def kept_failure() -> str:
+    """A failure Ada met on the order history, as the portal keeps it; its reference."""
+    from orders.models import RequestFailure
+    from portal.models import User
+
+    ada = User.objects.get(email="ada@acme.example")
+    RequestFailure.objects.create(
+        reference=KEPT_REFERENCE,
+        user=ada,
+        user_email=ada.email,
+        customer=ada.memberships.get().account,
+        method="GET",
+        path="/orders/",
+        nue_method="GET",
+        nue_path="/orders",
+        nue_request_id=KEPT_REFERENCE,
+        nue_attempts=1,
+        upstream_status=200,
+        error_kind="NueProtocolError",
+        error_message="Nue sent a body that is not JSON.",
+        status=502,
+        title="Our billing system answered with an error",
+        shown_as=RequestFailure.ShownAs.PAGE,
+    )
+    return KEPT_REFERENCE
+
+
+def open_operation() -> None:
+    """An activation of Acme's whose outcome Nue left unknown, as the ledger keeps it."""
+    from orders.models import Operation
+    from portal.models import User
+
+    ada = User.objects.get(email="ada@acme.example")
+    Operation.objects.create(
+        kind=Operation.Kind.ACTIVATE,
+        target="ord-unknown-outcome",
+        customer=ada.memberships.get().account,
+        actor=ada,
+        payload_hash="c" * 64,
+        state=Operation.State.UNKNOWN,
+        reference=KEPT_REFERENCE,
+        error="Could not reach Nue.",
+    )
