@@ -267,6 +267,10 @@ DETAIL_LABELS = {
     "elevated": "Allowed to act",
     "why": "Ended because",
     "email": "Email tried",
+    "step": "While",
+    "recovery": "With a recovery code",
+    "left": "Recovery codes left",
+    "required": "Required of every member",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
@@ -280,6 +284,7 @@ ENDED_TEXT = {
     "time_limit": "it reached the time limit",
     "permission": "the agent may no longer impersonate this user",
     "lost": "its record was incomplete",
+    "second_factor": "the agent's second factor was removed",
 }
 REFUSED_TEXT = {
     "draft_activate": "Activate an order",
@@ -289,7 +294,8 @@ REFUSED_TEXT = {
     "change_basket": "Prepare several subscription changes",
     "change_basket_confirm": "Confirm several subscription changes",
 }
-VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT}
+STEP_TEXT = {"sign_in": "signing in", "turn_off": "turning the second factor off"}
+VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT, "step": STEP_TEXT}
 
 
 # The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.
