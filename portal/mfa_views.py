@@ -15,7 +15,7 @@ from datetime import datetime
 import segno
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -57,13 +57,14 @@ def _person(request: PortalRequest) -> User:
 
 
 def _done(request: HttpRequest) -> str:
-    """Where to go once the second factor is done: `next` if it is a page of this site (not a
-    second-factor page), else where this person starts."""
+    """Where to go once the second factor is done: `next` if it is a page of this site (not the
+    code page again), else where this person starts."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     own = url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    if own and not target.startswith("/accounts/mfa/"):
+    # A path of this site only: a bare word would read as a view's name, or a relative path.
+    if own and target.startswith("/") and not target.startswith(reverse("mfa_verify")):
         return target
     return landing_url(request.user)
 
@@ -82,11 +83,11 @@ def mfa_verify(request: PortalRequest) -> HttpResponse:
     user = _person(request)
     done = _done(request)
     if mfa.is_verified(request):
-        return redirect(done)
+        return HttpResponseRedirect(done)
     if not mfa.has_mfa(user):
         if mfa.requires_mfa(user, request.customer):
-            return redirect(_with_next("mfa_setup", done))
-        return redirect(done)
+            return HttpResponseRedirect(_with_next("mfa_setup", done))
+        return HttpResponseRedirect(done)
     recovering = "recovery_code" in request.POST
     code_form = AuthenticatorCodeForm(request.POST if request.POST and not recovering else None)
     recovery_form = RecoveryCodeForm(request.POST if recovering else None)
@@ -104,7 +105,7 @@ def mfa_verify(request: PortalRequest) -> HttpResponse:
                 mfa.verified(request, user, checked.device, recovery=recovering)
                 if recovering:
                     _tell_codes_left(request, user)
-                return redirect(done)
+                return HttpResponseRedirect(done)
             if checked.locked_until is not None:
                 form.add_error(None, _locked_text(checked.locked_until))
                 status = 429
@@ -149,7 +150,7 @@ def mfa_setup(request: PortalRequest) -> HttpResponse:
     enrolled = mfa.has_mfa(user)
     if enrolled and not mfa.is_verified(request):
         # Replacing an authenticator takes a code from the current one (or a recovery code).
-        return redirect(_with_next("mfa_verify", request.get_full_path()))
+        return HttpResponseRedirect(_with_next("mfa_verify", request.get_full_path()))
     key = request.session.get(mfa.SETUP_KEY) or mfa.new_secret()
     request.session[mfa.SETUP_KEY] = key
     form = AuthenticatorCodeForm(request.POST or None)
