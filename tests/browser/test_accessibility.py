@@ -161,6 +161,7 @@ PAGES = [
         shows="Replace the card",
     ),
     Page(demo.ADA, "access log", "/account/access-log/"),
+    Page(demo.ADA, "sign-in security", "/account/security/", shows="Everyone at Acme"),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),
     Page(demo.ADA, "change wizard, choose", f"/subscriptions/{demo.PRO}/change/"),
@@ -223,6 +224,7 @@ PAGES = [
     Page(demo.SAM, "support", "/support/"),
     Page(demo.SAM, "support search", "/support/?q=acme"),
     Page(demo.SAM, "audit", "/support/audit/"),
+    Page(demo.SAM, "sign-in security, staff", "/account/security/", shows="Your role requires"),
     Page(demo.SUPERUSER, "superuser home", "/"),
     Page(demo.SUPERUSER, "server error", "/test/boom/", status=500),
 ]
