@@ -88,11 +88,6 @@ def required_anywhere(user: User) -> bool:
     return Membership.objects.filter(user=user, account__require_mfa=True).exists()
 
 
-def may_set_requirement(membership: Membership | None) -> bool:
-    """Who requires a second factor of an account's members: that account's admins."""
-    return membership is not None and membership.is_admin
-
-
 # Devices and the session.
 
 

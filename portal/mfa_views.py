@@ -34,6 +34,7 @@ from portal.forms import (
 )
 from portal.http import PortalRequest
 from portal.models import Membership, User
+from portal.policy import can_require_mfa
 from portal.views import landing_url
 
 WRONG_CODE = "That code did not work. Check that it is the current one and try again."
@@ -196,7 +197,7 @@ def _security_page(
     required_by = [
         m.account for m in Membership.objects.filter(user=user, account__require_mfa=True)
     ]
-    admin = mfa.may_set_requirement(membership) and request.impersonation is None
+    admin = can_require_mfa(membership) and request.impersonation is None
     if requirement_form is None and admin and membership is not None:
         requirement_form = RequirementForm(initial={"require_mfa": membership.account.require_mfa})
     ctx = {
@@ -259,7 +260,7 @@ def account_security_off(request: PortalRequest) -> HttpResponse:
 @require_POST
 def account_security_require(request: PortalRequest) -> HttpResponse:
     membership = request.membership
-    if membership is None or not mfa.may_set_requirement(membership):
+    if membership is None or not can_require_mfa(membership):
         raise Http404("No such page.")
     _person(request)
     form = RequirementForm(request.POST)

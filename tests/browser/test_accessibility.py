@@ -27,6 +27,7 @@ from nue_emulator import faults
 from portal import urls as portal_urls
 from portal.models import User
 from tests import demo
+from tests.browser.test_activity import seed_activity
 from tests.browser.test_journeys import expected_status_errors, role_page
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import lower_limit, pending_request
@@ -161,6 +162,13 @@ PAGES = [
         shows="Replace the card",
     ),
     Page(demo.ADA, "access log", "/account/access-log/"),
+    Page(
+        demo.ADA,
+        "activity log",
+        "/account/activity/",
+        prepare=seed_activity,
+        shows="Support agent",
+    ),
     Page(demo.ADA, "sign-in security", "/account/security/", shows="Everyone at Acme"),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),

@@ -28,6 +28,7 @@ from tests.security.inventory import (
     SAM,
     STAFF,
     SUPERUSER,
+    Ids,
     route_id,
 )
 from tests.security.test_write_sweep import portal_records
@@ -50,6 +51,8 @@ class Placeholders:
     approval = 987654
     change_preview = "co-placeholder"
     basket = "basket-placeholder"
+    invitation = 987654
+    invitation_token = "token-placeholder"
 
 
 IDS = Placeholders()
@@ -73,6 +76,11 @@ def _sent_to(response, page: str) -> str:
     target = response.get("HX-Redirect") or response.get("Location", "")
     assert urlsplit(target).path == reverse(page), (response.status_code, target)
     return target
+
+
+def test_the_placeholders_stand_in_for_every_id_a_route_builds_on():
+    ids = {name for name in dir(Ids) if not name.startswith("_")} - {"nue", "owner_client"}
+    assert ids - {"account"} <= set(dir(Placeholders))
 
 
 def test_the_inventory_opens_to_an_unverified_session_what_the_gate_does():
