@@ -281,6 +281,10 @@ DETAIL_LABELS = {
     "page_number": "Page number",
     "before": "State before",
     "after": "State after",
+    "step": "While",
+    "recovery": "With a recovery code",
+    "left": "Recovery codes left",
+    "required": "Required of every member",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
@@ -312,6 +316,7 @@ ENDED_TEXT = {
     "time_limit": "it reached the time limit",
     "permission": "the agent may no longer impersonate this user",
     "lost": "its record was incomplete",
+    "second_factor": "the agent's second factor was removed",
 }
 REFUSED_TEXT = {
     "draft_activate": "Activate an order",
@@ -321,7 +326,8 @@ REFUSED_TEXT = {
     "change_basket": "Prepare several subscription changes",
     "change_basket_confirm": "Confirm several subscription changes",
 }
-VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT}
+STEP_TEXT = {"sign_in": "signing in", "turn_off": "turning the second factor off"}
+VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT, "step": STEP_TEXT}
 
 
 # The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.

@@ -170,6 +170,7 @@ PAGES = [
         prepare=seed_activity,
         shows="Support agent",
     ),
+    Page(demo.ADA, "sign-in security", "/account/security/", shows="Everyone at Acme"),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),
     Page(demo.ADA, "change wizard, choose", f"/subscriptions/{demo.PRO}/change/"),
@@ -257,6 +258,7 @@ PAGES = [
         prepare=kept_failure,
         shows="Our billing system answered with an error",
     ),
+    Page(demo.SAM, "sign-in security, staff", "/account/security/", shows="Your role requires"),
     Page(demo.SUPERUSER, "superuser home", "/"),
     Page(demo.SUPERUSER, "server error", "/test/boom/", status=500),
 ]

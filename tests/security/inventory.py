@@ -51,6 +51,9 @@ MEMBERS = frozenset({ADA, BEN, BOB, GRACE})
 BUYERS = frozenset({ADA, BOB, GRACE})
 ADMINS = frozenset({ADA, GRACE})
 ACME_MEMBERS = frozenset({ADA, BEN, BOB})
+# The vendor's staff, who must pass a second factor (portal/mfa.py) and, in these sweeps, have an
+# authenticator app (tests.conftest.signed_in makes one); the customers have none.
+STAFF = frozenset({MARIA, SAM, SUPERUSER})
 NOBODY: frozenset[str] = frozenset()
 
 ACME = "Acme Corporation"
@@ -196,7 +199,9 @@ class Route:
     `kwargs` builds the URL's arguments and `body` a plausible POST body from a customer's ids;
     swapping in another customer's `Ids` gives the foreign-id request. `writes` marks a POST that
     changes state (upstream or the portal's); `moves_money` one that creates or activates an order
-    or change order (its view wears @money_moving); `public` routes need no sign-in.
+    or change order (its view wears @money_moving); `public` routes need no sign-in;
+    `before_second_factor` routes are open to a session that still owes its second factor (every
+    other signed-in route sends it to that first: tests/security/test_second_factor.py).
     """
 
     name: str
@@ -211,6 +216,7 @@ class Route:
     # Signed by its sender instead of a session and a CSRF token (Stripe's webhook).
     webhook: bool = False
     htmx_only: bool = False
+    before_second_factor: bool = False
     needs: tuple[str, ...] = field(default=())  # Ids attributes the route builds on
 
     def url(self, ids: Ids) -> str:
@@ -252,7 +258,7 @@ ROUTES: tuple[Route, ...] = (
     # Sign-in and account pages.
     Route("home", ("GET",), EVERYONE, Owner.CUSTOMER),
     Route("login", FORM_VIEW, EVERYONE, Owner.NONE, public=True),
-    Route("logout", ("POST",), EVERYONE, Owner.NONE),
+    Route("logout", ("POST",), EVERYONE, Owner.NONE, before_second_factor=True),
     Route("password_reset", FORM_VIEW, EVERYONE, Owner.NONE, public=True),
     Route("password_reset_done", ("GET",), EVERYONE, Owner.NONE, public=True),
     Route(
@@ -271,6 +277,45 @@ ROUTES: tuple[Route, ...] = (
         EVERYONE,
         Owner.MEMBERSHIP,
         body=lambda ids: {"membership": ids.membership},
+    ),
+    # The second factor: the pages that take it, then the person's security page. Only who has
+    # one (the staff here) may replace its recovery codes; nobody here may turn it off (staff
+    # must keep it, customers have none); an account's admins require it of its members.
+    Route(
+        "mfa_verify",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"code": "000000"},
+        writes=True,
+        before_second_factor=True,
+    ),
+    Route(
+        "mfa_setup",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"code": "000000"},
+        writes=True,
+        before_second_factor=True,
+    ),
+    Route("account_security", ("GET",), EVERYONE, Owner.NONE),
+    Route("account_security_codes", ("POST",), STAFF, Owner.NONE, writes=True),
+    Route(
+        "account_security_off",
+        ("POST",),
+        NOBODY,
+        Owner.NONE,
+        body=lambda ids: {"code": "000000"},
+        writes=True,
+    ),
+    Route(
+        "account_security_require",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        body=lambda ids: {"require_mfa": "on"},
+        writes=True,
     ),
     Route("healthz", ("GET",), EVERYONE, Owner.NONE, public=True),
     Route("favicon", ("GET",), EVERYONE, Owner.NONE, public=True),
