@@ -53,6 +53,7 @@ class Placeholders:
     basket = "basket-placeholder"
     invitation = 987654
     invitation_token = "token-placeholder"
+    operation = 987654
 
 
 IDS = Placeholders()
