@@ -7,7 +7,16 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import billing, cards, changes, invoice_payments, pages, purchase, review
+from orders.views import (
+    billing,
+    cards,
+    changes,
+    invoice_payments,
+    pages,
+    purchase,
+    quotes,
+    review,
+)
 
 app_name = "orders"
 
@@ -110,6 +119,17 @@ review_urls = [
     ),
 ]
 
+# Quote links (issue 26): the recipient's page, PDF, acceptance and card step, public (the
+# token is the credential); the account manager's sending and revoking.
+quote_urls = [
+    path("quote/<slug:token>/", quotes.quote_page, name="quote_page"),
+    path("quote/<slug:token>/quote.pdf", quotes.quote_pdf, name="quote_pdf"),
+    path("quote/<slug:token>/accept/", quotes.quote_accept, name="quote_accept"),
+    path("quote/<slug:token>/card/", quotes.quote_card_setup, name="quote_card_setup"),
+    path("review/quotes/<int:pk>/send/", quotes.review_quote_send, name="review_quote_send"),
+    path("review/quotes/<int:pk>/revoke/", quotes.review_quote_revoke, name="review_quote_revoke"),
+]
+
 # The dashboard itself is `home` (/).
 page_urls = [
     path("dashboard/<slug:panel>/", pages.dashboard_panel, name="dashboard_panel"),
@@ -142,5 +162,12 @@ billing_urls = [
 ]
 
 urlpatterns = (
-    purchase_urls + card_urls + change_urls + review_urls + page_urls + billing_urls + webhook_urls
+    purchase_urls
+    + card_urls
+    + change_urls
+    + review_urls
+    + quote_urls
+    + page_urls
+    + billing_urls
+    + webhook_urls
 )

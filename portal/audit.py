@@ -267,12 +267,21 @@ DETAIL_LABELS = {
     "elevated": "Allowed to act",
     "why": "Ended because",
     "email": "Email tried",
+    "accepted_by": "Accepted by",
+    "title": "Job title",
+    "authority": "On the authority of",
+    "outcome": "Outcome",
+    "sent_to": "Sent to",
+    "quote_link": "Quote link",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
     "approval_requested": "Requested an approval",
     "approval_withdrawn": "Withdrew an approval request",
     "quote_link_generated": "Made a quote link",
+    "quote_link_sent": "Sent a quote link",
+    "quote_link_revoked": "Revoked a quote link",
+    "quote_accepted": "Accepted a quote",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",
@@ -293,7 +302,9 @@ VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT}
 
 
 # The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.
-INTERNAL_DETAILS = frozenset({"order_id", "operation", "replayed", "status", "elevated"})
+INTERNAL_DETAILS = frozenset(
+    {"order_id", "operation", "replayed", "status", "elevated", "quote_link"}
+)
 
 
 def detail_fields(

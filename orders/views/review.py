@@ -200,11 +200,23 @@ def _generate_quote_link(
 
 @require_GET
 def review(request: CustomerRequest) -> HttpResponse:
-    found = approvals.book(request.user, list(_book(request)), timezone.localdate())
+    book = _book(request)
+    found = approvals.book(request.user, list(book), timezone.localdate())
     rows = [
         replace(row, error=_failure_text(row.failure)) if row.failure else row for row in found.rows
     ]
-    ctx = {"rows": rows, "pending": found.pending, "windows": approvals.RENEWAL_WINDOWS}
+    # Each quote's state; a draft the page read (its customer's row) also says when it expired.
+    drafts = {o.id: o for row in rows for o in (*row.drafts, *row.change_orders)}
+    sent = [
+        (link, quotes.state_of(link, drafts.get(link.order_id)))
+        for link in quotes.in_book(request.user, book)
+    ]
+    ctx = {
+        "rows": rows,
+        "pending": found.pending,
+        "windows": approvals.RENEWAL_WINDOWS,
+        "quotes": sent,
+    }
     return render(request, "review/book.html", ctx)
 
 
