@@ -164,7 +164,6 @@ def accept(
         if isinstance(error, NotActivated):
             raise QuoteRefused(refusal_text(link, error.verdict)) from error
         raise
-    quotes.notify_quote_accepted(claim)
     return claim, True
 
 
@@ -187,6 +186,7 @@ def _carry_out(
     if accepting.pay == cards.Pay.CARD:
         card = cards.finish_setup(link.customer, accepting.setup_intent)
         claim.card_label = card.label
+        claim.save(update_fields=["card_label"])
     details = {
         "quote_link": link.pk,
         "accepted_by": accepting.name,
@@ -212,8 +212,7 @@ def _carry_out(
             raise QuoteStale(
                 [f"Order {order.order_number} was placed meanwhile, not through this quote."]
             )
-        claim.state = QuoteAcceptance.State.ACTIVATED
-        claim.operation_id = outcome.result.operation_id
+        _settled(claim, QuoteAcceptance.State.ACTIVATED, operation_id=outcome.result.operation_id)
     else:
         approval = approvals.request_approval(
             link.customer,
@@ -226,10 +225,18 @@ def _carry_out(
             po_number=accepting.po_number,
             card=card,
         )
-        claim.state = QuoteAcceptance.State.AWAITING_APPROVAL
-        claim.approval = approval
-    claim.settled_at = timezone.now()
-    claim.save(update_fields=["state", "operation", "approval", "card_label", "settled_at"])
+        _settled(claim, QuoteAcceptance.State.AWAITING_APPROVAL, approval_id=approval.pk)
+
+
+def _settled(claim: QuoteAcceptance, state: QuoteAcceptance.State, **fields: Any) -> None:
+    """Move the acceptance from "being accepted" to `state` once, and confirm it by email then:
+    whichever request learns the outcome first (its own, or another's `settle`) does both."""
+    moved = QuoteAcceptance.objects.filter(
+        pk=claim.pk, state=QuoteAcceptance.State.ACCEPTING
+    ).update(state=state, settled_at=timezone.now(), **fields)
+    claim.refresh_from_db()
+    if moved:
+        quotes.notify_quote_accepted(claim)
 
 
 def _let_go(claim: QuoteAcceptance) -> None:
@@ -270,9 +277,5 @@ def settle(claim: QuoteAcceptance, *, failed: bool = False) -> QuoteAcceptance |
         _let_go(claim)
         return None
     if op.state == Operation.State.SUCCEEDED:
-        claim.state = QuoteAcceptance.State.ACTIVATED
-        claim.operation = op
-        claim.settled_at = timezone.now()
-        claim.save(update_fields=["state", "operation", "settled_at"])
-        quotes.notify_quote_accepted(claim)
+        _settled(claim, QuoteAcceptance.State.ACTIVATED, operation_id=op.pk)
     return claim

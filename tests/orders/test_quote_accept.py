@@ -403,11 +403,13 @@ def test_the_review_page_shows_each_quotes_state(maria, maria_client):
     Client().get(page_url(link))
     row = state()
     assert "Viewed" in row
-    assert "first" in row and "last" in row
+    assert "first" in row
+    assert "last" in row
     accept(link)
     row = state()
     assert "Accepted" in row
-    assert "Jane Doe" in row and "PO-4711" in row
+    assert "Jane Doe" in row
+    assert "PO-4711" in row
 
 
 def test_the_review_page_shows_revoked_and_expired_quotes(maria, maria_client):
@@ -467,9 +469,13 @@ def test_the_manager_is_told_what_is_wrong_with_the_address(maria, maria_client)
 def test_a_member_cannot_send_or_revoke_the_managers_link(maria, ada_client):
     link = made_by_manager(maria)
     assert ada_client.post(f"/review/quotes/{link.pk}/revoke/").status_code == 404
-    assert ada_client.post(f"/review/quotes/{link.pk}/send/", {"email": "x@y.example"}).status_code == 404
+    assert (
+        ada_client.post(f"/review/quotes/{link.pk}/send/", {"email": "x@y.example"}).status_code
+        == 404
+    )
     link.refresh_from_db()
-    assert link.revoked_at is None and link.sent_to == ""
+    assert link.revoked_at is None
+    assert link.sent_to == ""
 
 
 def test_the_draft_page_shows_the_link_and_its_state(maria, maria_client):
@@ -482,3 +488,72 @@ def test_the_draft_page_shows_the_link_and_its_state(maria, maria_client):
     assert "Viewed" in page
     assert "Send the quote" in page
     assert "Revoke the link" in page
+
+
+def test_a_lost_answer_is_settled_from_nue_and_never_sent_again(maria, settings):
+    """Nue activated the draft and its answer was lost: the acceptance is settled by reading
+    Nue (the ledger), and a second submit sends nothing."""
+    import httpx
+    from django.utils.module_loading import import_string
+
+    from tests.conftest import installed_client
+    from tests.reliability.test_lost_answers import LosingTransport
+
+    order = big_draft()
+    link = made_by_manager(maria, order)
+    transport = LosingTransport(
+        httpx.WSGITransport(app=import_string(settings.NUE_EMULATOR_WSGI_APP))
+    )
+    transport.lose = "reset"
+    with installed_client(transport, sleep=lambda seconds: None), journal.capture() as calls:
+        first = accept(link)
+        again = accept(link)
+
+    assert first.status_code == 302
+    assert again.status_code == 302
+    assert len(activation_posts(calls, order.id)) == 1
+    acceptance = QuoteAcceptance.objects.get(link=link)
+    assert acceptance.state == QuoteAcceptance.State.ACTIVATED
+    assert acceptance.operation.state == Operation.State.SUCCEEDED
+    assert _emulated(order.id).status == "Activated"
+
+
+def test_an_unknown_outcome_is_confirmed_later_and_never_sent_again(maria, settings, time_machine):
+    """The activation left and no answer came (Nue never applied it): the page says it is being
+    confirmed, a second submit sends nothing, and once Nue has had time to show it and does
+    not, the quote may be accepted again."""
+    import httpx
+    from django.utils.module_loading import import_string
+
+    from tests.conftest import installed_client
+
+    app = import_string(settings.NUE_EMULATOR_WSGI_APP)
+    inner = httpx.WSGITransport(app=app)
+
+    class Unanswered(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and "/orders/" in request.url.path:
+                raise httpx.ReadTimeout("timed out", request=request)
+            return inner.handle_request(request)
+
+    order = big_draft()
+    link = made_by_manager(maria, order)
+    with installed_client(Unanswered(), sleep=lambda seconds: None):
+        first = accept(link)
+        with journal.capture() as calls:
+            again = accept(link)
+        page = Client().get(page_url(link)).content.decode()
+
+    assert first.status_code == again.status_code == 302
+    assert [c for c in calls if c.wrote] == []
+    assert "Your acceptance is being confirmed" in page
+    assert QuoteAcceptance.objects.get(link=link).state == QuoteAcceptance.State.ACCEPTING
+
+    time_machine.move_to(
+        timezone.now() + timedelta(seconds=settings.NUE_SETTLES_WITHIN_SECONDS + 60)
+    )
+    page = Client().get(page_url(link)).content.decode()
+
+    assert not QuoteAcceptance.objects.filter(link=link).exists()
+    assert "Accept and place the order" in page
+    assert _emulated(order.id).status == "Draft"

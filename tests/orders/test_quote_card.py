@@ -44,7 +44,8 @@ def test_it_offers_the_card_step_where_the_tenant_collects_by_card(maria, stripe
 
     page = response.content.decode()
     assert 'id="card-element"' in page
-    assert "Pay by card" in page and "Pay by invoice" in page
+    assert "Pay by card" in page
+    assert "Pay by invoice" in page
     assert "charging it for this and future invoices of Acme Corporation" in page
     # Only this page's CSP names Stripe's script host.
     assert "127.0.0.1" in response["Content-Security-Policy"]
@@ -72,8 +73,9 @@ def test_it_activates_charged_to_the_card_confirmed_in_the_card_step(maria, stri
     assert acceptance.card_label == "Visa ending 4242"
     sent = Operation.objects.get(target=order.id).request
     assert sent["paymentMethodObject"]["externalPaymentMethodId"].startswith("pm_")
-    assert StripeCustomer.objects.get(account=account()).card_payment_method_id == (
-        sent["paymentMethodObject"]["externalPaymentMethodId"]
+    assert (
+        StripeCustomer.objects.get(account=account()).card_payment_method_id
+        == (sent["paymentMethodObject"]["externalPaymentMethodId"])
     )
     assert EmuOrder.objects.get(pk=order.id).status == "Activated"
     assert "paid with Visa ending 4242" in client.get(page_url(link)).content.decode()

@@ -24,7 +24,9 @@ def _pango() -> None:
     except OSError as error:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI needs Pango for the quote PDF: {error}")
-        pytest.skip(f"Pango is not installed (apt-get install libpango-1.0-0 libpangoft2-1.0-0): {error}")
+        pytest.skip(
+            f"Pango is not installed (apt-get install libpango-1.0-0 libpangoft2-1.0-0): {error}"
+        )
 
 
 def _pdf(response):
@@ -74,7 +76,9 @@ def test_it_downloads_the_quote_as_a_pdf_with_its_total_and_branding(maria, sett
     response = Client().get(pdf_url(link))
 
     document = _pdf(response)
-    assert response["Content-Disposition"] == f'attachment; filename="quote-{order.order_number}.pdf"'
+    assert (
+        response["Content-Disposition"] == f'attachment; filename="quote-{order.order_number}.pdf"'
+    )
     assert "no-store" in response["Cache-Control"]
     text = _text(document)
     total = money(order.total)
