@@ -35,7 +35,7 @@ from orders.nue import NueConflict, NueError, NueValidationError, Order
 from orders.policy import Decision, can_manage_quote_links
 from orders.scope import CustomerNue
 from orders.stripe_gateway import StripeError
-from orders.views.common import go, is_partial, with_stripe_js
+from orders.views.common import is_partial, with_stripe_js
 from orders.views.errors import TEXTS, add_form_errors, status_for
 from orders.views.panels import quote_link_panel
 from portal.audit import pending, write
@@ -330,8 +330,11 @@ def review_quote_send(request: CustomerRequest, pk: int) -> HttpResponse:
                 order_number=link.order_number,
                 sent_to=to,
             )
+            if is_partial(request):  # the panel again, saying where and when it was sent
+                link.refresh_from_db()
+                return _draft_page(request, link, QuoteSendForm(initial={"email": to}), 200)
             messages.success(request, f"Quote {link.order_number} sent to {to}.")
-            return go(request, _back(link))
+            return redirect(_back(link))
     return _draft_page(request, link, form, 422)
 
 
@@ -349,7 +352,10 @@ def review_quote_revoke(request: CustomerRequest, pk: int) -> HttpResponse:
             order_id=link.order_id,
             order_number=link.order_number,
         )
-        messages.success(request, f"The quote link of {link.order_number} no longer works.")
+        text = f"The quote link of {link.order_number} no longer works."
     else:
-        messages.info(request, "That link no longer worked already, or its quote was accepted.")
-    return go(request, _back(link))
+        text = "That link no longer worked already, or its quote was accepted."
+    if is_partial(request):  # the panel again, saying the link was revoked
+        return _draft_page(request, link, QuoteSendForm(), 200)
+    messages.success(request, text)
+    return redirect(_back(link))
