@@ -338,6 +338,19 @@ class QuoteAcceptance(models.Model):
             f"Acceptance of quote link {self.link_id} by {self.name} ({self.get_state_display()})"
         )
 
+    @property
+    def outcome(self) -> str:
+        """What became of it: "activated" (directly, or once approved), "awaiting_approval",
+        "declined" (the approval was declined or withdrawn: nothing was ordered) or
+        "accepting" (its outcome is being confirmed)."""
+        if self.state != self.State.AWAITING_APPROVAL or self.approval is None:
+            return str(self.state)
+        if self.approval.state == ApprovalRequest.State.APPROVED:
+            return "activated"
+        if self.approval.state == ApprovalRequest.State.PENDING:
+            return "awaiting_approval"
+        return "declined"
+
 
 class TenantCapabilities(models.Model):
     """How one Nue tenant reads what its guides leave open, as `manage.py nue_check` found it.

@@ -269,6 +269,7 @@ DETAIL_LABELS = {
     "email": "Email tried",
     "accepted_by": "Accepted by",
     "title": "Job title",
+    "acceptor_email": "Their email",
     "authority": "On the authority of",
     "outcome": "Outcome",
     "sent_to": "Sent to",

@@ -96,7 +96,11 @@ def refusal_text(link: QuoteLink, verdict: Verdict) -> str:
 
 def current(link: QuoteLink) -> QuoteAcceptance | None:
     """The link's acceptance as the database holds it now (settled if it was left open)."""
-    found = QuoteAcceptance.objects.select_related("link", "customer").filter(link=link).first()
+    found = (
+        QuoteAcceptance.objects.select_related("link", "customer", "approval")
+        .filter(link=link)
+        .first()
+    )
     return settle(found) if found is not None else None
 
 
@@ -191,7 +195,7 @@ def _carry_out(
         "quote_link": link.pk,
         "accepted_by": accepting.name,
         "title": accepting.title,
-        "email": accepting.email,
+        "acceptor_email": accepting.email,
         "po_number": accepting.po_number,
         "authority": link.generated_by.email,
         "pay": f"Charge {card.label}" if card else "Pay by invoice",

@@ -55,7 +55,7 @@ def quote_templates() -> dict[str, str]:
 def quote_link_for(order_id: str) -> QuoteLink | None:
     """The draft's current link (the latest made; revoked or not), with its acceptance."""
     return (
-        QuoteLink.objects.select_related("generated_by", "acceptance")
+        QuoteLink.objects.select_related("generated_by", "acceptance__approval")
         .filter(order_id=order_id, superseded_at=None)
         .first()
     )
@@ -64,7 +64,7 @@ def quote_link_for(order_id: str) -> QuoteLink | None:
 def link_by_token(token: str) -> QuoteLink | None:
     """The link a quote URL names, whatever its state (the page says which)."""
     return (
-        QuoteLink.objects.select_related("customer", "generated_by", "acceptance")
+        QuoteLink.objects.select_related("customer", "generated_by", "acceptance__approval")
         .filter(token=token)
         .first()
     )
@@ -257,6 +257,7 @@ class QuoteState:
 STATES = {
     "accepted": QuoteState("accepted", "Accepted", "ok"),
     "awaiting_approval": QuoteState("awaiting_approval", "Accepted, awaiting approval", "warn"),
+    "declined": QuoteState("declined", "Accepted, approval declined", "danger"),
     "accepting": QuoteState("accepting", "Being accepted", "accent"),
     "revoked": QuoteState("revoked", "Revoked", "muted"),
     "superseded": QuoteState("superseded", "Superseded", "muted"),
@@ -265,9 +266,10 @@ STATES = {
     "sent": QuoteState("sent", "Sent", "muted"),
 }
 ACCEPTED_STATES = {
-    QuoteAcceptance.State.ACTIVATED: "accepted",
-    QuoteAcceptance.State.AWAITING_APPROVAL: "awaiting_approval",
-    QuoteAcceptance.State.ACCEPTING: "accepting",
+    "activated": "accepted",
+    "awaiting_approval": "awaiting_approval",
+    "declined": "declined",
+    "accepting": "accepting",
 }
 
 
@@ -276,7 +278,7 @@ def state_of(link: QuoteLink, order: Order | None = None) -> QuoteState:
     the page read it, also makes a draft whose start has passed an expired quote."""
     acceptance = getattr(link, "acceptance", None)
     if acceptance is not None:
-        return STATES[ACCEPTED_STATES[QuoteAcceptance.State(acceptance.state)]]
+        return STATES[ACCEPTED_STATES[acceptance.outcome]]
     found = closed(link)
     if found is not None:
         return STATES[found.kind]
@@ -292,7 +294,7 @@ def state_of(link: QuoteLink, order: Order | None = None) -> QuoteState:
 def in_book(manager: User, accounts: QuerySet[CustomerAccount]) -> list[QuoteLink]:
     """The current quote links of the manager's customers (`accounts`, their book), newest first."""
     return list(
-        QuoteLink.objects.select_related("customer", "generated_by", "acceptance")
+        QuoteLink.objects.select_related("customer", "generated_by", "acceptance__approval")
         .filter(customer__in=accounts, superseded_at=None)
         .order_by("-generated_at", "-pk")[:REVIEW_QUOTES]
     )
@@ -300,7 +302,7 @@ def in_book(manager: User, accounts: QuerySet[CustomerAccount]) -> list[QuoteLin
 
 def link_in_book(manager: User, accounts: QuerySet[CustomerAccount], pk: int) -> QuoteLink | None:
     return (
-        QuoteLink.objects.select_related("customer", "generated_by", "acceptance")
+        QuoteLink.objects.select_related("customer", "generated_by", "acceptance__approval")
         .filter(pk=pk, customer__in=accounts)
         .first()
     )

@@ -173,6 +173,6 @@ def quote_link_panel(
         else None,
         "send_form": send_form or QuoteSendForm(initial={"email": link.sent_to if link else ""}),
         "revoke_url": reverse("orders:review_quote_revoke", args=[link.pk])
-        if manages and link is not None and closed is None
+        if manages and link is not None and closed is None and not hasattr(link, "acceptance")
         else None,
     }

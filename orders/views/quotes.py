@@ -241,7 +241,7 @@ def quote_accept(request: HttpRequest, token: str) -> HttpResponse:
                         order_number=link.order_number,
                         accepted_by=acceptance.name,
                         title=acceptance.title,
-                        email=acceptance.email,
+                        acceptor_email=acceptance.email,
                         po_number=acceptance.po_number,
                         outcome=acceptance.get_state_display(),
                         authority=link.generated_by.email,

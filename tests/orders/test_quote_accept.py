@@ -307,6 +307,30 @@ def test_a_buyers_link_above_the_limit_becomes_an_approval_request(
     emulated = _emulated(order.id)
     assert emulated.status == "Activated"
     assert emulated.doc["poNumber"] == "PO-4711"
+    assert "Accepted: the order is placed" in Client().get(page_url(link)).content.decode()
+    review = maria_client.get("/review/").content.decode()
+    row = review.split(f'id="quote-row-{link.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert ">Accepted<" in row
+
+
+def test_a_declined_approval_says_nothing_was_ordered(bob, maria, maria_client):
+    lower_limit()
+    order = big_draft()
+    link = made_by_member(signed_in(bob), order)
+    accept(link)
+    approval = ApprovalRequest.objects.get(order_id=order.id)
+
+    declined = maria_client.post(
+        f"/review/requests/{approval.pk}/decline/", {"comment": "Not this quarter"}
+    )
+
+    assert declined.status_code == 302
+    page = Client().get(page_url(link)).content.decode()
+    assert "Accepted, but the approval was declined" in page
+    assert "nothing was ordered" in page
+    review = maria_client.get("/review/").content.decode()
+    assert "Accepted, approval declined" in review
+    assert _emulated(order.id).status == "Draft"
 
 
 def test_a_buyers_link_within_the_limit_activates(bob):

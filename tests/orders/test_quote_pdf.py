@@ -39,7 +39,8 @@ def _pdf(response):
 
 
 def _text(document) -> str:
-    return "\n".join(page.get_textpage().get_text_range() for page in document)
+    """The PDF's text with its line breaks as spaces (a sentence may wrap anywhere)."""
+    return " ".join(" ".join(page.get_textpage().get_text_range().split()) for page in document)
 
 
 def _pixels(document) -> list[tuple[int, int, int]]:
