@@ -48,7 +48,7 @@ def test_it_generates_a_link_for_a_draft_of_ones_own_customer(bob, bob_client, s
     page = bob_client.get(_detail(order.id)).content.decode()
     assert link.url in page
     assert "Copy link" in page
-    assert "Made" in page
+    assert "Generated" in page
     assert f"/quote/{link.token}/" in page
     assert "js/quote_link.js" in page
 
