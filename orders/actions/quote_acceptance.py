@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
+from orders import stripe_gateway as gateway
 from orders.actions import approvals, cards, quotes
 from orders.actions.activation import AuditNotes, NotActivated, Stale, activate_draft
 from orders.models import Operation, QuoteAcceptance, QuoteLink
@@ -135,7 +136,7 @@ def accept(
             "This order already awaits an approval decision, so the quote cannot be accepted "
             f"until it is decided. Contact {link.generated_by.email}."
         )
-    if accepting.pay == cards.Pay.CARD and not cards.card_on_file(link.customer).configured:
+    if accepting.pay == cards.Pay.CARD and not gateway.configured():
         raise cards.NoCard(cards.NOT_SET_UP)
     try:
         claim = QuoteAcceptance.objects.create(

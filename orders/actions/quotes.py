@@ -291,8 +291,8 @@ def state_of(link: QuoteLink, order: Order | None = None) -> QuoteState:
     return STATES["viewed" if link.first_viewed_at else "sent"]
 
 
-def in_book(manager: User, accounts: QuerySet[CustomerAccount]) -> list[QuoteLink]:
-    """The current quote links of the manager's customers (`accounts`, their book), newest first."""
+def in_book(accounts: QuerySet[CustomerAccount]) -> list[QuoteLink]:
+    """The current quote links of a manager's customers (`accounts`, their book), newest first."""
     return list(
         QuoteLink.objects.select_related("customer", "generated_by", "acceptance__approval")
         .filter(customer__in=accounts, superseded_at=None)
@@ -300,7 +300,8 @@ def in_book(manager: User, accounts: QuerySet[CustomerAccount]) -> list[QuoteLin
     )
 
 
-def link_in_book(manager: User, accounts: QuerySet[CustomerAccount], pk: int) -> QuoteLink | None:
+def link_in_book(accounts: QuerySet[CustomerAccount], pk: int) -> QuoteLink | None:
+    """Quote link `pk` if its customer is among `accounts` (a manager's book)."""
     return (
         QuoteLink.objects.select_related("customer", "generated_by", "acceptance__approval")
         .filter(pk=pk, customer__in=accounts)

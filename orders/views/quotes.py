@@ -88,7 +88,7 @@ def _upstream(request: HttpRequest, link: QuoteLink, error: NueError) -> HttpRes
     return _unlogged(render(request, "quotes/unavailable.html", ctx, status=status))
 
 
-def _card_step(link: QuoteLink) -> bool:
+def _card_step() -> bool:
     """The tenant collects by card: accepting offers the billing page's card step."""
     return gateway.configured()
 
@@ -119,7 +119,7 @@ def _page(
                     "This order awaits an approval decision: it cannot be accepted until then."
                 )
     open_form = acceptance is None and not stale and not refusal
-    card_step = open_form and _card_step(link)
+    card_step = open_form and _card_step()
     if open_form and form is None:
         form = QuoteAcceptForm(card_step=card_step)
     ctx = quote_context(link, order, acceptance) | {
@@ -210,7 +210,7 @@ def quote_accept(request: HttpRequest, token: str) -> HttpResponse:
     closed = quotes.closed(link)
     if closed is not None:
         return _closed_page(request, link, closed)
-    form = QuoteAcceptForm(request.POST, card_step=_card_step(link))
+    form = QuoteAcceptForm(request.POST, card_step=_card_step())
     status = 422
     try:
         if form.is_valid():
@@ -259,7 +259,7 @@ def quote_accept(request: HttpRequest, token: str) -> HttpResponse:
 def quote_card_setup(request: HttpRequest, token: str) -> HttpResponse:
     """A SetupIntent's client secret for the card step (JSON), while the quote is open."""
     link = _link(token)
-    if not _card_step(link):
+    if not _card_step():
         raise Http404("Card payments are not set up.")
     if quotes.closed(link) is not None or quote_acceptance.current(link) is not None:
         return _unlogged(
@@ -278,7 +278,7 @@ def quote_card_setup(request: HttpRequest, token: str) -> HttpResponse:
 def _link_in_book(request: CustomerRequest, pk: int) -> QuoteLink:
     """Quote link `pk` of a customer in the signed-in manager's book; 404 for anyone else."""
     book = approvals.book_of(request.user)
-    link = quotes.link_in_book(request.user, book, pk)
+    link = quotes.link_in_book(book, pk)
     if link is None or not can_manage_quote_links(request.user, link.customer):
         raise Http404("No such quote link.")
     return link

@@ -208,8 +208,7 @@ def review(request: CustomerRequest) -> HttpResponse:
     # Each quote's state; a draft the page read (its customer's row) also says when it expired.
     drafts = {o.id: o for row in rows for o in (*row.drafts, *row.change_orders)}
     sent = [
-        (link, quotes.state_of(link, drafts.get(link.order_id)))
-        for link in quotes.in_book(request.user, book)
+        (link, quotes.state_of(link, drafts.get(link.order_id))) for link in quotes.in_book(book)
     ]
     ctx = {
         "rows": rows,

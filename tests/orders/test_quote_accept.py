@@ -214,6 +214,21 @@ def test_it_refuses_a_quote_whose_subscription_changed_since(ada_client):
     assert CustomerNue(account()).subscription(demo.PRO).quantity == 9
 
 
+def test_a_quoted_change_order_is_applied_once(ada_client):
+    from tests.orders.test_change_wizard import preview
+
+    quoted = preview(ada_client, demo.PRO, "quantity", {"quantity": 7, "when": "today"})
+    link = made_by_member(ada_client, CustomerNue(account()).order(quoted))
+
+    with journal.capture() as calls:
+        assert accept(link).status_code == 302
+        assert accept(link).status_code == 302
+
+    assert len(activation_posts(calls, quoted)) == 1
+    assert CustomerNue(account()).subscription(demo.PRO).quantity == 7
+    assert AuditEvent.objects.get(kind=AuditKind.CHANGE_ORDER).details["accepted_by"] == "Jane Doe"
+
+
 def test_it_refuses_a_draft_priced_for_a_start_that_has_passed(maria, time_machine):
     order = big_draft()
     link = made_by_manager(maria, order)
