@@ -17,7 +17,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium bench clean
+.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium pango bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) pango
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_emulator
 	$(BIN)/python manage.py seed_demo
@@ -52,7 +52,7 @@ typecheck: $(STAMP)
 # runs it too only where that pass cannot run (PostgreSQL or Redis missing outside CI).
 test: BROWSER_ONCE := yes
 
-test-sqlite: $(STAMP) chromium
+test-sqlite: $(STAMP) chromium pango
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	@if [ "$(BROWSER_ONCE)" = yes ] && scripts/ensure-services.sh >/dev/null 2>&1; then \
 		echo "SQLite pass without the browser suite (it runs in the PostgreSQL + Redis pass)"; \
@@ -63,7 +63,7 @@ test-sqlite: $(STAMP) chromium
 		$(PYTEST); \
 	fi
 
-test-postgres: $(STAMP) services chromium
+test-postgres: $(STAMP) services chromium pango
 	@if scripts/ensure-services.sh; then \
 		DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) DATABASE_SYNCHRONOUS_COMMIT=off \
 			$(PYTEST); \
@@ -76,6 +76,10 @@ services:
 
 chromium:
 	@scripts/ensure-chromium.sh
+
+# Pango for the quote PDF (WeasyPrint): installed in CI, a note elsewhere when missing.
+pango:
+	@scripts/ensure-pango.sh
 
 test: lint typecheck test-sqlite test-postgres
 

@@ -6,8 +6,9 @@ retry after a timeout) finds it and never sends the POST again while the outcome
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -215,20 +216,45 @@ class ApprovalRequest(models.Model):
         return "Pay by invoice"
 
 
-class QuoteLink(models.Model):
-    """The latest quote (magic) link generated for a draft, and the figures it was made for.
+def new_quote_token() -> str:
+    """The secret of a quote link's URL: 256 random bits, so a link cannot be guessed."""
+    return secrets.token_urlsafe(32)
 
-    `url` is a bearer credential issued by Nue: it is shown only to people who may see the draft
-    and never logged. Regenerating replaces the row.
+
+def quote_expiry() -> datetime:
+    """How long a quote link stays open from when it is made (settings.PORTAL_QUOTE_VALID_DAYS)."""
+    return timezone.now() + timedelta(days=settings.PORTAL_QUOTE_VALID_DAYS)
+
+
+class QuoteLink(models.Model):
+    """A quote of a draft shared by link: the portal's page at /quote/<token>/, where the
+    recipient reads the quote, downloads it as a PDF and accepts it, without signing in.
+
+    `token` is the credential: it is shown only to people who may see the draft, sent only to
+    the address someone chose, and never logged. `url` is Nue's own magic link to its rendering
+    of the draft (nue-api.md §2.3), in the layout `template_id`. `figures` and `versions` are
+    what the quote said when it was made (the draft's figures, and the version and quantity of
+    each subscription a change order changes): an acceptance is refused when Nue holds anything
+    else now. Making a new link for the draft supersedes this one; a superseded or revoked link
+    opens only a page that says so.
     """
 
     customer = models.ForeignKey(
         CustomerAccount, on_delete=models.CASCADE, related_name="quote_links"
     )
-    order_id = models.CharField(max_length=64, unique=True)
+    order_id = models.CharField(max_length=64, db_index=True)
+    order_number = models.CharField(max_length=32, blank=True)
+    order_name = models.CharField(max_length=255, blank=True)
+    token = models.CharField(max_length=64, unique=True, default=new_quote_token, editable=False)
     template_id = models.CharField(max_length=64, blank=True)
-    url = models.URLField(max_length=2000)
+    url = models.URLField(max_length=2000, help_text="Nue's magic link to its rendering.")
     figures = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    versions = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="Per subscription the draft changes, its version and quantity when quoted.",
+    )
     generated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quote_links"
     )
@@ -241,9 +267,94 @@ class QuoteLink(models.Model):
         help_text="The support agent who generated it while impersonating `generated_by`.",
     )
     generated_at = models.DateTimeField()
+    expires_at = models.DateTimeField(default=quote_expiry)
+    sent_to = models.EmailField(blank=True, help_text="The address it was last emailed to.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="quote_links_revoked",
+    )
+    superseded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a newer link for the same draft replaced it."
+    )
+
+    class Meta:
+        ordering = ["-generated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_id"],
+                condition=models.Q(superseded_at=None),
+                name="one_current_quote_link_per_order",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "-generated_at"])]
 
     def __str__(self) -> str:
-        return f"Quote link for order {self.order_id}"
+        return f"Quote link for order {self.order_number or self.order_id}"
+
+
+class QuoteAcceptance(models.Model):
+    """The recipient's acceptance of a quote link: at most one per link (the claim a double
+    submit meets), with who accepted, what they agreed to, and what it became.
+
+    Written as ACCEPTING before anything is sent, so a second submit finds it and sends nothing;
+    it becomes ACTIVATED with the ledger's operation, or AWAITING_APPROVAL with the approval
+    request; an acceptance that changed nothing is deleted, so the recipient may try again.
+    """
+
+    class State(models.TextChoices):
+        ACCEPTING = "accepting", "Being accepted"
+        ACTIVATED = "activated", "Accepted: order activated"
+        AWAITING_APPROVAL = "awaiting_approval", "Accepted: awaiting approval"
+
+    link = models.OneToOneField(QuoteLink, on_delete=models.PROTECT, related_name="acceptance")
+    customer = models.ForeignKey(
+        CustomerAccount, on_delete=models.PROTECT, related_name="quote_acceptances"
+    )
+    order_id = models.CharField(max_length=64, db_index=True)
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)
+    email = models.EmailField()
+    po_number = models.CharField(max_length=255, blank=True)
+    terms = models.TextField(help_text="The terms as they were shown and agreed to.")
+    pay = models.CharField(
+        max_length=16, choices=[("card", "Card"), ("invoice", "Invoice")], default="invoice"
+    )
+    card_label = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=24, choices=State.choices, default=State.ACCEPTING)
+    operation = models.ForeignKey(
+        Operation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approval = models.ForeignKey(
+        ApprovalRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return (
+            f"Acceptance of quote link {self.link_id} by {self.name} ({self.get_state_display()})"
+        )
+
+    @property
+    def outcome(self) -> str:
+        """What became of it: "activated" (directly, or once approved), "awaiting_approval",
+        "declined" (the approval was declined or withdrawn: nothing was ordered) or
+        "accepting" (its outcome is being confirmed)."""
+        if self.state != self.State.AWAITING_APPROVAL or self.approval is None:
+            return str(self.state)
+        if self.approval.state == ApprovalRequest.State.APPROVED:
+            return "activated"
+        if self.approval.state == ApprovalRequest.State.PENDING:
+            return "awaiting_approval"
+        return "declined"
 
 
 class TenantCapabilities(models.Model):

@@ -7,9 +7,13 @@ which replaces the account's approval threshold for that buyer, above or below i
 the account's threshold. admin: activates any amount, cancels subscriptions, manages the team.
 
 Activating a draft is one decision, `decide`, whatever route reaches it (the wizard's confirm,
-the draft page, an account manager's approval): it reads what the draft is from the order as Nue
-documents it (`DraftFacts.of`), never from what the portal remembers of its preview, because a
-draft can be opened without that preview.
+the draft page, an account manager's approval, a quote link's acceptance): it reads what the
+draft is from the order as Nue documents it (`DraftFacts.of`), never from what the portal
+remembers of its preview, because a draft can be opened without that preview.
+
+A quote link's recipient is signed in as nobody: the link is their credential, and accepting it
+carries the authority of the person who made the link (`quote_authority`), which `decide` then
+weighs like any other member's.
 """
 
 from __future__ import annotations
@@ -201,6 +205,42 @@ def can_withdraw_approval(membership: Membership | None, requested_by_id: int | 
     if membership is None:
         return False
     return membership.user_id == requested_by_id or membership.role == Role.ADMIN
+
+
+def can_manage_quote_links(user: User, account: CustomerAccount) -> bool:
+    """Send a quote link by email, or revoke it: the customer's account manager, who reviews its
+    drafts (a member makes and regenerates links on the draft's page; regenerating supersedes)."""
+    return user.is_staff and account.managers.filter(pk=user.pk).exists()
+
+
+def quote_authority(maker: User, account: CustomerAccount) -> Membership | None:
+    """Whose authority accepting a quote link carries, given to `decide` as the member who acts.
+
+    The one rule: the authority of the person who made the link, as it stands when the quote is
+    accepted, not when the link was made.
+    - A member of the account made it: that member's own. An admin's link activates any
+      amount; a buyer's within the account's approval limit, counting what the buyer activated
+      in the last 24 hours (an acceptance is counted as theirs too), and beyond it becomes an
+      approval request for an admin of the account or its account manager; a buyer's link
+      never cancels a subscription. A maker who is no longer a member carries nothing.
+    - The account's manager made it (staff with the customer in their book): what an admin of
+      the account may activate, since the manager may approve any draft of the book and quoted
+      exactly these figures (an acceptance of a draft that changed since is refused as stale
+      before anything is decided). A manager who no longer has the customer carries nothing.
+    None: no authority; `decide` then forbids it, and the recipient is told whom to ask.
+    """
+    membership = (
+        Membership.objects.select_related("account", "user")
+        .filter(user=maker, account=account, user__is_active=True)
+        .first()
+    )
+    if membership is not None:
+        return membership
+    if maker.is_active and can_manage_quote_links(maker, account):
+        # Not saved: the manager is not a member; it stands for an admin's authority and has
+        # activated nothing as a member (activated_in_last_day).
+        return Membership(user=maker, account=account, role=Role.ADMIN)
+    return None
 
 
 def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Verdict:

@@ -14,6 +14,7 @@ from orders.views import (
     invoice_payments,
     pages,
     purchase,
+    quotes,
     review,
     support,
     team,
@@ -120,6 +121,17 @@ review_urls = [
     ),
 ]
 
+# Quote links (issue 26): the recipient's page, PDF, acceptance and card step, public (the
+# token is the credential); the account manager's sending and revoking.
+quote_urls = [
+    path("quote/<slug:token>/", quotes.quote_page, name="quote_page"),
+    path("quote/<slug:token>/quote.pdf", quotes.quote_pdf, name="quote_pdf"),
+    path("quote/<slug:token>/accept/", quotes.quote_accept, name="quote_accept"),
+    path("quote/<slug:token>/card/", quotes.quote_card_setup, name="quote_card_setup"),
+    path("review/quotes/<int:pk>/send/", quotes.review_quote_send, name="review_quote_send"),
+    path("review/quotes/<int:pk>/revoke/", quotes.review_quote_revoke, name="review_quote_revoke"),
+]
+
 # The dashboard itself is `home` (/).
 page_urls = [
     path("dashboard/<slug:panel>/", pages.dashboard_panel, name="dashboard_panel"),
@@ -194,6 +206,7 @@ urlpatterns = (
     + card_urls
     + change_urls
     + review_urls
+    + quote_urls
     + page_urls
     + billing_urls
     + team_urls

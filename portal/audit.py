@@ -285,6 +285,12 @@ DETAIL_LABELS = {
     "recovery": "With a recovery code",
     "left": "Recovery codes left",
     "required": "Required of every member",
+    "accepted_by": "Accepted by",
+    "title": "Job title",
+    "acceptor_email": "Their email",
+    "authority": "On the authority of",
+    "sent_to": "Sent to",
+    "quote_link": "Quote link",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
@@ -309,6 +315,9 @@ ACTION_TEXT = {
     "member_changed": "Changed a member's role or limit",
     "member_removed": "Removed a member",
     "operation_checked": "Checked with Nue how an operation ended",
+    "quote_link_sent": "Sent a quote link",
+    "quote_link_revoked": "Revoked a quote link",
+    "quote_accepted": "Accepted a quote",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",
@@ -332,7 +341,17 @@ VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT, "s
 
 # The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.
 INTERNAL_DETAILS = frozenset(
-    {"order_id", "operation", "replayed", "status", "elevated", "before", "after", "reference"}
+    {
+        "order_id",
+        "operation",
+        "replayed",
+        "status",
+        "elevated",
+        "before",
+        "after",
+        "reference",
+        "quote_link",
+    }
 )
 
 

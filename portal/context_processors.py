@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from portal.impersonation import may_use_support
@@ -41,11 +42,22 @@ class StaffLinks:
         return isinstance(user, User) and user.is_account_manager
 
 
+def brand() -> dict[str, str]:
+    """The tenant's branding (settings.PORTAL_BRAND_*): its name, logo and colour."""
+    return {
+        "name": settings.PORTAL_BRAND_NAME,
+        "logo": settings.PORTAL_BRAND_LOGO,
+        "color": settings.PORTAL_BRAND_COLOR,
+    }
+
+
 def shell(request: HttpRequest) -> dict[str, object]:
     """What the base layout needs: the acting customer, the role, the account's and the staff's
-    pages to link to, the nonce for scripts, and the element an HTMX request replaces."""
+    pages to link to, the nonce for scripts, the element an HTMX request replaces, and the
+    tenant's branding."""
     membership = getattr(request, "membership", None)
     return {
+        "brand": brand(),
         "acting_customer": getattr(request, "customer", None),
         "acting_membership": membership,
         # The account's own records the navigation links to, as portal.policy allows them.

@@ -4,6 +4,7 @@ The defaults give the embedded setup: SQLite, a local-memory cache and the built
 Production sets DEBUG=false, a real SECRET_KEY and NUE_API_KEY, DATABASE_URL and REDIS_URL.
 """
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -368,6 +369,27 @@ DEMO_REMITTANCE_DETAILS = (
 PORTAL_REMITTANCE_DETAILS = env.str(
     "PORTAL_REMITTANCE_DETAILS", default=DEMO_REMITTANCE_DETAILS if DEBUG else "", multiline=True
 )
+
+# The tenant's branding on the portal's pages, its quotes and their PDFs: the name the quotes
+# come from, its logo (a path under static/) and its colour (the PDF's headings and rules).
+PORTAL_BRAND_NAME = env.str("PORTAL_BRAND_NAME", default="Nue portal")
+PORTAL_BRAND_LOGO = env.str("PORTAL_BRAND_LOGO", default="favicon.svg")
+PORTAL_BRAND_COLOR = env.str("PORTAL_BRAND_COLOR", default="#3b4cca")
+if not re.fullmatch(r"#[0-9a-fA-F]{6}", PORTAL_BRAND_COLOR):
+    raise ImproperlyConfigured("PORTAL_BRAND_COLOR is a colour as #rrggbb.")
+# Quotes shared by link (orders.actions.quotes): how long a link stays open, and the terms its
+# recipient agrees to when accepting it ("\n" in the environment starts a new paragraph).
+PORTAL_QUOTE_VALID_DAYS = env.int("PORTAL_QUOTE_VALID_DAYS", default=30)
+DEFAULT_QUOTE_TERMS = (
+    "By accepting this quote you confirm that you are authorised to order on behalf of the "
+    "customer named on it, and you agree to buy the products and services it lists at the "
+    "prices, quantities and terms it shows. Subscriptions renew and are invoiced as the quote "
+    "says; invoices are due on the payment terms of your account. Taxes are as shown, and may "
+    "change if your billing address does.\n"
+    "The order is placed when the quote is accepted, or once it is approved where your "
+    "account's approval rules require it; you will receive a confirmation by email."
+)
+PORTAL_QUOTE_TERMS = env.str("PORTAL_QUOTE_TERMS", default=DEFAULT_QUOTE_TERMS, multiline=True)
 
 # Support impersonation (django-hijack with our policy, portal/impersonation.py). Hijack's own
 # notification is off: base.html and the HTMX middleware render ours.

@@ -18,6 +18,7 @@ from orders.actions import approvals, cards, quotes
 from orders.actions.purchase import stored_draft
 from orders.actions.schedule import build_schedule
 from orders.forms.purchase import ActivateForm
+from orders.forms.quotes import QuoteSendForm
 from orders.forms.review import ApprovalRequestForm, ApproveForm, QuoteTemplateForm
 from orders.nue import Order
 from orders.policy import (
@@ -27,6 +28,7 @@ from orders.policy import (
     approval_limit_name,
     can_charge_card,
     can_decide_approvals,
+    can_manage_quote_links,
     can_prepare,
     can_withdraw_approval,
     decide,
@@ -134,11 +136,16 @@ def _manager_account(request: HttpRequest, order: Order) -> CustomerAccount | No
     return user.book.filter(nue_customer_id=order.customer_id).first()
 
 
-def quote_link_panel(request: HttpRequest, order: Order) -> dict[str, Any]:
-    """The draft's latest quote link, whether it is stale, and where to (re)generate one."""
+def quote_link_panel(
+    request: HttpRequest, order: Order, send_form: QuoteSendForm | None = None
+) -> dict[str, Any]:
+    """The draft's current quote link: its public address, its state (sent, viewed, accepted,
+    expired, revoked), whether the draft changed since, where to make a new one, and, for the
+    customer's account manager, sending it by email and revoking it."""
     customer = getattr(request, "customer", None)
     post_url = None
     may_see = False
+    account = None
     if customer is not None and customer.nue_customer_id == order.customer_id:
         may_see = True
         if can_prepare(getattr(request, "membership", None)):
@@ -149,13 +156,27 @@ def quote_link_panel(request: HttpRequest, order: Order) -> dict[str, Any]:
             may_see = True
             post_url = reverse("orders:review_quote_link", args=[account.pk, order.id])
     link = quotes.quote_link_for(order.id) if may_see else None
+    manages = (
+        link is not None and account is not None and can_manage_quote_links(request.user, account)  # type: ignore[arg-type]
+    )
+    closed = quotes.closed(link) if link is not None else None
     return {
         "visible": may_see and order.is_draft,
         "link": link,
+        "public_url": quotes.public_url(link) if link is not None else "",
+        "state": quotes.state_of(link, order) if link is not None else None,
+        "closed": closed,
         "stale": approvals.changed_figures(link.figures, order) if link is not None else [],
         "post_url": post_url,
         "form": QuoteTemplateForm(
             initial={"template": link.template_id if link else ""},
             templates=quotes.quote_templates(),
         ),
+        "send_url": reverse("orders:review_quote_send", args=[link.pk])
+        if manages and link is not None and closed is None
+        else None,
+        "send_form": send_form or QuoteSendForm(initial={"email": link.sent_to if link else ""}),
+        "revoke_url": reverse("orders:review_quote_revoke", args=[link.pk])
+        if manages and link is not None and closed is None and not hasattr(link, "acceptance")
+        else None,
     }

@@ -201,18 +201,23 @@ def _generate_quote_link(
 
 @require_GET
 def review(request: CustomerRequest) -> HttpResponse:
-    """The book, or with `?customer=` one customer of it: its drafts and renewals listed."""
-    accounts = list(_book(request))
+    """The book, or with `?customer=` one customer of it: its drafts, renewals and quotes."""
+    book = _book(request)
     form = BookFilterForm(request.GET)
     if not form.is_valid():
         raise Http404("No such customer in your book.")
     focus = None
     if form.cleaned_data["customer"] is not None:
         focus = _account_in_book(request, form.cleaned_data["customer"])
-        accounts = [focus]
-    found = approvals.book(request.user, accounts, timezone.localdate())
+        book = book.filter(pk=focus.pk)
+    found = approvals.book(request.user, list(book), timezone.localdate())
     rows = [
         replace(row, error=_failure_text(row.failure)) if row.failure else row for row in found.rows
+    ]
+    # Each quote's state; a draft the page read (its customer's row) also says when it expired.
+    drafts = {o.id: o for row in rows for o in (*row.drafts, *row.change_orders)}
+    sent = [
+        (link, quotes.state_of(link, drafts.get(link.order_id))) for link in quotes.in_book(book)
     ]
     ctx = {
         "rows": rows,
@@ -220,6 +225,7 @@ def review(request: CustomerRequest) -> HttpResponse:
         "windows": approvals.RENEWAL_WINDOWS,
         "focus": focus,
         "horizon": max(approvals.RENEWAL_WINDOWS),
+        "quotes": sent,
     }
     return render(request, "review/book.html", ctx)
 

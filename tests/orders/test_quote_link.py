@@ -49,6 +49,7 @@ def test_it_generates_a_link_for_a_draft_of_ones_own_customer(bob, bob_client, s
     assert link.url in page
     assert "Copy link" in page
     assert "Generated" in page
+    assert f"/quote/{link.token}/" in page
     assert "js/quote_link.js" in page
 
 
@@ -103,11 +104,19 @@ def test_it_regenerates_with_the_current_figures(bob_client):
     bob_client.post(_url(order.id), {"template": ""})
     QuoteLink.objects.filter(order_id=order.id).update(figures={"grand_total": "1.00"})
 
+    first = QuoteLink.objects.get(order_id=order.id)
     bob_client.post(_url(order.id), {"template": ""})
 
-    link = QuoteLink.objects.get(order_id=order.id)
+    link = QuoteLink.objects.get(order_id=order.id, superseded_at=None)
+    assert link.pk != first.pk
     assert link.figures["grand_total"] == f"{order.total:.2f}"
-    assert "changed since" not in bob_client.get(_detail(order.id)).content.decode()
+    page = bob_client.get(_detail(order.id)).content.decode()
+    assert "changed since" not in page
+    # The link before it is superseded: it no longer opens the quote, and the page offers the new.
+    first.refresh_from_db()
+    assert first.superseded_at is not None
+    assert first.token not in page
+    assert link.token in page
 
 
 def test_it_lets_a_viewer_see_but_not_make_a_link(bob_client, ben_client):

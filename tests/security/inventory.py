@@ -21,7 +21,8 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
-from orders.actions import approvals
+from orders.actions import approvals, quotes
+from orders.models import QuoteLink
 from orders.nue import Order
 from orders.scope import CustomerNue
 from portal.models import CustomerAccount, Invitation, Membership, Role, User
@@ -82,6 +83,9 @@ class Owner(StrEnum):
     # The support workspace: a customer within the agent's reach, and its ledger rows.
     SUPPORT_CUSTOMER = "customer within the support agent's reach"
     OPERATION = "operation ledger row"
+    # A quote link's public pages: the token in the URL is the credential, whoever holds it.
+    QUOTE_LINK = "quote link, by its token"
+    BOOK_QUOTE = "quote link of a customer in the manager's book"
 
 
 class Ids:
@@ -161,6 +165,20 @@ class Ids:
             state=Operation.State.UNKNOWN,
         )
         return made.pk
+
+    def _quote_link(self) -> QuoteLink:
+        """A link to this customer's draft, made by one of its members."""
+        maker = User.objects.filter(memberships__account=self.account).order_by("pk").first()
+        order = self.nue.order(self.draft, fresh=True)
+        return quotes.generate_quote_link(self.nue, order, user=maker)
+
+    @property
+    def quote_link(self) -> int:
+        return self._quote_link.pk
+
+    @property
+    def quote_token(self) -> str:
+        return self._quote_link.token
 
     @cached_property
     def change_preview(self) -> str:
@@ -593,6 +611,68 @@ ROUTES: tuple[Route, ...] = (
         frozenset({MARIA}),
         Owner.BOOK_ORDER,
         kwargs=_book_draft,
+        writes=True,
+    ),
+    # Quote links: public pages opened with the link's token (any browser, signed in or not),
+    # and the account manager's sending and revoking.
+    Route(
+        "orders:quote_page",
+        ("GET",),
+        EVERYONE,
+        Owner.QUOTE_LINK,
+        kwargs=lambda ids: {"token": ids.quote_token},
+        public=True,
+    ),
+    Route(
+        "orders:quote_pdf",
+        ("GET",),
+        EVERYONE,
+        Owner.QUOTE_LINK,
+        kwargs=lambda ids: {"token": ids.quote_token},
+        public=True,
+    ),
+    Route(
+        "orders:quote_accept",
+        ("POST",),
+        EVERYONE,
+        Owner.QUOTE_LINK,
+        kwargs=lambda ids: {"token": ids.quote_token},
+        body=lambda ids: {
+            "name": "Sweep Person",
+            "title": "Buyer",
+            "email": "sweep@example.com",
+            "po_number": "PO-SWEEP",
+            "agree": "on",
+        },
+        writes=True,
+        moves_money=True,
+        public=True,
+    ),
+    Route(
+        "orders:quote_card_setup",
+        ("POST",),
+        EVERYONE,
+        Owner.QUOTE_LINK,
+        kwargs=lambda ids: {"token": ids.quote_token},
+        writes=True,
+        moves_money=True,
+        public=True,
+    ),
+    Route(
+        "orders:review_quote_send",
+        ("POST",),
+        frozenset({MARIA}),
+        Owner.BOOK_QUOTE,
+        kwargs=lambda ids: {"pk": ids.quote_link},
+        body=lambda ids: {"email": "buyer@example.com"},
+        writes=True,
+    ),
+    Route(
+        "orders:review_quote_revoke",
+        ("POST",),
+        frozenset({MARIA}),
+        Owner.BOOK_QUOTE,
+        kwargs=lambda ids: {"pk": ids.quote_link},
         writes=True,
     ),
     # Change wizard and basket.

@@ -15,7 +15,11 @@ from tests.security.inventory import ROUTES, route_id
 pytestmark = pytest.mark.django_db
 
 PRIVATE = [route for route in ROUTES if not route.public]
-PUBLIC = [route for route in ROUTES if route.public and not route.webhook]
+PUBLIC = [route for route in ROUTES if route.public and not route.webhook and route.is_get]
+# Public forms without a page of their own (a quote's acceptance, opened by its link's token).
+PUBLIC_POSTS = [
+    route for route in ROUTES if route.public and not route.webhook and not route.is_get
+]
 WEBHOOKS = [route for route in ROUTES if route.webhook]
 
 
@@ -36,6 +40,13 @@ def test_it_serves_public_routes_without_sign_in(route, acme_ids):
     response = Client().get(route.url(acme_ids))
     assert response.status_code in (200, 301), route.name
     assert not response.get("Location", "").startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("route", PUBLIC_POSTS, ids=route_id)
+def test_it_answers_public_forms_without_sign_in(route, acme_ids):
+    response = Client().post(route.url(acme_ids), {})
+    assert response.status_code < 500, route.name
+    assert not response.get("Location", "").startswith("/accounts/login/"), route.name
 
 
 @pytest.mark.parametrize("route", WEBHOOKS, ids=route_id)

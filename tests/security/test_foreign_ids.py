@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 OWNED = [route for route in ROUTES if route.owner in CUSTOMER_OWNED]
-IN_BOOK = [route for route in ROUTES if route.owner in (Owner.APPROVAL, Owner.BOOK_ORDER)]
+IN_BOOK = [
+    route for route in ROUTES if route.owner in (Owner.APPROVAL, Owner.BOOK_ORDER, Owner.BOOK_QUOTE)
+]
 
 
 def _send(client, method: str, url: str, body: dict, headers: dict):

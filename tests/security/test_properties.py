@@ -90,6 +90,17 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "orders:review_approve": ("figures",),
     "orders:review_decline": ("comment",),
     "orders:review_quote_link": ("template",),
+    "orders:review_quote_send": ("email", "note"),
+    "orders:quote_accept": (
+        "name",
+        "title",
+        "email",
+        "po_number",
+        "agree",
+        "pay",
+        "setup_intent",
+        "card_consent",
+    ),
     "orders:change_basket": ("action", "name"),
     "orders:change_details": (
         "quantity",
