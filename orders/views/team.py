@@ -25,7 +25,7 @@ from orders.nue import NueError
 from orders.scope import CustomerNue
 from orders.templatetags.money import money
 from orders.views.common import customer_scope, go, is_partial
-from orders.views.errors import add_form_errors
+from orders.views.errors import add_form_errors, panel_error
 from portal.audit import pending
 from portal.models import AuditKind, Invitation, Membership, Role
 from portal.policy import can_manage_team
@@ -69,7 +69,7 @@ def _page(
         "rows": rows,
         "invitations": found.invitations,
         "invite_form": invite_form or InviteForm(),
-        "suggestions": _suggestions(nue, found),
+        **_suggestions(nue, found),
         "threshold": nue.account.effective_approval_threshold,
         "problem": problem,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
@@ -78,16 +78,16 @@ def _page(
     return render(request, template, ctx, status=status)
 
 
-def _suggestions(nue: CustomerNue, found: team.Team) -> list[str]:
+def _suggestions(nue: CustomerNue, found: team.Team) -> dict[str, Any]:
     """The customer's contacts who are neither members nor invited: whom to invite, most
-    likely. Without Nue the page still works; the email field only suggests nothing."""
+    likely. Without Nue the rest of the page still works and says the suggestions are missing."""
     try:
         emails = team.contact_emails(nue)
-    except NueError:
-        return []
+    except NueError as error:
+        return {"suggestions": [], "suggestions_error": panel_error(error)}
     taken = {m.user.email.lower() for m in found.members}
     taken |= {i.email for i in found.invitations}
-    return [e for e in emails if e not in taken]
+    return {"suggestions": [e for e in emails if e not in taken]}
 
 
 def _audit(request: CustomerRequest) -> dict[str, Any]:

@@ -166,6 +166,7 @@ class Ids:
         )
         return made.pk
 
+    @cached_property
     def _quote_link(self) -> QuoteLink:
         """A link to this customer's draft, made by one of its members."""
         maker = User.objects.filter(memberships__account=self.account).order_by("pk").first()

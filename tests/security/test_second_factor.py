@@ -54,6 +54,8 @@ class Placeholders:
     invitation = 987654
     invitation_token = "token-placeholder"
     operation = 987654
+    quote_link = 987654
+    quote_token = "token-placeholder"
 
 
 IDS = Placeholders()
