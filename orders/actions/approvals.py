@@ -479,7 +479,12 @@ def _book_row(
         return row
     active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
-    ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
+    # A subscription scheduled to cancel ends on its last day: it is not a renewal due.
+    ends = [
+        s.end_date
+        for s in active
+        if s.end_date is not None and not s.evergreen and s.cancels_on is None
+    ]
     row.renewals = {
         days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
         for days in RENEWAL_WINDOWS
