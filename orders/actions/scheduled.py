@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from orders.actions.history import DETAIL_INCLUDES, subscription_versions
+from orders.actions.history import subscription_versions
 from orders.nue import NueError, Order, Subscription, SubscriptionChange, SubscriptionSnapshot
 from orders.policy import DraftFacts, DraftKind, ScheduledChange, ScheduledKind, schedule_kept
 from orders.scope import CustomerNue
@@ -149,17 +149,20 @@ def _cancelling_order(orders: Sequence[Order], name: str) -> Order | None:
     )
 
 
+# What `scheduled_change` reads of an order: its lines and the versions it made.
+INCLUDES = ("orderProducts", "assets")
+
+
 def read_orders(nue: CustomerNue, today: date) -> list[Order]:
-    """The customer's orders as `scheduled_change` needs them (lines, related assets), read only
-    when an activated order starts after `today`: without one nothing of seats or plan is
-    scheduled. The headers are the dashboard's and the order history's read (memoised); the
-    detailed read is the subscription page's."""
+    """The activated orders as `scheduled_change` needs them (lines, related assets), read only
+    when one of them starts after `today`: without one nothing of seats or plan is scheduled.
+    The headers are the dashboard's and the order history's read (memoised)."""
     headers = nue.orders()
     if not any(
         o.status == "Activated" and (o.start_date is None or o.start_date > today) for o in headers
     ):
         return []
-    return nue.orders(includes=DETAIL_INCLUDES)
+    return nue.orders(status="active", includes=INCLUDES)
 
 
 def _current(subscriptions: Iterable[Subscription]) -> list[Subscription]:
@@ -172,23 +175,32 @@ def _current(subscriptions: Iterable[Subscription]) -> list[Subscription]:
 
 
 def changes_for(
-    nue: CustomerNue, subscriptions: Iterable[Subscription], today: date
+    nue: CustomerNue,
+    subscriptions: Iterable[Subscription],
+    today: date,
+    orders: Sequence[Order] | None = None,
 ) -> dict[str, ScheduledChange]:
-    """What is scheduled for each of `subscriptions`, by name. Raises NueError when the orders
-    cannot be read: what a member may do is not decided on half the facts."""
+    """What is scheduled for each of `subscriptions`, by name, from `orders` where the caller
+    read them with their lines and assets (the subscription page's history), else as
+    `read_orders` reads them. Raises NueError when they cannot be read: what a member may do is
+    not decided on half the facts."""
     current = _current(subscriptions)
-    orders = read_orders(nue, today) if current else []
+    if orders is None:
+        orders = read_orders(nue, today) if current else []
     return {s.name: c for s in current if (c := scheduled_change(s, orders, today)) is not None}
 
 
 def shown_changes(
-    nue: CustomerNue, subscriptions: Iterable[Subscription], today: date
+    nue: CustomerNue,
+    subscriptions: Iterable[Subscription],
+    today: date,
+    orders: Sequence[Order] | None = None,
 ) -> dict[str, ScheduledChange]:
     """`changes_for`, for a page that only shows them: when the orders cannot be read, the
     cancellations (which the subscriptions say themselves) are still shown."""
     current = _current(subscriptions)
     try:
-        return changes_for(nue, current, today)
+        return changes_for(nue, current, today, orders)
     except NueError:
         return {s.name: c for s in current if (c := scheduled_change(s, (), today)) is not None}
 

@@ -464,8 +464,10 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
     nue = customer_scope(request)
     subscription = nue.subscription(name)
     found = history.subscription_history(nue, subscription)
-    # The orders it reads are those the history read (memoised); the add-ons are shown with it.
-    changes = scheduled.shown_changes(nue, [subscription, *found.add_ons], _today())
+    # From the orders the history read; when it could not, the cancellations only.
+    changes = scheduled.shown_changes(
+        nue, [subscription, *found.add_ons], _today(), () if found.error else found.orders
+    )
     change = changes.get(subscription.name)
     ctx = {
         "subscription": scheduled.Shown(subscription, change),
