@@ -40,18 +40,9 @@ def scheduled_change(
     related assets (`read_orders`); without them only a cancellation is found.
     """
     name = subscription.name
-    cancels_on = subscription.cancels_on
-    if cancels_on is not None:
-        if cancels_on < today:
-            return None
-        order = _cancelling_order(orders, name)
-        return ScheduledChange(
-            name,
-            ScheduledKind.CANCEL,
-            cancels_on,
-            order_id=order.id if order else None,
-            order_number=order.order_number if order else None,
-        )
+    if subscription.cancels_on is not None:
+        order = _cancelling_order(orders, name) if orders else None
+        return ScheduledChange.cancellation(subscription, today, order)
     found = [
         change
         for order, before, after, starts in _changes_of(orders, name)

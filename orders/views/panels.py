@@ -25,6 +25,8 @@ from orders.policy import (
     Decision,
     DraftFacts,
     ScheduledChange,
+    approval_limit,
+    approval_limit_name,
     can_charge_card,
     can_decide_approvals,
     can_prepare,
@@ -76,7 +78,8 @@ def draft_panel(
         "known": stored is not None,
         "warnings": stored["warnings"] if stored else (),
         "schedule": schedule,
-        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "threshold": approval_limit(membership) if membership else None,
+        "limit_name": approval_limit_name(membership),
     }
 
 
@@ -114,7 +117,8 @@ def approval_panel(
         "needs_approval": decision == Decision.REQUEST_APPROVAL,
         "may_request": may,
         "may_withdraw": may_withdraw,
-        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "threshold": approval_limit(membership) if membership else None,
+        "limit_name": approval_limit_name(membership),
         "form": form if isinstance(form, ApprovalRequestForm) else _request_form(request, may),
         "changed": approvals.changed_figures(latest.figures, order)
         if latest is not None and latest.is_pending

@@ -285,7 +285,7 @@ def test_it_shows_auto_renew_off_for_a_subscription_scheduled_to_cancel(change, 
     assert (row.name, row.quantity) == (NAME, Decimal(10))  # otherwise, the subscription
 
 
-def test_the_book_counts_no_renewal_for_a_subscription_scheduled_to_cancel():
+def test_the_book_counts_no_renewal_for_a_subscription_scheduled_to_cancel_but_lists_it():
     account = CustomerAccount(name="Acme", nue_customer_id="c")
     ending = {"subscriptionEndDate": "2027-03-20", "totalACV": 100}
     subs = [
@@ -294,3 +294,5 @@ def test_the_book_counts_no_renewal_for_a_subscription_scheduled_to_cancel():
     ]
     row = _book_row(account, subs, [], [], TODAY)
     assert row.renewals == {30: 1, 60: 1, 90: 1}
+    assert [s.name for s in row.renewing] == [NAME]
+    assert [c.text for c in row.cancelling] == ["Active until 20 Mar 2027, then cancels"]

@@ -335,3 +335,14 @@ def _starter(client) -> dict[str, str]:
         value for value, label in form.fields["target"].choices if label == "Starter Plan (US)"
     ]
     return {"target": target}
+
+
+def test_it_lists_the_cancellation_in_the_account_managers_view_of_the_customer(maria_client, ada):
+    account = ada.memberships.get().account
+    page = maria_client.get(reverse("orders:review"), {"customer": account.pk})
+    html = page.content.decode()
+    listed = html[html.index("Scheduled to cancel") :]
+    assert demo.CONTRACTORS in listed
+    assert cancels_text(ada) in listed
+    renewing = html[html.index("Renewing in the next") : html.index("Scheduled to cancel")]
+    assert demo.CONTRACTORS not in renewing
