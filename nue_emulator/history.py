@@ -7,6 +7,7 @@ of seeding, so dashboards and charts have real data and every number is priced b
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -106,10 +107,16 @@ def backdate(order_id: str, on: date) -> None:
     order.save(update_fields=["created", "doc"])
 
 
-def settle_invoices(customer: Customer, today: date, overdue: int = 0) -> None:
-    """Invoices due before today are paid, except the `overdue` most recent of them."""
+def settle_invoices(
+    customer: Customer, today: date, overdue: int = 0, orders: Collection[str] = ()
+) -> None:
+    """Invoices due before today are paid, except the `overdue` most recent of them; only those
+    of `orders` when it names some."""
     past_due = []
-    for invoice in Invoice.objects.filter(customer=customer).order_by("-invoice_date", "-number"):
+    invoices = Invoice.objects.filter(customer=customer)
+    if orders:
+        invoices = invoices.filter(order_id__in=orders)
+    for invoice in invoices.order_by("-invoice_date", "-number"):
         due = as_date(invoice.doc["dueDate"])
         if due >= today:
             continue
@@ -269,6 +276,32 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
         "Starter plan",
         options={"calculateTax": True},
     )
+
+    # Acme: Starter seats for contractors, whose cancellation at the end of the term was
+    # scheduled three weeks ago: active until that day, then canceled (a change order with a
+    # future cancellationDate, nue-api.md §2.2). Seeded last so that every subscription and
+    # order number before it stays as it was.
+    start = h.ago(250)
+    starter = h.draft(
+        acme,
+        start,
+        [h.line("PLAN-STARTER-US", 4, start)],
+        "Starter plan for the support contractors",
+    )
+    h.activate(starter, start, bill_until=h.today)
+    contractors = Subscription.objects.get(order_id=starter)
+    cancel = h.change(
+        h.ago(21),
+        [
+            {
+                "changeType": "Cancel",
+                "assetNumber": contractors.name,
+                "cancellationDate": as_date(contractors.doc["subscriptionEndDate"]).isoformat(),
+            }
+        ],
+        activate=True,
+    )
+    settle_invoices(acme, h.today, orders=(starter, cancel))
     return True
 
 

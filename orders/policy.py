@@ -18,6 +18,7 @@ weighs like any other member's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,13 +29,16 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from orders.kinds import KINDS, KINDS_BY_CHANGE_TYPE
 from orders.models import Operation, RequestFailure
+from orders.templatetags.dates import day_text
 from orders.templatetags.money import money as money_text
+from orders.templatetags.numbers import quantity as quantity_text
 from portal.impersonation import accounts_in_reach, may_use_support
 from portal.models import AuditKind, CustomerAccount, Membership, Role, User
 
 if TYPE_CHECKING:
-    from orders.nue import Order
+    from orders.nue import Order, Subscription
 
 
 class Decision(StrEnum):
@@ -42,6 +46,8 @@ class Decision(StrEnum):
     REQUEST_APPROVAL = "request_approval"
     FORBIDDEN = "forbidden"
     EXPIRED = "expired"
+    # A change already scheduled for a subscription of the draft leaves no room for it.
+    SCHEDULED = "scheduled"
 
 
 class DraftKind(StrEnum):
@@ -73,6 +79,8 @@ class DraftFacts:
     start: date | None
     subscriptions: tuple[str, ...]
     change_types: tuple[str, ...]
+    # Each subscription it changes with its change types, where Nue's change summary says so.
+    changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def cancels(self) -> bool:
@@ -103,7 +111,139 @@ class DraftFacts:
             kind = DraftKind.RENEWAL
         else:
             kind = DraftKind.CHANGE
-        return cls(kind, order.total, order.start_date, subscriptions, change_types)
+        changed = tuple((change.name, change.change_types) for change in order.changes)
+        return cls(kind, order.total, order.start_date, subscriptions, change_types, changed)
+
+
+class ScheduledKind(StrEnum):
+    CANCEL = "cancel"
+    QUANTITY = "quantity"
+    PRODUCT = "product"
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    """A change of a subscription that Nue has activated but that takes effect later: a
+    cancellation whose cancellationDate is still ahead, or a change of quantity or product from
+    a future startDate. orders.actions.scheduled derives it from Nue's records; `last_day` is
+    the last day on the terms the subscription has until then."""
+
+    name: str
+    kind: ScheduledKind
+    last_day: date
+    quantity: Decimal | None = None  # the quantity from then on, where it changes
+    quantity_before: Decimal | None = None
+    product_name: str | None = None  # the product from then on, where it changes
+    order_id: str | None = None  # the change order that scheduled it, where Nue says which
+    order_number: str | None = None
+
+    @classmethod
+    def cancellation(
+        cls, subscription: Subscription, today: date, order: Order | None = None
+    ) -> ScheduledChange | None:
+        """The subscription's cancellation if its last day (Subscription.cancels_on: Cancel
+        "ends the subscription on that date", nue-api.md §2.2) is `today` or later; `order`, the
+        change order that scheduled it, where it is known."""
+        last_day = subscription.cancels_on
+        if last_day is None or last_day < today:
+            return None
+        return cls(
+            subscription.name,
+            ScheduledKind.CANCEL,
+            last_day,
+            order_id=order.id if order else None,
+            order_number=order.order_number if order else None,
+        )
+
+    @property
+    def cancels(self) -> bool:
+        return self.kind == ScheduledKind.CANCEL
+
+    @property
+    def effective(self) -> date:
+        """The first day of what is scheduled (for a cancellation, the first day without it)."""
+        return self.last_day + timedelta(days=1)
+
+    @property
+    def then(self) -> str:
+        """What happens after `last_day`: "cancels", "drops to 5 seats", "moves to Basic"."""
+        if self.cancels:
+            return "cancels"
+        seats = ""
+        if self.quantity is not None:
+            seats = f"{quantity_text(self.quantity)} seat{'' if self.quantity == 1 else 's'}"
+        if self.kind == ScheduledKind.PRODUCT:
+            return f"moves to {self.product_name}" + (f" with {seats}" if seats else "")
+        before, after = self.quantity_before, self.quantity
+        if before is not None and after is not None and after > before:
+            return f"rises to {seats}"
+        return f"drops to {seats}"
+
+    @property
+    def text(self) -> str:
+        """What every page says of it: "Active until 5 Jul 2027, then cancels"."""
+        return f"Active until {day_text(self.last_day)}, then {self.then}"
+
+
+# Once a change of seats or plan is scheduled, the end date may still move (extend, renew) and
+# the subscription may still end (cancel): neither touches what changes. Another change of seats
+# or plan would be computed against terms that change before it takes effect, so it is not
+# offered until the scheduled one has.
+KEPT_AFTER_SCHEDULED_CHANGE = frozenset({"term", "renew", "cancel"})
+
+
+def schedule_refusal(change: ScheduledChange | None, slug: str) -> str:
+    """Why a change of kind `slug` (orders.kinds) is refused while `change` is scheduled for the
+    subscription; "" when it is not. Seeing the subscription and its invoices is never refused.
+
+    A scheduled cancellation refuses every change, renewing included: Nue documents no way to
+    withdraw it (nue-api.md §2.2's change types, §2.7's PATCH of autoRenew and custom fields),
+    so nothing the portal could send would keep the subscription past its last day.
+    """
+    if change is None:
+        return ""
+    until = day_text(change.last_day)
+    if change.cancels:
+        if slug == "cancel":
+            return f"A cancellation is scheduled already: it is active until {until}."
+        if slug == "renew":
+            return f"A cancellation is scheduled: it ends on {until} and does not renew."
+        return f"A cancellation is scheduled: it ends on {until}, so it cannot be changed."
+    if slug in KEPT_AFTER_SCHEDULED_CHANGE:
+        return ""
+    return (
+        f"A change is scheduled ({change.text}): another change of seats or plan before then "
+        "would overlap it."
+    )
+
+
+def schedule_kept(change: ScheduledChange) -> tuple[list[str], list[str]]:
+    """The change kinds a scheduled change leaves possible and those it refuses, by label."""
+    kept = [k.label for k in KINDS if not schedule_refusal(change, k.slug)]
+    refused = [k.label for k in KINDS if schedule_refusal(change, k.slug)]
+    return kept, refused
+
+
+def draft_schedule_refusal(
+    changed: Sequence[tuple[str, Sequence[str]]], scheduled: Mapping[str, ScheduledChange]
+) -> str:
+    """Why a draft changing these subscriptions (name, Nue's change types) may not be activated
+    while changes are scheduled for them; "" when it may. A change type the wizard does not
+    offer (orders.kinds) is refused whenever anything is scheduled for its subscription."""
+    for name, types in changed:
+        change = scheduled.get(name)
+        if change is None:
+            continue
+        for change_type in types:
+            kind = KINDS_BY_CHANGE_TYPE.get(change_type)
+            refusal = (
+                schedule_refusal(change, kind.slug)
+                if kind is not None
+                else f"A change is scheduled: {change.text}."
+            )
+            if refusal:
+                return f"{name}: {refusal}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -243,17 +383,27 @@ def quote_authority(maker: User, account: CustomerAccount) -> Membership | None:
     return None
 
 
-def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Verdict:
+def decide(
+    membership: Membership | None,
+    facts: DraftFacts,
+    today: date,
+    scheduled: Mapping[str, ScheduledChange] | None = None,
+) -> Verdict:
     """What pressing "activate" on this draft does for this member, on the customer's `today`.
 
     An account manager's approval asks it for the requester: an approval activates only what the
-    requester could have asked for (never a cancellation a buyer may not make).
+    requester could have asked for (never a cancellation a buyer may not make). `scheduled`: the
+    changes already scheduled for the subscriptions it changes (orders.actions.scheduled), which
+    may leave no room for it.
     """
     if membership is None or membership.role == Role.VIEWER:
         return Verdict(Decision.FORBIDDEN, "Your role may not activate orders.", facts)
     if facts.cancels and not can_cancel(membership):
         reason = "Only an admin of the account may cancel a subscription."
         return Verdict(Decision.FORBIDDEN, reason, facts)
+    refusal = draft_schedule_refusal(facts.changed, scheduled or {})
+    if refusal:
+        return Verdict(Decision.SCHEDULED, refusal, facts)
     if is_expired(facts, today):
         assert facts.start is not None
         start = f"{facts.start.day} {facts.start:%b %Y}"

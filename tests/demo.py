@@ -28,3 +28,5 @@ INITECH = "Initech LLC"
 # Subscriptions (seed_emulator).
 PRO = "SUB-00000001"  # Acme: Pro Plan (US), 5 seats, monthly billing
 GLOBEX_PRO = "SUB-00000007"
+# Acme: Starter Plan (US), 4 seats, its cancellation at the end of the term scheduled.
+CONTRACTORS = "SUB-00000009"

@@ -2,10 +2,11 @@
 
 The wizard's confirm, the basket's confirm, the draft page and an account manager's approval all
 call `activate_draft`: it reads the draft from Nue, asks `orders.policy.decide` what the member may
-do with what the draft is, runs the staleness check on every change order, activates it through
-the ledger with the same audit events for the same kind of change whichever route it was. The
-ledger writes them once the activation is known to have happened, however that was learned (the
-answer, a retry, reconcile_operations), so a lost answer loses no audit event.
+do with what the draft is and with what Nue has scheduled for its subscriptions, runs the
+staleness check on every change order, activates it through the ledger with the same audit events
+for the same kind of change whichever route it was. The ledger writes them once the activation
+is known to have happened, however that was learned (the answer, a retry, reconcile_operations),
+so a lost answer loses no audit event.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from orders.actions import approvals, cards
+from orders.actions import approvals, cards, scheduled
 from orders.nue import (
     ActivationResult,
     AddOn,
@@ -115,7 +116,11 @@ def activate_draft(
         # what its lost answer left open in the ledger settles now.
         scope.ledger.settle([order.id, *facts.subscriptions])
         return Outcome(order, Verdict(Decision.ACTIVATE, "", facts), None, audited=False)
-    verdict = decide(membership, facts, timezone.localdate())
+    # What Nue has scheduled for the subscriptions it changes may leave no room for it; under
+    # the ledger's hold below, a subscription changed since this read makes the draft stale.
+    today = timezone.localdate()
+    facts, scheduled_changes = scheduled.for_draft(scope, order, today, previewed)
+    verdict = decide(membership, facts, today, scheduled_changes)
     allowed = {Decision.ACTIVATE, Decision.REQUEST_APPROVAL} if approving else {Decision.ACTIVATE}
     if verdict.decision not in allowed:
         raise NotActivated(verdict)

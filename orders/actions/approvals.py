@@ -42,6 +42,7 @@ from orders.nue import (
     Subscription,
     site_url,
 )
+from orders.policy import ScheduledChange
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
 from orders.templatetags.numbers import quantity
@@ -423,6 +424,8 @@ class BookRow:
     renewals: dict[int, int] = field(default_factory=dict)
     # The active subscriptions that end within the longest renewal window, soonest first.
     renewing: list[Subscription] = field(default_factory=list)
+    # The cancellations scheduled for its subscriptions, soonest first: no renewal, but a call.
+    cancelling: list[ScheduledChange] = field(default_factory=list)
     drafts: list[Order] = field(default_factory=list)
     change_orders: list[Order] = field(default_factory=list)
     pending: list[ApprovalRequest] = field(default_factory=list)
@@ -482,7 +485,10 @@ def _book_row(
         return row
     active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
-    ending = [s for s in active if s.end_date is not None and not s.evergreen]
+    # A subscription scheduled to cancel ends on its last day: it is not a renewal due.
+    ending = [
+        s for s in active if s.end_date is not None and not s.evergreen and s.cancels_on is None
+    ]
     ends = [s.end_date for s in ending if s.end_date is not None]
     row.renewals = {
         days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
@@ -492,6 +498,10 @@ def _book_row(
     row.renewing = sorted(
         (s for s in ending if s.end_date is not None and today <= s.end_date <= horizon),
         key=lambda s: (s.end_date, s.name),
+    )
+    row.cancelling = sorted(
+        (c for s in active if (c := ScheduledChange.cancellation(s, today)) is not None),
+        key=lambda c: (c.last_day, c.name),
     )
     row.awaiting = {p.order_id for p in pending}
     row.change_orders = [o for o in awaiting(drafts) if o.order_type == "Change"]

@@ -38,8 +38,8 @@ from orders.nue import (
     SubscriptionChange,
     SubscriptionSnapshot,
 )
+from orders.policy import ScheduledChange, schedule_refusal
 from orders.scope import CustomerNue
-from orders.templatetags.dates import day_text
 from portal.audit import pending_from, write
 from portal.models import AuditKind, User
 
@@ -111,8 +111,11 @@ def choices_for(
     catalog: Sequence[Product],
     may_prepare: bool,
     may_cancel: bool,
+    scheduled: ScheduledChange | None = None,
 ) -> list[Choice]:
-    """Every change kind with the reason it is not available (empty when it is)."""
+    """Every change kind with the reason it is not available (empty when it is). `scheduled`:
+    the change Nue has scheduled for the subscription (orders.actions.scheduled), whose rule is
+    orders.policy.schedule_refusal."""
     targets = {r.relationship_type for r in relationships if r.subscription_name == sub.name}
 
     def reason(kind: Kind) -> str:
@@ -122,8 +125,9 @@ def choices_for(
             return "Part of a bundle: change it through the bundle's add-ons."
         if sub.status == "Canceled":
             return "This subscription is canceled."
-        if sub.cancels_on is not None:
-            return f"A cancellation is scheduled: it ends on {day_text(sub.cancels_on)}."
+        refusal = schedule_refusal(scheduled, kind.slug)
+        if refusal:
+            return refusal
         if sub.status == "Expired" and kind.slug != "renew":
             return "This subscription has ended; renew it first."
         slug = kind.slug
@@ -153,9 +157,15 @@ def choices_for(
 
 
 def subscription_choices(
-    scope: CustomerNue, sub: Subscription, *, may_prepare: bool, may_cancel: bool
+    scope: CustomerNue,
+    sub: Subscription,
+    *,
+    may_prepare: bool,
+    may_cancel: bool,
+    scheduled: ScheduledChange | None,
 ) -> list[Choice]:
-    """`choices_for` the subscription as the acting customer has it."""
+    """`choices_for` the subscription as the acting customer has it, with the change scheduled
+    for it (`scheduled.change_for`, which the caller read)."""
     # Relationships and catalog come from the shared cache; subscriptions from this request's memo.
     return choices_for(
         sub,
@@ -164,6 +174,7 @@ def subscription_choices(
         catalog=scope.catalog(),
         may_prepare=may_prepare,
         may_cancel=may_cancel,
+        scheduled=scheduled,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -399,6 +399,8 @@ class SubscriptionHistory:
     unplaced: list[Order]
     add_ons: list[Subscription]
     error: NueError | None  # the order history could not be read: no versions, no drafts
+    # The order history as read (lines, assets, invoices), for what else the page derives.
+    orders: list[Order] = field(default_factory=list)
 
 
 def subscription_history(nue: CustomerNue, subscription: Subscription) -> SubscriptionHistory:
@@ -425,6 +427,7 @@ def subscription_history(nue: CustomerNue, subscription: Subscription) -> Subscr
             if s.root_id in version_ids and s.id != subscription.id
         ],
         error=error,
+        orders=orders,
     )
 
 

@@ -17,7 +17,6 @@ from django.utils.safestring import SafeString
 
 from orders.kinds import change_type_label
 from orders.models import ApprovalRequest
-from orders.templatetags.dates import day_text
 
 register = template.Library()
 
@@ -90,10 +89,8 @@ def order_badge(order: Any) -> SafeString:
 
 @register.filter
 def subscription_badge(subscription: Any) -> SafeString:
-    cancels_on = getattr(subscription, "cancels_on", None)
-    if cancels_on is not None:
-        # A scheduled cancellation: still in service, so not "Canceled" until that day.
-        return _badge(f"Active until {day_text(cancels_on)}, then cancels", "warn")
+    """Nue's status in words. A change scheduled for the subscription (a cancellation still
+    ahead reads Active) is templates/orders/_scheduled_change.html's to show, in its place."""
     status = str(subscription.status or "")
     tone, text = SUBSCRIPTION.get(status, ("", status))
     return _badge(text, tone)

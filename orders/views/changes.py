@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import changes
+from orders.actions import changes, scheduled
 from orders.actions.activation import AuditNotes, NotActivated, Stale
 from orders.actions.cards import NoCard, card_on_file
 from orders.actions.change_figures import cards, credit_of, explain, money
@@ -45,6 +45,7 @@ from orders.nue import (
 from orders.policy import (
     Decision,
     DraftFacts,
+    ScheduledChange,
     Verdict,
     approval_limit,
     can_cancel,
@@ -69,19 +70,37 @@ from portal.impersonation import actors, money_moving
 BASKET_KEY = "change_basket"
 
 
-def _choices(request: CustomerRequest, scope: CustomerNue, sub: Subscription) -> list[Choice]:
+def _scheduled(scope: CustomerNue, sub: Subscription) -> ScheduledChange | None:
+    """What Nue has scheduled for the subscription, which orders.policy weighs every change
+    against (read on every route, the posts' as their pages')."""
+    return scheduled.change_for(scope, sub, timezone.localdate())
+
+
+def _choices(
+    request: CustomerRequest,
+    scope: CustomerNue,
+    sub: Subscription,
+    change: ScheduledChange | None,
+) -> list[Choice]:
     return changes.subscription_choices(
         scope,
         sub,
         may_prepare=can_prepare(request.membership),
         may_cancel=can_cancel(request.membership),
+        scheduled=change,
     )
 
 
-def _choice(request: CustomerRequest, scope: CustomerNue, sub: Subscription, kind: str) -> Choice:
+def _choice(
+    request: CustomerRequest,
+    scope: CustomerNue,
+    sub: Subscription,
+    kind: str,
+    change: ScheduledChange | None,
+) -> Choice:
     if kind not in KINDS_BY_SLUG:
         raise Http404("No such change.")
-    return next(c for c in _choices(request, scope, sub) if c.kind.slug == kind)
+    return next(c for c in _choices(request, scope, sub, change) if c.kind.slug == kind)
 
 
 def _form(scope: CustomerNue, sub: Subscription, kind: str, data: Any, today: date) -> ChangeForm:
@@ -104,8 +123,14 @@ def _posted(form: ChangeForm, *skipped: str) -> dict[str, list[str]]:
 def change_start(request: CustomerRequest, name: str) -> HttpResponse:
     scope = customer_scope(request)
     sub = scope.subscription(name)
-    choices = _choices(request, scope, sub)
-    ctx = {"sub": sub, "choices": choices, "basket": _basket(request, scope)}
+    change = _scheduled(scope, sub)
+    choices = _choices(request, scope, sub, change)
+    ctx = {
+        "sub": scheduled.Shown(sub, change),
+        "choices": choices,
+        "basket": _basket(request, scope),
+        "notice": scheduled.notice(change, scope.account),
+    }
     return render(request, "orders/change/start.html", ctx)
 
 
@@ -118,7 +143,8 @@ def change_details(request: CustomerRequest, name: str, kind: str) -> HttpRespon
     # The catalog, which the choices need, comes from the shared cache meanwhile.
     _, reads = fetch_alongside(scope.catalog, sub=lambda: scope.subscription(name))
     sub = reads["sub"]
-    choice = _choice(request, scope, sub, kind)
+    change = _scheduled(scope, sub)
+    choice = _choice(request, scope, sub, kind, change)
     form = _form(scope, sub, kind, request.POST or None, timezone.localdate())
     status = 200 if not choice.reason else (403 if choice.forbidden else 409)
     estimate: changes.Estimate | None = None
@@ -137,7 +163,14 @@ def change_details(request: CustomerRequest, name: str, kind: str) -> HttpRespon
             if isinstance(made, Preview):
                 return go(request, "orders:change_preview", sub.name, made.order.id)
             status = made
-    ctx = {"sub": sub, "choice": choice, "kind": choice.kind, "form": form, "estimate": estimate}
+    ctx = {
+        "sub": scheduled.Shown(sub, change),
+        "choice": choice,
+        "kind": choice.kind,
+        "form": form,
+        "estimate": estimate,
+        "notice": scheduled.notice(change, scope.account),
+    }
     template = "orders/change/details.html" + ("#change-form" if is_partial(request) else "")
     return render(request, template, ctx, status=status)
 
@@ -180,7 +213,7 @@ def change_estimate(request: CustomerRequest, name: str, kind: str) -> HttpRespo
     only when they continue to confirm it."""
     scope = customer_scope(request)
     sub = scope.subscription(name)
-    choice = _choice(request, scope, sub, kind)
+    choice = _choice(request, scope, sub, kind, _scheduled(scope, sub))
     if choice.reason:
         raise PermissionDenied(choice.reason)
     if not allow_live_preview(request):
@@ -211,7 +244,10 @@ def change_preview(request: CustomerRequest, name: str, order_id: str) -> HttpRe
 
 
 def _verdict(request: CustomerRequest, order: Order) -> Verdict:
-    """What confirming shows and does: orders.policy's one decision on what the draft is."""
+    """What confirming shows: orders.policy's one decision on what the draft is. The preview
+    pages read nothing of Nue (the preview is kept); what Nue has scheduled since the draft was
+    made is weighed when it is confirmed (activation.activate_draft), and the page then shows
+    that verdict."""
     return decide(request.membership, DraftFacts.of(order), timezone.localdate())
 
 
@@ -255,9 +291,10 @@ def _preview_page(
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
     payment: PaymentForm | None = None,
+    verdict: Verdict | None = None,
 ) -> HttpResponse:
     membership = request.membership
-    verdict = _verdict(request, preview.order)
+    verdict = verdict or _verdict(request, preview.order)
     payment = _payment(request, verdict, payment)
     ctx = {
         "preview": preview,
@@ -318,8 +355,8 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
         payment.add_error("pay", str(missing))
         return _preview_page(request, preview, status=422, payment=payment)
     except NotActivated as refused:
-        status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
-        return _preview_page(request, preview, status=status)
+        status = 409 if refused.verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
+        return _preview_page(request, preview, status=status, verdict=refused.verdict)
     except Stale as stale:
         return _preview_page(request, preview, status=409, stale=stale.pairs)
     except OperationInProgress as error:
@@ -336,7 +373,15 @@ def change_result(request: CustomerRequest, name: str, order_id: str) -> HttpRes
     made = changes.change_made(scope, order, sub)
     if made is None:
         raise Http404("No such change.")
-    ctx = {"order": order, "sub": sub, "changed": made.changed, "add_ons": made.add_ons}
+    found = scheduled.shown_changes(scope, [sub, *made.add_ons], timezone.localdate())
+    change = found.get(sub.name)
+    ctx = {
+        "order": order,
+        "sub": scheduled.Shown(sub, change),
+        "changed": made.changed,
+        "add_ons": scheduled.shown(made.add_ons, found),
+        "notice": scheduled.notice(change, scope.account),
+    }
     return render(request, "orders/change/result.html", ctx)
 
 
@@ -395,12 +440,20 @@ def _draft_basket(
     """
     today = timezone.localdate()
     item_forms: list[ChangeForm] = []
+    refused: list[str] = []
     for item in items:
         sub = scope.subscription(item.name)
+        # What the subscription allows now (a cancellation may have been scheduled since the
+        # item went into the basket), as its own page would say.
+        choice = _choice(request, scope, sub, item.kind, _scheduled(scope, sub))
+        if choice.reason:
+            refused.append(f"{sub.name}: {choice.reason}")
         data = QueryDict(mutable=True)
         for key, values in item.data.items():
             data.setlist(key, values)
         item_forms.append(_form(scope, sub, item.kind, data, today))
+    if refused:
+        return None, 409, {}, refused
     status = 422
     basket_form = forms.Form({})
     valid = [form.is_valid() for form in item_forms]  # every item's errors, not the first's
@@ -497,8 +550,9 @@ def _basket_page(
     stale: Sequence[tuple[SubscriptionSnapshot, Subscription]] = (),
     problem: str = "",
     payment: PaymentForm | None = None,
+    verdict: Verdict | None = None,
 ) -> HttpResponse:
-    verdict = _verdict(request, basket.order)
+    verdict = verdict or _verdict(request, basket.order)
     payment = _payment(request, verdict, payment)
     ctx = {
         "basket_id": basket_id,
@@ -548,8 +602,8 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
         payment.add_error("pay", str(missing))
         return _basket_page(request, basket_id, basket, status=422, payment=payment)
     except NotActivated as refused:
-        status = 409 if refused.verdict.decision == Decision.EXPIRED else 403
-        return _basket_page(request, basket_id, basket, status=status)
+        status = 409 if refused.verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
+        return _basket_page(request, basket_id, basket, status=status, verdict=refused.verdict)
     except Stale as stale:
         return _basket_page(request, basket_id, basket, status=409, stale=stale.pairs)
     except OperationInProgress as error:

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from orders import stripe_gateway
-from orders.actions import billing, cards, history, invoice_payments, invoices
+from orders.actions import billing, cards, history, invoice_payments, invoices, scheduled
 from orders.forms.pages import (
     DEFAULT_PAGE_SIZE,
     InvoiceFilterForm,
@@ -32,7 +32,7 @@ from orders.forms.pages import (
 )
 from orders.http import CustomerRequest
 from orders.nue import Invoice, NueError, Order, Subscription
-from orders.policy import can_pay_invoices
+from orders.policy import ScheduledChange, can_pay_invoices
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
 from orders.views.common import customer_scope, is_partial, with_stripe_js
@@ -100,14 +100,22 @@ def _today() -> date:
     return timezone.localdate()
 
 
-def _subscriptions_panel(subscriptions: list[Subscription] | NueError) -> dict[str, Any]:
+def _subscriptions_panel(
+    subscriptions: list[Subscription] | NueError, nue: CustomerNue
+) -> dict[str, Any]:
     if isinstance(subscriptions, NueError):
         return {"subscriptions_error": panel_error(subscriptions)}
-    glance = history.subscriptions_glance(subscriptions, _today())
-    return {"active_subscriptions": glance.active, "renewals": glance.renewals}
+    today = _today()
+    glance = history.subscriptions_glance(subscriptions, today)
+    # The order headers this needs are the activity panel's read, memoised.
+    found = scheduled.shown_changes(nue, glance.active, today)
+    return {
+        "active_subscriptions": scheduled.shown(glance.active, found),
+        "renewals": scheduled.shown(glance.renewals, found),
+    }
 
 
-def _activity_panel(orders: list[Order] | NueError) -> dict[str, Any]:
+def _activity_panel(orders: list[Order] | NueError, nue: CustomerNue) -> dict[str, Any]:
     if isinstance(orders, NueError):
         return {"activity_error": panel_error(orders)}
     glance = history.activity_glance(orders)
@@ -118,7 +126,7 @@ def _activity_panel(orders: list[Order] | NueError) -> dict[str, Any]:
     }
 
 
-def _billing_panel(invoices: list[Invoice] | NueError) -> dict[str, Any]:
+def _billing_panel(invoices: list[Invoice] | NueError, nue: CustomerNue) -> dict[str, Any]:
     if isinstance(invoices, NueError):
         return {"billing_error": panel_error(invoices)}
     glance = history.billing_glance(invoices, _today())
@@ -129,8 +137,9 @@ def _billing_panel(invoices: list[Invoice] | NueError) -> dict[str, Any]:
     }
 
 
-# What each panel of the dashboard shows of its read (history.PANEL_READS).
-PANELS: dict[str, Callable[[Any], dict[str, Any]]] = {
+# What each panel of the dashboard shows of its read (history.PANEL_READS), with the scope for
+# what it reads besides.
+PANELS: dict[str, Callable[[Any, CustomerNue], dict[str, Any]]] = {
     "subscriptions-panel": _subscriptions_panel,
     "activity-panel": _activity_panel,
     "billing-panel": _billing_panel,
@@ -160,7 +169,7 @@ def dashboard(request: CustomerRequest) -> HttpResponse:
         "omitted": scope.omitted("subscriptions", "orders", "invoices"),
     }
     for name, build in PANELS.items():
-        ctx.update(build(found.reads[name]))
+        ctx.update(build(found.reads[name], scope))
     return render(request, "orders/dashboard.html", ctx)
 
 
@@ -172,8 +181,9 @@ def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
         raise Http404("No such panel.")
     if not is_partial(request):
         return redirect("home")
-    read = history.PANEL_READS[panel](customer_scope(request))
-    ctx = {"today": _today(), **PANELS[panel](read)}
+    scope = customer_scope(request)
+    read = history.PANEL_READS[panel](scope)
+    ctx = {"today": _today(), **PANELS[panel](read, scope)}
     return render(request, f"orders/dashboard.html#{panel}", ctx)
 
 
@@ -337,6 +347,7 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue = customer_scope(request)
     order, approval_read = history.order_with_approval(nue, order_id)
     names = history.subscription_names(order)
+    found = _scheduled_for(nue, order, names)
     ctx = {
         "order": order,
         "rows": history.line_rows(order.lines),
@@ -345,12 +356,26 @@ def order_detail(request: CustomerRequest, order_id: str) -> HttpResponse:
         # once it is shown (order_paid_by), rather than making every visit wait and pay for it.
         "paid_by_later": order.status == "Activated" and bool(names),
         "changes": history.order_changes(nue, order) if order.order_type == "Change" else [],
-        "draft_panel": draft_panel(request, order, read=approval_read) if order.is_draft else None,
-        "approval_panel": approval_panel(request, order, read=approval_read),
+        "scheduled": [scheduled.notice(c, nue.account) for c in found.values()],
+        "draft_panel": draft_panel(request, order, read=approval_read, scheduled=found)
+        if order.is_draft
+        else None,
+        "approval_panel": approval_panel(request, order, read=approval_read, scheduled=found),
         "quote_panel": quote_link_panel(request, order) if order.is_draft else None,
         "contacts": billing.order_contacts(nue, order),
     }
     return render(request, "orders/order_detail.html", ctx)
+
+
+def _scheduled_for(
+    nue: CustomerNue, order: Order, names: Sequence[str]
+) -> dict[str, ScheduledChange]:
+    """What Nue has scheduled for the subscriptions a change order changes: what it scheduled,
+    or (a draft) what leaves it no room."""
+    if order.order_type != "Change" or not names:
+        return {}
+    changing = [s for s in nue.subscriptions() if s.name in names]
+    return scheduled.shown_changes(nue, changing, _today())
 
 
 @require_GET
@@ -386,8 +411,13 @@ def _paid_by(nue: CustomerNue, order: Order, names: list[str]) -> dict[str, Any]
 def subscription_list(request: CustomerRequest) -> HttpResponse:
     nue = customer_scope(request)
     subscriptions = nue.subscriptions()
+    found = scheduled.shown_changes(nue, subscriptions, _today())
+    groups = [
+        (scheduled.Shown(s, found.get(s.name)), scheduled.shown(add_ons, found))
+        for s, add_ons in history.subscription_groups(subscriptions)
+    ]
     ctx = {
-        "groups": history.subscription_groups(subscriptions),
+        "groups": groups,
         "count": len(subscriptions),
         "omitted": nue.omitted("subscriptions"),
     }
@@ -399,13 +429,19 @@ def subscription_detail(request: CustomerRequest, name: str) -> HttpResponse:
     nue = customer_scope(request)
     subscription = nue.subscription(name)
     found = history.subscription_history(nue, subscription)
+    # From the orders the history read; when it could not, the cancellations only.
+    changes = scheduled.shown_changes(
+        nue, [subscription, *found.add_ons], _today(), () if found.error else found.orders
+    )
+    change = changes.get(subscription.name)
     ctx = {
-        "subscription": subscription,
+        "subscription": scheduled.Shown(subscription, change),
+        "notice": scheduled.notice(change, nue.account),
         "paid_by": cards.paid_by(nue.account, subscription),
         "versions": found.versions,
         "pending": found.pending,
         "unplaced": found.unplaced,
-        "add_ons": found.add_ons,
+        "add_ons": scheduled.shown(found.add_ons, changes),
         "history_error": panel_error(found.error) if found.error else None,
     }
     return render(request, "orders/subscription_detail.html", ctx)

@@ -8,6 +8,7 @@ Each takes `read`, the view's `approvals.LatestRead` of the order, if it read ah
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
@@ -24,6 +25,7 @@ from orders.nue import Order
 from orders.policy import (
     Decision,
     DraftFacts,
+    ScheduledChange,
     approval_limit,
     approval_limit_name,
     can_charge_card,
@@ -37,13 +39,18 @@ from portal.models import CustomerAccount
 
 
 def draft_panel(
-    request: HttpRequest, order: Order, form: object = None, read: object = None
+    request: HttpRequest,
+    order: Order,
+    form: object = None,
+    read: object = None,
+    scheduled: Mapping[str, ScheduledChange] | None = None,
 ) -> dict[str, Any]:
     """The acting member's activation decision, the activation form, and the preview invoices
     and warnings Nue returned when this session created the draft (a stored draft's GET carries
-    no preview invoices)."""
+    no preview invoices). `scheduled`: what Nue has scheduled for the subscriptions it changes,
+    where the view read it (activating applies it whatever the panel showed)."""
     membership = getattr(request, "membership", None)
-    verdict = decide(membership, DraftFacts.of(order), timezone.localdate())
+    verdict = decide(membership, DraftFacts.of(order), timezone.localdate(), scheduled)
     decision = verdict.decision
     customer = getattr(request, "customer", None)
     stored = stored_draft(customer, order.id) if customer is not None else None
@@ -64,6 +71,7 @@ def draft_panel(
         "expired": decision == Decision.EXPIRED,
         "may_reprice": decision == Decision.EXPIRED and can_prepare(membership),
         "forbidden_reason": verdict.reason if decision == Decision.FORBIDDEN else "",
+        "scheduled_reason": verdict.reason if decision == Decision.SCHEDULED else "",
         "reason": verdict.reason,
         "asks_reason": verdict.facts.cancels,
         "may_discard": can_prepare(membership) and not locked,
@@ -78,15 +86,20 @@ def draft_panel(
 
 
 def approval_panel(
-    request: HttpRequest, order: Order, form: object = None, read: object = None
+    request: HttpRequest,
+    order: Order,
+    form: object = None,
+    read: object = None,
+    scheduled: Mapping[str, ScheduledChange] | None = None,
 ) -> dict[str, Any]:
-    """The draft's approval request: pending or decided, and what the acting member may do."""
+    """The draft's approval request: pending or decided, and what the acting member may do
+    (`scheduled` as draft_panel takes it)."""
     membership = getattr(request, "membership", None)
     # One query: a pending request is always the draft's latest (a new one needs the last decided).
     latest = approvals.latest_for(order.id, read)
     pending = latest if latest is not None and latest.is_pending else None
     decision = (
-        decide(membership, DraftFacts.of(order), timezone.localdate()).decision
+        decide(membership, DraftFacts.of(order), timezone.localdate(), scheduled).decision
         if order.is_draft
         else None
     )

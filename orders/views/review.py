@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from orders.actions import approvals, cards, quotes
+from orders.actions import approvals, cards, quotes, scheduled
 from orders.actions.activation import AuditNotes, NotActivated, Stale, reprice
 from orders.forms.review import (
     ApprovalRequestForm,
@@ -41,7 +41,6 @@ from orders.nue import (
 )
 from orders.policy import (
     Decision,
-    DraftFacts,
     can_charge_card,
     can_decide_approvals,
     can_prepare,
@@ -102,7 +101,9 @@ def _request_in_book(request: CustomerRequest, pk: int) -> ApprovalRequest:
 @vary_on_headers("HX-Request")
 def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _customer_draft(request, order_id)
-    verdict = decide(request.membership, DraftFacts.of(order), timezone.localdate())
+    today = timezone.localdate()
+    facts, found = scheduled.for_draft(nue, order, today)
+    verdict = decide(request.membership, facts, today, found)
     if verdict.decision == Decision.EXPIRED:
         raise NueConflict(verdict.reason)
     if verdict.decision != Decision.REQUEST_APPROVAL:
@@ -251,7 +252,9 @@ def _request_page(
     verdict = None
     if order is not None and order.is_draft:
         requester = approvals.requester_membership(approval)
-        verdict = decide(requester, DraftFacts.of(order), timezone.localdate())
+        today = timezone.localdate()
+        facts, found = scheduled.for_draft(CustomerNue(approval.customer), order, today)
+        verdict = decide(requester, facts, today, found)
     ctx = {
         "verdict": verdict,
         "approval": approval,
@@ -332,7 +335,7 @@ def _approve(
         result = approvals.approve(approval, activated, manager=request.user)
     except NotActivated as refused:
         form.add_error(None, refused.verdict.reason)
-        return 409 if refused.verdict.decision == Decision.EXPIRED else 403
+        return 409 if refused.verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
     except Stale:
         form.add_error(None, STALE_TEXT)
         return 409

@@ -145,6 +145,12 @@ PAGES = [
     Page(demo.ADA, "order detail, activated", "/orders/?status=activated", link=DRAFT),
     Page(demo.ADA, "subscriptions", "/subscriptions/"),
     Page(demo.ADA, "subscription detail", f"/subscriptions/{demo.PRO}/"),
+    Page(demo.ADA, "subscription scheduled to cancel", f"/subscriptions/{demo.CONTRACTORS}/"),
+    Page(
+        demo.ADA,
+        "change wizard, cancellation scheduled",
+        f"/subscriptions/{demo.CONTRACTORS}/change/",
+    ),
     Page(demo.ADA, "invoices", "/invoices/"),
     Page(demo.ADA, "invoice detail", "/invoices/", link="main tbody th a"),
     Page(

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from orders.actions import changes
+from orders.actions.scheduled import scheduled_change
 from orders.forms import changes as cf
 from orders.kinds import change_type_label
 from orders.nue import AssetChange, Dialect, Product, ProductOption, Subscription
@@ -181,8 +182,11 @@ def test_it_cancels_at_the_end_of_the_billing_period_on_its_last_day():
 def test_it_offers_no_change_to_a_subscription_whose_cancellation_is_scheduled():
     scheduled = sub(cancellation_date=date(2026, 12, 31), end_date=date(2026, 12, 31))
     assert scheduled.cancels_on == date(2026, 12, 31)
-    assert set(reasons(scheduled).values()) == {
-        "A cancellation is scheduled: it ends on 31 Dec 2026.",
+    change = scheduled_change(scheduled, [], TODAY)
+    assert set(reasons(scheduled, scheduled=change).values()) == {
+        "A cancellation is scheduled: it ends on 31 Dec 2026, so it cannot be changed.",
+        "A cancellation is scheduled: it ends on 31 Dec 2026 and does not renew.",
+        "A cancellation is scheduled already: it is active until 31 Dec 2026.",
     }
     assert sub(status="Canceled", cancellation_date=date(2026, 11, 1)).cancels_on is None
 
