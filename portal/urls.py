@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import activity_views, support_views, views
+from portal import activity_views, notification_views, support_views, views
 from portal.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -53,6 +53,11 @@ urlpatterns = [
     path("account/access-log/", support_views.access_log, name="access_log"),
     path("account/activity/", activity_views.activity_log, name="activity_log"),
     path("account/activity/export.csv", activity_views.activity_export, name="activity_export"),
+    path(
+        "account/notifications/",
+        notification_views.notification_preferences,
+        name="notification_preferences",
+    ),
     path("", include("orders.urls")),
 ]
 
