@@ -181,7 +181,7 @@ def _recipient(
         return Recipient(person.strip(), "", Role.INVITEE, essential)
     if not person.is_active or not person.email:
         return None
-    name = person.get_full_name()
+    name = person.first_name or person.get_full_name()
     membership = members.get(person.pk)
     if membership is None:
         if person.pk in managers:
@@ -229,6 +229,8 @@ def render(
     """The email `kind` for one recipient: its subject, text and HTML."""
     base = str(context.get("site_url") or settings.SITE_URL).rstrip("/")
     ctx: dict[str, Any] = {
+        # Amounts without a currency are in the portal's (the money filter's default).
+        "currency": "",
         **context,
         "kind": kind,
         "account": account,
