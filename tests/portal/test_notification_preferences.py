@@ -10,6 +10,7 @@ from django.urls import reverse
 from portal.models import AuditEvent, AuditKind, NotificationKind, NotificationPreference, User
 from portal.notifications import recipients_for
 from tests import demo
+from tests.conftest import signed_in
 
 Kind = NotificationKind
 URL = "/account/notifications/"
@@ -115,8 +116,6 @@ def test_it_answers_htmx_with_the_page_and_refuses_other_methods(ada_client):
 
 
 def test_it_needs_the_csrf_token(ada):
-    from tests.conftest import signed_in
-
     strict = signed_in(ada)
     strict.handler.enforce_csrf_checks = True
     assert strict.post(URL, {"enabled": []}).status_code == 403
