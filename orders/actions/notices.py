@@ -58,7 +58,7 @@ def _context(events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for change in str((e.get("details") or {}).get("change", "")).split(",")
         if change and change != "Cancel"
     }
-    reasons = [str((e.get("details") or {}).get("reason") or "") for e in events]
+    reasons = [str(e.get("reason") or "") for e in events]
     return {
         "order_number": details.get("order_number", ""),
         "order_id": order_id,

@@ -38,7 +38,8 @@ class Command(BaseCommand):
                 sent = send_reminders(account, today)
             except NueError as error:
                 unreadable.append(account.name)
-                self.stderr.write(f"{account.name}: Nue unreachable ({error.reference})")
+                reference = error.reference
+                self.stderr.write(f"{account.name}: subscriptions not read from Nue ({reference})")
                 continue
             queued += len(sent)
             if options["verbosity"] > 1:
