@@ -1,9 +1,15 @@
 """Emails about what happened to a customer account, to the people who chose them.
 
 `notify(kind, account, context, recipients=None)` is the one way the portal tells people: it
-picks the recipients, renders the kind's text and HTML templates (templates/emails/<kind>.txt,
-whose `subject` partial is the subject, and <kind>.html) once per recipient, and queues each
-message in the outbox (portal.outbox) in the caller's transaction. The mail worker sends it.
+picks the recipients, renders the kind's text and HTML templates once per recipient
+(templates/emails/notifications/<kind>.txt, whose `subject` partial is the subject, and
+<kind>.html, on that folder's base.html) and queues each message in the outbox (portal.outbox)
+in the caller's transaction. The mail worker sends it.
+
+An invitation (the team page's) is sent the same way with the context the team's invitation
+email has: `notify(NotificationKind.INVITATION, invitation.account, {"invitation":
+invitation, "inviter": "Ada Lovelace", "limit": "$5,000.00", "link": accept_url,
+"site_url": ...}, [invitation.email])`; it returns the queued rows (none: not queued).
 
 Who receives each kind. `recipients=None` means the account's audience: its admins, and any
 other member who turned the kind on for themselves. Callers name the recipients of the kinds
@@ -238,9 +244,10 @@ def render(
         "brand": BRAND,
         "preferences_url": f"{base}{reverse('notification_preferences')}" if base else "",
     }
-    ctx["subject"] = " ".join(render_to_string(f"emails/{kind}.txt#subject", ctx).split())
-    text = render_to_string(f"emails/{kind}.txt", ctx).strip() + "\n"
-    html = render_to_string(f"emails/{kind}.html", ctx)
+    name = f"emails/notifications/{kind}"
+    ctx["subject"] = " ".join(render_to_string(f"{name}.txt#subject", ctx).split())
+    text = render_to_string(f"{name}.txt", ctx).strip() + "\n"
+    html = render_to_string(f"{name}.html", ctx)
     message = EmailMultiAlternatives(
         ctx["subject"], text, settings.DEFAULT_FROM_EMAIL, [recipient.email]
     )

@@ -4,8 +4,9 @@ email is made of (text and accessible, self-contained HTML)."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -161,7 +162,17 @@ def sample(kind: NotificationKind) -> dict:
             "card": "Visa ending 0341",
             "reason": "Your card was declined.",
         },
-        Kind.INVITATION: {"inviter": "Ada Admin", "role": "a buyer", "expires": date(2027, 1, 9)},
+        Kind.INVITATION: {
+            "inviter": "Ada Lovelace",
+            "limit": "$5,000.00",
+            # The team page's invitation, as its email has it.
+            "invitation": SimpleNamespace(
+                role="buyer",
+                get_role_display=lambda: "Buyer",
+                expires_at=datetime(2027, 1, 9, 12, 0, tzinfo=UTC),
+                email="new@acme.example",
+            ),
+        },
     }.get(kind, {})
 
 
@@ -207,7 +218,7 @@ def test_html_email_colours_meet_contrast_for_text():
 
     from django.conf import settings
 
-    folder = Path(settings.BASE_DIR) / "templates" / "emails"
+    folder = Path(settings.BASE_DIR) / "templates" / "emails" / "notifications"
     styles = " ".join(path.read_text() for path in folder.glob("*.html"))
     colours = set(re.findall(r"(?<!-)color:(#[0-9a-f]{6})", styles))
     backgrounds = set(re.findall(r"background-color:(#[0-9a-f]{6})", styles))
@@ -227,6 +238,15 @@ def contrast(one: str, two: str) -> float:
 
     high, low = sorted((luminance(one), luminance(two)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def test_an_invitation_says_what_the_role_allows(acme):
+    (row,) = notify(Kind.INVITATION, acme, sample(Kind.INVITATION), ["new@acme.example"])
+    assert row.subject == "Ada Lovelace invited you to Acme Corporation on the Nue portal"
+    assert "up to $5,000.00 in 24 hours without an approval" in row.body
+    assert "until 9 Jan 2027, 12:00 UTC, and only for new@acme.example" in row.body
+    assert "because someone invited this address" in row.body
+    assert f"{SITE}/somewhere/" in row.html
 
 
 def test_the_footer_says_why_and_whether_it_can_be_turned_off(acme):
