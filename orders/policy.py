@@ -1,8 +1,10 @@
 """Who may do what with a customer's orders, by membership role and amount (design.md §2).
 
-viewer: reads only. buyer: drafts and previews; activates within the account's approval
-threshold, counting what they activated in the last 24 hours, and beyond it must request
-approval. admin: activates any amount, cancels subscriptions.
+viewer: reads only. buyer: drafts and previews; activates within their approval limit,
+counting what they activated in the last 24 hours, and beyond it must request approval. A
+buyer's approval limit is the spending limit an admin set for them (Membership.spending_limit),
+which replaces the account's approval threshold for that buyer, above or below it; without one,
+the account's threshold. admin: activates any amount, cancels subscriptions, manages the team.
 
 Activating a draft is one decision, `decide`, whatever route reaches it (the wizard's confirm,
 the draft page, an account manager's approval): it reads what the draft is from the order as Nue
@@ -18,11 +20,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, Sum
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from orders.models import Operation, RequestFailure
 from orders.templatetags.money import money as money_text
-from portal.models import AuditKind, Membership, Role
+from portal.impersonation import accounts_in_reach, may_use_support
+from portal.models import AuditKind, CustomerAccount, Membership, Role, User
 
 if TYPE_CHECKING:
     from orders.nue import Order
@@ -156,6 +161,30 @@ def can_charge_card(membership: Membership | None) -> bool:
     return membership is not None and membership.can_buy
 
 
+def has_own_limit(membership: Membership | None) -> bool:
+    """A buyer whose admin set them a spending limit: pages call it theirs, not the account's."""
+    return (
+        membership is not None
+        and membership.role == Role.BUYER
+        and membership.spending_limit is not None
+    )
+
+
+def approval_limit(membership: Membership) -> Decimal:
+    """What this member may activate within LIMIT_WINDOW without approval, if a limit binds
+    them (buyers): their own spending limit when an admin set one, which replaces the account's
+    approval threshold for them; else that threshold."""
+    if has_own_limit(membership):
+        assert membership.spending_limit is not None
+        return membership.spending_limit
+    return membership.account.effective_approval_threshold
+
+
+def approval_limit_name(membership: Membership | None) -> str:
+    """How pages name the limit `approval_limit` gives, to the member it binds."""
+    return "your spending limit" if has_own_limit(membership) else "your account's approval limit"
+
+
 def is_expired(facts: DraftFacts, today: date) -> bool:
     """A draft priced for a start before today would activate back-dated: it must be re-priced."""
     return facts.start is not None and facts.start < today
@@ -195,16 +224,16 @@ def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Ver
         return Verdict(Decision.EXPIRED, reason, facts)
     if membership.role == Role.ADMIN:
         return Verdict(Decision.ACTIVATE, "", facts)
-    threshold = membership.account.effective_approval_threshold
     spent = activated_in_last_day(membership)
-    if spent + max(facts.amount, Decimal(0)) <= threshold:
+    if spent + max(facts.amount, Decimal(0)) <= approval_limit(membership):
         return Verdict(Decision.ACTIVATE, "", facts)
+    limit = approval_limit_name(membership)
     reason = (
-        "This order's total is above your account's approval limit: request approval, "
+        f"This order's total is above {limit}: request approval, "
         "or ask an admin of your account to activate it."
         if not spent
         else f"This order's total, with the {money_text(spent)} you activated in the last 24 "
-        "hours, is above your account's approval limit: request approval, or ask an admin of "
+        f"hours, is above {limit}: request approval, or ask an admin of "
         "your account to activate it."
     )
     return Verdict(Decision.REQUEST_APPROVAL, reason, facts)
@@ -235,3 +264,49 @@ def activated_in_last_day(membership: Membership) -> Decimal:
         .aggregate(total=Sum("amount"))["total"]
     )
     return total or Decimal(0)
+
+
+# The support workspace (/support/lookup/, /support/operations/, a customer's timeline): who may
+# use it, and which customers' failures, operations and history it shows them.
+
+
+def can_use_support_workspace(user: User | AnonymousUser) -> bool:
+    """The workspace is part of the support pages: they exist for support agents alone."""
+    return may_use_support(user)
+
+
+def support_reach(user: User | AnonymousUser) -> QuerySet[CustomerAccount]:
+    """The customers whose records the support workspace shows `user`; none for anyone the
+    support pages do not exist for (they get 404).
+
+    Superusers: every customer. Support agents (staff with the impersonate permission): the
+    customers their support reaches, the rule impersonation and the support search follow
+    (portal.impersonation.accounts_in_reach): their book if they have one, else every customer.
+    Support has no book of its own (design.md §2); an account manager with the permission to
+    impersonate is held to their book. Account managers without it have no support pages.
+    """
+    if not can_use_support_workspace(user):
+        return CustomerAccount.objects.none()
+    assert isinstance(user, User)
+    if user.is_superuser:
+        return CustomerAccount.objects.all()
+    return accounts_in_reach(user)
+
+
+def failures_in_reach(user: User | AnonymousUser) -> QuerySet[RequestFailure]:
+    """The failures `user` may look up: those of customers within their reach. A failure with no
+    customer (a staff page, a user who had not chosen one) is for superusers alone."""
+    mine = Q(customer__in=support_reach(user))
+    if can_use_support_workspace(user) and user.is_superuser:
+        mine |= Q(customer__isnull=True)
+    return RequestFailure.objects.filter(mine)
+
+
+def operations_in_reach(user: User | AnonymousUser) -> QuerySet[Operation]:
+    return Operation.objects.filter(customer__in=support_reach(user))
+
+
+def can_check_operation(user: User | AnonymousUser, operation: Operation) -> bool:
+    """Whether `user` may have the ledger read Nue for `operation` now: an open operation of a
+    customer within their reach (a settled one has nothing left to find out)."""
+    return operation.is_open and operations_in_reach(user).filter(pk=operation.pk).exists()

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 
 from portal.impersonation import may_use_support
 from portal.models import User
-from portal.policy import can_see_access_log, can_see_activity
+from portal.policy import can_manage_team, can_see_access_log, can_see_activity
 
 ELEMENT_ID = re.compile(r"[A-Za-z][\w-]*")
 
@@ -52,6 +52,7 @@ def shell(request: HttpRequest) -> dict[str, object]:
         "account_pages": {
             "access_log": can_see_access_log(membership),
             "activity": can_see_activity(membership),
+            "team": can_manage_team(membership),
             # Every member chooses their own emails.
             "notifications": membership is not None,
         },
