@@ -28,11 +28,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The mail worker runs beside the development server (the emails print on this terminal with the
+# default EMAIL_URL); Ctrl-C stops both, the worker after the message it is sending.
 run: $(STAMP) pango
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_emulator
 	$(BIN)/python manage.py seed_demo
-	@if [ "$(LOCALSTRIPE)" = yes ] && scripts/ensure-localstripe.sh $(LOCALSTRIPE_PORT) $(PORT) whsec_localstripe; then \
+	@$(BIN)/python manage.py send_queued_mail --loop & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	if [ "$(LOCALSTRIPE)" = yes ] && scripts/ensure-localstripe.sh $(LOCALSTRIPE_PORT) $(PORT) whsec_localstripe; then \
 		STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe \
 		STRIPE_WEBHOOK_SECRET=whsec_localstripe \
 		STRIPE_API_BASE=$(LOCALSTRIPE_URL) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from orders.models import Operation
@@ -41,6 +42,12 @@ from portal.models import CustomerAccount, User
 
 # The service module's logger: what the ledger could not record is logged with its Nue calls.
 logger = logging.getLogger("orders.nue")
+
+# Sent once per operation, in the transaction that records it succeeded with its audit events,
+# whichever path learned it (the answer, a retry, reconcile_operations): `operation`. What the
+# portal does about it (orders.actions.notices: the emails) commits with the outcome, or not at
+# all; a receiver's failure is logged and never undoes the outcome.
+succeeded = Signal()
 
 # An open operation settles as "not done" only when Nue shows the work not done this long after
 # the request left: by then any request Nue received has been answered or abandoned, so a slow
@@ -323,6 +330,7 @@ class Ledger:
                 learned = "answer" if learned_from_answer else "read back from Nue"
                 for event in op.audit:
                     write(event, operation=op.pk, outcome=learned)
+                _announce(op)
 
     @contextmanager
     def hold(
@@ -539,6 +547,16 @@ class Ledger:
             order for order in unclaimed if _draft_holds(order, op.request, subscriptions)
         ]
         return candidates[0] if len(candidates) == 1 else None
+
+
+def _announce(op: Operation) -> None:
+    """Tell `succeeded`'s receivers, in a savepoint of the outcome's transaction: what they
+    write commits with the outcome, and their failure is logged and rolled back alone."""
+    try:
+        with transaction.atomic():
+            succeeded.send(sender=Ledger, operation=op)
+    except Exception:
+        logger.exception("Ledger row #%s: what follows its success was not done", op.pk)
 
 
 def _assign(op: Operation, values: Mapping[str, Any]) -> None:

@@ -1,8 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from portal.models import AuditEvent, CustomerAccount, Invitation, Membership, User
+from portal import outbox
+from portal.models import (
+    AuditEvent,
+    CustomerAccount,
+    Invitation,
+    Membership,
+    NotificationPreference,
+    OutgoingEmail,
+    RenewalReminder,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -78,4 +89,75 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """The mail queue, read-only but for the two decisions only a person can make about a
+    message the worker gave up on (failed) or could not tell was sent (unknown)."""
+
+    list_display = ["created_at", "subject", "recipients", "kind", "state", "attempts", "sent_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["subject", "to", "account__name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["account"]
+    actions = ["queue_again", "mark_sent"]
+
+    @admin.display(description="To")
+    def recipients(self, obj: OutgoingEmail) -> str:
+        return ", ".join(obj.to)
+
+    @admin.action(description="Send again (failed or unknown only: may duplicate an unknown one)")
+    def queue_again(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
+        count = outbox.queue_again(queryset)
+        for row in queryset:
+            self.log_change(request, row, "Queued again")
+        self.message_user(request, f"{count} email(s) queued again.", messages.SUCCESS)
+
+    @admin.action(description="Mark as sent (unknown only: the recipient has it)")
+    def mark_sent(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
+        count = outbox.mark_sent(queryset)
+        for row in queryset:
+            self.log_change(request, row, "Marked sent")
+        self.message_user(request, f"{count} email(s) marked sent.", messages.SUCCESS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutgoingEmail | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutgoingEmail | None = None) -> bool:
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    """Each member's own choice (the Notifications page): shown, not changed for them."""
+
+    list_display = ["user", "account", "kind", "enabled", "updated_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["user__email", "account__name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: NotificationPreference | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(RenewalReminder)
+class RenewalReminderAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "subscription", "renewal_date", "window_days"]
+    search_fields = ["subscription", "account__name"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: RenewalReminder | None = None
+    ) -> bool:
         return False

@@ -65,6 +65,8 @@ def shell(request: HttpRequest) -> dict[str, object]:
             "access_log": can_see_access_log(membership),
             "activity": can_see_activity(membership),
             "team": can_manage_team(membership),
+            # Every member chooses their own emails.
+            "notifications": membership is not None,
         },
         "staff_links": StaffLinks(request),
         "csp_nonce": getattr(request, "csp_nonce", ""),

@@ -160,3 +160,14 @@ class RequirementForm(forms.Form):
     require_mfa = forms.BooleanField(
         label="Every member must sign in with a second factor", required=False
     )
+
+
+class NotificationChoicesForm(forms.Form):
+    """Which of the choosable kinds of email a member wants (portal.notifications.choices):
+    ticked ones on, the rest off. Kinds essential for them are not choices."""
+
+    enabled = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: object, kinds: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["enabled"].choices = kinds  # type: ignore[attr-defined]

@@ -356,3 +356,133 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class NotificationKind(models.TextChoices):
+    """What the portal emails people about (portal.notifications says who receives each)."""
+
+    ORDER_ACTIVATED = "order_activated", "Order activated"
+    CHANGE_CONFIRMED = "change_confirmed", "Subscription change confirmed"
+    CANCELLATION_SCHEDULED = "cancellation_scheduled", "Cancellation scheduled"
+    APPROVAL_REQUESTED = "approval_requested", "Approval requested"
+    APPROVAL_DECIDED = "approval_decided", "Approval decided"
+    INVITATION = "invitation", "Invitation"
+    RENEWAL_REMINDER = "renewal_reminder", "Renewal coming up"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+
+
+class NotificationPreference(models.Model):
+    """One person's choice for one kind of email about one customer account.
+
+    Only choices that differ from the default are kept; a person without a row for a kind gets
+    what portal.notifications says members of their role get.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    account = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    enabled = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account", "kind"], name="one_preference_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.account} · {self.kind}: {'on' if self.enabled else 'off'}"
+
+
+class OutgoingEmail(models.Model):
+    """One email waiting for, or done with, the mail worker (`manage.py send_queued_mail`).
+
+    Every email the portal sends is a row here first, written in the transaction of what it
+    tells (portal.outbox): nothing is sent inside a request, and nothing is sent for work that
+    was rolled back. The message is kept fully rendered, so the worker needs no templates.
+
+    A row moves queued → sending (claimed, with a lease) → sent; a refused send goes back to
+    queued with a later `next_attempt_at` until `attempts` reaches the limit (failed). A row
+    still "sending" when its lease ends belongs to a worker that stopped between handing the
+    message to the mail server and recording it: whether it went out is not known, so it
+    becomes "unknown" and is never sent again by the worker; a person decides (admin).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+        UNKNOWN = "unknown", "Unknown (the worker stopped while sending)"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The notification's kind; empty for mail sent through Django's mail API.",
+    )
+    account = models.ForeignKey(
+        CustomerAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="outgoing_emails",
+    )
+    subject = models.CharField(max_length=998)
+    from_email = models.CharField(max_length=998)
+    to = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    # Other alternatives and attachments as [{"content": base64, "mimetype": ..., ...}].
+    alternatives = models.JSONField(default=list, blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["state", "lease_until"], name="outbox_leases"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.to)} ({self.get_state_display()})"
+
+
+class RenewalReminder(models.Model):
+    """A renewal reminder sent: one per subscription, renewal date and window, so the daily
+    command (`manage.py send_renewal_reminders`) can run any number of times."""
+
+    account = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="renewal_reminders"
+    )
+    subscription = models.CharField(max_length=64, help_text="Nue's subscription number.")
+    renewal_date = models.DateField()
+    window_days = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "renewal_date", "window_days"],
+                name="one_reminder_per_window",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} renews {self.renewal_date}: {self.window_days}-day reminder"

@@ -237,6 +237,27 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@nue-portal.example")
+# No request sends mail: Django's mail API queues every message in the database (portal.outbox)
+# and the mail worker (`manage.py send_queued_mail --loop`) sends it with the backend EMAIL_URL
+# names. Mail about work that is rolled back is never sent; a message is never sent twice.
+OUTBOX_DELIVERY_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+EMAIL_BACKEND = "portal.outbox.OutboxBackend"
+# Seconds one SMTP operation may take, so no send outlives the worker's lease on its message.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# A message is "sending" this long at most; found so after it, its worker stopped while sending
+# and it is not sent again (unknown). Longer than a send can take: connect, TLS, sign-in, data.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+if OUTBOX_LEASE_SECONDS < 5 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be at least 5 times EMAIL_TIMEOUT.")
+# A message the mail server refuses is tried again after 1, 2, 4, ... minutes (at most an hour
+# apart), OUTBOX_MAX_ATTEMPTS times in all (about 2 hours with the defaults), then failed.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+# How often an idle worker looks for due mail, and how many it sends before looking again.
+OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=2.0)
+OUTBOX_BATCH = 50
+OUTBOX_MESSAGE_ID_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2] or "nue-portal.example"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -3,7 +3,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import activity_views, invitation_views, mfa_views, support_views, views
+from portal import (
+    activity_views,
+    invitation_views,
+    mfa_views,
+    notification_views,
+    support_views,
+    views,
+)
 
 urlpatterns = [
     # The home page is the acting customer's dashboard: the orders app serves it, as "home".
@@ -61,6 +68,11 @@ urlpatterns = [
     path("account/access-log/", support_views.access_log, name="access_log"),
     path("account/activity/", activity_views.activity_log, name="activity_log"),
     path("account/activity/export.csv", activity_views.activity_export, name="activity_export"),
+    path(
+        "account/notifications/",
+        notification_views.notification_preferences,
+        name="notification_preferences",
+    ),
     path("invitations/<str:token>/", invitation_views.invitation, name="invitation"),
     path("", include("orders.urls")),
 ]

@@ -63,6 +63,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "STRIPE_API_BASE": "",
         "STRIPE_JS_URL": "",
         "NUE_COLLECTION_MODE": "payment_links",
+        # The mail worker hands messages to Django's test outbox (mail.outbox); Django's test
+        # setup points EMAIL_BACKEND there too, so only tests of the queue use OutboxBackend.
+        "OUTBOX_DELIVERY_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")

@@ -247,6 +247,7 @@ def audit_events(
             subscription=name,
             change=",".join(types),
             asked=dict(notes.asked.get(name, {})),
+            effective=facts.start,
             **common,
         )
         for name, types in _types_by_subscription(order, changes).items()

@@ -2,8 +2,9 @@
 
 A buyer whose draft is above the account's approval threshold (orders.policy) requests approval;
 the draft is then locked against edits until an account manager of the customer's book approves
-(activates it through the operation ledger), declines, or the requester withdraws. Mail goes out
-after the decision is committed, and a mail failure is logged, never raised. Quote links are
+(activates it through the operation ledger), declines, or the requester withdraws. The emails
+(portal.notifications) are queued in the transaction of the request or decision they tell, for
+the mail worker to send; a problem rendering one is logged, never raised. Quote links are
 orders.actions.quotes'.
 """
 
@@ -13,18 +14,14 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,7 +43,8 @@ from orders.policy import ScheduledChange
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
 from orders.templatetags.numbers import quantity
-from portal.models import CustomerAccount, Membership, User
+from portal.models import CustomerAccount, Membership, NotificationKind, Role, User
+from portal.notifications import notify
 
 logger = logging.getLogger("orders.approvals")
 
@@ -253,8 +251,7 @@ def request_approval(
                 **_payment(card),
                 figures=figures_of(order),
             )
-            # Run in this request's context: its origin is the links' base without SITE_URL.
-            transaction.on_commit(partial(copy_context().run, notify_managers, approval))
+            notify_approvers(approval)
     except IntegrityError:
         raise DraftLocked("Approval for this draft has already been requested.") from None
     return approval
@@ -292,7 +289,7 @@ def _decide(
             raise AlreadyDecided("This request has already been decided or withdrawn.")
         approval.refresh_from_db()
         if state != ApprovalRequest.State.WITHDRAWN:
-            transaction.on_commit(partial(copy_context().run, notify_requester, approval))
+            notify_requester(approval)
     return approval
 
 
@@ -334,13 +331,15 @@ def approve(
             # Another approval (a double click, a second manager) activated it and decided.
             return result
         # The requester withdrew while Nue was activating: the order is active, so say so.
-        ApprovalRequest.objects.filter(pk=approval.pk).update(
-            state=ApprovalRequest.State.APPROVED,
-            decided_by=manager,
-            decided_at=timezone.now(),
-            operation_id=operation_id,
-        )
-        approval.refresh_from_db()
+        with transaction.atomic():
+            ApprovalRequest.objects.filter(pk=approval.pk).update(
+                state=ApprovalRequest.State.APPROVED,
+                decided_by=manager,
+                decided_at=timezone.now(),
+                operation_id=operation_id,
+            )
+            approval.refresh_from_db()
+            notify_requester(approval)
     return result
 
 
@@ -509,38 +508,29 @@ def _book_row(
     return row
 
 
-def _send(subject: str, template: str, ctx: dict[str, Any], recipients: list[str]) -> None:
-    if not recipients:
-        return
-    try:
-        send_mail(
-            subject,
-            render_to_string(template, ctx),
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
-    except Exception:
-        # The decision is committed already; a mail server problem must not undo or hide it.
-        logger.exception(
-            "approval mail failed template=%s recipients=%d", template, len(recipients)
-        )
-
-
-def notify_managers(approval: ApprovalRequest) -> None:
-    managers = approval.customer.managers.filter(is_active=True)
-    ctx = {
-        "approval": approval,
-        "link": site_url(reverse("orders:review_request", args=[approval.pk])),
-    }
-    subject = f"Approval requested: {approval.customer.name} order {approval.order_number}"
-    _send(subject, "emails/approval_requested.txt", ctx, [m.email for m in managers])
+def notify_approvers(approval: ApprovalRequest) -> None:
+    """Ask the approvers to decide (essential for them): the customer's account managers, on
+    their review page, and the account's admins (orders.policy.can_decide_approvals), on the
+    draft's page."""
+    customer = approval.customer
+    context = {"approval": approval, "site_url": site_url("")}
+    managers = list(customer.managers.filter(is_active=True))
+    review = site_url(reverse("orders:review_request", args=[approval.pk]))
+    notify(NotificationKind.APPROVAL_REQUESTED, customer, {**context, "link": review}, managers)
+    admins = [
+        m.user
+        for m in customer.memberships.select_related("user").filter(role=Role.ADMIN)
+        if m.user_id != approval.requested_by_id and m.user not in managers
+    ]
+    draft = site_url(reverse("orders:order_detail", args=[approval.order_id]))
+    notify(NotificationKind.APPROVAL_REQUESTED, customer, {**context, "link": draft}, admins)
 
 
 def notify_requester(approval: ApprovalRequest) -> None:
-    ctx = {
+    context = {
         "approval": approval,
+        "approved": approval.state == ApprovalRequest.State.APPROVED,
         "link": site_url(reverse("orders:order_detail", args=[approval.order_id])),
+        "site_url": site_url(""),
     }
-    verb = "approved" if approval.state == ApprovalRequest.State.APPROVED else "declined"
-    subject = f"Order {approval.order_number} was {verb}"
-    _send(subject, "emails/approval_decided.txt", ctx, [approval.requested_by.email])
+    notify(NotificationKind.APPROVAL_DECIDED, approval.customer, context, [approval.requested_by])

@@ -14,7 +14,8 @@ read and kept; a lost answer is settled by reading them again: exactly our payme
 recorded, nothing changed means not applied (resent under the ledger's rule), anything else
 (someone else paid meanwhile) needs review and is never resent. The clock never says recorded.
 Nothing is shown as paid unless Nue's re-read invoice says so. Every outcome is audited as the
-member's who started the payment, whether the request, a retry or Stripe's webhook learned it.
+member's who started the payment, whether the request, a retry or Stripe's webhook learned it; a
+declined charge is also emailed to the account's admins (`_decline`, once, however learned).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from orders import stripe_gateway as gateway
@@ -42,11 +44,13 @@ from orders.nue import (
     NueNotFound,
     NueValidationError,
     PayInvoiceRequest,
+    site_url,
 )
 from orders.scope import CustomerNue, for_customer
 from orders.stripe_gateway import Card, CardRefused, StripeError
 from portal.audit import pending_from, write
-from portal.models import AuditKind, CustomerAccount, User
+from portal.models import AuditKind, CustomerAccount, NotificationKind, User
+from portal.notifications import notify
 
 logger = logging.getLogger("orders.payments")
 
@@ -129,6 +133,27 @@ def _move(payment: InvoicePayment, frm: tuple[str, ...], to: str, **fields: Any)
     return moved
 
 
+def _decline(payment: InvoicePayment, message: str, **more: Any) -> bool:
+    """The charge failed (declined, or not authenticated): the payment steps aside, audited, and
+    the account is told (payment failed, essential for its admins), in one transaction and only
+    by the path that moved it; False when another path had settled it already."""
+    with transaction.atomic():
+        if not _move(payment, CHARGING, State.FAILED, message=message):
+            return False
+        _audit(payment, "invoice_payment_declined", reason_text=message, **more)
+        context = {
+            "invoice_number": payment.invoice_number or payment.invoice_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "card": payment.card_label,
+            "reason": message,
+            "link": site_url(reverse("orders:invoice_detail", args=[payment.invoice_id])),
+            "site_url": site_url(""),
+        }
+        notify(NotificationKind.PAYMENT_FAILED, payment.account, context)
+    return True
+
+
 def live_payment(account: CustomerAccount, invoice_id: str) -> InvoicePayment | None:
     """The invoice's payment still under way (not failed, not recorded), if any."""
     return (
@@ -192,9 +217,7 @@ def start(
             },
         )
     except CardRefused as error:
-        message = f"{error.message} {NOTHING_CHARGED}"
-        _move(payment, CHARGING, State.FAILED, message=message)
-        _audit(payment, "invoice_payment_declined", reason_text=message)
+        _decline(payment, f"{error.message} {NOTHING_CHARGED}")
         return Outcome(payment)
     except StripeError as error:
         # Whether Stripe charged is not known: the payment stays started, and Stripe's webhook
@@ -225,9 +248,7 @@ def _apply_charge(
         _move(payment, (State.STARTED, State.REQUIRES_ACTION), State.PROCESSING)
         return Outcome(payment)
     message = charge.failure or "The card was not charged (declined, or not authenticated)."
-    message += f" {NOTHING_CHARGED}"
-    if _move(payment, CHARGING, State.FAILED, message=message):
-        _audit(payment, "invoice_payment_declined", reason_text=message, learned_by=learned_by)
+    _decline(payment, f"{message} {NOTHING_CHARGED}", learned_by=learned_by)
     return Outcome(payment)
 
 
@@ -430,8 +451,7 @@ def on_stripe_event(event: gateway.Event) -> str:
             InvoicePayment.objects.filter(pk=payment.pk, payment_intent_id=None).update(
                 payment_intent_id=event.object_id
             )
-        if _move(payment, CHARGING, State.FAILED, message=message):
-            _audit(payment, "invoice_payment_declined", reason_text=message, learned_by="webhook")
+        if _decline(payment, message, learned_by="webhook"):
             return "failed"
         return "nothing to do"
     return "ignored"

@@ -177,6 +177,8 @@ PAGES = [
         shows="Support agent",
     ),
     Page(demo.ADA, "sign-in security", "/account/security/", shows="Everyone at Acme"),
+    Page(demo.ADA, "email notifications", "/account/notifications/", shows="Always sent to you"),
+    Page(demo.BEN, "email notifications, viewer", "/account/notifications/", shows="Renewal"),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),
     Page(demo.ADA, "change wizard, choose", f"/subscriptions/{demo.PRO}/change/"),

@@ -16,6 +16,7 @@ from portal.models import AuditEvent, AuditKind
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import big_draft, lower_limit
 from tests.orders.test_cards import add_card
+from tests.outbox import deliver
 
 
 @pytest.fixture
@@ -61,7 +62,9 @@ def test_a_request_by_card_is_approved_charged_to_that_card(
     link = StripeCustomer.objects.get()
     assert (approval.pay, approval.card_label) == ("card", "Visa ending 4242")
     assert approval.card_payment_method_id == link.card_payment_method_id
-    assert "Payment: Charge Visa ending 4242" in mail.outbox[-1].body
+    deliver()
+    (to_maria,) = [m for m in mail.outbox if m.to == ["maria@nue.example"]]
+    assert "Payment: Charge Visa ending 4242" in to_maria.body
     review = maria_client.get(reverse("orders:review_request", args=[approval.pk]))
     assert "Charge Visa ending 4242" in review.content.decode()
     assert _approve_as_manager(maria_client, approval).status_code == 302

@@ -62,6 +62,7 @@ NO_UPSTREAM = {
     "account_security",
     "mfa_setup",
     "mfa_verify",
+    "notification_preferences",
     "orders:change_basket",
     "orders:change_basket_preview",
     "orders:change_preview",

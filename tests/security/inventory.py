@@ -384,6 +384,15 @@ ROUTES: tuple[Route, ...] = (
     Route("access_log", ("GET",), ADMINS, Owner.AUDIT),
     Route("activity_log", ("GET",), ADMINS, Owner.AUDIT),
     Route("activity_export", ("GET",), ADMINS, Owner.AUDIT),
+    # Each member's own email choices for the acting customer (no id: nothing foreign to ask).
+    Route(
+        "notification_preferences",
+        ("GET", "POST"),
+        MEMBERS,
+        Owner.CUSTOMER,
+        body=lambda ids: {"enabled": ["order_activated"]},
+        writes=True,
+    ),
     # Customer pages.
     Route(
         "orders:dashboard_panel",
