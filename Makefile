@@ -15,7 +15,12 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium bench clean
+# Compiled translation catalogs (gitignored): built from the committed .po files by msgfmt.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium gettext \
+	messages messages-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -24,9 +29,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO_FILES)
 
-run: $(STAMP)
+gettext:
+	@scripts/ensure-gettext.sh
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	@scripts/ensure-gettext.sh
+	$(BIN)/python manage.py compilemessages --locale=$* --ignore=.venv --ignore=bench --verbosity=0
+
+# The catalogs updated from the code, for a translator to fill in (only msgids change).
+messages: $(STAMP) gettext
+	$(BIN)/python scripts/check-messages.py --update
+
+# makemessages runs cleanly on a copy of the sources, and the committed catalogs match it and
+# are fully translated.
+messages-check: $(STAMP) gettext
+	$(BIN)/python scripts/check-messages.py
+
+run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_emulator
 	$(BIN)/python manage.py seed_demo
@@ -38,7 +59,7 @@ run: $(STAMP)
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
-lint: $(STAMP)
+lint: $(STAMP) messages-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
@@ -50,7 +71,7 @@ typecheck: $(STAMP)
 # runs it too only where that pass cannot run (PostgreSQL or Redis missing outside CI).
 test: BROWSER_ONCE := yes
 
-test-sqlite: $(STAMP) chromium
+test-sqlite: install chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	@if [ "$(BROWSER_ONCE)" = yes ] && scripts/ensure-services.sh >/dev/null 2>&1; then \
 		echo "SQLite pass without the browser suite (it runs in the PostgreSQL + Redis pass)"; \
@@ -61,7 +82,7 @@ test-sqlite: $(STAMP) chromium
 		$(PYTEST); \
 	fi
 
-test-postgres: $(STAMP) services chromium
+test-postgres: install services chromium
 	@if scripts/ensure-services.sh; then \
 		DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) DATABASE_SYNCHRONOUS_COMMIT=off \
 			$(PYTEST); \
@@ -84,4 +105,4 @@ bench: $(STAMP) services
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test-artifacts $(MO_FILES)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from orders.templatetags.dates import day_text
 from orders.templatetags.money import money as money_text
 from portal.models import AuditKind, Membership, Role
 
@@ -64,6 +65,7 @@ class DraftFacts:
     start: date | None
     subscriptions: tuple[str, ...]
     change_types: tuple[str, ...]
+    currency: str | None = None  # of `amount`, as Nue names the order's
 
     @property
     def cancels(self) -> bool:
@@ -94,7 +96,7 @@ class DraftFacts:
             kind = DraftKind.RENEWAL
         else:
             kind = DraftKind.CHANGE
-        return cls(kind, order.total, order.start_date, subscriptions, change_types)
+        return cls(kind, order.total, order.start_date, subscriptions, change_types, order.currency)
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Ver
         return Verdict(Decision.FORBIDDEN, reason, facts)
     if is_expired(facts, today):
         assert facts.start is not None
-        start = f"{facts.start.day} {facts.start:%b %Y}"
+        start = day_text(facts.start)
         reason = (
             f"This draft was priced for a start on {start}, which has passed: activating it "
             "now would back-date it. Re-price it from today instead."
@@ -203,9 +205,9 @@ def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Ver
         "This order's total is above your account's approval limit: request approval, "
         "or ask an admin of your account to activate it."
         if not spent
-        else f"This order's total, with the {money_text(spent)} you activated in the last 24 "
-        "hours, is above your account's approval limit: request approval, or ask an admin of "
-        "your account to activate it."
+        else f"This order's total, with the {money_text(spent, facts.currency)} you activated "
+        "in the last 24 hours, is above your account's approval limit: request approval, or "
+        "ask an admin of your account to activate it."
     )
     return Verdict(Decision.REQUEST_APPROVAL, reason, facts)
 

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from portal.forms import LocalDateField
 from portal.impersonation import impersonation_refusal
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, User
 
@@ -63,12 +64,8 @@ class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label="Event", choices=[("", "Any event"), *AuditKind.choices], required=False
     )
-    since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = LocalDateField(label="From", required=False)
+    until = LocalDateField(label="To", required=False)
 
     def __init__(self, *args: Any, customers: QuerySet[CustomerAccount], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

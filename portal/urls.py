@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import support_views, views
+from portal import account_views, support_views, views
 from portal.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -50,6 +50,8 @@ urlpatterns = [
     path("support/stop/", support_views.stop_impersonating, name="support_stop"),
     path("support/elevate/", support_views.elevate, name="support_elevate"),
     path("support/audit/", support_views.audit_log, name="support_audit"),
+    path("account/", account_views.account, name="account"),
+    path("account/time-zone/", account_views.account_time_zone, name="account_time_zone"),
     path("account/access-log/", support_views.access_log, name="access_log"),
     path("", include("orders.urls")),
 ]

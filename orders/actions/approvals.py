@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.actions import settled
 from orders.actions.cards import Pay
@@ -44,7 +44,9 @@ from orders.nue import (
 )
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
+from orders.templatetags.money import shared_currency
 from orders.templatetags.numbers import quantity
+from portal.l10n import zone_or_none
 from portal.models import CustomerAccount, Membership, User
 
 logger = logging.getLogger("orders.approvals")
@@ -70,8 +72,10 @@ def _amount(value: Decimal | None) -> str | None:
 
 
 def figures_of(order: Order) -> dict[str, Any]:
-    """What a decision is about: totals, ACV, TCV and a summary of every line (JSON-safe)."""
+    """What a decision is about: totals, ACV, TCV and a summary of every line, in the order's
+    currency (JSON-safe)."""
     return {
+        "currency": order.currency,
         "grand_total": _amount(order.total),
         "acv": _amount(order.order_acv),
         "tcv": _amount(order.order_tcv),
@@ -420,6 +424,9 @@ class BookRow:
 
     account: CustomerAccount
     arr: Decimal = Decimal(0)
+    # Of the ARR and the approval limit: the customer's subscriptions' (a customer is billed in
+    # one currency; None where they name none or several).
+    currency: str | None = None
     renewals: dict[int, int] = field(default_factory=dict)
     drafts: list[Order] = field(default_factory=list)
     change_orders: list[Order] = field(default_factory=list)
@@ -479,6 +486,7 @@ def _book_row(
         return row
     active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
+    row.currency = shared_currency([*(s.currency for s in active), *(o.currency for o in drafts)])
     ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
     row.renewals = {
         days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
@@ -490,21 +498,20 @@ def _book_row(
     return row
 
 
-def _send(subject: str, template: str, ctx: dict[str, Any], recipients: list[str]) -> None:
-    if not recipients:
-        return
-    try:
-        send_mail(
-            subject,
-            render_to_string(template, ctx),
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
-    except Exception:
-        # The decision is committed already; a mail server problem must not undo or hide it.
-        logger.exception(
-            "approval mail failed template=%s recipients=%d", template, len(recipients)
-        )
+def _send(subject: str, template: str, ctx: dict[str, Any], recipients: Sequence[User]) -> None:
+    """One mail per recipient, written in their language, its times in their zone."""
+    for recipient in recipients:
+        try:
+            language = recipient.language or settings.LANGUAGE_CODE
+            with (
+                translation.override(language),
+                timezone.override(zone_or_none(recipient.time_zone)),
+            ):
+                body = render_to_string(template, ctx)
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+        except Exception:
+            # The decision is committed already; a mail server problem must not undo or hide it.
+            logger.exception("approval mail failed template=%s", template)
 
 
 def notify_managers(approval: ApprovalRequest) -> None:
@@ -514,7 +521,7 @@ def notify_managers(approval: ApprovalRequest) -> None:
         "link": site_url(reverse("orders:review_request", args=[approval.pk])),
     }
     subject = f"Approval requested: {approval.customer.name} order {approval.order_number}"
-    _send(subject, "emails/approval_requested.txt", ctx, [m.email for m in managers])
+    _send(subject, "emails/approval_requested.txt", ctx, list(managers))
 
 
 def notify_requester(approval: ApprovalRequest) -> None:
@@ -524,4 +531,4 @@ def notify_requester(approval: ApprovalRequest) -> None:
     }
     verb = "approved" if approval.state == ApprovalRequest.State.APPROVED else "declined"
     subject = f"Order {approval.order_number} was {verb}"
-    _send(subject, "emails/approval_decided.txt", ctx, [approval.requested_by.email])
+    _send(subject, "emails/approval_decided.txt", ctx, [approval.requested_by])
