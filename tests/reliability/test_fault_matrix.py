@@ -49,6 +49,7 @@ NO_UPSTREAM = {
     "support_impersonate",
     "support_audit",
     "access_log",
+    "account",
     "orders:change_basket",
     "orders:change_basket_preview",
     "orders:change_preview",

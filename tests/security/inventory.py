@@ -233,6 +233,23 @@ ROUTES: tuple[Route, ...] = (
         Owner.MEMBERSHIP,
         body=lambda ids: {"membership": ids.membership},
     ),
+    # A person's own language and time zone: theirs alone, never an impersonating agent's.
+    Route(
+        "account",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"language": "en", "time_zone": "Europe/Berlin"},
+        writes=True,
+    ),
+    Route(
+        "account_time_zone",
+        ("POST",),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"time_zone": "Europe/Berlin"},
+        writes=True,
+    ),
     Route("healthz", ("GET",), EVERYONE, Owner.NONE, public=True),
     Route("favicon", ("GET",), EVERYONE, Owner.NONE, public=True),
     # Stripe's webhook: no sign-in and no CSRF token; Stripe's signature (STRIPE_WEBHOOK_SECRET)
