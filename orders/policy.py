@@ -1,8 +1,10 @@
 """Who may do what with a customer's orders, by membership role and amount (design.md §2).
 
-viewer: reads only. buyer: drafts and previews; activates within the account's approval
-threshold, counting what they activated in the last 24 hours, and beyond it must request
-approval. admin: activates any amount, cancels subscriptions.
+viewer: reads only. buyer: drafts and previews; activates within their approval limit,
+counting what they activated in the last 24 hours, and beyond it must request approval. A
+buyer's approval limit is the spending limit an admin set for them (Membership.spending_limit),
+which replaces the account's approval threshold for that buyer, above or below it; without one,
+the account's threshold. admin: activates any amount, cancels subscriptions, manages the team.
 
 Activating a draft is one decision, `decide`, whatever route reaches it (the wizard's confirm,
 the draft page, an account manager's approval): it reads what the draft is from the order as Nue
@@ -158,6 +160,30 @@ def can_charge_card(membership: Membership | None) -> bool:
     return membership is not None and membership.can_buy
 
 
+def has_own_limit(membership: Membership | None) -> bool:
+    """A buyer whose admin set them a spending limit: pages call it theirs, not the account's."""
+    return (
+        membership is not None
+        and membership.role == Role.BUYER
+        and membership.spending_limit is not None
+    )
+
+
+def approval_limit(membership: Membership) -> Decimal:
+    """What this member may activate within LIMIT_WINDOW without approval, if a limit binds
+    them (buyers): their own spending limit when an admin set one, which replaces the account's
+    approval threshold for them; else that threshold."""
+    if has_own_limit(membership):
+        assert membership.spending_limit is not None
+        return membership.spending_limit
+    return membership.account.effective_approval_threshold
+
+
+def approval_limit_name(membership: Membership | None) -> str:
+    """How pages name the limit `approval_limit` gives, to the member it binds."""
+    return "your spending limit" if has_own_limit(membership) else "your account's approval limit"
+
+
 def is_expired(facts: DraftFacts, today: date) -> bool:
     """A draft priced for a start before today would activate back-dated: it must be re-priced."""
     return facts.start is not None and facts.start < today
@@ -197,17 +223,17 @@ def decide(membership: Membership | None, facts: DraftFacts, today: date) -> Ver
         return Verdict(Decision.EXPIRED, reason, facts)
     if membership.role == Role.ADMIN:
         return Verdict(Decision.ACTIVATE, "", facts)
-    threshold = membership.account.effective_approval_threshold
     spent = activated_in_last_day(membership)
-    if spent + max(facts.amount, Decimal(0)) <= threshold:
+    if spent + max(facts.amount, Decimal(0)) <= approval_limit(membership):
         return Verdict(Decision.ACTIVATE, "", facts)
+    limit = approval_limit_name(membership)
     reason = (
-        "This order's total is above your account's approval limit: request approval, "
+        f"This order's total is above {limit}: request approval, "
         "or ask an admin of your account to activate it."
         if not spent
         else f"This order's total, with the {money_text(spent, facts.currency)} you activated "
-        "in the last 24 hours, is above your account's approval limit: request approval, or "
-        "ask an admin of your account to activate it."
+        f"in the last 24 hours, is above {limit}: request approval, or ask an admin of your "
+        "account to activate it."
     )
     return Verdict(Decision.REQUEST_APPROVAL, reason, facts)
 

@@ -7,7 +7,7 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import billing, cards, changes, invoice_payments, pages, purchase, review
+from orders.views import billing, cards, changes, invoice_payments, pages, purchase, review, team
 
 app_name = "orders"
 
@@ -141,6 +141,35 @@ billing_urls = [
     path("billing/contacts/", billing.billing_contact_add, name="billing_contact_add"),
 ]
 
+# The customer admin's team: members, roles, spending limits and invitations (issue 25).
+team_urls = [
+    path("account/team/", team.team_page, name="team"),
+    path("account/team/invite/", team.team_invite, name="team_invite"),
+    path("account/team/members/<int:membership_id>/", team.team_member, name="team_member"),
+    path(
+        "account/team/members/<int:membership_id>/remove/",
+        team.team_member_remove,
+        name="team_member_remove",
+    ),
+    path(
+        "account/team/invitations/<int:invitation_id>/resend/",
+        team.team_invitation_resend,
+        name="team_invitation_resend",
+    ),
+    path(
+        "account/team/invitations/<int:invitation_id>/revoke/",
+        team.team_invitation_revoke,
+        name="team_invitation_revoke",
+    ),
+]
+
 urlpatterns = (
-    purchase_urls + card_urls + change_urls + review_urls + page_urls + billing_urls + webhook_urls
+    purchase_urls
+    + card_urls
+    + change_urls
+    + review_urls
+    + page_urls
+    + billing_urls
+    + team_urls
+    + webhook_urls
 )

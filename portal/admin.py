@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from portal.models import AuditEvent, CustomerAccount, Membership, User
+from portal.models import AuditEvent, CustomerAccount, Invitation, Membership, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,10 +38,27 @@ class CustomerAccountAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "account", "role", "created_at"]
+    list_display = ["user", "account", "role", "spending_limit", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "account__name"]
     autocomplete_fields = ["user", "account"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """To look into; customer admins send, resend and revoke on their team page, which mails the
+    link (the token exists only in that email)."""
+
+    list_display = ["email", "account", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "account__name"]
+    list_select_related = ["account"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

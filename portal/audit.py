@@ -21,9 +21,9 @@ from django.contrib.auth import user_logged_in, user_logged_out, user_login_fail
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils.dateformat import format as format_date
 from django.utils.formats import number_format
 
+from portal.l10n import day_text
 from portal.models import AuditEvent, AuditKind, CustomerAccount, User
 
 USER_AGENT_MAX = 300
@@ -266,13 +266,36 @@ DETAIL_LABELS = {
     "status": "Response status",
     "elevated": "Allowed to act",
     "why": "Ended because",
-    "email": "Email tried",
+    "email": "Email",
+    "role": "Role",
+    "spending_limit": "Spending limit",
+    "previous_role": "Role before",
+    "previous_spending_limit": "Spending limit before",
+    "invited_by": "Invited by",
+    "contact_email": "Contact",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
     "approval_requested": "Requested an approval",
     "approval_withdrawn": "Withdrew an approval request",
     "quote_link_generated": "Made a quote link",
+    "draft_created": "Created a draft order",
+    "change_draft_created": "Prepared a subscription change",
+    "draft_repriced": "Re-priced an expired draft",
+    "card_saved": "Saved the card on file",
+    "card_policy_changed": "Changed who may replace the card",
+    "contact_added": "Added a contact",
+    "invoice_card_charged": "Charged the card for an invoice",
+    "invoice_payment_recorded": "Paid an invoice",
+    "invoice_payment_declined": "Card payment declined",
+    "invoice_payment_needs_review": "Invoice payment held for review",
+    "invoice_payment_not_recorded": "Invoice payment not recorded in Nue",
+    "invited": "Invited someone to the team",
+    "invitation_resent": "Sent an invitation again",
+    "invitation_revoked": "Revoked an invitation",
+    "invitation_accepted": "Joined the team",
+    "member_changed": "Changed a member's role or limit",
+    "member_removed": "Removed a member",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",
@@ -335,7 +358,7 @@ def _detail_text(key: str, value: Any) -> str:
         return f"\u2212{text}" if amount < 0 else text
     if key == "effective":
         try:
-            return format_date(date.fromisoformat(str(value)), "j M Y")
+            return day_text(date.fromisoformat(str(value)))
         except ValueError:
             return str(value)
     return str(value)

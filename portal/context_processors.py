@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from portal.impersonation import may_use_support
 from portal.models import User
+from portal.policy import can_manage_team, can_see_access_log, can_see_activity
 
 ELEMENT_ID = re.compile(r"[A-Za-z][\w-]*")
 
@@ -41,11 +42,18 @@ class StaffLinks:
 
 
 def shell(request: HttpRequest) -> dict[str, object]:
-    """What the base layout needs: the acting customer, the role, the staff pages to link to,
-    the nonce for scripts, and the element an HTMX request replaces."""
+    """What the base layout needs: the acting customer, the role, the account's and the staff's
+    pages to link to, the nonce for scripts, and the element an HTMX request replaces."""
+    membership = getattr(request, "membership", None)
     return {
         "acting_customer": getattr(request, "customer", None),
-        "acting_membership": getattr(request, "membership", None),
+        "acting_membership": membership,
+        # The account's own records the navigation links to, as portal.policy allows them.
+        "account_pages": {
+            "access_log": can_see_access_log(membership),
+            "activity": can_see_activity(membership),
+            "team": can_manage_team(membership),
+        },
         "staff_links": StaffLinks(request),
         "csp_nonce": getattr(request, "csp_nonce", ""),
         "swap_target": swap_target(request),

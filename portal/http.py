@@ -1,4 +1,5 @@
-"""The request type of signed-in pages, for views' type annotations.
+"""The request type of signed-in pages, for views' type annotations, and whether a request asks
+for a page or the region HTMX swaps.
 
 Middleware adds these attributes: `customer` and `membership` (portal.middleware.acting_customer),
 `impersonation` and `impersonator` (portal.impersonation.middleware). LoginRequiredMiddleware
@@ -25,3 +26,10 @@ class PortalRequest(HttpRequest):
     htmx: HtmxDetails
     impersonation: Impersonation | None
     impersonator: User | None
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """Answer with the region HTMX swaps rather than the page: an HTMX request, unless it
+    restores history (which needs the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -139,6 +142,14 @@ class Membership(models.Model):
         CustomerAccount, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    spending_limit = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Buyers only: what they may activate in 24 hours without approval, in place "
+        "of the account's approval threshold; empty uses the threshold.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -159,6 +170,117 @@ class Membership(models.Model):
         return self.role == Role.ADMIN
 
 
+def hash_token(token: str) -> str:
+    """How an invitation's token is kept: its SHA-256. The token is 256 random bits, so a fast
+    hash is as safe as a slow one, and the database alone never yields a working link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def open(self) -> InvitationQuerySet:
+        """Neither accepted nor revoked; an expired one still counts (its admin may resend it)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An admin's invitation of an email to their customer account with a role: a single-use
+    link that expires, its token kept only hashed.
+
+    The portal's own model rather than django-invitations or django-organizations: the first
+    keeps one invitation per email site-wide and hands acceptance to django-allauth's sign-up
+    (here one person may be invited by several customers, and the portal signs in by its own
+    forms); the second brings organisation and member models of its own beside CustomerAccount
+    and Membership, which the whole portal reads. What is left is a hashed token with an expiry.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    account = models.ForeignKey(
+        CustomerAccount, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    first_name = models.CharField(max_length=40, blank=True)
+    last_name = models.CharField(max_length=80, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    spending_limit = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The ISO 4217 code Nue names for the customer when invited (orders.nue.Customer.currency):
+    # the spending limit is in it, as the account's orders are. Empty where Nue names none.
+    currency = models.CharField(max_length=3, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations_sent",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current link was last mailed."
+    )
+    expires_at = models.DateTimeField(help_text="The current link works until then.")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations_accepted",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # A second invitation of the same email is a resend of the first.
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.account} ({self.get_role_display()})"
+
+    @property
+    def state(self) -> Invitation.State:
+        if self.accepted_at is not None:
+            return self.State.ACCEPTED
+        if self.revoked_at is not None:
+            return self.State.REVOKED
+        if timezone.now() >= self.expires_at:
+            return self.State.EXPIRED
+        return self.State.OPEN
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def new_token(self) -> str:
+        """A new link for this invitation (the previous one stops working once this is saved),
+        valid for INVITATION_MAX_AGE_DAYS from now: the token, which only the email carries."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        self.expires_at = timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+        return token
+
+    @classmethod
+    def for_token(cls, token: str) -> Invitation | None:
+        """The invitation whose current link carries `token`, whatever its state; None for a
+        token that is no invitation's (never was, or a resend replaced it)."""
+        found = cls.objects.select_related("account", "invited_by").filter(
+            token_hash=hash_token(token)
+        )
+        return found.first()
+
+
 class AuditKind(models.TextChoices):
     SIGN_IN = "sign_in", "Signed in"
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
@@ -174,6 +296,7 @@ class AuditKind(models.TextChoices):
     ACTIVATION = "activation", "Activation"
     CHANGE_ORDER = "change_order", "Change order"
     CANCELLATION = "cancellation", "Cancellation"
+    TEAM = "team", "Team change"
 
 
 class AppendOnlyError(Exception):

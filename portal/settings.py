@@ -336,6 +336,10 @@ NUE_SETTLES_WITHIN_SECONDS = env.int("NUE_SETTLES_WITHIN_SECONDS", default=600)
 # Approval threshold for activations by buyers (per account, defaulting to this).
 APPROVAL_THRESHOLD_DEFAULT = Decimal(env.str("APPROVAL_THRESHOLD_DEFAULT", default="10000.00"))
 
+# How long the link of a customer admin's invitation to their team works (portal.models.Invitation);
+# a resend starts the time again with a new link.
+INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+
 # How an invoice is paid where Nue gives no payment page for it (Nue documents no invoice payment
 # endpoint, nue-api.md §2.8): the tenant's remittance details, shown as written, several lines
 # ("\n" in the environment starts a new line). The development default is the demo's.

@@ -54,7 +54,31 @@ class ElevateForm(ReasonForm):
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
-class AuditFilterForm(forms.Form):
+class DateRangeForm(forms.Form):
+    """The From and To days of an audit trail's filters (the support audit log, the account's
+    activity log), the end not before the start."""
+
+    since = LocalDateField(label="From", required=False)
+    until = LocalDateField(label="To", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+    def within_dates(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        """`events` of the days chosen, of those that are valid."""
+        data = getattr(self, "cleaned_data", {})
+        if data.get("since"):
+            events = events.filter(created_at__date__gte=data["since"])
+        if data.get("until"):
+            events = events.filter(created_at__date__lte=data["until"])
+        return events
+
+
+class AuditFilterForm(DateRangeForm):
     agent = forms.ModelChoiceField(
         queryset=User.objects.filter(is_staff=True), required=False, empty_label="Anyone"
     )
@@ -64,8 +88,7 @@ class AuditFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label="Event", choices=[("", "Any event"), *AuditKind.choices], required=False
     )
-    since = LocalDateField(label="From", required=False)
-    until = LocalDateField(label="To", required=False)
+    field_order = ["agent", "customer", "kind", "since", "until"]
 
     def __init__(self, *args: Any, customers: QuerySet[CustomerAccount], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,13 +96,6 @@ class AuditFilterForm(forms.Form):
         customer = self.fields["customer"]
         assert isinstance(customer, forms.ModelChoiceField)
         customer.queryset = customers
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
-        return cleaned
 
     def filter(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         data = self.cleaned_data
@@ -89,8 +105,4 @@ class AuditFilterForm(forms.Form):
             events = events.filter(customer=data["customer"])
         if data.get("kind"):
             events = events.filter(kind=data["kind"])
-        if data.get("since"):
-            events = events.filter(created_at__date__gte=data["since"])
-        if data.get("until"):
-            events = events.filter(created_at__date__lte=data["until"])
-        return events
+        return self.within_dates(events)

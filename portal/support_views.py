@@ -15,16 +15,14 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from portal import impersonation
 from portal.audit import events_within_reach, support_sessions
+from portal.http import is_partial
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, User
+from portal.policy import can_see_access_log
 from portal.support_forms import AuditFilterForm, ElevateForm, ImpersonateForm, SupportSearchForm
 
 SEARCH_LIMIT = 20
 AUDIT_PAGE_SIZE = 50
 ACCESS_LOG_PAGE_SIZE = 20
-
-
-def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx and not request.htmx.history_restore_request)  # type: ignore[attr-defined]
 
 
 def _agent(request: HttpRequest) -> User:
@@ -79,7 +77,7 @@ def support_home(request: HttpRequest) -> HttpResponse:
     form = SupportSearchForm(request.GET)
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
     ctx = {"form": form, "q": q, "results": _search(agent, q), "limit": SEARCH_LIMIT}
-    template = "support/search.html#results" if _partial(request) else "support/search.html"
+    template = "support/search.html#results" if is_partial(request) else "support/search.html"
     return render(request, template, ctx)
 
 
@@ -161,7 +159,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     ctx = {"form": form, "page": page, "query": query.urlencode()}
-    template = "support/audit.html#audit-results" if _partial(request) else "support/audit.html"
+    template = "support/audit.html#audit-results" if is_partial(request) else "support/audit.html"
     return render(request, template, ctx)
 
 
@@ -169,7 +167,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def access_log(request: HttpRequest) -> HttpResponse:
     """A customer admin's view: who from support looked at this account, when and why."""
     membership: Membership | None = getattr(request, "membership", None)
-    if membership is None or not membership.is_admin:
+    if membership is None or not can_see_access_log(membership):
         raise Http404("No such page.")
     started = AuditEvent.objects.select_related("actor", "on_behalf_of").filter(
         customer=membership.account, kind=AuditKind.IMPERSONATION_STARTED

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import account_views, support_views, views
+from portal import account_views, activity_views, invitation_views, support_views, views
 from portal.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -53,6 +53,9 @@ urlpatterns = [
     path("account/", account_views.account, name="account"),
     path("account/time-zone/", account_views.account_time_zone, name="account_time_zone"),
     path("account/access-log/", support_views.access_log, name="access_log"),
+    path("account/activity/", activity_views.activity_log, name="activity_log"),
+    path("account/activity/export.csv", activity_views.activity_export, name="activity_export"),
+    path("invitations/<str:token>/", invitation_views.invitation, name="invitation"),
     path("", include("orders.urls")),
 ]
 

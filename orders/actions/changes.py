@@ -12,11 +12,11 @@ orders.actions.activation's, and what a preview shows is orders.actions.change_f
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.core.cache import cache
 
@@ -40,7 +40,8 @@ from orders.nue import (
 )
 from orders.scope import CustomerNue
 from orders.templatetags.dates import day_text
-from portal.models import User
+from portal.audit import pending_from, write
+from portal.models import AuditKind, User
 
 TERM_EXTENSIONS = (1, 3, 6, 12, 24, 36)
 RENEWAL_TERMS = (12, 24, 36)
@@ -437,9 +438,11 @@ def draft(
     *,
     actor: User,
     on_behalf_of: User | None,
+    audit: Mapping[str, Any],
 ) -> ChangeOrderResult:
     """One draft change order holding each subscription's changes (POST /change-orders with
-    previewInvoice), through the operation ledger."""
+    previewInvoice), through the operation ledger. `audit`: the request's event as
+    portal.audit.pending describes it; the draft's event repeats who made it and from where."""
     result = scope.change(
         [(name, list(changes)) for name, changes in items],
         actor=actor,
@@ -452,6 +455,20 @@ def draft(
         raise NueConflict(
             f"This exact change was just applied as {result.order.order_number}. "
             "Check the subscription before making it again."
+        )
+    if not replayed:
+        # A replay is the draft an identical request made moments ago, already recorded.
+        write(
+            pending_from(
+                audit,
+                AuditKind.ACTION,
+                action="change_draft_created",
+                order_id=result.order.id,
+                order_number=result.order.order_number,
+                subscription=", ".join(name for name, _changes in items),
+                total=result.order.total,
+                operation=result.operation_id,
+            )
         )
     return result
 

@@ -38,7 +38,8 @@ from orders.nue import (
 )
 from orders.policy import DraftFacts
 from orders.scope import CustomerNue
-from portal.models import CustomerAccount, User
+from portal.audit import pending_from, write
+from portal.models import AuditKind, CustomerAccount, User
 
 # The product category of subscriptions (nue-api.md §3.8); others become assets or entitlements.
 SUBSCRIPTION_CATEGORY = "RecurringServices"
@@ -212,10 +213,12 @@ def create_draft(
     *,
     bill_to: str | None = None,
     ship_to: str | None = None,
+    audit: Mapping[str, Any],
 ) -> DraftResult:
     """The draft order of the lines, billed and shipped to those contacts (ids; none: the
     company), with Nue's preview of its invoices (POST /orders), whose breakdown is kept for
-    whoever opens the draft next (`stored_draft`)."""
+    whoever opens the draft next (`stored_draft`). `audit`: the request's event as
+    portal.audit.pending describes it; the draft's event repeats who made it and from where."""
     result = nue.create_draft(
         list(lines),
         effective_date=_effective_date(lines, today),
@@ -224,6 +227,18 @@ def create_draft(
         preview_invoice=True,
     )
     store_draft(nue.account, result)
+    # Written once Nue answered with the draft: a draft whose answer was lost is found again in
+    # the order history, not claimed here.
+    write(
+        pending_from(
+            audit,
+            AuditKind.ACTION,
+            action="draft_created",
+            order_id=result.order.id,
+            order_number=result.order.order_number,
+            total=result.order.total,
+        )
+    )
     return result
 
 

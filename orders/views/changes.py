@@ -46,6 +46,7 @@ from orders.policy import (
     Decision,
     DraftFacts,
     Verdict,
+    approval_limit,
     can_cancel,
     can_charge_card,
     can_prepare,
@@ -53,7 +54,14 @@ from orders.policy import (
 )
 from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
-from orders.views.common import activate, customer_scope, go, is_partial
+from orders.views.common import (
+    action_audit,
+    activate,
+    audited,
+    customer_scope,
+    go,
+    is_partial,
+)
 from orders.views.errors import add_form_errors, flash_omitted
 from orders.views.panels import approval_panel
 from portal.impersonation import actors, money_moving
@@ -144,9 +152,17 @@ def _preview_of(
     asked = _changes_of(form)
     actor, on_behalf_of = actors(request)
     try:
-        result = changes.draft(scope, [(sub.name, asked)], actor=actor, on_behalf_of=on_behalf_of)
+        result = changes.draft(
+            scope,
+            [(sub.name, asked)],
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            audit=action_audit(request),
+        )
     except NueError as error:
         return add_form_errors(form, error, form.fields_of(asked))
+    if not result.replayed:  # a replay's event was written by the request that made it
+        audited(request)
     flash_omitted(request, scope.omitted("preview invoices"))
     return changes.remember(scope, sub, kind, result, data=_posted(form), asked=form.description())
 
@@ -255,7 +271,7 @@ def _preview_page(
         "credits": [(c, credit_of(preview.order, c, preview.changes)) for c in preview.changes],
         "decision": verdict.decision.value,
         "reason": verdict.reason,
-        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "threshold": approval_limit(membership) if membership else None,
         "stale": stale,
         "problem": problem,
         "service_until": preview.service_until,
@@ -397,10 +413,14 @@ def _draft_basket(
             (form.sub.name, changes_) for form, changes_ in zip(item_forms, asked, strict=True)
         ]
         try:
-            result = changes.draft(scope, draft, actor=actor, on_behalf_of=on_behalf_of)
+            result = changes.draft(
+                scope, draft, actor=actor, on_behalf_of=on_behalf_of, audit=action_audit(request)
+            )
         except NueError as error:
             status = _add_basket_errors(error, item_forms, asked, basket_form)
         else:
+            if not result.replayed:  # a replay's event was written by the request that made it
+                audited(request)
             flash_omitted(request, scope.omitted("preview invoices"))
             described = [(i, form.description()) for i, form in zip(items, item_forms, strict=True)]
             return changes.remember_basket(scope, described, result), 200, {}, []

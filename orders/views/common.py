@@ -16,14 +16,8 @@ from orders.http import CustomerRequest
 from orders.policy import can_prepare
 from orders.scope import CustomerNue
 from portal.audit import pending
+from portal.http import is_partial
 from portal.models import AuditKind, CustomerAccount
-
-
-def is_partial(request: HttpRequest) -> bool:
-    """Answer with the region HTMX swaps rather than the page: an HTMX request, unless it
-    restores history (which needs the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request
 
 
 def go(request: HttpRequest, to: str, *args: object) -> HttpResponse:
@@ -65,6 +59,18 @@ def activate(
     if outcome.audited:
         request.audit_recorded = True  # type: ignore[attr-defined]
     return outcome
+
+
+def action_audit(request: HttpRequest) -> dict[str, Any]:
+    """This request's audit event as portal.audit.pending describes it, for an action that
+    writes the events of what it did once that happened (a draft created)."""
+    return pending(request, AuditKind.ACTION)
+
+
+def audited(request: HttpRequest) -> None:
+    """The action wrote this request's audit event: the impersonation middleware need not
+    record the request as a plain step as well."""
+    request.audit_recorded = True  # type: ignore[attr-defined]
 
 
 def with_stripe_js(response: HttpResponse) -> HttpResponse:

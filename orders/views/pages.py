@@ -8,8 +8,7 @@ instead settles each panel's read on its own, so one failing read costs one pane
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -40,6 +39,7 @@ from orders.templatetags.money import UNKNOWN, currency_code
 from orders.views.common import customer_scope, is_partial, with_stripe_js
 from orders.views.errors import panel_error
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
+from portal.lists import csv_lines, csv_text, page_links, query_string
 
 # The dashboard is a glance: more open drafts than this link to the filtered history instead.
 AWAITING_SHOWN = 6
@@ -181,17 +181,6 @@ def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
     return render(request, f"orders/dashboard.html#{panel}", ctx)
 
 
-def _query(params: QueryDict, **changes: object) -> str:
-    query = params.copy()
-    for key, value in changes.items():
-        if value is None:
-            query.pop(key, None)
-        else:
-            query[key] = str(value)
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else "?"
-
-
 def _columns(
     params: QueryDict, form: ListFilterForm, columns: Sequence[tuple[str, str, bool]]
 ) -> list[dict[str, Any]]:
@@ -213,7 +202,7 @@ def _columns(
                 "key": key,
                 "label": label,
                 "numeric": numeric,
-                "url": _query(params, sort=key, dir=next_dir, page=None),
+                "url": query_string(params, sort=key, dir=next_dir, page=None),
                 "aria_sort": ("descending" if descending else "ascending") if current else None,
                 "next": "descending" if next_dir == "desc" else "ascending",
             }
@@ -236,11 +225,7 @@ def _listing(
         "form": form,
         "page": page,
         "columns": _columns(request.GET, form, columns),
-        "previous_url": _query(request.GET, page=page.previous_page_number())
-        if page.has_previous()
-        else None,
-        "next_url": _query(request.GET, page=page.next_page_number()) if page.has_next() else None,
-        "export_query": _query(request.GET, page=None),
+        **page_links(request.GET, page),
         "htmx_partial": is_partial(request),
     }
 
@@ -267,19 +252,6 @@ def order_list(request: CustomerRequest) -> HttpResponse:
     return _list_page(request, "orders/order_list.html", "order-list", ctx)
 
 
-class _Echo:
-    """csv.writer's file: hands each row back instead of storing it, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_text(value: str | None) -> str:
-    """Text for a spreadsheet cell: a leading = + - @ would make it a formula (CSV injection)."""
-    text = value or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_number(value: Decimal | None) -> str:
     # Plain digits with a dot: spreadsheets read them as numbers in any locale's import dialog.
     return "" if value is None else f"{value:.2f}"
@@ -288,13 +260,6 @@ def csv_number(value: Decimal | None) -> str:
 def csv_currency(code: str | None) -> str:
     known = currency_code(code)
     return "" if known == UNKNOWN else known
-
-
-def _csv_lines(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
 
 
 def _order_csv_row(o: Order) -> tuple[str, ...]:
@@ -370,7 +335,7 @@ def order_export(request: CustomerRequest) -> HttpResponse | StreamingHttpRespon
         request,
         form,
         "orders/order_list.html",
-        lambda: _csv_lines(
+        lambda: csv_lines(
             CSV_HEADER,
             map(_order_csv_row, history.order_history(customer_scope(request), form.filters())),
         ),
@@ -485,7 +450,7 @@ def invoice_export(request: CustomerRequest) -> HttpResponse | StreamingHttpResp
         request,
         form,
         "orders/invoice_list.html",
-        lambda: _csv_lines(
+        lambda: csv_lines(
             INVOICE_CSV_HEADER,
             (
                 _invoice_csv_row(i, today)

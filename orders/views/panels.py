@@ -23,6 +23,8 @@ from orders.nue import Order
 from orders.policy import (
     Decision,
     DraftFacts,
+    approval_limit,
+    approval_limit_name,
     can_charge_card,
     can_decide_approvals,
     can_prepare,
@@ -68,7 +70,8 @@ def draft_panel(
         "known": stored is not None,
         "warnings": stored["warnings"] if stored else (),
         "schedule": schedule,
-        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "threshold": approval_limit(membership) if membership else None,
+        "limit_name": approval_limit_name(membership),
     }
 
 
@@ -101,7 +104,8 @@ def approval_panel(
         "needs_approval": decision == Decision.REQUEST_APPROVAL,
         "may_request": may,
         "may_withdraw": may_withdraw,
-        "threshold": membership.account.effective_approval_threshold if membership else None,
+        "threshold": approval_limit(membership) if membership else None,
+        "limit_name": approval_limit_name(membership),
         "form": form if isinstance(form, ApprovalRequestForm) else _request_form(request, may),
         "changed": approvals.changed_figures(latest.figures, order)
         if latest is not None and latest.is_pending

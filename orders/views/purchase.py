@@ -36,7 +36,14 @@ from orders.nue import NueConflict, NueError, NueValidationError, Order
 from orders.policy import Decision, DraftFacts, can_charge_card, decide
 from orders.scope import CustomerNue
 from orders.throttle import LIVE_PREVIEW_WINDOW, allow_live_preview
-from orders.views.common import activate, customer_scope, go, is_partial
+from orders.views.common import (
+    action_audit,
+    activate,
+    audited,
+    customer_scope,
+    go,
+    is_partial,
+)
 from orders.views.errors import add_form_errors, flash_omitted
 from orders.views.panels import draft_panel
 from portal.audit import record
@@ -349,10 +356,18 @@ def _create_draft(
         requests = [form.line_request() for form in lines]
         bill_to, ship_to = contacts.contact_ids()
         try:
-            result = purchase.create_draft(nue, requests, today, bill_to=bill_to, ship_to=ship_to)
+            result = purchase.create_draft(
+                nue,
+                requests,
+                today,
+                bill_to=bill_to,
+                ship_to=ship_to,
+                audit=action_audit(request),
+            )
         except NueError as error:
             status = _nue_errors(lines, order_form, error)
         else:
+            audited(request)
             request.session.pop(_config_key(request), None)
             messages.success(request, f"Draft {result.order.order_number} is ready to review.")
             flash_omitted(request, nue.omitted("preview invoices"))

@@ -27,6 +27,7 @@ from nue_emulator import faults
 from portal import urls as portal_urls
 from portal.models import User
 from tests import demo
+from tests.browser.test_activity import seed_activity
 from tests.browser.test_journeys import expected_status_errors, role_page
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import lower_limit, pending_request
@@ -165,6 +166,13 @@ PAGES = [
     # Grace reads German, in euros, in Berlin time.
     Page(demo.GRACE, "dashboard in German and euros", "/", shows="\xa0€"),
     Page(demo.GRACE, "new order in German and euros", "/orders/new/", shows="\xa0€"),
+    Page(
+        demo.ADA,
+        "activity log",
+        "/account/activity/",
+        prepare=seed_activity,
+        shows="Support agent",
+    ),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),
     Page(demo.ADA, "change wizard, choose", f"/subscriptions/{demo.PRO}/change/"),

@@ -16,7 +16,7 @@ from nue_emulator.models import Invoice as EmuInvoice
 from orders.actions.invoices import is_open
 from orders.nue import Invoice
 
-from .card_helpers import confirm_setup
+from .card_helpers import LOCALSTRIPE, confirm_setup
 
 WEBHOOK_SECRET = "whsec_portal_test"
 SECURE_3DS = "4000002760003184"
@@ -28,7 +28,7 @@ def save_card(client, base: str, number: str) -> None:
     first = confirm_setup(base, secret, number)
     if first.json().get("status") == "requires_action":
         seti = secret.split("_secret_")[0]
-        httpx.post(
+        LOCALSTRIPE.post(
             f"{base}/v1/setup_intents/{seti}/confirm",
             json={"key": "pk_test_portal", "client_secret": secret},
         )
@@ -54,7 +54,7 @@ def authenticate(base: str, client_secret: str, success: bool = True) -> httpx.R
     """What localstripe's Stripe.js mock does when the customer completes (or fails) 3-D Secure
     in its modal (confirmCardPayment)."""
     pi = client_secret.split("_secret_")[0]
-    return httpx.post(
+    return LOCALSTRIPE.post(
         f"{base}/v1/payment_intents/{pi}/_authenticate?success={'true' if success else 'false'}",
         json={"key": "pk_test_portal", "client_secret": client_secret},
     )

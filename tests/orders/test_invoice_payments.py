@@ -4,7 +4,6 @@ button is pressed, declines and 3-D Secure, the webhook, roles and impersonation
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from django.db import DatabaseError
 from django.urls import reverse
@@ -15,6 +14,7 @@ from orders.models import InvoicePayment, StripeCustomer, StripeEvent
 from portal.models import AuditEvent
 from tests import demo
 
+from .card_helpers import LOCALSTRIPE
 from .payment_helpers import (
     DECLINED_ON_CHARGE,
     SECURE_3DS,
@@ -43,7 +43,7 @@ def pay(client, invoice_id: str):
 def intents(base: str) -> list[dict]:
     """This test's PaymentIntents (localstripe lives for the session): its customer's."""
     link = StripeCustomer.objects.first()
-    listed = httpx.get(
+    listed = LOCALSTRIPE.get(
         f"{base}/v1/payment_intents", params={"limit": 100}, auth=("sk_test_portal", "")
     )
     return [i for i in listed.json()["data"] if link and i["customer"] == link.stripe_customer_id]

@@ -5,8 +5,17 @@ from typing import Any
 import pytest
 
 from orders.nue import Order
-from orders.policy import Decision, DraftFacts, DraftKind, can_cancel, can_prepare, decide
+from orders.policy import (
+    Decision,
+    DraftFacts,
+    DraftKind,
+    approval_limit,
+    can_cancel,
+    can_prepare,
+    decide,
+)
 from portal.models import AuditKind, CustomerAccount, Membership, Role
+from portal.policy import can_manage_team
 
 TODAY = date(2026, 12, 4)
 
@@ -85,6 +94,52 @@ def test_it_uses_the_default_threshold_when_the_account_has_none(settings):
     settings.APPROVAL_THRESHOLD_DEFAULT = Decimal("50.00")
     verdict = decide(member(Role.BUYER, None), facts("50.01"), TODAY)
     assert verdict.decision == Decision.REQUEST_APPROVAL
+
+
+# A buyer's spending limit replaces the account's threshold (1000.00 here), above or below it.
+@pytest.mark.parametrize(
+    ("limit", "amount", "expected"),
+    [
+        ("200.00", "200.00", Decision.ACTIVATE),
+        ("200.00", "200.01", Decision.REQUEST_APPROVAL),
+        ("200.00", "999.00", Decision.REQUEST_APPROVAL),  # within the account's, not theirs
+        ("5000.00", "4999.99", Decision.ACTIVATE),  # above the account's, within theirs
+        ("5000.00", "5000.01", Decision.REQUEST_APPROVAL),
+        ("0.00", "0.01", Decision.REQUEST_APPROVAL),
+        ("0.00", "0.00", Decision.ACTIVATE),
+    ],
+)
+def test_it_holds_a_buyer_to_their_own_spending_limit(limit, amount, expected):
+    buyer = member(Role.BUYER)
+    buyer.spending_limit = Decimal(limit)
+    verdict = decide(buyer, facts(amount), TODAY)
+    assert verdict.decision == expected
+    assert approval_limit(buyer) == Decimal(limit)
+    if expected == Decision.REQUEST_APPROVAL:
+        assert "above your spending limit" in verdict.reason
+
+
+def test_it_says_the_accounts_limit_for_a_buyer_without_one():
+    verdict = decide(member(Role.BUYER), facts("1000.01"), TODAY)
+    assert "above your account's approval limit" in verdict.reason
+    assert approval_limit(member(Role.BUYER)) == Decimal("1000.00")
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.ADMIN])
+def test_a_spending_limit_binds_only_buyers(role):
+    someone = member(role)
+    someone.spending_limit = Decimal("1.00")
+    assert approval_limit(someone) == Decimal("1000.00")
+    expected = Decision.ACTIVATE if role == Role.ADMIN else Decision.FORBIDDEN
+    assert decide(someone, facts("5000.00"), TODAY).decision == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "manages"), [(Role.VIEWER, False), (Role.BUYER, False), (Role.ADMIN, True)]
+)
+def test_only_admins_manage_the_team(role, manages):
+    assert can_manage_team(member(role)) is manages
+    assert not can_manage_team(None)
 
 
 def test_it_forbids_everything_without_a_membership():

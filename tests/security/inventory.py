@@ -24,7 +24,7 @@ from django.urls import reverse
 from orders.actions import approvals
 from orders.nue import Order
 from orders.scope import CustomerNue
-from portal.models import CustomerAccount, Membership, User
+from portal.models import CustomerAccount, Invitation, Membership, Role, User
 
 EXCLUDED_PREFIXES = ("admin/", "nue-emulator/")
 
@@ -70,6 +70,8 @@ class Owner(StrEnum):
     CHANGE_PREVIEW = "change preview"
     BASKET = "change basket"
     MEMBERSHIP = "membership"
+    MEMBER = "member of a customer's team"
+    INVITATION = "invitation to a customer's team"
     APPROVAL = "approval request"
     BOOK_ORDER = "order of a customer in the manager's book"
     AUDIT = "audit"
@@ -91,6 +93,24 @@ class Ids:
     @cached_property
     def membership(self) -> int:
         return Membership.objects.filter(account=self.account).order_by("pk").first().pk
+
+    @cached_property
+    def _invitation(self) -> tuple[int, str]:
+        """An open invitation to this customer's team: its id, and its link's token."""
+        invitation = Invitation(
+            account=self.account, email=f"invitee-{self.account.pk}@example.com", role=Role.VIEWER
+        )
+        token = invitation.new_token()
+        invitation.save()
+        return invitation.pk, token
+
+    @property
+    def invitation(self) -> int:
+        return self._invitation[0]
+
+    @property
+    def invitation_token(self) -> str:
+        return self._invitation[1]
 
     @cached_property
     def _orders(self) -> list[Order]:
@@ -277,6 +297,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("support_audit", ("GET",), frozenset({SAM, SUPERUSER}), Owner.AUDIT),
     Route("access_log", ("GET",), ADMINS, Owner.AUDIT),
+    Route("activity_log", ("GET",), ADMINS, Owner.AUDIT),
+    Route("activity_export", ("GET",), ADMINS, Owner.AUDIT),
     # Customer pages.
     Route(
         "orders:dashboard_panel",
@@ -361,6 +383,67 @@ ROUTES: tuple[Route, ...] = (
         Owner.CUSTOMER,
         body=lambda ids: {"buyers_manage_cards": "on"},
         writes=True,
+    ),
+    # The team (customer admins): members, roles, spending limits, invitations.
+    Route("orders:team", ("GET",), ADMINS, Owner.CUSTOMER),
+    Route(
+        "orders:team_invite",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        # Nue's contact emails are unique: each request names a new one.
+        body=lambda ids: {
+            "email": f"sweep-{uuid.uuid4().hex[:12]}@example.com",
+            "role": "viewer",
+            "first_name": "Sweep",
+            "last_name": "Member",
+            "add_contact": "on",
+        },
+        writes=True,
+    ),
+    Route(
+        "orders:team_member",
+        ("POST",),
+        ADMINS,
+        Owner.MEMBER,
+        kwargs=lambda ids: {"membership_id": ids.membership},
+        body=lambda ids: {"role": "buyer", "spending_limit": "10.00"},
+        writes=True,
+    ),
+    Route(
+        "orders:team_member_remove",
+        ("POST",),
+        ADMINS,
+        Owner.MEMBER,
+        kwargs=lambda ids: {"membership_id": ids.membership},
+        writes=True,
+    ),
+    Route(
+        "orders:team_invitation_resend",
+        ("POST",),
+        ADMINS,
+        Owner.INVITATION,
+        kwargs=lambda ids: {"invitation_id": ids.invitation},
+        writes=True,
+    ),
+    Route(
+        "orders:team_invitation_revoke",
+        ("POST",),
+        ADMINS,
+        Owner.INVITATION,
+        kwargs=lambda ids: {"invitation_id": ids.invitation},
+        writes=True,
+    ),
+    # An invitation's link: whoever holds it (the page says what it offers to whom).
+    Route(
+        "invitation",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        kwargs=lambda ids: {"token": ids.invitation_token},
+        body=lambda ids: {"first_name": "Sweep", "last_name": "Invitee"},
+        writes=True,
+        public=True,
     ),
     # Purchase.
     Route("orders:new_order", ("GET", "POST"), BUYERS, Owner.CUSTOMER, writes=True),
@@ -525,6 +608,8 @@ CUSTOMER_OWNED = frozenset(
         Owner.INVOICE,
         Owner.CHANGE_PREVIEW,
         Owner.BASKET,
+        Owner.MEMBER,
+        Owner.INVITATION,
     }
 )
 
