@@ -95,7 +95,12 @@ class Operation(models.Model):
                 name="one_open_operation_per_target",
             )
         ]
-        indexes = [models.Index(fields=["state", "updated_at"])]
+        indexes = [
+            models.Index(fields=["state", "updated_at"]),
+            # A failure shown to a user carries the reference of the operation it happened in
+            # (orders.actions.failures links them by it).
+            models.Index(fields=["reference"], name="operation_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.target} ({self.get_state_display()})"
@@ -474,3 +479,89 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class RequestFailure(models.Model):
+    """A failure a user was shown with a reference (orders.views.errors): who, for which
+    customer, on which page, which Nue call failed and how, and what the user read.
+
+    Support looks it up by that reference (/support/lookup/). The record is of the first time
+    the reference was shown; showing it again (a retry answered "still in progress" with the
+    same operation's reference) counts an occurrence. Nothing secret is kept: no API key, no
+    bodies sent or received, no card data, no query strings; Nue's own error text, cut short.
+    `manage.py prune_request_failures` keeps it bounded.
+    """
+
+    class ShownAs(models.TextChoices):
+        PAGE = "page", "Error page"
+        PARTIAL = "partial", "Error in place of a region (HTMX)"
+        PANEL = "panel", "Panel of a page"
+        FORM = "form", "Form error"
+
+    reference = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    occurrences = models.PositiveIntegerField(default=1)
+    # Who: the signed-in user and, while a support agent impersonated them, the agent. The
+    # emails are copied so the record survives a deleted user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="request_failures",
+    )
+    user_email = models.EmailField(blank=True)
+    impersonator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="request_failures_impersonating",
+    )
+    impersonator_email = models.EmailField(blank=True)
+    customer = models.ForeignKey(
+        CustomerAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="request_failures",
+    )
+    # The portal request: its method and path (no query string), and for an HTMX request the
+    # page the user was on.
+    method = models.CharField(max_length=10, blank=True)
+    path = models.CharField(max_length=2000, blank=True)
+    page = models.CharField(max_length=2000, blank=True)
+    # The Nue call, as orders.nue.calls noted it: blank when the portal failed before calling
+    # Nue (its own database, an operation still open).
+    nue_method = models.CharField(max_length=10, blank=True)
+    nue_path = models.CharField(max_length=500, blank=True)
+    nue_request_id = models.CharField(max_length=32, blank=True)
+    nue_attempts = models.PositiveSmallIntegerField(null=True, blank=True)
+    upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_kind = models.CharField(max_length=64)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    # What the user was shown.
+    status = models.PositiveSmallIntegerField(help_text="The HTTP status the user was answered.")
+    title = models.CharField(max_length=200)
+    shown_as = models.CharField(max_length=16, choices=ShownAs.choices)
+    outcome_unknown = models.BooleanField(
+        default=False, help_text="A write Nue may have done although its answer was lost."
+    )
+    draft_may_exist = models.BooleanField(default=False)
+    operation = models.ForeignKey(
+        Operation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="failures",
+        help_text="The operation ledger row the failure happened in.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="failure_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.error_kind} on {self.method} {self.path}"

@@ -20,12 +20,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, Sum
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from orders.models import Operation, RequestFailure
 from orders.templatetags.dates import day_text
 from orders.templatetags.money import money as money_text
-from portal.models import AuditKind, Membership, Role
+from portal.impersonation import accounts_in_reach, may_use_support
+from portal.models import AuditKind, CustomerAccount, Membership, Role, User
 
 if TYPE_CHECKING:
     from orders.nue import Order
@@ -263,3 +266,49 @@ def activated_in_last_day(membership: Membership) -> Decimal:
         .aggregate(total=Sum("amount"))["total"]
     )
     return total or Decimal(0)
+
+
+# The support workspace (/support/lookup/, /support/operations/, a customer's timeline): who may
+# use it, and which customers' failures, operations and history it shows them.
+
+
+def can_use_support_workspace(user: User | AnonymousUser) -> bool:
+    """The workspace is part of the support pages: they exist for support agents alone."""
+    return may_use_support(user)
+
+
+def support_reach(user: User | AnonymousUser) -> QuerySet[CustomerAccount]:
+    """The customers whose records the support workspace shows `user`; none for anyone the
+    support pages do not exist for (they get 404).
+
+    Superusers: every customer. Support agents (staff with the impersonate permission): the
+    customers their support reaches, the rule impersonation and the support search follow
+    (portal.impersonation.accounts_in_reach): their book if they have one, else every customer.
+    Support has no book of its own (design.md §2); an account manager with the permission to
+    impersonate is held to their book. Account managers without it have no support pages.
+    """
+    if not can_use_support_workspace(user):
+        return CustomerAccount.objects.none()
+    assert isinstance(user, User)
+    if user.is_superuser:
+        return CustomerAccount.objects.all()
+    return accounts_in_reach(user)
+
+
+def failures_in_reach(user: User | AnonymousUser) -> QuerySet[RequestFailure]:
+    """The failures `user` may look up: those of customers within their reach. A failure with no
+    customer (a staff page, a user who had not chosen one) is for superusers alone."""
+    mine = Q(customer__in=support_reach(user))
+    if can_use_support_workspace(user) and user.is_superuser:
+        mine |= Q(customer__isnull=True)
+    return RequestFailure.objects.filter(mine)
+
+
+def operations_in_reach(user: User | AnonymousUser) -> QuerySet[Operation]:
+    return Operation.objects.filter(customer__in=support_reach(user))
+
+
+def can_check_operation(user: User | AnonymousUser, operation: Operation) -> bool:
+    """Whether `user` may have the ledger read Nue for `operation` now: an open operation of a
+    customer within their reach (a settled one has nothing left to find out)."""
+    return operation.is_open and operations_in_reach(user).filter(pk=operation.pk).exists()

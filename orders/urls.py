@@ -7,7 +7,17 @@ order-detail pattern.
 
 from django.urls import path
 
-from orders.views import billing, cards, changes, invoice_payments, pages, purchase, review, team
+from orders.views import (
+    billing,
+    cards,
+    changes,
+    invoice_payments,
+    pages,
+    purchase,
+    review,
+    support,
+    team,
+)
 
 app_name = "orders"
 
@@ -163,6 +173,22 @@ team_urls = [
     ),
 ]
 
+# The support workspace, beside the portal's own support pages under /support/ (issue 26).
+support_urls = [
+    path("support/lookup/", support.support_lookup, name="support_lookup"),
+    path("support/operations/", support.support_operations, name="support_operations"),
+    path(
+        "support/operations/<int:pk>/check/",
+        support.support_operation_check,
+        name="support_operation_check",
+    ),
+    path(
+        "support/customers/<int:account_id>/timeline/",
+        support.support_timeline,
+        name="support_timeline",
+    ),
+]
+
 urlpatterns = (
     purchase_urls
     + card_urls
@@ -172,4 +198,5 @@ urlpatterns = (
     + billing_urls
     + team_urls
     + webhook_urls
+    + support_urls
 )

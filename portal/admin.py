@@ -31,7 +31,7 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(CustomerAccount)
 class CustomerAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "nue_customer_id", "approval_threshold", "created_at"]
+    list_display = ["name", "nue_customer_id", "approval_threshold", "require_mfa", "created_at"]
     search_fields = ["name", "nue_customer_id"]
     filter_horizontal = ["managers"]
 

@@ -273,6 +273,18 @@ DETAIL_LABELS = {
     "previous_spending_limit": "Spending limit before",
     "invited_by": "Invited by",
     "contact_email": "Contact",
+    # The support workspace: its pages (PAGE_VIEWED) and checking an operation with Nue.
+    "page": "Page",
+    "reference": "Reference",
+    "found": "Found",
+    "outcome": "Outcome",
+    "page_number": "Page number",
+    "before": "State before",
+    "after": "State after",
+    "step": "While",
+    "recovery": "With a recovery code",
+    "left": "Recovery codes left",
+    "required": "Required of every member",
 }
 ACTION_TEXT = {
     "discard_draft": "Discarded a draft",
@@ -296,6 +308,7 @@ ACTION_TEXT = {
     "invitation_accepted": "Joined the team",
     "member_changed": "Changed a member's role or limit",
     "member_removed": "Removed a member",
+    "operation_checked": "Checked with Nue how an operation ended",
 }
 ENDED_TEXT = {
     "stopped": "the agent stopped",
@@ -303,6 +316,7 @@ ENDED_TEXT = {
     "time_limit": "it reached the time limit",
     "permission": "the agent may no longer impersonate this user",
     "lost": "its record was incomplete",
+    "second_factor": "the agent's second factor was removed",
 }
 REFUSED_TEXT = {
     "draft_activate": "Activate an order",
@@ -312,11 +326,14 @@ REFUSED_TEXT = {
     "change_basket": "Prepare several subscription changes",
     "change_basket_confirm": "Confirm several subscription changes",
 }
-VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT}
+STEP_TEXT = {"sign_in": "signing in", "turn_off": "turning the second factor off"}
+VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT, "step": STEP_TEXT}
 
 
 # The portal's own bookkeeping, for staff tracing an operation; a customer's admin reads the rest.
-INTERNAL_DETAILS = frozenset({"order_id", "operation", "replayed", "status", "elevated"})
+INTERNAL_DETAILS = frozenset(
+    {"order_id", "operation", "replayed", "status", "elevated", "before", "after", "reference"}
+)
 
 
 def detail_fields(

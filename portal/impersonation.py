@@ -37,6 +37,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from hijack.signals import no_update_last_login
 from hijack.views import AcquireUserView, ReleaseUserView, get_used_backend, keep_session_age
 
+from portal import mfa
 from portal.audit import record
 from portal.middleware import SESSION_KEY as MEMBERSHIP_SESSION_KEY
 from portal.models import AuditKind, CustomerAccount, Membership, User
@@ -107,6 +108,9 @@ class Impersonation:
     reason: str
     started_at: datetime
     elevated_reason: str = ""
+    # The device that verified the agent's own session: the agent's second factor, which the
+    # impersonation needs for as long as it lasts and which the agent's session gets back after.
+    agent_device: str = ""
 
     @property
     def target(self) -> User:
@@ -132,6 +136,7 @@ class Impersonation:
             "reason": self.reason,
             "started_at": self.started_at.isoformat(),
             "elevated_reason": self.elevated_reason,
+            "agent_device": self.agent_device,
         }
 
 
@@ -174,6 +179,7 @@ def _load(request: HttpRequest) -> Impersonation | None:
         reason=state["reason"],
         started_at=datetime.fromisoformat(state["started_at"]),
         elevated_reason=state.get("elevated_reason", ""),
+        agent_device=state.get("agent_device", ""),
     )
 
 
@@ -200,6 +206,10 @@ def start(request: HttpRequest, membership: Membership, reason: str) -> Imperson
     """Become `membership.user`, acting for `membership.account`, through django-hijack."""
     assert isinstance(request.user, User)  # the support views admit only signed-in agents
     agent = User.objects.get(pk=request.user.pk)
+    agent_device = mfa.verified_device_id(request)
+    if not agent_device and mfa.requires_mfa(agent):
+        # The second-factor gate sends such a session elsewhere first; never start without it.
+        raise PermissionDenied("Verify your second factor before impersonating anyone.")
     # Hijack's view takes the target from the POST body; ours came from the URL and the policy.
     post = request.POST.copy()
     post["user_pk"] = str(membership.user.pk)
@@ -216,6 +226,7 @@ def start(request: HttpRequest, membership: Membership, reason: str) -> Imperson
         membership=membership,
         reason=reason,
         started_at=timezone.now(),
+        agent_device=agent_device,
     )
     request.session[STATE_KEY] = impersonation.as_state()
     request.session[MEMBERSHIP_SESSION_KEY] = membership.pk
@@ -227,9 +238,12 @@ def start(request: HttpRequest, membership: Membership, reason: str) -> Imperson
 
 def stop(request: HttpRequest) -> None:
     """The agent's Stop button: back to their own sign-in through django-hijack."""
+    impersonation = current(request)
     record(request, AuditKind.IMPERSONATION_ENDED, why="stopped")
     with _switching_user(request):
         ReleaseUserView.as_view()(request)
+    if impersonation is not None:
+        mfa.restore(request, impersonation.impersonator, impersonation.agent_device)
     _set(request, None)
 
 
@@ -254,6 +268,7 @@ def _end(request: HttpRequest, impersonation: Impersonation | None, *, why: str)
     ):
         login(request, impersonation.impersonator, backend=backend_path)
     request.session[HISTORY_KEY] = []
+    mfa.restore(request, impersonation.impersonator, impersonation.agent_device)
     _set(request, None)
 
 
@@ -272,6 +287,8 @@ ENDED_MESSAGES = {
     "Start a new one with a reason if you still need it.",
     "permission": "Your impersonation of {name} ended: {refusal}",
     "lost": "Your impersonation ended because its record was incomplete.",
+    "second_factor": "Your impersonation of {name} ended: the second factor you started it with "
+    "is no longer set up.",
 }
 
 
@@ -289,13 +306,16 @@ def _check(request: HttpRequest) -> HttpResponse | None:
             hijacked=impersonation.target,
             account=impersonation.account,
         )
-        if refusal is None:
+        if refusal is None and not _agent_still_verified(impersonation):
+            why = "second_factor"
+        elif refusal is None:
             _set(request, impersonation)
             # Pinned: the customer user's other memberships are not part of this impersonation.
             if request.session.get(MEMBERSHIP_SESSION_KEY) != impersonation.membership.pk:
                 request.session[MEMBERSHIP_SESSION_KEY] = impersonation.membership.pk
             return None
-        why = "permission"
+        else:
+            why = "permission"
     _end(request, impersonation, why=why)
     name = str(impersonation.target) if impersonation else ""
     text = ENDED_MESSAGES[why].format(
@@ -306,6 +326,15 @@ def _check(request: HttpRequest) -> HttpResponse | None:
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(target)
     return redirect(target)
+
+
+def _agent_still_verified(impersonation: Impersonation) -> bool:
+    """Whether the device that verified the agent is still theirs (a superuser may have reset
+    it since); an agent whose role needs none is not asked."""
+    agent = impersonation.impersonator
+    if not mfa.requires_mfa(agent):
+        return True
+    return mfa.device_of(agent, impersonation.agent_device) is not None
 
 
 def middleware(get_response: Callable[[HttpRequest], HttpResponse]):

@@ -104,6 +104,12 @@ class CustomerAccount(models.Model):
         default=False,
         help_text="Admins always may; viewers never.",
     )
+    require_mfa = models.BooleanField(
+        "Members must use a second factor",
+        default=False,
+        help_text="Set by the account's admins: members set up an authenticator app before they "
+        "can use this account.",
+    )
     managers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="book",
@@ -297,6 +303,13 @@ class AuditKind(models.TextChoices):
     CHANGE_ORDER = "change_order", "Change order"
     CANCELLATION = "cancellation", "Cancellation"
     TEAM = "team", "Team change"
+    MFA_SET_UP = "mfa_set_up", "Second factor set up"
+    MFA_VERIFIED = "mfa_verified", "Second factor verified"
+    MFA_FAILED = "mfa_failed", "Second-factor code refused"
+    MFA_RECOVERY_USED = "mfa_recovery_used", "Recovery code used"
+    MFA_CODES_REPLACED = "mfa_codes_replaced", "Recovery codes replaced"
+    MFA_TURNED_OFF = "mfa_turned_off", "Second factor turned off"
+    MFA_REQUIREMENT_CHANGED = "mfa_requirement_changed", "Second-factor requirement changed"
 
 
 class AppendOnlyError(Exception):

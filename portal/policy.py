@@ -1,5 +1,5 @@
-"""Who may run the account's team and see its own records: the support access log and the
-account activity log.
+"""Who may run the account's team, set how its members sign in, and see its own records: the
+support access log and the account activity log.
 
 One rule per page, which its view applies and the navigation shows (portal.context_processors);
 what members may do with orders is orders/policy.py's. `membership` is the acting one: while
@@ -25,4 +25,10 @@ def can_see_activity(membership: Membership | None) -> bool:
 def can_manage_team(membership: Membership | None) -> bool:
     """Invite people to the account, change members' roles and spending limits, resend or
     revoke invitations and remove members: who may act for the company is its admins' to say."""
+    return membership is not None and membership.is_admin
+
+
+def can_require_mfa(membership: Membership | None) -> bool:
+    """Require a second factor of every member of the account (portal.mfa applies it): how
+    the company's people sign in is its admins' to say."""
     return membership is not None and membership.is_admin

@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "hijack",
+    # The second factor: authenticator apps (TOTP) and single-use recovery codes (portal/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.otp_device: the device that verified this session's second factor, if any.
+    "django_otp.middleware.OTPMiddleware",
     "portal.middleware.no_store",
     "hijack.middleware.HijackUserMiddleware",
     "portal.middleware.personal_locale",
@@ -88,6 +94,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "portal.impersonation.middleware",
     "portal.middleware.acting_customer",
+    # After the acting customer, whose admins may require a second factor of its members.
+    "portal.mfa.SecondFactorMiddleware",
     "orders.middleware.NueMiddleware",
 ]
 
@@ -215,6 +223,19 @@ AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"
 # The proxies whose X-Forwarded-For is believed: the same variable gunicorn.conf.py reads.
 TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 AXES_VERBOSE = False
+
+# The second factor (portal/mfa.py). Wrong codes are counted per person from the audit log: five
+# in 15 minutes pause code checks for that person, whichever device or session they come from.
+# django-otp's own per-device back-off is off (factor 0): one limit, with one message.
+MFA_FAILURE_LIMIT = env.int("MFA_FAILURE_LIMIT", default=5)
+MFA_LOCKOUT_MINUTES = env.int("MFA_LOCKOUT_MINUTES", default=15)
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env.str("MFA_ISSUER", default="Nue portal")
+OTP_LOGIN_URL = "mfa_verify"
+# Superusers reset a person's authenticator in the admin; its secret is never shown there.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -3,19 +3,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import account_views, activity_views, invitation_views, support_views, views
-from portal.forms import EmailAuthenticationForm
+from portal import account_views, activity_views, invitation_views, mfa_views, support_views, views
 
 urlpatterns = [
     # The home page is the acting customer's dashboard: the orders app serves it, as "home".
     path("", include("orders.urls_home")),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
@@ -38,6 +31,21 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("accounts/customer/", views.choose_customer, name="choose_customer"),
+    # The second factor (portal/mfa.py): after the password, and the account's security page.
+    path("accounts/mfa/verify/", mfa_views.mfa_verify, name="mfa_verify"),
+    path("accounts/mfa/setup/", mfa_views.mfa_setup, name="mfa_setup"),
+    path("account/security/", mfa_views.account_security, name="account_security"),
+    path(
+        "account/security/recovery-codes/",
+        mfa_views.account_security_codes,
+        name="account_security_codes",
+    ),
+    path("account/security/off/", mfa_views.account_security_off, name="account_security_off"),
+    path(
+        "account/security/requirement/",
+        mfa_views.account_security_require,
+        name="account_security_require",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),

@@ -21,17 +21,39 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.audit import client_ip
-from portal.forms import ChooseCustomerForm, PortalPasswordResetForm
+from portal.forms import ChooseCustomerForm, EmailAuthenticationForm, PortalPasswordResetForm
 from portal.http import PortalRequest
+from portal.impersonation import may_use_support
 from portal.middleware import SESSION_KEY
-from portal.models import Membership
+from portal.models import Membership, User
 
 logger = logging.getLogger(__name__)
+
+
+def landing_url(user: object) -> str:
+    """Where a person starts after signing in: an account manager on their book, a support
+    agent on the support search, everyone else on their dashboard."""
+    if isinstance(user, User) and user.is_account_manager:
+        return reverse("orders:review")
+    if isinstance(user, User) and may_use_support(user):
+        return reverse("support")
+    return reverse("home")
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, landing each person where their work is (unless `next` says where)."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return landing_url(self.request.user)
 
 
 @require_http_methods(["GET", "POST"])

@@ -21,15 +21,20 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client, TransactionTestCase
 from django.test.utils import override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.plugin import blocking_manager_key
 
 from nue_emulator import journal
 from orders import capabilities, nue
+from portal import mfa
 from portal.models import User
 from tests import demo
 
@@ -366,8 +371,12 @@ def superuser(db) -> User:
     return _persona(demo.SUPERUSER)
 
 
-def signed_in(user: User) -> Client:
-    """A client holding a session signed in as `user`, as Django's login() leaves it.
+def signed_in(user: User, *, verified: bool | None = None) -> Client:
+    """A client holding a session signed in as `user`, as Django's login() leaves it, and past
+    the second factor where the user's role requires one: the user gets an authenticator app
+    (`authenticator`) and the session is marked verified by it, as the code page leaves it.
+    `verified=False`: signed in with the password only (no authenticator is made: call
+    `authenticator(user)` for one); `verified=True`: verified whatever the role.
 
     Not through Client.force_login: that runs login() with its receivers (django-axes' access
     log, the sign-in audit entry, last_login), a dozen writes for each of the suite's two
@@ -377,10 +386,51 @@ def signed_in(user: User) -> Client:
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
     session[BACKEND_SESSION_KEY] = LOGIN_BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if verified is None:
+        verified = mfa.requires_mfa(user)
+    if verified:
+        mark_verified(session, authenticator(user))
     session.save()
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
     return client
+
+
+def authenticator(user: User) -> TOTPDevice:
+    """The user's authenticator app (django-otp's TOTP device), made if they have none."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=mfa.AUTHENTICATOR_NAME, confirmed=True)
+    return device
+
+
+def mark_verified(session: SessionBase, device: TOTPDevice) -> None:
+    """Mark a session as past its second factor, as django_otp.login() does after a code."""
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+
+def verify_client(client: Client, user: User) -> None:
+    """A client signed in some other way (force_login, the sign-in form) past its second factor."""
+    session = client.session
+    mark_verified(session, authenticator(user))
+    session.save()
+
+
+def totp_code(device: TOTPDevice, *, at: float | None = None) -> str:
+    """The code `device`'s authenticator app shows, one the device has not taken yet (a code
+    works once: within the same 30 seconds the next step's code, which the device's tolerance
+    accepts, or after a wait)."""
+    device.refresh_from_db()
+    now = time.time() if at is None else at
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = now
+    current = totp.t()
+    step = max(current, device.last_t + 1)
+    if step > current + device.tolerance:
+        time.sleep(device.t0 + (step - device.tolerance - device.drift) * device.step - now + 0.1)
+    totp.drift = 0
+    totp.time = device.t0 + step * device.step
+    return str(totp.token()).zfill(device.digits)
 
 
 @pytest.fixture

@@ -428,6 +428,8 @@ class BookRow:
     # one currency; None where they name none or several).
     currency: str | None = None
     renewals: dict[int, int] = field(default_factory=dict)
+    # The active subscriptions that end within the longest renewal window, soonest first.
+    renewing: list[Subscription] = field(default_factory=list)
     drafts: list[Order] = field(default_factory=list)
     change_orders: list[Order] = field(default_factory=list)
     pending: list[ApprovalRequest] = field(default_factory=list)
@@ -456,7 +458,8 @@ def book(manager: User, accounts: Sequence[CustomerAccount], today: date) -> Boo
         calls[f"subscriptions_{pk}"] = settled(nue.subscriptions)
         calls[f"drafts_{pk}"] = settled(partial(nue.orders, status="draft"))
     results = fetch_concurrently(**calls)
-    pending = list(pending_in_book(manager))
+    shown = set(scopes)
+    pending = [p for p in pending_in_book(manager) if p.customer_id in shown]
     rows = [
         _book_row(
             a,
@@ -487,11 +490,17 @@ def _book_row(
     active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
     row.currency = shared_currency([*(s.currency for s in active), *(o.currency for o in drafts)])
-    ends = [s.end_date for s in active if s.end_date is not None and not s.evergreen]
+    ending = [s for s in active if s.end_date is not None and not s.evergreen]
+    ends = [s.end_date for s in ending if s.end_date is not None]
     row.renewals = {
         days: sum(1 for end in ends if today <= end <= today + timedelta(days=days))
         for days in RENEWAL_WINDOWS
     }
+    horizon = today + timedelta(days=max(RENEWAL_WINDOWS))
+    row.renewing = sorted(
+        (s for s in ending if s.end_date is not None and today <= s.end_date <= horizon),
+        key=lambda s: (s.end_date, s.name),
+    )
     row.awaiting = {p.order_id for p in pending}
     row.change_orders = [o for o in awaiting(drafts) if o.order_type == "Change"]
     row.drafts = [o for o in drafts if o.order_type != "Change"]

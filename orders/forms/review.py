@@ -104,3 +104,9 @@ class QuoteTemplateForm(forms.Form):
         template = self.fields["template"]
         assert isinstance(template, forms.ChoiceField)
         template.choices = [("", "Standard quote"), *templates.items()]
+
+
+class BookFilterForm(forms.Form):
+    """/review/?customer=<id>: one customer of the book, its drafts and renewals in full."""
+
+    customer = forms.IntegerField(required=False, min_value=1)

@@ -27,6 +27,7 @@ import httpx
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from orders.nue.calls import NueCall, note
 from orders.nue.errors import (
     NueAuthError,
     NueConflict,
@@ -320,6 +321,11 @@ class NueClient:
                     self._sleep(self._backoff(attempt, None))
                     continue
                 raise
+            except NueProtocolError as error:
+                # An answer too large to read: its reference is the call's, as for any failure.
+                error.reference = request_id
+                self._log(request_id, method, path, "error", started, attempt, repr(error))
+                raise
             self._log(request_id, method, path, status, started, attempt)
             if status in RETRYABLE_STATUSES and attempt < attempts:
                 self._sleep(self._backoff(attempt, retry_after))
@@ -477,7 +483,9 @@ class NueClient:
         attempt: int,
         detail: str = "",
     ) -> None:
-        # Paths carry only ids; query strings (emails, customer ids) and bodies are never logged.
+        # Paths carry only ids; query strings (emails, customer ids) and bodies are never logged,
+        # nor noted for support's lookup of a failure's reference (orders.nue.calls).
+        note(NueCall(request_id, method, path, status, attempt))
         logger.info(
             "nue request_id=%s method=%s path=%s status=%s duration_ms=%.1f attempt=%d%s",
             request_id,

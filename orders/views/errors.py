@@ -6,6 +6,9 @@ progress), 422 (Nue rejected the input), or a friendly 502/503/504 page — or, 
 the `orders/_upstream_error.html` partial — with a reference id and a retry button that replays the
 request (a POST's fields included, so nothing the user typed is lost). A view with a form catches
 `NueError` itself and calls `add_form_errors` to re-render the form with the user's input.
+
+Every failure shown with a reference is kept under it (`remember`, orders.actions.failures), for
+support to look up: the one place references are handed to users is the one place they are kept.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -24,6 +29,8 @@ from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from orders.actions import failures
+from orders.models import RequestFailure
 from orders.nue import (
     NueAuthError,
     NueConflict,
@@ -36,6 +43,7 @@ from orders.nue import (
     OperationInProgress,
 )
 from orders.views.common import is_partial
+from portal.models import CustomerAccount, User
 
 if TYPE_CHECKING:
     from orders.listing import Omitted
@@ -77,6 +85,11 @@ DRAFT_MAY_EXIST = (
 )
 SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken"})
 
+# The request being served (orders.middleware sets it), for the failures mapped where no request
+# is at hand: a panel's failed read, a form's error.
+serving_request: ContextVar[HttpRequest | None] = ContextVar("serving_request", default=None)
+KEPT_ATTRIBUTE = "_failures_kept"
+
 
 @dataclass(frozen=True)
 class PanelError:
@@ -88,10 +101,77 @@ class PanelError:
     reference: str
 
 
-def panel_error(error: NueError) -> PanelError:
+def panel_error(error: NueError, *, customer: CustomerAccount | None = None) -> PanelError:
+    """`customer`: whose read it was, where the page acts for no customer (a staff page)."""
     logger.warning("panel read failed reference=%s kind=%s", error.reference, type(error).__name__)
     title, message = TEXTS.get(status_for(error), TEXTS[502])
+    # The page itself is served; the panel says what failed.
+    shown_as = RequestFailure.ShownAs.PANEL
+    remember(None, error, error.reference, 200, title, shown_as, customer=customer)
     return PanelError(title, message, error.reference)
+
+
+def remember(
+    request: HttpRequest | None,
+    error: BaseException,
+    reference: str,
+    status: int,
+    title: str,
+    shown_as: str,
+    *,
+    customer: CustomerAccount | None = None,
+) -> None:
+    """Keep the failure shown with `reference` for support's lookup (orders.actions.failures).
+
+    Never in the way of the answer: when it cannot be kept, that is logged and the user is
+    still shown the failure. A reference is kept once per request however often it is shown.
+    """
+    request = request or serving_request.get()
+    try:
+        kept: set[str] | None = getattr(request, KEPT_ATTRIBUTE, None)
+        if kept is None and request is not None:
+            kept = set()
+            setattr(request, KEPT_ATTRIBUTE, kept)
+        if kept is not None:
+            if reference in kept:
+                return
+            kept.add(reference)
+        failure = _failure(request, reference, status, title, shown_as)
+        if customer is not None:
+            failure = replace(failure, customer_id=customer.pk)
+        failures.record(failure, error)
+    except Exception:
+        logger.exception("failure reference=%s could not be recorded", reference)
+
+
+def _failure(
+    request: HttpRequest | None, reference: str, status: int, title: str, shown_as: str
+) -> failures.Failure:
+    if request is None:
+        return failures.Failure(reference, status, title, shown_as)
+    user = getattr(request, "user", None)
+    user = user if isinstance(user, User) else None
+    impersonator = getattr(request, "impersonator", None)
+    impersonator = impersonator if isinstance(impersonator, User) else None
+    customer = getattr(request, "customer", None)
+    page = ""
+    if is_partial(request):
+        # Where the user was (htmx's header); only its path, as for the request itself.
+        page = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    return failures.Failure(
+        reference,
+        status,
+        title,
+        shown_as,
+        user_id=user.pk if user else None,
+        user_email=user.email if user else "",
+        impersonator_id=impersonator.pk if impersonator else None,
+        impersonator_email=impersonator.email if impersonator else "",
+        customer_id=customer.pk if isinstance(customer, CustomerAccount) else None,
+        method=request.method or "",
+        path=request.path,
+        page=page,
+    )
 
 
 def status_for(error: NueError) -> int:
@@ -147,6 +227,10 @@ def upstream_error_response(request: HttpRequest, error: NueError) -> HttpRespon
     if status == 404:
         return response_for_exception(request, Http404("No such object."))
     title, message = _texts(error, status, request)
+    shown_as = (
+        RequestFailure.ShownAs.PARTIAL if is_partial(request) else RequestFailure.ShownAs.PAGE
+    )
+    remember(request, error, error.reference, status, title, shown_as)
     field_errors = getattr(error, "field_errors", {})
     response = _error_page(request, status, title, message, error.reference, field_errors)
     if isinstance(error, NueRateLimited) and error.retry_after:
@@ -167,6 +251,10 @@ def database_error_response(request: HttpRequest, error: DatabaseError) -> HttpR
         error,
     )
     title, message = TEXTS[503]
+    shown_as = (
+        RequestFailure.ShownAs.PARTIAL if is_partial(request) else RequestFailure.ShownAs.PAGE
+    )
+    remember(request, error, reference, 503, title, shown_as)
     return _error_page(request, 503, title, message, reference, {})
 
 
@@ -242,6 +330,7 @@ def add_form_errors(
     elif error.draft_may_exist:
         title, message = DRAFT_MAY_EXIST
     form.add_error(None, f"{title}. {message} (Reference: {error.reference})")
+    remember(None, error, error.reference, status, title, RequestFailure.ShownAs.FORM)
     return status
 
 

@@ -26,6 +26,7 @@ from orders.actions.activation import AuditNotes, NotActivated, Stale, reprice
 from orders.forms.review import (
     ApprovalRequestForm,
     ApproveForm,
+    BookFilterForm,
     DeclineForm,
     QuoteTemplateForm,
 )
@@ -200,11 +201,26 @@ def _generate_quote_link(
 
 @require_GET
 def review(request: CustomerRequest) -> HttpResponse:
-    found = approvals.book(request.user, list(_book(request)), timezone.localdate())
+    """The book, or with `?customer=` one customer of it: its drafts and renewals listed."""
+    accounts = list(_book(request))
+    form = BookFilterForm(request.GET)
+    if not form.is_valid():
+        raise Http404("No such customer in your book.")
+    focus = None
+    if form.cleaned_data["customer"] is not None:
+        focus = _account_in_book(request, form.cleaned_data["customer"])
+        accounts = [focus]
+    found = approvals.book(request.user, accounts, timezone.localdate())
     rows = [
         replace(row, error=_failure_text(row.failure)) if row.failure else row for row in found.rows
     ]
-    ctx = {"rows": rows, "pending": found.pending, "windows": approvals.RENEWAL_WINDOWS}
+    ctx = {
+        "rows": rows,
+        "pending": found.pending,
+        "windows": approvals.RENEWAL_WINDOWS,
+        "focus": focus,
+        "horizon": max(approvals.RENEWAL_WINDOWS),
+    }
     return render(request, "review/book.html", ctx)
 
 

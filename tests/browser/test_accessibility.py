@@ -32,6 +32,7 @@ from tests.browser.test_journeys import expected_status_errors, role_page
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import lower_limit, pending_request
 from tests.orders.payment_helpers import save_card
+from tests.orders.support_helpers import KEPT_REFERENCE, kept_failure, open_operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,6 +174,7 @@ PAGES = [
         prepare=seed_activity,
         shows="Support agent",
     ),
+    Page(demo.ADA, "sign-in security", "/account/security/", shows="Everyone at Acme"),
     Page(demo.ADA, "choose customer", "/accounts/customer/"),
     Page(demo.ADA, "new order", "/orders/new/"),
     Page(demo.ADA, "change wizard, choose", f"/subscriptions/{demo.PRO}/change/"),
@@ -235,6 +237,32 @@ PAGES = [
     Page(demo.SAM, "support", "/support/"),
     Page(demo.SAM, "support search", "/support/?q=acme"),
     Page(demo.SAM, "audit", "/support/audit/"),
+    Page(
+        demo.SAM,
+        "support lookup",
+        f"/support/lookup/?reference={KEPT_REFERENCE}",
+        prepare=kept_failure,
+        shows="Nue request id",
+    ),
+    Page(
+        demo.SAM, "support lookup, not found", "/support/lookup/?reference=0123456789ab", status=404
+    ),
+    Page(
+        demo.SAM,
+        "open operations",
+        "/support/operations/",
+        prepare=open_operation,
+        shows="Check Nue now",
+    ),
+    Page(
+        demo.SAM,
+        "customer timeline",
+        "/support/?q=acme",
+        link="main a[href*='/timeline/']",
+        prepare=kept_failure,
+        shows="Our billing system answered with an error",
+    ),
+    Page(demo.SAM, "sign-in security, staff", "/account/security/", shows="Your role requires"),
     Page(demo.SUPERUSER, "superuser home", "/"),
     Page(demo.SUPERUSER, "server error", "/test/boom/", status=500),
 ]

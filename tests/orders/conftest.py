@@ -16,6 +16,7 @@ import respx
 from orders import nue
 from orders.scope import CustomerNue
 from tests.conftest import installed_client
+from tests.orders.support_helpers import losing  # noqa: F401 (fixture)
 
 MOCK_BASE_URL = "https://nue.test"
 

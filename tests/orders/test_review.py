@@ -353,3 +353,48 @@ def test_a_buyer_may_not_approve_their_own_request(bob):
     response = client.post(reverse("orders:approval_approve", args=[order.id]), {"figures": "x"})
     assert response.status_code == 403
     assert ApprovalRequest.objects.get(order_id=order.id).is_pending
+
+
+def test_each_customer_of_the_book_links_to_its_drafts_and_renewals(maria_client, maria):
+    page = maria_client.get(reverse("orders:review")).content.decode()
+    for customer in maria.book.all():
+        focused = f"{reverse('orders:review')}?customer={customer.pk}"
+        assert f'href="{focused}#drafts-{customer.pk}"' in page
+        assert f'href="{focused}#renewals-{customer.pk}"' in page
+
+
+def test_it_shows_one_customer_s_drafts_and_renewals(maria_client, approval):
+    acme = account("Acme Corporation")
+    globex_buyer = make_buyer("gil@globex.example", GLOBEX)
+    globex_request = pending_request(globex_buyer, big_draft(GLOBEX), name=GLOBEX)
+    response = maria_client.get(reverse("orders:review"), {"customer": acme.pk})
+    assert response.status_code == 200
+    (row,) = response.context["rows"]
+    assert row.account == acme
+    assert response.context["pending"] == [approval]  # not Globex's
+    assert _url("review_request", globex_request) not in response.content.decode()
+    # Every active subscription ending within 90 days is listed, soonest first, as counted.
+    assert row.renewing
+    assert len(row.renewing) == row.renewals[90]
+    ends = [sub.end_date for sub in row.renewing]
+    assert ends == sorted(ends)
+    page = response.content.decode()
+    assert f'id="drafts-{acme.pk}"' in page
+    assert f'id="renewals-{acme.pk}"' in page
+    for sub in row.renewing:
+        assert sub.name in page
+    for draft in row.drafts:
+        assert reverse("orders:review_draft", args=[acme.pk, draft.id]) in page
+
+
+@pytest.mark.parametrize("customer", ["abc", "0", "-1"])
+def test_it_finds_no_customer_by_a_malformed_filter(maria_client, customer):
+    assert maria_client.get(reverse("orders:review"), {"customer": customer}).status_code == 404
+
+
+def test_it_finds_no_customer_outside_the_book(globex_manager):
+    acme = account("Acme Corporation")
+    response = globex_manager.get(reverse("orders:review"), {"customer": acme.pk})
+    assert response.status_code == 404
+    globex = account(GLOBEX)
+    assert globex_manager.get(reverse("orders:review"), {"customer": globex.pk}).status_code == 200

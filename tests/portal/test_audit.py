@@ -8,7 +8,7 @@ from django.test import Client, RequestFactory
 
 from portal.audit import record
 from portal.models import AppendOnlyError, AuditEvent, AuditKind
-from tests.conftest import LOGIN_BACKEND
+from tests.conftest import LOGIN_BACKEND, verify_client
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,7 @@ def test_it_lists_events_in_the_admin(superuser, ada):
     AuditEvent.objects.create(kind=AuditKind.SIGN_IN, actor=ada, actor_email=ada.email)
     client = Client()
     client.force_login(superuser, backend=LOGIN_BACKEND)
+    verify_client(client, superuser)
     response = client.get("/admin/portal/auditevent/")
     assert response.status_code == 200
     assert "ada@acme.example" in response.text

@@ -14,7 +14,7 @@ from django.urls import path
 from portal import urls as portal_urls
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, Role, User
 from portal.roles import SUPPORT_GROUP
-from tests.conftest import LOGIN_BACKEND, signed_in
+from tests.conftest import LOGIN_BACKEND, signed_in, verify_client
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +135,7 @@ def test_it_records_start_and_end_with_both_identities(sam_client, ada, sam, acm
 def test_it_needs_the_csrf_token(url, sam, ada):
     client = Client(enforce_csrf_checks=True)
     client.force_login(sam, backend=LOGIN_BACKEND)
+    verify_client(client, sam)
     if url == "/support/stop/":
         # Start properly (with the token), then try to stop without it.
         page = client.get(f"/support/impersonate/{ada.memberships.get().pk}/")
@@ -153,6 +154,7 @@ def test_it_needs_the_csrf_token(url, sam, ada):
 def test_it_starts_and_stops_with_the_csrf_token(sam, ada):
     client = Client(enforce_csrf_checks=True)
     client.force_login(sam, backend=LOGIN_BACKEND)
+    verify_client(client, sam)
     url = f"/support/impersonate/{ada.memberships.get().pk}/"
     token = str(client.get(url).context["csrf_token"])
     assert client.post(url, {"reason": "SUP-1", "csrfmiddlewaretoken": token}).status_code == 302

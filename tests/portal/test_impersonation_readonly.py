@@ -153,10 +153,11 @@ def test_it_has_nothing_to_elevate_when_not_impersonating(sam_client, ada_client
 
 
 def test_it_needs_the_csrf_token_to_elevate(sam, ada):
-    from tests.conftest import LOGIN_BACKEND
+    from tests.conftest import LOGIN_BACKEND, verify_client
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(sam, backend=LOGIN_BACKEND)
+    verify_client(client, sam)
     url = f"/support/impersonate/{ada.memberships.get().pk}/"
     token = str(client.get(url).context["csrf_token"])
     client.post(url, {"reason": "SUP-1", "csrfmiddlewaretoken": token})

@@ -11,6 +11,7 @@ from django.urls import reverse
 from nue_emulator import journal
 from orders.models import ApprovalRequest, DiscardedDraft, QuoteLink
 from portal.models import AuditEvent, AuditKind, User
+from tests.conftest import verify_client
 from tests.orders.approval_helpers import big_draft, lower_limit, pending_request
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +116,9 @@ def test_it_names_the_agent_on_an_approval_request_and_its_mail(
     assert "sam@nue.example" in message.body
     assert "of support, impersonating" in message.body
     maria = Client()
-    maria.force_login(User.objects.get(email="maria@nue.example"))
+    manager = User.objects.get(email="maria@nue.example")
+    maria.force_login(manager)
+    verify_client(maria, manager)
     page = maria.get(reverse("orders:review_request", args=[approval.pk])).content.decode()
     assert "of support while impersonating them" in page
 

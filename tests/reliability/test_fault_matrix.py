@@ -40,7 +40,8 @@ FAULTS: dict[str, tuple[str, dict[str, object], int]] = {
 }
 # Pages that settle each read on its own: a failing read costs a panel or a row, not the page.
 # The card page's card on file is Stripe's; what Nue charges each subscription is its panel.
-SETTLED = {"home", "orders:review", "orders:billing_card"}
+# A customer's timeline in the support workspace shows the portal's own records without Nue's.
+SETTLED = {"home", "orders:review", "orders:billing_card", "orders:support_timeline"}
 # Pages that read only the portal's own state (previews are kept in the cache, the basket in the
 # session): the matrix checks they stay up, and that every other page did meet the fault.
 NO_UPSTREAM = {
@@ -53,6 +54,8 @@ NO_UPSTREAM = {
     "orders:change_basket",
     "orders:change_basket_preview",
     "orders:change_preview",
+    "orders:support_lookup",
+    "orders:support_operations",
 }
 GETS = [r for r in ROUTES if r.is_get and r.allowed and not r.public]
 # The live preview of a new order is the one HTMX partial answered to a POST.

@@ -51,6 +51,9 @@ MEMBERS = frozenset({ADA, BEN, BOB, GRACE})
 BUYERS = frozenset({ADA, BOB, GRACE})
 ADMINS = frozenset({ADA, GRACE})
 ACME_MEMBERS = frozenset({ADA, BEN, BOB})
+# The vendor's staff, who must pass a second factor (portal/mfa.py) and, in these sweeps, have an
+# authenticator app (tests.conftest.signed_in makes one); the customers have none.
+STAFF = frozenset({MARIA, SAM, SUPERUSER})
 NOBODY: frozenset[str] = frozenset()
 
 ACME = "Acme Corporation"
@@ -76,6 +79,9 @@ class Owner(StrEnum):
     BOOK_ORDER = "order of a customer in the manager's book"
     AUDIT = "audit"
     IMPERSONATION = "impersonation session"
+    # The support workspace: a customer within the agent's reach, and its ledger rows.
+    SUPPORT_CUSTOMER = "customer within the support agent's reach"
+    OPERATION = "operation ledger row"
 
 
 class Ids:
@@ -141,6 +147,22 @@ class Ids:
         return made.pk
 
     @cached_property
+    def operation(self) -> int:
+        """An operation of this customer whose outcome Nue left unknown (a ledger row)."""
+        from orders.models import Operation
+
+        actor = User.objects.filter(memberships__account=self.account).first()
+        made = Operation.objects.create(
+            kind=Operation.Kind.ACTIVATE,
+            target=f"sweep-{uuid.uuid4().hex[:12]}",
+            customer=self.account,
+            actor=actor,
+            payload_hash="0" * 64,
+            state=Operation.State.UNKNOWN,
+        )
+        return made.pk
+
+    @cached_property
     def change_preview(self) -> str:
         """A draft change order previewed through the wizard by a member of this customer."""
         assert self.owner_client is not None, "a change preview needs the owner's client"
@@ -177,7 +199,9 @@ class Route:
     `kwargs` builds the URL's arguments and `body` a plausible POST body from a customer's ids;
     swapping in another customer's `Ids` gives the foreign-id request. `writes` marks a POST that
     changes state (upstream or the portal's); `moves_money` one that creates or activates an order
-    or change order (its view wears @money_moving); `public` routes need no sign-in.
+    or change order (its view wears @money_moving); `public` routes need no sign-in;
+    `before_second_factor` routes are open to a session that still owes its second factor (every
+    other signed-in route sends it to that first: tests/security/test_second_factor.py).
     """
 
     name: str
@@ -192,6 +216,7 @@ class Route:
     # Signed by its sender instead of a session and a CSRF token (Stripe's webhook).
     webhook: bool = False
     htmx_only: bool = False
+    before_second_factor: bool = False
     needs: tuple[str, ...] = field(default=())  # Ids attributes the route builds on
 
     def url(self, ids: Ids) -> str:
@@ -233,7 +258,7 @@ ROUTES: tuple[Route, ...] = (
     # Sign-in and account pages.
     Route("home", ("GET",), EVERYONE, Owner.CUSTOMER),
     Route("login", FORM_VIEW, EVERYONE, Owner.NONE, public=True),
-    Route("logout", ("POST",), EVERYONE, Owner.NONE),
+    Route("logout", ("POST",), EVERYONE, Owner.NONE, before_second_factor=True),
     Route("password_reset", FORM_VIEW, EVERYONE, Owner.NONE, public=True),
     Route("password_reset_done", ("GET",), EVERYONE, Owner.NONE, public=True),
     Route(
@@ -270,6 +295,45 @@ ROUTES: tuple[Route, ...] = (
         body=lambda ids: {"time_zone": "Europe/Berlin"},
         writes=True,
     ),
+    # The second factor: the pages that take it, then the person's security page. Only who has
+    # one (the staff here) may replace its recovery codes; nobody here may turn it off (staff
+    # must keep it, customers have none); an account's admins require it of its members.
+    Route(
+        "mfa_verify",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"code": "000000"},
+        writes=True,
+        before_second_factor=True,
+    ),
+    Route(
+        "mfa_setup",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"code": "000000"},
+        writes=True,
+        before_second_factor=True,
+    ),
+    Route("account_security", ("GET",), EVERYONE, Owner.NONE),
+    Route("account_security_codes", ("POST",), STAFF, Owner.NONE, writes=True),
+    Route(
+        "account_security_off",
+        ("POST",),
+        NOBODY,
+        Owner.NONE,
+        body=lambda ids: {"code": "000000"},
+        writes=True,
+    ),
+    Route(
+        "account_security_require",
+        ("POST",),
+        ADMINS,
+        Owner.CUSTOMER,
+        body=lambda ids: {"require_mfa": "on"},
+        writes=True,
+    ),
     Route("healthz", ("GET",), EVERYONE, Owner.NONE, public=True),
     Route("favicon", ("GET",), EVERYONE, Owner.NONE, public=True),
     # Stripe's webhook: no sign-in and no CSRF token; Stripe's signature (STRIPE_WEBHOOK_SECRET)
@@ -296,6 +360,25 @@ ROUTES: tuple[Route, ...] = (
         writes=True,
     ),
     Route("support_audit", ("GET",), frozenset({SAM, SUPERUSER}), Owner.AUDIT),
+    # The support workspace (orders/views/support.py): a reference, the open or failed operations
+    # and checking one with Nue (it reads; it settles the ledger row), a customer's timeline.
+    Route("orders:support_lookup", ("GET",), frozenset({SAM, SUPERUSER}), Owner.NONE),
+    Route("orders:support_operations", ("GET",), frozenset({SAM, SUPERUSER}), Owner.NONE),
+    Route(
+        "orders:support_operation_check",
+        ("POST",),
+        frozenset({SAM, SUPERUSER}),
+        Owner.OPERATION,
+        kwargs=lambda ids: {"pk": ids.operation},
+        writes=True,
+    ),
+    Route(
+        "orders:support_timeline",
+        ("GET",),
+        frozenset({SAM, SUPERUSER}),
+        Owner.SUPPORT_CUSTOMER,
+        kwargs=lambda ids: {"account_id": ids.account_id},
+    ),
     Route("access_log", ("GET",), ADMINS, Owner.AUDIT),
     Route("activity_log", ("GET",), ADMINS, Owner.AUDIT),
     Route("activity_export", ("GET",), ADMINS, Owner.AUDIT),

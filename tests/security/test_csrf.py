@@ -10,9 +10,10 @@ from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
 
 from nue_emulator import journal
+from portal.mfa import requires_mfa
 from portal.models import User
 from portal.views import CSRF_FAILURE_MESSAGE
-from tests.conftest import LOGIN_BACKEND
+from tests.conftest import LOGIN_BACKEND, verify_client
 from tests.security.inventory import EMAILS, GRACE, ROUTES, route_id
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,10 @@ WITH_UNSAFE = [r for r in ROUTES if any(m in UNSAFE for m in r.methods) and not 
 def _client(persona: str | None) -> Client:
     client = Client(enforce_csrf_checks=True)
     if persona is not None:
-        client.force_login(User.objects.get(email=EMAILS[persona]), backend=LOGIN_BACKEND)
+        user = User.objects.get(email=EMAILS[persona])
+        client.force_login(user, backend=LOGIN_BACKEND)
+        if requires_mfa(user):
+            verify_client(client, user)
     # The CSRF cookie of this browser, as a page it loaded would have set.
     client.cookies["csrftoken"] = get_token(RequestFactory().get("/"))
     return client

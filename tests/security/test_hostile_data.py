@@ -33,6 +33,7 @@ SHOWS_DATA = {
     "orders:review_request",
     "orders:review_draft",
     "support",
+    "orders:support_timeline",
 }
 
 
