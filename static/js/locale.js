@@ -18,6 +18,9 @@
   window.fetch(script.getAttribute("data-url"), {
     method: "POST",
     credentials: "same-origin",
+    // Refused with a redirect (a second factor still due): follow nothing. A page fetched in the
+    // background would race the person's own requests for the session.
+    redirect: "manual",
     headers: { "X-CSRFToken": script.getAttribute("data-csrf") },
     body: body,
   }).catch(function () {

@@ -230,3 +230,14 @@ def test_it_leaves_no_zone_behind_for_the_next_request(grace_client, ada_client)
 def test_demo_grace_reads_german_in_berlin_time():
     grace = User.objects.get(email=demo.GRACE)
     assert (grace.language, grace.time_zone) == (demo.GRACE_LANGUAGE, demo.GRACE_TIME_ZONE)
+
+
+def test_a_second_factor_still_due_sets_no_zone(sam):
+    """Before the second factor, the zone is not taken: the page's script is refused (and told
+    not to follow the refusal, static/js/locale.js), and nothing is written."""
+    client = signed_in(sam, verified=False)
+    response = client.post(TIME_ZONE, {"time_zone": "Europe/Berlin"})
+    assert response.status_code == 302
+    assert "/accounts/mfa/" in response["Location"]
+    sam.refresh_from_db()
+    assert sam.time_zone == ""
