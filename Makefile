@@ -17,7 +17,12 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium pango bench clean
+# Compiled translation catalogs (gitignored): built from the committed .po files by msgfmt.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: install run test lint typecheck test-sqlite test-postgres services chromium pango gettext \
+	messages messages-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -26,11 +31,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO_FILES)
+
+gettext:
+	@scripts/ensure-gettext.sh
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	@scripts/ensure-gettext.sh
+	$(BIN)/python manage.py compilemessages --locale=$* --ignore=.venv --ignore=bench --verbosity=0
+
+# The catalogs updated from the code, for a translator to fill in (only msgids change).
+messages: $(STAMP) gettext
+	$(BIN)/python scripts/check-messages.py --update
+
+# makemessages runs cleanly on a copy of the sources, and the committed catalogs match it and
+# are fully translated.
+messages-check: $(STAMP) gettext
+	$(BIN)/python scripts/check-messages.py
 
 # The mail worker runs beside the development server (the emails print on this terminal with the
 # default EMAIL_URL); Ctrl-C stops both, the worker after the message it is sending.
-run: $(STAMP) pango
+run: install pango
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_emulator
 	$(BIN)/python manage.py seed_demo
@@ -44,7 +65,7 @@ run: $(STAMP) pango
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
-lint: $(STAMP)
+lint: $(STAMP) messages-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
@@ -56,7 +77,7 @@ typecheck: $(STAMP)
 # runs it too only where that pass cannot run (PostgreSQL or Redis missing outside CI).
 test: BROWSER_ONCE := yes
 
-test-sqlite: $(STAMP) chromium pango
+test-sqlite: install chromium pango
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	@if [ "$(BROWSER_ONCE)" = yes ] && scripts/ensure-services.sh >/dev/null 2>&1; then \
 		echo "SQLite pass without the browser suite (it runs in the PostgreSQL + Redis pass)"; \
@@ -67,7 +88,7 @@ test-sqlite: $(STAMP) chromium pango
 		$(PYTEST); \
 	fi
 
-test-postgres: $(STAMP) services chromium pango
+test-postgres: install services chromium pango
 	@if scripts/ensure-services.sh; then \
 		DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) DATABASE_SYNCHRONOUS_COMMIT=off \
 			$(PYTEST); \
@@ -94,4 +115,4 @@ bench: $(STAMP) services
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache test-artifacts $(MO_FILES)

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
 from nue_emulator import faults, journal
@@ -204,7 +205,11 @@ def endpoint(
             response = HttpResponse(status=500)
             try:
                 served = methods + extensions if extensions_enabled() else methods
-                response = _handle(request, view, route, served, key, watcher, kwargs)
+                # Nue keeps its own clock and speaks English: called in-process from a portal
+                # request, the emulator must not take on that person's time zone ("today")
+                # or language.
+                with timezone.override(None), translation.override(None):
+                    response = _handle(request, view, route, served, key, watcher, kwargs)
                 return response
             finally:
                 if not route.startswith(faults.CONTROL_PREFIX):

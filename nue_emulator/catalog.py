@@ -53,16 +53,49 @@ class Catalog:
             [t.doc for t in PriceTag.objects.order_by("code")],
         )
 
-    def option_entry(self, option: dict[str, Any]) -> Entry:
-        return self.entries[option["priceBookEntryId"]]
+    def option_entry(self, option: dict[str, Any], currency: str) -> Entry:
+        """The entry an add-on is priced on in `currency`: the option names its product's entry
+        in the corporate currency, and a bundle bought in another takes its product's entry
+        in that one."""
+        named = self.entries[option["priceBookEntryId"]]
+        for pbe in named.product.get("priceBookEntries", []):
+            if currency_of(pbe) == currency:
+                return Entry(named.product, pbe)
+        return named
+
+    def options_in(self, options: list[dict[str, Any]], currency: str) -> list[dict[str, Any]]:
+        """A bundle's options as a customer buying in `currency` reads them: each naming its
+        product's entry in that currency."""
+        return [
+            {
+                **option,
+                "priceBookEntryId": self.option_entry(option, currency).pbe["id"],
+                "productOptions": self.options_in(option.get("productOptions") or [], currency),
+            }
+            for option in options
+        ]
 
     def all_option_ids(self, product: dict[str, Any]) -> set[str]:
         return {o["productOptionId"] for o in walk_options(product.get("productOptions", []))}
 
 
+# The tenant's corporate currency: a price book entry or customer that names none is in it.
+CORPORATE_CURRENCY = "USD"
+
+
+def currency_of(record: dict[str, Any]) -> str:
+    """The ISO 4217 code of a customer, order or subscription (`currency`) or of a price book
+    entry (`currencyIsoCode`, as Salesforce names it)."""
+    code = record.get("currencyIsoCode") or record.get("currency") or CORPORATE_CURRENCY
+    return str(code).upper()
+
+
 def eligible(pbe: dict[str, Any], account: dict[str, Any]) -> bool:
-    """Nue's catalog eligibility: a PBE without pricing attributes is universal; otherwise every
+    """Nue's catalog eligibility: a customer buys from the entries in its own currency (one
+    order, one currency), and a PBE without pricing attributes is universal; otherwise every
     attribute must match the account's field of the same name, `Any` matching everything."""
+    if currency_of(pbe) != currency_of(account):
+        return False
     for name, wanted in (pbe.get("pricingAttributes") or {}).items():
         if wanted == "Any":
             continue

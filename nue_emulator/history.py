@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from nue_emulator import actions
 from nue_emulator.actions.common import as_date, new_id
-from nue_emulator.catalog import Catalog
+from nue_emulator.catalog import Catalog, currency_of
 from nue_emulator.models import (
     Contact,
     Customer,
@@ -34,9 +34,13 @@ class History:
     def __init__(self, today: date) -> None:
         self.today = today
         catalog = Catalog.load()
-        self.pbe = {
-            sku: product["priceBookEntries"][0]["id"] for sku, product in catalog.by_sku.items()
+        # Each product's entry by currency: a customer buys in its own (catalog.eligible).
+        self.entries = {
+            (sku, currency_of(pbe)): pbe["id"]
+            for sku, product in catalog.by_sku.items()
+            for pbe in product["priceBookEntries"]
         }
+        self.pbe = {sku: pbe for (sku, currency), pbe in self.entries.items() if currency == "USD"}
 
     def ago(self, days: int) -> date:
         return self.today - timedelta(days=days)
@@ -66,10 +70,17 @@ class History:
         return str(priced.order["id"])
 
     def line(
-        self, sku: str, quantity: int, start: date, term: int | None = 12, **extra: Any
+        self,
+        sku: str,
+        quantity: int,
+        start: date,
+        term: int | None = 12,
+        *,
+        currency: str = "USD",
+        **extra: Any,
     ) -> dict[str, Any]:
         line: dict[str, Any] = {
-            "priceBookEntryId": self.pbe[sku],
+            "priceBookEntryId": self.entries[sku, currency],
             "quantity": quantity,
             "subscriptionStartDate": start.isoformat(),
             **extra,
@@ -240,31 +251,36 @@ def seed_history(customers: dict[str, Customer], today: date | None = None) -> b
     )
     settle_invoices(acme, h.today, overdue=1)
 
-    # Globex: Pro seats in the EU billed quarterly, an expired Starter plan, keys.
+    # Globex, billed in EUR: Pro seats in the EU billed quarterly, an expired Starter plan, keys.
     start = h.ago(200)
     pro_eu = h.draft(
         globex,
         start,
-        [h.line("PLAN-PRO-EU", 10, start, billingPeriod=None)],
+        [h.line("PLAN-PRO-EU", 10, start, currency="EUR", billingPeriod=None)],
         "Pro plan (EU)",
         billingPeriod="Quarterly",
     )
     h.activate(pro_eu, start, bill_until=h.today)
     start = h.ago(520)
-    old = h.draft(globex, start, [h.line("PLAN-STARTER-EU", 3, start)], "Starter plan (EU)")
+    old = h.draft(
+        globex, start, [h.line("PLAN-STARTER-EU", 3, start, currency="EUR")], "Starter plan (EU)"
+    )
     h.activate(old, start, bill_until=start + timedelta(days=365))
     for months_ago in (11, 7, 4, 1):
         on = h.ago(months_ago * 30)
         order_id = h.draft(
             globex,
             on,
-            [h.line("SECURITY-KEY", 2, on, term=None)],
+            [h.line("SECURITY-KEY", 2, on, term=None, currency="EUR")],
             "Security keys",
             by_account_manager=True,
         )
         h.activate(order_id, on)
     h.draft(
-        globex, h.ago(5), [h.line("PLAN-ENTERPRISE-EU", 10, h.ago(-10))], "Enterprise (EU) proposal"
+        globex,
+        h.ago(5),
+        [h.line("PLAN-ENTERPRISE-EU", 10, h.ago(-10), currency="EUR")],
+        "Enterprise (EU) proposal",
     )
     settle_invoices(globex, h.today)
 

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from nue_emulator.actions.common import as_date
@@ -36,10 +37,19 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _render(
+    request: HttpRequest, template: str, ctx: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    # Nue's pages, in its language and on its clock, whoever opens them (the portal mounts the
+    # emulator behind its own middleware, which activates the signed-in person's).
+    with translation.override("en"), timezone.override(None):
+        return render(request, template, ctx, status=status)
+
+
 def _unavailable(request: HttpRequest, expired: bool) -> HttpResponse:
     ctx = {"expired": expired}
     return _private(
-        render(request, "nue_emulator/link_unavailable.html", ctx, status=410 if expired else 404)
+        _render(request, "nue_emulator/link_unavailable.html", ctx, status=410 if expired else 404)
     )
 
 
@@ -61,7 +71,7 @@ def _order_page(request: HttpRequest, order: Order, template: str, name: str) ->
         "template_name": name,
         "effective": as_date(doc["effectiveDate"]),
     }
-    return _private(render(request, "nue_emulator/quote.html", ctx))
+    return _private(_render(request, "nue_emulator/quote.html", ctx))
 
 
 @login_not_required
@@ -117,7 +127,7 @@ def invoice(request: HttpRequest, token: str) -> HttpResponse:
             for item in doc.get("items", [])
         ],
     }
-    return _private(render(request, "nue_emulator/invoice.html", ctx))
+    return _private(_render(request, "nue_emulator/invoice.html", ctx))
 
 
 @login_not_required

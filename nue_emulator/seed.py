@@ -37,15 +37,23 @@ def salesforce_id(prefix: str, label: str) -> str:
 
 
 def _pbe(
-    sku: str, price: str, uom: str, *, region: str | None = None, billing_period: str | None = None
+    sku: str,
+    price: str,
+    uom: str,
+    *,
+    region: str | None = None,
+    billing_period: str | None = None,
+    currency: str = "USD",
 ) -> dict[str, Any]:
+    # The USD entries keep the ids they had before the catalog had a second currency.
+    label = f"pbe:{sku}" if currency == "USD" else f"pbe:{sku}:{currency}"
     return {
-        "id": salesforce_id("01u", f"pbe:{sku}"),
-        "name": f"{sku} {uom}",
+        "id": salesforce_id("01u", label),
+        "name": f"{sku} {uom}" if currency == "USD" else f"{sku} {uom} ({currency})",
         "priceBookId": PRICE_BOOK_ID,
         "priceBookName": PRICE_BOOK_NAME,
         "listPrice": Decimal(price),
-        "currencyIsoCode": "USD",
+        "currencyIsoCode": currency,
         "uom": {"name": uom, "quantityDimension": uom.split("/")[0]},
         "billingPeriod": billing_period,
         "pricingAttributes": {"region": region} if region else {},
@@ -66,8 +74,21 @@ def _product(
     sold_independently: bool = True,
     region: str | None = None,
     billing_period: str | None = None,
+    eur_price: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    # A price in each of the tenant's currencies: EUR at par unless the product names one.
+    entries = [
+        _pbe(sku, price, uom, region=region, billing_period=billing_period),
+        _pbe(
+            sku,
+            eur_price or price,
+            uom,
+            region=region,
+            billing_period=billing_period,
+            currency="EUR",
+        ),
+    ]
     return {
         "id": salesforce_id("01t", f"product:{sku}"),
         "name": name,
@@ -86,7 +107,7 @@ def _product(
         "region": region,
         "defaultSubscriptionTerm": 12 if price_model == "Recurring" else None,
         "freeTrialConfiguration": None,
-        "priceBookEntries": [_pbe(sku, price, uom, region=region, billing_period=billing_period)],
+        "priceBookEntries": entries,
         "productOptions": [],
         "productRelationships": [],
         **extra,
@@ -175,6 +196,7 @@ def catalog() -> list[dict[str, Any]]:
                     us_price if region == "US" else eu_price,
                     "User/Month",
                     region=region,
+                    eur_price=eu_price if region == "EU" else None,
                     description=f"{label} seats for teams hosted in the {region} region.",
                     productRelationships=[
                         {"relationshipType": kind, "targetSku": target}
@@ -253,6 +275,7 @@ def catalog() -> list[dict[str, Any]]:
             "40.00",
             "User/Month",
             description="Usage insights and forecasting; starts with a 30-day free trial.",
+            eur_price="37.00",
             freeTrialConfiguration={"freeTrialType": "Days", "freeTrialUnit": 30},
         )
     )
@@ -265,6 +288,7 @@ def catalog() -> list[dict[str, Any]]:
             price_model="OneTime",
             category="ProfessionalServices",
             description="One-time guided onboarding by our services team.",
+            eur_price="1400.00",
         )
     )
     products.append(
@@ -276,6 +300,7 @@ def catalog() -> list[dict[str, Any]]:
             price_model="OneTime",
             category="PhysicalGoods",
             description="A FIDO2 hardware key, shipped to the customer.",
+            eur_price="42.00",
         )
     )
     return products
@@ -369,6 +394,8 @@ CUSTOMERS: tuple[dict[str, Any], ...] = (
         "key": "globex",
         "name": "Globex GmbH",
         "region": "EU",
+        # Billed in EUR: it buys from the catalog's EUR entries (nue_emulator.catalog.eligible).
+        "currency": "EUR",
         "industry": "Technology",
         "email": "accounts@globex.example",
         "address": ("Friedrichstrasse 100", "Berlin", None, "10117", "DE"),
@@ -403,7 +430,7 @@ def customer_doc(spec: dict[str, Any], number: int, created: str) -> dict[str, A
         "status": "Active",
         # A prospect until its first order is activated (actions/activation.sync_customer).
         "type": "Prospect",
-        "currency": "USD",
+        "currency": spec.get("currency", "USD"),
         "billingPeriod": "Monthly",
         "paymentTerm": "Net 30",
         "shippingStreet": street,

@@ -35,7 +35,7 @@ from nue_emulator.api import (
     public_base,
     success,
 )
-from nue_emulator.catalog import Catalog, eligible
+from nue_emulator.catalog import Catalog, currency_of, eligible
 from nue_emulator.models import (
     Asset,
     Contact,
@@ -174,11 +174,14 @@ def catalog_product(request: HttpRequest, body: Any, product_id: str) -> Result:
 @endpoint("customer-products", ("GET",))
 def customer_products(request: HttpRequest, body: Any, customer_id: str) -> Result:
     account = _customer_or_404(customer_id).doc
+    catalog = Catalog.load()
     products = []
-    for product in Product.objects.all():
-        entries = [e for e in product.doc["priceBookEntries"] if eligible(e, account)]
+    for doc in catalog.products:
+        entries = [e for e in doc["priceBookEntries"] if eligible(e, account)]
         if entries:
-            products.append(extensions.product({**product.doc, "priceBookEntries": entries}))
+            options = catalog.options_in(doc.get("productOptions") or [], currency_of(account))
+            found = {**doc, "priceBookEntries": entries, "productOptions": options}
+            products.append(extensions.product(found))
     return products, 200
 
 
@@ -444,7 +447,9 @@ def product_relationships(request: HttpRequest, body: Any) -> Result:
     rows = Subscription.objects.filter(is_current=True, name__in=names).order_by("name")
     for row in rows:
         product = catalog.by_product_id.get(row.doc["productId"])
-        targets = actions.relationships(catalog, product) if product else []
+        entry = catalog.entries.get(row.doc["priceBookEntryId"])
+        currency = currency_of(entry.pbe) if entry else currency_of(row.doc)
+        targets = actions.relationships(catalog, product, currency) if product else []
         data.append(
             {
                 "subscriptionName": row.name,

@@ -81,6 +81,7 @@ class DraftFacts:
     change_types: tuple[str, ...]
     # Each subscription it changes with its change types, where Nue's change summary says so.
     changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    currency: str | None = None  # of `amount`, as Nue names the order's
 
     @property
     def cancels(self) -> bool:
@@ -112,7 +113,15 @@ class DraftFacts:
         else:
             kind = DraftKind.CHANGE
         changed = tuple((change.name, change.change_types) for change in order.changes)
-        return cls(kind, order.total, order.start_date, subscriptions, change_types, changed)
+        return cls(
+            kind,
+            order.total,
+            order.start_date,
+            subscriptions,
+            change_types,
+            changed,
+            order.currency,
+        )
 
 
 class ScheduledKind(StrEnum):
@@ -406,7 +415,7 @@ def decide(
         return Verdict(Decision.SCHEDULED, refusal, facts)
     if is_expired(facts, today):
         assert facts.start is not None
-        start = f"{facts.start.day} {facts.start:%b %Y}"
+        start = day_text(facts.start)
         reason = (
             f"This draft was priced for a start on {start}, which has passed: activating it "
             "now would back-date it. Re-price it from today instead."
@@ -422,9 +431,9 @@ def decide(
         f"This order's total is above {limit}: request approval, "
         "or ask an admin of your account to activate it."
         if not spent
-        else f"This order's total, with the {money_text(spent)} you activated in the last 24 "
-        f"hours, is above {limit}: request approval, or ask an admin of "
-        "your account to activate it."
+        else f"This order's total, with the {money_text(spent, facts.currency)} you activated "
+        f"in the last 24 hours, is above {limit}: request approval, or ask an admin of your "
+        "account to activate it."
     )
     return Verdict(Decision.REQUEST_APPROVAL, reason, facts)
 

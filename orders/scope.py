@@ -468,7 +468,7 @@ class CustomerNue(RequestMemory):
                 self._forget("orders")
             raise
         self._forget("orders")
-        invoices = _preview_invoices(data, "draft order", envelope.request_id)
+        invoices = _preview_invoices(data, "draft order", envelope.request_id, order.currency)
         self._note(Omitted.of(invoices))
         return DraftResult(order=order, preview_invoices=invoices.items, warnings=envelope.warnings)
 

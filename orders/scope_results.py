@@ -129,7 +129,7 @@ def change_result(
         for b in {b.name: b for b in befores}.values()
         if b.name not in seen
     ]
-    invoices = _preview_invoices(data, "change order", reference)
+    invoices = _preview_invoices(data, "change order", reference, order.currency)
     scope._note(Omitted.of(invoices))
     return ChangeOrderResult(
         order=order,

@@ -7,9 +7,11 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal accounts"
 
     def ready(self) -> None:
-        # Imported for their effects: the sign-in audit receivers and the deploy checks.
+        # Imported for their effects: the sign-in receivers (audit, default language) and the
+        # deploy checks.
         import portal.audit
-        import portal.checks  # noqa: F401
+        import portal.checks
+        import portal.preferences  # noqa: F401
         from portal.roles import ensure_support_group
 
         post_migrate.connect(ensure_support_group, sender=self)

@@ -21,9 +21,9 @@ from django.contrib.auth import user_logged_in, user_logged_out, user_login_fail
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils.dateformat import format as format_date
 from django.utils.formats import number_format
 
+from portal.l10n import day_text
 from portal.models import AuditEvent, AuditKind, CustomerAccount, User
 
 USER_AGENT_MAX = 300
@@ -394,7 +394,7 @@ def _detail_text(key: str, value: Any) -> str:
         return f"\u2212{text}" if amount < 0 else text
     if key == "effective":
         try:
-            return format_date(date.fromisoformat(str(value)), "j M Y")
+            return day_text(date.fromisoformat(str(value)))
         except ValueError:
             return str(value)
     return str(value)

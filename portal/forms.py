@@ -1,11 +1,15 @@
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 
-from portal.models import User
+from portal.l10n import day_example, day_text, parse_day
+from portal.models import User, validate_time_zone
+from portal.preferences import zone_groups
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -32,6 +36,78 @@ class PortalPasswordResetForm(PasswordResetForm):
 
 class ChooseCustomerForm(forms.Form):
     membership = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AccountSettingsForm(forms.ModelForm):
+    """A person's language and time zone (/account/)."""
+
+    language = forms.ChoiceField(
+        label="Language",
+        choices=settings.LANGUAGES,
+        help_text="The language of the portal's pages, and how it writes dates and amounts.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        validators=[validate_time_zone],
+        help_text="Every date and time the portal shows is in this zone, and 'today' is your "
+        "day in it (for example, the start date a new order suggests).",
+    )
+
+    class Meta:
+        model = User
+        fields = ["language", "time_zone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.time_zone or ""
+        zones = self.fields["time_zone"]
+        assert isinstance(zones, forms.ChoiceField)
+        zones.choices = zone_groups(current)
+        zones.initial = current or "UTC"
+
+
+class LocalDateInput(forms.TextInput):
+    """A date typed the way the pages print it in the person's language (portal.l10n), with
+    that format shown by example. Not the browser's date picker: its format follows the
+    browser's settings, not the page's, so it would show a German reader 11/23/2026 beside
+    dates printed 23.11.2026."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        # The example follows the language of the request rendering the form.
+        context["widget"]["attrs"].setdefault("placeholder", day_example())
+        return context
+
+    def format_value(self, value: Any) -> str | None:
+        # A date, or text that reads as one (ISO 8601 from a link or a default), is shown in the
+        # page's format; anything else as it was typed, beside its error.
+        day = parse_day(value) if isinstance(value, str) else value
+        if isinstance(day, date):
+            return day_text(day)
+        return super().format_value(value)
+
+
+class LocalDateField(forms.DateField):
+    """A date in the person's format (23 Nov 2026, 23.11.2026) or ISO 8601 (2026-11-23)."""
+
+    widget = LocalDateInput
+
+    def to_python(self, value: Any) -> date | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        parsed = parse_day(str(value))
+        if parsed is None:
+            raise ValidationError(
+                f"Enter a date like {day_example()}.", code="invalid", params={"value": value}
+            )
+        return parsed
 
 
 class JoinForm(forms.Form):

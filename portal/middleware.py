@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
-from portal.models import Membership
+from portal.l10n import zone_or_none
+from portal.models import Membership, User
 
 SESSION_KEY = "acting_membership_id"
+LANGUAGES = frozenset(code for code, _ in settings.LANGUAGES)
 
 
 def resolve_membership(request: HttpRequest) -> Membership | None:
@@ -50,5 +54,26 @@ def no_store(get_response: Callable[[HttpRequest], HttpResponse]):
         if request.user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+    return middleware
+
+
+def personal_locale(get_response: Callable[[HttpRequest], HttpResponse]):
+    """A signed-in person reads every page in their own language and time zone (set on
+    /account/). Until they have chosen, LocaleMiddleware's choice from Accept-Language stands,
+    and times are in UTC. Under impersonation that is the customer user's: the agent sees what
+    the customer sees."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
+            return get_response(request)
+        if user.language in LANGUAGES and user.language != translation.get_language():
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        # None (no zone chosen yet) is the default zone, UTC: nothing a previous request of this
+        # thread activated lingers.
+        with timezone.override(zone_or_none(user.time_zone)):
+            return get_response(request)
 
     return middleware

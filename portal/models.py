@@ -7,9 +7,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+
+from portal.l10n import zone_or_none
+
+
+def validate_time_zone(name: str) -> None:
+    if name and zone_or_none(name) is None:
+        raise ValidationError(f"{name} is not a time zone we know; choose one from the list.")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -38,6 +46,21 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
+    # Empty until set: the browser's zone is taken at the first sign-in (static/js/locale.js),
+    # the language from Accept-Language; until then pages use UTC and the browser's language.
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="An IANA time zone, e.g. Europe/Berlin. Every time is shown in it.",
+    )
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="The language of the portal's pages, dates and amounts.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -190,6 +213,9 @@ class Invitation(models.Model):
     last_name = models.CharField(max_length=80, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices)
     spending_limit = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The ISO 4217 code Nue names for the customer when invited (orders.nue.Customer.currency):
+    # the spending limit is in it, as the account's orders are. Empty where Nue names none.
+    currency = models.CharField(max_length=3, blank=True)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

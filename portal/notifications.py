@@ -48,8 +48,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from portal import outbox
+from portal.l10n import zone_or_none
 from portal.models import (
     CustomerAccount,
     Membership,
@@ -245,9 +247,15 @@ def render(
         "preferences_url": f"{base}{reverse('notification_preferences')}" if base else "",
     }
     name = f"emails/notifications/{kind}"
-    ctx["subject"] = " ".join(render_to_string(f"{name}.txt#subject", ctx).split())
-    text = render_to_string(f"{name}.txt", ctx).strip() + "\n"
-    html = render_to_string(f"{name}.html", ctx)
+    # Written in the recipient's language, its times in their zone; an address without a user
+    # (an invitee) reads the portal's default.
+    person = recipient.user
+    language = (person.language if person else "") or settings.LANGUAGE_CODE
+    zone = zone_or_none(person.time_zone) if person else None
+    with translation.override(language), timezone.override(zone):
+        ctx["subject"] = " ".join(render_to_string(f"{name}.txt#subject", ctx).split())
+        text = render_to_string(f"{name}.txt", ctx).strip() + "\n"
+        html = render_to_string(f"{name}.html", ctx)
     message = EmailMultiAlternatives(
         ctx["subject"], text, settings.DEFAULT_FROM_EMAIL, [recipient.email]
     )

@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of a visitor who is not signed in, from Accept-Language; a signed-in person's
+    # own language and time zone are activated by portal.middleware.personal_locale below.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -84,6 +87,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.no_store",
     "hijack.middleware.HijackUserMiddleware",
+    "portal.middleware.personal_locale",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -259,12 +263,13 @@ OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=2.0)
 OUTBOX_BATCH = 50
 OUTBOX_MESSAGE_ID_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2] or "nue-portal.example"
 
-LANGUAGE_CODE = "en-us"
+# Each person reads the portal in their own language and time zone (portal.User, set on
+# /account/); anyone else in the language their browser asks for, and in UTC.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-# One language, no LocaleMiddleware: translation machinery would only cost time. With it on,
-# every number and date a template renders looks up the active language (about a fifth of the
-# dashboard's CPU time, bench/RESULTS.md); formats stay the en-us ones either way.
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -417,6 +422,3 @@ PORTAL_QUOTE_TERMS = env.str("PORTAL_QUOTE_TERMS", default=DEFAULT_QUOTE_TERMS, 
 HIJACK_PERMISSION_CHECK = "portal.impersonation.may_impersonate"
 HIJACK_INSERT_BEFORE = None
 IMPERSONATION_MAX_MINUTES = env.int("IMPERSONATION_MAX_MINUTES", default=30)
-
-# Currency the portal shows amounts in when Nue does not name one.
-PORTAL_CURRENCY = env.str("PORTAL_CURRENCY", default="USD")

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from portal.forms import LocalDateField
 from portal.impersonation import impersonation_refusal
 from portal.models import AuditEvent, AuditKind, CustomerAccount, Membership, User
 
@@ -57,12 +58,8 @@ class DateRangeForm(forms.Form):
     """The From and To days of an audit trail's filters (the support audit log, the account's
     activity log), the end not before the start."""
 
-    since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = LocalDateField(label="From", required=False)
+    until = LocalDateField(label="To", required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

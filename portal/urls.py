@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import (
+    account_views,
     activity_views,
     invitation_views,
     mfa_views,
@@ -65,6 +66,8 @@ urlpatterns = [
     path("support/stop/", support_views.stop_impersonating, name="support_stop"),
     path("support/elevate/", support_views.elevate, name="support_elevate"),
     path("support/audit/", support_views.audit_log, name="support_audit"),
+    path("account/", account_views.account, name="account"),
+    path("account/time-zone/", account_views.account_time_zone, name="account_time_zone"),
     path("account/access-log/", support_views.access_log, name="access_log"),
     path("account/activity/", activity_views.activity_log, name="activity_log"),
     path("account/activity/export.csv", activity_views.activity_export, name="activity_export"),

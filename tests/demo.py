@@ -12,17 +12,21 @@ PASSWORD = DEMO_PASSWORD
 ADA = "ada@acme.example"  # admin of Acme
 BEN = "ben@acme.example"  # viewer of Acme
 BOB = "bob@acme.example"  # buyer of Acme, activates up to the approval threshold
-GRACE = "grace@globex.example"  # admin of Globex
+GRACE = "grace@globex.example"  # admin of Globex; reads the portal in German, in Berlin time
 MARIA = "maria@nue.example"  # account manager, Acme and Globex in her book
 SAM = "sam@nue.example"  # support agent
 SUPERUSER = "admin@nue.example"
+
+GRACE_LANGUAGE = "de"
+GRACE_TIME_ZONE = "Europe/Berlin"
 
 # Customers (seed_emulator): Nue's ids and names. Initech has no sign-in.
 ACME_ID = demo_uuid("customer:acme")
 GLOBEX_ID = demo_uuid("customer:globex")
 INITECH_ID = demo_uuid("customer:initech")
 ACME = "Acme Corporation"
-GLOBEX = "Globex GmbH"
+GLOBEX = "Globex GmbH"  # billed in EUR
+GLOBEX_CURRENCY = "EUR"
 INITECH = "Initech LLC"
 
 # Subscriptions (seed_emulator).

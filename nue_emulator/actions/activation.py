@@ -20,6 +20,7 @@ from nue_emulator.actions.invoicing import generate_invoices
 from nue_emulator.actions.payment_methods import default_payment_methods, payment_method_object
 from nue_emulator.actions.subscriptions import present_subscription
 from nue_emulator.api import ApiError, not_found
+from nue_emulator.catalog import currency_of
 from nue_emulator.models import Asset, Contact, Customer, Order, Sequence, Subscription
 from nue_emulator.pricing import money
 from nue_emulator.seed import CUSTOM_FIELDS, salesforce_id
@@ -257,6 +258,7 @@ def provision(
             "rootSubscriptionName": root_name,
             "parentObjectType": "Subscription" if parent else None,
             "customerId": order.customer_id,
+            "currency": currency_of(doc),
             "billingAccountId": doc.get("billingAccountId"),
             "productId": line["productId"],
             "productName": line["productName"],

@@ -25,7 +25,7 @@ from nue_emulator.actions.common import (
 )
 from nue_emulator.actions.lines import Line, addon_quantity, expand_addons
 from nue_emulator.api import ApiError, invalid
-from nue_emulator.catalog import Catalog, Entry
+from nue_emulator.catalog import Catalog, Entry, currency_of
 from nue_emulator.models import Customer, Subscription
 from nue_emulator.pricing import ZERO
 
@@ -463,7 +463,9 @@ class ChangeBuilder:
         current = self.entry_of(state.doc)
         allowed = {
             target.pbe["id"]: target
-            for rel_kind, target in relationships(self.catalog, current.product)
+            for rel_kind, target in relationships(
+                self.catalog, current.product, currency_of(current.pbe)
+            )
             if rel_kind == kind
         }
         target = allowed.get(target_id)
@@ -647,8 +649,8 @@ class ChangeBuilder:
                 f"{option['productOptionId']} is not on {bundle.name}; nothing to remove.",
             )
         assert self.ctx is not None
-        entry = self.catalog.option_entry(option)
         parent_entry = self.entry_of(parent.doc)
+        entry = self.catalog.option_entry(option, currency_of(parent_entry.pbe))
         parent_line = Line(
             id=parent.row.id,
             entry=parent_entry,
@@ -719,13 +721,17 @@ def option_parents(
     return found
 
 
-def relationships(catalog: Catalog, product: dict[str, Any] | Any) -> list[tuple[str, Entry]]:
-    """Upgrade/Downgrade/Swap targets of a product, resolved to their price book entries."""
+def relationships(
+    catalog: Catalog, product: dict[str, Any] | Any, currency: str
+) -> list[tuple[str, Entry]]:
+    """Upgrade/Downgrade/Swap targets of a product, resolved to their price book entries in
+    `currency`: a subscription keeps its currency when it moves to another product."""
     found = []
     for rel in product.get("productRelationships") or []:
         target = catalog.by_sku.get(rel["targetSku"])
         if target is None:
             continue
         for pbe in target.get("priceBookEntries", []):
-            found.append((rel["relationshipType"], Entry(target, pbe)))
+            if currency_of(pbe) == currency:
+                found.append((rel["relationshipType"], Entry(target, pbe)))
     return found

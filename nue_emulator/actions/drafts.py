@@ -16,6 +16,7 @@ from nue_emulator import extensions, inputs, pricing
 from nue_emulator.actions.common import Context, new_id, now_iso
 from nue_emulator.actions.lines import Line
 from nue_emulator.api import ApiError, invalid
+from nue_emulator.catalog import currency_of
 from nue_emulator.models import Contact, Customer, Order, Sequence
 from nue_emulator.seed import CUSTOM_FIELDS
 
@@ -147,7 +148,7 @@ def order_doc(
         "subscriptionEndDate": first_recurring.end if first_recurring else None,
         "subscriptionTerm": first_recurring.term if first_recurring else None,
         "billingPeriod": billing_period,
-        "currency": "USD",
+        "currency": currency_of(ctx.customer.doc),
         **totals.as_api(),
         "calculateTax": calculate_tax,
         "orderPlacedDate": None,

@@ -22,6 +22,7 @@ from nue_emulator.actions.common import (
     opt_date,
 )
 from nue_emulator.actions.lines import Line
+from nue_emulator.catalog import currency_of
 from nue_emulator.models import Customer, Invoice, Order, Sequence
 from nue_emulator.pricing import ZERO
 
@@ -95,7 +96,7 @@ def invoice_doc(
         "customerName": customer.name,
         "orderId": order["id"] if order else None,
         "orderNumber": order["orderNumber"] if order else None,
-        "currency": "USD",
+        "currency": currency_of(order or customer.doc),
         "invoiceDate": draft.invoice_date,
         "dueDate": draft.invoice_date + timedelta(days=payment_term_days(customer)),
         "startDate": min(i["startDate"] for i in draft.items),

@@ -25,7 +25,7 @@ from nue_emulator.actions.common import (
 )
 from nue_emulator.actions.payment_methods import payment_method_object
 from nue_emulator.api import ApiError, invalid
-from nue_emulator.catalog import Entry, eligible
+from nue_emulator.catalog import Entry, currency_of, eligible
 from nue_emulator.pricing import ZERO, money
 from nue_emulator.seed import CUSTOM_FIELDS
 
@@ -392,7 +392,7 @@ def expand_addons(
         raw, addon_path = listed.get(option_id, ({}, f"{path}[{option_id}]"))
         if option_id not in listed and option["optionType"] not in ("Bundled", "Required"):
             continue
-        entry = ctx.catalog.option_entry(option)
+        entry = ctx.catalog.option_entry(option, currency_of(parent.entry.pbe))
         quantity = addon_quantity(option, raw.get("productOptionQuantity"), addon_path)
         start = (
             inputs.day(

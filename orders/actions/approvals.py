@@ -42,6 +42,7 @@ from orders.nue import (
 from orders.policy import ScheduledChange
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
+from orders.templatetags.money import shared_currency
 from orders.templatetags.numbers import quantity
 from portal.models import CustomerAccount, Membership, NotificationKind, Role, User
 from portal.notifications import notify
@@ -69,8 +70,10 @@ def _amount(value: Decimal | None) -> str | None:
 
 
 def figures_of(order: Order) -> dict[str, Any]:
-    """What a decision is about: totals, ACV, TCV and a summary of every line (JSON-safe)."""
+    """What a decision is about: totals, ACV, TCV and a summary of every line, in the order's
+    currency (JSON-safe)."""
     return {
+        "currency": order.currency,
         "grand_total": _amount(order.total),
         "acv": _amount(order.order_acv),
         "tcv": _amount(order.order_tcv),
@@ -420,6 +423,9 @@ class BookRow:
 
     account: CustomerAccount
     arr: Decimal = Decimal(0)
+    # Of the ARR and the approval limit: the customer's subscriptions' (a customer is billed in
+    # one currency; None where they name none or several).
+    currency: str | None = None
     renewals: dict[int, int] = field(default_factory=dict)
     # The active subscriptions that end within the longest renewal window, soonest first.
     renewing: list[Subscription] = field(default_factory=list)
@@ -484,6 +490,7 @@ def _book_row(
         return row
     active = [s for s in subscriptions if not s.is_add_on and s.status == "Active"]
     row.arr = sum((s.total_acv or Decimal(0) for s in active), Decimal(0))
+    row.currency = shared_currency([*(s.currency for s in active), *(o.currency for o in drafts)])
     # A subscription scheduled to cancel ends on its last day: it is not a renewal due.
     ending = [
         s for s in active if s.end_date is not None and not s.evergreen and s.cancels_on is None

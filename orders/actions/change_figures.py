@@ -77,6 +77,7 @@ class Card(NamedTuple):
     name: str
     before: SubscriptionSnapshot | None
     after: SubscriptionSnapshot | None
+    currency: str | None = None  # the change order's
 
 
 def cards(preview: Previewed) -> list[Card]:
@@ -85,11 +86,17 @@ def cards(preview: Previewed) -> list[Card]:
     Reconfigure changes a bundle's add-ons, not the bundle's own terms (nue-api.md §2.2), so a
     reconfigured bundle Nue does not summarise is shown as it is, not as gone.
     """
+    currency = preview.order.currency
     touched = [
-        Card(c.name, c.before, c.after or (c.before if c.name in preview.reconfigured else None))
+        Card(
+            c.name,
+            c.before,
+            c.after or (c.before if c.name in preview.reconfigured else None),
+            currency,
+        )
         for c in preview.changes
     ]
-    return touched + [Card("", None, snapshot) for snapshot in preview.added]
+    return touched + [Card("", None, snapshot, currency) for snapshot in preview.added]
 
 
 class Money(NamedTuple):
@@ -107,6 +114,7 @@ class Money(NamedTuple):
     next_date: date | None
     next_amount: Decimal
     recurring: list[tuple[str, Decimal | None]]
+    currency: str | None = None  # of every figure above: the change order's
 
 
 def money(preview: Previewed) -> Money:
@@ -129,6 +137,7 @@ def money(preview: Previewed) -> Money:
             (c.name or (c.after and c.after.product_name) or "", monthly(c.after))
             for c in cards(preview)
         ],
+        currency=preview.order.currency,
     )
 
 
@@ -139,16 +148,16 @@ def monthly(snapshot: SubscriptionSnapshot | None) -> Decimal | None:
     return snapshot.sales_price * snapshot.quantity
 
 
-def explain(line: OrderLine) -> str:
-    """One order line's proration in words."""
+def explain(line: OrderLine, currency: str | None) -> str:
+    """One order line's proration in words; `currency`: its order's."""
     if line.start_date is None or line.end_date is None:
-        return f"{line.product_name}: {money_text(line.total_price)}"
+        return f"{line.product_name}: {money_text(line.total_price, currency)}"
     days = days_text((line.end_date - line.start_date).days + 1)
     span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days})"
     what = f"{quantity_text(abs(line.quantity))} \N{MULTIPLICATION SIGN} {line.product_name}"
     if line.total_price < 0:
         return f"Credit for {what} you no longer use {span}."
-    price = f" at {money_text(line.sales_price)} a month each" if line.sales_price else ""
+    price = f" at {money_text(line.sales_price, currency)} a month each" if line.sales_price else ""
     return f"{what} {span}{price}, prorated by day."
 
 

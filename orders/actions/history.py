@@ -31,6 +31,7 @@ from orders.nue import (
     SubscriptionSnapshot,
 )
 from orders.scope import CustomerNue
+from orders.templatetags.money import UNKNOWN, currency_code
 
 RENEWAL_WINDOW = timedelta(days=90)
 RECENT_ORDERS = 5
@@ -109,12 +110,24 @@ def activity_glance(orders: Sequence[Order]) -> ActivityGlance:
 
 
 @dataclass(frozen=True)
-class BillingGlance:
-    """The billing panel: the spend chart (a derived view, by month), and the invoices still due
-    with the balance Nue gives each; the panel counts them but adds no balances up, as a sum of
-    Nue's figures is a figure Nue never gave."""
+class Spend:
+    """One currency's invoiced amounts by month (amounts in two currencies never add up)."""
 
-    spend_months: list[tuple[date, Decimal]]
+    currency: str | None
+    months: list[tuple[date, Decimal]]
+
+    @property
+    def chart_id(self) -> str:
+        return f"spend-{(self.currency or 'unknown').lower()}"
+
+
+@dataclass(frozen=True)
+class BillingGlance:
+    """The billing panel: the spend chart (a derived view, by month; one per currency invoiced),
+    and the invoices still due with the balance Nue gives each; the panel counts them but adds
+    no balances up, as a sum of Nue's figures is a figure Nue never gave."""
+
+    spend: list[Spend]
     open_invoices: list[Invoice]
     overdue_count: int
 
@@ -122,14 +135,29 @@ class BillingGlance:
 def billing_glance(invoices: Sequence[Invoice], today: date) -> BillingGlance:
     open_invoices = [i for i in invoices if is_open(i)]
     return BillingGlance(
-        spend_months=spend_by_month(invoices, today),
+        spend=spend_by_currency(invoices, today),
         open_invoices=open_invoices,
         overdue_count=sum(1 for i in open_invoices if is_overdue(i, today)),
     )
 
 
+def spend_by_currency(invoices: Sequence[Invoice], today: date) -> list[Spend]:
+    """A chart's months for each currency invoiced in the last 12 months, the one with most
+    invoices first; a customer invoiced only before then gets its (empty) months in its last
+    currency, one never invoiced none."""
+    by_currency: dict[str | None, list[Invoice]] = {}
+    for invoice in sorted(invoices, key=lambda i: i.invoice_date or date.min, reverse=True):
+        code = currency_code(invoice.currency)
+        by_currency.setdefault(None if code == UNKNOWN else code, []).append(invoice)
+    series = [Spend(code, spend_by_month(found, today)) for code, found in by_currency.items()]
+    shown = [s for s in series if any(amount for _, amount in s.months)]
+    shown.sort(key=lambda s: -len(by_currency[s.currency]))
+    return shown or series[:1]
+
+
 def spend_by_month(invoices: Sequence[Invoice], today: date) -> list[tuple[date, Decimal]]:
-    """Invoiced amounts of the last 12 calendar months, this one included, oldest first."""
+    """Invoiced amounts of the last 12 calendar months, this one included, oldest first (of
+    invoices in one currency)."""
     months = []
     first = today.replace(day=1)
     for _ in range(SPEND_MONTHS):

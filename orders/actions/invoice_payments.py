@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -48,6 +47,7 @@ from orders.nue import (
 )
 from orders.scope import CustomerNue, for_customer
 from orders.stripe_gateway import Card, CardRefused, StripeError
+from orders.templatetags.money import UNKNOWN, currency_code
 from portal.audit import pending_from, write
 from portal.models import AuditKind, CustomerAccount, NotificationKind, User
 from portal.notifications import notify
@@ -181,7 +181,13 @@ def start(
     card = card_to_charge(account)
     if link is None or card is None or not link.card_payment_method_id:
         raise PayProblem("There is no card on file to charge: add one on the billing page.")
-    currency = (invoice.currency or settings.PORTAL_CURRENCY).upper()
+    currency = currency_code(invoice.currency)
+    if currency == UNKNOWN:
+        # A card is charged in a currency; guessing one could charge the wrong amount.
+        raise PayProblem(
+            "Nue names no currency for this invoice, so it cannot be charged to a card; "
+            "pay it as the invoice says."
+        )
     minor = minor_units(invoice.balance, currency)
     try:
         with transaction.atomic():

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from orders.nue import Invoice, InvoiceDetail, InvoiceItem
+from orders.templatetags.money import shared_currency
 
 PERIOD_MONTHS = {
     "Month": 1,
@@ -50,6 +51,7 @@ class Schedule:
     next_invoice: Invoice | None
     recurring: Invoice | None
     total: Decimal
+    currency: str | None = None  # of the sums above: the invoices' (orders.templatetags.money)
 
 
 def _proration(detail: InvoiceDetail, months: int) -> str | None:
@@ -112,4 +114,5 @@ def build_schedule(
         next_invoice=later[0] if later else None,
         recurring=later[1] if len(later) > 1 else None,
         total=sum((i.amount for i in invoices), Decimal(0)),
+        currency=shared_currency(i.currency for i in invoices),
     )

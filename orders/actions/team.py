@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from orders.nue import Contact, ContactRequest, site_url
 from orders.scope import CustomerNue
-from orders.templatetags.money import money
+from orders.templatetags.money import currency_code, money
 from portal.audit import pending_from, write
 from portal.models import AuditKind, CustomerAccount, Invitation, Membership, Role, User
 
@@ -103,7 +104,8 @@ def invite(nue: CustomerNue, asked: Invite, *, by: User, audit: Mapping[str, Any
         raise TeamError(
             f"{email} is invited already: resend that invitation from the list below.", "email"
         )
-    contact = next((c for c in nue.customer().contacts if c.email.lower() == email), None)
+    customer = nue.customer()
+    contact = next((c for c in customer.contacts if c.email.lower() == email), None)
     added = contact is None
     if contact is None:
         if not asked.add_contact:
@@ -133,6 +135,7 @@ def invite(nue: CustomerNue, asked: Invite, *, by: User, audit: Mapping[str, Any
         last_name=asked.last_name or contact.last_name,
         role=asked.role,
         spending_limit=_limit(asked.role, asked.spending_limit),
+        currency=currency_code(customer.currency) if customer.currency else "",
         invited_by=by,
     )
     token = invitation.new_token()
@@ -221,17 +224,18 @@ def send(invitation: Invitation, token: str) -> bool:
         "invitation": invitation,
         "link": link,
         "inviter": (inviter.get_full_name() or inviter.email) if inviter else "An admin",
-        "limit": money(invitation.spending_limit) if invitation.spending_limit is not None else "",
+        "limit": money(invitation.spending_limit, invitation.currency)
+        if invitation.spending_limit is not None
+        else "",
         "days": settings.INVITATION_MAX_AGE_DAYS,
     }
     subject = f"{ctx['inviter']} invited you to {invitation.account.name} on the Nue portal"
-    message = EmailMultiAlternatives(
-        subject,
-        render_to_string("emails/invitation.txt", ctx),
-        settings.DEFAULT_FROM_EMAIL,
-        [invitation.email],
-    )
-    message.attach_alternative(render_to_string("emails/invitation.html", ctx), "text/html")
+    # The invitee's time zone is unknown: the link's expiry is written in UTC, and says so.
+    with timezone.override(UTC):
+        text = render_to_string("emails/invitation.txt", ctx)
+        html = render_to_string("emails/invitation.html", ctx)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    message.attach_alternative(html, "text/html")
     try:
         message.send()
     except Exception:

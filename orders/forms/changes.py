@@ -18,6 +18,7 @@ from orders.actions.changes import AddOnAsked, Asked, BundleOption, Offer
 from orders.forms.fields import WholeNumberField
 from orders.nue import AssetChange, NueNotFound, ProductOption, Subscription
 from orders.templatetags.dates import day_text
+from portal.forms import LocalDateField
 
 MAX_QUANTITY = 10_000
 CONVERSION_TERMS = (1, 12, 24, 36)
@@ -56,10 +57,9 @@ class EffectiveDateMixin(forms.Form):
     """When a change takes effect: today, the end of the billing period, or a chosen day."""
 
     when = forms.ChoiceField(label="Effective", widget=forms.RadioSelect)
-    on = forms.DateField(
+    on = LocalDateField(
         label="On this day",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Used when you choose a specific day.",
     )
     sub: Subscription

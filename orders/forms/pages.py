@@ -15,6 +15,7 @@ from django.http import QueryDict
 
 from orders.actions import invoices
 from orders.actions.history import DESCENDING_FIRST, SORTS, OrderFilters
+from portal.forms import LocalDateField
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -79,16 +80,14 @@ class OrderFilterForm(ListFilterForm):
             ("canceled", "Canceled"),
         ],
     )
-    date_from = forms.DateField(
+    date_from = LocalDateField(
         label="Placed from",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_to = forms.DateField(
+    date_to = LocalDateField(
         label="Placed until",
         required=False,
         help_text="Drafts count from the day they were created.",
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
     field_order = ("q", "status", "date_from", "date_to", "per_page")
 

@@ -26,6 +26,7 @@ from orders.forms.fields import PlainTextField, WholeNumberField
 from orders.nue import AddOn, Contact, LineRequest, PriceBookEntry, PriceTag, ProductOption
 from orders.nue import Subscription as NueSubscription
 from orders.templatetags.dates import day_text
+from portal.forms import LocalDateField
 
 MAX_TERM_MONTHS = 120  # Nue's longest subscription term
 # How far ahead a purchase may start. Nue documents no bound; a start years away is a contract
@@ -52,9 +53,7 @@ COTERM = "coterm"
 
 class ActivateForm(forms.Form):
     po_number = PlainTextField(label="PO number", max_length=255, required=False)
-    po_date = forms.DateField(
-        label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    po_date = LocalDateField(label="PO date", required=False)
     # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
         label="How to pay",
@@ -141,6 +140,8 @@ class AddonNode:
     start: forms.BoundField | None = None
     term: forms.BoundField | None = None
     children: list[AddonNode] = field(default_factory=list)
+    # The bundle's currency: an add-on is bought in it, whatever entry the option names.
+    bundle_currency: str | None = None
 
     @property
     def own_dates(self) -> bool:
@@ -157,6 +158,10 @@ class AddonNode:
         if self.option.type == "bundled":
             return Decimal(0)
         return self.entry.list_price if self.entry else self.option.list_price
+
+    @property
+    def currency(self) -> str | None:
+        return (self.entry.currency if self.entry else None) or self.bundle_currency
 
 
 def _select_name(option: ProductOption) -> str:
@@ -180,7 +185,7 @@ class LineForm(forms.Form):
     quantity = WholeNumberField(
         label="Quantity", min_value=1, max_value=MAX_QUANTITY, widget=forms.NumberInput
     )
-    start_date = forms.DateField(label="Start date", widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = LocalDateField(label="Start date")
     term_mode = forms.ChoiceField(
         label="Ends",
         choices=[(TERM, "After a term in months"), (COTERM, "With one of your subscriptions")],
@@ -245,10 +250,9 @@ class LineForm(forms.Form):
                         required=False,
                     )
                 if item.recurring and option.type != "bundled":
-                    self.fields[_start_name(option)] = forms.DateField(
+                    self.fields[_start_name(option)] = LocalDateField(
                         label=f"Start of {option_name}",
                         required=False,
-                        widget=forms.DateInput(attrs={"type": "date"}),
                     )
                     self.fields[_term_name(option)] = WholeNumberField(
                         label=f"Term of {option_name} (months)",
@@ -279,6 +283,7 @@ class LineForm(forms.Form):
             start=self[start] if start in self.fields else None,
             term=self[term] if term in self.fields else None,
             children=[self._node(o, names) for o in option.options],
+            bundle_currency=self.item.entry.currency,
         )
 
     def clean_start_date(self) -> date:

@@ -11,6 +11,7 @@ from orders.actions.cards import CardOnFile, Pay
 from orders.forms.fields import PlainTextField
 from orders.forms.purchase import chosen_pay, payment_choice
 from orders.stripe_gateway import Card
+from portal.forms import LocalDateField
 
 MAX_COMMENT = 2000
 
@@ -28,9 +29,7 @@ class ApprovalRequestForm(forms.Form):
         help_text="Optional: why you need it, by when, a budget reference.",
     )
     po_number = PlainTextField(label="PO number", max_length=255, required=False)
-    po_date = forms.DateField(
-        label="PO date", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    po_date = LocalDateField(label="PO date", required=False)
     # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
         label="How to pay",

@@ -117,6 +117,9 @@ class Customer(NamedTuple):
     contacts: tuple[Contact, ...] = ()
     billing_address: Address | None = None
     shipping_address: Address | None = None
+    # ISO 4217, where Nue names the currency the customer is billed in (its billing settings,
+    # nue-api.md §3.7); the figures the portal sums over a customer's records (ARR) are in it.
+    currency: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Customer:
@@ -132,6 +135,7 @@ class Customer(NamedTuple):
             contacts=tuple(Contact.parse(c) for c in _objs(d, "contacts", "customer")),
             billing_address=Address.parse(d, "billing", "customer"),
             shipping_address=Address.parse(d, "shipping", "customer"),
+            currency=_ostr_any(d, "currency", "currencyIsoCode", kind="customer"),
         )
 
     def contact(self, contact_id: str | None) -> Contact | None:
@@ -311,7 +315,8 @@ class Invoice(NamedTuple):
     items: tuple[InvoiceItem, ...]
     # Only when read with `includes=orders`; empty where Nue relates no order.
     orders: tuple[InvoiceOrder, ...] = ()
-    # ISO 4217 code when Nue sends one; the portal's currency otherwise.
+    # ISO 4217 code when Nue sends one (an order's invoices take the order's where they name
+    # none); never guessed (orders.templatetags.money).
     currency: str | None = None
     # How many payment applications Nue shows (read with `includes=paymentApplications`, §2.8;
     # none listed counts 0). Only counted: §3.5 documents none of their fields.
@@ -339,7 +344,7 @@ class Invoice(NamedTuple):
             payment_url=_olink(_ostr_any(d, "paymentHostedUrl", "paymentUrl", kind=k)),
             items=tuple(InvoiceItem.parse(x) for x in _objs(d, "items", k)),
             orders=tuple(InvoiceOrder.parse(x) for x in _objs(d, "orders", k)),
-            currency=_ostr(d, "currency", k),
+            currency=_ostr_any(d, "currency", "currencyIsoCode", kind=k),
             payment_applications=len(_objs(d, "paymentApplications", k)),
         )
 
@@ -360,11 +365,24 @@ class InvoicePreview(NamedTuple):
         return sum((i.amount for i in self.invoices), Decimal(0))
 
 
-def _preview_invoices(d: Mapping[str, Any], kind: str, reference: str) -> Listed[Invoice]:
+def _in_currency(invoice: Invoice, currency: str | None) -> Invoice:
+    """An invoice of an order, in the order's currency where it names none itself."""
+    if invoice.currency or not currency:
+        return invoice
+    return invoice._replace(currency=currency)
+
+
+def _preview_invoices(
+    d: Mapping[str, Any], kind: str, reference: str, currency: str | None = None
+) -> Listed[Invoice]:
+    """`currency`: the order's, for the invoices that name none."""
     # The create-draft guide reads data.invoices, the getting-started guide data.previewInvoices.
     raw = d.get("previewInvoices")
     key = "previewInvoices" if raw is not None else "invoices"
-    return parse_each(_objs(d, key, kind), Invoice.parse, "preview invoices", reference)
+    listed = parse_each(_objs(d, key, kind), Invoice.parse, "preview invoices", reference)
+    if currency is None:
+        return listed
+    return listed._replace(items=tuple(_in_currency(i, currency) for i in listed.items))
 
 
 def _contact_ref(d: Mapping[str, Any], name: str) -> str | None:
@@ -408,12 +426,15 @@ class Order(NamedTuple):
     # guide sends `billToContact` as {id} and `shipToContact` as a bare id; either is read.
     bill_to_contact_id: str | None = None
     ship_to_contact_id: str | None = None
+    # ISO 4217 code of every amount of the order, its lines and its invoices, where Nue names it.
+    currency: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Order:
         d = _obj(raw, "order")
         k = "order"
         status = _canon(_str(d, "status", k), ORDER_STATUSES)
+        currency = _ostr_any(d, "currency", "currencyIsoCode", kind=k)
         return cls(
             id=_str(d, "id", k),
             order_number=_str(d, "orderNumber", k),
@@ -443,12 +464,15 @@ class Order(NamedTuple):
             po_number=_ostr(d, "poNumber", k),
             po_date=_day(d, "poDate", k),
             lines=_tree(_objs(d, "orderProducts", k), OrderLine.parse, "order line"),
-            invoices=tuple(Invoice.parse(x) for x in _objs(d, "invoices", k)),
+            invoices=tuple(
+                _in_currency(Invoice.parse(x), currency) for x in _objs(d, "invoices", k)
+            ),
             assets=tuple(Asset.parse(x) for x in _objs(d, "assets", k)),
             changes=tuple(SubscriptionChange.parse(x) for x in _objs(d, "assetChanges", k)),
             order_pdf=_olink(_ostr(d, "orderPdf", k)),
             bill_to_contact_id=_contact_ref(d, "billToContact"),
             ship_to_contact_id=_contact_ref(d, "shipToContact"),
+            currency=currency,
         )
 
     @property
@@ -500,6 +524,8 @@ class Subscription(NamedTuple):
     # The Nue payment method activation set from the order's paymentMethodObject
     # (create-draft-orders.txt, "payment method integration"); None: invoiced, no card.
     default_payment_method_id: str | None = None
+    # ISO 4217 code of its prices, where Nue names it (that of the order that created it).
+    currency: str | None = None
 
     @property
     def is_add_on(self) -> bool:
@@ -552,6 +578,7 @@ class Subscription(NamedTuple):
             level=_oint(d, "subscriptionLevel", k),
             cancellation_date=_day(d, "cancellationDate", k),
             default_payment_method_id=_ostr(d, "defaultPaymentMethodId", k),
+            currency=_ostr_any(d, "currency", "currencyIsoCode", kind=k),
         )
 
 

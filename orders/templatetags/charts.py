@@ -15,10 +15,11 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from babel.dates import format_date
 from django import template
-from django.utils.dateformat import format as date_format
 
 from orders.templatetags.money import money
+from portal.l10n import current_locale
 
 register = template.Library()
 
@@ -40,7 +41,7 @@ class Bar:
     width: str
     height: str
     label_x: str
-    title: str  # "Nov 2026: $1,200.00"
+    title: str  # "Nov 2026: $1,200.00" (in the person's language)
     short: str  # "Nov"
     year: str  # "2026" under January and the first bar, else ""
     long: str  # "November 2026"
@@ -65,16 +66,17 @@ def nice_ceiling(value: Decimal) -> Decimal:
     return magnitude * 10
 
 
-def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
+def layout(months: list[tuple[date, Decimal]], currency: str | None = None) -> dict[str, Any]:
     plot_height = Decimal(HEIGHT - TOP - BOTTOM)
     plot_width = Decimal(WIDTH - LEFT)
     top = nice_ceiling(max((amount for _, amount in months), default=Decimal(0)))
     slot = plot_width / max(len(months), 1)
+    locale = current_locale()
     bars = []
     for index, (month, amount) in enumerate(months):
         height = (plot_height * max(amount, Decimal(0)) / top).quantize(TENTH)
         x = LEFT + slot * index + slot * GAP / 2
-        text = money(amount)
+        text = money(amount, currency)
         bars.append(
             Bar(
                 month=month,
@@ -84,10 +86,10 @@ def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
                 width=str((slot * (1 - GAP)).quantize(TENTH)),
                 height=str(height),
                 label_x=str((LEFT + slot * index + slot / 2).quantize(TENTH)),
-                title=f"{date_format(month, 'M Y')}: {text}",
-                short=date_format(month, "M"),
+                title=f"{format_date(month, 'MMM y', locale=locale)}: {text}",
+                short=format_date(month, "LLL", locale=locale),
                 year=str(month.year) if month.month == 1 or index == 0 else "",
-                long=date_format(month, "F Y"),
+                long=format_date(month, "LLLL y", locale=locale),
                 money=text,
             )
         )
@@ -95,7 +97,7 @@ def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
         Tick(
             amount=top * share,
             y=str((TOP + plot_height * (1 - share)).quantize(TENTH)),
-            label=money(top * share, whole=True),
+            label=money(top * share, currency, whole=True),
         )
         for share in (Decimal(0), Decimal("0.5"), Decimal(1))
     ]
@@ -108,10 +110,13 @@ def layout(months: list[tuple[date, Decimal]]) -> dict[str, Any]:
         "axis_x": str(LEFT - 8),
         "baseline": str(TOP + plot_height),
         "month_y": str(HEIGHT - BOTTOM + 20),
-        "total": money(sum((amount for _, amount in months), Decimal(0))),
+        "total": money(sum((amount for _, amount in months), Decimal(0)), currency),
     }
 
 
 @register.inclusion_tag("orders/_spend_chart.html")
-def spend_chart(months: list[tuple[date, Decimal]], chart_id: str = "spend") -> dict[str, Any]:
-    return {**layout(months), "chart_id": chart_id}
+def spend_chart(
+    months: list[tuple[date, Decimal]], currency: str | None = None, chart_id: str = "spend"
+) -> dict[str, Any]:
+    """`currency`: the invoices' (orders.actions.history.Spend)."""
+    return {**layout(months, currency), "chart_id": chart_id}

@@ -1,7 +1,8 @@
 """`{{ day|day }}`: a date as `<time datetime="2026-11-23">23 Nov 2026</time>`.
 
-One unambiguous format everywhere (no 11/12 vs 12/11 confusion across locales), with the
-machine-readable date for assistive technology and browser extensions.
+One format per language (portal.l10n: 23 Nov 2026 in English, 23.11.2026 in German), the one the
+date inputs accept, with the machine-readable date for assistive technology and browser
+extensions. A moment (a datetime) is shown as the day it is in the person's time zone.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
+from portal.l10n import day_text, local
+
 register = template.Library()
 
-
-def day_text(value: date) -> str:
-    """The portal's one date format as plain text (labels, messages): 23 Nov 2026."""
-    return f"{value.day} {value:%b %Y}"
+__all__ = ["day_text", "days_text"]
 
 
 def days_text(count: int) -> str:
@@ -28,9 +28,11 @@ def days_text(count: int) -> str:
 
 @register.filter
 def day(value: object) -> str:
+    if isinstance(value, datetime):
+        value = local(value).date()
     if not isinstance(value, date):
         return "—"
-    # Digits and English month names only: nothing to escape (format_html would escape anyway,
+    # Digits and CLDR month names only: nothing to escape (format_html would escape anyway,
     # at a cost that shows on lists of hundreds of dates).
     return mark_safe(f'<time datetime="{value.isoformat()}">{day_text(value)}</time>')  # noqa: S308
 

@@ -301,7 +301,9 @@ def _preview_page(
         "order": preview.order,
         "money": money(preview),
         "warnings": preview.warnings,
-        "explanations": [explain(line) for line in preview.order.all_lines()],
+        "explanations": [
+            explain(line, preview.order.currency) for line in preview.order.all_lines()
+        ],
         "cards": cards(preview),
         "credits": [(c, credit_of(preview.order, c, preview.changes)) for c in preview.changes],
         "decision": verdict.decision.value,
@@ -560,7 +562,7 @@ def _basket_page(
         "order": basket.order,
         "money": money(basket),
         "warnings": basket.warnings,
-        "explanations": [explain(line) for line in basket.order.all_lines()],
+        "explanations": [explain(line, basket.order.currency) for line in basket.order.all_lines()],
         "cards": cards(basket),
         "invoices": sorted(basket.invoices, key=lambda i: i.invoice_date or timezone.localdate()),
         "decision": verdict.decision.value,

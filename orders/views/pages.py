@@ -35,6 +35,7 @@ from orders.nue import Invoice, NueError, Order, Subscription
 from orders.policy import ScheduledChange, can_pay_invoices
 from orders.scope import CustomerNue
 from orders.stripe_gateway import Card
+from orders.templatetags.money import UNKNOWN, currency_code
 from orders.views.common import customer_scope, is_partial, with_stripe_js
 from orders.views.errors import panel_error
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
@@ -77,6 +78,8 @@ INVOICE_CSV_HEADER = (
     "Tax",
     "Balance",
     "Orders",
+    # ISO 4217, as Nue names it (empty where it names none): the amounts stay plain numbers.
+    "Currency",
 )
 CSV_HEADER = (
     "Order number",
@@ -93,6 +96,7 @@ CSV_HEADER = (
     "ACV",
     "TCV",
     "PO number",
+    "Currency",
 )
 
 
@@ -131,7 +135,7 @@ def _billing_panel(invoices: list[Invoice] | NueError, nue: CustomerNue) -> dict
         return {"billing_error": panel_error(invoices)}
     glance = history.billing_glance(invoices, _today())
     return {
-        "spend_months": glance.spend_months,
+        "spend": glance.spend,
         "open_invoices": glance.open_invoices,
         "overdue_count": glance.overdue_count,
     }
@@ -263,6 +267,11 @@ def csv_number(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+def csv_currency(code: str | None) -> str:
+    known = currency_code(code)
+    return "" if known == UNKNOWN else known
+
+
 def _order_csv_row(o: Order) -> tuple[str, ...]:
     placed, start = history.order_date(o), o.start_date
     return (
@@ -280,6 +289,7 @@ def _order_csv_row(o: Order) -> tuple[str, ...]:
         csv_number(o.order_acv),
         csv_number(o.order_tcv),
         csv_text(o.po_number),
+        csv_currency(o.currency),
     )
 
 
@@ -296,6 +306,7 @@ def _invoice_csv_row(invoice: Invoice, today: date) -> tuple[str, ...]:
         csv_number(invoice.tax_amount),
         csv_number(invoice.balance),
         " ".join(csv_text(o.order_number) for o in invoice.orders if o.order_number),
+        csv_currency(invoice.currency),
     )
 
 

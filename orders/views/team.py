@@ -71,11 +71,21 @@ def _page(
         "invite_form": invite_form or InviteForm(),
         **_suggestions(nue, found),
         "threshold": nue.account.effective_approval_threshold,
+        "currency": _currency(nue),
         "problem": problem,
         "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
     }
     template = "orders/team.html#team" if is_partial(request) else "orders/team.html"
     return render(request, template, ctx, status=status)
+
+
+def _currency(nue: CustomerNue) -> str | None:
+    """The customer's currency, which the approval limit and spending limits are in (the
+    account's orders are); None where Nue names none or cannot answer now."""
+    try:
+        return nue.customer().currency
+    except NueError:
+        return None
 
 
 def _suggestions(nue: CustomerNue, found: team.Team) -> dict[str, Any]:
@@ -198,7 +208,7 @@ def team_member(request: CustomerRequest, membership_id: int) -> HttpResponse:
         messages.info(request, f"Nothing changed for {member.user.email}.")
         return go(request, "orders:team")
     limit = (
-        f" with a spending limit of {money(changed.spending_limit)}"
+        f" with a spending limit of {money(changed.spending_limit, _currency(nue))}"
         if changed.spending_limit is not None
         else ""
     )

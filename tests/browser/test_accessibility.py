@@ -169,6 +169,10 @@ PAGES = [
         shows="Replace the card",
     ),
     Page(demo.ADA, "access log", "/account/access-log/"),
+    Page(demo.ADA, "settings", "/account/", shows="Time zone"),
+    # Grace reads German, in euros, in Berlin time.
+    Page(demo.GRACE, "dashboard in German and euros", "/", shows="\xa0€"),
+    Page(demo.GRACE, "new order in German and euros", "/orders/new/", shows="\xa0€"),
     Page(
         demo.ADA,
         "activity log",

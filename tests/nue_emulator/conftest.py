@@ -79,10 +79,11 @@ def catalog(api) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def pbe(catalog):
-    """The price book entry id of a SKU."""
+    """The price book entry id of a SKU in a currency (Globex buys in EUR, the rest in USD)."""
 
-    def lookup(sku: str) -> str:
-        return catalog[sku]["priceBookEntries"][0]["id"]
+    def lookup(sku: str, currency: str = "USD") -> str:
+        entries = catalog[sku]["priceBookEntries"]
+        return next(e["id"] for e in entries if e["currencyIsoCode"] == currency)
 
     return lookup
 

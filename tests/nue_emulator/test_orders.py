@@ -242,7 +242,7 @@ def test_it_refuses_another_customers_payment_method(api, pbe):
             **simple_order(pbe, GLOBEX, paymentMethodObject=card("pm_globex")),
             "orderProducts": [
                 {
-                    "priceBookEntryId": pbe("PLAN-PRO-EU"),
+                    "priceBookEntryId": pbe("PLAN-PRO-EU", "EUR"),
                     "quantity": 1,
                     "subscriptionStartDate": START,
                     "subscriptionTerm": 12,

@@ -69,6 +69,7 @@ def order_json(
         "name": f"Order {number}",
         "orderStartDate": "2026-01-01",
         "createdDate": "2026-01-01T10:00:00Z",
+        "currency": "USD",
         # Nue's header as §3.1 shows it: discountAmount is the whole discount, of which
         # systemDiscountAmount came from price tags; list - discount = subtotal (= netTotal) and
         # subtotal + tax = grandTotal (7.25 % tax).
@@ -134,6 +135,7 @@ def subscription_json(
         "subscriptionEndDate": "2026-12-31",
         "subscriptionTerm": 12,
         "totalAmount": 1500.0,
+        "currency": "USD",
     }
 
 

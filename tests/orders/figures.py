@@ -8,23 +8,33 @@ from decimal import Decimal
 from orders.nue import Order
 
 FIGURE = re.compile(r'data-figure="([\w-]+)">([^<]*)<')
-AMOUNT = re.compile(r"^(\u2212?)\$([\d,]+\.\d\d)$")
+# As the filter writes them: "$13,140.00" in English, "13.140,00 €" in German; a credit with a
+# real minus sign; ¤ where Nue names no currency.
+ENGLISH = re.compile(r"^(\u2212?)([$€¤])([\d,]+\.\d\d)$")
+GERMAN = re.compile(r"^(\u2212?)([\d.]+,\d\d)\xa0([$€¤])$")
+SYMBOLS = {"USD": "$", "EUR": "€", None: "¤"}
 
 
-def amount(text: str) -> Decimal:
-    """A shown amount ("$13,140.00", a credit with a minus sign) as a Decimal, or a failed test."""
-    found = AMOUNT.match(text.strip())
-    assert found, f"not an amount: {text!r}"
-    value = Decimal(found[2].replace(",", ""))
-    return -value if found[1] else value
+def amount(text: str, currency: str | None = "USD") -> Decimal:
+    """A shown amount as a Decimal, or a failed test; its symbol must be `currency`'s."""
+    text = text.strip()
+    if found := ENGLISH.match(text):
+        sign, symbol, digits = found[1], found[2], found[3].replace(",", "")
+    elif found := GERMAN.match(text):
+        sign, digits, symbol = found[1], found[2].replace(".", "").replace(",", "."), found[3]
+    else:
+        raise AssertionError(f"not an amount: {text!r}")
+    assert symbol == SYMBOLS[currency], f"{text!r} is not in {currency}"
+    value = Decimal(digits)
+    return -value if sign else value
 
 
-def shown(html: str) -> dict[str, Decimal]:
+def shown(html: str, currency: str | None = "USD") -> dict[str, Decimal]:
     """The order totals a page shows (templates/orders/_totals.html), by name."""
     figures: dict[str, Decimal] = {}
     for name, text in FIGURE.findall(html):
         assert name not in figures, f"{name} shown twice"
-        figures[name] = amount(text)
+        figures[name] = amount(text, currency)
     return figures
 
 
@@ -42,8 +52,8 @@ def nues(order: Order) -> dict[str, Decimal]:
     return figures
 
 
-def due_now(html: str) -> Decimal:
+def due_now(html: str, currency: str | None = "USD") -> Decimal:
     """The change preview's "Due now, after tax"."""
     found = re.search(r"<dt>Due now, after tax</dt><dd class=\"num\">([^<]*)</dd>", html)
     assert found, "no due-now figure"
-    return amount(found[1])
+    return amount(found[1], currency)

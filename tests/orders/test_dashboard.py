@@ -68,7 +68,7 @@ def test_it_lists_each_invoice_due_with_nues_balance_and_adds_none_up(ada_client
         billing,
         re.S,
     )
-    assert dict(rows) == {i.id: money(i.balance) for i in due}
+    assert dict(rows) == {i.id: money(i.balance, i.currency) for i in due}
 
 
 def test_it_draws_the_spend_chart_with_a_table_behind_it(ada_client):

@@ -174,7 +174,7 @@ def test_it_exports_the_filtered_sorted_list_as_csv(ada_client, acme_invoices):
     assert [r["Invoice number"] for r in rows] == [i.name for i in unpaid]
     header = (
         "Invoice number,Status,Payment status,Overdue,Invoice date,Due date,"
-        "Amount,Tax,Balance,Orders"
+        "Amount,Tax,Balance,Orders,Currency"
     )
     assert ",".join(rows[0]) == header
     for row, invoice in zip(rows, unpaid, strict=True):
@@ -183,6 +183,7 @@ def test_it_exports_the_filtered_sorted_list_as_csv(ada_client, acme_invoices):
         assert row["Tax"] == f"{invoice.tax_amount:.2f}"
         assert row["Invoice date"] == invoice.invoice_date.isoformat()
         assert row["Orders"] == invoice.orders[0].order_number
+        assert row["Currency"] == invoice.currency == "USD"
     assert all("$" not in value for row in rows for value in row.values())
 
 

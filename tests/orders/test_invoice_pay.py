@@ -56,7 +56,7 @@ def test_it_offers_nues_payment_page_for_open_invoices_only(ada_client, acme_inv
         link = f'href="{PAY_URL}{invoice.name}"'
         if is_open(invoice):
             assert link in row
-            assert f"Pay {money(invoice.balance)} now" in row
+            assert f"Pay {money(invoice.balance, invoice.currency)} now" in row
             assert "opens the payment page" in row
         else:
             assert link not in row
@@ -69,7 +69,7 @@ def test_it_offers_the_payment_page_on_an_open_invoice(ada_client, acme_invoices
     with upstream("GET", f"/invoices/{invoice.id}", with_payment_links):
         html = ada_client.get(f"/invoices/{invoice.id}/").text
     assert f'<a class="button" href="{PAY_URL}{invoice.name}"' in html
-    assert f"Pay {money(invoice.balance)} now" in html
+    assert f"Pay {money(invoice.balance, invoice.currency)} now" in html
     assert "There is no online payment" not in html
 
 
@@ -124,7 +124,7 @@ def test_it_says_how_to_pay_where_nue_gives_no_payment_page(ada_client, acme_inv
     overdue = next(i for i in acme_invoices if is_open(i) and i.due_date < timezone.localdate())
     html = ada_client.get(f"/invoices/{overdue.id}/").text
     block = html[html.index('id="how-to-pay"') :]
-    assert f"Pay {money(overdue.balance)}, overdue" in block
+    assert f"Pay {money(overdue.balance, overdue.currency)}, overdue" in block
     assert "There is no online payment for this invoice" in block
     assert "Bank transfer to Example Vendor Inc.<br>IBAN DE00 1234 5678 9000 0000 00" in block
     assert f'quote invoice <strong class="mono">{overdue.name}</strong>' in block
@@ -166,12 +166,18 @@ def test_it_shows_each_demo_invoice_with_nues_figures(
         listed = client.get("/invoices/", ALL).text
         for invoice in invoices:
             row = row_of(listed, invoice.name)
-            assert f'<td class="num">{money(invoice.amount)}</td>' in row
-            assert f'<td class="num">{money(invoice.balance)}</td>' in row
+            assert f'<td class="num">{money(invoice.amount, invoice.currency)}</td>' in row
+            assert f'<td class="num">{money(invoice.balance, invoice.currency)}</td>' in row
             html = client.get(f"/invoices/{invoice.id}/").text
-            assert f'<dt>Amount</dt><dd class="num">{money(invoice.amount)}</dd>' in html
-            assert f'<dt>Balance</dt><dd class="num">{money(invoice.balance)}</dd>' in html
+            assert (
+                f'<dt>Amount</dt><dd class="num">{money(invoice.amount, invoice.currency)}</dd>'
+                in html
+            )
+            assert (
+                f'<dt>Balance</dt><dd class="num">{money(invoice.balance, invoice.currency)}</dd>'
+                in html
+            )
             if is_open(invoice):
-                assert f"Pay {money(invoice.balance)}" in html
+                assert f"Pay {money(invoice.balance, invoice.currency)}" in html
             else:
                 assert 'id="how-to-pay"' not in html

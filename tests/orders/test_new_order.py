@@ -307,7 +307,7 @@ def test_it_previews_the_same_figures_as_the_draft(ada_client):
     preview_total = sum(Decimal(i["amount_without_tax"]) for i in stored["invoices"])
     assert preview_total == draft.net_total
     page = preview.content.decode()
-    assert f"{money(draft.net_total)} in total" in page
+    assert f"{money(draft.net_total, draft.currency)} in total" in page
 
 
 def test_it_keeps_the_input_when_nue_fails_to_create_the_draft(ada_client):

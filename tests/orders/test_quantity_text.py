@@ -53,8 +53,10 @@ def test_a_prorated_line_is_explained_with_its_quantity_in_digits():
         price_model=None,
         change_type=None,
     )
-    assert explain(line).startswith("Credit for 100 \N{MULTIPLICATION SIGN} Seats you no longer")
-    assert "(31 days)" in explain(line)
+    assert explain(line, "USD").startswith(
+        "Credit for 100 \N{MULTIPLICATION SIGN} Seats you no longer"
+    )
+    assert "(31 days)" in explain(line, "USD")
 
 
 def test_a_one_day_line_says_one_day():
@@ -76,5 +78,5 @@ def test_a_one_day_line_says_one_day():
         price_model=None,
         change_type=None,
     )
-    assert "(1 day)" in explain(line)
-    assert "1 days" not in explain(line)
+    assert "(1 day)" in explain(line, "USD")
+    assert "1 days" not in explain(line, "USD")

@@ -160,7 +160,9 @@ def test_it_invites_a_contact_by_email(grace_client, grace):
     assert message.to == [HANK]
     assert message.subject == "Grace Hopper invited you to Globex GmbH on the Nue portal"
     assert "as buyer" in message.body
-    assert "up to $500.00 in 24 hours" in message.body
+    # In Globex's currency, written the way Grace (German) writes it.
+    assert invitation.currency == "EUR"
+    assert "up to 500,00\xa0€ in 24 hours" in message.body
     token = link_token(message)
     html, kind = message.alternatives[0]
     assert kind == "text/html"

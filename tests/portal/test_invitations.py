@@ -46,6 +46,7 @@ def invitation_to(
         first_name="Cleo",
         last_name="Patra",
         invited_by=by,
+        currency="USD",  # Nue's for Acme, as the team page's invite records it
     )
     token = invitation.new_token()
     invitation.save()

@@ -124,7 +124,7 @@ def test_the_date_filter_shows_the_current_time_zone():
 
 def test_text_escapes_and_safe_markup_does_not():
     template = engines["django"].from_string(
-        "{% load money dates %}{{ text }} {{ 5|money }} {{ d|day }}"
+        "{% load money dates %}{{ text }} {{ 5|money:'USD' }} {{ d|day }}"
     )
     html = template.render({"text": '<b>"x"</b>', "d": dt.date(2026, 11, 30)})
     assert html == (

@@ -63,6 +63,7 @@ NO_UPSTREAM = {
     "mfa_setup",
     "mfa_verify",
     "notification_preferences",
+    "account",
     "orders:change_basket",
     "orders:change_basket_preview",
     "orders:change_preview",

@@ -297,6 +297,23 @@ ROUTES: tuple[Route, ...] = (
         Owner.MEMBERSHIP,
         body=lambda ids: {"membership": ids.membership},
     ),
+    # A person's own language and time zone: theirs alone, never an impersonating agent's.
+    Route(
+        "account",
+        ("GET", "POST"),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"language": "en", "time_zone": "Europe/Berlin"},
+        writes=True,
+    ),
+    Route(
+        "account_time_zone",
+        ("POST",),
+        EVERYONE,
+        Owner.NONE,
+        body=lambda ids: {"time_zone": "Europe/Berlin"},
+        writes=True,
+    ),
     # The second factor: the pages that take it, then the person's security page. Only who has
     # one (the staff here) may replace its recovery codes; nobody here may turn it off (staff
     # must keep it, customers have none); an account's admins require it of its members.

@@ -25,6 +25,9 @@ DEMO_PASSWORD = "portal-demo"
 class DemoMember:
     email: str
     role: Role
+    # Their own settings (/account/); empty: taken from the browser at the first sign-in.
+    language: str = ""
+    time_zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ MEMBERS = (
     DemoMember("ada@acme.example", Role.ADMIN),
     DemoMember("ben@acme.example", Role.VIEWER),
     DemoMember("bob@acme.example", Role.BUYER),
-    DemoMember("grace@globex.example", Role.ADMIN),
+    # Globex is billed in EUR; Grace reads the portal in German, in Berlin time.
+    DemoMember("grace@globex.example", Role.ADMIN, language="de", time_zone="Europe/Berlin"),
 )
 STAFF = (
     DemoStaff(
@@ -86,6 +90,7 @@ class Command(BaseCommand):
                 )
                 accounts[member.email] = account
                 user = self._user(member.email, contact.first_name, contact.last_name)
+                self._preferences(user, member)
                 Membership.objects.update_or_create(
                     user=user, account=account, defaults={"role": member.role}
                 )
@@ -114,6 +119,18 @@ class Command(BaseCommand):
                     else ("account manager")
                 )
                 self.stdout.write(f"  {staff.email:<24} {kind}")
+
+    def _preferences(self, user: User, member: DemoMember) -> None:
+        """The member's demo language and time zone, where the person has chosen none."""
+        changed = []
+        if member.language and not user.language:
+            user.language = member.language
+            changed.append("language")
+        if member.time_zone and not user.time_zone:
+            user.time_zone = member.time_zone
+            changed.append("time_zone")
+        if changed:
+            user.save(update_fields=changed)
 
     def _user(self, email: str, first: str, last: str, *, staff: bool = False) -> User:
         user, created = User.objects.get_or_create(
