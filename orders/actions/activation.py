@@ -235,6 +235,7 @@ def audit_events(
         "order_number": order.order_number,
         "draft_kind": facts.kind.value,
         "total": order.total,
+        "currency": order.currency or "",
         **notes.details,
     }
     if facts.kind == DraftKind.NEW_ORDER:
