@@ -27,6 +27,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client, TransactionTestCase
 from django.test.utils import override_settings
+from django.utils import timezone, translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -227,6 +228,14 @@ def _fresh_capabilities() -> None:
     """Each test reads the tenant's capability record afresh: one a rolled-back test saved would
     otherwise stay in this process's copy of it (orders.capabilities) for the next test."""
     capabilities.forget()
+
+
+@pytest.fixture(autouse=True)
+def _default_language_and_zone() -> None:
+    """Each test starts in the portal's default language and time zone: a request made as a
+    person activates theirs on the test's thread (portal.middleware), and it would stay."""
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -104,8 +104,15 @@ def test_a_colleague_joins_from_the_email_and_buys_within_her_limit(
     membership = Membership.objects.get(user__email=CLEO)
     assert membership.account.name == demo.ACME
     assert membership.spending_limit == 500
-    activated = AuditEvent.objects.filter(kind=AuditKind.ACTIVATION, actor=membership.user)
-    assert activated.exists()
+    activated = AuditEvent.objects.get(kind=AuditKind.ACTIVATION, actor=membership.user)
+
+    # Ada's activity log shows who in the team did what: Cleo's purchase, and the invitation.
+    page.goto("/account/activity/")
+    cleo_rows = page.locator("#activity-results tbody tr", has_text="Cleo Patra")
+    # The draft she created and its activation.
+    expect(cleo_rows.filter(has_text=activated.details["order_number"])).to_have_count(2)
+    expect(page.locator("#activity-results")).to_contain_text(CLEO)
+    watch.screenshot("team-activity-log")
 
 
 def test_the_team_and_invitation_pages_pass_axe(browser, live_server):
