@@ -160,7 +160,11 @@ def test_it_shows_a_viewer_how_to_pay_but_no_payment_button(ben_client, acme_inv
 def test_it_shows_each_demo_invoice_with_nues_figures(
     ada_client, grace_client, acme_nue, globex_nue
 ):
-    for client, nue in ((ada_client, acme_nue), (grace_client, globex_nue)):
+    # Grace reads German: her invoice page labels the figures in German.
+    for client, nue, amount_label, balance_label in (
+        (ada_client, acme_nue, "Amount", "Balance"),
+        (grace_client, globex_nue, "Betrag", "Offener Betrag"),
+    ):
         invoices = nue.every_invoice()
         assert invoices
         listed = client.get("/invoices/", ALL).text
@@ -169,14 +173,10 @@ def test_it_shows_each_demo_invoice_with_nues_figures(
             assert f'<td class="num">{money(invoice.amount, invoice.currency)}</td>' in row
             assert f'<td class="num">{money(invoice.balance, invoice.currency)}</td>' in row
             html = client.get(f"/invoices/{invoice.id}/").text
-            assert (
-                f'<dt>Amount</dt><dd class="num">{money(invoice.amount, invoice.currency)}</dd>'
-                in html
-            )
-            assert (
-                f'<dt>Balance</dt><dd class="num">{money(invoice.balance, invoice.currency)}</dd>'
-                in html
-            )
+            amount = money(invoice.amount, invoice.currency)
+            assert f'<dt>{amount_label}</dt><dd class="num">{amount}</dd>' in html
+            balance = money(invoice.balance, invoice.currency)
+            assert f'<dt>{balance_label}</dt><dd class="num">{balance}</dd>' in html
             if is_open(invoice):
                 assert f"Pay {money(invoice.balance, invoice.currency)}" in html
             else:
