@@ -160,10 +160,11 @@ def test_it_shows_a_viewer_how_to_pay_but_no_payment_button(ben_client, acme_inv
 def test_it_shows_each_demo_invoice_with_nues_figures(
     ada_client, grace_client, acme_nue, globex_nue
 ):
-    # Grace reads German: her invoice page offers "<amount> bezahlen".
-    for client, nue, pay in (
-        (ada_client, acme_nue, "Pay {}"),
-        (grace_client, globex_nue, "{} bezahlen"),
+    # Grace reads German: her invoice page labels the figures in German and offers
+    # "<amount> bezahlen".
+    for client, nue, amount_label, balance_label, pay in (
+        (ada_client, acme_nue, "Amount", "Balance", "Pay {}"),
+        (grace_client, globex_nue, "Betrag", "Offener Betrag", "{} bezahlen"),
     ):
         invoices = nue.every_invoice()
         assert invoices
@@ -173,14 +174,10 @@ def test_it_shows_each_demo_invoice_with_nues_figures(
             assert f'<td class="num">{money(invoice.amount, invoice.currency)}</td>' in row
             assert f'<td class="num">{money(invoice.balance, invoice.currency)}</td>' in row
             html = client.get(f"/invoices/{invoice.id}/").text
-            assert (
-                f'<dt>Amount</dt><dd class="num">{money(invoice.amount, invoice.currency)}</dd>'
-                in html
-            )
-            assert (
-                f'<dt>Balance</dt><dd class="num">{money(invoice.balance, invoice.currency)}</dd>'
-                in html
-            )
+            amount = money(invoice.amount, invoice.currency)
+            assert f'<dt>{amount_label}</dt><dd class="num">{amount}</dd>' in html
+            balance = money(invoice.balance, invoice.currency)
+            assert f'<dt>{balance_label}</dt><dd class="num">{balance}</dd>' in html
             if is_open(invoice):
                 assert pay.format(money(invoice.balance, invoice.currency)) in html
             else:
