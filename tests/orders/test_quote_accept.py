@@ -55,8 +55,8 @@ def test_it_shows_the_quote_to_anyone_with_the_link(maria):
     assert response.status_code == 200
     page = response.content.decode()
     assert f"Quote {order.order_number}" in page
-    assert money(order.total) in page  # "$4,790.00": with its thousands separator
-    assert "," in money(order.total)
+    assert money(order.total, order.currency) in page  # "$4,790.00": with its thousands separator
+    assert "," in money(order.total, order.currency)
     assert "By accepting this quote you confirm" in page  # PORTAL_QUOTE_TERMS
     for label in ("Your name", "Your job title", "Your email", "PO number"):
         assert label in page
