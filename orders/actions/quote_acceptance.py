@@ -137,7 +137,7 @@ def accept(
             f"until it is decided. Contact {link.generated_by.email}."
         )
     if accepting.pay == cards.Pay.CARD and not gateway.configured():
-        raise cards.NoCard(cards.NOT_SET_UP)
+        raise cards.NoCard(str(cards.NOT_SET_UP))
     try:
         claim = QuoteAcceptance.objects.create(
             link=link,
