@@ -280,19 +280,18 @@ class QuoteState:
         return _(self.label_text)
 
 
-_noop = gettext_noop
 STATES = {
-    "accepted": QuoteState("accepted", _noop("Accepted"), "ok"),
+    "accepted": QuoteState("accepted", gettext_noop("Accepted"), "ok"),
     "awaiting_approval": QuoteState(
-        "awaiting_approval", _noop("Accepted, awaiting approval"), "warn"
+        "awaiting_approval", gettext_noop("Accepted, awaiting approval"), "warn"
     ),
-    "declined": QuoteState("declined", _noop("Accepted, approval declined"), "danger"),
-    "accepting": QuoteState("accepting", _noop("Being accepted"), "accent"),
-    "revoked": QuoteState("revoked", _noop("Revoked"), "muted"),
-    "superseded": QuoteState("superseded", _noop("Superseded"), "muted"),
-    "expired": QuoteState("expired", _noop("Expired"), "muted"),
-    "viewed": QuoteState("viewed", _noop("Viewed"), "accent"),
-    "sent": QuoteState("sent", _noop("Sent"), "muted"),
+    "declined": QuoteState("declined", gettext_noop("Accepted, approval declined"), "danger"),
+    "accepting": QuoteState("accepting", gettext_noop("Being accepted"), "accent"),
+    "revoked": QuoteState("revoked", gettext_noop("Revoked"), "muted"),
+    "superseded": QuoteState("superseded", gettext_noop("Superseded"), "muted"),
+    "expired": QuoteState("expired", gettext_noop("Expired"), "muted"),
+    "viewed": QuoteState("viewed", gettext_noop("Viewed"), "accent"),
+    "sent": QuoteState("sent", gettext_noop("Sent"), "muted"),
 }
 ACCEPTED_STATES = {
     "activated": "accepted",
