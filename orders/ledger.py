@@ -24,6 +24,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from orders.models import Operation
 from orders.nue import (
@@ -231,7 +233,9 @@ class Ledger:
                 )
                 return previous, previous
             return op, None
-        raise OperationInProgress("This is already in progress. Please wait a moment and reload.")
+        raise OperationInProgress(
+            _("This is already in progress. Please wait a moment and reload.")
+        )
 
     def send(self, op: Operation, send: Callable[[], Envelope]) -> Any:
         """`send()` the request `op` was opened for, and close `op` with its outcome; returns
@@ -378,7 +382,8 @@ class Ledger:
                 if existing is not None and self.resolve(existing).is_open:
                     break
         raise OperationInProgress(
-            f"Another change to {target} is being applied right now. Reload in a moment."
+            _("Another change to %(target)s is being applied right now. Reload in a moment.")
+            % {"target": target}
         )
 
     def _insert(
@@ -567,14 +572,18 @@ def _assign(op: Operation, values: Mapping[str, Any]) -> None:
 def _still_open(op: Operation) -> str:
     """What a retry is told while an earlier submit's outcome is open."""
     if op.state != Operation.State.UNKNOWN:
-        return "This is already in progress. Please wait a moment and reload."
+        return _("This is already in progress. Please wait a moment and reload.")
     left = (op.sent_at or op.created_at) + NUE_SETTLES_WITHIN - timezone.now()
     minutes = max(1, -(-int(left.total_seconds()) // 60))
-    return (
-        "We are still checking with the billing system whether the earlier attempt went "
-        "through, and send nothing again until we know: at most "
-        f"{minutes} more minute{'s' if minutes != 1 else ''}. Reload then to see the result."
-    )
+    return ngettext(
+        "We are still checking with the billing system whether the earlier attempt went through,"
+        " and send nothing again until we know: at most %(minutes)d more minute. Reload then to"
+        " see the result.",
+        "We are still checking with the billing system whether the earlier attempt went through,"
+        " and send nothing again until we know: at most %(minutes)d more minutes. Reload then to"
+        " see the result.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _open_on(target: str) -> Operation | None:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from django.utils.translation import ngettext, ngettext_lazy
+
 from orders.nue import Envelope, Listed, NueProtocolError, Order, parse_each
 from orders.nue.fields import ORDER_STATUS_FILTERS
 from orders.nue.transport import _list_data
@@ -55,15 +57,55 @@ class Arrangement(Generic[_O]):
     arrange: Callable[[Sequence[_O]], Sequence[_O]]
 
 
-# How a page names the records of each kind it could not show: (one, several).
-NOUNS = {
-    "orders": ("order", "orders"),
-    "subscriptions": ("subscription", "subscriptions"),
-    "assets": ("asset", "assets"),
-    "invoices": ("invoice", "invoices"),
-    "preview invoices": ("invoice of this preview", "invoices of this preview"),
-    "products": ("product", "products"),
-    "price tags": ("price tag", "price tags"),
+# What a page says of the records of each kind it could not show, whole sentences per kind.
+UNREADABLE = {
+    "orders": ngettext_lazy(
+        "%(count)d order could not be shown: the billing system sent it in a form we cannot read.",
+        "%(count)d orders could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
+    "subscriptions": ngettext_lazy(
+        "%(count)d subscription could not be shown:"
+        " the billing system sent it in a form we cannot read.",
+        "%(count)d subscriptions could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
+    "assets": ngettext_lazy(
+        "%(count)d asset could not be shown: the billing system sent it in a form we cannot read.",
+        "%(count)d assets could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
+    "invoices": ngettext_lazy(
+        "%(count)d invoice could not be shown:"
+        " the billing system sent it in a form we cannot read.",
+        "%(count)d invoices could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
+    "preview invoices": ngettext_lazy(
+        "%(count)d invoice of this preview could not be shown:"
+        " the billing system sent it in a form we cannot read.",
+        "%(count)d invoices of this preview could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
+    "products": ngettext_lazy(
+        "%(count)d product could not be shown:"
+        " the billing system sent it in a form we cannot read.",
+        "%(count)d products could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
+    "price tags": ngettext_lazy(
+        "%(count)d price tag could not be shown:"
+        " the billing system sent it in a form we cannot read.",
+        "%(count)d price tags could not be shown:"
+        " the billing system sent them in a form we cannot read.",
+        "count",
+    ),
 }
 
 
@@ -80,15 +122,16 @@ class Omitted:
 
     @property
     def text(self) -> str:
-        one, several = NOUNS.get(self.kind, (self.kind, self.kind))
-        if self.count == 1:
-            return (
-                f"1 {one} could not be shown: the billing system sent it in a form we cannot read."
-            )
-        return (
-            f"{self.count} {several} could not be shown: the billing system sent them in a form "
-            "we cannot read."
-        )
+        known = UNREADABLE.get(self.kind)
+        if known is not None:
+            return known % {"count": self.count}
+        return ngettext(
+            "%(count)d %(kind)s could not be shown: the billing system sent it in a form we cannot"
+            " read.",
+            "%(count)d %(kind)s could not be shown: the billing system sent them in a form we"
+            " cannot read.",
+            self.count,
+        ) % {"count": self.count, "kind": self.kind}
 
     @classmethod
     def of(cls, listed: Listed[Any], mine: Sequence[Any] | None = None) -> Omitted | None:

@@ -14,24 +14,26 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import CustomerAccount
 
 
 class Operation(models.Model):
     class Kind(models.TextChoices):
-        ACTIVATE = "activate", "Activate order"
-        CHANGE = "change", "Create change order"
+        ACTIVATE = "activate", _("Activate order")
+        CHANGE = "change", _("Create change order")
         # A subscription held while a change order for it is activated: nothing is sent under
         # this row itself; it settles with that order's activation.
-        HOLD = "hold", "Hold subscription"
+        HOLD = "hold", _("Hold subscription")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        IN_FLIGHT = "in_flight", "In flight"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        UNKNOWN = "unknown", "Unknown"
+        PENDING = "pending", _("Pending")
+        IN_FLIGHT = "in_flight", _("In flight")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown")
 
     OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.UNKNOWN)
 
@@ -120,10 +122,10 @@ class ApprovalRequest(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Awaiting approval"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     customer = models.ForeignKey(
         CustomerAccount, on_delete=models.PROTECT, related_name="approval_requests"
@@ -154,7 +156,9 @@ class ApprovalRequest(models.Model):
     # How the requester chose to pay (orders.actions.cards.Pay): the approval activates with
     # exactly this, and with a card only the one named here, which the requester consented to.
     pay = models.CharField(
-        max_length=16, choices=[("card", "Card on file"), ("invoice", "Invoice")], default="invoice"
+        max_length=16,
+        choices=[("card", _("Card on file")), ("invoice", _("Invoice"))],
+        default="invoice",
     )
     card_payment_method_id = models.CharField(
         max_length=255, blank=True, help_text="The Stripe payment method of the card chosen."
@@ -212,8 +216,10 @@ class ApprovalRequest(models.Model):
     def pay_words(self) -> str:
         """How the approved order is paid, as the requester chose: "Charge Visa ending 4242"."""
         if self.pay == "card":
-            return f"Charge {self.card_label or 'the card on file'}"
-        return "Pay by invoice"
+            return gettext("Charge %(card)s") % {
+                "card": self.card_label or gettext("the card on file")
+            }
+        return gettext("Pay by invoice")
 
 
 def new_quote_token() -> str:
@@ -310,9 +316,9 @@ class QuoteAcceptance(models.Model):
     """
 
     class State(models.TextChoices):
-        ACCEPTING = "accepting", "Being accepted"
-        ACTIVATED = "activated", "Accepted: order activated"
-        AWAITING_APPROVAL = "awaiting_approval", "Accepted: awaiting approval"
+        ACCEPTING = "accepting", _("Being accepted")
+        ACTIVATED = "activated", _("Accepted: order activated")
+        AWAITING_APPROVAL = "awaiting_approval", _("Accepted: awaiting approval")
 
     link = models.OneToOneField(QuoteLink, on_delete=models.PROTECT, related_name="acceptance")
     customer = models.ForeignKey(
@@ -325,7 +331,9 @@ class QuoteAcceptance(models.Model):
     po_number = models.CharField(max_length=255, blank=True)
     terms = models.TextField(help_text="The terms as they were shown and agreed to.")
     pay = models.CharField(
-        max_length=16, choices=[("card", "Card"), ("invoice", "Invoice")], default="invoice"
+        max_length=16,
+        choices=[("card", _("Card")), ("invoice", _("Invoice"))],
+        default="invoice",
     )
     card_label = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=24, choices=State.choices, default=State.ACCEPTING)
@@ -509,17 +517,17 @@ class InvoicePayment(models.Model):
     row steps aside, so the customer may try again."""
 
     class State(models.TextChoices):
-        STARTED = "started", "Charge started"
-        REQUIRES_ACTION = "requires_action", "Waiting for the card's authentication"
-        PROCESSING = "processing", "Stripe is processing the charge"
-        CHARGED = "charged", "Charged, not yet recorded in Nue"
-        RECORDING = "recording", "Being recorded in Nue"
-        UNKNOWN = "unknown", "Recording in Nue not known to have succeeded"
-        RECORDED = "recorded", "Charged and recorded in Nue"
-        FAILED = "failed", "Not charged"
+        STARTED = "started", _("Charge started")
+        REQUIRES_ACTION = "requires_action", _("Waiting for the card's authentication")
+        PROCESSING = "processing", _("Stripe is processing the charge")
+        CHARGED = "charged", _("Charged, not yet recorded in Nue")
+        RECORDING = "recording", _("Being recorded in Nue")
+        UNKNOWN = "unknown", _("Recording in Nue not known to have succeeded")
+        RECORDED = "recorded", _("Charged and recorded in Nue")
+        FAILED = "failed", _("Not charged")
         # Charged, but Nue shows a payment that is not (only) ours: never sent again, never
         # shown as recorded; the account manager reconciles it.
-        NEEDS_REVIEW = "needs_review", "Needs review: Nue shows another payment"
+        NEEDS_REVIEW = "needs_review", _("Needs review: Nue shows another payment")
 
     account = models.ForeignKey(
         "portal.CustomerAccount", on_delete=models.PROTECT, related_name="invoice_payments"
@@ -604,10 +612,10 @@ class RequestFailure(models.Model):
     """
 
     class ShownAs(models.TextChoices):
-        PAGE = "page", "Error page"
-        PARTIAL = "partial", "Error in place of a region (HTMX)"
-        PANEL = "panel", "Panel of a page"
-        FORM = "form", "Form error"
+        PAGE = "page", _("Error page")
+        PARTIAL = "partial", _("Error in place of a region (HTMX)")
+        PANEL = "panel", _("Panel of a page")
+        FORM = "form", _("Form error")
 
     reference = models.CharField(max_length=32, unique=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

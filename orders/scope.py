@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from django.utils.translation import gettext as _
+
 from orders import capabilities, scope_results
 from orders.ledger import Ledger
 from orders.listing import (
@@ -497,9 +499,11 @@ class CustomerNue(RequestMemory):
         # as GET /orders?customerIds=[...]&status=draft. `via`: the support agent acting as `by`.
         order = self.order(order_id, status="draft", includes=())
         if not order.is_draft:
-            raise NueConflict(f"Order {order.order_number} is no longer a draft.")
+            raise NueConflict(
+                _("Order %(number)s is no longer a draft.") % {"number": order.order_number}
+            )
         if self.ledger.in_progress(order.id):
-            raise OperationInProgress("This draft is being activated. Reload in a moment.")
+            raise OperationInProgress(_("This draft is being activated. Reload in a moment."))
         DiscardedDraft.objects.get_or_create(
             order_id=order.id,
             defaults={
@@ -548,7 +552,7 @@ class CustomerNue(RequestMemory):
             return scope_results.activation_result(self, replay, order, replayed=True)
         if not order.is_draft:
             self.ledger.refuse(op, "The order is not a draft.")
-            raise NueConflict("This order is no longer a draft.")
+            raise NueConflict(_("This order is no longer a draft."))
         data = self.ledger.send(
             op, lambda: self.client.post(f"/orders/{order.id}", body, field_renames=ACTIVATE_FIELDS)
         )

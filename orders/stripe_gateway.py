@@ -15,6 +15,8 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 15.0
@@ -142,26 +144,93 @@ def _client(api_key: str, api_base: str) -> stripe.StripeClient:
 
 def client() -> stripe.StripeClient:
     if not configured():
-        raise StripeUnavailable("Card payments are not set up for this portal.")
+        raise StripeUnavailable(_("Card payments are not set up for this portal."))
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
 
 
+# What a person is told when Stripe refuses or does not answer, whole sentences per request.
+SAID = {
+    "read the customer": (
+        gettext_lazy("Stripe refused to read the customer: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to read the customer;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "find the customer": (
+        gettext_lazy("Stripe refused to find the customer: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to find the customer;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "create the customer": (
+        gettext_lazy("Stripe refused to create the customer: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to create the customer;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "start adding the card": (
+        gettext_lazy("Stripe refused to start adding the card: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to start adding the card;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "read the card set-up": (
+        gettext_lazy("Stripe refused to read the card set-up: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to read the card set-up;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "read the card": (
+        gettext_lazy("Stripe refused to read the card: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to read the card;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "save the card as the default": (
+        gettext_lazy("Stripe refused to save the card as the default: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to save the card as the default;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "charge the card": (
+        gettext_lazy("Stripe refused to charge the card: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to charge the card;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+    "read the payment": (
+        gettext_lazy("Stripe refused to read the payment: %(reason)s."),
+        gettext_lazy(
+            "Stripe did not answer while trying to read the payment;"
+            " nothing was saved. Try again shortly."
+        ),
+    ),
+}
+
+
 def _call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+    refused, unanswered = SAID[what]
     try:
         return call(*args, **kwargs)
     except stripe.CardError as error:
-        raise CardRefused(error.user_message or "The card was declined.") from error
+        raise CardRefused(error.user_message or _("The card was declined.")) from error
     except stripe.AuthenticationError as error:
         raise StripeUnavailable(
-            "The portal's Stripe keys were refused; nothing was saved. Please tell us."
+            _("The portal's Stripe keys were refused; nothing was saved. Please tell us.")
         ) from error
     except stripe.InvalidRequestError as error:
-        reason = error.user_message or "bad request"
-        raise StripeRefused(f"Stripe refused to {what}: {reason}.") from error
+        reason = error.user_message or _("bad request")
+        raise StripeRefused(refused % {"reason": reason}) from error
     except stripe.StripeError as error:
-        raise StripeUnavailable(
-            f"Stripe did not answer while trying to {what}; nothing was saved. Try again shortly."
-        ) from error
+        raise StripeUnavailable(str(unanswered)) from error
 
 
 def find_or_create_customer(nue_customer_id: str, name: str, known_id: str | None = None) -> str:

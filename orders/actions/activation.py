@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orders.actions import approvals, cards, scheduled
 from orders.nue import (
@@ -142,8 +143,11 @@ def activate_draft(
     changes = tuple(previewed) or order.changes
     if not changes:
         raise NueConflict(
-            f"Nue does not say what change order {order.order_number} was computed from, so "
-            "it cannot be checked against the subscriptions now: preview the change again."
+            _(
+                "Nue does not say what change order %(number)s was computed from, so it cannot"
+                " be checked against the subscriptions now: preview the change again."
+            )
+            % {"number": order.order_number}
         )
     events = audit_events(audit, order, facts, changes, notes or AuditNotes())
     applied = _apply(
@@ -190,7 +194,10 @@ def _apply(
         if order.status == "Activated":
             return None
         if order.status != "Draft":
-            raise NueConflict(f"Change order {order.order_number} is {order.status.lower()}.")
+            raise NueConflict(
+                _("Change order %(number)s is %(status)s.")
+                % {"number": order.order_number, "status": order.status.lower()}
+            )
         now = {c.name: fresh.subscription(c.name) for c in changes}
         moved = [
             (c.before, now[c.name])
@@ -299,13 +306,18 @@ def reprice(scope: CustomerNue, order: Order) -> DraftResult:
     today = timezone.localdate()
     facts = DraftFacts.of(order)
     if not order.is_draft:
-        raise NueConflict(f"Order {order.order_number} is no longer a draft.")
+        raise NueConflict(
+            _("Order %(number)s is no longer a draft.") % {"number": order.order_number}
+        )
     if facts.kind != DraftKind.NEW_ORDER:
         raise NueConflict(
-            "A change order is re-priced by previewing the change again from the subscription."
+            _("A change order is re-priced by previewing the change again from the subscription.")
         )
     if not is_expired(facts, today):
-        raise NueConflict(f"Draft {order.order_number} is still valid: activate it as it is.")
+        raise NueConflict(
+            _("Draft %(number)s is still valid: activate it as it is.")
+            % {"number": order.order_number}
+        )
     lines = repriced_lines(order, today)
     return scope.create_draft(
         lines,

@@ -24,6 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.actions import settled
 from orders.actions.cards import Pay
@@ -88,7 +90,12 @@ def figures_of(order: Order) -> dict[str, Any]:
     }
 
 
-FIGURE_LABELS = {"grand_total": "Total", "acv": "ACV", "tcv": "TCV", "lines": "Lines"}
+FIGURE_LABELS = {
+    "grand_total": gettext_lazy("Total"),
+    "acv": gettext_lazy("ACV"),
+    "tcv": gettext_lazy("TCV"),
+    "lines": gettext_lazy("Lines"),
+}
 
 
 def fingerprint(figures: dict[str, Any]) -> str:
@@ -105,7 +112,7 @@ def fingerprint_of(order: Order) -> str:
 def changed_figures(before: dict[str, Any], order: Order) -> list[str]:
     """The labels of the figures that differ between a snapshot and the order now ([] if none)."""
     now = figures_of(order)
-    return [label for key, label in FIGURE_LABELS.items() if before.get(key) != now.get(key)]
+    return [str(label) for key, label in FIGURE_LABELS.items() if before.get(key) != now.get(key)]
 
 
 def is_locked(order_id: str, read: object = None) -> bool:
@@ -122,8 +129,10 @@ def refuse_if_locked(order_id: str) -> None:
     """Raise DraftLocked (a 409) if the draft awaits approval; call it before changing a draft."""
     if is_locked(order_id):
         raise DraftLocked(
-            "This draft is awaiting approval and cannot be changed until it is approved, "
-            "declined or the request is withdrawn."
+            _(
+                "This draft is awaiting approval and cannot be changed until it is approved,"
+                " declined or the request is withdrawn."
+            )
         )
 
 
@@ -237,7 +246,7 @@ def request_approval(
     the approval activates with and nothing else.
     """
     if not order.is_draft:
-        raise NueConflict("Only a draft can be sent for approval.")
+        raise NueConflict(_("Only a draft can be sent for approval."))
     try:
         with transaction.atomic():
             approval = ApprovalRequest.objects.create(
@@ -256,7 +265,7 @@ def request_approval(
             )
             notify_approvers(approval)
     except IntegrityError:
-        raise DraftLocked("Approval for this draft has already been requested.") from None
+        raise DraftLocked(_("Approval for this draft has already been requested.")) from None
     return approval
 
 
@@ -289,7 +298,7 @@ def _decide(
             operation_id=operation_id,
         )
         if not updated:
-            raise AlreadyDecided("This request has already been decided or withdrawn.")
+            raise AlreadyDecided(_("This request has already been decided or withdrawn."))
         approval.refresh_from_db()
         if state != ApprovalRequest.State.WITHDRAWN:
             notify_requester(approval)
@@ -319,7 +328,7 @@ def approve(
     order is found activated: None) and this one is refused.
     """
     if not approval.is_pending:
-        raise AlreadyDecided("This request has already been decided or withdrawn.")
+        raise AlreadyDecided(_("This request has already been decided or withdrawn."))
     result = activate()
     operation_id = result.operation_id if result is not None else None
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from django.utils.translation import gettext as _
+
 from orders.actions import cards, settled
 from orders.fanout import fetch_alongside
 from orders.nue import Address, Customer, NueError, Order, Subscription
@@ -50,8 +52,8 @@ def tax_address(
     warning when the draft comes back untaxed.
     """
     candidates = (
-        (customer.contact(ship_to_id), "ship-to contact"),
-        (customer.contact(bill_to_id), "bill-to contact"),
+        (customer.contact(ship_to_id), _("ship-to contact")),
+        (customer.contact(bill_to_id), _("bill-to contact")),
     )
     for contact, role in candidates:
         if contact is not None and _taxable(contact.shipping_address):
@@ -86,7 +88,9 @@ def order_contacts(nue: CustomerNue, order: Order) -> OrderContacts | None:
         if contact_id is None:
             return None
         contact = customer.contact(contact_id)
-        return f"{contact.name} ({contact.email})" if contact else f"contact {contact_id}"
+        if contact is None:
+            return _("contact %(id)s") % {"id": contact_id}
+        return f"{contact.name} ({contact.email})"
 
     return OrderContacts(
         bill_to=named(order.bill_to_contact_id),

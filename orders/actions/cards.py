@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders import stripe_gateway as gateway
 from orders.models import NuePaymentMethod, Operation, StripeCustomer
@@ -28,16 +30,16 @@ from portal.models import CustomerAccount
 
 CARD_CACHE_SECONDS = 300
 LIVE = ("Active", "Pending")
-NOT_SET_UP = (
-    "Card payments are not set up for this portal: orders are paid by invoice, to the terms on "
-    "your account."
+NOT_SET_UP = gettext_lazy(
+    "Card payments are not set up for this portal: orders are paid by invoice, to the terms on"
+    " your account."
 )
 STRIPE_INVOICING = "stripe_invoicing"
 PAYMENT_LINKS = "payment_links"
 # The guide's consent: what a customer agrees to when a card is saved for Nue to charge.
-CONSENT = (
-    "I authorise saving this card with our billing system and charging it for this and future "
-    "invoices of {account}, until I replace it."
+CONSENT = gettext_lazy(
+    "I authorise saving this card with our billing system and charging it for this and future"
+    " invoices of %(account)s, until I replace it."
 )
 
 
@@ -61,7 +63,7 @@ class CardOnFile:
 
     @property
     def note(self) -> str:
-        return self.problem or ("" if self.configured else NOT_SET_UP)
+        return self.problem or ("" if self.configured else str(NOT_SET_UP))
 
 
 def _link(account: CustomerAccount) -> StripeCustomer | None:
@@ -102,7 +104,7 @@ def set_buyers_manage_cards(account: CustomerAccount, allowed: bool) -> bool:
 
 
 def consent_text(account: CustomerAccount) -> str:
-    return CONSENT.format(account=account.name)
+    return CONSENT % {"account": account.name}
 
 
 def start_setup(account: CustomerAccount) -> str:
@@ -135,18 +137,20 @@ def finish_setup(account: CustomerAccount, setup_intent_id: str) -> Card:
     intent of this account's Stripe customer that Stripe says succeeded counts."""
     link = _link(account)
     if link is None:
-        raise SetupNotFinished("Start adding the card again: nothing was saved.")
+        raise SetupNotFinished(_("Start adding the card again: nothing was saved."))
     outcome = gateway.setup_outcome(setup_intent_id)
     if outcome.customer_id != link.stripe_customer_id:
-        raise SetupNotFinished("That card set-up is not this account's: nothing was saved.")
+        raise SetupNotFinished(_("That card set-up is not this account's: nothing was saved."))
     if not outcome.succeeded or not outcome.payment_method_id:
         raise SetupNotFinished(
-            "The card was not confirmed (declined, or its authentication did not complete): "
-            "nothing was saved. Try again or use another card."
+            _(
+                "The card was not confirmed (declined, or its authentication did not complete):"
+                " nothing was saved. Try again or use another card."
+            )
         )
     card = gateway.card(outcome.payment_method_id)
     if card is None:
-        raise SetupNotFinished("Only cards can be saved here: nothing was saved.")
+        raise SetupNotFinished(_("Only cards can be saved here: nothing was saved."))
     gateway.attach_as_default(link.stripe_customer_id, outcome.payment_method_id)
     link.card_payment_method_id = outcome.payment_method_id
     link.save(update_fields=["card_payment_method_id", "updated_at"])
@@ -166,11 +170,14 @@ def activation_terms(account: CustomerAccount, pay: Pay, card_id: str = "") -> d
         return {}
     link = _link(account)
     if not gateway.configured() or link is None or not link.card_payment_method_id:
-        raise NoCard("There is no card on file to charge: add one on the billing page.")
+        raise NoCard(_("There is no card on file to charge: add one on the billing page."))
     if card_id and card_id != link.card_payment_method_id:
         raise NoCard(
-            "The card chosen for this order is no longer the card on file, and nothing else "
-            "may be charged: decline the request so it is asked again with the card now on file."
+            _(
+                "The card chosen for this order is no longer the card on file, and nothing else"
+                " may be charged: decline the request so it is asked again with the card now on"
+                " file."
+            )
         )
     body: dict[str, Any] = {}
     if link.hub_sent_at is None:
@@ -221,9 +228,9 @@ def record_activation(account: CustomerAccount, result: ActivationResult) -> Non
         )
 
 
-SAVED_IN_NUE = "a payment method saved in Nue"
-UNAVAILABLE = "card details unavailable (Stripe cannot be read just now)"
-INVOICED = "Paid by invoice"
+SAVED_IN_NUE = gettext_lazy("a payment method saved in Nue")
+UNAVAILABLE = gettext_lazy("card details unavailable (Stripe cannot be read just now)")
+INVOICED = gettext_lazy("Paid by invoice")
 
 
 def subscription_cards(
@@ -244,13 +251,13 @@ def subscription_cards(
     if gateway.configured():
         for pm in sorted(set(links.values())):
             try:
-                found[pm] = _card(pm) or SAVED_IN_NUE
+                found[pm] = _card(pm) or str(SAVED_IN_NUE)
             except StripeError:
                 for unread in set(links.values()) - found.keys():
-                    found[unread] = UNAVAILABLE
+                    found[unread] = str(UNAVAILABLE)
                 break
     return {
-        name: found.get(links.get(nue_id, ""), SAVED_IN_NUE)
+        name: found.get(links.get(nue_id, ""), str(SAVED_IN_NUE))
         for name, nue_id in wanted.items()
         if nue_id
     }
@@ -259,9 +266,9 @@ def subscription_cards(
 def carried_words(found: Card | str | None) -> str:
     """How Nue collects a subscription, in words: the card it carries, or invoice."""
     if found is None:
-        return INVOICED
+        return str(INVOICED)
     if isinstance(found, Card):
-        return f"{found.label} (expires {found.expiry})"
+        return _("%(card)s (expires %(expiry)s)") % {"card": found.label, "expiry": found.expiry}
     return found[0].upper() + found[1:]
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orders.nue import (
     Invoice,
@@ -152,13 +153,26 @@ def explain(line: OrderLine, currency: str | None) -> str:
     """One order line's proration in words; `currency`: its order's."""
     if line.start_date is None or line.end_date is None:
         return f"{line.product_name}: {money_text(line.total_price, currency)}"
-    days = days_text((line.end_date - line.start_date).days + 1)
-    span = f"from {day_text(line.start_date)} to {day_text(line.end_date)} ({days})"
-    what = f"{quantity_text(abs(line.quantity))} \N{MULTIPLICATION SIGN} {line.product_name}"
+    words = {
+        "days": days_text((line.end_date - line.start_date).days + 1),
+        "start": day_text(line.start_date),
+        "end": day_text(line.end_date),
+        "what": f"{quantity_text(abs(line.quantity))} \N{MULTIPLICATION SIGN} {line.product_name}",
+    }
     if line.total_price < 0:
-        return f"Credit for {what} you no longer use {span}."
-    price = f" at {money_text(line.sales_price, currency)} a month each" if line.sales_price else ""
-    return f"{what} {span}{price}, prorated by day."
+        return _("Credit for %(what)s you no longer use from %(start)s to %(end)s (%(days)s).") % (
+            words
+        )
+    if line.sales_price:
+        words["price"] = money_text(line.sales_price, currency)
+        return (
+            _(
+                "%(what)s from %(start)s to %(end)s (%(days)s) at %(price)s a month each, prorated"
+                " by day."
+            )
+            % words
+        )
+    return _("%(what)s from %(start)s to %(end)s (%(days)s), prorated by day.") % words
 
 
 def credit_of(

@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.actions.change_figures import added_add_ons
 from orders.actions.schedule import add_months
@@ -103,6 +105,14 @@ class Choice:
         return not self.reason
 
 
+# Whole sentences per kind, so that each language words them as it needs.
+NOT_OFFERED = {
+    "upgrade": gettext_lazy("No upgrade is offered for %(product)s."),
+    "downgrade": gettext_lazy("No downgrade is offered for %(product)s."),
+    "swap": gettext_lazy("No swap is offered for %(product)s."),
+}
+
+
 def choices_for(
     sub: Subscription,
     *,
@@ -120,34 +130,34 @@ def choices_for(
 
     def reason(kind: Kind) -> str:
         if not may_prepare:
-            return "Your role can see subscriptions but not change them."
+            return _("Your role can see subscriptions but not change them.")
         if sub.is_add_on:
-            return "Part of a bundle: change it through the bundle's add-ons."
+            return _("Part of a bundle: change it through the bundle's add-ons.")
         if sub.status == "Canceled":
-            return "This subscription is canceled."
+            return _("This subscription is canceled.")
         refusal = schedule_refusal(scheduled, kind.slug)
         if refusal:
             return refusal
         if sub.status == "Expired" and kind.slug != "renew":
-            return "This subscription has ended; renew it first."
+            return _("This subscription has ended; renew it first.")
         slug = kind.slug
         if slug == "trial":
             # ConvertFreeTrial is documented (nue-api.md §2.2), but no field of a subscription
             # says that it is a free trial (§3.3): the portal cannot tell which one is.
-            return (
-                "Nue does not say whether a subscription is a free trial, so converting one is "
-                "not offered here: ask your account manager."
+            return _(
+                "Nue does not say whether a subscription is a free trial, so converting one is"
+                " not offered here: ask your account manager."
             )
         if slug in PRODUCT_KINDS and kind.change_type not in targets:
-            return f"No {kind.label.lower()} is offered for {sub.product_name}."
+            return NOT_OFFERED[slug] % {"product": sub.product_name}
         if slug in ("term", "renew") and sub.evergreen:
-            return "Evergreen: it runs until canceled."
+            return _("Evergreen: it runs until canceled.")
         if slug == "coterm" and not coterm_targets(sub, others):
-            return "No other active subscription ends on a different date."
+            return _("No other active subscription ends on a different date.")
         if slug == "addons" and not is_bundle(sub, catalog):
-            return "Only for bundles."
+            return _("Only for bundles.")
         if slug == "cancel" and not may_cancel:
-            return "Only an account admin can cancel a subscription."
+            return _("Only an account admin can cancel a subscription.")
         return ""
 
     forbidden = {
@@ -438,7 +448,8 @@ def estimate(scope: CustomerNue, sub: Subscription, changes: Sequence[AssetChang
     except NueValidationError as error:
         return Estimate((), (), problem=error.message)
     gaps = tuple(
-        f"{gap.text} Reference: {gap.reference}" for gap in scope.omitted("preview invoices")
+        _("%(text)s Reference: %(reference)s") % {"text": gap.text, "reference": gap.reference}
+        for gap in scope.omitted("preview invoices")
     )
     return Estimate(preview.invoices, (*preview.warnings, *gaps))
 
@@ -464,8 +475,11 @@ def draft(
         # The ledger answers an identical change sent moments ago with that change order; if it
         # was applied since, previewing it would show the customer a change already made.
         raise NueConflict(
-            f"This exact change was just applied as {result.order.order_number}. "
-            "Check the subscription before making it again."
+            _(
+                "This exact change was just applied as %(number)s. Check the subscription before"
+                " making it again."
+            )
+            % {"number": result.order.order_number}
         )
     if not replayed:
         # A replay is the draft an identical request made moments ago, already recorded.

@@ -14,6 +14,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from orders.actions import approvals, settled
 from orders.actions.invoices import is_open, is_overdue
 from orders.fanout import fetch_alongside, fetch_concurrently
@@ -31,6 +33,7 @@ from orders.nue import (
     SubscriptionSnapshot,
 )
 from orders.scope import CustomerNue
+from orders.templatetags.dates import day_text
 from orders.templatetags.money import UNKNOWN, currency_code
 
 RENEWAL_WINDOW = timedelta(days=90)
@@ -160,7 +163,7 @@ def spend_by_month(invoices: Sequence[Invoice], today: date) -> list[tuple[date,
     invoices in one currency)."""
     months = []
     first = today.replace(day=1)
-    for _ in range(SPEND_MONTHS):
+    for _month in range(SPEND_MONTHS):
         months.append(first)
         first = (first - timedelta(days=1)).replace(day=1)
     months.reverse()
@@ -360,22 +363,32 @@ def _snapshot(asset: Asset, number: int) -> SubscriptionSnapshot:
 
 def _differences(before: SubscriptionSnapshot | None, after: SubscriptionSnapshot) -> list[str]:
     if before is None:
-        return ["Created"]
+        return [_("Created")]
     found = []
     if before.product_name != after.product_name:
-        found.append(f"Product {before.product_name} → {after.product_name}")
+        found.append(
+            _("Product %(before)s → %(after)s")
+            % {"before": before.product_name, "after": after.product_name}
+        )
     if before.quantity != after.quantity:
-        found.append(f"Quantity {before.quantity:g} → {after.quantity:g}")
+        found.append(
+            _("Quantity %(before)s → %(after)s")
+            % {"before": f"{before.quantity:g}", "after": f"{after.quantity:g}"}
+        )
     if before.end_date != after.end_date and after.end_date is not None:
-        ends = f"{_text_day(before.end_date)} → {_text_day(after.end_date)}"
-        found.append(f"Ends {ends}")
+        found.append(
+            _("Ends %(before)s → %(after)s")
+            % {"before": _text_day(before.end_date), "after": _text_day(after.end_date)}
+        )
     if before.status != after.status:
-        found.append(f"Status {before.status} → {after.status}")
-    return found or ["No change to quantity, product or dates"]
+        found.append(
+            _("Status %(before)s → %(after)s") % {"before": before.status, "after": after.status}
+        )
+    return found or [_("No change to quantity, product or dates")]
 
 
 def _text_day(value: date | None) -> str:
-    return f"{value.day} {value:%b %Y}" if value else "—"
+    return day_text(value) if value else "—"
 
 
 def subscription_versions(orders: Sequence[Order], name: str) -> list[Version]:

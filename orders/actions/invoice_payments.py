@@ -29,6 +29,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders import stripe_gateway as gateway
 from orders.actions import cards
@@ -63,7 +65,7 @@ PAYMENT_APPLICATIONS = "paymentApplications"
 
 
 # Said of every declined or unauthenticated charge, however Stripe reported it.
-NOTHING_CHARGED = "Nothing was charged: try again or replace the card."
+NOTHING_CHARGED = gettext_lazy("Nothing was charged: try again or replace the card.")
 
 
 class PayProblem(Exception):
@@ -95,7 +97,8 @@ def minor_units(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(gateway.minor_digits(currency))
     if scaled != scaled.to_integral_value() or scaled <= 0:
         raise PayProblem(
-            f"{amount} {currency} cannot be charged to a card exactly; nothing was charged."
+            _("%(amount)s %(currency)s cannot be charged to a card exactly; nothing was charged.")
+            % {"amount": amount, "currency": currency}
         )
     return int(scaled)
 
@@ -174,19 +177,21 @@ def start(
     if live is not None:
         return resume(nue, live)
     if not is_open(invoice) or invoice.balance is None:
-        raise PayProblem("Nue shows nothing left to pay on this invoice.")
+        raise PayProblem(_("Nue shows nothing left to pay on this invoice."))
     if not portal_collects(invoice.payment_url):
-        raise PayProblem("This invoice is paid on the billing system's payment page.")
+        raise PayProblem(_("This invoice is paid on the billing system's payment page."))
     link = StripeCustomer.objects.filter(account=account).first()
     card = card_to_charge(account)
     if link is None or card is None or not link.card_payment_method_id:
-        raise PayProblem("There is no card on file to charge: add one on the billing page.")
+        raise PayProblem(_("There is no card on file to charge: add one on the billing page."))
     currency = currency_code(invoice.currency)
     if currency == UNKNOWN:
         # A card is charged in a currency; guessing one could charge the wrong amount.
         raise PayProblem(
-            "Nue names no currency for this invoice, so it cannot be charged to a card; "
-            "pay it as the invoice says."
+            _(
+                "Nue names no currency for this invoice, so it cannot be charged to a card; pay"
+                " it as the invoice says."
+            )
         )
     minor = minor_units(invoice.balance, currency)
     try:
@@ -253,7 +258,7 @@ def _apply_charge(
     if charge.status == "processing":
         _move(payment, (State.STARTED, State.REQUIRES_ACTION), State.PROCESSING)
         return Outcome(payment)
-    message = charge.failure or "The card was not charged (declined, or not authenticated)."
+    message = charge.failure or _("The card was not charged (declined, or not authenticated).")
     _decline(payment, f"{message} {NOTHING_CHARGED}", learned_by=learned_by)
     return Outcome(payment)
 
@@ -289,7 +294,7 @@ def complete(nue: CustomerNue, payment: InvoicePayment) -> Outcome:
     charge = gateway.payment_intent(payment.payment_intent_id)
     expected = minor_units(payment.amount, payment.currency)
     if charge.amount != expected or charge.currency.upper() != payment.currency:
-        raise PayProblem("Stripe holds another amount for this payment; nothing was recorded.")
+        raise PayProblem(_("Stripe holds another amount for this payment; nothing was recorded."))
     return _apply_charge(nue, payment, charge, learned_by="request")
 
 
@@ -452,7 +457,10 @@ def on_stripe_event(event: gateway.Event) -> str:
             ).payment.state
         return record_in_nue(nue, payment).payment.state
     if event.type == "payment_intent.payment_failed":
-        message = (event.failure or "The card was declined.") + " Nothing was charged."
+        # The webhook has no reader: the words are in the portal's default language.
+        message = _("%(reason)s Nothing was charged.") % {
+            "reason": event.failure or _("The card was declined.")
+        }
         if payment.payment_intent_id is None:
             InvoicePayment.objects.filter(pk=payment.pk, payment_intent_id=None).update(
                 payment_intent_id=event.object_id

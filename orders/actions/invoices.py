@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from orders.actions.cards import PAYMENT_LINKS
 from orders.listing import sorted_by
@@ -22,7 +23,11 @@ from portal.models import CustomerAccount, User
 # Payment statuses (nue-api.md §3.5) under which nothing is left to pay, whatever else is sent.
 SETTLED = frozenset({"paid", "canceled", "creditback", "applied", "refunded", "writtenoff"})
 # What the list may show: every invoice, those with a balance due, those past their due date.
-SHOWS = {"all": "All invoices", "unpaid": "Unpaid", "overdue": "Overdue"}
+SHOWS = {
+    "all": gettext_lazy("All invoices"),
+    "unpaid": gettext_lazy("Unpaid"),
+    "overdue": gettext_lazy("Overdue"),
+}
 SORTS: dict[str, Callable[[Invoice], Any]] = {
     "number": lambda i: i.name,
     "date": lambda i: i.invoice_date,

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.actions import approvals
 from orders.actions.activation import AuditNotes
@@ -112,17 +114,17 @@ def entry_names(catalog: Sequence[Product]) -> dict[str, tuple[str, PriceBookEnt
 
 # Nue's product categories (nue-api.md §3.8), in the words a customer uses.
 CATEGORY_LABELS = {
-    "RecurringServices": "Subscriptions",
-    "PhysicalGoods": "Physical goods",
-    "ProfessionalServices": "Professional services",
-    "CustomerSupport": "Customer support",
+    "RecurringServices": gettext_lazy("Subscriptions"),
+    "PhysicalGoods": gettext_lazy("Physical goods"),
+    "ProfessionalServices": gettext_lazy("Professional services"),
+    "CustomerSupport": gettext_lazy("Customer support"),
 }
 
 
 def category_label(category: str) -> str:
     """A category's label; one Nue adds later reads as words: "DigitalGoods" → "Digital goods"."""
     if category in CATEGORY_LABELS or not category.strip():
-        return CATEGORY_LABELS.get(category, category)
+        return str(CATEGORY_LABELS.get(category, category))
     first, *rest = re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", " ", category).replace("_", " ").split()
     return " ".join([first, *(w.lower() if w.istitle() else w for w in rest)])
 
@@ -276,11 +278,15 @@ def activation_notes(
 
 def already_activated(order: Order, typed_po: str) -> str:
     """What a second submit of an activated order is told: no PO it typed is silently dropped."""
-    text = f"Order {order.order_number} was already activated"
-    text += f" with PO number {order.po_number}." if order.po_number else " without a PO number."
+    words = {"number": order.order_number, "po": order.po_number}
+    if order.po_number:
+        text = _("Order %(number)s was already activated with PO number %(po)s.") % words
+    else:
+        text = _("Order %(number)s was already activated without a PO number.") % words
     typed_po = typed_po.strip()
     if typed_po and typed_po != (order.po_number or ""):
-        text += f" The PO number {typed_po} you entered was not applied."
+        # A sentence of its own, after the one above.
+        text += " " + _("The PO number %(po)s you entered was not applied.") % {"po": typed_po}
     return text
 
 

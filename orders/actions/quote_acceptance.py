@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders import stripe_gateway as gateway
 from orders.actions import approvals, cards, quotes
@@ -86,12 +88,21 @@ def verdict_for(link: QuoteLink, order: Order) -> Verdict:
 def refusal_text(link: QuoteLink, verdict: Verdict) -> str:
     """Why a link's acceptance is refused, in the recipient's words, and whom to ask."""
     who = link.generated_by.get_full_name() or link.generated_by.email
+    words = {"who": who, "email": link.generated_by.email}
     if verdict.facts.cancels:
-        why = "it cancels a subscription, which only an admin of the account may do, signed in"
-    else:
-        why = "the person who made it may no longer place this order for the account"
+        return (
+            _(
+                "This quote cannot be accepted online: it cancels a subscription, which only an"
+                " admin of the account may do, signed in. Contact %(who)s (%(email)s)."
+            )
+            % words
+        )
     return (
-        f"This quote cannot be accepted online: {why}. Contact {who} ({link.generated_by.email})."
+        _(
+            "This quote cannot be accepted online: the person who made it may no longer place"
+            " this order for the account. Contact %(who)s (%(email)s)."
+        )
+        % words
     )
 
 
@@ -133,11 +144,14 @@ def accept(
         raise QuoteRefused(refusal_text(link, verdict))
     if approvals.is_locked(order.id):
         raise QuoteRefused(
-            "This order already awaits an approval decision, so the quote cannot be accepted "
-            f"until it is decided. Contact {link.generated_by.email}."
+            _(
+                "This order already awaits an approval decision, so the quote cannot be accepted"
+                " until it is decided. Contact %(email)s."
+            )
+            % {"email": link.generated_by.email}
         )
     if accepting.pay == cards.Pay.CARD and not gateway.configured():
-        raise cards.NoCard(cards.NOT_SET_UP)
+        raise cards.NoCard(str(cards.NOT_SET_UP))
     try:
         claim = QuoteAcceptance.objects.create(
             link=link,
@@ -155,7 +169,7 @@ def accept(
         earlier = current(link)
         if earlier is None:
             raise QuoteRefused(
-                "This quote is being accepted just now: reload in a moment."
+                _("This quote is being accepted just now: reload in a moment.")
             ) from None
         return earlier, False
     try:
@@ -165,16 +179,16 @@ def accept(
             # Nue did it, or may have: the page says which (activated, or being confirmed).
             return claim, True
         if isinstance(error, Stale):
-            raise QuoteStale([_STALE]) from error
+            raise QuoteStale([str(_STALE)]) from error
         if isinstance(error, NotActivated):
             raise QuoteRefused(refusal_text(link, error.verdict)) from error
         raise
     return claim, True
 
 
-_STALE = (
-    "A subscription this quote changes has changed since it was made: accepting it would apply "
-    "the change on top of something else. Nothing was changed; ask for a new quote."
+_STALE = gettext_lazy(
+    "A subscription this quote changes has changed since it was made: accepting it would apply"
+    " the change on top of something else. Nothing was changed; ask for a new quote."
 )
 
 
@@ -215,7 +229,10 @@ def _carry_out(
         )
         if outcome.result is None or outcome.result.replayed:
             raise QuoteStale(
-                [f"Order {order.order_number} was placed meanwhile, not through this quote."]
+                [
+                    _("Order %(number)s was placed meanwhile, not through this quote.")
+                    % {"number": order.order_number}
+                ]
             )
         _settled(claim, QuoteAcceptance.State.ACTIVATED, operation_id=outcome.result.operation_id)
     else:

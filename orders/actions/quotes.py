@@ -26,6 +26,8 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from orders.actions.approvals import changed_figures, figures_of
 from orders.models import QuoteAcceptance, QuoteLink
@@ -40,8 +42,8 @@ logger = logging.getLogger("orders.quotes")
 # Quote templates are configured in the Nue account and no API lists them (nue-api.md §2.3);
 # these are the emulator's. A deployment names its own in settings.NUE_QUOTE_TEMPLATES.
 DEFAULT_QUOTE_TEMPLATES = {
-    "custom-branded-template": "Branded quote",
-    "compact": "Compact quote",
+    "custom-branded-template": gettext_lazy("Branded quote"),
+    "compact": gettext_lazy("Compact quote"),
 }
 # How many of the book's quote links the review page lists, newest first.
 REVIEW_QUOTES = 50
@@ -49,7 +51,8 @@ REVIEW_QUOTES = 50
 
 def quote_templates() -> dict[str, str]:
     """The quote layouts Nue may render, by template id."""
-    return dict(getattr(settings, "NUE_QUOTE_TEMPLATES", DEFAULT_QUOTE_TEMPLATES))
+    found = getattr(settings, "NUE_QUOTE_TEMPLATES", DEFAULT_QUOTE_TEMPLATES)
+    return {key: str(name) for key, name in found.items()}
 
 
 def quote_link_for(order_id: str) -> QuoteLink | None:
@@ -97,7 +100,7 @@ def generate_quote_link(
 
     `agent`: the support agent impersonating `user`."""
     if not order.is_draft:
-        raise NueConflict("Quote links are made for drafts only.")
+        raise NueConflict(_("Quote links are made for drafts only."))
     magic = nue.magic_link(order.id, template_id=template_id)
     fields = {
         "customer": nue.account,
@@ -144,23 +147,29 @@ def closed(link: QuoteLink, now: datetime | None = None) -> Closed | None:
     if link.superseded_at is not None:
         return Closed(
             "superseded",
-            "This quote was replaced",
-            f"A newer quote for this order was made on {day_text(link.superseded_at.date())}, "
-            f"and this link no longer opens it. Use the newest link you received, or ask {who} "
-            "for it.",
+            _("This quote was replaced"),
+            _(
+                "A newer quote for this order was made on %(day)s, and this link no longer opens"
+                " it. Use the newest link you received, or ask %(who)s for it."
+            )
+            % {"day": day_text(link.superseded_at.date()), "who": who},
         )
     if link.revoked_at is not None:
         return Closed(
             "revoked",
-            "This quote was withdrawn",
-            f"The link was withdrawn on {day_text(link.revoked_at.date())} and no longer opens "
-            f"the quote. Ask {who} for a new one if you still want to order.",
+            _("This quote was withdrawn"),
+            _(
+                "The link was withdrawn on %(day)s and no longer opens the quote. Ask %(who)s for"
+                " a new one if you still want to order."
+            )
+            % {"day": day_text(link.revoked_at.date()), "who": who},
         )
     if link.expires_at <= (now or timezone.now()):
         return Closed(
             "expired",
-            "This quote has expired",
-            f"It was valid until {day_text(link.expires_at.date())}. Ask {who} for a new quote.",
+            _("This quote has expired"),
+            _("It was valid until %(day)s. Ask %(who)s for a new quote.")
+            % {"day": day_text(link.expires_at.date()), "who": who},
         )
     return None
 
@@ -170,38 +179,50 @@ def stale_reasons(link: QuoteLink, order: Order | None, nue: CustomerNue) -> lis
     gone or no longer a draft, its figures changed, a subscription it changes moved on, or it
     was priced to start on a day that has passed. Reads Nue through `nue`."""
     if order is None:
-        return ["The order this quote was made for no longer exists."]
+        return [_("The order this quote was made for no longer exists.")]
     if not order.is_draft:
         return [
-            f"Order {order.order_number} is {order.status.lower()} now: it was placed or closed "
-            "without this quote."
+            _("Order %(number)s is %(status)s now: it was placed or closed without this quote.")
+            % {"number": order.order_number, "status": order.status.lower()}
         ]
     reasons = []
     changed = changed_figures(link.figures, order)
     if changed:
         reasons.append(
-            "The order changed since this quote was made (" + ", ".join(changed).lower() + "): "
-            "its price is no longer the one quoted."
+            _(
+                "The order changed since this quote was made (%(figures)s): its price is no longer"
+                " the one quoted."
+            )
+            % {"figures": ", ".join(changed).lower()}
         )
     for name, then in sorted(link.versions.items()):
         try:
             now = nue.subscription(name)
         except NueNotFound:
-            reasons.append(f"Subscription {name}, which this quote changes, no longer exists.")
+            reasons.append(
+                _("Subscription %(name)s, which this quote changes, no longer exists.")
+                % {"name": name}
+            )
             continue
         if now.version != then.get("version") or not _same_quantity(
             then.get("quantity"), now.quantity
         ):
             reasons.append(
-                f"Subscription {name} changed since this quote was made (it was version "
-                f"{then.get('version')}, it is version {now.version} now): the quoted change "
-                "would apply on top of that."
+                _(
+                    "Subscription %(name)s changed since this quote was made (it was version"
+                    " %(then)s, it is version %(now)s now): the quoted change would apply on top"
+                    " of that."
+                )
+                % {"name": name, "then": then.get("version"), "now": now.version}
             )
     facts = DraftFacts.of(order)
     if is_expired(facts, timezone.localdate()) and facts.start is not None:
         reasons.append(
-            f"It was priced for a start on {day_text(facts.start)}, which has passed: accepting "
-            "it now would back-date the order."
+            _(
+                "It was priced for a start on %(day)s, which has passed: accepting it now would"
+                " back-date the order."
+            )
+            % {"day": day_text(facts.start)}
         )
     return reasons
 
@@ -250,20 +271,27 @@ class QuoteState:
     """A link's state as the review page shows it: a word, a badge colour, and what happened."""
 
     key: str
-    label: str
+    label_text: str
     badge: str
+
+    @property
+    def label(self) -> str:
+        """The word in the reader's language (marked below, translated when read)."""
+        return _(self.label_text)
 
 
 STATES = {
-    "accepted": QuoteState("accepted", "Accepted", "ok"),
-    "awaiting_approval": QuoteState("awaiting_approval", "Accepted, awaiting approval", "warn"),
-    "declined": QuoteState("declined", "Accepted, approval declined", "danger"),
-    "accepting": QuoteState("accepting", "Being accepted", "accent"),
-    "revoked": QuoteState("revoked", "Revoked", "muted"),
-    "superseded": QuoteState("superseded", "Superseded", "muted"),
-    "expired": QuoteState("expired", "Expired", "muted"),
-    "viewed": QuoteState("viewed", "Viewed", "accent"),
-    "sent": QuoteState("sent", "Sent", "muted"),
+    "accepted": QuoteState("accepted", gettext_noop("Accepted"), "ok"),
+    "awaiting_approval": QuoteState(
+        "awaiting_approval", gettext_noop("Accepted, awaiting approval"), "warn"
+    ),
+    "declined": QuoteState("declined", gettext_noop("Accepted, approval declined"), "danger"),
+    "accepting": QuoteState("accepting", gettext_noop("Being accepted"), "accent"),
+    "revoked": QuoteState("revoked", gettext_noop("Revoked"), "muted"),
+    "superseded": QuoteState("superseded", gettext_noop("Superseded"), "muted"),
+    "expired": QuoteState("expired", gettext_noop("Expired"), "muted"),
+    "viewed": QuoteState("viewed", gettext_noop("Viewed"), "accent"),
+    "sent": QuoteState("sent", gettext_noop("Sent"), "muted"),
 }
 ACCEPTED_STATES = {
     "activated": "accepted",
@@ -323,7 +351,7 @@ def send_quote_link(link: QuoteLink, to: str, *, by: User, note: str = "") -> No
     """Email the link to `to`, from `by` (the account manager), and remember that it was sent.
     Raises whatever the mail backend raises: nothing is recorded as sent then."""
     if closed(link) is not None:
-        raise NueConflict("This link no longer opens the quote: make a new one to send.")
+        raise NueConflict(_("This link no longer opens the quote: make a new one to send."))
     ctx = {
         "link": link,
         "url": public_url(link),
@@ -333,7 +361,11 @@ def send_quote_link(link: QuoteLink, to: str, *, by: User, note: str = "") -> No
         "expires": day_text(link.expires_at.date()),
     }
     number = link.order_number or link.order_id
-    _send(f"Quote {number} for {link.customer.name}", "emails/quote_link.txt", ctx, [to])
+    subject = _("Quote %(number)s for %(customer)s") % {
+        "number": number,
+        "customer": link.customer.name,
+    }
+    _send(subject, "emails/quote_link.txt", ctx, [to])
     QuoteLink.objects.filter(pk=link.pk).update(sent_to=to, sent_at=timezone.now())
     link.refresh_from_db()
 
@@ -354,13 +386,15 @@ def notify_quote_accepted(acceptance: QuoteAcceptance) -> None:
     staff = [m.email for m in link.customer.managers.filter(is_active=True)]
     try:
         _send(
-            f"Your order {number} with {settings.PORTAL_BRAND_NAME}: quote accepted",
+            _("Your order %(number)s with %(brand)s: quote accepted")
+            % {"number": number, "brand": settings.PORTAL_BRAND_NAME},
             "emails/quote_accepted.txt",
             ctx,
             [acceptance.email],
         )
         _send(
-            f"Quote accepted: {link.customer.name} order {number}",
+            _("Quote accepted: %(customer)s order %(number)s")
+            % {"customer": link.customer.name, "number": number},
             "emails/quote_accepted_notice.txt",
             ctx,
             [link.generated_by.email, *staff],

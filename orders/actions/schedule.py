@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import ngettext
+
 from orders.nue import Invoice, InvoiceDetail, InvoiceItem
 from orders.templatetags.money import shared_currency
 
@@ -59,7 +61,9 @@ def _proration(detail: InvoiceDetail, months: int) -> str | None:
         return None
     days = (detail.end_date - detail.start_date).days + 1
     full = (add_months(detail.start_date, months) - detail.start_date).days
-    return f"prorated {days} of {full} days"
+    return ngettext(
+        "prorated %(days)s of %(full)s day", "prorated %(days)s of %(full)s days", full
+    ) % {"days": days, "full": full}
 
 
 def _steps(invoices: Sequence[Invoice]) -> dict[str, int]:

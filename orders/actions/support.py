@@ -20,6 +20,8 @@ from typing import Any, overload
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.ledger import NUE_SETTLES_WITHIN
 from orders.models import ApprovalRequest, Operation, RequestFailure
@@ -69,21 +71,27 @@ def check_operation(operation: Operation) -> Check:
     """
     before = operation.state
     if not operation.is_open:
-        return Check(operation, before, f"Already settled: {operation.get_state_display()}.")
+        return Check(
+            operation,
+            before,
+            _("Already settled: %(state)s.") % {"state": operation.get_state_display()},
+        )
     try:
         resolved = CustomerNue(operation.customer).ledger.resolve(operation)
     except NueError as error:
-        return Check(operation, before, "Nue could not be read just now.", error)
+        return Check(operation, before, _("Nue could not be read just now."), error)
     if resolved.state == Operation.State.SUCCEEDED:
-        text = "Nue shows it done: settled as succeeded."
+        text = _("Nue shows it done: settled as succeeded.")
     elif resolved.state == Operation.State.FAILED:
-        text = f"Nue shows it not done: settled as failed. {resolved.error}".strip()
+        text = (
+            _("Nue shows it not done: settled as failed. %(error)s") % {"error": resolved.error}
+        ).strip()
     else:
         settles = (resolved.sent_at or resolved.created_at) + NUE_SETTLES_WITHIN
-        text = (
-            "Nue does not show it done yet; nothing was sent again. It settles as failed if "
-            f"Nue still shows it not done after {timezone.localtime(settles):%d %b %Y, %H:%M}."
-        )
+        text = _(
+            "Nue does not show it done yet; nothing was sent again. It settles as failed if Nue"
+            " still shows it not done after %(moment)s."
+        ) % {"moment": f"{timezone.localtime(settles):%d %b %Y, %H:%M}"}
     return Check(resolved, before, text)
 
 
@@ -112,17 +120,25 @@ def _order_entry(order: Order) -> Entry | None:
     if day is None:
         return None
     change = order.order_type == "Change"
-    noun = "Change order" if change else "Order"
-    verb = {"Activated": "activated", "Canceled": "canceled", "Draft": "drafted"}.get(
-        order.status, order.status.lower()
-    )
-    return Entry(
-        _end_of(day),
-        "change" if change else "order",
-        f"{noun} {order.order_number} {verb}",
-        order,
-        day_only=True,
-    )
+    titles = CHANGE_ORDER_TITLES if change else ORDER_TITLES
+    words = {"number": order.order_number, "status": order.status.lower()}
+    title = titles.get(order.status, titles[""]) % words
+    return Entry(_end_of(day), "change" if change else "order", title, order, day_only=True)
+
+
+# Whole sentences per status, so that each language words them as it needs; "" for any other.
+ORDER_TITLES = {
+    "Activated": gettext_lazy("Order %(number)s activated"),
+    "Canceled": gettext_lazy("Order %(number)s canceled"),
+    "Draft": gettext_lazy("Order %(number)s drafted"),
+    "": gettext_lazy("Order %(number)s %(status)s"),
+}
+CHANGE_ORDER_TITLES = {
+    "Activated": gettext_lazy("Change order %(number)s activated"),
+    "Canceled": gettext_lazy("Change order %(number)s canceled"),
+    "Draft": gettext_lazy("Change order %(number)s drafted"),
+    "": gettext_lazy("Change order %(number)s %(status)s"),
+}
 
 
 @dataclass(frozen=True)
@@ -137,28 +153,37 @@ class _Source:
 
 
 def _requested(approval: ApprovalRequest) -> Entry:
-    title = f"Approval of {approval.order_number} requested"
+    title = _("Approval of %(number)s requested") % {"number": approval.order_number}
     return Entry(approval.requested_at, "approval", title, approval)
 
 
 def _decided(approval: ApprovalRequest) -> Entry:
     assert approval.decided_at is not None
-    title = f"Approval of {approval.order_number}: {approval.get_state_display().lower()}"
+    title = _("Approval of %(number)s: %(state)s") % {
+        "number": approval.order_number,
+        "state": approval.get_state_display().lower(),
+    }
     return Entry(approval.decided_at, "approval", title, approval)
 
 
 def _support(event: AuditEvent) -> Entry:
-    who = event.on_behalf_of_email or "a customer user"
-    title = f"Support session: {event.actor_email} as {who}"
+    who = event.on_behalf_of_email or _("a customer user")
+    title = _("Support session: %(agent)s as %(who)s") % {"agent": event.actor_email, "who": who}
     return Entry(event.created_at, "support", title, event)
 
 
 def _sign_in(event: AuditEvent) -> Entry:
-    return Entry(event.created_at, "sign-in", f"{event.actor_email} signed in", event)
+    title = _("%(email)s signed in") % {"email": event.actor_email}
+    return Entry(event.created_at, "sign-in", title, event)
 
 
 def _failure(failure: RequestFailure) -> Entry:
-    title = f"{failure.title} ({failure.status}) on {failure.method} {failure.path}"
+    title = _("%(title)s (%(status)s) on %(method)s %(path)s") % {
+        "title": failure.title,
+        "status": failure.status,
+        "method": failure.method,
+        "path": failure.path,
+    }
     return Entry(failure.created_at, "failure", title, failure)
 
 

@@ -24,6 +24,8 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.nue import Contact, ContactRequest, site_url
 from orders.scope import CustomerNue
@@ -33,9 +35,9 @@ from portal.models import AuditKind, CustomerAccount, Invitation, Membership, Ro
 
 logger = logging.getLogger(__name__)
 
-LAST_ADMIN = (
-    "{name} is the account's only admin: make another member an admin first, so that someone "
-    "can still manage the team."
+LAST_ADMIN = gettext_lazy(
+    "%(name)s is the account's only admin: make another member an admin first, so that someone"
+    " can still manage the team."
 )
 
 
@@ -99,10 +101,16 @@ def invite(nue: CustomerNue, asked: Invite, *, by: User, audit: Mapping[str, Any
     account = nue.account
     email = asked.email.strip().lower()
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
-        raise TeamError(f"{email} is a member of {account.name} already.", "email")
+        raise TeamError(
+            _("%(email)s is a member of %(account)s already.")
+            % {"email": email, "account": account.name},
+            "email",
+        )
     if Invitation.objects.open().filter(account=account, email=email).exists():
         raise TeamError(
-            f"{email} is invited already: resend that invitation from the list below.", "email"
+            _("%(email)s is invited already: resend that invitation from the list below.")
+            % {"email": email},
+            "email",
         )
     customer = nue.customer()
     contact = next((c for c in customer.contacts if c.email.lower() == email), None)
@@ -110,9 +118,12 @@ def invite(nue: CustomerNue, asked: Invite, *, by: User, audit: Mapping[str, Any
     if contact is None:
         if not asked.add_contact:
             raise NotAContact(
-                f"{email} is not a contact of {account.name} in Nue, and the portal finds a "
-                "member's company through their contact. Tick “Add as a contact” to add them "
-                "with the name given, or invite one of the company's contacts.",
+                _(
+                    "%(email)s is not a contact of %(account)s in Nue, and the portal finds a"
+                    " member's company through their contact. Tick “Add as a contact” to add"
+                    " them with the name given, or invite one of the company's contacts."
+                )
+                % {"email": email, "account": account.name},
                 "email",
             )
         request = ContactRequest(
@@ -144,7 +155,7 @@ def invite(nue: CustomerNue, asked: Invite, *, by: User, audit: Mapping[str, Any
             invitation.save()
             _audit(audit, "invited", invitation.email, invitation.role, invitation.spending_limit)
     except IntegrityError as error:  # the same email invited at the same moment
-        raise TeamError(f"{email} is invited already.", "email") from error
+        raise TeamError(_("%(email)s is invited already.") % {"email": email}, "email") from error
     return Invited(invitation, send(invitation, token), contact, added)
 
 
@@ -185,7 +196,7 @@ def change_member(
         if member.role == role and member.spending_limit == limit:
             return None
         if member.role == Role.ADMIN and role != Role.ADMIN and admins == [member.pk]:
-            raise TeamError(LAST_ADMIN.format(name=member.user), "role")
+            raise TeamError(LAST_ADMIN % {"name": member.user}, "role")
         before = (member.role, member.spending_limit)
         member.role, member.spending_limit = role, limit
         member.save(update_fields=["role", "spending_limit"])
@@ -209,7 +220,7 @@ def remove_member(
     with transaction.atomic():
         member, admins = _locked(account, membership_id)
         if member.role == Role.ADMIN and admins == [member.pk]:
-            raise TeamError(LAST_ADMIN.format(name=member.user))
+            raise TeamError(LAST_ADMIN % {"name": member.user})
         member.delete()
         _audit(audit, "member_removed", member.user.email, member.role, member.spending_limit)
     return member
@@ -223,13 +234,16 @@ def send(invitation: Invitation, token: str) -> bool:
     ctx = {
         "invitation": invitation,
         "link": link,
-        "inviter": (inviter.get_full_name() or inviter.email) if inviter else "An admin",
+        "inviter": (inviter.get_full_name() or inviter.email) if inviter else _("An admin"),
         "limit": money(invitation.spending_limit, invitation.currency)
         if invitation.spending_limit is not None
         else "",
         "days": settings.INVITATION_MAX_AGE_DAYS,
     }
-    subject = f"{ctx['inviter']} invited you to {invitation.account.name} on the Nue portal"
+    subject = _("%(inviter)s invited you to %(account)s on the Nue portal") % {
+        "inviter": ctx["inviter"],
+        "account": invitation.account.name,
+    }
     # The invitee's time zone is unknown: the link's expiry is written in UTC, and says so.
     with timezone.override(UTC):
         text = render_to_string("emails/invitation.txt", ctx)

@@ -158,7 +158,8 @@ def test_it_invites_a_contact_by_email(grace_client, grace):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [HANK]
-    assert message.subject == "Grace Hopper invited you to Globex GmbH on the Nue portal"
+    # Written in the language of Grace, who sends it (Hank's is not known yet).
+    assert message.subject == "Grace Hopper hat Sie zu Globex GmbH im Nue-Portal eingeladen"
     assert "as buyer" in message.body
     # In Globex's currency, written the way Grace (German) writes it.
     assert invitation.currency == "EUR"
@@ -248,11 +249,12 @@ def test_it_puts_nues_refusal_of_the_contact_on_the_form(ada_client):
 def test_it_refuses_members_and_emails_invited_already(grace_client, grace):
     response = invite(grace_client, demo.GRACE.upper())
     assert response.status_code == 422
-    assert f"{demo.GRACE} is a member of Globex GmbH already." in response.text
+    # Grace reads German.
+    assert f"{demo.GRACE} ist bereits Mitglied von Globex GmbH." in response.text
     assert invite(grace_client, HANK).status_code == 302
     again = invite(grace_client, HANK, "admin")
     assert again.status_code == 422
-    assert "is invited already: resend that invitation" in again.text
+    assert "ist bereits eingeladen: Senden Sie diese Einladung" in again.text
     assert Invitation.objects.count() == 1
 
 
