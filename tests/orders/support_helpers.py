@@ -15,7 +15,8 @@ from nue_emulator import faults
 from tests.conftest import installed_client
 from tests.reliability.test_lost_answers import LosingTransport
 
-REFERENCE = re.compile(r"Reference:\s*(?:<code>)?([0-9a-f]{12})")
+# English or German ("Referenz"), as the page speaks its reader's language.
+REFERENCE = re.compile(r"(?:Reference|Referenz):\s*(?:<code>)?([0-9a-f]{12})")
 
 
 def shown_reference(html: str) -> str:

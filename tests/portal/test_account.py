@@ -164,7 +164,8 @@ def test_an_agent_sees_the_customers_language_and_zone_but_cannot_change_them(sa
     page = sam_client.get(ACCOUNT)
     assert page.status_code == 200
     assert 'lang="de"' in page.text
-    assert "only they can change them" in page.text
+    # The agent sees the portal in Grace's German.
+    assert "nur diese Person kann sie ändern" in page.text
     assert '<form method="post" action="/account/"' not in page.text
     assert "js/locale.js" not in page.text
     refused = sam_client.post(ACCOUNT, {"language": "en", "time_zone": "UTC"})

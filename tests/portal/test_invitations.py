@@ -200,7 +200,8 @@ def test_it_joins_a_signed_in_invitee_with_one_click(grace, acme):
     client = signed_in(grace)
     page = client.get(url(token))
     assert page.status_code == 200
-    assert "Join Acme Corporation</button>" in page.text
+    # Grace reads German.
+    assert "Acme Corporation beitreten</button>" in page.text
     assert not Membership.objects.filter(user=grace, account=acme).exists()  # a GET joins nobody
     response = client.post(url(token))
     assert response.status_code == 302
