@@ -83,7 +83,7 @@ def _upstream(request: HttpRequest, link: QuoteLink, error: NueError) -> HttpRes
         error.reference,
         type(error).__name__,
     )
-    title, message = TEXTS[status]
+    title, message = str(TEXTS[status][0]), str(TEXTS[status][1])
     ctx = {"title": title, "message": message, "reference": error.reference, "link": link}
     return _unlogged(render(request, "quotes/unavailable.html", ctx, status=status))
 

@@ -232,7 +232,7 @@ def review(request: CustomerRequest) -> HttpResponse:
 
 
 def _failure_text(error: NueError) -> str:
-    return TEXTS.get(status_for(error), TEXTS[502])[1]
+    return str(TEXTS.get(status_for(error), TEXTS[502])[1])
 
 
 def _request_page(
