@@ -139,7 +139,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except BadSignature as error:
         return JsonResponse({"error": error.message}, status=400)
-    _, created = StripeEvent.objects.get_or_create(event_id=event.id, defaults={"type": event.type})
+    _event, created = StripeEvent.objects.get_or_create(
+        event_id=event.id, defaults={"type": event.type}
+    )
     if not created:
         return JsonResponse({"received": True, "done": "already handled"})
     try:
