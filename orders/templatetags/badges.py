@@ -15,7 +15,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from orders.kinds import change_type_label
 from orders.models import ApprovalRequest
@@ -32,7 +32,7 @@ STATUS_WORDS = {
 SUBSCRIPTION = {
     "Active": ("ok", gettext_lazy("Active")),
     "Pending": ("accent", gettext_lazy("Starts later")),
-    "Canceled": ("muted", gettext_lazy("Canceled")),
+    "Canceled": ("muted", pgettext_lazy("subscription status", "Canceled")),
     "Expired": ("muted", gettext_lazy("Expired")),
 }
 
