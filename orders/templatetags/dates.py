@@ -27,12 +27,16 @@ def days_text(count: int) -> str:
     return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
-@register.filter
-def day(value: object) -> str:
+@register.filter(needs_autoescape=True)
+def day(value: object, autoescape: bool = True) -> str:
+    """A day as the reader writes it, in a <time> element; bare text where the template does
+    not escape (a plain-text email)."""
     if isinstance(value, datetime):
         value = local(value).date()
     if not isinstance(value, date):
         return "—"
+    if not autoescape:
+        return day_text(value)
     # Digits and CLDR month names only: nothing to escape (format_html would escape anyway,
     # at a cost that shows on lists of hundreds of dates).
     return mark_safe(f'<time datetime="{value.isoformat()}">{day_text(value)}</time>')  # noqa: S308

@@ -41,7 +41,7 @@ def moment_words(value: object) -> str:
     """A moment as `moment` prints it, without the <time> element: for plain-text emails."""
     if not isinstance(value, datetime):
         return "—"
-    return f"{moment_text(value)} ({zone_name()})"
+    return f"{moment_text(value)} {zone_name()}"
 
 
 @register.simple_tag

@@ -57,7 +57,7 @@ def test_maria_sends_a_quote_and_a_fresh_browser_accepts_it(
         buyer_watch = PageWatch(buyer)
         buyer.goto(url.split("/quote/", 1)[1].join(("/quote/", "")))
         expect(buyer.locator("h1")).to_contain_text(f"Quote {order.order_number}")
-        expect(buyer.locator("main")).to_contain_text(money(order.total))
+        expect(buyer.locator("main")).to_contain_text(money(order.total, order.currency))
         buyer.get_by_label("Your name").fill("Jane Doe")
         buyer.get_by_label("Your job title").fill("Chief Financial Officer")
         buyer.get_by_label("Your email").fill("jane.doe@acme.example")

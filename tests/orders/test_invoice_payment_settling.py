@@ -20,6 +20,7 @@ from nue_emulator.actions.payments import pay_invoices
 from orders.models import InvoicePayment
 from portal.models import AuditEvent
 from tests import demo
+from tests.conftest import signed_in
 
 from .payment_helpers import SECURE_3DS, authenticate, emu_invoice, overdue_invoice, save_card
 from .test_invoice_payments import applications, intents, pay
@@ -154,7 +155,8 @@ def test_a_lost_answer_with_another_payment_in_nue_needs_review_and_is_never_res
     assert "Paid $90.00" not in page
 
 
-def test_support_lists_the_payments_that_need_review(admin_client, ada_client, stripe_on, invoice):
+def test_support_lists_the_payments_that_need_review(superuser, ada_client, stripe_on, invoice):
+    admin_client = signed_in(superuser)  # with its second factor, as the admin site asks
     payment = lost_answer(ada_client, invoice)
     bank_transfer(invoice.id, "40")
     pay(ada_client, invoice.id)

@@ -33,6 +33,7 @@ from tests.orders.quote_helpers import (
     page_url,
     pdf_url,
 )
+from tests.outbox import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,8 @@ def test_it_shows_the_quote_to_anyone_with_the_link(maria):
     assert response.status_code == 200
     page = response.content.decode()
     assert f"Quote {order.order_number}" in page
-    assert money(order.total) in page  # "$4,790.00": with its thousands separator
-    assert "," in money(order.total)
+    assert money(order.total, order.currency) in page  # "$4,790.00": with its thousands separator
+    assert "," in money(order.total, order.currency)
     assert "By accepting this quote you confirm" in page  # PORTAL_QUOTE_TERMS
     for label in ("Your name", "Your job title", "Your email", "PO number"):
         assert label in page
@@ -311,6 +312,7 @@ def test_a_buyers_link_above_the_limit_becomes_an_approval_request(
     page = Client().get(page_url(link)).content.decode()
     assert "Accepted: awaiting approval" in page
     # The account manager is asked, and the acceptor told it awaits approval.
+    deliver()
     assert any(demo.MARIA in m.to and "Approval requested" in m.subject for m in mail.outbox)
     assert any(m.to == ["jane.doe@acme.example"] for m in mail.outbox)
 

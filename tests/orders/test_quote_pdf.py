@@ -82,7 +82,7 @@ def test_it_downloads_the_quote_as_a_pdf_with_its_total_and_branding(maria, sett
     )
     assert "no-store" in response["Cache-Control"]
     text = _text(document)
-    total = money(order.total)
+    total = money(order.total, order.currency)
     assert "," in total  # the demo's largest draft is in the thousands
     assert total in text
     assert "Nue Demo Inc." in text

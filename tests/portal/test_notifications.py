@@ -129,7 +129,7 @@ def test_each_recipient_gets_their_own_email_and_nothing_is_sent_before_the_work
 
 def sample(kind: NotificationKind) -> dict:
     link = f"{SITE}/somewhere/"
-    common = {"link": link, "site_url": SITE}
+    common = {"link": link, "site_url": SITE, "currency": "USD"}
     return common | {
         Kind.ORDER_ACTIVATED: {"order_number": "O-1001", "total": Decimal("12345.5"), "by": "x"},
         Kind.CHANGE_CONFIRMED: {
