@@ -15,15 +15,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy
 
 from orders.models import TenantCapabilities
 from orders.nue import DEFAULT_DIALECT, Dialect, get_client
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 CACHE_SECONDS = 60.0
 
@@ -87,11 +91,15 @@ class FigureLabels:
     discount, or (Nue's order data reference sample: list 5,940.00, subtotal 5,940.00) before it.
     """
 
-    tag_discount: str
-    subtotal: str
+    # Lazy: translated into the reader's language where a page shows them.
+    tag_discount: StrOrPromise
+    subtotal: StrOrPromise
 
 
-DEFAULT_LABELS = FigureLabels(tag_discount="of which price tags", subtotal="Subtotal, before tax")
+DEFAULT_LABELS = FigureLabels(
+    tag_discount=gettext_lazy("of which price tags"),
+    subtotal=gettext_lazy("Subtotal, before tax"),
+)
 
 
 def figure_labels() -> FigureLabels:
@@ -101,8 +109,10 @@ def figure_labels() -> FigureLabels:
     added = found.system_discount == TenantCapabilities.SystemDiscount.ADDED
     before = found.subtotal == TenantCapabilities.Subtotal.BEFORE_DISCOUNT
     return FigureLabels(
-        tag_discount="plus price tags" if added else DEFAULT_LABELS.tag_discount,
-        subtotal="Subtotal, before discount and tax" if before else DEFAULT_LABELS.subtotal,
+        tag_discount=gettext_lazy("plus price tags") if added else DEFAULT_LABELS.tag_discount,
+        subtotal=gettext_lazy("Subtotal, before discount and tax")
+        if before
+        else DEFAULT_LABELS.subtotal,
     )
 
 

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from orders.kinds import KINDS, KINDS_BY_CHANGE_TYPE
 from orders.models import Operation, RequestFailure
@@ -174,24 +176,39 @@ class ScheduledChange:
         return self.last_day + timedelta(days=1)
 
     @property
-    def then(self) -> str:
-        """What happens after `last_day`: "cancels", "drops to 5 seats", "moves to Basic"."""
+    def text(self) -> str:
+        """What every page says of it: "Active until 5 Jul 2027, then cancels", "…, then drops
+        to 5 seats", "…, then moves to Basic". Whole sentences, for translation."""
+        until = day_text(self.last_day)
         if self.cancels:
-            return "cancels"
-        seats = ""
-        if self.quantity is not None:
-            seats = f"{quantity_text(self.quantity)} seat{'' if self.quantity == 1 else 's'}"
+            return _("Active until %(day)s, then cancels") % {"day": until}
+        count = self.quantity
+        seats = quantity_text(count) if count is not None else ""
+        # ngettext's count: 1 for exactly one seat, else a plural form (2 also for fractions).
+        number = 1 if count == 1 else 2
         if self.kind == ScheduledKind.PRODUCT:
-            return f"moves to {self.product_name}" + (f" with {seats}" if seats else "")
+            if count is None:
+                return _("Active until %(day)s, then moves to %(product)s") % {
+                    "day": until,
+                    "product": self.product_name,
+                }
+            return ngettext(
+                "Active until %(day)s, then moves to %(product)s with %(seats)s seat",
+                "Active until %(day)s, then moves to %(product)s with %(seats)s seats",
+                number,
+            ) % {"day": until, "product": self.product_name, "seats": seats}
         before, after = self.quantity_before, self.quantity
         if before is not None and after is not None and after > before:
-            return f"rises to {seats}"
-        return f"drops to {seats}"
-
-    @property
-    def text(self) -> str:
-        """What every page says of it: "Active until 5 Jul 2027, then cancels"."""
-        return f"Active until {day_text(self.last_day)}, then {self.then}"
+            return ngettext(
+                "Active until %(day)s, then rises to %(seats)s seat",
+                "Active until %(day)s, then rises to %(seats)s seats",
+                number,
+            ) % {"day": until, "seats": seats}
+        return ngettext(
+            "Active until %(day)s, then drops to %(seats)s seat",
+            "Active until %(day)s, then drops to %(seats)s seats",
+            number,
+        ) % {"day": until, "seats": seats}
 
 
 # Once a change of seats or plan is scheduled, the end date may still move (extend, renew) and
@@ -214,16 +231,22 @@ def schedule_refusal(change: ScheduledChange | None, slug: str) -> str:
     until = day_text(change.last_day)
     if change.cancels:
         if slug == "cancel":
-            return f"A cancellation is scheduled already: it is active until {until}."
+            return _("A cancellation is scheduled already: it is active until %(day)s.") % {
+                "day": until
+            }
         if slug == "renew":
-            return f"A cancellation is scheduled: it ends on {until} and does not renew."
-        return f"A cancellation is scheduled: it ends on {until}, so it cannot be changed."
+            return _("A cancellation is scheduled: it ends on %(day)s and does not renew.") % {
+                "day": until
+            }
+        return _("A cancellation is scheduled: it ends on %(day)s, so it cannot be changed.") % {
+            "day": until
+        }
     if slug in KEPT_AFTER_SCHEDULED_CHANGE:
         return ""
-    return (
-        f"A change is scheduled ({change.text}): another change of seats or plan before then "
+    return _(
+        "A change is scheduled (%(change)s): another change of seats or plan before then "
         "would overlap it."
-    )
+    ) % {"change": change.text}
 
 
 def schedule_kept(change: ScheduledChange) -> tuple[list[str], list[str]]:
@@ -248,10 +271,10 @@ def draft_schedule_refusal(
             refusal = (
                 schedule_refusal(change, kind.slug)
                 if kind is not None
-                else f"A change is scheduled: {change.text}."
+                else _("A change is scheduled: %(change)s.") % {"change": change.text}
             )
             if refusal:
-                return f"{name}: {refusal}"
+                return _("%(subscription)s: %(reason)s") % {"subscription": name, "reason": refusal}
     return ""
 
 
@@ -335,7 +358,9 @@ def approval_limit(membership: Membership) -> Decimal:
 
 def approval_limit_name(membership: Membership | None) -> str:
     """How pages name the limit `approval_limit` gives, to the member it binds."""
-    return "your spending limit" if has_own_limit(membership) else "your account's approval limit"
+    if has_own_limit(membership):
+        return _("your spending limit")
+    return _("your account's approval limit")
 
 
 def is_expired(facts: DraftFacts, today: date) -> bool:
@@ -406,9 +431,9 @@ def decide(
     may leave no room for it.
     """
     if membership is None or membership.role == Role.VIEWER:
-        return Verdict(Decision.FORBIDDEN, "Your role may not activate orders.", facts)
+        return Verdict(Decision.FORBIDDEN, _("Your role may not activate orders."), facts)
     if facts.cancels and not can_cancel(membership):
-        reason = "Only an admin of the account may cancel a subscription."
+        reason = _("Only an admin of the account may cancel a subscription.")
         return Verdict(Decision.FORBIDDEN, reason, facts)
     refusal = draft_schedule_refusal(facts.changed, scheduled or {})
     if refusal:
@@ -416,10 +441,10 @@ def decide(
     if is_expired(facts, today):
         assert facts.start is not None
         start = day_text(facts.start)
-        reason = (
-            f"This draft was priced for a start on {start}, which has passed: activating it "
+        reason = _(
+            "This draft was priced for a start on %(day)s, which has passed: activating it "
             "now would back-date it. Re-price it from today instead."
-        )
+        ) % {"day": start}
         return Verdict(Decision.EXPIRED, reason, facts)
     if membership.role == Role.ADMIN:
         return Verdict(Decision.ACTIVATE, "", facts)
@@ -427,14 +452,16 @@ def decide(
     if spent + max(facts.amount, Decimal(0)) <= approval_limit(membership):
         return Verdict(Decision.ACTIVATE, "", facts)
     limit = approval_limit_name(membership)
-    reason = (
-        f"This order's total is above {limit}: request approval, "
-        "or ask an admin of your account to activate it."
-        if not spent
-        else f"This order's total, with the {money_text(spent, facts.currency)} you activated "
-        f"in the last 24 hours, is above {limit}: request approval, or ask an admin of your "
-        "account to activate it."
-    )
+    if not spent:
+        reason = _(
+            "This order's total is above %(limit)s: request approval, "
+            "or ask an admin of your account to activate it."
+        ) % {"limit": limit}
+    else:
+        reason = _(
+            "This order's total, with the %(spent)s you activated in the last 24 hours, is "
+            "above %(limit)s: request approval, or ask an admin of your account to activate it."
+        ) % {"spent": money_text(spent, facts.currency), "limit": limit}
     return Verdict(Decision.REQUEST_APPROVAL, reason, facts)
 
 

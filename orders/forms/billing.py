@@ -4,32 +4,73 @@ one (nue-api.md §2.6, §3.7) and Nue's limits on them, so most mistakes never r
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from orders.forms.fields import PlainTextField
 from orders.nue import ContactRequest
 
+# (Nue's part, field name, its labels by address, Nue's limit on its length)
 ADDRESS_PARTS = (
-    ("Street", "street", "Street", 255),
-    ("City", "city", "City", 40),
-    ("State", "state", "State or region", 80),
-    ("PostalCode", "postal_code", "Postal code", 20),
-    ("Country", "country", "Country code", 80),
+    (
+        "Street",
+        "street",
+        {"billing": gettext_lazy("Billing street"), "shipping": gettext_lazy("Shipping street")},
+        255,
+    ),
+    (
+        "City",
+        "city",
+        {"billing": gettext_lazy("Billing city"), "shipping": gettext_lazy("Shipping city")},
+        40,
+    ),
+    (
+        "State",
+        "state",
+        {
+            "billing": gettext_lazy("Billing state or region"),
+            "shipping": gettext_lazy("Shipping state or region"),
+        },
+        80,
+    ),
+    (
+        "PostalCode",
+        "postal_code",
+        {
+            "billing": gettext_lazy("Billing postal code"),
+            "shipping": gettext_lazy("Shipping postal code"),
+        },
+        20,
+    ),
+    (
+        "Country",
+        "country",
+        {
+            "billing": gettext_lazy("Billing country code"),
+            "shipping": gettext_lazy("Shipping country code"),
+        },
+        80,
+    ),
 )
+# A tax rate needs the country: an address without one taxes nothing.
+NO_COUNTRY = {
+    "billing": gettext_lazy("Give the billing address's country."),
+    "shipping": gettext_lazy("Give the shipping address's country."),
+}
 
 
 class ContactForm(forms.Form):
     # nue-api.md §3.7: firstName ≤ 40, lastName ≤ 80, name ≤ 255, email unique and valid.
-    first_name = PlainTextField(label="First name", max_length=40)
-    last_name = PlainTextField(label="Last name", max_length=80)
-    email = forms.EmailField(label="Email", max_length=254)
-    phone = PlainTextField(label="Phone", max_length=40, required=False)
+    first_name = PlainTextField(label=gettext_lazy("First name"), max_length=40)
+    last_name = PlainTextField(label=gettext_lazy("Last name"), max_length=80)
+    email = forms.EmailField(label=gettext_lazy("Email"), max_length=254)
+    phone = PlainTextField(label=gettext_lazy("Phone"), max_length=40, required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        for prefix, heading in (("billing", "Billing"), ("shipping", "Shipping")):
-            for _part, name, label, length in ADDRESS_PARTS:
+        for prefix in ("billing", "shipping"):
+            for _part, name, labels, length in ADDRESS_PARTS:
                 self.fields[f"{prefix}_{name}"] = PlainTextField(
-                    label=f"{heading} {label.lower()}", max_length=length, required=False
+                    label=labels[prefix], max_length=length, required=False
                 )
 
     def address_fields(self, prefix: str) -> list[forms.BoundField]:
@@ -43,11 +84,10 @@ class ContactForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        for prefix, heading in (("billing", "billing"), ("shipping", "shipping")):
+        for prefix in ("billing", "shipping"):
             given = [data.get(f"{prefix}_{name}") for _p, name, _l, _n in ADDRESS_PARTS]
             if any(given) and not data.get(f"{prefix}_country"):
-                # A tax rate needs the country: an address without one taxes nothing.
-                self.add_error(f"{prefix}_country", f"Give the {heading} address's country.")
+                self.add_error(f"{prefix}_country", str(NO_COUNTRY[prefix]))
         return data
 
     def contact_request(self) -> ContactRequest:

@@ -13,6 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from orders.actions.changes import AddOnAsked, Asked, BundleOption, Offer
 from orders.forms.fields import WholeNumberField
@@ -56,11 +59,11 @@ class ChangeForm(forms.Form):
 class EffectiveDateMixin(forms.Form):
     """When a change takes effect: today, the end of the billing period, or a chosen day."""
 
-    when = forms.ChoiceField(label="Effective", widget=forms.RadioSelect)
+    when = forms.ChoiceField(label=gettext_lazy("Effective"), widget=forms.RadioSelect)
     on = LocalDateField(
-        label="On this day",
+        label=gettext_lazy("On this day"),
         required=False,
-        help_text="Used when you choose a specific day.",
+        help_text=gettext_lazy("Used when you choose a specific day."),
     )
     sub: Subscription
     today: date
@@ -68,10 +71,15 @@ class EffectiveDateMixin(forms.Form):
 
     def setup_when(self) -> None:
         period_end = self.offer.period_end
-        options = [(WHEN_TODAY, f"Today, {day_text(self.today)}")]
+        options = [(WHEN_TODAY, _("Today, %(day)s") % {"day": day_text(self.today)})]
         if period_end is not None and period_end > self.today:
-            options.append((WHEN_PERIOD_END, f"End of the billing period, {day_text(period_end)}"))
-        options.append((WHEN_DATE, "On a specific day"))
+            options.append(
+                (
+                    WHEN_PERIOD_END,
+                    _("End of the billing period, %(day)s") % {"day": day_text(period_end)},
+                )
+            )
+        options.append((WHEN_DATE, _("On a specific day")))
         field = self.fields["when"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = options
@@ -93,7 +101,7 @@ class EffectiveDateMixin(forms.Form):
     def clean_effective(self) -> None:
         when = self.cleaned_data.get("when")
         if when == WHEN_DATE and not self.cleaned_data.get("on"):
-            self.add_error("on", "Choose the day the change takes effect.")
+            self.add_error("on", _("Choose the day the change takes effect."))
             return
         if when is None:
             return
@@ -101,13 +109,17 @@ class EffectiveDateMixin(forms.Form):
         if day < earliest:
             self.add_error(
                 "on" if when == WHEN_DATE else "when",
-                f"Choose {day_text(earliest)} or later: a change cannot start in the past "
-                "or before the subscription starts.",
+                _(
+                    "Choose %(day)s or later: a change cannot start in the past "
+                    "or before the subscription starts."
+                )
+                % {"day": day_text(earliest)},
             )
         elif self.sub.end_date is not None and day > self.sub.end_date:
             self.add_error(
                 "on" if when == WHEN_DATE else "when",
-                f"Choose {day_text(self.sub.end_date)} or earlier: the subscription ends then.",
+                _("Choose %(day)s or earlier: the subscription ends then.")
+                % {"day": day_text(self.sub.end_date)},
             )
 
 
@@ -115,10 +127,10 @@ class QuantityForm(EffectiveDateMixin, ChangeForm):
     kind = "quantity"
     field_order = ("quantity", "when", "on")
     quantity = WholeNumberField(
-        label="New quantity",
+        label=gettext_lazy("New quantity"),
         min_value=1,
         max_value=MAX_QUANTITY,
-        help_text="The total you want, not the difference.",
+        help_text=gettext_lazy("The total you want, not the difference."),
     )
     field_map = {
         "changes[].quantity": "quantity",
@@ -136,7 +148,10 @@ class QuantityForm(EffectiveDateMixin, ChangeForm):
         cleaned = super().clean() or {}
         quantity = cleaned.get("quantity")
         if quantity is not None and Decimal(quantity) == self.sub.quantity:
-            self.add_error("quantity", f"It already has {quantity}. Enter a different total.")
+            self.add_error(
+                "quantity",
+                _("It already has %(quantity)s. Enter a different total.") % {"quantity": quantity},
+            )
         self.clean_effective()
         return cleaned
 
@@ -154,10 +169,11 @@ class QuantityForm(EffectiveDateMixin, ChangeForm):
 class TermForm(ChangeForm):
     kind = "term"
     new_end = forms.ChoiceField(
-        label="New end date",
+        label=gettext_lazy("New end date"),
         error_messages={
-            "invalid_choice": "The term changed since this page was loaded; choose the new "
-            "end date again."
+            "invalid_choice": gettext_lazy(
+                "The term changed since this page was loaded; choose the new end date again."
+            )
         },
     )
     field_map = {"changes[].term": "new_end"}
@@ -167,11 +183,17 @@ class TermForm(ChangeForm):
         field = self.fields["new_end"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
-            (iso, f"{day_text(date.fromisoformat(iso))} (+{m} month{'s' if m > 1 else ''})")
+            (
+                iso,
+                ngettext("%(day)s (+%(count)d month)", "%(day)s (+%(count)d months)", m)
+                % {"day": day_text(date.fromisoformat(iso)), "count": m},
+            )
             for iso, m in self.offer.term_ends.items()
         ]
         end = self.sub.end_date or self.today
-        field.help_text = f"Today it ends {day_text(end)}. New units and prices follow the new end."
+        field.help_text = _("Today it ends %(day)s. New units and prices follow the new end.") % {
+            "day": day_text(end)
+        }
 
     def asked(self) -> Asked:
         return Asked(self.kind, months=self.offer.term_ends[self.cleaned_data["new_end"]])
@@ -184,13 +206,13 @@ class ProductForm(EffectiveDateMixin, ChangeForm):
     """Upgrade, downgrade or swap to one of the product relationships' targets."""
 
     field_order = ("target", "quantity", "when", "on")
-    target = forms.ChoiceField(label="New product", widget=forms.RadioSelect)
+    target = forms.ChoiceField(label=gettext_lazy("New product"), widget=forms.RadioSelect)
     quantity = WholeNumberField(
-        label="Quantity",
+        label=gettext_lazy("Quantity"),
         min_value=1,
         max_value=MAX_QUANTITY,
         required=False,
-        help_text="Leave empty to keep the current quantity.",
+        help_text=gettext_lazy("Leave empty to keep the current quantity."),
     )
     field_map = {
         "changes[].target_price_book_entry_id": "target",
@@ -233,7 +255,7 @@ class ProductForm(EffectiveDateMixin, ChangeForm):
 class RenewForm(ChangeForm):
     kind = "renew"
     renewal_term = forms.TypedChoiceField(
-        label="Renew for", coerce=int, widget=forms.RadioSelect, initial=12
+        label=gettext_lazy("Renew for"), coerce=int, widget=forms.RadioSelect, initial=12
     )
     field_map = {"changes[].renewal_term": "renewal_term", "changes[].start_date": "renewal_term"}
 
@@ -242,9 +264,16 @@ class RenewForm(ChangeForm):
         field = self.fields["renewal_term"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [
-            (m, f"{m} months, until {day_text(end)}") for m, end in self.offer.renewals
+            (
+                m,
+                ngettext("%(count)d month, until %(day)s", "%(count)d months, until %(day)s", m)
+                % {"count": m, "day": day_text(end)},
+            )
+            for m, end in self.offer.renewals
         ]
-        field.help_text = f"The new term starts {day_text(self.offer.renewal_start)}."
+        field.help_text = _("The new term starts %(day)s.") % {
+            "day": day_text(self.offer.renewal_start)
+        }
 
     def asked(self) -> Asked:
         return Asked(self.kind, months=self.cleaned_data["renewal_term"])
@@ -257,7 +286,7 @@ class CotermForm(ChangeForm):
     kind = "coterm"
     # A CharField, not a ChoiceField: a posted name that is not among the choices is looked up,
     # so another customer's subscription is a 404 like everywhere else, not a form error.
-    target = forms.CharField(label="End together with", widget=forms.RadioSelect)
+    target = forms.CharField(label=gettext_lazy("End together with"), widget=forms.RadioSelect)
     field_map = {"changes[].co_term_date": "target"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -265,7 +294,11 @@ class CotermForm(ChangeForm):
         widget = self.fields["target"].widget
         assert isinstance(widget, forms.RadioSelect)
         widget.choices = [
-            (o.name, f"{o.product_name} ({o.name}), ends {day_text(o.end_date)}")
+            (
+                o.name,
+                _("%(product)s (%(name)s), ends %(day)s")
+                % {"product": o.product_name, "name": o.name, "day": day_text(o.end_date)},
+            )
             for o in self.offer.coterm_targets
             if o.end_date is not None
         ]
@@ -276,9 +309,9 @@ class CotermForm(ChangeForm):
         if target is None:
             raise NueNotFound("No such subscription.")
         if target.name == self.sub.name or target.status != "Active":
-            raise forms.ValidationError("Choose another active subscription.")
+            raise forms.ValidationError(_("Choose another active subscription."))
         if target.end_date is None or target.end_date == self.sub.end_date:
-            raise forms.ValidationError("It already ends on the same day; choose another.")
+            raise forms.ValidationError(_("It already ends on the same day; choose another."))
         return name
 
     def asked(self) -> Asked:
@@ -290,12 +323,12 @@ class CotermForm(ChangeForm):
 
 
 CANCEL_REASONS = (
-    ("too_expensive", "It is too expensive"),
-    ("missing_features", "It is missing features we need"),
-    ("switching", "We are switching to another product"),
-    ("not_using", "We do not use it enough"),
-    ("temporary", "We only needed it for a while"),
-    ("other", "Something else"),
+    ("too_expensive", gettext_lazy("It is too expensive")),
+    ("missing_features", gettext_lazy("It is missing features we need")),
+    ("switching", gettext_lazy("We are switching to another product")),
+    ("not_using", gettext_lazy("We do not use it enough")),
+    ("temporary", gettext_lazy("We only needed it for a while")),
+    ("other", gettext_lazy("Something else")),
 )
 
 
@@ -306,10 +339,12 @@ class CancelForm(EffectiveDateMixin, ChangeForm):
     kind = "cancel"
     field_order = ("reason", "details", "when", "on")
     reason = forms.ChoiceField(
-        label="Why are you canceling?", choices=CANCEL_REASONS, widget=forms.RadioSelect
+        label=gettext_lazy("Why are you canceling?"),
+        choices=CANCEL_REASONS,
+        widget=forms.RadioSelect,
     )
     details = forms.CharField(
-        label="Anything else we should know?",
+        label=gettext_lazy("Anything else we should know?"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -323,7 +358,7 @@ class CancelForm(EffectiveDateMixin, ChangeForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("reason") == "other" and not cleaned.get("details", "").strip():
-            self.add_error("details", "Tell us a little about why, please.")
+            self.add_error("details", _("Tell us a little about why, please."))
         self.clean_effective()
         return cleaned
 
@@ -334,19 +369,19 @@ class CancelForm(EffectiveDateMixin, ChangeForm):
         return {
             "asked": "Cancel",
             "effective": self.effective_date().isoformat(),
-            "reason": dict(CANCEL_REASONS)[self.cleaned_data["reason"]],
+            "reason": _english(dict(CANCEL_REASONS)[self.cleaned_data["reason"]]),
             "details": self.cleaned_data.get("details", ""),
         }
 
 
 class TrialForm(ChangeForm):
     kind = "trial"
-    start = forms.ChoiceField(label="Start paying", widget=forms.RadioSelect)
+    start = forms.ChoiceField(label=gettext_lazy("Start paying"), widget=forms.RadioSelect)
     term = forms.TypedChoiceField(
-        label="Term",
+        label=gettext_lazy("Term"),
         coerce=int,
         initial=12,
-        choices=[(m, f"{m} month{'s' if m > 1 else ''}") for m in CONVERSION_TERMS],
+        choices=[(m, str(m)) for m in CONVERSION_TERMS],
         widget=forms.RadioSelect,
     )
     field_map = {"changes[].start_date": "start", "changes[].term": "term"}
@@ -354,12 +389,22 @@ class TrialForm(ChangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         now, *after = self.offer.trial_starts
-        options = [(now.isoformat(), f"Now, {day_text(now)}")]
-        options += [(day.isoformat(), f"When the trial ends, {day_text(day)}") for day in after]
+        options = [(now.isoformat(), _("Now, %(day)s") % {"day": day_text(now)})]
+        options += [
+            (day.isoformat(), _("When the trial ends, %(day)s") % {"day": day_text(day)})
+            for day in after
+        ]
         field = self.fields["start"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = options
         field.initial = options[-1][0]
+        term = self.fields["term"]
+        assert isinstance(term, forms.ChoiceField)
+        # Worded here, in the reader's language (a class-level label would be worded once).
+        term.choices = [
+            (m, ngettext("%(count)d month", "%(count)d months", m) % {"count": m})
+            for m in CONVERSION_TERMS
+        ]
 
     def asked(self) -> Asked:
         start = date.fromisoformat(self.cleaned_data["start"])
@@ -389,9 +434,15 @@ class AddonsForm(ChangeForm):
             minimum = 1 if option.type == "required" else 0
             help_text = _option_help(option, quantity)
             if parent is not None:
-                help_text += f" Comes with {names.get(parent.id, parent.product_name)}."
+                comes_with = _("Comes with %(parent)s.") % {
+                    "parent": names.get(parent.id, parent.product_name)
+                }
+                help_text = f"{help_text} {comes_with}"
             self.fields[key] = WholeNumberField(
-                label=name if parent is None else f"{name} (in {names.get(parent.id, '')})",
+                label=name
+                if parent is None
+                else _("%(name)s (in %(parent)s)")
+                % {"name": name, "parent": names.get(parent.id, "")},
                 min_value=minimum,
                 max_value=MAX_QUANTITY,
                 initial=int(quantity),
@@ -417,7 +468,7 @@ class AddonsForm(ChangeForm):
         if self.errors:
             return cleaned
         if not self.wanted():
-            raise forms.ValidationError("Change at least one add-on's quantity.")
+            raise forms.ValidationError(_("Change at least one add-on's quantity."))
         for option_id, quantity in self.wanted():
             parent = self.parents.get(option_id)
             if parent is None or parent not in self.parents or not quantity:
@@ -426,7 +477,8 @@ class AddonsForm(ChangeForm):
                 parent_label = self.fields[f"option_{parent}"].label
                 self.add_error(
                     f"option_{option_id}",
-                    f"It comes with {parent_label}: set {parent_label} to 1 or more as well.",
+                    _("It comes with %(parent)s: set %(parent)s to 1 or more as well.")
+                    % {"parent": parent_label},
                 )
         return cleaned
 
@@ -460,11 +512,18 @@ class AddonsForm(ChangeForm):
 
 def _option_help(option: ProductOption, quantity: Decimal) -> str:
     if option.type == "required":
-        have = f"You have {int(quantity)}." if quantity else "Not included yet."
-        return f"{have} Required: at least 1."
+        if quantity:
+            return _("You have %(count)d. Required: at least 1.") % {"count": int(quantity)}
+        return _("Not included yet. Required: at least 1.")
     if not quantity:
-        return "Not included yet: enter how many to add."
-    return f"You have {int(quantity)}. Enter 0 to remove it."
+        return _("Not included yet: enter how many to add.")
+    return _("You have %(count)d. Enter 0 to remove it.") % {"count": int(quantity)}
+
+
+def _english(text: object) -> str:
+    """A choice's label as the audit trail keeps it, whatever language the customer reads."""
+    with translation.override("en"):
+        return str(text)
 
 
 FORMS: dict[str, type[ChangeForm]] = {

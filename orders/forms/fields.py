@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 # Unicode's control (Cc) and format (Cf) categories: bidi overrides and isolates (U+202A-202E,
 # U+2066-2069), zero-width characters, and the like.
@@ -18,7 +19,8 @@ def no_hidden_characters(value: str) -> None:
     typed: what a customer reads on an invoice must be what was entered."""
     if any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in value):
         raise ValidationError(
-            "Remove invisible or direction-changing characters.", code="hidden_characters"
+            gettext_lazy("Remove invisible or direction-changing characters."),
+            code="hidden_characters",
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 from orders.actions import invoices
 from orders.actions.history import DESCENDING_FIRST, SORTS, OrderFilters
@@ -30,7 +31,7 @@ class ListFilterForm(forms.Form):
     default_sort = "date"
 
     per_page = forms.TypedChoiceField(
-        label="Per page",
+        label=gettext_lazy("Per page"),
         required=False,
         coerce=int,
         empty_value=None,
@@ -64,30 +65,30 @@ class OrderFilterForm(ListFilterForm):
     descending_first = DESCENDING_FIRST
 
     q = forms.CharField(
-        label="Search",
+        label=gettext_lazy("Search"),
         required=False,
         max_length=100,
-        help_text="Order number, name, product or PO number.",
+        help_text=gettext_lazy("Order number, name, product or PO number."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
     status = forms.ChoiceField(
-        label="Status",
+        label=gettext_lazy("Status"),
         required=False,
         choices=[
-            ("", "Any status"),
-            ("draft", "Draft"),
-            ("activated", "Activated"),
-            ("canceled", "Canceled"),
+            ("", gettext_lazy("Any status")),
+            ("draft", gettext_lazy("Draft")),
+            ("activated", gettext_lazy("Activated")),
+            ("canceled", gettext_lazy("Canceled")),
         ],
     )
     date_from = LocalDateField(
-        label="Placed from",
+        label=gettext_lazy("Placed from"),
         required=False,
     )
     date_to = LocalDateField(
-        label="Placed until",
+        label=gettext_lazy("Placed until"),
         required=False,
-        help_text="Drafts count from the day they were created.",
+        help_text=gettext_lazy("Drafts count from the day they were created."),
     )
     field_order = ("q", "status", "date_from", "date_to", "per_page")
 
@@ -95,7 +96,7 @@ class OrderFilterForm(ListFilterForm):
         cleaned = super().clean() or {}
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "Choose a day on or after the “from” day.")
+            self.add_error("date_to", gettext_lazy("Choose a day on or after the “from” day."))
         return cleaned
 
     def filters(self) -> OrderFilters:
@@ -116,13 +117,15 @@ class InvoiceFilterForm(ListFilterForm):
     descending_first = invoices.DESCENDING_FIRST
 
     q = forms.CharField(
-        label="Invoice number",
+        label=gettext_lazy("Invoice number"),
         required=False,
         max_length=40,
-        help_text="All or part of it, such as INV-00000012 or 12.",
+        help_text=gettext_lazy("All or part of it, such as INV-00000012 or 12."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    show = forms.ChoiceField(label="Show", required=False, choices=list(invoices.SHOWS.items()))
+    show = forms.ChoiceField(
+        label=gettext_lazy("Show"), required=False, choices=list(invoices.SHOWS.items())
+    )
     field_order = ("q", "show", "per_page")
 
     def filters(self, today: date) -> invoices.InvoiceFilters:

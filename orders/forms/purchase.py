@@ -18,6 +18,7 @@ from typing import Any
 
 from django import forms
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext, gettext_lazy
 
 from orders.actions.cards import CardOnFile, Pay
 from orders.actions.purchase import CatalogEntry
@@ -52,24 +53,28 @@ COTERM = "coterm"
 
 
 class ActivateForm(forms.Form):
-    po_number = PlainTextField(label="PO number", max_length=255, required=False)
-    po_date = LocalDateField(label="PO date", required=False)
+    po_number = PlainTextField(label=gettext_lazy("PO number"), max_length=255, required=False)
+    po_date = LocalDateField(label=gettext_lazy("PO date"), required=False)
     # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
-        label="How to pay",
+        label=gettext_lazy("How to pay"),
         widget=forms.RadioSelect,
-        choices=[(Pay.INVOICE, "Pay by invoice")],
+        choices=[(Pay.INVOICE, gettext_lazy("Pay by invoice"))],
         required=False,
     )
     consent = forms.BooleanField(
-        label="Pay the invoices this order creates the way chosen above",
-        error_messages={"required": "Confirm how the invoices of this order are paid."},
+        label=gettext_lazy("Pay the invoices this order creates the way chosen above"),
+        error_messages={
+            "required": gettext_lazy("Confirm how the invoices of this order are paid.")
+        },
     )
     reason = forms.CharField(
-        label="Why is the subscription canceled?",
+        label=gettext_lazy("Why is the subscription canceled?"),
         max_length=1000,
         required=False,
-        error_messages={"required": "Say why the subscription is canceled: it goes on record."},
+        error_messages={
+            "required": gettext_lazy("Say why the subscription is canceled: it goes on record.")
+        },
     )
 
     def __init__(
@@ -92,10 +97,17 @@ def payment_choice(field: forms.Field, card: CardOnFile | None, may_charge_card:
     """Offer the card on file by name ("Charge Visa ending 4242") beside paying by invoice, the
     card first and chosen; by invoice only when there is no card to charge."""
     assert isinstance(field, forms.ChoiceField)
-    choices: list[tuple[str, str]] = [(Pay.INVOICE, "Pay by invoice")]
+    choices: list[tuple[str, str]] = [(Pay.INVOICE, gettext("Pay by invoice"))]
     if card is not None and card.card is not None and may_charge_card:
         found = card.card
-        choices.insert(0, (Pay.CARD, f"Charge {found.label} (expires {found.expiry})"))
+        choices.insert(
+            0,
+            (
+                Pay.CARD,
+                gettext("Charge %(card)s (expires %(expiry)s)")
+                % {"card": found.label, "expiry": found.expiry},
+            ),
+        )
     field.choices = choices
     field.initial = choices[0][0]
 
@@ -109,9 +121,9 @@ class PaymentForm(forms.Form):
 
     # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
-        label="How to pay",
+        label=gettext_lazy("How to pay"),
         widget=forms.RadioSelect,
-        choices=[(Pay.INVOICE, "Pay by invoice")],
+        choices=[(Pay.INVOICE, gettext_lazy("Pay by invoice"))],
         required=False,
     )
 
@@ -183,21 +195,27 @@ def _term_name(option: ProductOption) -> str:
 class LineForm(forms.Form):
     entry = forms.CharField(widget=forms.HiddenInput)
     quantity = WholeNumberField(
-        label="Quantity", min_value=1, max_value=MAX_QUANTITY, widget=forms.NumberInput
+        label=gettext_lazy("Quantity"),
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        widget=forms.NumberInput,
     )
-    start_date = LocalDateField(label="Start date")
+    start_date = LocalDateField(label=gettext_lazy("Start date"))
     term_mode = forms.ChoiceField(
-        label="Ends",
-        choices=[(TERM, "After a term in months"), (COTERM, "With one of your subscriptions")],
+        label=gettext_lazy("Ends"),
+        choices=[
+            (TERM, gettext_lazy("After a term in months")),
+            (COTERM, gettext_lazy("With one of your subscriptions")),
+        ],
         widget=forms.RadioSelect,
         required=False,
     )
     term_months = WholeNumberField(
-        label="Term (months)", min_value=1, max_value=MAX_TERM_MONTHS, required=False
+        label=gettext_lazy("Term (months)"), min_value=1, max_value=MAX_TERM_MONTHS, required=False
     )
-    coterm = forms.ChoiceField(label="Co-term with", required=False)
+    coterm = forms.ChoiceField(label=gettext_lazy("Co-term with"), required=False)
     price_tag = PlainTextField(
-        label="Price tag or promo code",
+        label=gettext_lazy("Price tag or promo code"),
         max_length=64,
         required=False,
         # Typed, never listed: a promo code is for those who were given it.
@@ -223,8 +241,12 @@ class LineForm(forms.Form):
         self.subscriptions = {s.name: s for s in subscriptions}
         coterm = self.fields["coterm"]
         assert isinstance(coterm, forms.ChoiceField)
-        coterm.choices = [("", "Choose a subscription")] + [
-            (s.name, f"{s.name} · {s.product_name or ''} · ends {day_text(s.end_date)}")
+        coterm.choices = [("", gettext("Choose a subscription"))] + [
+            (
+                s.name,
+                gettext("%(name)s · %(product)s · ends %(day)s")
+                % {"name": s.name, "product": s.product_name or "", "day": day_text(s.end_date)},
+            )
             for s in self.subscriptions.values()
             if s.end_date is not None
         ]
@@ -236,7 +258,7 @@ class LineForm(forms.Form):
                 option_name = names.get(option.price_book_entry_id or "", (option.product_name,))[0]
                 if option.type == "optional":
                     self.fields[_select_name(option)] = forms.BooleanField(
-                        label=f"Add {option_name}",
+                        label=gettext("Add %(option)s") % {"option": option_name},
                         required=False,
                     )
                 if option.type != "bundled":
@@ -244,18 +266,18 @@ class LineForm(forms.Form):
                     # one; which options take a quantity, and how many, Nue does not document
                     # (nue-api.md §4) and checks when it prices the order.
                     self.fields[_quantity_name(option)] = WholeNumberField(
-                        label=f"Quantity of {option_name}",
+                        label=gettext("Quantity of %(option)s") % {"option": option_name},
                         min_value=1,
                         max_value=MAX_QUANTITY,
                         required=False,
                     )
                 if item.recurring and option.type != "bundled":
                     self.fields[_start_name(option)] = LocalDateField(
-                        label=f"Start of {option_name}",
+                        label=gettext("Start of %(option)s") % {"option": option_name},
                         required=False,
                     )
                     self.fields[_term_name(option)] = WholeNumberField(
-                        label=f"Term of {option_name} (months)",
+                        label=gettext("Term of %(option)s (months)") % {"option": option_name},
                         min_value=1,
                         max_value=MAX_TERM_MONTHS,
                         required=False,
@@ -297,16 +319,20 @@ class LineForm(forms.Form):
         """Why a line or an add-on may not start on `start` ("" when it may): not in the past,
         and not further ahead than a self-service purchase is priced (START_HORIZON)."""
         if start < self.today:
-            return "The start date cannot be in the past."
+            return gettext("The start date cannot be in the past.")
         latest = self.today + START_HORIZON
         if start > latest:
-            return f"Choose a start date by {day_text(latest)}; for a later start, ask us."
+            return gettext("Choose a start date by %(day)s; for a later start, ask us.") % {
+                "day": day_text(latest)
+            }
         return ""
 
     def clean_price_tag(self) -> str:
         code = self.cleaned_data["price_tag"].strip().upper()
         if code and code not in self.tags:
-            raise forms.ValidationError(f"{code} is not a valid price tag or promo code.")
+            raise forms.ValidationError(
+                gettext("%(code)s is not a valid price tag or promo code.") % {"code": code}
+            )
         return code
 
     def clean(self) -> dict[str, Any]:
@@ -319,7 +345,7 @@ class LineForm(forms.Form):
                 and data.get("term_months") is None
                 and "term_months" not in self.errors
             ):
-                self.add_error("term_months", "Enter a term in months, or co-term it.")
+                self.add_error("term_months", gettext("Enter a term in months, or co-term it."))
             if mode == COTERM:
                 self._clean_coterm(data)
         start, end = data.get("start_date"), self._line_end(data)
@@ -341,13 +367,14 @@ class LineForm(forms.Form):
         name = data.get("coterm")
         subscription = self.subscriptions.get(name or "")
         if subscription is None:
-            self.add_error("coterm", "Choose the subscription to co-term with.")
+            self.add_error("coterm", gettext("Choose the subscription to co-term with."))
             return
         start = data.get("start_date")
         if start and subscription.end_date and start > subscription.end_date:
             self.add_error(
                 "start_date",
-                f"{subscription.name} ends {day_text(subscription.end_date)}, before this start.",
+                gettext("%(name)s ends %(day)s, before this start.")
+                % {"name": subscription.name, "day": day_text(subscription.end_date)},
             )
 
     def _clean_addon(
@@ -382,8 +409,11 @@ class LineForm(forms.Form):
         ):
             self.add_error(
                 start_name,
-                f"{node.name} must start between {day_text(parent_start)} and "
-                f"{day_text(parent_end)}, within the term of what it belongs to.",
+                gettext(
+                    "%(name)s must start between %(start)s and %(end)s, within the term of "
+                    "what it belongs to."
+                )
+                % {"name": node.name, "start": day_text(parent_start), "end": day_text(parent_end)},
             )
             return parent
         problem = self._start_problem(own_start) if own_start is not None else ""
@@ -397,8 +427,8 @@ class LineForm(forms.Form):
         if parent_end is not None and end > parent_end:
             self.add_error(
                 term_name,
-                f"{node.name} would end {day_text(end)}, after what it belongs to ends "
-                f"({day_text(parent_end)}).",
+                gettext("%(name)s would end %(day)s, after what it belongs to ends (%(end)s).")
+                % {"name": node.name, "day": day_text(end), "end": day_text(parent_end)},
             )
             return start, parent_end
         return start, end
@@ -569,18 +599,18 @@ class OrderContactsForm(forms.Form):
     """Who the order is billed and shipped to: one of the customer's contacts, or none (Nue
     then bills the customer and taxes from the customer's shipping address)."""
 
-    bill_to = forms.ChoiceField(label="Bill-to contact", required=False)
+    bill_to = forms.ChoiceField(label=gettext_lazy("Bill-to contact"), required=False)
     ship_to = forms.ChoiceField(
-        label="Ship-to contact",
+        label=gettext_lazy("Ship-to contact"),
         required=False,
-        help_text="Tax is calculated from the ship-to contact's shipping address.",
+        help_text=gettext_lazy("Tax is calculated from the ship-to contact's shipping address."),
     )
 
     def __init__(
         self, data: Mapping[str, list[str]] | None, *, contacts: Sequence[Contact]
     ) -> None:
         super().__init__(MultiValueDict(dict(data or {})))
-        choices = [("", "None: the company")]
+        choices = [("", gettext("None: the company"))]
         choices += [(c.id, f"{c.name} ({c.email})") for c in contacts]
         for name in ("bill_to", "ship_to"):
             field = self.fields[name]
@@ -595,8 +625,8 @@ class OrderContactsForm(forms.Form):
 
 
 class CatalogFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=100)
-    category = forms.ChoiceField(label="Category", required=False)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=100)
+    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
 
     def __init__(
         self, *args: Any, categories: Sequence[tuple[str, str]] = (), **kwargs: Any
@@ -605,7 +635,7 @@ class CatalogFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = [("", "All categories"), *categories]
+        category.choices = [("", gettext("All categories")), *categories]
 
     def search(self) -> tuple[str, str]:
         """The search text and category asked for; none when the filter is invalid."""

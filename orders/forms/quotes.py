@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from orders.actions.cards import Pay
 from orders.actions.quote_acceptance import Accepting
@@ -16,40 +17,47 @@ SETUP_INTENT = r"^seti_[A-Za-z0-9_]{1,200}$"
 
 class QuoteAcceptForm(forms.Form):
     name = forms.CharField(
-        label="Your name",
+        label=gettext_lazy("Your name"),
         max_length=200,
-        error_messages={"required": "Enter your name."},
+        error_messages={"required": gettext_lazy("Enter your name.")},
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     title = forms.CharField(
-        label="Your job title",
+        label=gettext_lazy("Your job title"),
         max_length=200,
-        error_messages={"required": "Enter your job title."},
+        error_messages={"required": gettext_lazy("Enter your job title.")},
         widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
     )
     email = forms.EmailField(
-        label="Your email",
-        help_text="The confirmation is sent here.",
+        label=gettext_lazy("Your email"),
+        help_text=gettext_lazy("The confirmation is sent here."),
         error_messages={
-            "required": "Enter your email address.",
-            "invalid": "Enter an email address such as name@example.com.",
+            "required": gettext_lazy("Enter your email address."),
+            "invalid": gettext_lazy("Enter an email address such as name@example.com."),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     po_number = forms.CharField(
-        label="PO number",
+        label=gettext_lazy("PO number"),
         max_length=255,
         required=False,
-        help_text="Your purchase order number, if your company uses them: the order and its "
-        "invoices carry it.",
+        help_text=gettext_lazy(
+            "Your purchase order number, if your company uses them: the order and its "
+            "invoices carry it."
+        ),
     )
     agree = forms.BooleanField(
-        label="I have read the terms above and agree to them on behalf of the customer.",
-        error_messages={"required": "Agree to the terms to accept the quote."},
+        label=gettext_lazy(
+            "I have read the terms above and agree to them on behalf of the customer."
+        ),
+        error_messages={"required": gettext_lazy("Agree to the terms to accept the quote.")},
     )
     pay = forms.ChoiceField(
-        label="How to pay",
-        choices=[(Pay.CARD.value, "Pay by card"), (Pay.INVOICE.value, "Pay by invoice")],
+        label=gettext_lazy("How to pay"),
+        choices=[
+            (Pay.CARD.value, gettext_lazy("Pay by card")),
+            (Pay.INVOICE.value, gettext_lazy("Pay by invoice")),
+        ],
         widget=forms.RadioSelect,
         required=False,
     )
@@ -71,10 +79,13 @@ class QuoteAcceptForm(forms.Form):
         data = super().clean() or {}
         if self.card_step and data.get("pay") == Pay.CARD.value:
             if not re.fullmatch(SETUP_INTENT, data.get("setup_intent") or ""):
-                self.add_error(None, "Enter the card's details in the card field first.")
+                self.add_error(
+                    None, gettext_lazy("Enter the card's details in the card field first.")
+                )
             if not data.get("card_consent"):
                 self.add_error(
-                    "card_consent", "Agree to the card being saved and charged to pay by card."
+                    "card_consent",
+                    gettext_lazy("Agree to the card being saved and charged to pay by card."),
                 )
         return data
 
@@ -93,15 +104,15 @@ class QuoteAcceptForm(forms.Form):
 
 class QuoteSendForm(forms.Form):
     email = forms.EmailField(
-        label="Send to",
-        help_text="Who accepts the quote for the customer.",
+        label=gettext_lazy("Send to"),
+        help_text=gettext_lazy("Who accepts the quote for the customer."),
         error_messages={
-            "required": "Enter the address to send the quote to.",
-            "invalid": "Enter an email address such as name@example.com.",
+            "required": gettext_lazy("Enter the address to send the quote to."),
+            "invalid": gettext_lazy("Enter an email address such as name@example.com."),
         },
     )
     note = forms.CharField(
-        label="Message (optional)",
+        label=gettext_lazy("Message (optional)"),
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

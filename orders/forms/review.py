@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from orders.actions.cards import CardOnFile, Pay
 from orders.forms.fields import PlainTextField
@@ -22,24 +23,28 @@ class ApprovalRequestForm(forms.Form):
     for it. `card`: the account's CardOnFile (orders.actions.cards), offered by name."""
 
     comment = forms.CharField(
-        label="Note for your account manager",
+        label=gettext_lazy("Note for your account manager"),
         required=False,
         max_length=MAX_COMMENT,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional: why you need it, by when, a budget reference.",
+        help_text=gettext_lazy("Optional: why you need it, by when, a budget reference."),
     )
-    po_number = PlainTextField(label="PO number", max_length=255, required=False)
-    po_date = LocalDateField(label="PO date", required=False)
+    po_number = PlainTextField(label=gettext_lazy("PO number"), max_length=255, required=False)
+    po_date = LocalDateField(label=gettext_lazy("PO date"), required=False)
     # Not sent (a client without the choice): by invoice, never a card it did not name.
     pay = forms.ChoiceField(
-        label="How to pay",
+        label=gettext_lazy("How to pay"),
         widget=forms.RadioSelect,
-        choices=[(Pay.INVOICE, "Pay by invoice")],
+        choices=[(Pay.INVOICE, gettext_lazy("Pay by invoice"))],
         required=False,
     )
     consent = forms.BooleanField(
-        label="Once approved, pay the invoices this order creates the way chosen above",
-        error_messages={"required": "Confirm how the invoices of this order are paid."},
+        label=gettext_lazy(
+            "Once approved, pay the invoices this order creates the way chosen above"
+        ),
+        error_messages={
+            "required": gettext_lazy("Confirm how the invoices of this order are paid.")
+        },
     )
 
     def __init__(
@@ -77,33 +82,35 @@ class ApproveForm(forms.Form):
         seen: str = self.cleaned_data["figures"]
         if seen != self.current:
             raise forms.ValidationError(
-                "The draft's figures changed while you were reviewing it. Check them again, "
-                "then approve."
+                gettext_lazy(
+                    "The draft's figures changed while you were reviewing it. Check them again, "
+                    "then approve."
+                )
             )
         return seen
 
 
 class DeclineForm(forms.Form):
     comment = forms.CharField(
-        label="Why are you declining?",
+        label=gettext_lazy("Why are you declining?"),
         max_length=MAX_COMMENT,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The requester receives this by email.",
-        error_messages={"required": "Tell the requester why the order is declined."},
+        help_text=gettext_lazy("The requester receives this by email."),
+        error_messages={"required": gettext_lazy("Tell the requester why the order is declined.")},
     )
 
 
 class QuoteTemplateForm(forms.Form):
     """Which quote layout Nue renders; the template ids are configured in the Nue account."""
 
-    template = forms.ChoiceField(label="Layout", required=False)
+    template = forms.ChoiceField(label=gettext_lazy("Layout"), required=False)
 
     def __init__(self, *args: Any, templates: Mapping[str, str], **kwargs: Any) -> None:
         """`templates`: the layouts by id (orders.actions.quotes.quote_templates)."""
         super().__init__(*args, **kwargs)
         template = self.fields["template"]
         assert isinstance(template, forms.ChoiceField)
-        template.choices = [("", "Standard quote"), *templates.items()]
+        template.choices = [("", gettext_lazy("Standard quote")), *templates.items()]
 
 
 class BookFilterForm(forms.Form):

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from portal.models import CustomerAccount
 
@@ -24,14 +25,14 @@ class ReferenceField(forms.CharField):
 
 class LookupForm(forms.Form):
     reference = ReferenceField(
-        label="Reference",
+        label=gettext_lazy("Reference"),
         max_length=64,
-        help_text="As the customer's page showed it, e.g. 3f9a0c1b2d4e.",
+        help_text=gettext_lazy("As the customer's page showed it, e.g. 3f9a0c1b2d4e."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         validators=[
             RegexValidator(
                 r"^[a-z0-9_-]{4,32}$",
-                "A reference is 4 to 32 letters, digits, dashes or underscores.",
+                gettext_lazy("A reference is 4 to 32 letters, digits, dashes or underscores."),
                 code="invalid",
             )
         ],
@@ -40,15 +41,18 @@ class LookupForm(forms.Form):
 
 class OperationFilterForm(forms.Form):
     customer = forms.ModelChoiceField(
-        queryset=CustomerAccount.objects.none(), required=False, empty_label="Every customer"
+        queryset=CustomerAccount.objects.none(),
+        required=False,
+        label=gettext_lazy("Customer"),
+        empty_label=gettext_lazy("Every customer"),
     )
     state = forms.ChoiceField(
-        label="Outcome",
+        label=gettext_lazy("Outcome"),
         required=False,
         choices=[
-            ("", "Unknown, in flight or failed"),
-            ("open", "Unknown or in flight"),
-            ("failed", "Failed"),
+            ("", gettext_lazy("Unknown, in flight or failed")),
+            ("open", gettext_lazy("Unknown or in flight")),
+            ("failed", gettext_lazy("Failed")),
         ],
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from orders.actions.team import Invite
 from orders.forms.fields import PlainTextField
@@ -17,11 +18,13 @@ from portal.models import Role
 LIMIT_DIGITS = 12
 LIMIT_PLACES = 2
 CENT = Decimal("0.01")
-LIMIT_HELP = (
+LIMIT_HELP = gettext_lazy(
     "Buyers only: what they may activate in 24 hours without approval, in place of the "
     "account's approval limit. Leave empty to use the account's."
 )
-NOT_A_BUYER = "Only a buyer has a spending limit: leave it empty for a viewer or an admin."
+NOT_A_BUYER = gettext_lazy(
+    "Only a buyer has a spending limit: leave it empty for a viewer or an admin."
+)
 
 
 class AmountField(forms.DecimalField):
@@ -36,7 +39,7 @@ class AmountField(forms.DecimalField):
 
 def _limit_field() -> AmountField:
     return AmountField(
-        label="Spending limit",
+        label=gettext_lazy("Spending limit"),
         required=False,
         min_value=Decimal(0),
         max_digits=LIMIT_DIGITS,
@@ -47,7 +50,7 @@ def _limit_field() -> AmountField:
 
 
 class RoleLimitForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.BUYER)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.BUYER)
     spending_limit = _limit_field()
 
     def clean_spending_limit(self) -> Decimal | None:
@@ -68,18 +71,20 @@ class RoleLimitForm(forms.Form):
 
 class InviteForm(RoleLimitForm):
     email = forms.EmailField(
-        label="Email",
+        label=gettext_lazy("Email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "list": "contact-emails"}),
     )
     # nue-api.md §3.7: a contact's firstName ≤ 40, lastName ≤ 80.
-    first_name = PlainTextField(label="First name", max_length=40, required=False)
-    last_name = PlainTextField(label="Last name", max_length=80, required=False)
+    first_name = PlainTextField(label=gettext_lazy("First name"), max_length=40, required=False)
+    last_name = PlainTextField(label=gettext_lazy("Last name"), max_length=80, required=False)
     add_contact = forms.BooleanField(
-        label="Add as a contact in Nue if the email is not one yet",
+        label=gettext_lazy("Add as a contact in Nue if the email is not one yet"),
         required=False,
-        help_text="The portal finds a member's company through their contact in Nue. Give "
-        "their first and last name for it.",
+        help_text=gettext_lazy(
+            "The portal finds a member's company through their contact in Nue. Give "
+            "their first and last name for it."
+        ),
     )
 
     field_order = ["email", "role", "spending_limit", "first_name", "last_name", "add_contact"]
@@ -92,7 +97,7 @@ class InviteForm(RoleLimitForm):
         if data.get("add_contact"):
             for name in ("first_name", "last_name"):
                 if name in data and not data[name]:
-                    self.add_error(name, "Nue needs a contact's first and last name.")
+                    self.add_error(name, gettext_lazy("Nue needs a contact's first and last name."))
         return data
 
     def invite(self) -> Invite:

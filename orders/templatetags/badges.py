@@ -14,6 +14,8 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from orders.kinds import change_type_label
 from orders.models import ApprovalRequest
@@ -21,40 +23,83 @@ from orders.models import ApprovalRequest
 register = template.Library()
 
 ORDER = {"Activated": "ok", "Draft": "warn", "Canceled": "muted"}
+# Nue's order and invoice statuses (kept as Nue spells them for the tone) in the reader's words.
+STATUS_WORDS = {
+    "Activated": gettext_lazy("Activated"),
+    "Draft": gettext_lazy("Draft"),
+    "Canceled": gettext_lazy("Canceled"),
+}
 SUBSCRIPTION = {
-    "Active": ("ok", "Active"),
-    "Pending": ("accent", "Starts later"),
-    "Canceled": ("muted", "Canceled"),
-    "Expired": ("muted", "Expired"),
+    "Active": ("ok", gettext_lazy("Active")),
+    "Pending": ("accent", gettext_lazy("Starts later")),
+    "Canceled": ("muted", pgettext_lazy("subscription status", "Canceled")),
+    "Expired": ("muted", gettext_lazy("Expired")),
 }
 
 
 # Nue's payment statuses (nue-api.md §3.5; documented lower case, stored PascalCase) in plain
 # words, with what the less obvious ones mean for the customer.
 PAYMENT_STATUS = {
-    "open": ("Open", ""),
+    "open": (
+        gettext_lazy("Open"),
+        "",
+    ),
     "nottransferred": (
-        "Not yet sent for payment",
-        "The invoice has not been sent to the payment system yet.",
+        gettext_lazy("Not yet sent for payment"),
+        gettext_lazy("The invoice has not been sent to the payment system yet."),
     ),
     "transferred": (
-        "Sent to the payment system",
-        "The invoice was sent to the payment system; it shows as paid once the payment arrives.",
+        gettext_lazy("Sent to the payment system"),
+        gettext_lazy(
+            "The invoice was sent to the payment system; it shows as paid once the payment arrives."
+        ),
     ),
     "transfererror": (
-        "Could not be sent for payment",
-        "Sending the invoice to the payment system failed; your account manager can help.",
+        gettext_lazy("Could not be sent for payment"),
+        gettext_lazy(
+            "Sending the invoice to the payment system failed; your account manager can help."
+        ),
     ),
-    "paid": ("Paid", ""),
-    "partiallypaid": ("Partly paid", "Part of the amount is paid; the balance is still open."),
-    "canceled": ("Canceled", ""),
-    "creditback": ("Credited back", ""),
-    "applied": ("Credit applied", ""),
-    "partiallyapplied": ("Credit partly applied", ""),
-    "refunded": ("Refunded", ""),
-    "partiallyrefunded": ("Partly refunded", ""),
-    "writtenoff": ("Written off", ""),
-    "partiallywrittenoff": ("Partly written off", ""),
+    "paid": (
+        gettext_lazy("Paid"),
+        "",
+    ),
+    "partiallypaid": (
+        gettext_lazy("Partly paid"),
+        gettext_lazy("Part of the amount is paid; the balance is still open."),
+    ),
+    "canceled": (
+        gettext_lazy("Canceled"),
+        "",
+    ),
+    "creditback": (
+        gettext_lazy("Credited back"),
+        "",
+    ),
+    "applied": (
+        gettext_lazy("Credit applied"),
+        "",
+    ),
+    "partiallyapplied": (
+        gettext_lazy("Credit partly applied"),
+        "",
+    ),
+    "refunded": (
+        gettext_lazy("Refunded"),
+        "",
+    ),
+    "partiallyrefunded": (
+        gettext_lazy("Partly refunded"),
+        "",
+    ),
+    "writtenoff": (
+        gettext_lazy("Written off"),
+        "",
+    ),
+    "partiallywrittenoff": (
+        gettext_lazy("Partly written off"),
+        "",
+    ),
 }
 
 
@@ -63,13 +108,13 @@ def payment_status(status: object) -> str:
     """A payment status as a customer reads it: "Transferred" is "Sent to the payment system"."""
     if not status:
         return "—"
-    return PAYMENT_STATUS.get(str(status).lower(), (str(status), ""))[0]
+    return str(PAYMENT_STATUS.get(str(status).lower(), (str(status), ""))[0])
 
 
 @register.filter
 def payment_status_hint(status: object) -> str:
     """What a payment status means, when its words alone may not say it; else ""."""
-    return PAYMENT_STATUS.get(str(status or "").lower(), ("", ""))[1]
+    return str(PAYMENT_STATUS.get(str(status or "").lower(), ("", ""))[1])
 
 
 def _badge(text: str, tone: str = "") -> SafeString:
@@ -81,9 +126,9 @@ def _badge(text: str, tone: str = "") -> SafeString:
 @register.filter
 def order_badge(order: Any) -> SafeString:
     status = str(order.status or "")
-    badge = _badge(status, ORDER.get(status, ""))
+    badge = _badge(str(STATUS_WORDS.get(status, status)), ORDER.get(status, ""))
     if order.order_type == "Change":
-        return format_html("{} {}", badge, _badge("Change", "accent"))
+        return format_html("{} {}", badge, _badge(_("Change"), "accent"))
     return badge
 
 
@@ -93,19 +138,19 @@ def subscription_badge(subscription: Any) -> SafeString:
     ahead reads Active) is templates/orders/_scheduled_change.html's to show, in its place."""
     status = str(subscription.status or "")
     tone, text = SUBSCRIPTION.get(status, ("", status))
-    return _badge(text, tone)
+    return _badge(str(text), tone)
 
 
 @register.filter
 def invoice_badge(invoice: Any, overdue: bool = False) -> SafeString:
     if overdue:
-        badge = _badge("Overdue", "danger")
+        badge = _badge(_("Overdue"), "danger")
     elif invoice.payment_status == "Paid":
-        badge = _badge("Paid", "ok")
+        badge = _badge(_("Paid"), "ok")
     elif invoice.status in ("Draft", "Canceled"):
-        badge = _badge(invoice.status, "muted")
+        badge = _badge(str(STATUS_WORDS[invoice.status]), "muted")
     else:
-        badge = _badge("Due", "warn")
+        badge = _badge(_("Due"), "warn")
     if invoice.payment_status and invoice.payment_status != "Paid":
         return format_html(
             '{} <span class="muted">{}</span>', badge, payment_status(invoice.payment_status)

@@ -12,7 +12,8 @@ from datetime import date, datetime
 from django import template
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.l10n import day_text, local
 
@@ -45,17 +46,19 @@ def day(value: object, autoescape: bool = True) -> str:
 def waited(since: datetime) -> str:
     """How long ago a request was made: "3 hours ago", or "just now" within the minute."""
     text = timesince(since)
-    return "just now" if text.split()[0] == "0" else f"{text} ago"
+    if text.split()[0] == "0":
+        return _("just now")
+    return _("%(time)s ago") % {"time": text}
 
 
 # Nue's billing periods (nue-api.md §4: Monthly, Quarterly, Semi-Annual, Annual, Same as
 # Subscription Term) as the end of "billed …".
 BILLING_WORDS = {
-    "monthly": "monthly",
-    "quarterly": "quarterly",
-    "semi-annual": "every six months",
-    "annual": "annually",
-    "same as subscription term": "once for the whole term",
+    "monthly": gettext_lazy("monthly"),
+    "quarterly": gettext_lazy("quarterly"),
+    "semi-annual": gettext_lazy("every six months"),
+    "annual": gettext_lazy("annually"),
+    "same as subscription term": gettext_lazy("once for the whole term"),
 }
 
 
@@ -63,4 +66,4 @@ BILLING_WORDS = {
 def billing(period: object) -> str:
     """`billed {{ period|billing }}`: "billed annually", never "billed annual"."""
     text = str(period or "").strip()
-    return BILLING_WORDS.get(text.lower(), text.lower())
+    return str(BILLING_WORDS.get(text.lower(), text.lower()))

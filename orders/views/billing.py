@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -27,7 +28,7 @@ from portal.models import AuditKind
 def _billing_scope(request: CustomerRequest) -> CustomerNue:
     nue = customer_scope(request)
     if not can_see_billing(request.membership):
-        raise PermissionDenied("Your role may not see billing.")
+        raise PermissionDenied(_("Your role may not see billing."))
     return nue
 
 
@@ -64,7 +65,7 @@ def billing(request: CustomerRequest) -> HttpResponse:
 def billing_contact_add(request: CustomerRequest) -> HttpResponse:
     nue = _billing_scope(request)
     if not can_add_contact(request.membership):
-        raise PermissionDenied("Only an admin of the account may add a contact.")
+        raise PermissionDenied(_("Only an admin of the account may add a contact."))
     form = ContactForm(request.POST)
     if not form.is_valid():
         return _page(request, nue, form, status=422)
@@ -81,5 +82,9 @@ def billing_contact_add(request: CustomerRequest) -> HttpResponse:
         contact_id=contact.id,
         contact_email=contact.email,
     )
-    messages.success(request, f"{contact.name} ({contact.email}) was added to your contacts.")
+    messages.success(
+        request,
+        _("%(name)s (%(email)s) was added to your contacts.")
+        % {"name": contact.name, "email": contact.email},
+    )
     return go(request, "orders:billing")

@@ -14,6 +14,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -35,18 +37,20 @@ class SaveCardForm(forms.Form):
     setup_intent = forms.RegexField(
         regex=r"^seti_[A-Za-z0-9_]{1,200}$",
         error_messages={
-            "required": "Enter the card's details in the card field first.",
-            "invalid": "Enter the card's details in the card field first.",
+            "required": gettext_lazy("Enter the card's details in the card field first."),
+            "invalid": gettext_lazy("Enter the card's details in the card field first."),
         },
     )
     consent = forms.BooleanField(
-        error_messages={"required": "Agree to the card being saved and charged to save it."}
+        error_messages={
+            "required": gettext_lazy("Agree to the card being saved and charged to save it.")
+        }
     )
 
 
 class CardPolicyForm(forms.Form):
     buyers_manage_cards = forms.BooleanField(
-        label="Buyers of this account may add or replace the card", required=False
+        label=gettext_lazy("Buyers of this account may add or replace the card"), required=False
     )
 
 
@@ -76,9 +80,9 @@ def card_section(
         "policy_form": CardPolicyForm(initial={"buyers_manage_cards": account.buyers_manage_cards})
         if can_set_card_policy(request.membership)
         else None,
-        "who_may": "Only an admin of this account may add or replace the card."
+        "who_may": _("Only an admin of this account may add or replace the card.")
         if not account.buyers_manage_cards
-        else "Only an admin or a buyer of this account may add or replace the card.",
+        else _("Only an admin or a buyer of this account may add or replace the card."),
     }
 
 
@@ -102,7 +106,7 @@ def billing_card_setup(request: CustomerRequest) -> HttpResponse:
     """A SetupIntent's client secret for Stripe.js to confirm the card with (JSON)."""
     nue = customer_scope(request)
     if not can_manage_card(request.membership):
-        raise PermissionDenied("Your role may not change the card on file.")
+        raise PermissionDenied(_("Your role may not change the card on file."))
     try:
         secret = cards.start_setup(nue.account)
     except StripeError as error:
@@ -117,7 +121,7 @@ def billing_card_save(request: CustomerRequest) -> HttpResponse:
     """Keep the card Stripe.js confirmed as the card on file, with the customer's consent."""
     nue = customer_scope(request)
     if not can_manage_card(request.membership):
-        raise PermissionDenied("Your role may not change the card on file.")
+        raise PermissionDenied(_("Your role may not change the card on file."))
     form = SaveCardForm(request.POST)
     if form.is_valid():
         try:
@@ -134,7 +138,9 @@ def billing_card_save(request: CustomerRequest) -> HttpResponse:
                 consent=cards.consent_text(nue.account),
             )
             messages.success(
-                request, f"{card.label} is saved: Nue charges it for what you pay by card."
+                request,
+                _("%(card)s is saved: Nue charges it for what you pay by card.")
+                % {"card": card.label},
             )
             return go(request, "orders:billing")
     section = card_section(request, nue, form)
@@ -149,7 +155,7 @@ def billing_card_policy(request: CustomerRequest) -> HttpResponse:
     """An admin lets the account's buyers replace the card, or stops them (audited)."""
     nue = customer_scope(request)
     if not can_set_card_policy(request.membership):
-        raise PermissionDenied("Only an admin of the account may decide who changes the card.")
+        raise PermissionDenied(_("Only an admin of the account may decide who changes the card."))
     form = CardPolicyForm(request.POST)
     form.is_valid()  # one optional checkbox: always valid
     allowed = bool(form.cleaned_data.get("buyers_manage_cards"))
@@ -157,8 +163,8 @@ def billing_card_policy(request: CustomerRequest) -> HttpResponse:
         record(request, AuditKind.ACTION, action="card_policy_changed", buyers_manage_cards=allowed)
     messages.success(
         request,
-        "Buyers may now add or replace the card."
+        _("Buyers may now add or replace the card.")
         if allowed
-        else "Only admins may now add or replace the card.",
+        else _("Only admins may now add or replace the card."),
     )
     return go(request, "orders:billing")

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -141,7 +142,7 @@ def change_details(request: CustomerRequest, name: str, kind: str) -> HttpRespon
     scope = customer_scope(request)
     # On a POST this is the first read of the request: the delta is computed from Nue's state now.
     # The catalog, which the choices need, comes from the shared cache meanwhile.
-    _, reads = fetch_alongside(scope.catalog, sub=lambda: scope.subscription(name))
+    _catalog, reads = fetch_alongside(scope.catalog, sub=lambda: scope.subscription(name))
     sub = reads["sub"]
     change = _scheduled(scope, sub)
     choice = _choice(request, scope, sub, kind, change)
@@ -415,7 +416,7 @@ def change_basket(request: CustomerRequest) -> HttpResponse:
     scope = customer_scope(request)
     # A basket filled under a buyer role must not become a draft once the role is gone.
     if request.method == "POST" and not can_prepare(request.membership):
-        raise PermissionDenied("Your role may not change subscriptions.")
+        raise PermissionDenied(_("Your role may not change subscriptions."))
     items = _basket(request, scope)
     action = request.POST.get("action")
     if request.method == "POST" and action == "remove":
@@ -449,7 +450,10 @@ def _draft_basket(
         # item went into the basket), as its own page would say.
         choice = _choice(request, scope, sub, item.kind, _scheduled(scope, sub))
         if choice.reason:
-            refused.append(f"{sub.name}: {choice.reason}")
+            refused.append(
+                _("%(subscription)s: %(reason)s")
+                % {"subscription": sub.name, "reason": choice.reason}
+            )
         data = QueryDict(mutable=True)
         for key, values in item.data.items():
             data.setlist(key, values)

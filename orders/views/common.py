@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from orders import stripe_gateway
@@ -38,7 +39,7 @@ def customer_scope(request: CustomerRequest, *, buyer: bool = False) -> Customer
     if request.nue is None:
         raise Http404("No customer account is selected.")
     if buyer and not can_prepare(request.membership):
-        raise PermissionDenied("Your role may not buy for this account.")
+        raise PermissionDenied(_("Your role may not buy for this account."))
     return request.nue
 
 

@@ -28,6 +28,8 @@ from django.core.handlers.exception import response_for_exception
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.actions import failures
 from orders.models import RequestFailure
@@ -46,42 +48,59 @@ from orders.views.common import is_partial
 from portal.models import CustomerAccount, User
 
 if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
     from orders.listing import Omitted
 
 logger = logging.getLogger("orders.errors")
 
 # What the user reads for each failure: (title, message). Technical detail stays in the log.
-TEXTS: dict[int, tuple[str, str]] = {
-    409: ("This changed in the meantime", "Reload the page to see the current state."),
-    422: ("Please check your input", "The billing system did not accept it."),
-    502: (
-        "Our billing system answered with an error",
-        "Nothing was lost. Please try again in a moment.",
+TEXTS: dict[int, tuple[StrOrPromise, StrOrPromise]] = {
+    409: (
+        gettext_lazy("This changed in the meantime"),
+        gettext_lazy("Reload the page to see the current state."),
     ),
-    503: ("We're temporarily unavailable", "Nothing was lost. Please try again in a moment."),
+    422: (
+        gettext_lazy("Please check your input"),
+        gettext_lazy("The billing system did not accept it."),
+    ),
+    502: (
+        gettext_lazy("Our billing system answered with an error"),
+        gettext_lazy("Nothing was lost. Please try again in a moment."),
+    ),
+    503: (
+        gettext_lazy("We're temporarily unavailable"),
+        gettext_lazy("Nothing was lost. Please try again in a moment."),
+    ),
     504: (
-        "Our billing system did not answer in time",
-        "Nothing was lost. Please try again in a moment.",
+        gettext_lazy("Our billing system did not answer in time"),
+        gettext_lazy("Nothing was lost. Please try again in a moment."),
     ),
 }
-IN_PROGRESS = (
-    "Already in progress",
-    "We are still confirming the previous attempt with the billing system. Reload in a moment.",
+IN_PROGRESS: tuple[StrOrPromise, StrOrPromise] = (
+    gettext_lazy("Already in progress"),
+    gettext_lazy(
+        "We are still confirming the previous attempt with the billing system. Reload in a moment."
+    ),
 )
 # A write whose answer was lost (a timeout, a reset, a 5xx or an unreadable answer) may have
 # gone through; the ledger checks with Nue before anything is sent again.
-TIMED_OUT_WRITE = (
-    "We are checking whether this went through",
-    "The billing system did not confirm it. Trying again is safe: we check what happened "
-    "before anything is sent again, and show you the result.",
+TIMED_OUT_WRITE: tuple[StrOrPromise, StrOrPromise] = (
+    gettext_lazy("We are checking whether this went through"),
+    gettext_lazy(
+        "The billing system did not confirm it. Trying again is safe: we check what happened "
+        "before anything is sent again, and show you the result."
+    ),
 )
 # A draft (order or change order) whose creation Nue may have done although its answer was lost
 # or could not be read: no ledger guards a draft, so sending again would make a second one.
-DRAFT_MAY_EXIST = (
-    "Your draft may have been created",
-    "The billing system's answer could not be read, so we cannot tell whether the draft was "
-    "made. Look for it among your draft orders before trying again: another attempt makes "
-    "another draft.",
+DRAFT_MAY_EXIST: tuple[StrOrPromise, StrOrPromise] = (
+    gettext_lazy("Your draft may have been created"),
+    gettext_lazy(
+        "The billing system's answer could not be read, so we cannot tell whether the draft was "
+        "made. Look for it among your draft orders before trying again: another attempt makes "
+        "another draft."
+    ),
 )
 SKIPPED_FIELDS = frozenset({"csrfmiddlewaretoken"})
 
@@ -104,7 +123,7 @@ class PanelError:
 def panel_error(error: NueError, *, customer: CustomerAccount | None = None) -> PanelError:
     """`customer`: whose read it was, where the page acts for no customer (a staff page)."""
     logger.warning("panel read failed reference=%s kind=%s", error.reference, type(error).__name__)
-    title, message = TEXTS.get(status_for(error), TEXTS[502])
+    title, message = _shown(TEXTS.get(status_for(error), TEXTS[502]))
     # The page itself is served; the panel says what failed.
     shown_as = RequestFailure.ShownAs.PANEL
     remember(None, error, error.reference, 200, title, shown_as, customer=customer)
@@ -199,16 +218,21 @@ def _refused_read(request: HttpRequest, error: NueError) -> bool:
 
 def _texts(error: NueError, status: int, request: HttpRequest) -> tuple[str, str]:
     if isinstance(error, OperationInProgress):
-        return IN_PROGRESS[0], error.message or IN_PROGRESS[1]
+        return str(IN_PROGRESS[0]), error.message or str(IN_PROGRESS[1])
     if error.outcome_unknown:
-        return TIMED_OUT_WRITE
+        return _shown(TIMED_OUT_WRITE)
     if error.draft_may_exist:
-        return DRAFT_MAY_EXIST
+        return _shown(DRAFT_MAY_EXIST)
     if _refused_read(request, error):
-        return TEXTS[502]
+        return _shown(TEXTS[502])
     if isinstance(error, NueConflict | NueValidationError):
-        return TEXTS[status][0], error.message
-    return TEXTS[status]
+        return str(TEXTS[status][0]), error.message
+    return _shown(TEXTS[status])
+
+
+def _shown(texts: tuple[StrOrPromise, StrOrPromise]) -> tuple[str, str]:
+    """A (title, message) pair in the reader's language."""
+    return str(texts[0]), str(texts[1])
 
 
 def upstream_error_response(request: HttpRequest, error: NueError) -> HttpResponse:
@@ -250,7 +274,7 @@ def database_error_response(request: HttpRequest, error: DatabaseError) -> HttpR
         request.path,
         error,
     )
-    title, message = TEXTS[503]
+    title, message = _shown(TEXTS[503])
     shown_as = (
         RequestFailure.ShownAs.PARTIAL if is_partial(request) else RequestFailure.ShownAs.PAGE
     )
@@ -322,14 +346,18 @@ def add_form_errors(
     status = status_for(error)
     if status == 404:
         raise Http404("No such object.")
-    title, message = TEXTS.get(status, IN_PROGRESS) if status != 409 else IN_PROGRESS
+    title, message = _shown(TEXTS.get(status, IN_PROGRESS) if status != 409 else IN_PROGRESS)
     if isinstance(error, NueConflict):
-        title, message = TEXTS[409][0], error.message
+        title, message = str(TEXTS[409][0]), error.message
     elif error.outcome_unknown:
-        title, message = TIMED_OUT_WRITE
+        title, message = _shown(TIMED_OUT_WRITE)
     elif error.draft_may_exist:
-        title, message = DRAFT_MAY_EXIST
-    form.add_error(None, f"{title}. {message} (Reference: {error.reference})")
+        title, message = _shown(DRAFT_MAY_EXIST)
+    form.add_error(
+        None,
+        _("%(title)s. %(message)s (Reference: %(reference)s)")
+        % {"title": title, "message": message, "reference": error.reference},
+    )
     remember(None, error, error.reference, status, title, RequestFailure.ShownAs.FORM)
     return status
 
@@ -338,4 +366,7 @@ def flash_omitted(request: HttpRequest, omitted: Iterable[Omitted]) -> None:
     """Tell the page a write redirects to what the write's answer held that could not be shown
     (a preview invoice Nue sent unreadable, say): the draft is there, that part is missing."""
     for gap in omitted:
-        messages.warning(request, f"{gap.text} Reference: {gap.reference}")
+        messages.warning(
+            request,
+            _("%(text)s Reference: %(reference)s") % {"text": gap.text, "reference": gap.reference},
+        )

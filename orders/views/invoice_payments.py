@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -34,37 +35,52 @@ def _say(request: CustomerRequest, outcome: payments.Outcome) -> None:
     amount = money(payment.amount, payment.currency)
     if payment.state == State.RECORDED:
         status = outcome.invoice.payment_status if outcome.invoice else None
-        shown = f" Nue shows the invoice as {status}." if status else ""
-        messages.success(request, f"Paid {amount} with {payment.card_label}.{shown}")
+        said = {"amount": amount, "card": payment.card_label, "status": status}
+        messages.success(
+            request,
+            _("Paid %(amount)s with %(card)s. Nue shows the invoice as %(status)s.") % said
+            if status
+            else _("Paid %(amount)s with %(card)s.") % said,
+        )
     elif payment.state == State.NEEDS_REVIEW:
         messages.warning(
             request,
-            f"{payment.card_label} was charged {amount}; Nue shows another payment on this "
-            "invoice too. We have not recorded ours twice; your account manager will reconcile "
-            f"it (reference {payment.reference}).",
+            _(
+                "%(card)s was charged %(amount)s; Nue shows another payment on this invoice too. "
+                "We have not recorded ours twice; your account manager will reconcile it "
+                "(reference %(reference)s)."
+            )
+            % {"card": payment.card_label, "amount": amount, "reference": payment.reference},
         )
     elif payment.state == State.FAILED:
-        messages.error(request, payment.message or "The card was not charged.")
+        messages.error(request, payment.message or _("The card was not charged."))
     elif payment.state == State.REQUIRES_ACTION:
-        messages.info(request, f"Your bank asks you to confirm the payment of {amount}.")
+        messages.info(
+            request,
+            _("Your bank asks you to confirm the payment of %(amount)s.") % {"amount": amount},
+        )
     elif payment.state in (State.CHARGED, State.RECORDING, State.UNKNOWN):
         messages.warning(
             request,
-            f"{payment.card_label} was charged {amount}; the billing system has not confirmed "
-            "the payment yet. It is not charged again: reload this page in a minute."
+            _(
+                "%(card)s was charged %(amount)s; the billing system has not confirmed the "
+                "payment yet. It is not charged again: reload this page in a minute."
+            )
+            % {"card": payment.card_label, "amount": amount}
             + (f" ({payment.message})" if payment.message else ""),
         )
     else:
         messages.info(
             request,
-            f"The payment of {amount} is under way with Stripe; reload this page in a minute."
+            _("The payment of %(amount)s is under way with Stripe; reload this page in a minute.")
+            % {"amount": amount}
             + (f" ({payment.message})" if payment.message else ""),
         )
 
 
 def _may_pay(request: CustomerRequest) -> None:
     if not can_pay_invoices(request.membership):
-        raise PermissionDenied("Your role may not pay invoices.")
+        raise PermissionDenied(_("Your role may not pay invoices."))
 
 
 @require_POST
@@ -123,7 +139,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except BadSignature as error:
         return JsonResponse({"error": error.message}, status=400)
-    _, created = StripeEvent.objects.get_or_create(event_id=event.id, defaults={"type": event.type})
+    _event, created = StripeEvent.objects.get_or_create(
+        event_id=event.id, defaults={"type": event.type}
+    )
     if not created:
         return JsonResponse({"received": True, "done": "already handled"})
     try:

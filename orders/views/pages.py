@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -41,30 +42,33 @@ from orders.views.errors import panel_error
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
 from portal.lists import csv_lines, csv_text, page_links, query_string
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
 # The dashboard is a glance: more open drafts than this link to the filtered history instead.
 AWAITING_SHOWN = 6
 COLUMNS = (
-    ("number", "Order", False),
-    ("name", "Name", False),
-    ("status", "Status", False),
-    ("date", "Placed", False),
-    ("start", "Start", False),
-    ("total", "Total", True),
-    ("acv", "ACV", True),
+    ("number", gettext_lazy("Order"), False),
+    ("name", gettext_lazy("Name"), False),
+    ("status", gettext_lazy("Status"), False),
+    ("date", gettext_lazy("Placed"), False),
+    ("start", gettext_lazy("Start"), False),
+    ("total", gettext_lazy("Total"), True),
+    ("acv", gettext_lazy("ACV"), True),
 )
 # (sort key, or "" for a column the list is not sorted by; label; numeric), in table order.
 INVOICE_COLUMNS = tuple(
     (key if key in invoices.SORTS else "", label, key in ("amount", "balance"))
     for key, label in (
-        ("number", "Invoice"),
-        ("order", "Order"),
-        ("date", "Date"),
-        ("due", "Due"),
-        ("status", "Status"),
-        ("amount", "Amount"),
-        ("balance", "Balance"),
-        ("pdf", "PDF"),
-        ("pay", "Payment"),
+        ("number", gettext_lazy("Invoice")),
+        ("order", gettext_lazy("Order")),
+        ("date", gettext_lazy("Date")),
+        ("due", gettext_lazy("Due")),
+        ("status", gettext_lazy("Status")),
+        ("amount", gettext_lazy("Amount")),
+        ("balance", gettext_lazy("Balance")),
+        ("pdf", gettext_lazy("PDF")),
+        ("pay", gettext_lazy("Payment")),
     )
 )
 INVOICE_CSV_HEADER = (
@@ -192,7 +196,7 @@ def dashboard_panel(request: CustomerRequest, panel: str) -> HttpResponse:
 
 
 def _columns(
-    params: QueryDict, form: ListFilterForm, columns: Sequence[tuple[str, str, bool]]
+    params: QueryDict, form: ListFilterForm, columns: Sequence[tuple[str, StrOrPromise, bool]]
 ) -> list[dict[str, Any]]:
     """A list's column headers, each a link that sorts by it (the other way when it already
     does)."""
@@ -224,7 +228,7 @@ def _listing(
     request: CustomerRequest,
     form: ListFilterForm,
     items: Sequence[Any],
-    columns: Sequence[tuple[str, str, bool]],
+    columns: Sequence[tuple[str, StrOrPromise, bool]],
 ) -> dict[str, Any]:
     """What a filtered, sorted, paged list shows around its rows: the page, its column headers,
     the links to the pages beside it and the query its CSV export repeats."""

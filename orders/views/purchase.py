@@ -15,6 +15,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -53,7 +55,7 @@ from portal.models import AuditKind
 ACTIVATE_FIELDS = {"po_number": "po_number", "po_date": "po_date"}
 CONFIG_KEY = "purchase:config:{customer}"
 LINE_PATH = re.compile(r"lines\[(\d+)\]\.(.+)")
-STALE_TEXT = (
+STALE_TEXT = gettext_lazy(
     "A subscription this change order changes has changed since it was priced: activating it "
     "would apply the change on top of something else. Nothing was changed; preview the change "
     "again from the subscription."
@@ -198,8 +200,8 @@ def draft_reprice(request: CustomerRequest, order_id: str) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Draft {result.order.order_number} prices the same order from today; "
-        f"{order.order_number} is left as it was.",
+        _("Draft %(new)s prices the same order from today; %(old)s is left as it was.")
+        % {"new": result.order.order_number, "old": order.order_number},
     )
     return go(request, "orders:order_detail", result.order.id)
 
@@ -233,7 +235,9 @@ def draft_discard(request: CustomerRequest, order_id: str) -> HttpResponse:
         order_id=discarded.id,
         order_number=discarded.order_number,
     )
-    messages.success(request, f"Draft {discarded.order_number} was discarded.")
+    messages.success(
+        request, _("Draft %(number)s was discarded.") % {"number": discarded.order_number}
+    )
     return go(request, "orders:new_order")
 
 
@@ -347,11 +351,11 @@ def _create_draft(
     order_form = forms.Form({})
     status = 422
     if not lines:
-        order_form.add_error(None, "Add at least one product to the order.")
+        order_form.add_error(None, _("Add at least one product to the order."))
     elif not contacts.is_valid():
         # A contact no longer offered (removed in Nue since the page was loaded) is not
         # silently dropped: the order would be billed to someone else.
-        order_form.add_error(None, "Choose the bill-to and ship-to contacts again.")
+        order_form.add_error(None, _("Choose the bill-to and ship-to contacts again."))
     elif all(form.is_valid() for form in lines):
         requests = [form.line_request() for form in lines]
         bill_to, ship_to = contacts.contact_ids()
@@ -369,7 +373,10 @@ def _create_draft(
         else:
             audited(request)
             request.session.pop(_config_key(request), None)
-            messages.success(request, f"Draft {result.order.order_number} is ready to review.")
+            messages.success(
+                request,
+                _("Draft %(number)s is ready to review.") % {"number": result.order.order_number},
+            )
             flash_omitted(request, nue.omitted("preview invoices"))
             return go(request, "orders:order_detail", result.order.id)
     return _page(request, nue, shop, lines, order_form, None, contacts, status=status)

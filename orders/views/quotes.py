@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -83,7 +84,7 @@ def _upstream(request: HttpRequest, link: QuoteLink, error: NueError) -> HttpRes
         error.reference,
         type(error).__name__,
     )
-    title, message = TEXTS[status]
+    title, message = str(TEXTS[status][0]), str(TEXTS[status][1])
     ctx = {"title": title, "message": message, "reference": error.reference, "link": link}
     return _unlogged(render(request, "quotes/unavailable.html", ctx, status=status))
 
@@ -115,7 +116,7 @@ def _page(
             elif verdict.decision == Decision.FORBIDDEN:
                 refusal = quote_acceptance.refusal_text(link, verdict)
             elif approvals.is_locked(order.id):
-                refusal = (
+                refusal = _(
                     "This order awaits an approval decision: it cannot be accepted until then."
                 )
     open_form = acceptance is None and not stale and not refusal
@@ -189,8 +190,8 @@ def quote_pdf(request: HttpRequest, token: str) -> HttpResponse:
         return _upstream(request, link, error)
     except pdf.PdfUnavailable:
         ctx = {
-            "title": "The PDF cannot be made just now",
-            "message": "The quote is on its page; please try the download again later.",
+            "title": _("The PDF cannot be made just now"),
+            "message": _("The quote is on its page; please try the download again later."),
             "reference": "",
             "link": link,
         }
@@ -263,7 +264,7 @@ def quote_card_setup(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("Card payments are not set up.")
     if quotes.closed(link) is not None or quote_acceptance.current(link) is not None:
         return _unlogged(
-            JsonResponse({"error": "This quote can no longer be accepted."}, status=410)
+            JsonResponse({"error": _("This quote can no longer be accepted.")}, status=410)
         )
     try:
         secret = cards.start_setup(link.customer)
@@ -319,7 +320,7 @@ def review_quote_send(request: CustomerRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         except Exception:
             logger.exception("quote link mail failed link=%s", link.pk)
-            form.add_error(None, "The email could not be sent just now. Try again in a moment.")
+            form.add_error(None, _("The email could not be sent just now. Try again in a moment."))
         else:
             _audit(
                 request,
@@ -333,7 +334,11 @@ def review_quote_send(request: CustomerRequest, pk: int) -> HttpResponse:
             if is_partial(request):  # the panel again, saying where and when it was sent
                 link.refresh_from_db()
                 return _draft_page(request, link, QuoteSendForm(initial={"email": to}), 200)
-            messages.success(request, f"Quote {link.order_number} sent to {to}.")
+            messages.success(
+                request,
+                _("Quote %(number)s sent to %(email)s.")
+                % {"number": link.order_number, "email": to},
+            )
             return redirect(_back(link))
     return _draft_page(request, link, form, 422)
 
@@ -352,9 +357,9 @@ def review_quote_revoke(request: CustomerRequest, pk: int) -> HttpResponse:
             order_id=link.order_id,
             order_number=link.order_number,
         )
-        text = f"The quote link of {link.order_number} no longer works."
+        text = _("The quote link of %(number)s no longer works.") % {"number": link.order_number}
     else:
-        text = "That link no longer worked already, or its quote was accepted."
+        text = _("That link no longer worked already, or its quote was accepted.")
     if is_partial(request):  # the panel again, saying the link was revoked
         return _draft_page(request, link, QuoteSendForm(), 200)
     messages.success(request, text)

@@ -18,6 +18,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -55,7 +57,7 @@ from portal.audit import record
 from portal.impersonation import money_moving
 from portal.models import AuditKind, CustomerAccount, User
 
-STALE_TEXT = (
+STALE_TEXT = gettext_lazy(
     "A subscription this change order changes has changed since it was priced: approving it "
     "would apply the change on top of something else. Nothing was changed; decline it so the "
     "customer previews the change again."
@@ -108,7 +110,7 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
         raise NueConflict(verdict.reason)
     if verdict.decision != Decision.REQUEST_APPROVAL:
         raise PermissionDenied(
-            verdict.reason or "This draft does not need an approval from your account manager."
+            verdict.reason or _("This draft does not need an approval from your account manager.")
         )
     form = ApprovalRequestForm(
         request.POST,
@@ -141,7 +143,7 @@ def approval_request(request: CustomerRequest, order_id: str) -> HttpResponse:
                 total=order.total,
                 pay=approval.pay_words,
             )
-            messages.success(request, "Approval requested. Your account manager has been told.")
+            messages.success(request, _("Approval requested. Your account manager has been told."))
             return go(request, "orders:order_detail", order.id)
     ctx = {"order": order, "approval_panel": approval_panel(request, order, form)}
     partial_or_page = ("orders/_approval_panel.html", "review/request_approval.html")
@@ -157,10 +159,10 @@ def approval_withdraw(request: CustomerRequest, order_id: str) -> HttpResponse:
     if pending is None:
         raise Http404("No pending approval request for this order.")
     if not can_withdraw_approval(request.membership, pending.requested_by_id):
-        raise PermissionDenied("Only the requester or an admin of the account may withdraw it.")
+        raise PermissionDenied(_("Only the requester or an admin of the account may withdraw it."))
     approvals.withdraw(pending, by=request.user, via=_agent(request))
     record(request, AuditKind.ACTION, action="approval_withdrawn", approval=pending.pk)
-    messages.success(request, "Approval request withdrawn. The draft can be changed again.")
+    messages.success(request, _("Approval request withdrawn. The draft can be changed again."))
     return go(request, "orders:order_detail", order.id)
 
 
@@ -169,7 +171,7 @@ def approval_withdraw(request: CustomerRequest, order_id: str) -> HttpResponse:
 def quote_link(request: CustomerRequest, order_id: str) -> HttpResponse:
     nue, order = _customer_draft(request, order_id)
     if not can_prepare(request.membership):
-        raise PermissionDenied("Your role may not make quote links.")
+        raise PermissionDenied(_("Your role may not make quote links."))
     back = reverse("orders:order_detail", args=[order.id])
     return _generate_quote_link(request, nue, order, back)
 
@@ -232,7 +234,7 @@ def review(request: CustomerRequest) -> HttpResponse:
 
 
 def _failure_text(error: NueError) -> str:
-    return TEXTS.get(status_for(error), TEXTS[502])[1]
+    return str(TEXTS.get(status_for(error), TEXTS[502])[1])
 
 
 def _request_page(
@@ -289,7 +291,10 @@ def review_approve(request: CustomerRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST, current=approvals.fingerprint_of(order))
     status = _approve(request, approval, nue, order, form)
     if status is None:
-        messages.success(request, f"Approved: order {order.order_number} is activated.")
+        messages.success(
+            request,
+            _("Approved: order %(number)s is activated.") % {"number": order.order_number},
+        )
         return go(request, "orders:review_request", approval.pk)
     return _request_page(
         request, approval, order, status=status, partial=is_partial(request), approve_form=form
@@ -303,17 +308,20 @@ def approval_approve(request: CustomerRequest, order_id: str) -> HttpResponse:
     """An admin of the account approves a buyer's pending request from the order's page."""
     nue, order = _customer_draft(request, order_id)
     if not can_decide_approvals(request.membership):
-        raise PermissionDenied("Only an admin of the account may approve a request.")
+        raise PermissionDenied(_("Only an admin of the account may approve a request."))
     approval = approvals.pending_for(order.id)
     if approval is None:
-        raise NueConflict("This draft has no pending approval request.")
+        raise NueConflict(_("This draft has no pending approval request."))
     form = ApproveForm(request.POST, current=approvals.fingerprint_of(order))
     status = _approve(request, approval, nue, order, form)
     if status is None:
-        messages.success(request, f"Approved: order {order.order_number} is activated.")
+        messages.success(
+            request,
+            _("Approved: order %(number)s is activated.") % {"number": order.order_number},
+        )
     else:
         messages.error(
-            request, " ".join(str(e) for e in form.non_field_errors() or ["Not approved."])
+            request, " ".join(str(e) for e in form.non_field_errors() or [_("Not approved.")])
         )
     return go(request, "orders:order_detail", order.id)
 
@@ -395,7 +403,7 @@ def review_reprice(request: CustomerRequest, pk: int) -> HttpResponse:
     """An expired draft of the request re-priced from today; the request follows it."""
     approval = _request_in_book(request, pk)
     if not approval.is_pending:
-        raise NueConflict("This request has already been decided or withdrawn.")
+        raise NueConflict(_("This request has already been decided or withdrawn."))
     nue, order = approvals.draft_of(approval)
     if order is None:
         raise Http404("The draft no longer exists; decline the request instead.")
@@ -415,7 +423,8 @@ def review_reprice(request: CustomerRequest, pk: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Draft {result.order.order_number} prices the order from today; the request moved to it.",
+        _("Draft %(number)s prices the order from today; the request moved to it.")
+        % {"number": result.order.order_number},
     )
     return go(request, "orders:review_request", moved.pk)
 
@@ -441,7 +450,10 @@ def review_decline(request: CustomerRequest, pk: int) -> HttpResponse:
                 order_number=approval.order_number,
                 comment=form.cleaned_data["comment"],
             )
-            messages.success(request, f"Declined: {approval.requested_by} has been told why.")
+            messages.success(
+                request,
+                _("Declined: %(person)s has been told why.") % {"person": approval.requested_by},
+            )
             return go(request, "orders:review_request", approval.pk)
     _nue, order = approvals.draft_of(approval)
     return _request_page(

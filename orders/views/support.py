@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -153,7 +154,7 @@ def support_operation_check(request: CustomerRequest, pk: int) -> HttpResponse:
     if can_check_operation(agent, operation):
         check = support.check_operation(operation)
     else:
-        check = support.Check(operation, operation.state, "Already settled: nothing to check.")
+        check = support.Check(operation, operation.state, _("Already settled: nothing to check."))
     failed = (
         panel_error(check.error, customer=operation.customer) if check.error is not None else None
     )
@@ -167,11 +168,17 @@ def support_operation_check(request: CustomerRequest, pk: int) -> HttpResponse:
         after=check.operation.state,
         reference=failed.reference if failed else "",
     )
-    text = f"{check.text} Reference: {failed.reference}" if failed else check.text
+    text = (
+        _("%(text)s Reference: %(reference)s") % {"text": check.text, "reference": failed.reference}
+        if failed
+        else check.text
+    )
     if is_partial(request):
         ctx = {"op": check.operation, "check": text, "back": request.POST.get("back", "")}
         return render(request, "support/_operation_row.html", ctx)
-    messages.info(request, f"Operation #{operation.pk}: {text}")
+    messages.info(
+        request, _("Operation #%(number)s: %(text)s") % {"number": operation.pk, "text": text}
+    )
     return go(request, _back(request.POST.get("back", ""), operation))
 
 

@@ -15,6 +15,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -37,7 +39,7 @@ CONTACT_FIELDS = {"[].email": "email", "[].firstName": "first_name", "[].lastNam
 def _team_scope(request: CustomerRequest) -> CustomerNue:
     nue = customer_scope(request)
     if not can_manage_team(request.membership):
-        raise PermissionDenied("Only an admin of the account manages its team.")
+        raise PermissionDenied(_("Only an admin of the account manages its team."))
     return nue
 
 
@@ -136,12 +138,15 @@ def team_invite(request: CustomerRequest) -> HttpResponse:
     invitation = invited.invitation
     if invited.contact_added:
         messages.success(
-            request, f"{invited.contact.name} ({invitation.email}) is now a contact in Nue."
+            request,
+            _("%(name)s (%(email)s) is now a contact in Nue.")
+            % {"name": invited.contact.name, "email": invitation.email},
         )
     if invited.sent:
         messages.success(
             request,
-            f"Invitation sent to {invitation.email} as {invitation.get_role_display().lower()}.",
+            _("Invitation sent to %(email)s as %(role)s.")
+            % {"email": invitation.email, "role": role_word(invitation.role)},
         )
     else:
         messages.warning(request, _not_sent(invitation))
@@ -160,8 +165,8 @@ def team_invitation_resend(request: CustomerRequest, invitation_id: int) -> Http
     if sent:
         messages.success(
             request,
-            f"A new invitation link was sent to {invitation.email}; the previous link no "
-            "longer works.",
+            _("A new invitation link was sent to %(email)s; the previous link no longer works.")
+            % {"email": invitation.email},
         )
     else:
         messages.warning(request, _not_sent(invitation))
@@ -178,7 +183,9 @@ def team_invitation_revoke(request: CustomerRequest, invitation_id: int) -> Http
     except Invitation.DoesNotExist as missing:
         raise Http404("No such invitation.") from missing
     messages.success(
-        request, f"The invitation to {invitation.email} is revoked: its link no longer works."
+        request,
+        _("The invitation to %(email)s is revoked: its link no longer works.")
+        % {"email": invitation.email},
     )
     return _done(request)
 
@@ -205,16 +212,15 @@ def team_member(request: CustomerRequest, membership_id: int) -> HttpResponse:
         form.add_error(refused.field, str(refused))
         return _page(request, nue, member_form=(member.pk, form), status=422)
     if changed is None:
-        messages.info(request, f"Nothing changed for {member.user.email}.")
+        messages.info(request, _("Nothing changed for %(email)s.") % {"email": member.user.email})
         return go(request, "orders:team")
-    limit = (
-        f" with a spending limit of {money(changed.spending_limit, _currency(nue))}"
-        if changed.spending_limit is not None
-        else ""
-    )
-    messages.success(
-        request, f"{member.user.email} is now {changed.get_role_display().lower()}{limit}."
-    )
+    said = {"email": member.user.email, "role": role_word(changed.role)}
+    if changed.spending_limit is not None:
+        said["limit"] = money(changed.spending_limit, _currency(nue))
+        text = _("%(email)s is now %(role)s with a spending limit of %(limit)s.") % said
+    else:
+        text = _("%(email)s is now %(role)s.") % said
+    messages.success(request, text)
     if _is_acting(request, member) and changed.role != Role.ADMIN:
         return _done(request, "home")  # no longer an admin: the team page is not theirs now
     return _done(request)
@@ -231,7 +237,11 @@ def team_member_remove(request: CustomerRequest, membership_id: int) -> HttpResp
         raise Http404("No such member.") from missing
     except team.TeamError as refused:
         return _page(request, nue, problem=str(refused), status=409)
-    messages.success(request, f"{member.user.email} no longer has access to {nue.account.name}.")
+    messages.success(
+        request,
+        _("%(email)s no longer has access to %(account)s.")
+        % {"email": member.user.email, "account": nue.account.name},
+    )
     return _done(request, "home" if _is_acting(request, member) else "orders:team")
 
 
@@ -257,7 +267,20 @@ def _invitation(nue: CustomerNue, invitation_id: int) -> Invitation:
 
 
 def _not_sent(invitation: Invitation) -> str:
-    return (
-        f"The invitation to {invitation.email} is saved, but its email could not be sent. "
+    return _(
+        "The invitation to %(email)s is saved, but its email could not be sent. "
         "Try “Resend” in a moment."
-    )
+    ) % {"email": invitation.email}
+
+
+# A role as a sentence names it ("… as buyer"); German keeps its nouns capitalised, so each
+# language words it rather than lowercasing the role's label.
+ROLE_WORDS = {
+    Role.VIEWER: pgettext_lazy("role within a sentence", "viewer"),
+    Role.BUYER: pgettext_lazy("role within a sentence", "buyer"),
+    Role.ADMIN: pgettext_lazy("role within a sentence", "admin"),
+}
+
+
+def role_word(role: str) -> str:
+    return str(ROLE_WORDS.get(Role(role), role))

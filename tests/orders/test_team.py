@@ -180,7 +180,7 @@ def test_it_invites_a_contact_by_email(grace_client, grace):
         "spending_limit": "500.00",
     }
     page = grace_client.get(URL).text
-    assert f"Invitation sent to {HANK} as buyer." in page
+    assert f"Einladung an {HANK} als Einkäufer gesendet." in page  # Grace reads German
     assert f'<th scope="row">{HANK}</th>' in page
 
 
@@ -262,7 +262,7 @@ def test_it_refuses_members_and_emails_invited_already(grace_client, grace):
 def test_it_gives_only_buyers_a_spending_limit(grace_client, role):
     response = invite(grace_client, HANK, role, spending_limit="100")
     assert response.status_code == 422
-    assert "Only a buyer has a spending limit" in response.text
+    assert "Nur Einkäufer haben ein Ausgabenlimit" in response.text  # Grace reads German
     assert not Invitation.objects.exists()
 
 
@@ -281,8 +281,8 @@ def test_it_keeps_the_invitation_when_the_mail_fails(grace_client, settings):
     invitation = Invitation.objects.get()
     assert invitation.sent_at is None
     page = grace_client.get(URL).text
-    assert "its email could not be sent" in page
-    # Grace reads German.
+    # Grace reads German: the message and the invitation's badge.
+    assert "ihre E-Mail konnte nicht gesendet werden" in page
     assert "E-Mail nicht gesendet" in page
 
 
@@ -303,7 +303,7 @@ def test_it_resends_with_a_new_link_that_replaces_the_old(grace_client):
     assert Client().get(f"/invitations/{first}/").status_code == 404
     assert Client().get(f"/invitations/{second}/").status_code == 200
     assert team_events("invitation_resent")[0].details["email"] == HANK
-    assert "the previous link no longer works" in grace_client.get(URL).text
+    assert "der vorherige Link funktioniert nicht mehr" in grace_client.get(URL).text
 
 
 def test_it_resends_an_expired_invitation_for_as_long_again(grace_client, settings):

@@ -76,7 +76,7 @@ def test_a_database_failure_before_sending_is_a_friendly_503_and_sends_nothing(a
         response = ada_client.post(url, {"consent": "on", "po_number": "PO-DB-1"})
     page = html.unescape(response.content.decode())
     assert response.status_code == 503
-    assert TEXTS[503][0] in page
+    assert str(TEXTS[503][0]) in page
     assert 'value="PO-DB-1"' in page  # the retry button repeats the request as it was
     assert activations(calls, order_id) == 0
     assert not Operation.objects.filter(target=order_id)
@@ -93,7 +93,7 @@ def test_a_database_failure_after_nue_answered_is_checked_and_audited_once(answe
         op = Operation.objects.get(target=order_id, kind="activate")
         assert op.state == Operation.State.IN_FLIGHT
         assert first.status_code == 503
-        assert TIMED_OUT_WRITE[0] in first.content.decode()
+        assert str(TIMED_OUT_WRITE[0]) in first.content.decode()
         assert not AuditEvent.objects.filter(kind=AuditKind.ACTIVATION)
         # The retry, seconds later, finds the order activated: it settles the row at once.
         retry = ada_client.post(url, {"consent": "on"})
@@ -132,4 +132,4 @@ def test_a_database_outage_before_any_view_ran_is_a_503_not_a_500(ada_client):
     with connection.execute_wrapper(refuse):
         response = ada_client.get(reverse("orders:order_list"))
     assert response.status_code == 503
-    assert TEXTS[503][0] in html.unescape(response.content.decode())
+    assert str(TEXTS[503][0]) in html.unescape(response.content.decode())

@@ -62,9 +62,9 @@ def test_it_says_it_is_checking_and_a_retry_shows_the_settled_result(lose, losin
         page = first.content.decode()
         retry = ada_client.post(url, data)
     assert first.status_code in (502, 503, 504), page[:500]
-    assert TIMED_OUT_WRITE[0] in page
+    assert str(TIMED_OUT_WRITE[0]) in page
     assert "Nothing was lost" not in page
-    assert TEXTS[502][0] not in page
+    assert str(TEXTS[502][0]) not in page
     sent = [c for c in calls if c.method == "POST" and c.path.endswith(f"/orders/{order_id}")]
     assert len(sent) == 1
     assert retry.status_code == 302
@@ -82,7 +82,7 @@ def test_a_connection_that_never_opened_says_nothing_was_sent(settings, ada_clie
         response = ada_client.post(
             reverse("orders:draft_activate", args=[order_id]), {"consent": "on"}
         )
-    assert TIMED_OUT_WRITE[0] not in response.content.decode()
+    assert str(TIMED_OUT_WRITE[0]) not in response.content.decode()
 
 
 class DroppingTransport(LosingTransport):
@@ -126,7 +126,7 @@ def test_an_unknown_change_keeps_the_subscription_held_until_nue_shows_it(droppi
     dropping.drop = True
     first = _confirm(ada_client, preview)
     assert first.status_code == 504
-    assert TIMED_OUT_WRITE[0] in first.content.decode()
+    assert str(TIMED_OUT_WRITE[0]) in first.content.decode()
     holds = Operation.objects.filter(kind="hold", target=PRO_SUB)
     assert [h.state for h in holds] == ["unknown"]
     # Another change to the subscription is not sent while the first may still apply.
@@ -144,7 +144,7 @@ def test_an_unknown_change_that_applied_settles_on_retry(losing, ada_client):
     preview = _preview(ada_client, 9)
     losing.lose = "502"
     first = _confirm(ada_client, preview)
-    assert TIMED_OUT_WRITE[0] in first.content.decode()
+    assert str(TIMED_OUT_WRITE[0]) in first.content.decode()
     with journal.capture() as calls:
         retry = _confirm(ada_client, preview)
     assert retry.status_code == 302
@@ -216,4 +216,4 @@ def test_a_hang_of_the_embedded_emulator_ends_at_the_clients_read_timeout(ada_cl
     ):
         response = ada_client.get("/orders/")
     assert response.status_code == 504
-    assert TEXTS[504][0] in response.content.decode()
+    assert str(TEXTS[504][0]) in response.content.decode()
