@@ -22,6 +22,8 @@ from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from portal.l10n import day_text
 from portal.models import AuditEvent, AuditKind, CustomerAccount, User
@@ -248,94 +250,94 @@ MONEY_MOVING_KINDS = (
 )
 
 DETAIL_LABELS = {
-    "order_number": "Order",
-    "order_id": "Order id",
-    "subscription": "Subscription",
-    "change": "Change",
-    "asked": "Asked for",
-    "effective": "Effective",
-    "total": "Total",
-    "po_number": "PO number",
-    "approval": "Approval request",
-    "comment": "Comment",
-    "template": "Quote template",
-    "operation": "Operation",
-    "replayed": "Already applied before",
-    "action": "Action",
-    "view": "Refused step",
-    "status": "Response status",
-    "elevated": "Allowed to act",
-    "why": "Ended because",
-    "email": "Email",
-    "role": "Role",
-    "spending_limit": "Spending limit",
-    "previous_role": "Role before",
-    "previous_spending_limit": "Spending limit before",
-    "invited_by": "Invited by",
-    "contact_email": "Contact",
+    "order_number": _l("Order"),
+    "order_id": _l("Order id"),
+    "subscription": _l("Subscription"),
+    "change": _l("Change"),
+    "asked": _l("Asked for"),
+    "effective": _l("Effective"),
+    "total": _l("Total"),
+    "po_number": _l("PO number"),
+    "approval": _l("Approval request"),
+    "comment": _l("Comment"),
+    "template": _l("Quote template"),
+    "operation": _l("Operation"),
+    "replayed": _l("Already applied before"),
+    "action": _l("Action"),
+    "view": _l("Refused step"),
+    "status": _l("Response status"),
+    "elevated": _l("Allowed to act"),
+    "why": _l("Ended because"),
+    "email": _l("Email"),
+    "role": _l("Role"),
+    "spending_limit": _l("Spending limit"),
+    "previous_role": _l("Role before"),
+    "previous_spending_limit": _l("Spending limit before"),
+    "invited_by": _l("Invited by"),
+    "contact_email": _l("Contact"),
     # The support workspace: its pages (PAGE_VIEWED) and checking an operation with Nue.
-    "page": "Page",
-    "reference": "Reference",
-    "found": "Found",
-    "outcome": "Outcome",
-    "page_number": "Page number",
-    "before": "State before",
-    "after": "State after",
-    "step": "While",
-    "recovery": "With a recovery code",
-    "left": "Recovery codes left",
-    "required": "Required of every member",
-    "accepted_by": "Accepted by",
-    "title": "Job title",
-    "acceptor_email": "Their email",
-    "authority": "On the authority of",
-    "sent_to": "Sent to",
-    "quote_link": "Quote link",
+    "page": _l("Page"),
+    "reference": _l("Reference"),
+    "found": _l("Found"),
+    "outcome": _l("Outcome"),
+    "page_number": _l("Page number"),
+    "before": _l("State before"),
+    "after": _l("State after"),
+    "step": _l("While"),
+    "recovery": _l("With a recovery code"),
+    "left": _l("Recovery codes left"),
+    "required": _l("Required of every member"),
+    "accepted_by": _l("Accepted by"),
+    "title": _l("Job title"),
+    "acceptor_email": _l("Their email"),
+    "authority": _l("On the authority of"),
+    "sent_to": _l("Sent to"),
+    "quote_link": _l("Quote link"),
 }
 ACTION_TEXT = {
-    "discard_draft": "Discarded a draft",
-    "approval_requested": "Requested an approval",
-    "approval_withdrawn": "Withdrew an approval request",
-    "quote_link_generated": "Made a quote link",
-    "draft_created": "Created a draft order",
-    "change_draft_created": "Prepared a subscription change",
-    "draft_repriced": "Re-priced an expired draft",
-    "card_saved": "Saved the card on file",
-    "card_policy_changed": "Changed who may replace the card",
-    "contact_added": "Added a contact",
-    "invoice_card_charged": "Charged the card for an invoice",
-    "invoice_payment_recorded": "Paid an invoice",
-    "invoice_payment_declined": "Card payment declined",
-    "invoice_payment_needs_review": "Invoice payment held for review",
-    "invoice_payment_not_recorded": "Invoice payment not recorded in Nue",
-    "invited": "Invited someone to the team",
-    "invitation_resent": "Sent an invitation again",
-    "invitation_revoked": "Revoked an invitation",
-    "invitation_accepted": "Joined the team",
-    "member_changed": "Changed a member's role or limit",
-    "member_removed": "Removed a member",
-    "operation_checked": "Checked with Nue how an operation ended",
-    "quote_link_sent": "Sent a quote link",
-    "quote_link_revoked": "Revoked a quote link",
-    "quote_accepted": "Accepted a quote",
+    "discard_draft": _l("Discarded a draft"),
+    "approval_requested": _l("Requested an approval"),
+    "approval_withdrawn": _l("Withdrew an approval request"),
+    "quote_link_generated": _l("Made a quote link"),
+    "draft_created": _l("Created a draft order"),
+    "change_draft_created": _l("Prepared a subscription change"),
+    "draft_repriced": _l("Re-priced an expired draft"),
+    "card_saved": _l("Saved the card on file"),
+    "card_policy_changed": _l("Changed who may replace the card"),
+    "contact_added": _l("Added a contact"),
+    "invoice_card_charged": _l("Charged the card for an invoice"),
+    "invoice_payment_recorded": _l("Paid an invoice"),
+    "invoice_payment_declined": _l("Card payment declined"),
+    "invoice_payment_needs_review": _l("Invoice payment held for review"),
+    "invoice_payment_not_recorded": _l("Invoice payment not recorded in Nue"),
+    "invited": _l("Invited someone to the team"),
+    "invitation_resent": _l("Sent an invitation again"),
+    "invitation_revoked": _l("Revoked an invitation"),
+    "invitation_accepted": _l("Joined the team"),
+    "member_changed": _l("Changed a member's role or limit"),
+    "member_removed": _l("Removed a member"),
+    "operation_checked": _l("Checked with Nue how an operation ended"),
+    "quote_link_sent": _l("Sent a quote link"),
+    "quote_link_revoked": _l("Revoked a quote link"),
+    "quote_accepted": _l("Accepted a quote"),
 }
 ENDED_TEXT = {
-    "stopped": "the agent stopped",
-    "signed_out": "the agent signed out",
-    "time_limit": "it reached the time limit",
-    "permission": "the agent may no longer impersonate this user",
-    "lost": "its record was incomplete",
-    "second_factor": "the agent's second factor was removed",
+    "stopped": _l("the agent stopped"),
+    "signed_out": _l("the agent signed out"),
+    "time_limit": _l("it reached the time limit"),
+    "permission": _l("the agent may no longer impersonate this user"),
+    "lost": _l("its record was incomplete"),
+    "second_factor": _l("the agent's second factor was removed"),
 }
 REFUSED_TEXT = {
-    "draft_activate": "Activate an order",
-    "review_approve": "Approve an order",
-    "change_details": "Prepare a subscription change",
-    "change_confirm": "Confirm a subscription change",
-    "change_basket": "Prepare several subscription changes",
-    "change_basket_confirm": "Confirm several subscription changes",
+    "draft_activate": _l("Activate an order"),
+    "review_approve": _l("Approve an order"),
+    "change_details": _l("Prepare a subscription change"),
+    "change_confirm": _l("Confirm a subscription change"),
+    "change_basket": _l("Prepare several subscription changes"),
+    "change_basket_confirm": _l("Confirm several subscription changes"),
 }
-STEP_TEXT = {"sign_in": "signing in", "turn_off": "turning the second factor off"}
+STEP_TEXT = {"sign_in": _l("signing in"), "turn_off": _l("turning the second factor off")}
 VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT, "step": STEP_TEXT}
 
 
@@ -371,7 +373,7 @@ def detail_fields(
             continue
         text = _detail_text(key, value)
         if text:
-            fields.append((DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), text))
+            fields.append((str(DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())), text))
     return fields
 
 
@@ -379,11 +381,11 @@ def _detail_text(key: str, value: Any) -> str:
     if value is None or value == "" or value == []:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
         return ", ".join(_detail_text(key, item) for item in value)
     if key in VALUE_TEXT:
-        return VALUE_TEXT[key].get(str(value), str(value).replace("_", " "))
+        return str(VALUE_TEXT[key].get(str(value), str(value).replace("_", " ")))
     if key == "total":
         try:
             amount = Decimal(str(value))

@@ -35,11 +35,11 @@ LOGIN_BACKEND = "portal.backends.MembershipBackend"
 def invitation(request: PortalRequest, token: str) -> HttpResponse:
     found = Invitation.for_token(token)
     if found is None:
-        return _closed(request, None, invitations.INVALID_TEXT, status=404)
+        return _closed(request, None, str(invitations.INVALID_TEXT), status=404)
     if found.state != Invitation.State.OPEN:
-        return _closed(request, found, invitations.CLOSED_TEXT[found.state], status=410)
+        return _closed(request, found, str(invitations.CLOSED_TEXT[found.state]), status=410)
     if getattr(request, "impersonation", None) is not None:
-        reason = "An invitation is accepted by the person it was sent to, not through support."
+        reason = _("An invitation is accepted by the person it was sent to, not through support.")
         return _closed(request, found, reason, status=403)
     if request.user.is_authenticated:
         return _signed_in(request, found, request.user)
@@ -58,7 +58,7 @@ def invitation(request: PortalRequest, token: str) -> HttpResponse:
         except invitations.Closed as closed:
             return _closed(request, found, str(closed), status=410)
         except invitations.UserExists:
-            form.add_error(None, "This email has a sign-in already: sign in to accept.")
+            form.add_error(None, _("This email has a sign-in already: sign in to accept."))
         else:
             login(request, membership.user, backend=LOGIN_BACKEND)
             return _joined(request, found, membership)
@@ -97,8 +97,8 @@ def _joined(request: PortalRequest, found: Invitation, membership: Membership) -
     request.session[SESSION_KEY] = membership.pk
     messages.success(
         request,
-        f"Welcome to {membership.account.name}: you are a member as "
-        f"{membership.get_role_display().lower()}.",
+        _("Welcome to %(account)s: you are a member as %(role)s.")
+        % {"account": membership.account.name, "role": membership.get_role_display().lower()},
     )
     return HttpResponseRedirect(reverse("home"))
 

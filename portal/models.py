@@ -11,13 +11,17 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from portal.l10n import zone_or_none
 
 
 def validate_time_zone(name: str) -> None:
     if name and zone_or_none(name) is None:
-        raise ValidationError(f"{name} is not a time zone we know; choose one from the list.")
+        raise ValidationError(
+            _("%(name)s is not a time zone we know; choose one from the list.") % {"name": name}
+        )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -45,21 +49,21 @@ class User(AbstractUser):
     """A person who signs in to the portal by email and password."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_l("email address"), unique=True)
     # Empty until set: the browser's zone is taken at the first sign-in (static/js/locale.js),
     # the language from Accept-Language; until then pages use UTC and the browser's language.
     time_zone = models.CharField(
-        "time zone",
+        _l("time zone"),
         max_length=64,
         blank=True,
         validators=[validate_time_zone],
-        help_text="An IANA time zone, e.g. Europe/Berlin. Every time is shown in it.",
+        help_text=_l("An IANA time zone, e.g. Europe/Berlin. Every time is shown in it."),
     )
     language = models.CharField(
         max_length=8,
         blank=True,
         choices=settings.LANGUAGES,
-        help_text="The language of the portal's pages, dates and amounts.",
+        help_text=_l("The language of the portal's pages, dates and amounts."),
     )
 
     USERNAME_FIELD = "email"
@@ -97,18 +101,20 @@ class CustomerAccount(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Buyers must request approval above this amount; empty uses the default.",
+        help_text=_l("Buyers must request approval above this amount; empty uses the default."),
     )
     buyers_manage_cards = models.BooleanField(
-        "Buyers may replace the card on file",
+        _l("Buyers may replace the card on file"),
         default=False,
-        help_text="Admins always may; viewers never.",
+        help_text=_l("Admins always may; viewers never."),
     )
     require_mfa = models.BooleanField(
-        "Members must use a second factor",
+        _l("Members must use a second factor"),
         default=False,
-        help_text="Set by the account's admins: members set up an authenticator app before they "
-        "can use this account.",
+        help_text=_l(
+            "Set by the account's admins: members set up an authenticator app before they "
+            "can use this account."
+        ),
     )
     managers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -133,9 +139,9 @@ class CustomerAccount(models.Model):
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    BUYER = "buyer", "Buyer"
-    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", _l("Viewer")
+    BUYER = "buyer", _l("Buyer")
+    ADMIN = "admin", _l("Admin")
 
 
 class Membership(models.Model):
@@ -153,8 +159,10 @@ class Membership(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Buyers only: what they may activate in 24 hours without approval, in place "
-        "of the account's approval threshold; empty uses the threshold.",
+        help_text=_l(
+            "Buyers only: what they may activate in 24 hours without approval, in place "
+            "of the account's approval threshold; empty uses the threshold."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -200,10 +208,10 @@ class Invitation(models.Model):
     """
 
     class State(models.TextChoices):
-        OPEN = "open", "Waiting"
-        EXPIRED = "expired", "Expired"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
+        OPEN = "open", _l("Waiting")
+        EXPIRED = "expired", _l("Expired")
+        ACCEPTED = "accepted", _l("Accepted")
+        REVOKED = "revoked", _l("Revoked")
 
     account = models.ForeignKey(
         CustomerAccount, on_delete=models.CASCADE, related_name="invitations"
@@ -288,28 +296,28 @@ class Invitation(models.Model):
 
 
 class AuditKind(models.TextChoices):
-    SIGN_IN = "sign_in", "Signed in"
-    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
-    SIGN_OUT = "sign_out", "Signed out"
-    IMPERSONATION_STARTED = "impersonation_started", "Impersonation started"
-    IMPERSONATION_ENDED = "impersonation_ended", "Impersonation ended"
-    IMPERSONATION_ELEVATED = "impersonation_elevated", "Impersonation elevated"
-    ACTION_REFUSED = "action_refused", "Action refused (read-only)"
-    PAGE_VIEWED = "page_viewed", "Page viewed"
-    ACTION = "action", "Action"
-    APPROVAL = "approval", "Approval"
-    DECLINE = "decline", "Decline"
-    ACTIVATION = "activation", "Activation"
-    CHANGE_ORDER = "change_order", "Change order"
-    CANCELLATION = "cancellation", "Cancellation"
-    TEAM = "team", "Team change"
-    MFA_SET_UP = "mfa_set_up", "Second factor set up"
-    MFA_VERIFIED = "mfa_verified", "Second factor verified"
-    MFA_FAILED = "mfa_failed", "Second-factor code refused"
-    MFA_RECOVERY_USED = "mfa_recovery_used", "Recovery code used"
-    MFA_CODES_REPLACED = "mfa_codes_replaced", "Recovery codes replaced"
-    MFA_TURNED_OFF = "mfa_turned_off", "Second factor turned off"
-    MFA_REQUIREMENT_CHANGED = "mfa_requirement_changed", "Second-factor requirement changed"
+    SIGN_IN = "sign_in", _l("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _l("Sign-in failed")
+    SIGN_OUT = "sign_out", _l("Signed out")
+    IMPERSONATION_STARTED = "impersonation_started", _l("Impersonation started")
+    IMPERSONATION_ENDED = "impersonation_ended", _l("Impersonation ended")
+    IMPERSONATION_ELEVATED = "impersonation_elevated", _l("Impersonation elevated")
+    ACTION_REFUSED = "action_refused", _l("Action refused (read-only)")
+    PAGE_VIEWED = "page_viewed", _l("Page viewed")
+    ACTION = "action", _l("Action")
+    APPROVAL = "approval", _l("Approval")
+    DECLINE = "decline", _l("Decline")
+    ACTIVATION = "activation", _l("Activation")
+    CHANGE_ORDER = "change_order", _l("Change order")
+    CANCELLATION = "cancellation", _l("Cancellation")
+    TEAM = "team", _l("Team change")
+    MFA_SET_UP = "mfa_set_up", _l("Second factor set up")
+    MFA_VERIFIED = "mfa_verified", _l("Second factor verified")
+    MFA_FAILED = "mfa_failed", _l("Second-factor code refused")
+    MFA_RECOVERY_USED = "mfa_recovery_used", _l("Recovery code used")
+    MFA_CODES_REPLACED = "mfa_codes_replaced", _l("Recovery codes replaced")
+    MFA_TURNED_OFF = "mfa_turned_off", _l("Second factor turned off")
+    MFA_REQUIREMENT_CHANGED = "mfa_requirement_changed", _l("Second-factor requirement changed")
 
 
 class AppendOnlyError(Exception):
@@ -387,14 +395,14 @@ class AuditEvent(models.Model):
 class NotificationKind(models.TextChoices):
     """What the portal emails people about (portal.notifications says who receives each)."""
 
-    ORDER_ACTIVATED = "order_activated", "Order activated"
-    CHANGE_CONFIRMED = "change_confirmed", "Subscription change confirmed"
-    CANCELLATION_SCHEDULED = "cancellation_scheduled", "Cancellation scheduled"
-    APPROVAL_REQUESTED = "approval_requested", "Approval requested"
-    APPROVAL_DECIDED = "approval_decided", "Approval decided"
-    INVITATION = "invitation", "Invitation"
-    RENEWAL_REMINDER = "renewal_reminder", "Renewal coming up"
-    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    ORDER_ACTIVATED = "order_activated", _l("Order activated")
+    CHANGE_CONFIRMED = "change_confirmed", _l("Subscription change confirmed")
+    CANCELLATION_SCHEDULED = "cancellation_scheduled", _l("Cancellation scheduled")
+    APPROVAL_REQUESTED = "approval_requested", _l("Approval requested")
+    APPROVAL_DECIDED = "approval_decided", _l("Approval decided")
+    INVITATION = "invitation", _l("Invitation")
+    RENEWAL_REMINDER = "renewal_reminder", _l("Renewal coming up")
+    PAYMENT_FAILED = "payment_failed", _l("Payment failed")
 
 
 class NotificationPreference(models.Model):
@@ -440,11 +448,11 @@ class OutgoingEmail(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (gave up)"
-        UNKNOWN = "unknown", "Unknown (the worker stopped while sending)"
+        QUEUED = "queued", _l("Queued")
+        SENDING = "sending", _l("Sending")
+        SENT = "sent", _l("Sent")
+        FAILED = "failed", _l("Failed (gave up)")
+        UNKNOWN = "unknown", _l("Unknown (the worker stopped while sending)")
 
     created_at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(
