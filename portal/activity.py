@@ -74,11 +74,17 @@ ACTIVITIES = (
     Activity("cancelled", _l("Subscriptions cancelled"), kinds=(AuditKind.CANCELLATION,)),
     Activity("approval_requested", _l("Approvals requested"), actions=("approval_requested",)),
     Activity(
-        "approval_decided", _l("Approved or declined"), kinds=(AuditKind.APPROVAL, AuditKind.DECLINE)
+        "approval_decided",
+        _l("Approved or declined"),
+        kinds=(AuditKind.APPROVAL, AuditKind.DECLINE),
     ),
-    Activity("approval_withdrawn", _l("Approval requests withdrawn"), actions=("approval_withdrawn",)),
     Activity(
-        "discarded", _l("Drafts discarded or re-priced"), actions=("discard_draft", "draft_repriced")
+        "approval_withdrawn", _l("Approval requests withdrawn"), actions=("approval_withdrawn",)
+    ),
+    Activity(
+        "discarded",
+        _l("Drafts discarded or re-priced"),
+        actions=("discard_draft", "draft_repriced"),
     ),
     Activity("quote_links", _l("Quote links made"), actions=("quote_link_generated",)),
     Activity(
