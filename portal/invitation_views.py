@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -23,7 +24,7 @@ from portal.audit import record
 from portal.forms import JoinForm
 from portal.http import PortalRequest
 from portal.middleware import SESSION_KEY
-from portal.models import AuditKind, Invitation, Membership, User
+from portal.models import AuditKind, Invitation, Membership, Role, User
 
 TEMPLATE = "portal/invitation.html"
 # The backend that reads a signed-in user with their memberships (AUTHENTICATION_BACKENDS).
@@ -96,12 +97,17 @@ def _joined(request: PortalRequest, found: Invitation, membership: Membership) -
         invited_by=found.invited_by.email if found.invited_by else "",
     )
     request.session[SESSION_KEY] = membership.pk
-    messages.success(
-        request,
-        _("Welcome to %(account)s: you are a member as %(role)s.")
-        % {"account": membership.account.name, "role": membership.get_role_display().lower()},
-    )
+    welcome = WELCOME_TEXT.get(membership.role, WELCOME_TEXT[Role.VIEWER])
+    messages.success(request, str(welcome) % {"account": membership.account.name})
     return HttpResponseRedirect(reverse("home"))
+
+
+# One sentence per role: a role's name reads differently inside a sentence in each language.
+WELCOME_TEXT = {
+    Role.ADMIN: _l("Welcome to %(account)s: you are a member as admin."),
+    Role.BUYER: _l("Welcome to %(account)s: you are a member as buyer."),
+    Role.VIEWER: _l("Welcome to %(account)s: you are a member as viewer."),
+}
 
 
 def _closed(
