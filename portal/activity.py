@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.audit import ACTION_TEXT, detail_fields
 from portal.lists import csv_text
@@ -42,11 +42,11 @@ NOT_ACTIVITY = (
 
 # What each kind of event says the person did; an ACTION says it in its `action` detail.
 KIND_TEXT: dict[str, str | Promise] = {
-    AuditKind.ACTIVATION: _l("Activated an order"),
-    AuditKind.CHANGE_ORDER: _l("Changed a subscription"),
-    AuditKind.CANCELLATION: _l("Cancelled a subscription"),
-    AuditKind.APPROVAL: _l("Approved an order"),
-    AuditKind.DECLINE: _l("Declined an approval request"),
+    AuditKind.ACTIVATION: gettext_lazy("Activated an order"),
+    AuditKind.CHANGE_ORDER: gettext_lazy("Changed a subscription"),
+    AuditKind.CANCELLATION: gettext_lazy("Cancelled a subscription"),
+    AuditKind.APPROVAL: gettext_lazy("Approved an order"),
+    AuditKind.DECLINE: gettext_lazy("Declined an approval request"),
 }
 
 
@@ -68,28 +68,34 @@ class Activity:
 
 
 ACTIVITIES = (
-    Activity("drafts", _l("Drafts created"), actions=("draft_created", "change_draft_created")),
-    Activity("activated", _l("Orders activated"), kinds=(AuditKind.ACTIVATION,)),
-    Activity("changed", _l("Subscriptions changed"), kinds=(AuditKind.CHANGE_ORDER,)),
-    Activity("cancelled", _l("Subscriptions cancelled"), kinds=(AuditKind.CANCELLATION,)),
-    Activity("approval_requested", _l("Approvals requested"), actions=("approval_requested",)),
+    Activity(
+        "drafts", gettext_lazy("Drafts created"), actions=("draft_created", "change_draft_created")
+    ),
+    Activity("activated", gettext_lazy("Orders activated"), kinds=(AuditKind.ACTIVATION,)),
+    Activity("changed", gettext_lazy("Subscriptions changed"), kinds=(AuditKind.CHANGE_ORDER,)),
+    Activity("cancelled", gettext_lazy("Subscriptions cancelled"), kinds=(AuditKind.CANCELLATION,)),
+    Activity(
+        "approval_requested", gettext_lazy("Approvals requested"), actions=("approval_requested",)
+    ),
     Activity(
         "approval_decided",
-        _l("Approved or declined"),
+        gettext_lazy("Approved or declined"),
         kinds=(AuditKind.APPROVAL, AuditKind.DECLINE),
     ),
     Activity(
-        "approval_withdrawn", _l("Approval requests withdrawn"), actions=("approval_withdrawn",)
+        "approval_withdrawn",
+        gettext_lazy("Approval requests withdrawn"),
+        actions=("approval_withdrawn",),
     ),
     Activity(
         "discarded",
-        _l("Drafts discarded or re-priced"),
+        gettext_lazy("Drafts discarded or re-priced"),
         actions=("discard_draft", "draft_repriced"),
     ),
-    Activity("quote_links", _l("Quote links made"), actions=("quote_link_generated",)),
+    Activity("quote_links", gettext_lazy("Quote links made"), actions=("quote_link_generated",)),
     Activity(
         "payments",
-        _l("Invoice payments"),
+        gettext_lazy("Invoice payments"),
         actions=(
             "invoice_card_charged",
             "invoice_payment_recorded",
@@ -98,11 +104,13 @@ ACTIVITIES = (
             "invoice_payment_not_recorded",
         ),
     ),
-    Activity("card", _l("Card on file"), actions=("card_saved", "card_policy_changed")),
-    Activity("contacts", _l("Contacts added"), actions=("contact_added",)),
+    Activity("card", gettext_lazy("Card on file"), actions=("card_saved", "card_policy_changed")),
+    Activity("contacts", gettext_lazy("Contacts added"), actions=("contact_added",)),
 )
 OTHER = "other"
-ACTIVITY_CHOICES = [(a.slug, a.label) for a in ACTIVITIES] + [(OTHER, _l("Other activity"))]
+ACTIVITY_CHOICES = [(a.slug, a.label) for a in ACTIVITIES] + [
+    (OTHER, gettext_lazy("Other activity"))
+]
 _BY_SLUG = {a.slug: a for a in ACTIVITIES}
 
 
@@ -147,7 +155,7 @@ IDS = frozenset(
 )
 HIDDEN_DETAILS = COLUMN_DETAILS | IDS | {"consent", "draft_kind", "learned_by"}
 # Labels of this page where the audit trail's say something else ("Email tried", a sign-in's).
-LABELS = {"email": _l("Email")}
+LABELS = {"email": gettext_lazy("Email")}
 
 
 @dataclass(frozen=True)

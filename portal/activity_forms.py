@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.activity import ACTIVITY_CHOICES, activity_q, by_member, by_order_number
 from portal.models import AuditEvent, CustomerAccount, User
@@ -24,18 +24,18 @@ class ActivityFilterForm(DateRangeForm):
     value not offered) is an error on that filter, which is then left out, never applied."""
 
     member = MemberChoiceField(
-        label=_l("Member"),
+        label=gettext_lazy("Member"),
         queryset=User.objects.none(),
         required=False,
-        empty_label=_l("Anyone"),
+        empty_label=gettext_lazy("Anyone"),
     )
     activity = forms.ChoiceField(
-        label=_l("Activity"),
-        choices=[("", _l("Any activity")), *ACTIVITY_CHOICES],
+        label=gettext_lazy("Activity"),
+        choices=[("", gettext_lazy("Any activity")), *ACTIVITY_CHOICES],
         required=False,
     )
     q = forms.CharField(
-        label=_l("Order number"),
+        label=gettext_lazy("Order number"),
         required=False,
         max_length=100,
         strip=True,

@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import day_example, day_text, parse_day
 from portal.models import User, validate_time_zone
@@ -24,11 +24,13 @@ class EmailAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": (
-            _l("That email and password don't match an account. Check both and try again.")
+            gettext_lazy(
+                "That email and password don't match an account. Check both and try again."
+            )
         ),
     }
     username = forms.EmailField(
-        label=_l("Email"),
+        label=gettext_lazy("Email"),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
@@ -38,7 +40,9 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 class PortalPasswordResetForm(PasswordResetForm):
     email = forms.EmailField(
-        label=_l("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=gettext_lazy("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 
@@ -50,14 +54,16 @@ class AccountSettingsForm(forms.ModelForm):
     """A person's language and time zone (/account/)."""
 
     language = forms.ChoiceField(
-        label=_l("Language"),
+        label=gettext_lazy("Language"),
         choices=settings.LANGUAGES,
-        help_text=_l("The language of the portal's pages, and how it writes dates and amounts."),
+        help_text=gettext_lazy(
+            "The language of the portal's pages, and how it writes dates and amounts."
+        ),
     )
     time_zone = forms.ChoiceField(
-        label=_l("Time zone"),
+        label=gettext_lazy("Time zone"),
         validators=[validate_time_zone],
-        help_text=_l(
+        help_text=gettext_lazy(
             "Every date and time the portal shows is in this zone, and 'today' is your "
             "day in it (for example, the start date a new order suggests)."
         ),
@@ -127,24 +133,24 @@ class JoinForm(forms.Form):
     checked by the site's password validators (AUTH_PASSWORD_VALIDATORS)."""
 
     first_name = forms.CharField(
-        label=_l("First name"),
+        label=gettext_lazy("First name"),
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
-        label=_l("Last name"),
+        label=gettext_lazy("Last name"),
         max_length=80,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     password1 = forms.CharField(
-        label=_l("Password"),
+        label=gettext_lazy("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         # Lazy: the validators' help reads in the language of the request showing the form.
         help_text=_password_help(),
     )
     password2 = forms.CharField(
-        label=_l("Password again"),
+        label=gettext_lazy("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -180,16 +186,16 @@ def _code_input(**attrs: object) -> forms.TextInput:
     )
 
 
-AUTHENTICATOR_CODE_ERROR = _l("Enter the 6 digits your authenticator app shows now.")
+AUTHENTICATOR_CODE_ERROR = gettext_lazy("Enter the 6 digits your authenticator app shows now.")
 
 
 class AuthenticatorCodeForm(forms.Form):
     """The 6-digit code an authenticator app shows (spaces allowed, as apps group them)."""
 
     code = forms.CharField(
-        label=_l("Authentication code"),
+        label=gettext_lazy("Authentication code"),
         max_length=12,
-        help_text=_l("The 6-digit code your authenticator app shows for Nue portal."),
+        help_text=gettext_lazy("The 6-digit code your authenticator app shows for Nue portal."),
         widget=_code_input(inputmode="numeric", autofocus=True),
         error_messages={"required": AUTHENTICATOR_CODE_ERROR},
     )
@@ -208,14 +214,14 @@ def normalized_recovery_code(text: str) -> str:
 
 class RecoveryCodeForm(forms.Form):
     recovery_code = forms.CharField(
-        label=_l("Recovery code"),
+        label=gettext_lazy("Recovery code"),
         max_length=40,
-        help_text=_l(
+        help_text=gettext_lazy(
             "One of the recovery codes you saved when you set up your second factor. "
             "Each works once."
         ),
         widget=_code_input(autocomplete="off"),
-        error_messages={"required": _l("Enter one of your recovery codes.")},
+        error_messages={"required": gettext_lazy("Enter one of your recovery codes.")},
     )
 
     def clean_recovery_code(self) -> str:
@@ -230,10 +236,12 @@ class TurnOffForm(forms.Form):
     factor off: a session left open is not enough."""
 
     code = forms.CharField(
-        label=_l("Code from your authenticator app, or a recovery code"),
+        label=gettext_lazy("Code from your authenticator app, or a recovery code"),
         max_length=40,
         widget=_code_input(),
-        error_messages={"required": _l("Enter a current code to turn the second factor off.")},
+        error_messages={
+            "required": gettext_lazy("Enter a current code to turn the second factor off.")
+        },
     )
 
     def clean_code(self) -> str:
@@ -249,7 +257,7 @@ class TurnOffForm(forms.Form):
 
 class RequirementForm(forms.Form):
     require_mfa = forms.BooleanField(
-        label=_l("Every member must sign in with a second factor"), required=False
+        label=gettext_lazy("Every member must sign in with a second factor"), required=False
     )
 
 

@@ -34,7 +34,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 from hijack.signals import no_update_last_login
 from hijack.views import AcquireUserView, ReleaseUserView, get_used_backend, keep_session_age
@@ -285,13 +285,13 @@ def elevate(request: HttpRequest, reason: str) -> None:
 
 
 ENDED_MESSAGES = {
-    "time_limit": _l(
+    "time_limit": gettext_lazy(
         "Your impersonation of %(name)s ended: it reached the %(minutes)s-minute limit. "
         "Start a new one with a reason if you still need it."
     ),
-    "permission": _l("Your impersonation of %(name)s ended: %(refusal)s"),
-    "lost": _l("Your impersonation ended because its record was incomplete."),
-    "second_factor": _l(
+    "permission": gettext_lazy("Your impersonation of %(name)s ended: %(refusal)s"),
+    "lost": gettext_lazy("Your impersonation ended because its record was incomplete."),
+    "second_factor": gettext_lazy(
         "Your impersonation of %(name)s ended: the second factor you started it with "
         "is no longer set up."
     ),

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -104,9 +104,9 @@ def _joined(request: PortalRequest, found: Invitation, membership: Membership) -
 
 # One sentence per role: a role's name reads differently inside a sentence in each language.
 WELCOME_TEXT = {
-    Role.ADMIN: _l("Welcome to %(account)s: you are a member as admin."),
-    Role.BUYER: _l("Welcome to %(account)s: you are a member as buyer."),
-    Role.VIEWER: _l("Welcome to %(account)s: you are a member as viewer."),
+    Role.ADMIN: gettext_lazy("Welcome to %(account)s: you are a member as admin."),
+    Role.BUYER: gettext_lazy("Welcome to %(account)s: you are a member as buyer."),
+    Role.VIEWER: gettext_lazy("Welcome to %(account)s: you are a member as viewer."),
 }
 
 

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.models import Invitation, Membership, User
 
 CLOSED_TEXT = {
-    Invitation.State.EXPIRED: _l(
+    Invitation.State.EXPIRED: gettext_lazy(
         "This invitation has expired. Ask the admin who invited you to send it again."
     ),
-    Invitation.State.REVOKED: _l("This invitation was withdrawn by an admin of the account."),
-    Invitation.State.ACCEPTED: _l(
+    Invitation.State.REVOKED: gettext_lazy(
+        "This invitation was withdrawn by an admin of the account."
+    ),
+    Invitation.State.ACCEPTED: gettext_lazy(
         "This invitation has been used already: it works once. Sign in to reach the account."
     ),
 }
-INVALID_TEXT = _l(
+INVALID_TEXT = gettext_lazy(
     "This invitation link is not valid. It may have been replaced by a newer email: open the "
     "link in the most recent invitation you received."
 )

@@ -23,8 +23,7 @@ from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -40,8 +39,8 @@ from portal.models import Membership, User
 from portal.policy import can_require_mfa
 from portal.views import landing_url
 
-WRONG_CODE = _l("That code did not work. Check that it is the current one and try again.")
-WRONG_SETUP_CODE = _l(
+WRONG_CODE = gettext_lazy("That code did not work. Check that it is the current one and try again.")
+WRONG_SETUP_CODE = gettext_lazy(
     "That code does not match the key above. Type the code the app shows now; if it still "
     "fails, check that your phone's clock is set automatically."
 )

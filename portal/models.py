@@ -12,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import zone_or_none
 
@@ -49,21 +49,21 @@ class User(AbstractUser):
     """A person who signs in to the portal by email and password."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField(_l("email address"), unique=True)
+    email = models.EmailField(gettext_lazy("email address"), unique=True)
     # Empty until set: the browser's zone is taken at the first sign-in (static/js/locale.js),
     # the language from Accept-Language; until then pages use UTC and the browser's language.
     time_zone = models.CharField(
-        _l("time zone"),
+        gettext_lazy("time zone"),
         max_length=64,
         blank=True,
         validators=[validate_time_zone],
-        help_text=_l("An IANA time zone, e.g. Europe/Berlin. Every time is shown in it."),
+        help_text=gettext_lazy("An IANA time zone, e.g. Europe/Berlin. Every time is shown in it."),
     )
     language = models.CharField(
         max_length=8,
         blank=True,
         choices=settings.LANGUAGES,
-        help_text=_l("The language of the portal's pages, dates and amounts."),
+        help_text=gettext_lazy("The language of the portal's pages, dates and amounts."),
     )
 
     USERNAME_FIELD = "email"
@@ -101,17 +101,19 @@ class CustomerAccount(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text=_l("Buyers must request approval above this amount; empty uses the default."),
+        help_text=gettext_lazy(
+            "Buyers must request approval above this amount; empty uses the default."
+        ),
     )
     buyers_manage_cards = models.BooleanField(
-        _l("Buyers may replace the card on file"),
+        gettext_lazy("Buyers may replace the card on file"),
         default=False,
-        help_text=_l("Admins always may; viewers never."),
+        help_text=gettext_lazy("Admins always may; viewers never."),
     )
     require_mfa = models.BooleanField(
-        _l("Members must use a second factor"),
+        gettext_lazy("Members must use a second factor"),
         default=False,
-        help_text=_l(
+        help_text=gettext_lazy(
             "Set by the account's admins: members set up an authenticator app before they "
             "can use this account."
         ),
@@ -139,9 +141,9 @@ class CustomerAccount(models.Model):
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", _l("Viewer")
-    BUYER = "buyer", _l("Buyer")
-    ADMIN = "admin", _l("Admin")
+    VIEWER = "viewer", gettext_lazy("Viewer")
+    BUYER = "buyer", gettext_lazy("Buyer")
+    ADMIN = "admin", gettext_lazy("Admin")
 
 
 class Membership(models.Model):
@@ -159,7 +161,7 @@ class Membership(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text=_l(
+        help_text=gettext_lazy(
             "Buyers only: what they may activate in 24 hours without approval, in place "
             "of the account's approval threshold; empty uses the threshold."
         ),
@@ -208,10 +210,10 @@ class Invitation(models.Model):
     """
 
     class State(models.TextChoices):
-        OPEN = "open", _l("Waiting")
-        EXPIRED = "expired", _l("Expired")
-        ACCEPTED = "accepted", _l("Accepted")
-        REVOKED = "revoked", _l("Revoked")
+        OPEN = "open", gettext_lazy("Waiting")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        ACCEPTED = "accepted", gettext_lazy("Accepted")
+        REVOKED = "revoked", gettext_lazy("Revoked")
 
     account = models.ForeignKey(
         CustomerAccount, on_delete=models.CASCADE, related_name="invitations"
@@ -296,28 +298,31 @@ class Invitation(models.Model):
 
 
 class AuditKind(models.TextChoices):
-    SIGN_IN = "sign_in", _l("Signed in")
-    SIGN_IN_FAILED = "sign_in_failed", _l("Sign-in failed")
-    SIGN_OUT = "sign_out", _l("Signed out")
-    IMPERSONATION_STARTED = "impersonation_started", _l("Impersonation started")
-    IMPERSONATION_ENDED = "impersonation_ended", _l("Impersonation ended")
-    IMPERSONATION_ELEVATED = "impersonation_elevated", _l("Impersonation elevated")
-    ACTION_REFUSED = "action_refused", _l("Action refused (read-only)")
-    PAGE_VIEWED = "page_viewed", _l("Page viewed")
-    ACTION = "action", _l("Action")
-    APPROVAL = "approval", _l("Approval")
-    DECLINE = "decline", _l("Decline")
-    ACTIVATION = "activation", _l("Activation")
-    CHANGE_ORDER = "change_order", _l("Change order")
-    CANCELLATION = "cancellation", _l("Cancellation")
-    TEAM = "team", _l("Team change")
-    MFA_SET_UP = "mfa_set_up", _l("Second factor set up")
-    MFA_VERIFIED = "mfa_verified", _l("Second factor verified")
-    MFA_FAILED = "mfa_failed", _l("Second-factor code refused")
-    MFA_RECOVERY_USED = "mfa_recovery_used", _l("Recovery code used")
-    MFA_CODES_REPLACED = "mfa_codes_replaced", _l("Recovery codes replaced")
-    MFA_TURNED_OFF = "mfa_turned_off", _l("Second factor turned off")
-    MFA_REQUIREMENT_CHANGED = "mfa_requirement_changed", _l("Second-factor requirement changed")
+    SIGN_IN = "sign_in", gettext_lazy("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", gettext_lazy("Sign-in failed")
+    SIGN_OUT = "sign_out", gettext_lazy("Signed out")
+    IMPERSONATION_STARTED = "impersonation_started", gettext_lazy("Impersonation started")
+    IMPERSONATION_ENDED = "impersonation_ended", gettext_lazy("Impersonation ended")
+    IMPERSONATION_ELEVATED = "impersonation_elevated", gettext_lazy("Impersonation elevated")
+    ACTION_REFUSED = "action_refused", gettext_lazy("Action refused (read-only)")
+    PAGE_VIEWED = "page_viewed", gettext_lazy("Page viewed")
+    ACTION = "action", gettext_lazy("Action")
+    APPROVAL = "approval", gettext_lazy("Approval")
+    DECLINE = "decline", gettext_lazy("Decline")
+    ACTIVATION = "activation", gettext_lazy("Activation")
+    CHANGE_ORDER = "change_order", gettext_lazy("Change order")
+    CANCELLATION = "cancellation", gettext_lazy("Cancellation")
+    TEAM = "team", gettext_lazy("Team change")
+    MFA_SET_UP = "mfa_set_up", gettext_lazy("Second factor set up")
+    MFA_VERIFIED = "mfa_verified", gettext_lazy("Second factor verified")
+    MFA_FAILED = "mfa_failed", gettext_lazy("Second-factor code refused")
+    MFA_RECOVERY_USED = "mfa_recovery_used", gettext_lazy("Recovery code used")
+    MFA_CODES_REPLACED = "mfa_codes_replaced", gettext_lazy("Recovery codes replaced")
+    MFA_TURNED_OFF = "mfa_turned_off", gettext_lazy("Second factor turned off")
+    MFA_REQUIREMENT_CHANGED = (
+        "mfa_requirement_changed",
+        gettext_lazy("Second-factor requirement changed"),
+    )
 
 
 class AppendOnlyError(Exception):
@@ -395,14 +400,14 @@ class AuditEvent(models.Model):
 class NotificationKind(models.TextChoices):
     """What the portal emails people about (portal.notifications says who receives each)."""
 
-    ORDER_ACTIVATED = "order_activated", _l("Order activated")
-    CHANGE_CONFIRMED = "change_confirmed", _l("Subscription change confirmed")
-    CANCELLATION_SCHEDULED = "cancellation_scheduled", _l("Cancellation scheduled")
-    APPROVAL_REQUESTED = "approval_requested", _l("Approval requested")
-    APPROVAL_DECIDED = "approval_decided", _l("Approval decided")
-    INVITATION = "invitation", _l("Invitation")
-    RENEWAL_REMINDER = "renewal_reminder", _l("Renewal coming up")
-    PAYMENT_FAILED = "payment_failed", _l("Payment failed")
+    ORDER_ACTIVATED = "order_activated", gettext_lazy("Order activated")
+    CHANGE_CONFIRMED = "change_confirmed", gettext_lazy("Subscription change confirmed")
+    CANCELLATION_SCHEDULED = "cancellation_scheduled", gettext_lazy("Cancellation scheduled")
+    APPROVAL_REQUESTED = "approval_requested", gettext_lazy("Approval requested")
+    APPROVAL_DECIDED = "approval_decided", gettext_lazy("Approval decided")
+    INVITATION = "invitation", gettext_lazy("Invitation")
+    RENEWAL_REMINDER = "renewal_reminder", gettext_lazy("Renewal coming up")
+    PAYMENT_FAILED = "payment_failed", gettext_lazy("Payment failed")
 
 
 class NotificationPreference(models.Model):
@@ -448,11 +453,11 @@ class OutgoingEmail(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", _l("Queued")
-        SENDING = "sending", _l("Sending")
-        SENT = "sent", _l("Sent")
-        FAILED = "failed", _l("Failed (gave up)")
-        UNKNOWN = "unknown", _l("Unknown (the worker stopped while sending)")
+        QUEUED = "queued", gettext_lazy("Queued")
+        SENDING = "sending", gettext_lazy("Sending")
+        SENT = "sent", gettext_lazy("Sent")
+        FAILED = "failed", gettext_lazy("Failed (gave up)")
+        UNKNOWN = "unknown", gettext_lazy("Unknown (the worker stopped while sending)")
 
     created_at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(

@@ -50,7 +50,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal import outbox
 from portal.l10n import zone_or_none
@@ -87,31 +87,35 @@ SPECS: dict[NotificationKind, Spec] = {
     Kind.ORDER_ACTIVATED: Spec(
         Audience.ACCOUNT,
         False,
-        _l("An order placed in the portal is active in the billing system."),
+        gettext_lazy("An order placed in the portal is active in the billing system."),
     ),
     Kind.CHANGE_CONFIRMED: Spec(
-        Audience.ACCOUNT, False, _l("A change to a subscription (seats, plan, term) is confirmed.")
+        Audience.ACCOUNT,
+        False,
+        gettext_lazy("A change to a subscription (seats, plan, term) is confirmed."),
     ),
     Kind.CANCELLATION_SCHEDULED: Spec(
-        Audience.ACCOUNT, False, _l("A subscription is set to cancel, and on which day.")
+        Audience.ACCOUNT, False, gettext_lazy("A subscription is set to cancel, and on which day.")
     ),
     Kind.RENEWAL_REMINDER: Spec(
         Audience.ACCOUNT,
         False,
-        _l("A subscription's term ends in 30 days, and again 7 days before."),
+        gettext_lazy("A subscription's term ends in 30 days, and again 7 days before."),
     ),
     Kind.PAYMENT_FAILED: Spec(
         Audience.ACCOUNT,
         True,
-        _l("A card payment of an invoice was declined or not authenticated."),
+        gettext_lazy("A card payment of an invoice was declined or not authenticated."),
     ),
     Kind.APPROVAL_REQUESTED: Spec(
-        Audience.NAMED, True, _l("A buyer asks for your approval of an order above their limit.")
+        Audience.NAMED,
+        True,
+        gettext_lazy("A buyer asks for your approval of an order above their limit."),
     ),
     Kind.APPROVAL_DECIDED: Spec(
-        Audience.NAMED, False, _l("An approval you requested was approved or declined.")
+        Audience.NAMED, False, gettext_lazy("An approval you requested was approved or declined.")
     ),
-    Kind.INVITATION: Spec(Audience.NAMED, True, _l("An invitation to join the account.")),
+    Kind.INVITATION: Spec(Audience.NAMED, True, gettext_lazy("An invitation to join the account.")),
 }
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import valid_zones, zone_or_none
 from portal.models import User
@@ -33,16 +33,16 @@ ZONE_AREAS = (
 )
 # The areas' names as the time zone list's groups show them.
 AREA_NAMES = {
-    "Africa": _l("Africa"),
-    "America": _l("America"),
-    "Antarctica": _l("Antarctica"),
-    "Arctic": _l("Arctic"),
-    "Asia": _l("Asia"),
-    "Atlantic": _l("Atlantic"),
-    "Australia": _l("Australia"),
-    "Europe": _l("Europe"),
-    "Indian": _l("Indian Ocean"),
-    "Pacific": _l("Pacific"),
+    "Africa": gettext_lazy("Africa"),
+    "America": gettext_lazy("America"),
+    "Antarctica": gettext_lazy("Antarctica"),
+    "Arctic": gettext_lazy("Arctic"),
+    "Asia": gettext_lazy("Asia"),
+    "Atlantic": gettext_lazy("Atlantic"),
+    "Australia": gettext_lazy("Australia"),
+    "Europe": gettext_lazy("Europe"),
+    "Indian": gettext_lazy("Indian Ocean"),
+    "Pacific": gettext_lazy("Pacific"),
 }
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from portal.forms import LocalDateField
 from portal.impersonation import impersonation_refusal
@@ -16,21 +16,23 @@ REASON_MAX = 500
 
 class SupportSearchForm(forms.Form):
     q = forms.CharField(
-        label=_l("Find a customer or user"),
+        label=gettext_lazy("Find a customer or user"),
         required=False,
         max_length=200,
-        help_text=_l("Account name, Nue customer id, or a user's email or name."),
+        help_text=gettext_lazy("Account name, Nue customer id, or a user's email or name."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label=_l("Reason"),
+        label=gettext_lazy("Reason"),
         max_length=REASON_MAX,
         min_length=3,
         strip=True,
-        help_text=_l("A ticket reference or a short note. The customer's admins can read it."),
+        help_text=gettext_lazy(
+            "A ticket reference or a short note. The customer's admins can read it."
+        ),
     )
 
 
@@ -60,8 +62,8 @@ class DateRangeForm(forms.Form):
     """The From and To days of an audit trail's filters (the support audit log, the account's
     activity log), the end not before the start."""
 
-    since = LocalDateField(label=_l("From"), required=False)
-    until = LocalDateField(label=_l("To"), required=False)
+    since = LocalDateField(label=gettext_lazy("From"), required=False)
+    until = LocalDateField(label=gettext_lazy("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -82,19 +84,21 @@ class DateRangeForm(forms.Form):
 
 class AuditFilterForm(DateRangeForm):
     agent = forms.ModelChoiceField(
-        label=_l("Agent"),
+        label=gettext_lazy("Agent"),
         queryset=User.objects.filter(is_staff=True),
         required=False,
-        empty_label=_l("Anyone"),
+        empty_label=gettext_lazy("Anyone"),
     )
     customer = forms.ModelChoiceField(
-        label=_l("Customer"),
+        label=gettext_lazy("Customer"),
         queryset=CustomerAccount.objects.all(),
         required=False,
-        empty_label=_l("Any customer"),
+        empty_label=gettext_lazy("Any customer"),
     )
     kind = forms.ChoiceField(
-        label=_l("Event"), choices=[("", _l("Any event")), *AuditKind.choices], required=False
+        label=gettext_lazy("Event"),
+        choices=[("", gettext_lazy("Any event")), *AuditKind.choices],
+        required=False,
     )
     field_order = ["agent", "customer", "kind", "since", "until"]
 
