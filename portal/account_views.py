@@ -21,7 +21,7 @@ def _own_user(request: PortalRequest) -> User:
     """The signed-in person, for changing their own settings; never an agent impersonating
     them, even elevated: a customer's language and time zone are theirs to choose."""
     if getattr(request, "impersonation", None) is not None:
-        raise PermissionDenied("Only the person themself changes their language and time zone.")
+        raise PermissionDenied(_("Only the person themself changes their language and time zone."))
     return request.user
 
 

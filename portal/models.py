@@ -94,8 +94,10 @@ class User(AbstractUser):
 class CustomerAccount(models.Model):
     """A Nue customer whose members use the portal."""
 
-    nue_customer_id = models.CharField("Nue customer id", max_length=64, unique=True)
-    name = models.CharField(max_length=255, help_text="Cached from Nue for lists and search.")
+    nue_customer_id = models.CharField(gettext_lazy("Nue customer id"), max_length=64, unique=True)
+    name = models.CharField(
+        max_length=255, help_text=gettext_lazy("Cached from Nue for lists and search.")
+    )
     approval_threshold = models.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -123,7 +125,7 @@ class CustomerAccount(models.Model):
         related_name="book",
         blank=True,
         limit_choices_to={"is_staff": True},
-        help_text="Account managers who have this customer in their book.",
+        help_text=gettext_lazy("Account managers who have this customer in their book."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -236,9 +238,9 @@ class Invitation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the current link was last mailed."
+        null=True, blank=True, help_text=gettext_lazy("When the current link was last mailed.")
     )
-    expires_at = models.DateTimeField(help_text="The current link works until then.")
+    expires_at = models.DateTimeField(help_text=gettext_lazy("The current link works until then."))
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -370,7 +372,10 @@ class AuditEvent(models.Model):
         related_name="audit_events",
     )
     impersonation = models.UUIDField(
-        null=True, blank=True, db_index=True, help_text="Groups the events of one impersonation."
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=gettext_lazy("Groups the events of one impersonation."),
     )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
@@ -463,7 +468,9 @@ class OutgoingEmail(models.Model):
     kind = models.CharField(
         max_length=32,
         blank=True,
-        help_text="The notification's kind; empty for mail sent through Django's mail API.",
+        help_text=gettext_lazy(
+            "The notification's kind; empty for mail sent through Django's mail API."
+        ),
     )
     account = models.ForeignKey(
         CustomerAccount,
@@ -510,7 +517,9 @@ class RenewalReminder(models.Model):
     account = models.ForeignKey(
         CustomerAccount, on_delete=models.CASCADE, related_name="renewal_reminders"
     )
-    subscription = models.CharField(max_length=64, help_text="Nue's subscription number.")
+    subscription = models.CharField(
+        max_length=64, help_text=gettext_lazy("Nue's subscription number.")
+    )
     renewal_date = models.DateField()
     window_days = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
