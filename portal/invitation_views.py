@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -103,7 +104,7 @@ def _joined(request: PortalRequest, found: Invitation, membership: Membership) -
 
 
 # One sentence per role: a role's name reads differently inside a sentence in each language.
-WELCOME_TEXT = {
+WELCOME_TEXT: dict[str, Promise] = {
     Role.ADMIN: gettext_lazy("Welcome to %(account)s: you are a member as admin."),
     Role.BUYER: gettext_lazy("Welcome to %(account)s: you are a member as buyer."),
     Role.VIEWER: gettext_lazy("Welcome to %(account)s: you are a member as viewer."),

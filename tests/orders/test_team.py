@@ -159,10 +159,10 @@ def test_it_invites_a_contact_by_email(grace_client, grace):
     message = mail.outbox[0]
     assert message.to == [HANK]
     assert message.subject == "Grace Hopper invited you to Globex GmbH on the Nue portal"
-    assert "as buyer" in message.body
-    # In Globex's currency, written the way Grace (German) writes it.
+    # The body reads in Grace's language (German), in Globex's currency as she writes it.
+    assert "als Käufer" in message.body
     assert invitation.currency == "EUR"
-    assert "up to 500,00\xa0€ in 24 hours" in message.body
+    assert "bis zu 500,00\xa0€ innerhalb von 24 Stunden" in message.body
     token = link_token(message)
     html, kind = message.alternatives[0]
     assert kind == "text/html"
