@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.forms import AccountSettingsForm
@@ -20,7 +21,7 @@ def _own_user(request: PortalRequest) -> User:
     """The signed-in person, for changing their own settings; never an agent impersonating
     them, even elevated: a customer's language and time zone are theirs to choose."""
     if getattr(request, "impersonation", None) is not None:
-        raise PermissionDenied("Only the person themself changes their language and time zone.")
+        raise PermissionDenied(_("Only the person themself changes their language and time zone."))
     return request.user
 
 
@@ -35,7 +36,7 @@ def account(request: PortalRequest) -> HttpResponse:
             form.save()
             # The confirmation reads in the language just chosen.
             translation.activate(user.language)
-            messages.success(request, "Your settings are saved.")
+            messages.success(request, _("Your settings are saved."))
             return redirect("account")
     zone = zone_or_none(user.time_zone)
     with timezone.override(zone):

@@ -20,6 +20,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.audit import ACTION_TEXT, detail_fields
 from portal.lists import csv_text
@@ -38,12 +41,12 @@ NOT_ACTIVITY = (
 )
 
 # What each kind of event says the person did; an ACTION says it in its `action` detail.
-KIND_TEXT: dict[str, str] = {
-    AuditKind.ACTIVATION: "Activated an order",
-    AuditKind.CHANGE_ORDER: "Changed a subscription",
-    AuditKind.CANCELLATION: "Cancelled a subscription",
-    AuditKind.APPROVAL: "Approved an order",
-    AuditKind.DECLINE: "Declined an approval request",
+KIND_TEXT: dict[str, str | Promise] = {
+    AuditKind.ACTIVATION: gettext_lazy("Activated an order"),
+    AuditKind.CHANGE_ORDER: gettext_lazy("Changed a subscription"),
+    AuditKind.CANCELLATION: gettext_lazy("Cancelled a subscription"),
+    AuditKind.APPROVAL: gettext_lazy("Approved an order"),
+    AuditKind.DECLINE: gettext_lazy("Declined an approval request"),
 }
 
 
@@ -52,7 +55,7 @@ class Activity:
     """One choice of the "Activity" filter: events of these kinds, or ACTIONs of these actions."""
 
     slug: str
-    label: str
+    label: str | Promise
     kinds: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
 
@@ -65,22 +68,34 @@ class Activity:
 
 
 ACTIVITIES = (
-    Activity("drafts", "Drafts created", actions=("draft_created", "change_draft_created")),
-    Activity("activated", "Orders activated", kinds=(AuditKind.ACTIVATION,)),
-    Activity("changed", "Subscriptions changed", kinds=(AuditKind.CHANGE_ORDER,)),
-    Activity("cancelled", "Subscriptions cancelled", kinds=(AuditKind.CANCELLATION,)),
-    Activity("approval_requested", "Approvals requested", actions=("approval_requested",)),
     Activity(
-        "approval_decided", "Approved or declined", kinds=(AuditKind.APPROVAL, AuditKind.DECLINE)
+        "drafts", gettext_lazy("Drafts created"), actions=("draft_created", "change_draft_created")
     ),
-    Activity("approval_withdrawn", "Approval requests withdrawn", actions=("approval_withdrawn",)),
+    Activity("activated", gettext_lazy("Orders activated"), kinds=(AuditKind.ACTIVATION,)),
+    Activity("changed", gettext_lazy("Subscriptions changed"), kinds=(AuditKind.CHANGE_ORDER,)),
+    Activity("cancelled", gettext_lazy("Subscriptions cancelled"), kinds=(AuditKind.CANCELLATION,)),
     Activity(
-        "discarded", "Drafts discarded or re-priced", actions=("discard_draft", "draft_repriced")
+        "approval_requested", gettext_lazy("Approvals requested"), actions=("approval_requested",)
     ),
-    Activity("quote_links", "Quote links made", actions=("quote_link_generated",)),
+    Activity(
+        "approval_decided",
+        gettext_lazy("Approved or declined"),
+        kinds=(AuditKind.APPROVAL, AuditKind.DECLINE),
+    ),
+    Activity(
+        "approval_withdrawn",
+        gettext_lazy("Approval requests withdrawn"),
+        actions=("approval_withdrawn",),
+    ),
+    Activity(
+        "discarded",
+        gettext_lazy("Drafts discarded or re-priced"),
+        actions=("discard_draft", "draft_repriced"),
+    ),
+    Activity("quote_links", gettext_lazy("Quote links made"), actions=("quote_link_generated",)),
     Activity(
         "payments",
-        "Invoice payments",
+        gettext_lazy("Invoice payments"),
         actions=(
             "invoice_card_charged",
             "invoice_payment_recorded",
@@ -89,11 +104,13 @@ ACTIVITIES = (
             "invoice_payment_not_recorded",
         ),
     ),
-    Activity("card", "Card on file", actions=("card_saved", "card_policy_changed")),
-    Activity("contacts", "Contacts added", actions=("contact_added",)),
+    Activity("card", gettext_lazy("Card on file"), actions=("card_saved", "card_policy_changed")),
+    Activity("contacts", gettext_lazy("Contacts added"), actions=("contact_added",)),
 )
 OTHER = "other"
-ACTIVITY_CHOICES = [(a.slug, a.label) for a in ACTIVITIES] + [(OTHER, "Other activity")]
+ACTIVITY_CHOICES = [(a.slug, a.label) for a in ACTIVITIES] + [
+    (OTHER, gettext_lazy("Other activity"))
+]
 _BY_SLUG = {a.slug: a for a in ACTIVITIES}
 
 
@@ -138,7 +155,7 @@ IDS = frozenset(
 )
 HIDDEN_DETAILS = COLUMN_DETAILS | IDS | {"consent", "draft_kind", "learned_by"}
 # Labels of this page where the audit trail's say something else ("Email tried", a sign-in's).
-LABELS = {"email": "Email"}
+LABELS = {"email": gettext_lazy("Email")}
 
 
 @dataclass(frozen=True)
@@ -176,10 +193,15 @@ class ActivityRow:
     @property
     def who_text(self) -> str:
         if self.who is None:
-            return "The portal"
+            return _("The portal")
         if self.agent is not None:
-            return f"Support agent {self.agent} on behalf of {self.who}"
-        return f"Account manager {self.who}" if self.manager else str(self.who)
+            return _("Support agent %(agent)s on behalf of %(who)s") % {
+                "agent": self.agent,
+                "who": self.who,
+            }
+        if self.manager:
+            return _("Account manager %(who)s") % {"who": self.who}
+        return str(self.who)
 
 
 def activity_text(event: AuditEvent) -> str:
@@ -187,8 +209,8 @@ def activity_text(event: AuditEvent) -> str:
     after their code ("member_invited": "Member invited")."""
     if event.kind == AuditKind.ACTION:
         action = _text(_details(event), "action")
-        return ACTION_TEXT.get(action) or _words(action)
-    return KIND_TEXT.get(event.kind) or _words(event.get_kind_display())
+        return str(ACTION_TEXT.get(action) or _words(action))
+    return str(KIND_TEXT.get(event.kind) or _words(str(event.get_kind_display())))
 
 
 def _detail_words(details: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -196,7 +218,7 @@ def _detail_words(details: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key, value in details.items():
         found = detail_fields({key: value}, for_customer=True)
         if key in LABELS and len(found) == 1 and not isinstance(value, Mapping):
-            found = [(LABELS[key], found[0][1])]
+            found = [(str(LABELS[key]), found[0][1])]
         fields.extend(found)
     return fields
 
@@ -217,7 +239,7 @@ def _details(event: AuditEvent) -> Mapping[str, Any]:
 
 
 def _words(code: str) -> str:
-    return code.replace("_", " ").strip().capitalize() or "Action"
+    return code.replace("_", " ").strip().capitalize() or _("Action")
 
 
 def _text(details: Mapping[str, Any], key: str) -> str:
@@ -236,7 +258,8 @@ def _amount(details: Mapping[str, Any]) -> tuple[str, str]:
         number = None
     if number is None or not number.is_finite():
         return "", ""
-    return dict(detail_fields({"total": number})).get("Total", ""), str(number)
+    shown = detail_fields({"total": number})
+    return (shown[0][1] if shown else ""), str(number)
 
 
 def rows(events: Iterable[AuditEvent], account: CustomerAccount) -> Iterator[ActivityRow]:

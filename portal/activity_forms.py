@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from portal.activity import ACTIVITY_CHOICES, activity_q, by_member, by_order_number
 from portal.models import AuditEvent, CustomerAccount, User
@@ -23,13 +24,18 @@ class ActivityFilterForm(DateRangeForm):
     value not offered) is an error on that filter, which is then left out, never applied."""
 
     member = MemberChoiceField(
-        label="Member", queryset=User.objects.none(), required=False, empty_label="Anyone"
+        label=gettext_lazy("Member"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Anyone"),
     )
     activity = forms.ChoiceField(
-        label="Activity", choices=[("", "Any activity"), *ACTIVITY_CHOICES], required=False
+        label=gettext_lazy("Activity"),
+        choices=[("", gettext_lazy("Any activity")), *ACTIVITY_CHOICES],
+        required=False,
     )
     q = forms.CharField(
-        label="Order number",
+        label=gettext_lazy("Order number"),
         required=False,
         max_length=100,
         strip=True,

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal import outbox
 from portal.models import (
@@ -30,12 +31,15 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [MembershipInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "language", "time_zone")}),
         (
-            "Permissions",
+            gettext_lazy("Personal info"),
+            {"fields": ("first_name", "last_name", "language", "time_zone")},
+        ),
+        (
+            gettext_lazy("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
@@ -104,23 +108,37 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     actions = ["queue_again", "mark_sent"]
 
-    @admin.display(description="To")
+    @admin.display(description=gettext_lazy("To"))
     def recipients(self, obj: OutgoingEmail) -> str:
         return ", ".join(obj.to)
 
-    @admin.action(description="Send again (failed or unknown only: may duplicate an unknown one)")
+    @admin.action(
+        description=gettext_lazy(
+            "Send again (failed or unknown only: may duplicate an unknown one)"
+        )
+    )
     def queue_again(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
         count = outbox.queue_again(queryset)
         for row in queryset:
             self.log_change(request, row, "Queued again")
-        self.message_user(request, f"{count} email(s) queued again.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s email queued again.", "%(count)s emails queued again.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Mark as sent (unknown only: the recipient has it)")
+    @admin.action(description=gettext_lazy("Mark as sent (unknown only: the recipient has it)"))
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
         count = outbox.mark_sent(queryset)
         for row in queryset:
             self.log_change(request, row, "Marked sent")
-        self.message_user(request, f"{count} email(s) marked sent.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s email marked sent.", "%(count)s emails marked sent.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

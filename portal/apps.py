@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Portal accounts"
+    verbose_name = gettext_lazy("Portal accounts")
 
     def ready(self) -> None:
         # Imported for their effects: the sign-in receivers (audit, default language) and the

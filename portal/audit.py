@@ -22,6 +22,8 @@ from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import day_text
 from portal.models import AuditEvent, AuditKind, CustomerAccount, User
@@ -248,94 +250,97 @@ MONEY_MOVING_KINDS = (
 )
 
 DETAIL_LABELS = {
-    "order_number": "Order",
-    "order_id": "Order id",
-    "subscription": "Subscription",
-    "change": "Change",
-    "asked": "Asked for",
-    "effective": "Effective",
-    "total": "Total",
-    "po_number": "PO number",
-    "approval": "Approval request",
-    "comment": "Comment",
-    "template": "Quote template",
-    "operation": "Operation",
-    "replayed": "Already applied before",
-    "action": "Action",
-    "view": "Refused step",
-    "status": "Response status",
-    "elevated": "Allowed to act",
-    "why": "Ended because",
-    "email": "Email",
-    "role": "Role",
-    "spending_limit": "Spending limit",
-    "previous_role": "Role before",
-    "previous_spending_limit": "Spending limit before",
-    "invited_by": "Invited by",
-    "contact_email": "Contact",
+    "order_number": gettext_lazy("Order"),
+    "order_id": gettext_lazy("Order id"),
+    "subscription": gettext_lazy("Subscription"),
+    "change": gettext_lazy("Change"),
+    "asked": gettext_lazy("Asked for"),
+    "effective": gettext_lazy("Effective"),
+    "total": gettext_lazy("Total"),
+    "po_number": gettext_lazy("PO number"),
+    "approval": gettext_lazy("Approval request"),
+    "comment": gettext_lazy("Comment"),
+    "template": gettext_lazy("Quote template"),
+    "operation": gettext_lazy("Operation"),
+    "replayed": gettext_lazy("Already applied before"),
+    "action": gettext_lazy("Action"),
+    "view": gettext_lazy("Refused step"),
+    "status": gettext_lazy("Response status"),
+    "elevated": gettext_lazy("Allowed to act"),
+    "why": gettext_lazy("Ended because"),
+    "email": gettext_lazy("Email"),
+    "role": gettext_lazy("Role"),
+    "spending_limit": gettext_lazy("Spending limit"),
+    "previous_role": gettext_lazy("Role before"),
+    "previous_spending_limit": gettext_lazy("Spending limit before"),
+    "invited_by": gettext_lazy("Invited by"),
+    "contact_email": gettext_lazy("Contact"),
     # The support workspace: its pages (PAGE_VIEWED) and checking an operation with Nue.
-    "page": "Page",
-    "reference": "Reference",
-    "found": "Found",
-    "outcome": "Outcome",
-    "page_number": "Page number",
-    "before": "State before",
-    "after": "State after",
-    "step": "While",
-    "recovery": "With a recovery code",
-    "left": "Recovery codes left",
-    "required": "Required of every member",
-    "accepted_by": "Accepted by",
-    "title": "Job title",
-    "acceptor_email": "Their email",
-    "authority": "On the authority of",
-    "sent_to": "Sent to",
-    "quote_link": "Quote link",
+    "page": gettext_lazy("Page"),
+    "reference": gettext_lazy("Reference"),
+    "found": gettext_lazy("Found"),
+    "outcome": gettext_lazy("Outcome"),
+    "page_number": gettext_lazy("Page number"),
+    "before": gettext_lazy("State before"),
+    "after": gettext_lazy("State after"),
+    "step": gettext_lazy("While"),
+    "recovery": gettext_lazy("With a recovery code"),
+    "left": gettext_lazy("Recovery codes left"),
+    "required": gettext_lazy("Required of every member"),
+    "accepted_by": gettext_lazy("Accepted by"),
+    "title": gettext_lazy("Job title"),
+    "acceptor_email": gettext_lazy("Their email"),
+    "authority": gettext_lazy("On the authority of"),
+    "sent_to": gettext_lazy("Sent to"),
+    "quote_link": gettext_lazy("Quote link"),
 }
 ACTION_TEXT = {
-    "discard_draft": "Discarded a draft",
-    "approval_requested": "Requested an approval",
-    "approval_withdrawn": "Withdrew an approval request",
-    "quote_link_generated": "Made a quote link",
-    "draft_created": "Created a draft order",
-    "change_draft_created": "Prepared a subscription change",
-    "draft_repriced": "Re-priced an expired draft",
-    "card_saved": "Saved the card on file",
-    "card_policy_changed": "Changed who may replace the card",
-    "contact_added": "Added a contact",
-    "invoice_card_charged": "Charged the card for an invoice",
-    "invoice_payment_recorded": "Paid an invoice",
-    "invoice_payment_declined": "Card payment declined",
-    "invoice_payment_needs_review": "Invoice payment held for review",
-    "invoice_payment_not_recorded": "Invoice payment not recorded in Nue",
-    "invited": "Invited someone to the team",
-    "invitation_resent": "Sent an invitation again",
-    "invitation_revoked": "Revoked an invitation",
-    "invitation_accepted": "Joined the team",
-    "member_changed": "Changed a member's role or limit",
-    "member_removed": "Removed a member",
-    "operation_checked": "Checked with Nue how an operation ended",
-    "quote_link_sent": "Sent a quote link",
-    "quote_link_revoked": "Revoked a quote link",
-    "quote_accepted": "Accepted a quote",
+    "discard_draft": gettext_lazy("Discarded a draft"),
+    "approval_requested": gettext_lazy("Requested an approval"),
+    "approval_withdrawn": gettext_lazy("Withdrew an approval request"),
+    "quote_link_generated": gettext_lazy("Made a quote link"),
+    "draft_created": gettext_lazy("Created a draft order"),
+    "change_draft_created": gettext_lazy("Prepared a subscription change"),
+    "draft_repriced": gettext_lazy("Re-priced an expired draft"),
+    "card_saved": gettext_lazy("Saved the card on file"),
+    "card_policy_changed": gettext_lazy("Changed who may replace the card"),
+    "contact_added": gettext_lazy("Added a contact"),
+    "invoice_card_charged": gettext_lazy("Charged the card for an invoice"),
+    "invoice_payment_recorded": gettext_lazy("Paid an invoice"),
+    "invoice_payment_declined": gettext_lazy("Card payment declined"),
+    "invoice_payment_needs_review": gettext_lazy("Invoice payment held for review"),
+    "invoice_payment_not_recorded": gettext_lazy("Invoice payment not recorded in Nue"),
+    "invited": gettext_lazy("Invited someone to the team"),
+    "invitation_resent": gettext_lazy("Sent an invitation again"),
+    "invitation_revoked": gettext_lazy("Revoked an invitation"),
+    "invitation_accepted": gettext_lazy("Joined the team"),
+    "member_changed": gettext_lazy("Changed a member's role or limit"),
+    "member_removed": gettext_lazy("Removed a member"),
+    "operation_checked": gettext_lazy("Checked with Nue how an operation ended"),
+    "quote_link_sent": gettext_lazy("Sent a quote link"),
+    "quote_link_revoked": gettext_lazy("Revoked a quote link"),
+    "quote_accepted": gettext_lazy("Accepted a quote"),
 }
 ENDED_TEXT = {
-    "stopped": "the agent stopped",
-    "signed_out": "the agent signed out",
-    "time_limit": "it reached the time limit",
-    "permission": "the agent may no longer impersonate this user",
-    "lost": "its record was incomplete",
-    "second_factor": "the agent's second factor was removed",
+    "stopped": gettext_lazy("the agent stopped"),
+    "signed_out": gettext_lazy("the agent signed out"),
+    "time_limit": gettext_lazy("it reached the time limit"),
+    "permission": gettext_lazy("the agent may no longer impersonate this user"),
+    "lost": gettext_lazy("its record was incomplete"),
+    "second_factor": gettext_lazy("the agent's second factor was removed"),
 }
 REFUSED_TEXT = {
-    "draft_activate": "Activate an order",
-    "review_approve": "Approve an order",
-    "change_details": "Prepare a subscription change",
-    "change_confirm": "Confirm a subscription change",
-    "change_basket": "Prepare several subscription changes",
-    "change_basket_confirm": "Confirm several subscription changes",
+    "draft_activate": gettext_lazy("Activate an order"),
+    "review_approve": gettext_lazy("Approve an order"),
+    "change_details": gettext_lazy("Prepare a subscription change"),
+    "change_confirm": gettext_lazy("Confirm a subscription change"),
+    "change_basket": gettext_lazy("Prepare several subscription changes"),
+    "change_basket_confirm": gettext_lazy("Confirm several subscription changes"),
 }
-STEP_TEXT = {"sign_in": "signing in", "turn_off": "turning the second factor off"}
+STEP_TEXT = {
+    "sign_in": gettext_lazy("signing in"),
+    "turn_off": gettext_lazy("turning the second factor off"),
+}
 VALUE_TEXT = {"action": ACTION_TEXT, "why": ENDED_TEXT, "view": REFUSED_TEXT, "step": STEP_TEXT}
 
 
@@ -371,7 +376,7 @@ def detail_fields(
             continue
         text = _detail_text(key, value)
         if text:
-            fields.append((DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), text))
+            fields.append((str(DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())), text))
     return fields
 
 
@@ -379,11 +384,11 @@ def _detail_text(key: str, value: Any) -> str:
     if value is None or value == "" or value == []:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
         return ", ".join(_detail_text(key, item) for item in value)
     if key in VALUE_TEXT:
-        return VALUE_TEXT[key].get(str(value), str(value).replace("_", " "))
+        return str(VALUE_TEXT[key].get(str(value), str(value).replace("_", " ")))
     if key == "total":
         try:
             amount = Decimal(str(value))

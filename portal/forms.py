@@ -6,21 +6,31 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import day_example, day_text, parse_day
 from portal.models import User, validate_time_zone
 from portal.preferences import zone_groups
 
 
+@lazy
+def _password_help() -> str:
+    return " ".join(password_validation.password_validators_help_texts())
+
+
 class EmailAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": (
-            "That email and password don't match an account. Check both and try again."
+            gettext_lazy(
+                "That email and password don't match an account. Check both and try again."
+            )
         ),
     }
     username = forms.EmailField(
-        label="Email",
+        label=gettext_lazy("Email"),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
@@ -30,7 +40,9 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 class PortalPasswordResetForm(PasswordResetForm):
     email = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=gettext_lazy("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 
@@ -42,15 +54,19 @@ class AccountSettingsForm(forms.ModelForm):
     """A person's language and time zone (/account/)."""
 
     language = forms.ChoiceField(
-        label="Language",
+        label=gettext_lazy("Language"),
         choices=settings.LANGUAGES,
-        help_text="The language of the portal's pages, and how it writes dates and amounts.",
+        help_text=gettext_lazy(
+            "The language of the portal's pages, and how it writes dates and amounts."
+        ),
     )
     time_zone = forms.ChoiceField(
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         validators=[validate_time_zone],
-        help_text="Every date and time the portal shows is in this zone, and 'today' is your "
-        "day in it (for example, the start date a new order suggests).",
+        help_text=gettext_lazy(
+            "Every date and time the portal shows is in this zone, and 'today' is your "
+            "day in it (for example, the start date a new order suggests)."
+        ),
     )
 
     class Meta:
@@ -105,7 +121,9 @@ class LocalDateField(forms.DateField):
         parsed = parse_day(str(value))
         if parsed is None:
             raise ValidationError(
-                f"Enter a date like {day_example()}.", code="invalid", params={"value": value}
+                _("Enter a date like %(example)s.") % {"example": day_example()},
+                code="invalid",
+                params={"value": value},
             )
         return parsed
 
@@ -115,23 +133,24 @@ class JoinForm(forms.Form):
     checked by the site's password validators (AUTH_PASSWORD_VALIDATORS)."""
 
     first_name = forms.CharField(
-        label="First name",
+        label=gettext_lazy("First name"),
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
-        label="Last name",
+        label=gettext_lazy("Last name"),
         max_length=80,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     password1 = forms.CharField(
-        label="Password",
+        label=gettext_lazy("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=" ".join(password_validation.password_validators_help_texts()),
+        # Lazy: the validators' help reads in the language of the request showing the form.
+        help_text=_password_help(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=gettext_lazy("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -144,7 +163,7 @@ class JoinForm(forms.Form):
         data = super().clean() or {}
         first, second = data.get("password1"), data.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ. Type the same one twice.")
+            self.add_error("password2", _("The two passwords differ. Type the same one twice."))
         elif first:
             # The validators compare the password with the person's email and name.
             person = User(
@@ -167,16 +186,16 @@ def _code_input(**attrs: object) -> forms.TextInput:
     )
 
 
-AUTHENTICATOR_CODE_ERROR = "Enter the 6 digits your authenticator app shows now."
+AUTHENTICATOR_CODE_ERROR = gettext_lazy("Enter the 6 digits your authenticator app shows now.")
 
 
 class AuthenticatorCodeForm(forms.Form):
     """The 6-digit code an authenticator app shows (spaces allowed, as apps group them)."""
 
     code = forms.CharField(
-        label="Authentication code",
+        label=gettext_lazy("Authentication code"),
         max_length=12,
-        help_text="The 6-digit code your authenticator app shows for Nue portal.",
+        help_text=gettext_lazy("The 6-digit code your authenticator app shows for Nue portal."),
         widget=_code_input(inputmode="numeric", autofocus=True),
         error_messages={"required": AUTHENTICATOR_CODE_ERROR},
     )
@@ -195,18 +214,20 @@ def normalized_recovery_code(text: str) -> str:
 
 class RecoveryCodeForm(forms.Form):
     recovery_code = forms.CharField(
-        label="Recovery code",
+        label=gettext_lazy("Recovery code"),
         max_length=40,
-        help_text="One of the recovery codes you saved when you set up your second factor. "
-        "Each works once.",
+        help_text=gettext_lazy(
+            "One of the recovery codes you saved when you set up your second factor. "
+            "Each works once."
+        ),
         widget=_code_input(autocomplete="off"),
-        error_messages={"required": "Enter one of your recovery codes."},
+        error_messages={"required": gettext_lazy("Enter one of your recovery codes.")},
     )
 
     def clean_recovery_code(self) -> str:
         code = normalized_recovery_code(self.cleaned_data["recovery_code"])
         if not code:
-            raise forms.ValidationError("Enter one of your recovery codes.")
+            raise forms.ValidationError(_("Enter one of your recovery codes."))
         return code
 
 
@@ -215,16 +236,18 @@ class TurnOffForm(forms.Form):
     factor off: a session left open is not enough."""
 
     code = forms.CharField(
-        label="Code from your authenticator app, or a recovery code",
+        label=gettext_lazy("Code from your authenticator app, or a recovery code"),
         max_length=40,
         widget=_code_input(),
-        error_messages={"required": "Enter a current code to turn the second factor off."},
+        error_messages={
+            "required": gettext_lazy("Enter a current code to turn the second factor off.")
+        },
     )
 
     def clean_code(self) -> str:
         code = normalized_recovery_code(self.cleaned_data["code"])
         if not code:
-            raise forms.ValidationError("Enter a current code to turn the second factor off.")
+            raise forms.ValidationError(_("Enter a current code to turn the second factor off."))
         return code
 
     @property
@@ -234,7 +257,7 @@ class TurnOffForm(forms.Form):
 
 class RequirementForm(forms.Form):
     require_mfa = forms.BooleanField(
-        label="Every member must sign in with a second factor", required=False
+        label=gettext_lazy("Every member must sign in with a second factor"), required=False
     )
 
 

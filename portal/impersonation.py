@@ -33,6 +33,8 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 from hijack.signals import no_update_last_login
 from hijack.views import AcquireUserView, ReleaseUserView, get_used_backend, keep_session_age
@@ -69,24 +71,24 @@ def impersonation_refusal(
     impersonation all ask it.
     """
     if getattr(hijacker, "is_hijacked", False):
-        return "Stop the current impersonation first: impersonations cannot be chained."
+        return _("Stop the current impersonation first: impersonations cannot be chained.")
     if not isinstance(hijacker, User) or not (hijacker.is_active and hijacker.is_staff):
-        return "Only active staff may impersonate customer users."
+        return _("Only active staff may impersonate customer users.")
     if not hijacker.has_perm("portal.impersonate"):
-        return "You do not have the permission to impersonate customer users."
+        return _("You do not have the permission to impersonate customer users.")
     if hijacked.pk == hijacker.pk:
-        return "You cannot impersonate yourself."
+        return _("You cannot impersonate yourself.")
     if hijacked.is_staff or hijacked.is_superuser:
-        return "Staff users and superusers cannot be impersonated."
+        return _("Staff users and superusers cannot be impersonated.")
     if not hijacked.is_active:
-        return "This user is deactivated."
+        return _("This user is deactivated.")
     memberships = Membership.objects.filter(user=hijacked)
     if account is not None:
         memberships = memberships.filter(account=account)
     if not memberships.exists():
-        return "This user is not a member of that customer account."
+        return _("This user is not a member of that customer account.")
     if not memberships.filter(account__in=accounts_in_reach(hijacker)).exists():
-        return "This customer is not in your book."
+        return _("This customer is not in your book.")
     return None
 
 
@@ -209,7 +211,7 @@ def start(request: HttpRequest, membership: Membership, reason: str) -> Imperson
     agent_device = mfa.verified_device_id(request)
     if not agent_device and mfa.requires_mfa(agent):
         # The second-factor gate sends such a session elsewhere first; never start without it.
-        raise PermissionDenied("Verify your second factor before impersonating anyone.")
+        raise PermissionDenied(_("Verify your second factor before impersonating anyone."))
     # Hijack's view takes the target from the POST body; ours came from the URL and the policy.
     post = request.POST.copy()
     post["user_pk"] = str(membership.user.pk)
@@ -218,7 +220,7 @@ def start(request: HttpRequest, membership: Membership, reason: str) -> Imperson
     with _switching_user(request):
         response = AcquireUserView.as_view()(request)
     if response.status_code != 302:  # hijack refused after all (a concurrent permission change)
-        raise PermissionDenied("The impersonation could not start.")
+        raise PermissionDenied(_("The impersonation could not start."))
     # Hijack flushed the old session; what we keep about this impersonation lives in the new one.
     impersonation = Impersonation(
         id=uuid.uuid4(),
@@ -283,12 +285,16 @@ def elevate(request: HttpRequest, reason: str) -> None:
 
 
 ENDED_MESSAGES = {
-    "time_limit": "Your impersonation of {name} ended: it reached the {minutes}-minute limit. "
-    "Start a new one with a reason if you still need it.",
-    "permission": "Your impersonation of {name} ended: {refusal}",
-    "lost": "Your impersonation ended because its record was incomplete.",
-    "second_factor": "Your impersonation of {name} ended: the second factor you started it with "
-    "is no longer set up.",
+    "time_limit": gettext_lazy(
+        "Your impersonation of %(name)s ended: it reached the %(minutes)s-minute limit. "
+        "Start a new one with a reason if you still need it."
+    ),
+    "permission": gettext_lazy("Your impersonation of %(name)s ended: %(refusal)s"),
+    "lost": gettext_lazy("Your impersonation ended because its record was incomplete."),
+    "second_factor": gettext_lazy(
+        "Your impersonation of %(name)s ended: the second factor you started it with "
+        "is no longer set up."
+    ),
 }
 
 
@@ -318,9 +324,11 @@ def _check(request: HttpRequest) -> HttpResponse | None:
             why = "permission"
     _end(request, impersonation, why=why)
     name = str(impersonation.target) if impersonation else ""
-    text = ENDED_MESSAGES[why].format(
-        name=name, minutes=settings.IMPERSONATION_MAX_MINUTES, refusal=refusal
-    )
+    text = str(ENDED_MESSAGES[why]) % {
+        "name": name,
+        "minutes": settings.IMPERSONATION_MAX_MINUTES,
+        "refusal": refusal,
+    }
     messages.warning(request, text)
     target = reverse("support") if may_use_support(request.user) else reverse("home")
     if getattr(request, "htmx", False):

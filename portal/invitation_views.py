@@ -13,7 +13,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -22,7 +25,7 @@ from portal.audit import record
 from portal.forms import JoinForm
 from portal.http import PortalRequest
 from portal.middleware import SESSION_KEY
-from portal.models import AuditKind, Invitation, Membership, User
+from portal.models import AuditKind, Invitation, Membership, Role, User
 
 TEMPLATE = "portal/invitation.html"
 # The backend that reads a signed-in user with their memberships (AUTHENTICATION_BACKENDS).
@@ -35,11 +38,11 @@ LOGIN_BACKEND = "portal.backends.MembershipBackend"
 def invitation(request: PortalRequest, token: str) -> HttpResponse:
     found = Invitation.for_token(token)
     if found is None:
-        return _closed(request, None, invitations.INVALID_TEXT, status=404)
+        return _closed(request, None, str(invitations.INVALID_TEXT), status=404)
     if found.state != Invitation.State.OPEN:
-        return _closed(request, found, invitations.CLOSED_TEXT[found.state], status=410)
+        return _closed(request, found, str(invitations.CLOSED_TEXT[found.state]), status=410)
     if getattr(request, "impersonation", None) is not None:
-        reason = "An invitation is accepted by the person it was sent to, not through support."
+        reason = _("An invitation is accepted by the person it was sent to, not through support.")
         return _closed(request, found, reason, status=403)
     if request.user.is_authenticated:
         return _signed_in(request, found, request.user)
@@ -58,7 +61,7 @@ def invitation(request: PortalRequest, token: str) -> HttpResponse:
         except invitations.Closed as closed:
             return _closed(request, found, str(closed), status=410)
         except invitations.UserExists:
-            form.add_error(None, "This email has a sign-in already: sign in to accept.")
+            form.add_error(None, _("This email has a sign-in already: sign in to accept."))
         else:
             login(request, membership.user, backend=LOGIN_BACKEND)
             return _joined(request, found, membership)
@@ -95,12 +98,17 @@ def _joined(request: PortalRequest, found: Invitation, membership: Membership) -
         invited_by=found.invited_by.email if found.invited_by else "",
     )
     request.session[SESSION_KEY] = membership.pk
-    messages.success(
-        request,
-        f"Welcome to {membership.account.name}: you are a member as "
-        f"{membership.get_role_display().lower()}.",
-    )
+    welcome = WELCOME_TEXT.get(membership.role, WELCOME_TEXT[Role.VIEWER])
+    messages.success(request, str(welcome) % {"account": membership.account.name})
     return HttpResponseRedirect(reverse("home"))
+
+
+# One sentence per role: a role's name reads differently inside a sentence in each language.
+WELCOME_TEXT: dict[str, Promise] = {
+    Role.ADMIN: gettext_lazy("Welcome to %(account)s: you are a member as admin."),
+    Role.BUYER: gettext_lazy("Welcome to %(account)s: you are a member as buyer."),
+    Role.VIEWER: gettext_lazy("Welcome to %(account)s: you are a member as viewer."),
+}
 
 
 def _closed(

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from portal.models import Invitation, Membership, User
 
 CLOSED_TEXT = {
-    Invitation.State.EXPIRED: "This invitation has expired. Ask the admin who invited you to "
-    "send it again.",
-    Invitation.State.REVOKED: "This invitation was withdrawn by an admin of the account.",
-    Invitation.State.ACCEPTED: "This invitation has been used already: it works once. Sign in "
-    "to reach the account.",
+    Invitation.State.EXPIRED: gettext_lazy(
+        "This invitation has expired. Ask the admin who invited you to send it again."
+    ),
+    Invitation.State.REVOKED: gettext_lazy(
+        "This invitation was withdrawn by an admin of the account."
+    ),
+    Invitation.State.ACCEPTED: gettext_lazy(
+        "This invitation has been used already: it works once. Sign in to reach the account."
+    ),
 }
-INVALID_TEXT = (
+INVALID_TEXT = gettext_lazy(
     "This invitation link is not valid. It may have been replaced by a newer email: open the "
     "link in the most recent invitation you received."
 )
@@ -30,7 +35,7 @@ class Closed(Exception):
 
     def __init__(self, state: Invitation.State) -> None:
         self.state = state
-        super().__init__(CLOSED_TEXT.get(state, INVALID_TEXT))
+        super().__init__(str(CLOSED_TEXT.get(state, INVALID_TEXT)))
 
 
 class UserExists(Exception):

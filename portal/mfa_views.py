@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -37,14 +39,10 @@ from portal.models import Membership, User
 from portal.policy import can_require_mfa
 from portal.views import landing_url
 
-WRONG_CODE = "That code did not work. Check that it is the current one and try again."
-WRONG_SETUP_CODE = (
+WRONG_CODE = gettext_lazy("That code did not work. Check that it is the current one and try again.")
+WRONG_SETUP_CODE = gettext_lazy(
     "That code does not match the key above. Type the code the app shows now; if it still "
     "fails, check that your phone's clock is set automatically."
-)
-LOCKED = (
-    "Too many wrong codes. For your security, codes are not checked for the next {minutes} "
-    "minute{plural}. If you no longer have your authenticator app, use a recovery code then."
 )
 LOW_ON_CODES = 3
 
@@ -53,7 +51,7 @@ def _person(request: PortalRequest) -> User:
     """The signed-in person, acting for themself: support impersonating a customer user never
     sets up, uses or changes that user's second factor."""
     if request.impersonation is not None:
-        raise PermissionDenied("Support cannot change how a customer user signs in.")
+        raise PermissionDenied(_("Support cannot change how a customer user signs in."))
     return request.user
 
 
@@ -76,7 +74,15 @@ def _with_next(page: str, next_url: str) -> str:
 
 def _locked_text(until: datetime) -> str:
     minutes = max(1, math.ceil((until - timezone.now()).total_seconds() / 60))
-    return LOCKED.format(minutes=minutes, plural="" if minutes == 1 else "s")
+    return ngettext(
+        "Too many wrong codes. For your security, codes are not checked for the next "
+        "%(minutes)s minute. If you no longer have your authenticator app, use a recovery code "
+        "then.",
+        "Too many wrong codes. For your security, codes are not checked for the next "
+        "%(minutes)s minutes. If you no longer have your authenticator app, use a recovery code "
+        "then.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,9 +129,9 @@ def mfa_verify(request: PortalRequest) -> HttpResponse:
 
 def _tell_codes_left(request: HttpRequest, user: User) -> None:
     left = mfa.recovery_codes_left(user)
-    text = f"You used a recovery code: {left} left."
+    text = _("You used a recovery code: %(left)s left.") % {"left": left}
     if left <= LOW_ON_CODES:
-        text += " Replace them on your security page before they run out."
+        text += " " + _("Replace them on your security page before they run out.")
     messages.warning(request, text)
 
 
@@ -136,7 +142,7 @@ def _qr_svg(url: str) -> SafeString:
         scale=5, border=2, dark="#000", light="#fff", svgclass="mfa-qr__code", lineclass=None
     )
     # segno writes only geometry and its own attributes; the label is ours, escaped.
-    label = escape("QR code to scan with your authenticator app")
+    label = escape(_("QR code to scan with your authenticator app"))
     return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S308
 
 
@@ -236,7 +242,7 @@ def account_security_off(request: PortalRequest) -> HttpResponse:
         raise Http404("You have no second factor set up.")
     if mfa.required_anywhere(user):
         raise PermissionDenied(
-            "Your role or one of your customer accounts requires a second factor: it stays on."
+            _("Your role or one of your customer accounts requires a second factor: it stays on.")
         )
     form = TurnOffForm(request.POST)
     status = 422
@@ -247,7 +253,9 @@ def account_security_off(request: PortalRequest) -> HttpResponse:
         )
         if checked.ok:
             mfa.turn_off(request, user)
-            messages.success(request, "Your second factor is off: you sign in with your password.")
+            messages.success(
+                request, _("Your second factor is off: you sign in with your password.")
+            )
             return redirect("account_security")
         if checked.locked_until is not None:
             form.add_error(None, _locked_text(checked.locked_until))
@@ -270,16 +278,16 @@ def account_security_require(request: PortalRequest) -> HttpResponse:
         if required and not mfa.is_verified(request):
             # Requiring it of everyone starts with the admin who asks: never a lock-out by surprise.
             form.add_error(
-                None, "Set up your own second factor first, then require it of your team."
+                None, _("Set up your own second factor first, then require it of your team.")
             )
             status = 409
         else:
             mfa.set_requirement(request, membership.account, required)
             text = (
-                "Every member of {name} now signs in with a second factor."
+                _("Every member of %(name)s now signs in with a second factor.")
                 if required
-                else "Members of {name} may now choose whether to use a second factor."
+                else _("Members of %(name)s may now choose whether to use a second factor.")
             )
-            messages.success(request, text.format(name=membership.account.name))
+            messages.success(request, text % {"name": membership.account.name})
             return redirect("account_security")
     return _security_page(request, status=status, requirement_form=form)

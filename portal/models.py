@@ -11,13 +11,17 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import zone_or_none
 
 
 def validate_time_zone(name: str) -> None:
     if name and zone_or_none(name) is None:
-        raise ValidationError(f"{name} is not a time zone we know; choose one from the list.")
+        raise ValidationError(
+            _("%(name)s is not a time zone we know; choose one from the list.") % {"name": name}
+        )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -45,21 +49,21 @@ class User(AbstractUser):
     """A person who signs in to the portal by email and password."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(gettext_lazy("email address"), unique=True)
     # Empty until set: the browser's zone is taken at the first sign-in (static/js/locale.js),
     # the language from Accept-Language; until then pages use UTC and the browser's language.
     time_zone = models.CharField(
-        "time zone",
+        gettext_lazy("time zone"),
         max_length=64,
         blank=True,
         validators=[validate_time_zone],
-        help_text="An IANA time zone, e.g. Europe/Berlin. Every time is shown in it.",
+        help_text=gettext_lazy("An IANA time zone, e.g. Europe/Berlin. Every time is shown in it."),
     )
     language = models.CharField(
         max_length=8,
         blank=True,
         choices=settings.LANGUAGES,
-        help_text="The language of the portal's pages, dates and amounts.",
+        help_text=gettext_lazy("The language of the portal's pages, dates and amounts."),
     )
 
     USERNAME_FIELD = "email"
@@ -90,32 +94,38 @@ class User(AbstractUser):
 class CustomerAccount(models.Model):
     """A Nue customer whose members use the portal."""
 
-    nue_customer_id = models.CharField("Nue customer id", max_length=64, unique=True)
-    name = models.CharField(max_length=255, help_text="Cached from Nue for lists and search.")
+    nue_customer_id = models.CharField(gettext_lazy("Nue customer id"), max_length=64, unique=True)
+    name = models.CharField(
+        max_length=255, help_text=gettext_lazy("Cached from Nue for lists and search.")
+    )
     approval_threshold = models.DecimalField(
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Buyers must request approval above this amount; empty uses the default.",
+        help_text=gettext_lazy(
+            "Buyers must request approval above this amount; empty uses the default."
+        ),
     )
     buyers_manage_cards = models.BooleanField(
-        "Buyers may replace the card on file",
+        gettext_lazy("Buyers may replace the card on file"),
         default=False,
-        help_text="Admins always may; viewers never.",
+        help_text=gettext_lazy("Admins always may; viewers never."),
     )
     require_mfa = models.BooleanField(
-        "Members must use a second factor",
+        gettext_lazy("Members must use a second factor"),
         default=False,
-        help_text="Set by the account's admins: members set up an authenticator app before they "
-        "can use this account.",
+        help_text=gettext_lazy(
+            "Set by the account's admins: members set up an authenticator app before they "
+            "can use this account."
+        ),
     )
     managers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="book",
         blank=True,
         limit_choices_to={"is_staff": True},
-        help_text="Account managers who have this customer in their book.",
+        help_text=gettext_lazy("Account managers who have this customer in their book."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -133,9 +143,9 @@ class CustomerAccount(models.Model):
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    BUYER = "buyer", "Buyer"
-    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", gettext_lazy("Viewer")
+    BUYER = "buyer", gettext_lazy("Buyer")
+    ADMIN = "admin", gettext_lazy("Admin")
 
 
 class Membership(models.Model):
@@ -153,8 +163,10 @@ class Membership(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Buyers only: what they may activate in 24 hours without approval, in place "
-        "of the account's approval threshold; empty uses the threshold.",
+        help_text=gettext_lazy(
+            "Buyers only: what they may activate in 24 hours without approval, in place "
+            "of the account's approval threshold; empty uses the threshold."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -200,10 +212,10 @@ class Invitation(models.Model):
     """
 
     class State(models.TextChoices):
-        OPEN = "open", "Waiting"
-        EXPIRED = "expired", "Expired"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
+        OPEN = "open", gettext_lazy("Waiting")
+        EXPIRED = "expired", gettext_lazy("Expired")
+        ACCEPTED = "accepted", gettext_lazy("Accepted")
+        REVOKED = "revoked", gettext_lazy("Revoked")
 
     account = models.ForeignKey(
         CustomerAccount, on_delete=models.CASCADE, related_name="invitations"
@@ -226,9 +238,9 @@ class Invitation(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the current link was last mailed."
+        null=True, blank=True, help_text=gettext_lazy("When the current link was last mailed.")
     )
-    expires_at = models.DateTimeField(help_text="The current link works until then.")
+    expires_at = models.DateTimeField(help_text=gettext_lazy("The current link works until then."))
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -288,28 +300,31 @@ class Invitation(models.Model):
 
 
 class AuditKind(models.TextChoices):
-    SIGN_IN = "sign_in", "Signed in"
-    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
-    SIGN_OUT = "sign_out", "Signed out"
-    IMPERSONATION_STARTED = "impersonation_started", "Impersonation started"
-    IMPERSONATION_ENDED = "impersonation_ended", "Impersonation ended"
-    IMPERSONATION_ELEVATED = "impersonation_elevated", "Impersonation elevated"
-    ACTION_REFUSED = "action_refused", "Action refused (read-only)"
-    PAGE_VIEWED = "page_viewed", "Page viewed"
-    ACTION = "action", "Action"
-    APPROVAL = "approval", "Approval"
-    DECLINE = "decline", "Decline"
-    ACTIVATION = "activation", "Activation"
-    CHANGE_ORDER = "change_order", "Change order"
-    CANCELLATION = "cancellation", "Cancellation"
-    TEAM = "team", "Team change"
-    MFA_SET_UP = "mfa_set_up", "Second factor set up"
-    MFA_VERIFIED = "mfa_verified", "Second factor verified"
-    MFA_FAILED = "mfa_failed", "Second-factor code refused"
-    MFA_RECOVERY_USED = "mfa_recovery_used", "Recovery code used"
-    MFA_CODES_REPLACED = "mfa_codes_replaced", "Recovery codes replaced"
-    MFA_TURNED_OFF = "mfa_turned_off", "Second factor turned off"
-    MFA_REQUIREMENT_CHANGED = "mfa_requirement_changed", "Second-factor requirement changed"
+    SIGN_IN = "sign_in", gettext_lazy("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", gettext_lazy("Sign-in failed")
+    SIGN_OUT = "sign_out", gettext_lazy("Signed out")
+    IMPERSONATION_STARTED = "impersonation_started", gettext_lazy("Impersonation started")
+    IMPERSONATION_ENDED = "impersonation_ended", gettext_lazy("Impersonation ended")
+    IMPERSONATION_ELEVATED = "impersonation_elevated", gettext_lazy("Impersonation elevated")
+    ACTION_REFUSED = "action_refused", gettext_lazy("Action refused (read-only)")
+    PAGE_VIEWED = "page_viewed", gettext_lazy("Page viewed")
+    ACTION = "action", gettext_lazy("Action")
+    APPROVAL = "approval", gettext_lazy("Approval")
+    DECLINE = "decline", gettext_lazy("Decline")
+    ACTIVATION = "activation", gettext_lazy("Activation")
+    CHANGE_ORDER = "change_order", gettext_lazy("Change order")
+    CANCELLATION = "cancellation", gettext_lazy("Cancellation")
+    TEAM = "team", gettext_lazy("Team change")
+    MFA_SET_UP = "mfa_set_up", gettext_lazy("Second factor set up")
+    MFA_VERIFIED = "mfa_verified", gettext_lazy("Second factor verified")
+    MFA_FAILED = "mfa_failed", gettext_lazy("Second-factor code refused")
+    MFA_RECOVERY_USED = "mfa_recovery_used", gettext_lazy("Recovery code used")
+    MFA_CODES_REPLACED = "mfa_codes_replaced", gettext_lazy("Recovery codes replaced")
+    MFA_TURNED_OFF = "mfa_turned_off", gettext_lazy("Second factor turned off")
+    MFA_REQUIREMENT_CHANGED = (
+        "mfa_requirement_changed",
+        gettext_lazy("Second-factor requirement changed"),
+    )
 
 
 class AppendOnlyError(Exception):
@@ -357,7 +372,10 @@ class AuditEvent(models.Model):
         related_name="audit_events",
     )
     impersonation = models.UUIDField(
-        null=True, blank=True, db_index=True, help_text="Groups the events of one impersonation."
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=gettext_lazy("Groups the events of one impersonation."),
     )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
@@ -387,14 +405,14 @@ class AuditEvent(models.Model):
 class NotificationKind(models.TextChoices):
     """What the portal emails people about (portal.notifications says who receives each)."""
 
-    ORDER_ACTIVATED = "order_activated", "Order activated"
-    CHANGE_CONFIRMED = "change_confirmed", "Subscription change confirmed"
-    CANCELLATION_SCHEDULED = "cancellation_scheduled", "Cancellation scheduled"
-    APPROVAL_REQUESTED = "approval_requested", "Approval requested"
-    APPROVAL_DECIDED = "approval_decided", "Approval decided"
-    INVITATION = "invitation", "Invitation"
-    RENEWAL_REMINDER = "renewal_reminder", "Renewal coming up"
-    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    ORDER_ACTIVATED = "order_activated", gettext_lazy("Order activated")
+    CHANGE_CONFIRMED = "change_confirmed", gettext_lazy("Subscription change confirmed")
+    CANCELLATION_SCHEDULED = "cancellation_scheduled", gettext_lazy("Cancellation scheduled")
+    APPROVAL_REQUESTED = "approval_requested", gettext_lazy("Approval requested")
+    APPROVAL_DECIDED = "approval_decided", gettext_lazy("Approval decided")
+    INVITATION = "invitation", gettext_lazy("Invitation")
+    RENEWAL_REMINDER = "renewal_reminder", gettext_lazy("Renewal coming up")
+    PAYMENT_FAILED = "payment_failed", gettext_lazy("Payment failed")
 
 
 class NotificationPreference(models.Model):
@@ -440,17 +458,19 @@ class OutgoingEmail(models.Model):
     """
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (gave up)"
-        UNKNOWN = "unknown", "Unknown (the worker stopped while sending)"
+        QUEUED = "queued", gettext_lazy("Queued")
+        SENDING = "sending", gettext_lazy("Sending")
+        SENT = "sent", gettext_lazy("Sent")
+        FAILED = "failed", gettext_lazy("Failed (gave up)")
+        UNKNOWN = "unknown", gettext_lazy("Unknown (the worker stopped while sending)")
 
     created_at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(
         max_length=32,
         blank=True,
-        help_text="The notification's kind; empty for mail sent through Django's mail API.",
+        help_text=gettext_lazy(
+            "The notification's kind; empty for mail sent through Django's mail API."
+        ),
     )
     account = models.ForeignKey(
         CustomerAccount,
@@ -497,7 +517,9 @@ class RenewalReminder(models.Model):
     account = models.ForeignKey(
         CustomerAccount, on_delete=models.CASCADE, related_name="renewal_reminders"
     )
-    subscription = models.CharField(max_length=64, help_text="Nue's subscription number.")
+    subscription = models.CharField(
+        max_length=64, help_text=gettext_lazy("Nue's subscription number.")
+    )
     renewal_date = models.DateField()
     window_days = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

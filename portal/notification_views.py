@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal import impersonation, notifications
@@ -49,7 +50,7 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
                 turned_on=[str(k) for k in changed if k in form.cleaned_data["enabled"]],
                 turned_off=[str(k) for k in changed if k not in form.cleaned_data["enabled"]],
             )
-        messages.success(request, "Your email choices are saved.")
+        messages.success(request, _("Your email choices are saved."))
         return redirect("notification_preferences")
     ctx = {
         "form": form,

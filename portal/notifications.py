@@ -49,6 +49,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from portal import outbox
 from portal.l10n import zone_or_none
@@ -78,32 +80,42 @@ class Spec:
     audience: Audience
     essential: bool
     # What the preferences page says the email is about.
-    about: str
+    about: str | Promise
 
 
 SPECS: dict[NotificationKind, Spec] = {
     Kind.ORDER_ACTIVATED: Spec(
-        Audience.ACCOUNT, False, "An order placed in the portal is active in the billing system."
+        Audience.ACCOUNT,
+        False,
+        gettext_lazy("An order placed in the portal is active in the billing system."),
     ),
     Kind.CHANGE_CONFIRMED: Spec(
-        Audience.ACCOUNT, False, "A change to a subscription (seats, plan, term) is confirmed."
+        Audience.ACCOUNT,
+        False,
+        gettext_lazy("A change to a subscription (seats, plan, term) is confirmed."),
     ),
     Kind.CANCELLATION_SCHEDULED: Spec(
-        Audience.ACCOUNT, False, "A subscription is set to cancel, and on which day."
+        Audience.ACCOUNT, False, gettext_lazy("A subscription is set to cancel, and on which day.")
     ),
     Kind.RENEWAL_REMINDER: Spec(
-        Audience.ACCOUNT, False, "A subscription's term ends in 30 days, and again 7 days before."
+        Audience.ACCOUNT,
+        False,
+        gettext_lazy("A subscription's term ends in 30 days, and again 7 days before."),
     ),
     Kind.PAYMENT_FAILED: Spec(
-        Audience.ACCOUNT, True, "A card payment of an invoice was declined or not authenticated."
+        Audience.ACCOUNT,
+        True,
+        gettext_lazy("A card payment of an invoice was declined or not authenticated."),
     ),
     Kind.APPROVAL_REQUESTED: Spec(
-        Audience.NAMED, True, "A buyer asks for your approval of an order above their limit."
+        Audience.NAMED,
+        True,
+        gettext_lazy("A buyer asks for your approval of an order above their limit."),
     ),
     Kind.APPROVAL_DECIDED: Spec(
-        Audience.NAMED, False, "An approval you requested was approved or declined."
+        Audience.NAMED, False, gettext_lazy("An approval you requested was approved or declined.")
     ),
-    Kind.INVITATION: Spec(Audience.NAMED, True, "An invitation to join the account."),
+    Kind.INVITATION: Spec(Audience.NAMED, True, gettext_lazy("An invitation to join the account.")),
 }
 
 
@@ -313,7 +325,7 @@ def choices(membership: Membership) -> list[Choice]:
             continue
         locked = is_essential_for(membership, kind)
         enabled = locked or chosen.get(kind, _default_on(membership, kind))
-        found.append(Choice(kind, kind.label, SPECS[kind].about, enabled, locked))
+        found.append(Choice(kind, str(kind.label), str(SPECS[kind].about), enabled, locked))
     return found
 
 

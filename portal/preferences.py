@@ -12,6 +12,7 @@ from django.contrib.auth import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from portal.l10n import valid_zones, zone_or_none
 from portal.models import User
@@ -30,6 +31,19 @@ ZONE_AREAS = (
     "Indian",
     "Pacific",
 )
+# The areas' names as the time zone list's groups show them.
+AREA_NAMES = {
+    "Africa": gettext_lazy("Africa"),
+    "America": gettext_lazy("America"),
+    "Antarctica": gettext_lazy("Antarctica"),
+    "Arctic": gettext_lazy("Arctic"),
+    "Asia": gettext_lazy("Asia"),
+    "Atlantic": gettext_lazy("Atlantic"),
+    "Australia": gettext_lazy("Australia"),
+    "Europe": gettext_lazy("Europe"),
+    "Indian": gettext_lazy("Indian Ocean"),
+    "Pacific": gettext_lazy("Pacific"),
+}
 
 
 @receiver(user_logged_in, dispatch_uid="default_language")
@@ -69,4 +83,4 @@ def zone_groups(current: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
         and not any(current == n for g in groups.values() for n, _ in g)
     ):
         groups["UTC"].append((current, current))
-    return list(groups.items())
+    return [(str(AREA_NAMES.get(area, area)), zones) for area, zones in groups.items()]

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.forms import LocalDateField
 from portal.impersonation import impersonation_refusal
@@ -14,21 +16,23 @@ REASON_MAX = 500
 
 class SupportSearchForm(forms.Form):
     q = forms.CharField(
-        label="Find a customer or user",
+        label=gettext_lazy("Find a customer or user"),
         required=False,
         max_length=200,
-        help_text="Account name, Nue customer id, or a user's email or name.",
+        help_text=gettext_lazy("Account name, Nue customer id, or a user's email or name."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         max_length=REASON_MAX,
         min_length=3,
         strip=True,
-        help_text="A ticket reference or a short note. The customer's admins can read it.",
+        help_text=gettext_lazy(
+            "A ticket reference or a short note. The customer's admins can read it."
+        ),
     )
 
 
@@ -58,14 +62,14 @@ class DateRangeForm(forms.Form):
     """The From and To days of an audit trail's filters (the support audit log, the account's
     activity log), the end not before the start."""
 
-    since = LocalDateField(label="From", required=False)
-    until = LocalDateField(label="To", required=False)
+    since = LocalDateField(label=gettext_lazy("From"), required=False)
+    until = LocalDateField(label=gettext_lazy("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error("until", _("The end date is before the start date."))
         return cleaned
 
     def within_dates(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
@@ -80,13 +84,21 @@ class DateRangeForm(forms.Form):
 
 class AuditFilterForm(DateRangeForm):
     agent = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_staff=True), required=False, empty_label="Anyone"
+        label=gettext_lazy("Agent"),
+        queryset=User.objects.filter(is_staff=True),
+        required=False,
+        empty_label=gettext_lazy("Anyone"),
     )
     customer = forms.ModelChoiceField(
-        queryset=CustomerAccount.objects.all(), required=False, empty_label="Any customer"
+        label=gettext_lazy("Customer"),
+        queryset=CustomerAccount.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("Any customer"),
     )
     kind = forms.ChoiceField(
-        label="Event", choices=[("", "Any event"), *AuditKind.choices], required=False
+        label=gettext_lazy("Event"),
+        choices=[("", gettext_lazy("Any event")), *AuditKind.choices],
+        required=False,
     )
     field_order = ["agent", "customer", "kind", "since", "until"]
 

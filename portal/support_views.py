@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -88,7 +89,9 @@ def impersonate(request: HttpRequest, membership_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         impersonation.start(request, membership, form.cleaned_data["reason"])
         messages.info(
-            request, f"You now see the portal as {membership.user} of {membership.account}."
+            request,
+            _("You now see the portal as %(user)s of %(account)s.")
+            % {"user": membership.user, "account": membership.account},
         )
         return redirect("home")
     refusal = impersonation.impersonation_refusal(
@@ -109,7 +112,7 @@ def stop_impersonating(request: HttpRequest) -> HttpResponse:
     if current is None:
         raise Http404("You are not impersonating anyone.")
     impersonation.stop(request)
-    messages.success(request, f"You stopped impersonating {current.target}.")
+    messages.success(request, _("You stopped impersonating %(user)s.") % {"user": current.target})
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponseClientRedirect("/support/")
     return redirect("support")
@@ -124,7 +127,7 @@ def elevate(request: HttpRequest) -> HttpResponse:
     form = ElevateForm(request.POST or None, initial={"next": back})
     if request.method == "POST" and form.is_valid():
         impersonation.elevate(request, form.cleaned_data["reason"])
-        messages.warning(request, "Elevated: money-moving actions are allowed until you stop.")
+        messages.warning(request, _("Elevated: money-moving actions are allowed until you stop."))
         return redirect(_safe_next(request, form.cleaned_data["next"]))
     ctx = {"form": form, "impersonation": current, "back": back}
     return render(request, "support/elevate.html", ctx, status=422 if form.errors else 200)

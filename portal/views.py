@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -136,7 +137,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _error_page(request, "403.html", {"reason": str(exception or "")}, 403)
 
 
-CSRF_FAILURE_MESSAGE = (
+CSRF_FAILURE_MESSAGE = gettext_lazy(
     "This form had expired or came from another site, so nothing was sent. "
     "Reload the page and try again."
 )

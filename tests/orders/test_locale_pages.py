@@ -166,7 +166,7 @@ def test_a_date_filter_reads_and_shows_the_german_format(grace_client, globex_nu
     assert 'value="01.01.2000"' in response.text
     assert 'placeholder="23.11.2026"' in response.text
     refused = grace_client.get(reverse("orders:order_list"), {"date_from": "2000/01/01"})
-    assert "Enter a date like 23.11.2026." in refused.text
+    assert "Geben Sie ein Datum wie 23.11.2026 ein." in refused.text
     assert 'value="2000/01/01"' in refused.text
     # A link in ISO 8601 still works, and the field shows it the German way.
     linked = grace_client.get(reverse("orders:order_list"), {"date_from": "2000-01-01"})

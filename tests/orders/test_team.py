@@ -158,12 +158,12 @@ def test_it_invites_a_contact_by_email(grace_client, grace):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [HANK]
-    # Written in the language of Grace, who sends it (Hank's is not known yet).
+    # Written in the language of Grace, who sends it (Hank's is not known yet), in Globex's
+    # currency as she writes it.
     assert message.subject == "Grace Hopper hat Sie zu Globex GmbH im Nue-Portal eingeladen"
-    assert "as buyer" in message.body
-    # In Globex's currency, written the way Grace (German) writes it.
+    assert "als Käufer" in message.body
     assert invitation.currency == "EUR"
-    assert "up to 500,00\xa0€ in 24 hours" in message.body
+    assert "bis zu 500,00\xa0€ innerhalb von 24 Stunden" in message.body
     token = link_token(message)
     html, kind = message.alternatives[0]
     assert kind == "text/html"
