@@ -24,10 +24,11 @@ SOURCES = ("manage.py", "portal", "orders", "nue_emulator", "templates", "locale
 CATALOG = Path("LC_MESSAGES") / "django.po"
 
 
-def messages(path: Path) -> dict[tuple[str | None, str], object]:
+def messages(path: Path) -> dict[tuple[str, str], object]:
+    """The catalog's messages by (context, msgid); "" for a message without a context."""
     with path.open("rb") as handle:
         catalog = read_po(handle)
-    return {(m.context, str(m.id)): m for m in catalog if m.id}
+    return {(m.context or "", str(m.id)): m for m in catalog if m.id}
 
 
 def main(update: bool) -> int:
