@@ -1,6 +1,7 @@
 // The card form of the billing page: Stripe Elements collects the card and Stripe.js confirms a
 // SetupIntent the portal created, so the number goes to Stripe only; the form then posts the
 // SetupIntent's id, which the portal checks with Stripe before keeping the card.
+// Its words come translated from the form's data-msg-* attributes (the page's language).
 (function () {
   "use strict";
   var form = document.getElementById("card-form");
@@ -31,11 +32,11 @@
     event.preventDefault();
     errors.textContent = "";
     if (!document.getElementById("card-consent").checked) {
-      fail("Agree to the card being saved and charged to save it.");
+      fail(form.dataset.msgConsent);
       return;
     }
     busy(true);
-    progress.textContent = "Checking the card with Stripe…";
+    progress.textContent = form.dataset.msgChecking;
     var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     fetch(form.dataset.setupUrl, {
       method: "POST",
@@ -45,19 +46,19 @@
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok || !body.clientSecret) {
-            throw new Error(body.error || "The card could not be checked just now; nothing was saved.");
+            throw new Error(body.error || form.dataset.msgUnavailable);
           }
           return stripe.confirmCardSetup(body.clientSecret, { payment_method: { card: card } });
         });
       })
       .then(function (result) {
         if (result.error) {
-          var message = (result.error && result.error.message) || "The card was not accepted.";
-          fail(message + " Nothing was saved: try again or use another card.");
+          var message = (result.error && result.error.message) || form.dataset.msgRefused;
+          fail(message + " " + form.dataset.msgNothingSaved);
           return;
         }
         document.getElementById("card-setup-intent").value = result.setupIntent.id;
-        progress.textContent = "Saving…";
+        progress.textContent = form.dataset.msgSaving;
         form.submit();
       })
       .catch(function (error) { fail(error.message); });

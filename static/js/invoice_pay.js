@@ -1,6 +1,7 @@
 // A card payment for an invoice that the customer's bank asks to confirm (3-D Secure): Stripe.js
 // runs the check with the PaymentIntent's client secret, then the form posts back and the portal
 // asks Stripe itself how the payment stands; what the browser reports is never taken as paid.
+// Its words come translated from the form's data-msg-* attributes (the page's language).
 (function () {
   "use strict";
   var form = document.getElementById("invoice-authenticate");
@@ -17,7 +18,7 @@
     event.preventDefault();
     errors.textContent = "";
     button.disabled = true;
-    progress.textContent = "Waiting for your bank…";
+    progress.textContent = form.dataset.msgWaiting;
     // A charge Stripe refused off-session (authentication_required) is confirmed with the card
     // it was for; one that asks for 3-D Secure (requires_action) already carries it.
     var card = form.dataset.paymentMethod;
@@ -27,9 +28,9 @@
     confirming.then(
       function (result) {
         if (result && result.error) {
-          progress.textContent = "Checking the payment…";
+          progress.textContent = form.dataset.msgChecking;
         } else {
-          progress.textContent = "Recording the payment…";
+          progress.textContent = form.dataset.msgRecording;
         }
         sent = true;
         form.submit();

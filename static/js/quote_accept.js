@@ -56,15 +56,15 @@
     event.preventDefault();
     errors.textContent = "";
     if (!stripe) {
-      fail("The card field could not load. Choose \"Pay by invoice\", or try again later.");
+      fail(form.dataset.msgNoCardField);
       return;
     }
     if (!document.getElementById("card-consent").checked) {
-      fail("Agree to the card being saved and charged to pay by card.");
+      fail(form.dataset.msgConsent);
       return;
     }
     busy(true);
-    progress.textContent = "Checking the card with Stripe…";
+    progress.textContent = form.dataset.msgChecking;
     var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     fetch(form.dataset.setupUrl, {
       method: "POST",
@@ -74,7 +74,7 @@
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok || !body.clientSecret) {
-            throw new Error(body.error || "The card could not be checked just now; nothing was ordered.");
+            throw new Error(body.error || form.dataset.msgUnavailable);
           }
           return stripe.confirmCardSetup(body.clientSecret, { payment_method: { card: card } });
         });
@@ -82,12 +82,12 @@
       .then(function (result) {
         if (!result) return;
         if (result.error) {
-          var message = (result.error && result.error.message) || "The card was not accepted.";
-          fail(message + " Nothing was ordered: try again, use another card or pay by invoice.");
+          var message = (result.error && result.error.message) || form.dataset.msgRefused;
+          fail(message + " " + form.dataset.msgNothingOrdered);
           return;
         }
         document.getElementById("card-setup-intent").value = result.setupIntent.id;
-        progress.textContent = "Placing the order…";
+        progress.textContent = form.dataset.msgPlacing;
         form.submit();
       })
       .catch(function (error) { fail(error.message); });

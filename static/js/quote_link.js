@@ -28,10 +28,10 @@
     var statusId = button.getAttribute("data-copy-status");
     if (!field) return;
     navigator.clipboard.writeText(field.value).then(
-      function () { say(statusId, "Copied"); },
+      function () { say(statusId, button.dataset.msgCopied); },
       function () {
         field.select();
-        say(statusId, "Could not copy: press Ctrl+C (⌘C) to copy the selected link");
+        say(statusId, button.dataset.msgNotCopied);
       }
     );
   });
