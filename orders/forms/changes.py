@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from orders.actions.changes import AddOnAsked, Asked, BundleOption, Offer
 from orders.forms.fields import WholeNumberField
@@ -52,7 +52,8 @@ class ChangeForm(forms.Form):
         return self.field_map
 
     def description(self) -> dict[str, str]:
-        """What the customer asked for, in their words, for the preview and the audit trail."""
+        """What the customer asked for, in their words and language, for the preview and the
+        audit trail."""
         return {}
 
 
@@ -161,7 +162,7 @@ class QuantityForm(EffectiveDateMixin, ChangeForm):
 
     def description(self) -> dict[str, str]:
         return {
-            "asked": f"Set quantity to {self.cleaned_data['quantity']}",
+            "asked": _("Set quantity to %(n)s") % {"n": self.cleaned_data["quantity"]},
             "effective": self.effective_date().isoformat(),
         }
 
@@ -199,7 +200,8 @@ class TermForm(ChangeForm):
         return Asked(self.kind, months=self.offer.term_ends[self.cleaned_data["new_end"]])
 
     def description(self) -> dict[str, str]:
-        return {"asked": f"End on {day_text(date.fromisoformat(self.cleaned_data['new_end']))}"}
+        end = day_text(date.fromisoformat(self.cleaned_data["new_end"]))
+        return {"asked": _("End on %(day)s") % {"day": end}}
 
 
 class ProductForm(EffectiveDateMixin, ChangeForm):
@@ -247,7 +249,8 @@ class ProductForm(EffectiveDateMixin, ChangeForm):
     def description(self) -> dict[str, str]:
         target = self.offer.targets[self.cleaned_data["target"]]
         return {
-            "asked": f"{self.offer.kind.change_type} to {target.product_name}",
+            "asked": _("%(change)s to %(product)s")
+            % {"change": self.offer.kind.label, "product": target.product_name},
             "effective": self.effective_date().isoformat(),
         }
 
@@ -279,7 +282,9 @@ class RenewForm(ChangeForm):
         return Asked(self.kind, months=self.cleaned_data["renewal_term"])
 
     def description(self) -> dict[str, str]:
-        return {"asked": f"Renew for {self.cleaned_data['renewal_term']} months"}
+        term = self.cleaned_data["renewal_term"]
+        asked = ngettext("Renew for %(term)s month", "Renew for %(term)s months", term)
+        return {"asked": asked % {"term": term}}
 
 
 class CotermForm(ChangeForm):
@@ -319,7 +324,8 @@ class CotermForm(ChangeForm):
         return Asked(self.kind, target=target.name, co_term_date=target.end_date)
 
     def description(self) -> dict[str, str]:
-        return {"asked": f"End together with {self.cleaned_data['target']}"}
+        target = self.cleaned_data["target"]
+        return {"asked": _("End together with %(target)s") % {"target": target}}
 
 
 CANCEL_REASONS = (
@@ -367,7 +373,7 @@ class CancelForm(EffectiveDateMixin, ChangeForm):
 
     def description(self) -> dict[str, str]:
         return {
-            "asked": "Cancel",
+            "asked": pgettext("change kind", "Cancel"),
             "effective": self.effective_date().isoformat(),
             "reason": _english(dict(CANCEL_REASONS)[self.cleaned_data["reason"]]),
             "details": self.cleaned_data.get("details", ""),
@@ -411,7 +417,11 @@ class TrialForm(ChangeForm):
         return Asked(self.kind, start=start, months=self.cleaned_data["term"])
 
     def description(self) -> dict[str, str]:
-        return {"asked": f"Convert to paid for {self.cleaned_data['term']} months"}
+        term = self.cleaned_data["term"]
+        asked = ngettext(
+            "Convert to paid for %(term)s month", "Convert to paid for %(term)s months", term
+        )
+        return {"asked": asked % {"term": term}}
 
 
 class AddonsForm(ChangeForm):

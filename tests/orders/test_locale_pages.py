@@ -130,7 +130,7 @@ def test_an_approval_mail_is_in_the_orders_currency_and_the_recipients_language(
     deliver()
     (message,) = [m for m in mail.outbox if m.to == [demo.MARIA]]
     total = f"{order.total:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-    assert f"Total: {total}{NBSP}€" in message.body
+    assert f"Gesamt: {total}{NBSP}€" in message.body  # Maria reads German here
     maria.language = "en"
     maria.save()
     mail.outbox.clear()
