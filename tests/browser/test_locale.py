@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from orders.scope import CustomerNue
 from portal.models import CustomerAccount, User
@@ -30,6 +31,9 @@ def test_grace_reads_euros_the_german_way_and_berlin_time(page, watch):
     assert page.locator("html").get_attribute("lang") == "de"
 
     page.goto("/orders/?per_page=100")
+    # The page speaks German: its heading and the navigation.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bestellverlauf")
+    expect(page.locator("nav.main-nav")).to_contain_text("Rechnungen")
     totals = page.locator("#order-list tbody tr td.num").all_inner_texts()
     assert totals
     assert all(GERMAN_EUR.match(text) for text in totals), totals
@@ -58,7 +62,7 @@ def test_grace_reads_euros_the_german_way_and_berlin_time(page, watch):
     day, month, year, hour, minute = (int(x) for x in shown.groups())
     berlin = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Europe/Berlin"))
     assert abs(datetime.now(ZoneInfo("UTC")) - berlin) < timedelta(minutes=3)
-    assert page.get_by_label("Time zone").input_value() == "Europe/Berlin"
+    assert page.get_by_label("Zeitzone").input_value() == "Europe/Berlin"
     watch.screenshot("locale-grace-account")
     assert watch.errors == []
 
@@ -101,7 +105,8 @@ def test_a_first_sign_in_takes_the_browsers_zone_and_language(browser, live_serv
 def test_amounts_equal_nues_after_a_german_reader_changes_to_english(page):
     sign_in(page, demo.GRACE)
     page.goto("/account/")
-    page.get_by_label("Language").select_option("en")
+    # Grace's page is in German until she switches.
+    page.get_by_label("Sprache").select_option("en")
     page.locator("form[action='/account/'] button[type=submit]").click()
     page.wait_for_url("**/account/")
     assert page.locator("html").get_attribute("lang") == "en"
