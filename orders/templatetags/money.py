@@ -33,6 +33,22 @@ register = template.Library()
 UNKNOWN = "XXX"
 MINUS = "\u2212"
 CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
+# Amounts on which a locale's shortcut must agree with Babel: every group length, rounding
+# up into a new group, negatives (a minus zero too) and zero.
+PROBES = tuple(
+    Decimal(text)
+    for text in (
+        "0",
+        "-0.001",
+        "0.5",
+        "7.25",
+        "1234.5",
+        "-98765.4321",
+        "999999.995",
+        "1000000",
+        "123456789012.34",
+    )
+)
 
 
 def currency_code(currency: object) -> str:
@@ -81,12 +97,13 @@ def _formatter(locale: Locale, code: str, whole: bool) -> Callable[[Decimal], st
 
     simple = (
         pattern.grouping == (3, 3)
-        and pattern.scale == 1
+        and pattern.scale == 0
         and not pattern.exp_prec
         and all("¤" not in part.replace("¤", "", 1) for part in (*pattern.prefix, *pattern.suffix))
     )
-    if not simple:
-        return lambda amount: _signed(
+
+    def babel(amount: Decimal) -> str:
+        return _signed(
             format_currency(
                 rounded(amount),
                 code,
@@ -95,17 +112,25 @@ def _formatter(locale: Locale, code: str, whole: bool) -> Callable[[Decimal], st
                 currency_digits=not whole,
             )
         )
+
+    if not simple:
+        return babel
     positive = (pattern.prefix[0].replace("¤", symbol), pattern.suffix[0].replace("¤", symbol))
     negative = (pattern.prefix[1].replace("¤", symbol), pattern.suffix[1].replace("¤", symbol))
     separators = {ord(","): group, ord("."): decimal}
 
     def write(amount: Decimal) -> str:
         exact = rounded(amount)
-        prefix, suffix = negative if exact < 0 else positive
+        prefix, suffix = negative if exact.is_signed() else positive
         text = f"{abs(exact):,.{digits}f}".translate(separators)
         return _signed(f"{prefix}{text}{suffix}")
 
-    return write
+    # CLDR has more rules than the usual pattern shows (a locale may group only from five
+    # digits on): the shortcut serves a locale and currency only where it writes what Babel
+    # writes.
+    if all(write(amount) == babel(amount) for amount in PROBES):
+        return write
+    return babel
 
 
 def _whole_pattern(pattern: str) -> str:
