@@ -118,7 +118,8 @@ TEMPLATES = [
                 "portal.context_processors.shell",
                 "orders.capabilities.labels",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            # portal.templatetags.urls: `{% url %}` with each reversal remembered.
+            "builtins": ["template_partials.templatetags.partials", "portal.templatetags.urls"],
             "loaders": [
                 (
                     "template_partials.loader.Loader",
