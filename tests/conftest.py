@@ -67,6 +67,11 @@ def pytest_configure(config: pytest.Config) -> None:
         # The mail worker hands messages to Django's test outbox (mail.outbox); Django's test
         # setup points EMAIL_BACKEND there too, so only tests of the queue use OutboxBackend.
         "OUTBOX_DELIVERY_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        # WhiteNoise indexes STATIC_ROOT whenever a handler loads the middleware, which the
+        # test client does for every client: once `make bench` (or a release) has collected
+        # the static files there, that index doubled the suite's time. Looked up per request
+        # instead, as in development.
+        "WHITENOISE_AUTOREFRESH": True,
     }
     cache = settings.CACHES["default"]
     worker = os.environ.get("PYTEST_XDIST_WORKER")
