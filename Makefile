@@ -16,6 +16,10 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 # Each worker has its own test database and Redis database (tests/conftest.py).
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
+# Python writes its compiled modules, whatever the shell says: each pytest worker, the live
+# server's emulator processes and every manage.py call would otherwise compile Django, the
+# dependencies and the assertion-rewritten tests again (seconds per process).
+unexport PYTHONDONTWRITEBYTECODE
 
 # Compiled translation catalogs (gitignored): built from the committed .po files by msgfmt.
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
