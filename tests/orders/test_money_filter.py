@@ -114,3 +114,32 @@ def test_it_reads_iso_codes_only():
     assert currency_code("eur") == "EUR"
     assert currency_code(" usd ") == "USD"
     assert currency_code("€") == "XXX"
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "XXX"])
+def test_the_portals_languages_write_amounts_without_babel_each_time(
+    monkeypatch, language, currency
+):
+    """A list prints hundreds of amounts: in the portal's own languages the locale's pattern is
+    read once, and no amount goes through Babel's format_currency."""
+    _formatter.cache_clear()
+    calls = []
+    monkeypatch.setattr(
+        "orders.templatetags.money.format_currency",
+        lambda *args, **kwargs: calls.append(args) or format_currency(*args, **kwargs),
+    )
+    write = _formatter(Locale.parse(language), currency, False)
+    calls.clear()
+    assert write(Decimal("-1234567.891")) == money_by_babel(
+        Decimal("-1234567.891"), currency, language
+    )
+    assert calls == []
+    _formatter.cache_clear()
+
+
+def money_by_babel(amount: Decimal, currency: str, language: str) -> str:
+    exact = amount.quantize(
+        Decimal(1).scaleb(-get_currency_precision(currency)), rounding=ROUND_HALF_UP
+    )
+    return format_currency(exact, currency, locale=language).replace("-", "\u2212")
