@@ -40,6 +40,7 @@ from orders.templatetags.money import UNKNOWN, currency_code
 from orders.views.common import customer_scope, is_partial, with_stripe_js
 from orders.views.errors import panel_error
 from orders.views.panels import approval_panel, draft_panel, quote_link_panel
+from orders.views.rows import order_rows
 from portal.lists import csv_lines, csv_text, page_links, query_string
 
 if TYPE_CHECKING:
@@ -258,8 +259,10 @@ def order_list(request: CustomerRequest) -> HttpResponse:
     form = OrderFilterForm(with_defaults(request.GET))
     nue = customer_scope(request)
     orders = history.order_history(nue, form.filters())
+    listing = _listing(request, form, orders, COLUMNS)
     ctx = {
-        **_listing(request, form, orders, COLUMNS),
+        **listing,
+        "rows": order_rows(listing["page"].object_list),
         "omitted": nue.omitted("orders"),
         "filtered": any(form.value(k) for k in ("q", "status", "date_from", "date_to")),
     }

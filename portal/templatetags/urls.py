@@ -76,6 +76,20 @@ def remembered_reverse(
     )
 
 
+def remembered_url(view_name: str, *args: object) -> str:
+    """`reverse(view_name, args=args)`, remembered as the tag remembers it: for rows a view
+    writes out in Python."""
+    return remembered_reverse(
+        get_urlconf(settings.ROOT_URLCONF),
+        get_script_prefix(),
+        get_language(),
+        view_name,
+        tuple((type(arg), str(arg)) for arg in args),
+        (),
+        None,
+    )
+
+
 @register.tag
 def url(parser: template.base.Parser, token: template.base.Token) -> URLNode:
     """Django's `{% url name arg key=value as var %}`, parsed by Django."""
