@@ -28,12 +28,12 @@ from django.views.decorators.vary import vary_on_headers
 from orders import stripe_gateway as gateway
 from orders.actions import approvals, cards, quote_acceptance, quotes
 from orders.actions import quote_pdf as pdf
-from orders.actions.quote_acceptance import QuoteClosed, QuoteRefused, QuoteStale
+from orders.actions.quote_acceptance import AwaitsApproval, QuoteClosed, QuoteRefused, QuoteStale
 from orders.forms.quotes import QuoteAcceptForm, QuoteSendForm
 from orders.http import CustomerRequest
 from orders.models import QuoteAcceptance, QuoteLink
 from orders.nue import NueConflict, NueError, NueValidationError, Order
-from orders.policy import Decision, can_manage_quote_links
+from orders.policy import can_manage_quote_links
 from orders.scope import CustomerNue
 from orders.stripe_gateway import StripeError
 from orders.views.common import is_partial, with_stripe_js
@@ -108,17 +108,14 @@ def _page(
     acceptance = quote_acceptance.current(link)
     nue, order = quotes.read_draft(link)
     if acceptance is None and stale is None and not refusal:
-        stale = quotes.stale_reasons(link, order, nue)
-        if not stale and order is not None:
-            verdict = quote_acceptance.verdict_for(link, order)
-            if verdict.decision == Decision.EXPIRED:
-                stale = [verdict.reason]
-            elif verdict.decision == Decision.FORBIDDEN:
-                refusal = quote_acceptance.refusal_text(link, verdict)
-            elif approvals.is_locked(order.id):
-                refusal = _(
-                    "This order awaits an approval decision: it cannot be accepted until then."
-                )
+        try:
+            quote_acceptance.check(link, order, nue)
+        except QuoteStale as held:
+            stale = held.reasons
+        except AwaitsApproval:
+            refusal = _("This order awaits an approval decision: it cannot be accepted until then.")
+        except QuoteRefused as refused:
+            refusal = str(refused)
     open_form = acceptance is None and not stale and not refusal
     card_step = open_form and _card_step()
     if open_form and form is None:
