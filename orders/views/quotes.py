@@ -56,10 +56,18 @@ def _unlogged(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _pending(
+    request: HttpRequest, link: QuoteLink, kind: AuditKind, **details: Any
+) -> dict[str, Any]:
+    """portal.audit.pending's event of this request for the link's customer, with the link's
+    token left out of its path."""
+    spec = pending(request, kind, customer=link.customer, **details)
+    return {**spec, "path": spec["path"].replace(link.token, "…")}
+
+
 def _audit(request: HttpRequest, link: QuoteLink, kind: AuditKind, **details: Any) -> None:
     """An audit event of this request with the link's token left out of its path."""
-    spec = pending(request, kind, customer=link.customer, quote_link=link.pk, **details)
-    write({**spec, "path": spec["path"].replace(link.token, "…")})
+    write(_pending(request, link, kind, quote_link=link.pk, **details))
     request.audit_recorded = True  # type: ignore[attr-defined]
 
 
@@ -73,6 +81,19 @@ def _link(token: str) -> QuoteLink:
 def _closed_page(request: HttpRequest, link: QuoteLink, closed: quotes.Closed) -> HttpResponse:
     ctx = {"closed": closed, "link": link}
     return _unlogged(render(request, "quotes/closed.html", ctx, status=410))
+
+
+def _viewed(request: HttpRequest, token: str) -> QuoteLink | HttpResponse:
+    """The open link a page or its PDF shows, its view recorded (and audited while support
+    impersonates); a closed link's 410 page instead."""
+    link = _link(token)
+    closed = quotes.closed(link)
+    if closed is not None:
+        return _closed_page(request, link, closed)
+    quotes.record_view(link, request.user)
+    if getattr(request, "impersonation", None) is not None:
+        _audit(request, link, AuditKind.PAGE_VIEWED)
+    return link
 
 
 def _upstream(request: HttpRequest, link: QuoteLink, error: NueError) -> HttpResponse:
@@ -155,13 +176,9 @@ def quote_context(
 @never_cache
 @require_GET
 def quote_page(request: HttpRequest, token: str) -> HttpResponse:
-    link = _link(token)
-    closed = quotes.closed(link)
-    if closed is not None:
-        return _closed_page(request, link, closed)
-    quotes.record_view(link, request.user)
-    if getattr(request, "impersonation", None) is not None:
-        _audit(request, link, AuditKind.PAGE_VIEWED)
+    link = _viewed(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     try:
         return _page(request, link)
     except NueError as error:
@@ -172,13 +189,9 @@ def quote_page(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 def quote_pdf(request: HttpRequest, token: str) -> HttpResponse:
-    link = _link(token)
-    closed = quotes.closed(link)
-    if closed is not None:
-        return _closed_page(request, link, closed)
-    quotes.record_view(link, request.user)
-    if getattr(request, "impersonation", None) is not None:
-        _audit(request, link, AuditKind.PAGE_VIEWED)
+    link = _viewed(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     try:
         _nue, order = quotes.read_draft(link)
         ctx = quote_context(link, order, quote_acceptance.current(link))
@@ -213,8 +226,7 @@ def quote_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if form.is_valid():
             accepting = form.accepting()
-            audit = pending(request, AuditKind.ACTIVATION, customer=link.customer)
-            audit = {**audit, "path": audit["path"].replace(link.token, "…")}
+            audit = _pending(request, link, AuditKind.ACTIVATION)
             try:
                 acceptance, made = quote_acceptance.accept(link, accepting, audit=audit)
             except QuoteClosed as gone:
