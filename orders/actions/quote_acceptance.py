@@ -62,6 +62,10 @@ class QuoteRefused(Exception):
     """Whoever made the link may not have it accepted (a 403 page saying whom to ask)."""
 
 
+class AwaitsApproval(QuoteRefused):
+    """The draft awaits an approval decision: no quote of it is accepted until that is made."""
+
+
 @dataclass(frozen=True)
 class Accepting:
     """What the recipient entered: who they are, their PO, and how they pay (`setup_intent`:
@@ -106,6 +110,31 @@ def refusal_text(link: QuoteLink, verdict: Verdict) -> str:
     )
 
 
+def check(link: QuoteLink, order: Order | None, nue: CustomerNue) -> Verdict:
+    """What accepting the link's draft (`order`, `nue`: quotes.read_draft's) does now, where it
+    may be accepted; else raises why not, as the quote's page says it and accept refuses it:
+    QuoteStale (no longer what was quoted, or expired), QuoteRefused (the link's maker may not
+    place it), AwaitsApproval (an approval decision is pending)."""
+    reasons = quotes.stale_reasons(link, order, nue)
+    if reasons:
+        raise QuoteStale(reasons)
+    assert order is not None  # stale_reasons names a draft that is gone
+    verdict = verdict_for(link, order)
+    if verdict.decision == Decision.EXPIRED:
+        raise QuoteStale([verdict.reason])
+    if verdict.decision == Decision.FORBIDDEN:
+        raise QuoteRefused(refusal_text(link, verdict))
+    if approvals.is_locked(order.id):
+        raise AwaitsApproval(
+            _(
+                "This order already awaits an approval decision, so the quote cannot be accepted"
+                " until it is decided. Contact %(email)s."
+            )
+            % {"email": link.generated_by.email}
+        )
+    return verdict
+
+
 def current(link: QuoteLink) -> QuoteAcceptance | None:
     """The link's acceptance as the database holds it now (settled if it was left open)."""
     found = (
@@ -133,23 +162,8 @@ def accept(
     if earlier is not None:
         return earlier, False
     nue, order = quotes.read_draft(link)
-    reasons = quotes.stale_reasons(link, order, nue)
-    if reasons:
-        raise QuoteStale(reasons)
-    assert order is not None
-    verdict = verdict_for(link, order)
-    if verdict.decision == Decision.EXPIRED:
-        raise QuoteStale([verdict.reason])
-    if verdict.decision == Decision.FORBIDDEN:
-        raise QuoteRefused(refusal_text(link, verdict))
-    if approvals.is_locked(order.id):
-        raise QuoteRefused(
-            _(
-                "This order already awaits an approval decision, so the quote cannot be accepted"
-                " until it is decided. Contact %(email)s."
-            )
-            % {"email": link.generated_by.email}
-        )
+    verdict = check(link, order, nue)
+    assert order is not None  # check refuses a draft that is gone
     if accepting.pay == cards.Pay.CARD and not gateway.configured():
         raise cards.NoCard(str(cards.NOT_SET_UP))
     try:

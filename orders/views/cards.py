@@ -91,6 +91,14 @@ def with_stripe_csp(response: HttpResponse, section: dict[str, Any]) -> HttpResp
     return with_stripe_js(response) if section["may_manage"] else response
 
 
+def _card_scope(request: CustomerRequest) -> CustomerNue:
+    """The acting customer's scope, for a member whose role may change the card (403 else)."""
+    nue = customer_scope(request)
+    if not can_manage_card(request.membership):
+        raise PermissionDenied(_("Your role may not change the card on file."))
+    return nue
+
+
 @require_GET
 @vary_on_headers("HX-Request")
 def billing_card(request: CustomerRequest) -> HttpResponse:
@@ -104,9 +112,7 @@ def billing_card(request: CustomerRequest) -> HttpResponse:
 @money_moving
 def billing_card_setup(request: CustomerRequest) -> HttpResponse:
     """A SetupIntent's client secret for Stripe.js to confirm the card with (JSON)."""
-    nue = customer_scope(request)
-    if not can_manage_card(request.membership):
-        raise PermissionDenied(_("Your role may not change the card on file."))
+    nue = _card_scope(request)
     try:
         secret = cards.start_setup(nue.account)
     except StripeError as error:
@@ -119,9 +125,7 @@ def billing_card_setup(request: CustomerRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def billing_card_save(request: CustomerRequest) -> HttpResponse:
     """Keep the card Stripe.js confirmed as the card on file, with the customer's consent."""
-    nue = customer_scope(request)
-    if not can_manage_card(request.membership):
-        raise PermissionDenied(_("Your role may not change the card on file."))
+    nue = _card_scope(request)
     form = SaveCardForm(request.POST)
     if form.is_valid():
         try:

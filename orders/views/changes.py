@@ -63,6 +63,7 @@ from orders.views.common import (
     customer_scope,
     go,
     is_partial,
+    refusal_status,
 )
 from orders.views.errors import add_form_errors, flash_omitted
 from orders.views.panels import approval_panel
@@ -358,7 +359,7 @@ def change_confirm(request: CustomerRequest, name: str, order_id: str) -> HttpRe
         payment.add_error("pay", str(missing))
         return _preview_page(request, preview, status=422, payment=payment)
     except NotActivated as refused:
-        status = 409 if refused.verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
+        status = refusal_status(refused.verdict)
         return _preview_page(request, preview, status=status, verdict=refused.verdict)
     except Stale as stale:
         return _preview_page(request, preview, status=409, stale=stale.pairs)
@@ -608,7 +609,7 @@ def change_basket_confirm(request: CustomerRequest, basket_id: str) -> HttpRespo
         payment.add_error("pay", str(missing))
         return _basket_page(request, basket_id, basket, status=422, payment=payment)
     except NotActivated as refused:
-        status = 409 if refused.verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
+        status = refusal_status(refused.verdict)
         return _basket_page(request, basket_id, basket, status=status, verdict=refused.verdict)
     except Stale as stale:
         return _basket_page(request, basket_id, basket, status=409, stale=stale.pairs)

@@ -1,5 +1,6 @@
 """What every view of the orders app shares: whether to answer with a partial, where to send the
-browser next, the acting customer's Nue scope, and activating a draft for a request."""
+browser next, the acting customer's Nue scope, and activating a draft for a request (and the
+status its refusal answers with)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from orders import stripe_gateway
 from orders.actions.activation import Outcome, activate_draft
 from orders.http import CustomerRequest
-from orders.policy import can_prepare
+from orders.policy import Decision, Verdict, can_prepare
 from orders.scope import CustomerNue
 from portal.audit import pending
 from portal.http import is_partial
@@ -60,6 +61,13 @@ def activate(
     if outcome.audited:
         request.audit_recorded = True  # type: ignore[attr-defined]
     return outcome
+
+
+def refusal_status(verdict: Verdict) -> int:
+    """The status of a page that says why orders.policy refused an activation: 409 where the
+    draft is out of date (expired, or Nue has scheduled a change since), 403 where the person
+    may not activate it."""
+    return 409 if verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
 
 
 def action_audit(request: HttpRequest) -> dict[str, Any]:

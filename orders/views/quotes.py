@@ -28,12 +28,12 @@ from django.views.decorators.vary import vary_on_headers
 from orders import stripe_gateway as gateway
 from orders.actions import approvals, cards, quote_acceptance, quotes
 from orders.actions import quote_pdf as pdf
-from orders.actions.quote_acceptance import QuoteClosed, QuoteRefused, QuoteStale
+from orders.actions.quote_acceptance import AwaitsApproval, QuoteClosed, QuoteRefused, QuoteStale
 from orders.forms.quotes import QuoteAcceptForm, QuoteSendForm
 from orders.http import CustomerRequest
 from orders.models import QuoteAcceptance, QuoteLink
 from orders.nue import NueConflict, NueError, NueValidationError, Order
-from orders.policy import Decision, can_manage_quote_links
+from orders.policy import can_manage_quote_links
 from orders.scope import CustomerNue
 from orders.stripe_gateway import StripeError
 from orders.views.common import is_partial, with_stripe_js
@@ -56,10 +56,18 @@ def _unlogged(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _pending(
+    request: HttpRequest, link: QuoteLink, kind: AuditKind, **details: Any
+) -> dict[str, Any]:
+    """portal.audit.pending's event of this request for the link's customer, with the link's
+    token left out of its path."""
+    spec = pending(request, kind, customer=link.customer, **details)
+    return {**spec, "path": spec["path"].replace(link.token, "…")}
+
+
 def _audit(request: HttpRequest, link: QuoteLink, kind: AuditKind, **details: Any) -> None:
     """An audit event of this request with the link's token left out of its path."""
-    spec = pending(request, kind, customer=link.customer, quote_link=link.pk, **details)
-    write({**spec, "path": spec["path"].replace(link.token, "…")})
+    write(_pending(request, link, kind, quote_link=link.pk, **details))
     request.audit_recorded = True  # type: ignore[attr-defined]
 
 
@@ -73,6 +81,19 @@ def _link(token: str) -> QuoteLink:
 def _closed_page(request: HttpRequest, link: QuoteLink, closed: quotes.Closed) -> HttpResponse:
     ctx = {"closed": closed, "link": link}
     return _unlogged(render(request, "quotes/closed.html", ctx, status=410))
+
+
+def _viewed(request: HttpRequest, token: str) -> QuoteLink | HttpResponse:
+    """The open link a page or its PDF shows, its view recorded (and audited while support
+    impersonates); a closed link's 410 page instead."""
+    link = _link(token)
+    closed = quotes.closed(link)
+    if closed is not None:
+        return _closed_page(request, link, closed)
+    quotes.record_view(link, request.user)
+    if getattr(request, "impersonation", None) is not None:
+        _audit(request, link, AuditKind.PAGE_VIEWED)
+    return link
 
 
 def _upstream(request: HttpRequest, link: QuoteLink, error: NueError) -> HttpResponse:
@@ -108,17 +129,14 @@ def _page(
     acceptance = quote_acceptance.current(link)
     nue, order = quotes.read_draft(link)
     if acceptance is None and stale is None and not refusal:
-        stale = quotes.stale_reasons(link, order, nue)
-        if not stale and order is not None:
-            verdict = quote_acceptance.verdict_for(link, order)
-            if verdict.decision == Decision.EXPIRED:
-                stale = [verdict.reason]
-            elif verdict.decision == Decision.FORBIDDEN:
-                refusal = quote_acceptance.refusal_text(link, verdict)
-            elif approvals.is_locked(order.id):
-                refusal = _(
-                    "This order awaits an approval decision: it cannot be accepted until then."
-                )
+        try:
+            quote_acceptance.check(link, order, nue)
+        except QuoteStale as held:
+            stale = held.reasons
+        except AwaitsApproval:
+            refusal = _("This order awaits an approval decision: it cannot be accepted until then.")
+        except QuoteRefused as refused:
+            refusal = str(refused)
     open_form = acceptance is None and not stale and not refusal
     card_step = open_form and _card_step()
     if open_form and form is None:
@@ -158,13 +176,9 @@ def quote_context(
 @never_cache
 @require_GET
 def quote_page(request: HttpRequest, token: str) -> HttpResponse:
-    link = _link(token)
-    closed = quotes.closed(link)
-    if closed is not None:
-        return _closed_page(request, link, closed)
-    quotes.record_view(link, request.user)
-    if getattr(request, "impersonation", None) is not None:
-        _audit(request, link, AuditKind.PAGE_VIEWED)
+    link = _viewed(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     try:
         return _page(request, link)
     except NueError as error:
@@ -175,13 +189,9 @@ def quote_page(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 def quote_pdf(request: HttpRequest, token: str) -> HttpResponse:
-    link = _link(token)
-    closed = quotes.closed(link)
-    if closed is not None:
-        return _closed_page(request, link, closed)
-    quotes.record_view(link, request.user)
-    if getattr(request, "impersonation", None) is not None:
-        _audit(request, link, AuditKind.PAGE_VIEWED)
+    link = _viewed(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     try:
         _nue, order = quotes.read_draft(link)
         ctx = quote_context(link, order, quote_acceptance.current(link))
@@ -216,8 +226,7 @@ def quote_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if form.is_valid():
             accepting = form.accepting()
-            audit = pending(request, AuditKind.ACTIVATION, customer=link.customer)
-            audit = {**audit, "path": audit["path"].replace(link.token, "…")}
+            audit = _pending(request, link, AuditKind.ACTIVATION)
             try:
                 acceptance, made = quote_acceptance.accept(link, accepting, audit=audit)
             except QuoteClosed as gone:

@@ -50,7 +50,7 @@ from orders.policy import (
     decide,
 )
 from orders.scope import CustomerNue
-from orders.views.common import activate, customer_scope, go, is_partial
+from orders.views.common import activate, customer_scope, go, is_partial, refusal_status
 from orders.views.errors import TEXTS, add_form_errors, status_for
 from orders.views.panels import approval_panel, quote_link_panel
 from portal.audit import record
@@ -343,7 +343,7 @@ def _approve(
         result = approvals.approve(approval, activated, manager=request.user)
     except NotActivated as refused:
         form.add_error(None, refused.verdict.reason)
-        return 409 if refused.verdict.decision in (Decision.EXPIRED, Decision.SCHEDULED) else 403
+        return refusal_status(refused.verdict)
     except Stale:
         form.add_error(None, STALE_TEXT)
         return 409

@@ -22,7 +22,13 @@ from orders.templatetags.money import money
 from portal.models import AuditEvent, AuditKind, Membership, User
 from tests import demo
 from tests.conftest import signed_in
-from tests.orders.approval_helpers import account, big_draft, lower_limit, make_buyer
+from tests.orders.approval_helpers import (
+    account,
+    big_draft,
+    lower_limit,
+    make_buyer,
+    pending_request,
+)
 from tests.orders.quote_helpers import (
     ACCEPTOR,
     accept,
@@ -378,6 +384,28 @@ def test_it_refuses_a_link_whose_maker_may_no_longer_order(bob):
         assert "This quote cannot be accepted online" in body
         assert "bob@acme.example" in body
         assert "Accept and place the order" not in body
+    assert [c for c in calls if c.wrote] == []
+    assert not QuoteAcceptance.objects.exists()
+
+
+def test_it_refuses_a_quote_whose_draft_awaits_an_approval_decision(bob, maria):
+    order = big_draft()
+    link = made_by_manager(maria, order)
+    pending_request(bob, order)
+
+    page = Client().get(page_url(link))
+    with journal.capture() as calls:
+        response = accept(link)
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "This order awaits an approval decision: it cannot be accepted until then." in body
+    assert "Accept and place the order" not in body
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "This order already awaits an approval decision" in body
+    assert demo.MARIA in body
+    assert "Accept and place the order" not in body
     assert [c for c in calls if c.wrote] == []
     assert not QuoteAcceptance.objects.exists()
 
