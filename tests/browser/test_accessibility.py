@@ -1,10 +1,10 @@
 """axe-core scans of every page, in light and dark mode, with no serious or critical violation.
 
-One test per page reached by its address (or by the first link to it), each in a fresh context
-signed in as the role that sees it; pages reached only by using another (a form's error, a
-preview, impersonating) are scanned along their path, one test per path. Each page is scanned
-once it has settled (htmx panels loaded), under both colour schemes, and the scan also counts
-CSP violations and console errors.
+One test per page reached by its address (or by the first link to it), each signed in as the role
+that sees it in a context no other test has left anything in (`role_page`); pages reached only by
+using another (a form's error, a preview, impersonating) are scanned along their path, one test
+per path. Each page is scanned once it has settled (htmx panels loaded), under both colour
+schemes, and the scan also counts CSP violations and console errors.
 """
 
 from __future__ import annotations

@@ -55,6 +55,9 @@ def test_it_opens_no_dialog_and_fires_no_request_for_hostile_text(page, watch, l
         # The markup is there, as text the customer can read.
         assert SHOWN in page.inner_text("main"), path
     watch.screenshot("hostile-data-order")
+    # The page goes on to the next test.
+    page.remove_listener("dialog", on_dialog)
+    page.remove_listener("request", on_request)
     assert dialogs == []
     assert unexpected == []
     assert watch.errors == []

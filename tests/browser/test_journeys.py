@@ -1,8 +1,9 @@
 """Every role's main path in headless Chromium: no CSP violation and no console error anywhere.
 
-One browser context per role. CSP violations are caught by a `securitypolicyviolation` listener
-that Playwright's init script adds to every document (the browser injects init scripts itself, so
-our policy, which forbids inline script, does not block them) and reported as console errors.
+One page per role, signed out before (`reused_page`). CSP violations are caught by a
+`securitypolicyviolation` listener that Playwright's init script adds to every document (the
+browser injects init scripts itself, so our policy, which forbids inline script, does not block
+them) and reported as console errors.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from playwright.sync_api import expect
 from nue_emulator import journal
 from portal.models import User
 from tests import demo
-from tests.browser.conftest import DESKTOP, PageWatch, sign_in
+from tests.browser.conftest import PageWatch, reused_page, sign_in
 from tests.conftest import signed_in
 from tests.orders.approval_helpers import lower_limit, pending_request
 
@@ -38,29 +39,25 @@ document.addEventListener("securitypolicyviolation", (event) => {
 def role_page(
     browser, live_server, email: str | None = None, *, by_form: bool = True
 ) -> Iterator[tuple[object, PageWatch]]:
-    """A fresh context for one role, signed in when `email` is given, watched for CSP and console
-    errors.
+    """A page for one role, signed in when `email` is given, watched for CSP and console errors;
+    a signed-out page in a context of no other test's (`reused_page`).
 
     `by_form=False` signs in with a session cookie instead of the sign-in form, for tests about
     another page: it skips the sign-in page and the dashboard it leads to.
     """
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-    context.add_init_script(CSP_LISTENER)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    watch = PageWatch(page)
-    try:
-        if email and by_form:
-            sign_in(page, email)
-        elif email:
-            client = signed_in(User.objects.get(email=email))
-            session = client.cookies[settings.SESSION_COOKIE_NAME].value
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
-        yield page, watch
-    finally:
-        context.close()
+    with reused_page(browser, live_server.url, CSP_LISTENER) as page:
+        watch = PageWatch(page)
+        try:
+            if email and by_form:
+                sign_in(page, email)
+            elif email:
+                client = signed_in(User.objects.get(email=email))
+                session = client.cookies[settings.SESSION_COOKIE_NAME].value
+                cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session}
+                page.context.add_cookies([{**cookie, "url": live_server.url}])
+            yield page, watch
+        finally:
+            watch.stop()
 
 
 def expected_status_errors(errors: list[str], *statuses: int) -> list[str]:
