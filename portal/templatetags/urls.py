@@ -29,7 +29,7 @@ register = template.Library()
 class RememberedURLNode(URLNode):
     def render(self, context: template.Context) -> str:
         args = tuple(arg.resolve(context) for arg in self.args)
-        kwargs = tuple((key, value.resolve(context)) for key, value in self.kwargs.items())
+        kwargs = {key: value.resolve(context) for key, value in self.kwargs.items()}
         view_name = self.view_name.resolve(context)
         request = getattr(context, "request", None)
         current_app = getattr(request, "current_app", None)
@@ -37,17 +37,7 @@ class RememberedURLNode(URLNode):
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         url = ""
         try:
-            url = remembered_reverse(
-                get_urlconf(settings.ROOT_URLCONF),
-                get_script_prefix(),
-                get_language(),
-                view_name,
-                # Path converters write their value as text; the type stays in the key, so
-                # 1, 1.0 and True (equal keys) do not share a URL.
-                tuple((type(arg), str(arg)) for arg in args),
-                tuple((key, type(value), str(value)) for key, value in kwargs),
-                current_app,
-            )
+            url = remembered_url(view_name, *args, current_app=current_app, **kwargs)
         except NoReverseMatch:
             if self.asvar is None:
                 raise
@@ -76,17 +66,21 @@ def remembered_reverse(
     )
 
 
-def remembered_url(view_name: str, *args: object) -> str:
-    """`reverse(view_name, args=args)`, remembered as the tag remembers it: for rows a view
-    writes out in Python."""
+def remembered_url(
+    view_name: str, *args: object, current_app: str | None = None, **kwargs: object
+) -> str:
+    """`reverse(view_name, args=args, kwargs=kwargs)`, remembered: for the tag, and for rows a
+    view writes out in Python."""
     return remembered_reverse(
         get_urlconf(settings.ROOT_URLCONF),
         get_script_prefix(),
         get_language(),
         view_name,
+        # Path converters write their value as text; the type stays in the key, so 1, 1.0 and
+        # True (equal keys) do not share a URL.
         tuple((type(arg), str(arg)) for arg in args),
-        (),
-        None,
+        tuple((key, type(value), str(value)) for key, value in kwargs.items()),
+        current_app,
     )
 
 
