@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Django's widget templates, found by the project's engine (FORM_RENDERER below).
+    "django.forms",
     "django_htmx",
     # Loaders and builtins are set in TEMPLATES, not by the app.
     "template_partials.apps.SimpleAppConfig",
@@ -106,6 +108,10 @@ WSGI_APPLICATION = "portal.wsgi.application"
 # One engine for the portal's pages, the admin's and the emulator's. An HTMX request gets one
 # `{% partialdef %}` of a page, named after the element's id: `render(request, "page.html#id")`
 # (django-template-partials; Django 6 has it built in, as the `partialdef` and `partial` tags).
+# Forms render with the project's template engine, so a widget may use a template of the project's
+# (portal.forms.ZoneSelect).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

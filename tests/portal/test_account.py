@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django import forms
 from django.test import Client
 from django.urls import reverse
 
+from portal.forms import AccountSettingsForm
 from portal.models import AuditEvent, AuditKind, User
 from tests import demo
 from tests.conftest import signed_in
@@ -34,6 +36,17 @@ def test_it_shows_the_persons_settings(grace_client):
     assert '<option value="de" selected>Deutsch</option>' in page.text
     assert '<option value="Europe/Berlin" selected>Berlin</option>' in page.text
     assert 'lang="de"' in page.text
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "", "US/Pacific"])
+def test_the_zone_list_writes_what_djangos_select_writes(zone):
+    """ZoneSelect writes its options in one template: the same elements as Django's Select,
+    the person's zone (an alias kept as it is) selected."""
+    field = AccountSettingsForm(instance=User(time_zone=zone))["time_zone"]
+    ours = str(field)
+    theirs = field.as_widget(widget=forms.Select(choices=field.field.choices))
+    assert ours.split() == theirs.split()
+    assert ours.count(" selected") == (1 if zone else 0)
 
 
 def test_it_is_linked_from_the_user_menu(ada_client):
