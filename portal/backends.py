@@ -1,9 +1,11 @@
 """Django's model backend, with the signed-in user read together with their memberships.
 
 Every signed-in request needs both: Django loads the user from the session, then
-`portal.middleware.resolve_membership` picks the acting membership. Read together, a customer
-user costs one query per request instead of two; the memberships are still read from the
-database on every request, so a removed membership takes effect on the next click.
+`portal.middleware.resolve_membership` picks the acting membership; a session that has not
+passed a second factor also asks whether the user has an authenticator app. Read together, a
+customer user costs one query per request instead of three; they are still read from the
+database on every request, so a removed membership or authenticator takes effect on the next
+click.
 """
 
 from __future__ import annotations
@@ -11,13 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.models import Membership, User
 
 
 class MembershipBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
-        rows = list(Membership.objects.select_related("user", "account").filter(user_id=user_id))
+        authenticator = TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)
+        rows = list(
+            Membership.objects.select_related("user", "account")
+            .filter(user_id=user_id)
+            .annotate(has_mfa=Exists(authenticator))
+        )
         if not rows:
             # Staff, or a user of no customer account: no row to carry the user.
             user = super().get_user(user_id)
@@ -30,4 +39,5 @@ class MembershipBackend(ModelBackend):
         if not self.user_can_authenticate(user):
             return None
         user.loaded_memberships = tuple(rows)
+        user.loaded_has_mfa = rows[0].has_mfa
         return user

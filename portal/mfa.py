@@ -295,7 +295,7 @@ def second_factor_due(request: HttpRequest, view_name: str) -> str | None:
         return None
     if view_name in OPEN_ROUTES or is_verified(request):
         return None
-    enrolled = has_mfa(user)
+    enrolled = has_mfa(user) if user.loaded_has_mfa is None else user.loaded_has_mfa
     if enrolled or required_by_role(user):
         return "mfa_verify" if enrolled else "mfa_setup"
     account = getattr(request, "customer", None)

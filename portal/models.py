@@ -74,6 +74,9 @@ class User(AbstractUser):
     # The user's memberships as read with them by portal.backends.MembershipBackend, for the
     # request whose user this is; None when the user was loaded another way.
     loaded_memberships: tuple[Membership, ...] | None = None
+    # Whether the user had an authenticator app when the request began, read with the
+    # memberships for the second-factor gate (portal.mfa.second_factor_due); None when not read.
+    loaded_has_mfa: bool | None = None
 
     class Meta:
         ordering = ["email"]

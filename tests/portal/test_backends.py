@@ -1,9 +1,12 @@
 import pytest
 from django.test import RequestFactory
+from django.urls import reverse
 
 from portal.backends import MembershipBackend
+from portal.mfa import second_factor_due
 from portal.middleware import SESSION_KEY, resolve_membership
 from portal.models import Membership, Role, User
+from tests.conftest import authenticator, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +34,34 @@ def test_it_reads_a_member_and_their_memberships_in_one_query(
         assert [m.account.name for m in memberships] == sorted(m.account.name for m in memberships)
         assert {m.pk for m in memberships} == {first.pk, second.pk}
         assert all(m.user is user for m in memberships)
+
+
+def test_it_reads_whether_the_member_has_an_authenticator_in_the_same_query(
+    ada, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        assert MembershipBackend().get_user(ada.pk).loaded_has_mfa is False
+    authenticator(ada)
+    with django_assert_num_queries(1):
+        assert MembershipBackend().get_user(ada.pk).loaded_has_mfa is True
+
+
+def test_the_gate_asks_nothing_more_of_a_member_it_lets_through(ada, django_assert_num_queries):
+    """Ada has no authenticator and Acme does not require one: a page of hers costs no query of
+    the second-factor gate's own."""
+    request = request_of(MembershipBackend().get_user(ada.pk))
+    request.customer = ada.memberships.get().account
+    with django_assert_num_queries(0):
+        assert second_factor_due(request, "orders:order_list") is None
+
+
+def test_an_authenticator_set_up_in_another_session_is_asked_for_on_the_next_click(ada):
+    client = signed_in(ada)
+    assert client.get("/orders/").status_code == 200
+    authenticator(ada)
+    response = client.get("/orders/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_verify"))
 
 
 def test_it_loads_staff_without_memberships(maria):
