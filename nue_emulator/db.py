@@ -43,15 +43,18 @@ def bookkeeping(run: Callable[[], T], *, writes: bool = False) -> T:
     """`run()`: a statement of the emulator's own records, beside an API call's transaction rather
     than in it, so a call rolled back (or a dropped connection) still leaves its record.
 
-    Inside a transaction someone else opened (the portal's, embedded) it runs in a savepoint, so
-    a failure leaves that transaction usable.
+    Inside a transaction someone else opened (the portal's, embedded) a write runs in a
+    savepoint, so a failure leaves that transaction usable. A read does not (every call asks
+    whether a fault is injected, and a savepoint makes that three statements): SQLite keeps the
+    transaction as it was after a refused read, which is tried again, and on PostgreSQL a read of
+    these small tables fails only with the connection or the server, which no savepoint saves.
     """
     attempts = 0
     while True:
         try:
             with (
                 serialised() if writes else nullcontext(),
-                transaction.atomic() if connection.in_atomic_block else nullcontext(),
+                transaction.atomic() if writes and connection.in_atomic_block else nullcontext(),
             ):
                 return run()
         except OperationalError as error:

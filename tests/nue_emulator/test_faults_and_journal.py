@@ -159,6 +159,19 @@ def test_it_faults_a_share_of_the_calls(api, monkeypatch):
     error(api.post("/_emulator/faults", {"status": 503, "percent": 101}), 400)
 
 
+def test_asking_for_a_fault_inside_the_portals_transaction_is_one_statement(
+    db, django_assert_num_queries
+):
+    """Every call asks; with no fault injected, inside a transaction the portal opened (the
+    embedded emulator's case), the question is one query and no savepoint around it."""
+    assert connection.in_atomic_block
+    with django_assert_num_queries(1):
+        assert faults.take("customer", "GET") is None
+    with faults.inject("customer", "GET", status=503, times=1):
+        assert faults.take("customer", "GET") is not None
+    assert faults.take("customer", "GET") is None
+
+
 def test_it_checks_the_key_before_a_fault_fires(api, anonymous):
     with faults.inject("orders", "GET", status=503, times=1) as fault:
         error(anonymous.get("/orders", customerIds=[ACME]), 401)
