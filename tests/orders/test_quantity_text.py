@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.template import engines
+from django.utils import translation
 
 from orders.actions.change_figures import explain
 from orders.nue import OrderLine
-from orders.templatetags.numbers import quantity
+from orders.templatetags.numbers import plural_count, quantity
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,41 @@ from orders.templatetags.numbers import quantity
 )
 def test_a_quantity_is_written_in_plain_digits(value, text):
     assert quantity(value) == text
+
+
+TERM = (
+    "{% load i18n numbers %}"
+    "{% blocktranslate count months=term|plural_count with n=term|floatformat:'-2' %}"
+    "{{ n }} month{% plural %}{{ n }} months{% endblocktranslate %}"
+)
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+@pytest.mark.parametrize(
+    ("term", "language", "text"),
+    [
+        (Decimal("1"), "en", "1 month"),
+        (Decimal("12.00"), "en", "12 months"),
+        (Decimal("1.4"), "en", "1.40 months"),
+        (Decimal("0.5"), "en", "0.50 months"),
+        (Decimal("1"), "de", "1 Monat"),
+        (Decimal("1.4"), "de", "1,40 Monate"),
+        (24, "de", "24 Monate"),
+    ],
+)
+def test_a_term_takes_its_plural_form_whole_or_not(term, language, text):
+    """gettext chooses by a whole number: a fraction of a month reads as plural, as English and
+    German write it, and no Decimal reaches gettext (Python deprecates that)."""
+    with translation.override(language):
+        assert engines["django"].from_string(TERM).render({"term": term}) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "count"), [(Decimal("1"), 1), (Decimal("3.0"), 3), (Decimal("1.5"), 2), (0, 0)]
+)
+def test_plural_count_is_the_count_or_one_that_reads_plural(value, count):
+    assert plural_count(value) == count
+    assert type(plural_count(value)) is int
 
 
 def test_the_change_pages_filter_writes_hundreds_in_digits():
