@@ -51,7 +51,7 @@ class ChooseCustomerForm(forms.Form):
 
 
 class ZoneSelect(forms.Select):
-    """The time zone <select>. Its six hundred options are written by one template; Django's
+    """The time zone <select>. Its five hundred options are written by one template; Django's
     Select includes a template per option, which cost the account page most of its time."""
 
     template_name = "portal/widgets/zone_select.html"

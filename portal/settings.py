@@ -108,10 +108,6 @@ WSGI_APPLICATION = "portal.wsgi.application"
 # One engine for the portal's pages, the admin's and the emulator's. An HTMX request gets one
 # `{% partialdef %}` of a page, named after the element's id: `render(request, "page.html#id")`
 # (django-template-partials; Django 6 has it built in, as the `partialdef` and `partial` tags).
-# Forms render with the project's template engine, so a widget may use a template of the project's
-# (portal.forms.ZoneSelect).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
-
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -143,6 +139,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render with the project's template engine, so a widget may use a template of the project's
+# (portal.forms.ZoneSelect).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Persistent connections: opening one costs ~8 ms on loopback PostgreSQL, most of the portal's
